@@ -1,0 +1,18 @@
+/* gm/gm.h: everything of the gm engine in one include. */
+#ifndef GM_GM_H
+#define GM_GM_H
+
+#include "gm/graph.h"
+#include "gm/nn.h"
+#include "gm/op.h"
+#include "gm/ops.h"
+#include "gm/optim.h"
+#include "gm/params.h"
+#include "gm/rng.h"
+#include "gm/status.h"
+#include "gm/tensor.h"
+
+/* The library's version, "major.minor.patch". */
+const char *gm_version(void);
+
+#endif

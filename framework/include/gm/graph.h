@@ -1,0 +1,104 @@
+/* gm/graph.h: the static reverse-mode autodiff graph.
+ *
+ * A graph is built once per model and batch size: create inputs, parameter
+ * nodes and ops (gm/ops.h), name the nodes you will look up, mark losses and
+ * metrics, then compile. Compiling plans every activation and gradient
+ * buffer into one arena; forward and backward then run any number of times
+ * with no allocation.
+ *
+ * Building never aborts. The first failing call (a shape mismatch, a bad
+ * argument) records an error in the graph and returns NULL; later calls that
+ * receive NULL return NULL too, so a whole loss can be built and checked
+ * once, with gm_graph_compile or gm_graph_error. */
+#ifndef GM_GRAPH_H
+#define GM_GRAPH_H
+
+#include "gm/params.h"
+#include "gm/status.h"
+#include "gm/tensor.h"
+
+typedef struct gm_graph gm_graph;
+typedef struct gm_node gm_node;
+
+typedef enum gm_role {
+    GM_ROLE_OP = 0,  /* an intermediate result */
+    GM_ROLE_INPUT,   /* filled by the caller before forward */
+    GM_ROLE_PARAM,   /* a view of a parameter group */
+    GM_ROLE_CONST,   /* fixed data given at build time */
+    GM_ROLE_LOSS,    /* a scalar the trainer differentiates */
+    GM_ROLE_METRIC,  /* a scalar the trainer logs */
+    GM_ROLE_COUNT
+} gm_role;
+
+#define GM_NAME_MAX 64
+
+/* An empty graph; `name` appears in error messages. NULL if out of memory. */
+gm_graph *gm_graph_create(const char *name);
+void gm_graph_free(gm_graph *g);
+
+/* The first build error, or NULL while the graph is fine. */
+const gm_error *gm_graph_error(const gm_graph *g);
+
+/* A node the caller fills before each forward (e.g. a data batch). */
+gm_node *gm_input(gm_graph *g, const char *name, const int *shape, int ndim);
+
+/* The parameter view `index` of `group`. Asking twice returns the same node.
+ * Gradients accumulate into the group's gradient buffer. */
+gm_node *gm_param(gm_graph *g, gm_params *group, int index);
+
+/* Fixed data copied at build time. */
+gm_node *gm_constant(gm_graph *g, const char *name, const int *shape, int ndim,
+                     const float *data);
+
+/* A [1] constant holding `value`. */
+gm_node *gm_scalar(gm_graph *g, float value);
+
+/* No gradient flows into `group` in this graph (e.g. the discriminator in
+ * the generator's phase): its parameter nodes act as constants. */
+void gm_graph_freeze(gm_graph *g, const gm_params *group);
+
+/* Names a node (unique in the graph) and returns it, for chaining. */
+gm_node *gm_node_set_name(gm_node *n, const char *name);
+
+/* Marks a node as a loss or metric (both must be [1]); returns it. */
+gm_node *gm_node_set_role(gm_node *n, gm_role role);
+
+/* The node called `name`; NULL with err set if there is none. */
+gm_node *gm_graph_find(const gm_graph *g, const char *name, gm_error *err);
+
+/* Plans the arena. Returns the first build error if there was one. */
+gm_status gm_graph_compile(gm_graph *g, gm_error *err);
+
+/* Computes every node in creation order. Random nodes draw new noise
+ * unless gm_graph_hold_noise(g, true) was called. */
+void gm_graph_forward(gm_graph *g);
+
+/* Zeroes the graph's own gradients, seeds d loss/d loss = 1 and propagates
+ * back to every node that needs a gradient. Parameter gradients are
+ * accumulated (+=) into their groups: zero those once per step with
+ * gm_params_zero_grad. `loss` must be a [1] node of this graph. */
+gm_status gm_graph_backward(gm_graph *g, gm_node *loss, gm_error *err);
+
+/* With hold = true, random nodes keep their last draw across forwards
+ * (for gradient checks and deterministic evaluation). */
+void gm_graph_hold_noise(gm_graph *g, bool hold);
+
+int gm_graph_node_count(const gm_graph *g);
+gm_node *gm_graph_node(const gm_graph *g, int index);
+const char *gm_graph_name(const gm_graph *g);
+
+/* Bytes of the compiled arena (constant from compile to free). */
+size_t gm_graph_arena_bytes(const gm_graph *g);
+
+/* Node accessors. Data and gradient pointers are valid after compile;
+ * the gradient is NULL for nodes no gradient flows to. */
+float *gm_node_data(gm_node *n);
+float *gm_node_grad(gm_node *n);
+const gm_shape *gm_node_shape(const gm_node *n);
+size_t gm_node_numel(const gm_node *n);
+const char *gm_node_name(const gm_node *n);
+gm_role gm_node_role(const gm_node *n);
+const char *gm_node_op_name(const gm_node *n);
+float gm_node_scalar(const gm_node *n); /* element 0 */
+
+#endif

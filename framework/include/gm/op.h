@@ -1,0 +1,47 @@
+/* gm/op.h: defining ops.
+ *
+ * An op is one descriptor: a name, an arity, a shape rule, a forward and a
+ * backward function. The built-in ops are rows of one table; a plugin can
+ * define its own op the same way and add it to a graph with gm_custom.
+ *
+ * forward reads its inputs' data and writes its own data. backward reads
+ * its own gradient and ADDS (+=) the gradient of each input whose
+ * gm_node_grad is non-NULL; inputs that need no gradient have NULL there. */
+#ifndef GM_OP_H
+#define GM_OP_H
+
+#include "gm/graph.h"
+
+#define GM_MAX_INPUTS 8
+#define GM_MAX_OP_PARAMS 4
+
+enum gm_op_flags {
+    GM_OP_VIEW = 1u << 0,      /* output shares input 0's data (and gradient) */
+    GM_OP_STOP_GRAD = 1u << 1, /* no gradient flows to the inputs */
+};
+
+typedef struct gm_op_def {
+    const char *name;
+    int arity; /* inputs, or -1 for any number from 1 to GM_MAX_INPUTS */
+    /* Infers the output shape from the inputs and op parameters; on a
+     * mismatch, fills err with a message naming both shapes. */
+    gm_status (*shape)(const gm_node *n, gm_shape *out, gm_error *err);
+    void (*forward)(gm_node *n);
+    void (*backward)(gm_node *n);
+    /* Floats of per-node scratch kept from forward to backward (optional). */
+    size_t (*scratch)(const gm_node *n);
+    unsigned flags;
+} gm_op_def;
+
+/* Adds a node computed by `def` from inputs[0..n_inputs), with up to
+ * GM_MAX_OP_PARAMS float parameters. */
+gm_node *gm_custom(gm_graph *g, const gm_op_def *def, gm_node *const *inputs,
+                   int n_inputs, const float *params, int n_params);
+
+/* For op implementations. */
+int gm_node_input_count(const gm_node *n);
+gm_node *gm_node_input(const gm_node *n, int i);
+float gm_node_param(const gm_node *n, int i);
+float *gm_node_scratch(gm_node *n);
+
+#endif

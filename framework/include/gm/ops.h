@@ -1,0 +1,98 @@
+/* gm/ops.h: the built-in ops, as graph-building functions.
+ *
+ * Every function adds one node to g and returns it, or returns NULL and
+ * records an error in g (see gm/graph.h). Element-wise ops view a tensor as
+ * a matrix [rows, cols], cols being the last dimension.
+ *
+ * Broadcasting (binary element-wise ops and the optional operands below):
+ * an operand may have the other's shape, or be a row [cols] / [1, cols]
+ * repeated over rows, or a column [rows, 1] repeated over columns, or a
+ * scalar [1]. The result has the larger operand's shape. */
+#ifndef GM_OPS_H
+#define GM_OPS_H
+
+#include "gm/graph.h"
+#include "gm/rng.h"
+
+/* ---- linear algebra (ops/linalg.c) ---- */
+
+/* op(a) @ op(b) for 2-D a, b, where op transposes when asked (sgemm). */
+gm_node *gm_matmul(gm_graph *g, gm_node *a, gm_node *b, bool trans_a,
+                   bool trans_b);
+
+/* ---- arithmetic (ops/arith.c) ---- */
+
+gm_node *gm_add(gm_graph *g, gm_node *a, gm_node *b);
+gm_node *gm_sub(gm_graph *g, gm_node *a, gm_node *b);
+gm_node *gm_mul(gm_graph *g, gm_node *a, gm_node *b);
+gm_node *gm_div(gm_graph *g, gm_node *a, gm_node *b);
+gm_node *gm_scale(gm_graph *g, gm_node *x, float alpha);     /* alpha * x */
+gm_node *gm_add_scalar(gm_graph *g, gm_node *x, float c);    /* x + c */
+gm_node *gm_neg(gm_graph *g, gm_node *x);
+
+/* ---- element-wise math (ops/math.c) ---- */
+
+gm_node *gm_exp(gm_graph *g, gm_node *x);
+gm_node *gm_log(gm_graph *g, gm_node *x);
+gm_node *gm_square(gm_graph *g, gm_node *x);
+gm_node *gm_sqrt(gm_graph *g, gm_node *x);
+gm_node *gm_abs(gm_graph *g, gm_node *x);
+
+/* ---- activations (ops/activation.c) ---- */
+
+gm_node *gm_relu(gm_graph *g, gm_node *x);
+gm_node *gm_leaky_relu(gm_graph *g, gm_node *x, float slope);
+gm_node *gm_elu(gm_graph *g, gm_node *x, float alpha);
+gm_node *gm_tanh(gm_graph *g, gm_node *x);
+gm_node *gm_sigmoid(gm_graph *g, gm_node *x);
+gm_node *gm_softplus(gm_graph *g, gm_node *x);    /* log(1 + e^x), stable */
+gm_node *gm_log_sigmoid(gm_graph *g, gm_node *x); /* -softplus(-x) */
+
+/* ---- reductions (ops/reduce.c) ---- */
+
+typedef enum gm_axis {
+    GM_AXIS_ALL,     /* -> [1] */
+    GM_AXIS_PER_ROW, /* one value per row -> [rows, 1] */
+    GM_AXIS_PER_COL, /* one value per column -> [1, cols] */
+} gm_axis;
+
+gm_node *gm_sum(gm_graph *g, gm_node *x, gm_axis axis);
+gm_node *gm_mean(gm_graph *g, gm_node *x, gm_axis axis);
+/* log sum_j exp(x[i, j]) per row -> [rows, 1], stable. */
+gm_node *gm_logsumexp_rows(gm_graph *g, gm_node *x);
+
+/* ---- shape (ops/shape.c) ---- */
+
+/* Columns [start, start + len) of a 2-D x -> [rows, len]. */
+gm_node *gm_slice_cols(gm_graph *g, gm_node *x, int start, int len);
+/* Side by side: 2-D xs with equal rows -> [rows, sum of cols]. */
+gm_node *gm_concat_cols(gm_graph *g, gm_node *const *xs, int n);
+/* Same data, new shape of equal size (no copy). */
+gm_node *gm_reshape(gm_graph *g, gm_node *x, const int *shape, int ndim);
+/* Same values; no gradient flows back through it (no copy). */
+gm_node *gm_detach(gm_graph *g, gm_node *x);
+
+/* ---- likelihoods and divergences, element-wise (ops/loss.c) ---- */
+
+/* -[t log sigmoid(z) + (1 - t) log(1 - sigmoid(z))], stable in z;
+ * targets t broadcast to z. */
+gm_node *gm_bce_with_logits(gm_graph *g, gm_node *logits, gm_node *targets);
+/* -log N(x; mean, exp(logvar)) = 0.5 (log 2pi + logvar + (x-mean)^2 e^-logvar);
+ * logvar broadcasts to x (learned per dimension, or per element). */
+gm_node *gm_gaussian_nll(gm_graph *g, gm_node *x, gm_node *mean,
+                         gm_node *logvar);
+/* The same with a fixed log-variance. */
+gm_node *gm_gaussian_nll_fixed(gm_graph *g, gm_node *x, gm_node *mean,
+                               float logvar);
+/* KL(N(mu, exp(logvar)) || N(0, 1)) = -0.5 (1 + logvar - mu^2 - e^logvar). */
+gm_node *gm_kl_normal_std(gm_graph *g, gm_node *mu, gm_node *logvar);
+
+/* ---- randomness (ops/random.c) ---- */
+
+/* Standard normal noise of the given shape. The node owns a stream split
+ * off `parent`, draws anew at each forward and keeps its draw for backward:
+ * z = mu + exp(logvar / 2) * eps is built from it with gm_mul and gm_add. */
+gm_node *gm_randn(gm_graph *g, const char *name, const int *shape, int ndim,
+                  gm_rng *parent);
+
+#endif

@@ -1,0 +1,374 @@
+/* Building, compiling and running a static graph. */
+#include <stdarg.h>
+#include <string.h>
+
+#include "gm/ops.h"
+#include "graph_internal.h"
+
+/* Buffers start on 64-byte boundaries so sgemm and vector loops see
+ * aligned data. */
+#define ALIGN_FLOATS 16
+
+gm_graph *gm_graph_create(const char *name) {
+    gm_graph *g = calloc(1, sizeof *g);
+    if (!g) return NULL;
+    snprintf(g->name, sizeof g->name, "%s", name ? name : "graph");
+    return g;
+}
+
+void gm_graph_free(gm_graph *g) {
+    if (!g) return;
+    for (int i = 0; i < g->n_nodes; i++) {
+        free(g->nodes[i]->owned);
+        free(g->nodes[i]);
+    }
+    free(g->nodes);
+    free(g->arena);
+    free(g->mark);
+    free(g);
+}
+
+const gm_error *gm_graph_error(const gm_graph *g) {
+    return g->error.status == GM_OK ? NULL : &g->error;
+}
+
+const char *gm_graph_name(const gm_graph *g) { return g->name; }
+int gm_graph_node_count(const gm_graph *g) { return g->n_nodes; }
+
+gm_node *gm_graph_node(const gm_graph *g, int index) {
+    return index >= 0 && index < g->n_nodes ? g->nodes[index] : NULL;
+}
+
+size_t gm_graph_arena_bytes(const gm_graph *g) {
+    return g->arena_floats * sizeof(float);
+}
+
+void gm_graph_hold_noise(gm_graph *g, bool hold) { g->hold_noise = hold; }
+
+gm_node *gm_graph_fail(gm_graph *g, gm_status status, const char *fmt, ...) {
+    if (g->error.status != GM_OK) return NULL;
+    char msg[GM_ERROR_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    gm_error_set(&g->error, status, "graph '%s': %s", g->name, msg);
+    return NULL;
+}
+
+static gm_node *append(gm_graph *g, gm_role role, const gm_shape *shape) {
+    if (g->compiled)
+        return gm_graph_fail(g, GM_ERR_STATE, "cannot add nodes after compile");
+    if (g->n_nodes == g->cap_nodes) {
+        int cap = g->cap_nodes ? 2 * g->cap_nodes : 64;
+        gm_node **nodes = realloc(g->nodes, (size_t)cap * sizeof *nodes);
+        if (!nodes) return gm_graph_fail(g, GM_ERR_NOMEM, "out of memory");
+        g->nodes = nodes;
+        g->cap_nodes = cap;
+    }
+    gm_node *n = calloc(1, sizeof *n);
+    if (!n) return gm_graph_fail(g, GM_ERR_NOMEM, "out of memory");
+    n->graph = g;
+    n->id = g->n_nodes;
+    n->role = role;
+    n->shape = *shape;
+    n->numel = gm_shape_numel(shape);
+    n->param_index = -1;
+    g->nodes[g->n_nodes++] = n;
+    return n;
+}
+
+static gm_node *find_node(const gm_graph *g, const char *name) {
+    for (int i = 0; i < g->n_nodes; i++)
+        if (strcmp(g->nodes[i]->name, name) == 0) return g->nodes[i];
+    return NULL;
+}
+
+gm_node *gm_node_set_name(gm_node *n, const char *name) {
+    if (!n) return NULL;
+    gm_graph *g = n->graph;
+    if (!name || !*name || strlen(name) >= GM_NAME_MAX)
+        return gm_graph_fail(g, GM_ERR_INVALID, "node names must have 1 to %d chars",
+                    GM_NAME_MAX - 1);
+    gm_node *other = find_node(g, name);
+    if (other && other != n)
+        return gm_graph_fail(g, GM_ERR_INVALID, "two nodes named '%s'", name);
+    snprintf(n->name, sizeof n->name, "%s", name);
+    return n;
+}
+
+gm_node *gm_node_set_role(gm_node *n, gm_role role) {
+    if (!n) return NULL;
+    if ((role == GM_ROLE_LOSS || role == GM_ROLE_METRIC) && n->numel != 1) {
+        char s[64];
+        return gm_graph_fail(n->graph, GM_ERR_SHAPE,
+                    "a loss or metric must have shape [1], node '%s' has %s",
+                    n->name, gm_shape_str(&n->shape, s, sizeof s));
+    }
+    if (n->role == GM_ROLE_INPUT || n->role == GM_ROLE_PARAM ||
+        n->role == GM_ROLE_CONST)
+        return gm_graph_fail(n->graph, GM_ERR_INVALID,
+                    "node '%s' is a leaf; its role cannot change", n->name);
+    n->role = role;
+    return n;
+}
+
+gm_node *gm_graph_find(const gm_graph *g, const char *name, gm_error *err) {
+    gm_node *n = name ? find_node(g, name) : NULL;
+    if (!n)
+        gm_error_set(err, GM_ERR_NOT_FOUND, "graph '%s' has no node named '%s'",
+                     g->name, name ? name : "(null)");
+    return n;
+}
+
+gm_node *gm_input(gm_graph *g, const char *name, const int *shape, int ndim) {
+    gm_shape s;
+    if (!gm_shape_make(&s, shape, ndim))
+        return gm_graph_fail(g, GM_ERR_INVALID, "input '%s': bad shape",
+                    name ? name : "");
+    return gm_node_set_name(append(g, GM_ROLE_INPUT, &s), name);
+}
+
+gm_node *gm_param(gm_graph *g, gm_params *group, int index) {
+    if (!group) return gm_graph_fail(g, GM_ERR_INVALID, "parameter group is NULL");
+    const gm_param_view *v = gm_params_view(group, index);
+    if (!v)
+        return gm_graph_fail(g, GM_ERR_NOT_FOUND, "group '%s' has no parameter %d",
+                    gm_params_name(group), index);
+    for (int i = 0; i < g->n_nodes; i++) {
+        gm_node *n = g->nodes[i];
+        if (n->role == GM_ROLE_PARAM && n->group == group &&
+            n->param_index == index)
+            return n;
+    }
+    gm_node *n = append(g, GM_ROLE_PARAM, &v->shape);
+    if (!n) return NULL;
+    n->group = group;
+    n->param_index = index;
+    /* Parameter names are qualified by group and need not be unique in g. */
+    snprintf(n->name, sizeof n->name, "%s.%s", gm_params_name(group), v->name);
+    return n;
+}
+
+gm_node *gm_constant(gm_graph *g, const char *name, const int *shape, int ndim,
+                     const float *data) {
+    gm_shape s;
+    if (!gm_shape_make(&s, shape, ndim) || !data)
+        return gm_graph_fail(g, GM_ERR_INVALID, "constant '%s': bad shape or no data",
+                    name ? name : "");
+    gm_node *n = append(g, GM_ROLE_CONST, &s);
+    if (!n) return NULL;
+    n->owned = malloc(n->numel * sizeof(float));
+    if (!n->owned) return gm_graph_fail(g, GM_ERR_NOMEM, "out of memory");
+    memcpy(n->owned, data, n->numel * sizeof(float));
+    return name ? gm_node_set_name(n, name) : n;
+}
+
+gm_node *gm_scalar(gm_graph *g, float value) {
+    int one = 1;
+    return gm_constant(g, NULL, &one, 1, &value);
+}
+
+void gm_graph_freeze(gm_graph *g, const gm_params *group) {
+    if (g->n_frozen == (int)(sizeof g->frozen / sizeof g->frozen[0])) {
+        gm_graph_fail(g, GM_ERR_INVALID, "too many frozen groups");
+        return;
+    }
+    g->frozen[g->n_frozen++] = group;
+}
+
+gm_node *gm_node_new(gm_graph *g, const gm_op_def *def, gm_node *const *inputs,
+                     int n_inputs, const float *params, int n_params) {
+    if (g->error.status != GM_OK) return NULL;
+    if (!def) return gm_graph_fail(g, GM_ERR_INVALID, "op definition is NULL");
+    if ((def->arity >= 0 && n_inputs != def->arity) || n_inputs < 0 ||
+        n_inputs > GM_MAX_INPUTS || (def->arity < 0 && n_inputs < 1))
+        return gm_graph_fail(g, GM_ERR_INVALID, "%s: takes %d inputs, got %d",
+                    def->name, def->arity, n_inputs);
+    if (n_params < 0 || n_params > GM_MAX_OP_PARAMS)
+        return gm_graph_fail(g, GM_ERR_INVALID, "%s: too many parameters", def->name);
+    for (int i = 0; i < n_inputs; i++) {
+        if (!inputs[i]) return gm_graph_fail(g, GM_ERR_INVALID, "%s: input %d is NULL",
+                                    def->name, i);
+        if (inputs[i]->graph != g)
+            return gm_graph_fail(g, GM_ERR_INVALID,
+                        "%s: input %d belongs to graph '%s'", def->name, i,
+                        inputs[i]->graph->name);
+    }
+    /* A scratch node carries the inputs and parameters to the shape rule. */
+    gm_node probe = {.graph = g, .def = def, .n_in = n_inputs};
+    for (int i = 0; i < n_inputs; i++) probe.in[i] = inputs[i];
+    for (int i = 0; i < n_params; i++) probe.p[i] = params[i];
+    gm_shape out;
+    gm_error err = {0};
+    if (def->shape(&probe, &out, &err) != GM_OK)
+        return gm_graph_fail(g, err.status, "%s", err.message);
+    gm_node *n = append(g, GM_ROLE_OP, &out);
+    if (!n) return NULL;
+    n->def = def;
+    n->n_in = n_inputs;
+    memcpy(n->in, probe.in, sizeof n->in);
+    memcpy(n->p, probe.p, sizeof n->p);
+    return n;
+}
+
+gm_node *gm_node_new_source(gm_graph *g, const gm_op_def *def,
+                            const gm_shape *shape) {
+    gm_node *n = append(g, GM_ROLE_OP, shape);
+    if (n) n->def = def;
+    return n;
+}
+
+gm_node *gm_custom(gm_graph *g, const gm_op_def *def, gm_node *const *inputs,
+                   int n_inputs, const float *params, int n_params) {
+    if (def && (!def->shape || !def->forward))
+        return gm_graph_fail(g, GM_ERR_INVALID, "op '%s' lacks a shape rule or forward",
+                    def->name ? def->name : "?");
+    return gm_node_new(g, def, inputs, n_inputs, params, n_params);
+}
+
+static bool is_frozen(const gm_graph *g, const gm_params *group) {
+    for (int i = 0; i < g->n_frozen; i++)
+        if (g->frozen[i] == group) return true;
+    return false;
+}
+
+static size_t round_up(size_t n) {
+    return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+}
+
+static bool is_view(const gm_node *n) {
+    return n->def && (n->def->flags & GM_OP_VIEW);
+}
+
+/* Decides which nodes need a gradient, then lays out one arena:
+ * [values | scratch | gradients], the gradients contiguous so that one
+ * memset clears them before each backward. */
+gm_status gm_graph_compile(gm_graph *g, gm_error *err) {
+    if (g->error.status != GM_OK) {
+        if (err) *err = g->error;
+        return g->error.status;
+    }
+    if (g->compiled) return GM_OK;
+    size_t values = 0, scratch = 0, grads = 0;
+    for (int i = 0; i < g->n_nodes; i++) {
+        gm_node *n = g->nodes[i];
+        if (n->role == GM_ROLE_PARAM) {
+            n->needs_grad = !is_frozen(g, n->group);
+            gm_params_lock(n->group);
+        } else if (n->def && !(n->def->flags & GM_OP_STOP_GRAD)) {
+            for (int k = 0; k < n->n_in; k++)
+                n->needs_grad = n->needs_grad || n->in[k]->needs_grad;
+        }
+        bool own_data = n->role != GM_ROLE_PARAM && n->role != GM_ROLE_CONST &&
+                        !is_view(n);
+        if (own_data) values += round_up(n->numel);
+        n->n_scratch = n->def && n->def->scratch ? n->def->scratch(n) : 0;
+        scratch += round_up(n->n_scratch);
+        if (n->needs_grad && n->role != GM_ROLE_PARAM && !is_view(n))
+            grads += round_up(n->numel);
+    }
+    size_t total = values + scratch + grads;
+    g->arena = aligned_alloc(64, round_up(total ? total : 1) * sizeof(float));
+    g->mark = calloc((size_t)g->n_nodes + 1, 1);
+    if (!g->arena || !g->mark) {
+        gm_graph_fail(g, GM_ERR_NOMEM, "out of memory planning %zu floats", total);
+        if (err) *err = g->error;
+        return g->error.status;
+    }
+    memset(g->arena, 0, total * sizeof(float));
+    g->arena_floats = total;
+    g->grad_base = g->arena + values + scratch;
+    g->grad_floats = grads;
+    float *v = g->arena, *s = g->arena + values, *gr = g->grad_base;
+    for (int i = 0; i < g->n_nodes; i++) {
+        gm_node *n = g->nodes[i];
+        if (n->role == GM_ROLE_PARAM) {
+            n->data = gm_params_view_data(n->group, n->param_index);
+            n->grad = n->needs_grad ? gm_params_view_grad(n->group,
+                                                          n->param_index)
+                                    : NULL;
+        } else if (n->role == GM_ROLE_CONST) {
+            n->data = n->owned;
+        } else if (is_view(n)) {
+            n->data = n->in[0]->data;
+            n->grad = n->needs_grad ? n->in[0]->grad : NULL;
+        } else {
+            n->data = v;
+            v += round_up(n->numel);
+            if (n->needs_grad) {
+                n->grad = gr;
+                gr += round_up(n->numel);
+            }
+        }
+        if (n->n_scratch) {
+            n->scratch = s;
+            s += round_up(n->n_scratch);
+        }
+    }
+    g->compiled = true;
+    return GM_OK;
+}
+
+void gm_graph_forward(gm_graph *g) {
+    GM_ASSERT(g->compiled);
+    for (int i = 0; i < g->n_nodes; i++) {
+        gm_node *n = g->nodes[i];
+        if (n->def && !is_view(n)) n->def->forward(n);
+    }
+}
+
+gm_status gm_graph_backward(gm_graph *g, gm_node *loss, gm_error *err) {
+    if (!g->compiled)
+        return gm_error_set(err, GM_ERR_STATE,
+                            "graph '%s': backward before compile", g->name);
+    if (!loss || loss->graph != g || loss->numel != 1)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "graph '%s': backward needs a [1] node of this "
+                            "graph as its loss",
+                            g->name);
+    if (!loss->needs_grad)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "graph '%s': loss '%s' depends on no trainable "
+                            "parameter",
+                            g->name, loss->name);
+    if (g->grad_floats) memset(g->grad_base, 0, g->grad_floats * sizeof(float));
+    memset(g->mark, 0, (size_t)g->n_nodes);
+    loss->grad[0] += 1.0f;
+    g->mark[loss->id] = 1;
+    for (int i = loss->id; i >= 0; i--) {
+        gm_node *n = g->nodes[i];
+        if (!g->mark[i] || !n->needs_grad || !n->def) continue;
+        if (!is_view(n) && n->def->backward) n->def->backward(n);
+        for (int k = 0; k < n->n_in; k++) g->mark[n->in[k]->id] = 1;
+    }
+    return GM_OK;
+}
+
+float *gm_node_data(gm_node *n) { return n->data; }
+float *gm_node_grad(gm_node *n) { return n->grad; }
+const gm_shape *gm_node_shape(const gm_node *n) { return &n->shape; }
+size_t gm_node_numel(const gm_node *n) { return n->numel; }
+const char *gm_node_name(const gm_node *n) { return n->name; }
+gm_role gm_node_role(const gm_node *n) { return n->role; }
+float gm_node_scalar(const gm_node *n) { return n->data[0]; }
+
+const char *gm_node_op_name(const gm_node *n) {
+    if (n->def) return n->def->name;
+    switch (n->role) {
+    case GM_ROLE_INPUT: return "input";
+    case GM_ROLE_PARAM: return "param";
+    default: return "constant";
+    }
+}
+
+int gm_node_input_count(const gm_node *n) { return n->n_in; }
+gm_node *gm_node_input(const gm_node *n, int i) {
+    GM_ASSERT(i >= 0 && i < n->n_in);
+    return n->in[i];
+}
+float gm_node_param(const gm_node *n, int i) {
+    GM_ASSERT(i >= 0 && i < GM_MAX_OP_PARAMS);
+    return n->p[i];
+}
+float *gm_node_scratch(gm_node *n) { return n->scratch; }

@@ -1,0 +1,117 @@
+#include "gm/nn.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "gm/ops.h"
+
+static const char *const activation_names[] = {
+    [GM_ACT_NONE] = "none",       [GM_ACT_RELU] = "relu",
+    [GM_ACT_LEAKY_RELU] = "leaky_relu", [GM_ACT_ELU] = "elu",
+    [GM_ACT_TANH] = "tanh",       [GM_ACT_SIGMOID] = "sigmoid",
+    [GM_ACT_SOFTPLUS] = "softplus",
+};
+_Static_assert(sizeof activation_names / sizeof activation_names[0] ==
+                   GM_ACT_COUNT,
+               "one name per activation");
+
+bool gm_activation_parse(const char *name, gm_activation *out) {
+    for (int i = 0; i < GM_ACT_COUNT; i++) {
+        if (name && strcmp(name, activation_names[i]) == 0) {
+            *out = (gm_activation)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *gm_activation_name(gm_activation act) {
+    return (unsigned)act < GM_ACT_COUNT ? activation_names[act] : "?";
+}
+
+gm_node *gm_activate(gm_graph *g, gm_node *x, gm_activation act, float param) {
+    switch (act) {
+    case GM_ACT_NONE: return x;
+    case GM_ACT_RELU: return gm_relu(g, x);
+    case GM_ACT_LEAKY_RELU: return gm_leaky_relu(g, x, param ? param : 0.2f);
+    case GM_ACT_ELU: return gm_elu(g, x, param ? param : 1.0f);
+    case GM_ACT_TANH: return gm_tanh(g, x);
+    case GM_ACT_SIGMOID: return gm_sigmoid(g, x);
+    case GM_ACT_SOFTPLUS: return gm_softplus(g, x);
+    default: return NULL;
+    }
+}
+
+gm_status gm_linear_init(gm_linear *l, gm_params *group, const char *name,
+                         int in, int out, gm_rng *init, gm_error *err) {
+    if (in < 1 || out < 1)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "linear '%s': sizes must be positive, got %d -> %d",
+                            name, in, out);
+    char key[GM_NAME_MAX];
+    snprintf(key, sizeof key, "%s.weight", name);
+    l->weight = gm_params_add(group, key, (int[]){out, in}, 2, err);
+    if (l->weight < 0) return err ? err->status : GM_ERR_INVALID;
+    snprintf(key, sizeof key, "%s.bias", name);
+    l->bias = gm_params_add(group, key, (int[]){out}, 1, err);
+    if (l->bias < 0) return err ? err->status : GM_ERR_INVALID;
+    l->in = in;
+    l->out = out;
+    /* torch.nn.Linear: kaiming_uniform(a = sqrt 5) for W gives the same
+     * bound 1/sqrt(fan_in) as the bias. */
+    float bound = 1.0f / sqrtf((float)in);
+    gm_rng_fill_uniform(init, gm_params_view_data(group, l->weight),
+                        (size_t)in * out, -bound, bound);
+    gm_rng_fill_uniform(init, gm_params_view_data(group, l->bias), (size_t)out,
+                        -bound, bound);
+    return GM_OK;
+}
+
+gm_node *gm_linear_forward(gm_graph *g, const gm_linear *l, gm_params *group,
+                           gm_node *x) {
+    gm_node *w = gm_param(g, group, l->weight);
+    gm_node *b = gm_param(g, group, l->bias);
+    return gm_add(g, gm_matmul(g, x, w, false, true), b);
+}
+
+gm_status gm_mlp_init(gm_mlp *m, gm_params *group, const char *prefix, int in,
+                      const gm_mlp_spec *spec, gm_rng *init, gm_error *err) {
+    if (spec->n_hidden < 0 || spec->n_hidden >= GM_MLP_MAX_LAYERS)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "mlp '%s': %d hidden layers (at most %d)", prefix,
+                            spec->n_hidden, GM_MLP_MAX_LAYERS - 1);
+    memset(m, 0, sizeof *m);
+    m->params = group;
+    m->in = in;
+    m->out = spec->out;
+    m->activation = spec->activation;
+    m->out_activation = spec->out_activation;
+    m->activation_param = spec->activation_param;
+    int width = in;
+    for (int i = 0; i <= spec->n_hidden; i++) {
+        int next = i < spec->n_hidden ? spec->hidden[i] : spec->out;
+        char name[GM_NAME_MAX];
+        snprintf(name, sizeof name, "%s.%d", prefix, i);
+        gm_status s =
+            gm_linear_init(&m->layers[i], group, name, width, next, init, err);
+        if (s != GM_OK) return s;
+        width = next;
+    }
+    m->n_layers = spec->n_hidden + 1;
+    return GM_OK;
+}
+
+gm_node *gm_mlp_forward_with(gm_graph *g, const gm_mlp *m, gm_params *params,
+                             gm_node *x) {
+    for (int i = 0; i < m->n_layers; i++) {
+        x = gm_linear_forward(g, &m->layers[i], params, x);
+        bool last = i == m->n_layers - 1;
+        x = gm_activate(g, x, last ? m->out_activation : m->activation,
+                        m->activation_param);
+    }
+    return x;
+}
+
+gm_node *gm_mlp_forward(gm_graph *g, const gm_mlp *m, gm_node *x) {
+    return gm_mlp_forward_with(g, m, m->params, x);
+}

@@ -1,0 +1,107 @@
+/* Arithmetic: add, sub, mul, div with broadcasting; scale, shift, negate. */
+#include "elementwise.h"
+#include "gm/ops.h"
+#include "op_table.h"
+
+static void add_forward(gm_node *n) {
+    gm_bcast_layout l = gm_bcast_layout_of(n);
+    const float *a = n->in[0]->data, *b = n->in[1]->data;
+    GM_BCAST_LOOP(l, n->data[i] = a[i0] + b[i1];);
+}
+
+static void add_backward(gm_node *n) {
+    gm_bcast_layout l = gm_bcast_layout_of(n);
+    float *da = n->in[0]->grad, *db = n->in[1]->grad;
+    const float *dy = n->grad;
+    if (da) GM_BCAST_LOOP(l, da[i0] += dy[i];);
+    if (db) GM_BCAST_LOOP(l, db[i1] += dy[i];);
+}
+
+static void sub_forward(gm_node *n) {
+    gm_bcast_layout l = gm_bcast_layout_of(n);
+    const float *a = n->in[0]->data, *b = n->in[1]->data;
+    GM_BCAST_LOOP(l, n->data[i] = a[i0] - b[i1];);
+}
+
+static void sub_backward(gm_node *n) {
+    gm_bcast_layout l = gm_bcast_layout_of(n);
+    float *da = n->in[0]->grad, *db = n->in[1]->grad;
+    const float *dy = n->grad;
+    if (da) GM_BCAST_LOOP(l, da[i0] += dy[i];);
+    if (db) GM_BCAST_LOOP(l, db[i1] -= dy[i];);
+}
+
+static void mul_forward(gm_node *n) {
+    gm_bcast_layout l = gm_bcast_layout_of(n);
+    const float *a = n->in[0]->data, *b = n->in[1]->data;
+    GM_BCAST_LOOP(l, n->data[i] = a[i0] * b[i1];);
+}
+
+static void mul_backward(gm_node *n) {
+    gm_bcast_layout l = gm_bcast_layout_of(n);
+    const float *a = n->in[0]->data, *b = n->in[1]->data, *dy = n->grad;
+    float *da = n->in[0]->grad, *db = n->in[1]->grad;
+    if (da) GM_BCAST_LOOP(l, da[i0] += dy[i] * b[i1];);
+    if (db) GM_BCAST_LOOP(l, db[i1] += dy[i] * a[i0];);
+}
+
+static void div_forward(gm_node *n) {
+    gm_bcast_layout l = gm_bcast_layout_of(n);
+    const float *a = n->in[0]->data, *b = n->in[1]->data;
+    GM_BCAST_LOOP(l, n->data[i] = a[i0] / b[i1];);
+}
+
+static void div_backward(gm_node *n) {
+    gm_bcast_layout l = gm_bcast_layout_of(n);
+    const float *b = n->in[1]->data, *y = n->data, *dy = n->grad;
+    float *da = n->in[0]->grad, *db = n->in[1]->grad;
+    if (da) GM_BCAST_LOOP(l, da[i0] += dy[i] / b[i1];);
+    /* d(a/b)/db = -a/b^2 = -y/b */
+    if (db) GM_BCAST_LOOP(l, db[i1] -= dy[i] * y[i] / b[i1];);
+}
+
+#define BINARY_DEF(NAME)                                                       \
+    const gm_op_def gm_op_##NAME = {                                           \
+        .name = #NAME,                                                         \
+        .arity = 2,                                                            \
+        .shape = gm_shape_broadcast,                                           \
+        .forward = NAME##_forward,                                             \
+        .backward = NAME##_backward,                                           \
+    }
+
+BINARY_DEF(add);
+BINARY_DEF(sub);
+BINARY_DEF(mul);
+BINARY_DEF(div);
+
+GM_UNARY_OP(scale, p[0] * x, p[0]);
+GM_UNARY_OP(add_scalar, x + p[0], 1.0f);
+GM_UNARY_OP(neg, -x, -1.0f);
+
+static gm_node *binary(gm_graph *g, const gm_op_def *def, gm_node *a,
+                       gm_node *b) {
+    gm_node *in[2] = {a, b};
+    return gm_node_new(g, def, in, 2, NULL, 0);
+}
+
+gm_node *gm_add(gm_graph *g, gm_node *a, gm_node *b) {
+    return binary(g, &gm_op_add, a, b);
+}
+gm_node *gm_sub(gm_graph *g, gm_node *a, gm_node *b) {
+    return binary(g, &gm_op_sub, a, b);
+}
+gm_node *gm_mul(gm_graph *g, gm_node *a, gm_node *b) {
+    return binary(g, &gm_op_mul, a, b);
+}
+gm_node *gm_div(gm_graph *g, gm_node *a, gm_node *b) {
+    return binary(g, &gm_op_div, a, b);
+}
+gm_node *gm_scale(gm_graph *g, gm_node *x, float alpha) {
+    return gm_node_new(g, &gm_op_scale, &x, 1, &alpha, 1);
+}
+gm_node *gm_add_scalar(gm_graph *g, gm_node *x, float c) {
+    return gm_node_new(g, &gm_op_add_scalar, &x, 1, &c, 1);
+}
+gm_node *gm_neg(gm_graph *g, gm_node *x) {
+    return gm_node_new(g, &gm_op_neg, &x, 1, NULL, 0);
+}

@@ -1,0 +1,80 @@
+/* Matrix products, on OpenBLAS's cblas_sgemm. */
+#include <cblas.h>
+
+#include "gm/ops.h"
+#include "graph_internal.h"
+#include "op_table.h"
+
+/* p[0], p[1]: whether a and b are transposed. */
+static gm_status matmul_shape(const gm_node *n, gm_shape *out, gm_error *err) {
+    const gm_shape *a = &n->in[0]->shape, *b = &n->in[1]->shape;
+    char sa[64], sb[64];
+    if (a->ndim != 2 || b->ndim != 2)
+        return gm_error_set(err, GM_ERR_SHAPE,
+                            "matmul: operands must be 2-D, got %s and %s",
+                            gm_shape_str(a, sa, sizeof sa),
+                            gm_shape_str(b, sb, sizeof sb));
+    bool ta = n->p[0] != 0.0f, tb = n->p[1] != 0.0f;
+    int m = ta ? a->dim[1] : a->dim[0], ka = ta ? a->dim[0] : a->dim[1];
+    int kb = tb ? b->dim[1] : b->dim[0], cols = tb ? b->dim[0] : b->dim[1];
+    if (ka != kb)
+        return gm_error_set(err, GM_ERR_SHAPE,
+                            "matmul: inner dimensions differ: %s%s @ %s%s",
+                            gm_shape_str(a, sa, sizeof sa), ta ? "^T" : "",
+                            gm_shape_str(b, sb, sizeof sb), tb ? "^T" : "");
+    int dims[2] = {m, cols};
+    gm_shape_make(out, dims, 2);
+    return GM_OK;
+}
+
+static CBLAS_TRANSPOSE tr(bool t) { return t ? CblasTrans : CblasNoTrans; }
+
+/* C[M,N] = op(A)[M,K] op(B)[K,N] */
+static void matmul_forward(gm_node *n) {
+    const gm_node *a = n->in[0], *b = n->in[1];
+    bool ta = n->p[0] != 0.0f, tb = n->p[1] != 0.0f;
+    int m = n->shape.dim[0], cols = n->shape.dim[1];
+    int k = ta ? a->shape.dim[0] : a->shape.dim[1];
+    cblas_sgemm(CblasRowMajor, tr(ta), tr(tb), m, cols, k, 1.0f, a->data,
+                a->shape.dim[1], b->data, b->shape.dim[1], 0.0f, n->data, cols);
+}
+
+static void matmul_backward(gm_node *n) {
+    gm_node *a = n->in[0], *b = n->in[1];
+    bool ta = n->p[0] != 0.0f, tb = n->p[1] != 0.0f;
+    int m = n->shape.dim[0], cols = n->shape.dim[1];
+    int k = ta ? a->shape.dim[0] : a->shape.dim[1];
+    int lda = a->shape.dim[1], ldb = b->shape.dim[1];
+    const float *dc = n->grad;
+    if (a->grad) {
+        if (!ta) /* dA[M,K] += dC op(B)^T */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, tr(!tb), m, k, cols, 1.0f,
+                        dc, cols, b->data, ldb, 1.0f, a->grad, lda);
+        else /* dA[K,M] += op(B) dC^T */
+            cblas_sgemm(CblasRowMajor, tr(tb), CblasTrans, k, m, cols, 1.0f,
+                        b->data, ldb, dc, cols, 1.0f, a->grad, lda);
+    }
+    if (b->grad) {
+        if (!tb) /* dB[K,N] += op(A)^T dC */
+            cblas_sgemm(CblasRowMajor, tr(!ta), CblasNoTrans, k, cols, m, 1.0f,
+                        a->data, lda, dc, cols, 1.0f, b->grad, ldb);
+        else /* dB[N,K] += dC^T op(A) */
+            cblas_sgemm(CblasRowMajor, CblasTrans, tr(ta), cols, k, m, 1.0f,
+                        dc, cols, a->data, lda, 1.0f, b->grad, ldb);
+    }
+}
+
+const gm_op_def gm_op_matmul = {
+    .name = "matmul",
+    .arity = 2,
+    .shape = matmul_shape,
+    .forward = matmul_forward,
+    .backward = matmul_backward,
+};
+
+gm_node *gm_matmul(gm_graph *g, gm_node *a, gm_node *b, bool trans_a,
+                   bool trans_b) {
+    gm_node *in[2] = {a, b};
+    float p[2] = {trans_a ? 1.0f : 0.0f, trans_b ? 1.0f : 0.0f};
+    return gm_node_new(g, &gm_op_matmul, in, 2, p, 2);
+}

@@ -1,0 +1,178 @@
+/* Likelihoods and divergences, element-wise so that callers choose how to
+ * reduce (per example, per batch). */
+#include <math.h>
+
+#include "elementwise.h"
+#include "gm/ops.h"
+#include "op_table.h"
+
+#define LOG_2PI 1.8378770664093453f
+
+/* bce(z, t) = max(z, 0) - z t + log1p(e^-|z|); d/dz = sigmoid(z) - t,
+ * d/dt = -z. */
+static void bce_forward(gm_node *n) {
+    gm_bcast_layout l = gm_bcast_layout_of(n);
+    const float *z = n->in[0]->data, *t = n->in[1]->data;
+    GM_BCAST_LOOP(l, {
+        float zi = z[i0];
+        n->data[i] = fmaxf(zi, 0.0f) - zi * t[i1] + log1pf(expf(-fabsf(zi)));
+    });
+}
+
+static void bce_backward(gm_node *n) {
+    gm_bcast_layout l = gm_bcast_layout_of(n);
+    const float *z = n->in[0]->data, *t = n->in[1]->data, *dy = n->grad;
+    float *dz = n->in[0]->grad, *dt = n->in[1]->grad;
+    if (dz)
+        GM_BCAST_LOOP(l, {
+            float zi = z[i0];
+            float s = zi >= 0.0f ? 1.0f / (1.0f + expf(-zi))
+                                 : expf(zi) / (1.0f + expf(zi));
+            dz[i0] += dy[i] * (s - t[i1]);
+        });
+    if (dt) GM_BCAST_LOOP(l, dt[i1] -= dy[i] * z[i0];);
+}
+
+static gm_status bce_shape(const gm_node *n, gm_shape *out, gm_error *err) {
+    char a[64], b[64];
+    if (gm_bcast_kind(&n->in[1]->shape, &n->in[0]->shape) == GM_BCAST_NONE)
+        return gm_error_set(err, GM_ERR_SHAPE,
+                            "bce_with_logits: targets %s do not broadcast to "
+                            "logits %s",
+                            gm_shape_str(&n->in[1]->shape, a, sizeof a),
+                            gm_shape_str(&n->in[0]->shape, b, sizeof b));
+    *out = n->in[0]->shape;
+    return GM_OK;
+}
+
+const gm_op_def gm_op_bce_with_logits = {
+    .name = "bce_with_logits",
+    .arity = 2,
+    .shape = bce_shape,
+    .forward = bce_forward,
+    .backward = bce_backward,
+};
+
+/* The output has x's shape; the other inputs broadcast to it. */
+static gm_status like_x_shape(const gm_node *n, gm_shape *out, gm_error *err) {
+    for (int i = 1; i < n->n_in; i++) {
+        char a[64], b[64];
+        if (gm_bcast_kind(&n->in[i]->shape, &n->in[0]->shape) == GM_BCAST_NONE)
+            return gm_error_set(err, GM_ERR_SHAPE,
+                                "%s: input %d of shape %s does not broadcast "
+                                "to %s",
+                                n->def->name, i,
+                                gm_shape_str(&n->in[i]->shape, a, sizeof a),
+                                gm_shape_str(&n->in[0]->shape, b, sizeof b));
+    }
+    *out = n->in[0]->shape;
+    return GM_OK;
+}
+
+/* nll = 0.5 (log 2pi + lv + (x - m)^2 e^-lv) */
+static void gnll_forward(gm_node *n) {
+    gm_bcast_layout l = gm_bcast_layout_of(n);
+    const float *x = n->in[0]->data, *m = n->in[1]->data, *lv = n->in[2]->data;
+    GM_BCAST_LOOP(l, {
+        float d = x[i0] - m[i1];
+        n->data[i] = 0.5f * (LOG_2PI + lv[i2] + d * d * expf(-lv[i2]));
+    });
+}
+
+static void gnll_backward(gm_node *n) {
+    gm_bcast_layout l = gm_bcast_layout_of(n);
+    const float *x = n->in[0]->data, *m = n->in[1]->data, *lv = n->in[2]->data;
+    const float *dy = n->grad;
+    float *dx = n->in[0]->grad, *dm = n->in[1]->grad, *dlv = n->in[2]->grad;
+    GM_BCAST_LOOP(l, {
+        float d = x[i0] - m[i1], inv = expf(-lv[i2]);
+        if (dx) dx[i0] += dy[i] * d * inv;
+        if (dm) dm[i1] -= dy[i] * d * inv;
+        if (dlv) dlv[i2] += dy[i] * 0.5f * (1.0f - d * d * inv);
+    });
+}
+
+const gm_op_def gm_op_gaussian_nll = {
+    .name = "gaussian_nll",
+    .arity = 3,
+    .shape = like_x_shape,
+    .forward = gnll_forward,
+    .backward = gnll_backward,
+};
+
+/* p[0]: the fixed log-variance. */
+static void gnll_fixed_forward(gm_node *n) {
+    gm_bcast_layout l = gm_bcast_layout_of(n);
+    const float *x = n->in[0]->data, *m = n->in[1]->data;
+    float lv = n->p[0], inv = expf(-lv);
+    GM_BCAST_LOOP(l, {
+        float d = x[i0] - m[i1];
+        n->data[i] = 0.5f * (LOG_2PI + lv + d * d * inv);
+    });
+}
+
+static void gnll_fixed_backward(gm_node *n) {
+    gm_bcast_layout l = gm_bcast_layout_of(n);
+    const float *x = n->in[0]->data, *m = n->in[1]->data, *dy = n->grad;
+    float *dx = n->in[0]->grad, *dm = n->in[1]->grad, inv = expf(-n->p[0]);
+    GM_BCAST_LOOP(l, {
+        float d = x[i0] - m[i1];
+        if (dx) dx[i0] += dy[i] * d * inv;
+        if (dm) dm[i1] -= dy[i] * d * inv;
+    });
+}
+
+const gm_op_def gm_op_gaussian_nll_fixed = {
+    .name = "gaussian_nll_fixed",
+    .arity = 2,
+    .shape = like_x_shape,
+    .forward = gnll_fixed_forward,
+    .backward = gnll_fixed_backward,
+};
+
+/* kl = -0.5 (1 + lv - mu^2 - e^lv); d/dmu = mu, d/dlv = 0.5 (e^lv - 1) */
+static void kl_forward(gm_node *n) {
+    gm_bcast_layout l = gm_bcast_layout_of(n);
+    const float *mu = n->in[0]->data, *lv = n->in[1]->data;
+    GM_BCAST_LOOP(l, n->data[i] = -0.5f * (1.0f + lv[i1] - mu[i0] * mu[i0] -
+                                           expf(lv[i1]));
+    );
+}
+
+static void kl_backward(gm_node *n) {
+    gm_bcast_layout l = gm_bcast_layout_of(n);
+    const float *mu = n->in[0]->data, *lv = n->in[1]->data, *dy = n->grad;
+    float *dmu = n->in[0]->grad, *dlv = n->in[1]->grad;
+    if (dmu) GM_BCAST_LOOP(l, dmu[i0] += dy[i] * mu[i0];);
+    if (dlv) GM_BCAST_LOOP(l, dlv[i1] += dy[i] * 0.5f * (expf(lv[i1]) - 1.0f););
+}
+
+const gm_op_def gm_op_kl_normal_std = {
+    .name = "kl_normal_std",
+    .arity = 2,
+    .shape = like_x_shape,
+    .forward = kl_forward,
+    .backward = kl_backward,
+};
+
+gm_node *gm_bce_with_logits(gm_graph *g, gm_node *logits, gm_node *targets) {
+    gm_node *in[2] = {logits, targets};
+    return gm_node_new(g, &gm_op_bce_with_logits, in, 2, NULL, 0);
+}
+
+gm_node *gm_gaussian_nll(gm_graph *g, gm_node *x, gm_node *mean,
+                         gm_node *logvar) {
+    gm_node *in[3] = {x, mean, logvar};
+    return gm_node_new(g, &gm_op_gaussian_nll, in, 3, NULL, 0);
+}
+
+gm_node *gm_gaussian_nll_fixed(gm_graph *g, gm_node *x, gm_node *mean,
+                               float logvar) {
+    gm_node *in[2] = {x, mean};
+    return gm_node_new(g, &gm_op_gaussian_nll_fixed, in, 2, &logvar, 1);
+}
+
+gm_node *gm_kl_normal_std(gm_graph *g, gm_node *mu, gm_node *logvar) {
+    gm_node *in[2] = {mu, logvar};
+    return gm_node_new(g, &gm_op_kl_normal_std, in, 2, NULL, 0);
+}

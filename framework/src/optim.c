@@ -1,0 +1,141 @@
+#include "gm/optim.h"
+
+#include <math.h>
+#include <string.h>
+
+struct gm_optim {
+    gm_params *group;
+    gm_optim_config cfg;
+    float *state[2];
+    long steps;
+    double last_grad_norm;
+};
+
+static const char *const kind_names[] = {
+    [GM_OPTIM_SGD] = "sgd", [GM_OPTIM_ADAM] = "adam", [GM_OPTIM_ADAMW] = "adamw"};
+_Static_assert(sizeof kind_names / sizeof kind_names[0] == GM_OPTIM_KIND_COUNT,
+               "one name per optimizer");
+
+gm_optim_config gm_optim_defaults(gm_optim_kind kind) {
+    gm_optim_config c = {.kind = kind, .beta1 = 0.9f, .beta2 = 0.999f,
+                         .eps = 1e-8f};
+    c.lr = kind == GM_OPTIM_SGD ? 1e-2f : 1e-3f;
+    if (kind == GM_OPTIM_ADAMW) c.weight_decay = 1e-2f;
+    return c;
+}
+
+bool gm_optim_kind_parse(const char *name, gm_optim_kind *out) {
+    for (int i = 0; i < GM_OPTIM_KIND_COUNT; i++) {
+        if (name && strcmp(name, kind_names[i]) == 0) {
+            *out = (gm_optim_kind)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *gm_optim_kind_name(gm_optim_kind kind) {
+    return (unsigned)kind < GM_OPTIM_KIND_COUNT ? kind_names[kind] : "?";
+}
+
+gm_optim *gm_optim_create(gm_params *group, const gm_optim_config *cfg,
+                          gm_error *err) {
+    const char *why = NULL;
+    if ((unsigned)cfg->kind >= GM_OPTIM_KIND_COUNT) why = "unknown kind";
+    else if (!(cfg->lr > 0.0f)) why = "lr must be > 0";
+    else if (cfg->momentum < 0.0f || cfg->momentum >= 1.0f)
+        why = "momentum must be in [0, 1)";
+    else if (cfg->kind != GM_OPTIM_SGD &&
+             (cfg->beta1 < 0.0f || cfg->beta1 >= 1.0f || cfg->beta2 < 0.0f ||
+              cfg->beta2 >= 1.0f))
+        why = "beta1 and beta2 must be in [0, 1)";
+    else if (cfg->kind != GM_OPTIM_SGD && !(cfg->eps > 0.0f))
+        why = "eps must be > 0";
+    else if (cfg->weight_decay < 0.0f) why = "weight_decay must be >= 0";
+    else if (cfg->clip_norm < 0.0f) why = "clip_norm must be >= 0";
+    if (why) {
+        gm_error_set(err, GM_ERR_INVALID, "optimizer for '%s': %s",
+                     gm_params_name(group), why);
+        return NULL;
+    }
+    gm_optim *o = calloc(1, sizeof *o);
+    if (!o) goto nomem;
+    o->group = group;
+    o->cfg = *cfg;
+    gm_params_lock(group);
+    size_t n = gm_params_numel(group);
+    int slots = cfg->kind == GM_OPTIM_SGD ? (cfg->momentum > 0.0f) : 2;
+    for (int s = 0; s < slots; s++) {
+        o->state[s] = calloc(n ? n : 1, sizeof(float));
+        if (!o->state[s]) goto nomem;
+    }
+    return o;
+nomem:
+    gm_optim_free(o);
+    gm_error_set(err, GM_ERR_NOMEM, "out of memory creating an optimizer");
+    return NULL;
+}
+
+void gm_optim_free(gm_optim *o) {
+    if (!o) return;
+    free(o->state[0]);
+    free(o->state[1]);
+    free(o);
+}
+
+/* torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6). */
+static void clip(gm_optim *o, float *g, size_t n) {
+    o->last_grad_norm = gm_params_grad_norm(o->group);
+    if (o->cfg.clip_norm <= 0.0f || o->last_grad_norm <= o->cfg.clip_norm)
+        return;
+    float scale = (float)(o->cfg.clip_norm / (o->last_grad_norm + 1e-6));
+    for (size_t i = 0; i < n; i++) g[i] *= scale;
+}
+
+static void sgd_step(gm_optim *o, float *w, const float *g, size_t n) {
+    const float lr = o->cfg.lr, wd = o->cfg.weight_decay, mu = o->cfg.momentum;
+    float *buf = o->state[0];
+    for (size_t i = 0; i < n; i++) {
+        float d = g[i] + wd * w[i];
+        if (buf) d = buf[i] = mu * buf[i] + d;
+        w[i] -= lr * d;
+    }
+}
+
+static void adam_step(gm_optim *o, float *w, const float *g, size_t n) {
+    const gm_optim_config *c = &o->cfg;
+    const float b1 = c->beta1, b2 = c->beta2, eps = c->eps;
+    const bool decoupled = c->kind == GM_OPTIM_ADAMW;
+    const float l2 = decoupled ? 0.0f : c->weight_decay;
+    const float shrink = decoupled ? 1.0f - c->lr * c->weight_decay : 1.0f;
+    const double t = (double)o->steps;
+    const float step_size = (float)(c->lr / (1.0 - pow(b1, t)));
+    const float inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow(b2, t)));
+    float *m = o->state[0], *v = o->state[1];
+    for (size_t i = 0; i < n; i++) {
+        float d = g[i] + l2 * w[i];
+        m[i] = b1 * m[i] + (1.0f - b1) * d;
+        v[i] = b2 * v[i] + (1.0f - b2) * d * d;
+        w[i] = w[i] * shrink -
+               step_size * m[i] / (sqrtf(v[i]) * inv_sqrt_bc2 + eps);
+    }
+}
+
+void gm_optim_step(gm_optim *o) {
+    float *w = gm_params_data(o->group), *g = gm_params_grad(o->group);
+    size_t n = gm_params_numel(o->group);
+    clip(o, g, n);
+    o->steps++;
+    if (o->cfg.kind == GM_OPTIM_SGD) sgd_step(o, w, g, n);
+    else adam_step(o, w, g, n);
+}
+
+long gm_optim_step_count(const gm_optim *o) { return o->steps; }
+void gm_optim_set_step_count(gm_optim *o, long steps) { o->steps = steps; }
+double gm_optim_last_grad_norm(const gm_optim *o) { return o->last_grad_norm; }
+void gm_optim_set_lr(gm_optim *o, float lr) { o->cfg.lr = lr; }
+const gm_optim_config *gm_optim_config_of(const gm_optim *o) { return &o->cfg; }
+
+float *gm_optim_state(gm_optim *o, int slot) {
+    return slot == 0 || slot == 1 ? o->state[slot] : NULL;
+}

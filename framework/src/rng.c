@@ -1,0 +1,107 @@
+/* xoshiro256** 1.0 (Blackman and Vigna, public domain reference algorithm),
+ * seeded with SplitMix64 as its authors recommend. */
+#include "gm/rng.h"
+
+#include <math.h>
+
+static uint64_t splitmix64(uint64_t *x) {
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+void gm_rng_seed(gm_rng *r, uint64_t seed) {
+    uint64_t x = seed;
+    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
+    r->has_spare = 0;
+    r->spare_normal = 0.0;
+}
+
+/* FNV-1a: a stable hash so that stream names map to fixed seeds. */
+static uint64_t hash_name(const char *name) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+        h ^= *p;
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+gm_rng gm_rng_stream(uint64_t seed, const char *name) {
+    gm_rng r;
+    uint64_t x = seed;
+    uint64_t mixed = splitmix64(&x) ^ hash_name(name ? name : "");
+    gm_rng_seed(&r, mixed);
+    return r;
+}
+
+gm_rng gm_rng_split(gm_rng *parent) {
+    gm_rng r;
+    gm_rng_seed(&r, gm_rng_u64(parent));
+    return r;
+}
+
+uint64_t gm_rng_u64(gm_rng *r) {
+    uint64_t *s = r->s;
+    const uint64_t result = rotl(s[1] * 5, 7) * 9;
+    const uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+double gm_rng_uniform(gm_rng *r) {
+    return (double)(gm_rng_u64(r) >> 11) * 0x1.0p-53;
+}
+
+uint64_t gm_rng_below(gm_rng *r, uint64_t n) {
+    /* Rejection of the top partial range keeps every value equally likely. */
+    uint64_t limit = UINT64_MAX - UINT64_MAX % n;
+    uint64_t x;
+    do {
+        x = gm_rng_u64(r);
+    } while (x >= limit);
+    return x % n;
+}
+
+double gm_rng_normal(gm_rng *r) {
+    if (r->has_spare) {
+        r->has_spare = 0;
+        return r->spare_normal;
+    }
+    double u1;
+    do {
+        u1 = gm_rng_uniform(r);
+    } while (u1 <= 0.0);
+    double u2 = gm_rng_uniform(r);
+    double radius = sqrt(-2.0 * log(u1));
+    double angle = 2.0 * M_PI * u2;
+    r->spare_normal = radius * sin(angle);
+    r->has_spare = 1;
+    return radius * cos(angle);
+}
+
+void gm_rng_fill_normal(gm_rng *r, float *out, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = (float)gm_rng_normal(r);
+}
+
+void gm_rng_fill_uniform(gm_rng *r, float *out, size_t n, float lo, float hi) {
+    for (size_t i = 0; i < n; i++)
+        out[i] = lo + (hi - lo) * (float)gm_rng_uniform(r);
+}
+
+void gm_rng_shuffle(gm_rng *r, int *idx, size_t n) {
+    for (size_t i = n; i > 1; i--) {
+        size_t j = (size_t)gm_rng_below(r, i);
+        int t = idx[i - 1];
+        idx[i - 1] = idx[j];
+        idx[j] = t;
+    }
+}
