@@ -1,0 +1,102 @@
+/* gm/experiment.h: a validated experiment, as read from its YAML file.
+ *
+ * gm_config_load (gm/config.h) produces it; datasets (gm/data.h), the
+ * trainer and the run file consume it. Every value here has been checked:
+ * consumers need not validate again. */
+#ifndef GM_EXPERIMENT_H
+#define GM_EXPERIMENT_H
+
+#include <stdint.h>
+
+#include "gm/hparams.h"
+#include "gm/nn.h"
+#include "gm/optim.h"
+#include "gm/status.h"
+
+#define GM_PATH_MAX 1024
+#define GM_MAX_SEEDS 64
+#define GM_MAX_ROLES 4
+
+/* dataset: one of ring | grid | fashion_mnist | idx | hdf5. Only the
+ * fields of the chosen kind are meaningful. */
+typedef struct gm_dataset_spec {
+    char name[32];
+    /* ring: `modes` centres on a circle of `radius`; grid: side x side
+     * centres `spacing` apart, centred on 0. Both: isotropic `std`, `size`
+     * samples. */
+    int modes;
+    double radius;
+    int side;
+    double spacing;
+    double std;
+    long size;
+    /* idx: `path` and optional `test_path` (may end in .gz);
+     * hdf5: `path` and the 2-D float dataset `key` inside it;
+     * fashion_mnist: `path` is the directory (default
+     * /usr/share/datasets/fashion-mnist). */
+    char path[GM_PATH_MAX];
+    char test_path[GM_PATH_MAX];
+    char key[256];
+} gm_dataset_spec;
+
+typedef struct gm_train_spec {
+    long steps;
+    int batch_size;
+    gm_optim_config optimizer;
+} gm_train_spec;
+
+/* A network by the role its objective gives it ("encoder", "generator"). */
+typedef struct gm_network_spec {
+    char role[32];
+    gm_mlp_spec mlp; /* mlp.out is left 0: the objective decides it */
+} gm_network_spec;
+
+typedef struct gm_model_spec {
+    char name[64];
+    char objective[64];
+    char plugin[GM_PATH_MAX]; /* shared library, or "" for built-ins */
+    int latent_dim;
+    gm_network_spec networks[GM_MAX_ROLES];
+    int n_networks;
+    gm_hparams params;   /* every hyperparameter, defaults filled in */
+    gm_train_spec train; /* the global train with this model's overrides */
+} gm_model_spec;
+
+typedef struct gm_experiment {
+    char name[64];
+    char source[GM_PATH_MAX]; /* the YAML file it came from */
+    char out[GM_PATH_MAX];    /* run file, default runs/<name>.h5 */
+    uint64_t seeds[GM_MAX_SEEDS];
+    int n_seeds;
+    gm_dataset_spec dataset;
+    gm_train_spec train;
+    long eval_every;
+    int eval_samples;
+    gm_model_spec *models; /* in file order */
+    int n_models;
+    char *config_yaml; /* the whole document, overrides applied */
+} gm_experiment;
+
+/* What the configuration reader needs to know of an objective to check a
+ * model: the network roles it takes and its hyperparameters. */
+typedef struct gm_objective_schema {
+    const char *name;
+    const char *summary;
+    const char *const *roles; /* e.g. {"encoder", "decoder"} */
+    int n_roles;
+    const gm_hparam_spec *hparams;
+    int n_hparams;
+} gm_objective_schema;
+
+/* Finds the schema of `objective`, loading `plugin` first if it is not
+ * "" (a shared library). NULL with err set if there is no such objective
+ * or the library cannot be loaded. */
+typedef const gm_objective_schema *(*gm_schema_lookup)(const char *objective,
+                                                       const char *plugin,
+                                                       void *ctx,
+                                                       gm_error *err);
+
+/* Frees what gm_config_load allocated inside `e` (not `e` itself). */
+void gm_experiment_clear(gm_experiment *e);
+
+#endif

@@ -1,0 +1,71 @@
+/* Training steps allocate nothing: forward, backward and the optimizer run
+ * on buffers planned at compile time. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "alloc_counter.h"
+#include "gm/gm.h"
+
+Test(alloc, counter_sees_allocations) {
+    alloc_counter_start();
+    void *volatile p = malloc(64);
+    size_t n = alloc_counter_stop();
+    free(p);
+    cr_assert_geq(n, 1u, "the counter must notice a malloc");
+}
+
+/* A small VAE step: encoder, reparameterisation, decoder, ELBO, Adam. */
+Test(alloc, vae_training_steps_allocate_nothing) {
+    gm_error err = {0};
+    gm_rng init = gm_rng_stream(1, "init"), noise = gm_rng_stream(1, "noise");
+    gm_params *enc_p = gm_params_create("encoder");
+    gm_params *dec_p = gm_params_create("decoder");
+    gm_mlp enc, dec;
+    gm_mlp_spec es = {.hidden = {32}, .n_hidden = 1,
+                      .activation = GM_ACT_RELU, .out = 8};
+    gm_mlp_spec ds = {.hidden = {32}, .n_hidden = 1,
+                      .activation = GM_ACT_RELU, .out = 16};
+    cr_assert_eq(gm_mlp_init(&enc, enc_p, "enc", 16, &es, &init, &err), GM_OK);
+    cr_assert_eq(gm_mlp_init(&dec, dec_p, "dec", 4, &ds, &init, &err), GM_OK);
+
+    gm_graph *g = gm_graph_create("vae");
+    gm_node *x = gm_input(g, "x", (int[]){32, 16}, 2);
+    gm_node *h = gm_mlp_forward(g, &enc, x);
+    gm_node *mu = gm_slice_cols(g, h, 0, 4), *lv = gm_slice_cols(g, h, 4, 4);
+    gm_node *eps = gm_randn(g, "eps", (int[]){32, 4}, 2, &noise);
+    gm_node *z = gm_add(g, mu, gm_mul(g, gm_exp(g, gm_scale(g, lv, 0.5f)), eps));
+    gm_node *logits = gm_mlp_forward(g, &dec, z);
+    gm_node *rec = gm_sum(g, gm_bce_with_logits(g, logits, x), GM_AXIS_ALL);
+    gm_node *kl = gm_sum(g, gm_kl_normal_std(g, mu, lv), GM_AXIS_ALL);
+    gm_node *loss = gm_node_set_role(gm_add(g, rec, kl), GM_ROLE_LOSS);
+    cr_assert_eq(gm_graph_compile(g, &err), GM_OK, "%s", err.message);
+    gm_optim_config oc = gm_optim_defaults(GM_OPTIM_ADAM);
+    oc.clip_norm = 10.0f;
+    gm_optim *oe = gm_optim_create(enc_p, &oc, &err);
+    gm_optim *od = gm_optim_create(dec_p, &oc, &err);
+    gm_rng data = gm_rng_stream(1, "data");
+    float *xs = gm_node_data(x);
+    size_t arena = gm_graph_arena_bytes(g);
+
+    /* One warm-up step lets OpenBLAS set up its buffers. */
+    for (int step = 0; step < 21; step++) {
+        if (step == 1) alloc_counter_start();
+        for (int i = 0; i < 32 * 16; i++) xs[i] = gm_rng_uniform(&data) < 0.5;
+        gm_params_zero_grad(enc_p);
+        gm_params_zero_grad(dec_p);
+        gm_graph_forward(g);
+        gm_graph_backward(g, loss, NULL);
+        gm_optim_step(oe);
+        gm_optim_step(od);
+    }
+    size_t allocations = alloc_counter_stop();
+    cr_assert_eq(allocations, 0u, "%zu allocations in 20 steps", allocations);
+    cr_assert_eq(gm_graph_arena_bytes(g), arena, "the arena never grows");
+    cr_assert(isfinite(gm_node_scalar(loss)));
+    gm_optim_free(oe);
+    gm_optim_free(od);
+    gm_graph_free(g);
+    gm_params_free(enc_p);
+    gm_params_free(dec_p);
+}

@@ -1,0 +1,222 @@
+/* The static graph: names and roles, parameters shared between graphs,
+ * frozen groups, detach, errors returned rather than aborts. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "gm/gm.h"
+
+static gm_params *group_with(const char *name, int n, float value) {
+    gm_params *p = gm_params_create(name);
+    int idx = gm_params_add(p, "w", (int[]){1, n}, 2, NULL);
+    for (int i = 0; i < n; i++) gm_params_view_data(p, idx)[i] = value;
+    return p;
+}
+
+Test(graph, nodes_are_found_by_name) {
+    gm_graph *g = gm_graph_create("vae");
+    gm_node *x = gm_input(g, "x", (int[]){2, 3}, 2);
+    gm_node *mu = gm_node_set_name(gm_scale(g, x, 2.0f), "mu");
+    gm_error err = {0};
+    cr_assert_eq(gm_graph_find(g, "mu", &err), mu);
+    cr_assert_eq(gm_graph_find(g, "x", &err), x);
+    cr_assert_str_eq(gm_node_name(mu), "mu");
+    cr_assert_str_eq(gm_node_op_name(mu), "scale");
+    cr_assert_eq(gm_node_role(x), GM_ROLE_INPUT);
+    gm_graph_free(g);
+}
+
+Test(graph, unknown_name_is_an_error_with_a_message) {
+    gm_graph *g = gm_graph_create("vae");
+    gm_input(g, "x", (int[]){2}, 1);
+    gm_error err = {0};
+    cr_assert_null(gm_graph_find(g, "x_hat", &err));
+    cr_assert_eq(err.status, GM_ERR_NOT_FOUND);
+    cr_assert(strstr(err.message, "'x_hat'"), "%s", err.message);
+    cr_assert(strstr(err.message, "'vae'"), "%s", err.message);
+    gm_graph_free(g);
+}
+
+Test(graph, duplicate_names_are_refused) {
+    gm_graph *g = gm_graph_create("g");
+    gm_input(g, "x", (int[]){2}, 1);
+    cr_assert_null(gm_input(g, "x", (int[]){2}, 1));
+    cr_assert_not_null(gm_graph_error(g));
+    cr_assert(strstr(gm_graph_error(g)->message, "two nodes named 'x'"));
+    gm_graph_free(g);
+}
+
+Test(graph, loss_role_needs_a_scalar) {
+    gm_graph *g = gm_graph_create("g");
+    gm_node *x = gm_input(g, "x", (int[]){2, 2}, 2);
+    cr_assert_null(gm_node_set_role(gm_neg(g, x), GM_ROLE_LOSS));
+    gm_error err = {0};
+    cr_assert_eq(gm_graph_compile(g, &err), GM_ERR_SHAPE);
+    cr_assert(strstr(err.message, "[2, 2]"), "%s", err.message);
+    gm_graph_free(g);
+}
+
+Test(graph, first_error_propagates_through_later_ops) {
+    gm_graph *g = gm_graph_create("g");
+    gm_node *a = gm_input(g, "a", (int[]){2, 3}, 2);
+    gm_node *b = gm_input(g, "b", (int[]){4, 5}, 2);
+    gm_node *bad = gm_matmul(g, a, b, false, false);
+    cr_assert_null(bad);
+    /* Building on goes on quietly and keeps the first message. */
+    cr_assert_null(gm_relu(g, gm_sum(g, bad, GM_AXIS_ALL)));
+    gm_error err = {0};
+    cr_assert_eq(gm_graph_compile(g, &err), GM_ERR_SHAPE);
+    cr_assert(strstr(err.message, "matmul"), "%s", err.message);
+    cr_assert(strstr(err.message, "[2, 3]") && strstr(err.message, "[4, 5]"),
+              "%s", err.message);
+    gm_graph_free(g);
+}
+
+Test(graph, no_nodes_after_compile) {
+    gm_graph *g = gm_graph_create("g");
+    gm_node *x = gm_input(g, "x", (int[]){2}, 1);
+    cr_assert_eq(gm_graph_compile(g, NULL), GM_OK);
+    cr_assert_null(gm_neg(g, x));
+    cr_assert(strstr(gm_graph_error(g)->message, "after compile"));
+    gm_graph_free(g);
+}
+
+Test(graph, backward_checks_its_loss) {
+    gm_graph *g = gm_graph_create("g");
+    gm_node *x = gm_input(g, "x", (int[]){3}, 1);
+    gm_node *s = gm_sum(g, x, GM_AXIS_ALL);
+    gm_error err = {0};
+    cr_assert_eq(gm_graph_backward(g, s, &err), GM_ERR_STATE);
+    gm_graph_compile(g, NULL);
+    cr_assert_eq(gm_graph_backward(g, x, &err), GM_ERR_INVALID);
+    /* Nothing trainable feeds s: a clear error, not a silent zero. */
+    cr_assert_eq(gm_graph_backward(g, s, &err), GM_ERR_INVALID);
+    cr_assert(strstr(err.message, "no trainable"), "%s", err.message);
+    gm_graph_free(g);
+}
+
+/* One group in two graphs: gradients of both land in the same buffer. */
+Test(graph, parameters_are_shared_between_graphs) {
+    gm_params *p = group_with("net", 3, 2.0f);
+    gm_graph *g1 = gm_graph_create("one"), *g2 = gm_graph_create("two");
+    gm_node *w1 = gm_param(g1, p, 0);
+    cr_assert_eq(gm_param(g1, p, 0), w1, "asking twice gives one node");
+    gm_node *l1 = gm_sum(g1, gm_square(g1, w1), GM_AXIS_ALL); /* d = 2w */
+    gm_node *l2 = gm_sum(g2, gm_scale(g2, gm_param(g2, p, 0), 3.0f),
+                         GM_AXIS_ALL); /* d = 3 */
+    cr_assert_eq(gm_graph_compile(g1, NULL), GM_OK);
+    cr_assert_eq(gm_graph_compile(g2, NULL), GM_OK);
+    cr_assert(gm_params_locked(p));
+    gm_params_zero_grad(p);
+    gm_graph_forward(g1);
+    gm_graph_forward(g2);
+    cr_assert_float_eq(gm_node_scalar(l1), 12.0f, 1e-6);
+    cr_assert_float_eq(gm_node_scalar(l2), 18.0f, 1e-6);
+    gm_graph_backward(g1, l1, NULL);
+    gm_graph_backward(g2, l2, NULL);
+    for (int i = 0; i < 3; i++)
+        cr_assert_float_eq(gm_params_grad(p)[i], 4.0f + 3.0f, 1e-6);
+    gm_graph_free(g1);
+    gm_graph_free(g2);
+    gm_params_free(p);
+}
+
+Test(graph, frozen_group_gets_no_gradient) {
+    gm_params *gen = group_with("generator", 2, 1.0f);
+    gm_params *disc = group_with("discriminator", 2, 3.0f);
+    gm_graph *g = gm_graph_create("generator_phase");
+    gm_graph_freeze(g, disc);
+    gm_node *y = gm_mul(g, gm_param(g, gen, 0), gm_param(g, disc, 0));
+    gm_node *loss = gm_sum(g, y, GM_AXIS_ALL);
+    cr_assert_eq(gm_graph_compile(g, NULL), GM_OK);
+    gm_params_zero_grad(gen);
+    gm_params_zero_grad(disc);
+    gm_graph_forward(g);
+    cr_assert_eq(gm_graph_backward(g, loss, NULL), GM_OK);
+    cr_assert_float_eq(gm_params_grad(gen)[0], 3.0f, 1e-6);
+    cr_assert_eq(gm_params_grad(disc)[0], 0.0f);
+    cr_assert_null(gm_node_grad(gm_param(g, disc, 0)));
+    gm_graph_free(g);
+    gm_params_free(gen);
+    gm_params_free(disc);
+}
+
+Test(graph, detach_stops_gradients) {
+    gm_params *p = group_with("net", 2, 2.0f);
+    gm_graph *g = gm_graph_create("g");
+    gm_node *w = gm_param(g, p, 0);
+    /* loss = sum(w * detach(w)): d/dw = detach(w) = 2, not 2w = 4. */
+    gm_node *loss = gm_sum(g, gm_mul(g, w, gm_detach(g, w)), GM_AXIS_ALL);
+    cr_assert_eq(gm_graph_compile(g, NULL), GM_OK);
+    gm_params_zero_grad(p);
+    gm_graph_forward(g);
+    gm_graph_backward(g, loss, NULL);
+    cr_assert_float_eq(gm_params_grad(p)[0], 2.0f, 1e-6);
+    gm_graph_free(g);
+    gm_params_free(p);
+}
+
+Test(graph, backward_accumulates_into_params_and_resets_its_own) {
+    gm_params *p = group_with("net", 1, 3.0f);
+    gm_graph *g = gm_graph_create("g");
+    gm_node *loss = gm_sum(g, gm_square(g, gm_param(g, p, 0)), GM_AXIS_ALL);
+    gm_graph_compile(g, NULL);
+    gm_params_zero_grad(p);
+    for (int k = 1; k <= 3; k++) {
+        gm_graph_forward(g);
+        gm_graph_backward(g, loss, NULL);
+        /* +6 per backward: parameter gradients accumulate until zeroed... */
+        cr_assert_float_eq(gm_params_grad(p)[0], 6.0f * k, 1e-5);
+        /* ...while the graph's own are cleared each time. */
+        cr_assert_float_eq(gm_node_grad(loss)[0], 1.0f, 0);
+    }
+    gm_graph_free(g);
+    gm_params_free(p);
+}
+
+Test(graph, held_noise_keeps_its_draw) {
+    gm_rng parent = gm_rng_stream(1, "noise");
+    gm_graph *g = gm_graph_create("g");
+    gm_node *eps = gm_randn(g, "eps", (int[]){4, 3}, 2, &parent);
+    gm_graph_compile(g, NULL);
+    gm_graph_forward(g);
+    float first[12];
+    memcpy(first, gm_node_data(eps), sizeof first);
+    gm_graph_forward(g);
+    cr_assert_neq(memcmp(first, gm_node_data(eps), sizeof first), 0,
+                  "a new draw at each forward");
+    gm_graph_hold_noise(g, true);
+    memcpy(first, gm_node_data(eps), sizeof first);
+    gm_graph_forward(g);
+    cr_assert_eq(memcmp(first, gm_node_data(eps), sizeof first), 0);
+    gm_graph_free(g);
+}
+
+Test(graph, same_seed_same_noise) {
+    float a[6], b[6];
+    for (int run = 0; run < 2; run++) {
+        gm_rng parent = gm_rng_stream(9, "noise");
+        gm_graph *g = gm_graph_create("g");
+        gm_node *eps = gm_randn(g, "eps", (int[]){2, 3}, 2, &parent);
+        gm_graph_compile(g, NULL);
+        gm_graph_forward(g);
+        memcpy(run ? b : a, gm_node_data(eps), sizeof a);
+        gm_graph_free(g);
+    }
+    cr_assert_eq(memcmp(a, b, sizeof a), 0);
+}
+
+Test(graph, reshape_is_a_view) {
+    gm_params *p = group_with("net", 6, 1.0f);
+    gm_graph *g = gm_graph_create("g");
+    gm_node *w = gm_param(g, p, 0);
+    gm_node *r = gm_reshape(g, w, (int[]){3, 2}, 2);
+    cr_assert_eq(gm_node_shape(r)->dim[0], 3);
+    gm_graph_compile(g, NULL);
+    cr_assert_eq(gm_node_data(r), gm_node_data(w));
+    gm_graph_free(g);
+    g = gm_graph_create("bad");
+    cr_assert_null(gm_reshape(g, gm_param(g, p, 0), (int[]){4, 2}, 2));
+    cr_assert(strstr(gm_graph_error(g)->message, "[4, 2]"));
+    gm_graph_free(g);
+    gm_params_free(p);
+}

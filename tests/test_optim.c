@@ -1,0 +1,182 @@
+/* Optimizer steps against closed-form values of the torch.optim rules. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "gm/optim.h"
+
+static gm_params *one_weight(float w) {
+    gm_params *p = gm_params_create("p");
+    gm_params_add(p, "w", (int[]){1}, 1, NULL);
+    gm_params_data(p)[0] = w;
+    return p;
+}
+
+static void set_grad(gm_params *p, float g) { gm_params_grad(p)[0] = g; }
+
+Test(optim, sgd_plain_step) {
+    gm_params *p = one_weight(1.0f);
+    gm_optim_config c = gm_optim_defaults(GM_OPTIM_SGD);
+    c.lr = 0.1f;
+    gm_optim *o = gm_optim_create(p, &c, NULL);
+    set_grad(p, 0.5f);
+    gm_optim_step(o);
+    cr_assert_float_eq(gm_params_data(p)[0], 0.95f, 1e-7);
+    cr_assert_null(gm_optim_state(o, 0), "no momentum buffer without momentum");
+    gm_optim_free(o);
+    gm_params_free(p);
+}
+
+Test(optim, sgd_momentum_and_weight_decay) {
+    gm_params *p = one_weight(1.0f);
+    gm_optim_config c = gm_optim_defaults(GM_OPTIM_SGD);
+    c.lr = 0.1f;
+    c.momentum = 0.9f;
+    c.weight_decay = 0.1f;
+    gm_optim *o = gm_optim_create(p, &c, NULL);
+    /* step 1: d = 0.5 + 0.1 * 1 = 0.6, buf = 0.6, w = 1 - 0.06 = 0.94
+     * step 2: d = 0.5 + 0.094 = 0.594, buf = 0.54 + 0.594 = 1.134,
+     *         w = 0.94 - 0.1134 = 0.8266 */
+    set_grad(p, 0.5f);
+    gm_optim_step(o);
+    cr_assert_float_eq(gm_params_data(p)[0], 0.94f, 1e-6);
+    set_grad(p, 0.5f);
+    gm_optim_step(o);
+    cr_assert_float_eq(gm_params_data(p)[0], 0.8266f, 1e-6);
+    cr_assert_float_eq(gm_optim_state(o, 0)[0], 1.134f, 1e-6);
+    gm_optim_free(o);
+    gm_params_free(p);
+}
+
+/* Adam's update written out in double: the reference the float code must
+ * match. */
+static double adam_ref(double w, const double *g, int steps, double lr,
+                       double b1, double b2, double eps, double wd,
+                       bool decoupled) {
+    double m = 0, v = 0;
+    for (int t = 1; t <= steps; t++) {
+        double d = g[t - 1] + (decoupled ? 0 : wd * w);
+        if (decoupled) w *= 1 - lr * wd;
+        m = b1 * m + (1 - b1) * d;
+        v = b2 * v + (1 - b2) * d * d;
+        double mh = m / (1 - pow(b1, t)), vh = v / (1 - pow(b2, t));
+        w -= lr * mh / (sqrt(vh) + eps);
+    }
+    return w;
+}
+
+Test(optim, adam_first_step_moves_by_lr) {
+    gm_params *p = one_weight(1.0f);
+    gm_optim_config c = gm_optim_defaults(GM_OPTIM_ADAM);
+    c.lr = 0.1f;
+    gm_optim *o = gm_optim_create(p, &c, NULL);
+    set_grad(p, 0.5f);
+    gm_optim_step(o);
+    /* mhat = g and vhat = g^2, so the first step is lr * sign(g). */
+    cr_assert_float_eq(gm_params_data(p)[0], 0.9f, 1e-6);
+    cr_assert_float_eq(gm_optim_state(o, 0)[0], 0.05f, 1e-7);
+    cr_assert_float_eq(gm_optim_state(o, 1)[0], 0.00025f, 1e-8);
+    cr_assert_eq(gm_optim_step_count(o), 1);
+    gm_optim_free(o);
+    gm_params_free(p);
+}
+
+Test(optim, adam_steps_match_the_reference) {
+    const double g[4] = {0.5, -1.0, 0.25, 2.0};
+    gm_params *p = one_weight(1.0f);
+    gm_optim_config c = gm_optim_defaults(GM_OPTIM_ADAM);
+    c.lr = 0.1f;
+    c.beta1 = 0.5f;
+    c.weight_decay = 0.01f;
+    gm_optim *o = gm_optim_create(p, &c, NULL);
+    for (int t = 0; t < 4; t++) {
+        set_grad(p, (float)g[t]);
+        gm_optim_step(o);
+    }
+    double want = adam_ref(1.0, g, 4, 0.1, 0.5, 0.999, 1e-8, 0.01, false);
+    cr_assert_float_eq(gm_params_data(p)[0], want, 1e-6, "got %.8f want %.8f",
+                       gm_params_data(p)[0], want);
+    gm_optim_free(o);
+    gm_params_free(p);
+}
+
+Test(optim, adam_second_step_by_hand) {
+    /* m2 = -0.055, v2 = 0.00124975, mhat = -0.289473684,
+     * vhat = 0.625187594, w2 = 0.9 + 0.1 * 0.289473684 / 0.790688 */
+    gm_params *p = one_weight(1.0f);
+    gm_optim_config c = gm_optim_defaults(GM_OPTIM_ADAM);
+    c.lr = 0.1f;
+    gm_optim *o = gm_optim_create(p, &c, NULL);
+    set_grad(p, 0.5f);
+    gm_optim_step(o);
+    set_grad(p, -1.0f);
+    gm_optim_step(o);
+    cr_assert_float_eq(gm_params_data(p)[0], 0.936610f, 2e-6);
+    gm_optim_free(o);
+    gm_params_free(p);
+}
+
+Test(optim, adamw_decays_decoupled) {
+    const double g[3] = {0.3, 0.3, -0.2};
+    gm_params *p = one_weight(2.0f);
+    gm_optim_config c = gm_optim_defaults(GM_OPTIM_ADAMW);
+    c.lr = 0.05f;
+    c.weight_decay = 0.5f;
+    gm_optim *o = gm_optim_create(p, &c, NULL);
+    for (int t = 0; t < 3; t++) {
+        set_grad(p, (float)g[t]);
+        gm_optim_step(o);
+    }
+    double want = adam_ref(2.0, g, 3, 0.05, 0.9, 0.999, 1e-8, 0.5, true);
+    cr_assert_float_eq(gm_params_data(p)[0], want, 1e-6);
+    gm_optim_free(o);
+    gm_params_free(p);
+}
+
+Test(optim, clipping_rescales_the_gradient_norm) {
+    gm_params *p = gm_params_create("p");
+    gm_params_add(p, "w", (int[]){2}, 1, NULL);
+    gm_optim_config c = gm_optim_defaults(GM_OPTIM_SGD);
+    c.lr = 1.0f;
+    c.clip_norm = 1.0f;
+    gm_optim *o = gm_optim_create(p, &c, NULL);
+    gm_params_grad(p)[0] = 3.0f;
+    gm_params_grad(p)[1] = 4.0f;
+    gm_optim_step(o);
+    cr_assert_float_eq(gm_optim_last_grad_norm(o), 5.0, 1e-9);
+    cr_assert_float_eq(gm_params_data(p)[0], -0.6f, 1e-6);
+    cr_assert_float_eq(gm_params_data(p)[1], -0.8f, 1e-6);
+    /* Below the threshold nothing changes. */
+    gm_params_grad(p)[0] = 0.3f;
+    gm_params_grad(p)[1] = 0.4f;
+    gm_optim_step(o);
+    cr_assert_float_eq(gm_params_data(p)[0], -0.9f, 1e-6);
+    gm_optim_free(o);
+    gm_params_free(p);
+}
+
+Test(optim, bad_settings_are_errors) {
+    gm_params *p = one_weight(1.0f);
+    gm_error err = {0};
+    gm_optim_config c = gm_optim_defaults(GM_OPTIM_ADAM);
+    c.lr = 0.0f;
+    cr_assert_null(gm_optim_create(p, &c, &err));
+    cr_assert(strstr(err.message, "lr"), "%s", err.message);
+    c = gm_optim_defaults(GM_OPTIM_ADAM);
+    c.beta2 = 1.0f;
+    cr_assert_null(gm_optim_create(p, &c, &err));
+    cr_assert(strstr(err.message, "beta"), "%s", err.message);
+    c = gm_optim_defaults(GM_OPTIM_SGD);
+    c.momentum = -0.1f;
+    cr_assert_null(gm_optim_create(p, &c, &err));
+    cr_assert(strstr(err.message, "momentum"), "%s", err.message);
+    gm_params_free(p);
+}
+
+Test(optim, names_parse) {
+    gm_optim_kind k;
+    cr_assert(gm_optim_kind_parse("adamw", &k));
+    cr_assert_eq(k, GM_OPTIM_ADAMW);
+    cr_assert_not(gm_optim_kind_parse("rmsprop", &k));
+    cr_assert_str_eq(gm_optim_kind_name(GM_OPTIM_SGD), "sgd");
+}

@@ -1,0 +1,94 @@
+/* The seeded generator: repeatable, split into independent streams, and
+ * with the right distributions. */
+#include <criterion/criterion.h>
+#include <math.h>
+
+#include "gm/rng.h"
+
+Test(rng, same_seed_same_sequence) {
+    gm_rng a, b;
+    gm_rng_seed(&a, 42);
+    gm_rng_seed(&b, 42);
+    for (int i = 0; i < 1000; i++) cr_assert_eq(gm_rng_u64(&a), gm_rng_u64(&b));
+}
+
+Test(rng, xoshiro256starstar_reference_output) {
+    /* The reference algorithm from state {1, 2, 3, 4} yields 11520 first
+     * (rotl(2 * 5, 7) * 9), then 0, then 1509978240 (vigna's test vector). */
+    gm_rng r = {.s = {1, 2, 3, 4}};
+    cr_assert_eq(gm_rng_u64(&r), 11520u);
+    cr_assert_eq(gm_rng_u64(&r), 0u);
+    cr_assert_eq(gm_rng_u64(&r), 1509978240u);
+}
+
+Test(rng, named_streams_differ_and_repeat) {
+    gm_rng data = gm_rng_stream(7, "data"), init = gm_rng_stream(7, "init");
+    gm_rng data2 = gm_rng_stream(7, "data"), other = gm_rng_stream(8, "data");
+    uint64_t d = gm_rng_u64(&data);
+    cr_assert_neq(d, gm_rng_u64(&init));
+    cr_assert_eq(d, gm_rng_u64(&data2));
+    cr_assert_neq(d, gm_rng_u64(&other));
+}
+
+Test(rng, split_gives_a_new_stream) {
+    gm_rng parent = gm_rng_stream(1, "noise");
+    gm_rng a = gm_rng_split(&parent), b = gm_rng_split(&parent);
+    cr_assert_neq(gm_rng_u64(&a), gm_rng_u64(&b));
+}
+
+Test(rng, uniform_moments) {
+    gm_rng r = gm_rng_stream(3, "u");
+    const int n = 200000;
+    double s = 0, s2 = 0;
+    for (int i = 0; i < n; i++) {
+        double u = gm_rng_uniform(&r);
+        cr_assert(u >= 0.0 && u < 1.0);
+        s += u;
+        s2 += u * u;
+    }
+    double mean = s / n, var = s2 / n - mean * mean;
+    cr_assert_float_eq(mean, 0.5, 0.005);
+    cr_assert_float_eq(var, 1.0 / 12.0, 0.002);
+}
+
+Test(rng, normal_moments) {
+    gm_rng r = gm_rng_stream(4, "n");
+    const int n = 200000;
+    float *x = malloc(n * sizeof *x);
+    gm_rng_fill_normal(&r, x, n);
+    double s = 0, s2 = 0, s4 = 0;
+    for (int i = 0; i < n; i++) {
+        s += x[i];
+        s2 += (double)x[i] * x[i];
+        s4 += (double)x[i] * x[i] * x[i] * x[i];
+    }
+    free(x);
+    cr_assert_float_eq(s / n, 0.0, 0.01);
+    cr_assert_float_eq(s2 / n, 1.0, 0.015);
+    cr_assert_float_eq(s4 / n, 3.0, 0.1); /* kurtosis of a Gaussian */
+}
+
+Test(rng, below_is_in_range_and_even) {
+    gm_rng r = gm_rng_stream(5, "b");
+    int counts[7] = {0};
+    for (int i = 0; i < 70000; i++) {
+        uint64_t k = gm_rng_below(&r, 7);
+        cr_assert_lt(k, 7u);
+        counts[k]++;
+    }
+    for (int k = 0; k < 7; k++) cr_assert_float_eq(counts[k], 10000, 400);
+}
+
+Test(rng, shuffle_is_a_permutation) {
+    gm_rng r = gm_rng_stream(6, "s");
+    int idx[100], seen[100] = {0};
+    for (int i = 0; i < 100; i++) idx[i] = i;
+    gm_rng_shuffle(&r, idx, 100);
+    int moved = 0;
+    for (int i = 0; i < 100; i++) {
+        seen[idx[i]]++;
+        moved += idx[i] != i;
+    }
+    for (int i = 0; i < 100; i++) cr_assert_eq(seen[i], 1);
+    cr_assert_gt(moved, 80);
+}
