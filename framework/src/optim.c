@@ -84,25 +84,27 @@ void gm_optim_free(gm_optim *o) {
 }
 
 /* torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6). */
-static void clip(gm_optim *o, float *g, size_t n) {
-    o->last_grad_norm = gm_params_grad_norm(o->group);
-    if (o->cfg.clip_norm <= 0.0f || o->last_grad_norm <= o->cfg.clip_norm)
-        return;
-    float scale = (float)(o->cfg.clip_norm / (o->last_grad_norm + 1e-6));
+static void clip(gm_optim *o, float *g, size_t n, double norm) {
+    if (norm <= o->cfg.clip_norm) return;
+    float scale = (float)(o->cfg.clip_norm / (norm + 1e-6));
     for (size_t i = 0; i < n; i++) g[i] *= scale;
 }
 
-static void sgd_step(gm_optim *o, float *w, const float *g, size_t n) {
+/* The update loops also sum g^2: the norm comes free with the pass. */
+static double sgd_step(gm_optim *o, float *w, const float *g, size_t n) {
     const float lr = o->cfg.lr, wd = o->cfg.weight_decay, mu = o->cfg.momentum;
     float *buf = o->state[0];
+    double sq = 0.0;
     for (size_t i = 0; i < n; i++) {
+        sq += (double)g[i] * g[i];
         float d = g[i] + wd * w[i];
         if (buf) d = buf[i] = mu * buf[i] + d;
         w[i] -= lr * d;
     }
+    return sq;
 }
 
-static void adam_step(gm_optim *o, float *w, const float *g, size_t n) {
+static double adam_step(gm_optim *o, float *w, const float *g, size_t n) {
     const gm_optim_config *c = &o->cfg;
     const float b1 = c->beta1, b2 = c->beta2, eps = c->eps;
     const bool decoupled = c->kind == GM_OPTIM_ADAMW;
@@ -112,22 +114,30 @@ static void adam_step(gm_optim *o, float *w, const float *g, size_t n) {
     const float step_size = (float)(c->lr / (1.0 - pow(b1, t)));
     const float inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow(b2, t)));
     float *m = o->state[0], *v = o->state[1];
+    double sq = 0.0;
     for (size_t i = 0; i < n; i++) {
+        sq += (double)g[i] * g[i];
         float d = g[i] + l2 * w[i];
         m[i] = b1 * m[i] + (1.0f - b1) * d;
         v[i] = b2 * v[i] + (1.0f - b2) * d * d;
         w[i] = w[i] * shrink -
                step_size * m[i] / (sqrtf(v[i]) * inv_sqrt_bc2 + eps);
     }
+    return sq;
 }
 
 void gm_optim_step(gm_optim *o) {
     float *w = gm_params_data(o->group), *g = gm_params_grad(o->group);
     size_t n = gm_params_numel(o->group);
-    clip(o, g, n);
+    double clipped_from = -1.0;
+    if (o->cfg.clip_norm > 0.0f) {
+        clipped_from = gm_params_grad_norm(o->group);
+        clip(o, g, n, clipped_from);
+    }
     o->steps++;
-    if (o->cfg.kind == GM_OPTIM_SGD) sgd_step(o, w, g, n);
-    else adam_step(o, w, g, n);
+    double sq = o->cfg.kind == GM_OPTIM_SGD ? sgd_step(o, w, g, n)
+                                            : adam_step(o, w, g, n);
+    o->last_grad_norm = clipped_from >= 0.0 ? clipped_from : sqrt(sq);
 }
 
 long gm_optim_step_count(const gm_optim *o) { return o->steps; }

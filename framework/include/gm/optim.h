@@ -49,7 +49,8 @@ void gm_optim_step(gm_optim *o);
 long gm_optim_step_count(const gm_optim *o);
 void gm_optim_set_step_count(gm_optim *o, long steps);
 
-/* The gradient norm before clipping, as of the last step. */
+/* The gradient norm before clipping, as of the last step (NaN or Inf if
+ * a gradient was not finite: the trainer checks it). */
 double gm_optim_last_grad_norm(const gm_optim *o);
 
 void gm_optim_set_lr(gm_optim *o, float lr);
