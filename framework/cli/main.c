@@ -1,29 +1,57 @@
-/* The gm command. */
+/* The gm command: dispatch to a subcommand. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "cli.h"
+#include "gm/gm.h"
 
 static const char usage[] =
     "usage: gm <command> [options]\n"
     "\n"
     "gm trains VAE and GAN objectives on one autodiff engine and writes\n"
-    "one HDF5 file per run.\n"
+    "one HDF5 run file per experiment.\n"
     "\n"
-    "  gm --version    print the version\n"
-    "  gm --help       this text\n";
+    "commands:\n"
+    "  run FILE.yaml      train every model of an experiment file\n"
+    "  summary RUN.h5     the comparison table of a run file\n"
+    "  sample RUN.h5      draw samples from a trained model\n"
+    "  list WHAT          built-in objectives or datasets\n"
+    "\n"
+    "  gm <command> --help    options of a command\n"
+    "  gm --version           the version\n";
+
+bool cli_is_help(const char *arg) {
+    return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+void cli_error(const char *cmd, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "gm %s: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
 
 int main(int argc, char **argv) {
     if (argc < 2) {
         fputs(usage, stderr);
-        return 2;
+        return EXIT_USAGE;
     }
-    if (strcmp(argv[1], "--version") == 0) {
-        printf("gm %s\n", GM_VERSION_STRING);
-        return 0;
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0) {
+        printf("gm %s\n", gm_version());
+        return EXIT_OK;
     }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+    if (cli_is_help(cmd)) {
         fputs(usage, stdout);
-        return 0;
+        return EXIT_OK;
     }
-    fprintf(stderr, "gm: unknown command '%s' (see gm --help)\n", argv[1]);
-    return 2;
+    if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "summary") == 0) return cmd_summary(argc - 1, argv + 1);
+    if (strcmp(cmd, "sample") == 0) return cmd_sample(argc - 1, argv + 1);
+    if (strcmp(cmd, "list") == 0) return cmd_list(argc - 1, argv + 1);
+    fprintf(stderr, "gm: unknown command '%s' (see gm --help)\n", cmd);
+    return EXIT_USAGE;
 }

@@ -1,0 +1,130 @@
+/* gm summary: the comparison table of a run file, mean ± standard error
+ * over seeds of each metric's final value. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "gm/runfile.h"
+
+static const char usage[] =
+    "usage: gm summary RUN.h5 [--all] [--csv]\n"
+    "\n"
+    "One row per model: the final value of each headline metric, as mean\n"
+    "± standard error over seeds.\n"
+    "\n"
+    "  --all   every metric, not only the headline ones\n"
+    "  --csv   comma-separated, every metric, mean and se columns\n";
+
+/* The columns a comparison of mode covering and mode collapse needs, in
+ * this order, where the file has them. */
+static const char *const headline[] = {
+    "modes_covered", "hq_fraction", "kl_data_model", "kl_model_data",
+    "elbo",          "joint_kl",    "d_real",        "d_fake",
+    "prior_kl",      NULL};
+
+static bool is_headline(const char *name) {
+    for (int i = 0; headline[i]; i++)
+        if (strcmp(headline[i], name) == 0) return true;
+    return false;
+}
+
+static void print_csv(const gm_summary *s) {
+    printf("model,objective,n_seeds");
+    for (int j = 0; j < s->n_metrics; j++)
+        printf(",%s_mean,%s_se", s->metrics[j], s->metrics[j]);
+    putchar('\n');
+    for (int i = 0; i < s->n_models; i++) {
+        printf("%s,%s,%d", s->models[i], s->objectives[i], s->n_seeds[i]);
+        for (int j = 0; j < s->n_metrics; j++)
+            printf(",%.10g,%.10g", s->mean[i * s->n_metrics + j],
+                   s->se[i * s->n_metrics + j]);
+        putchar('\n');
+    }
+}
+
+static void format_cell(char *out, size_t n, double mean, double se) {
+    if (isnan(mean)) snprintf(out, n, "-");
+    else if (se > 0) snprintf(out, n, "%.4g ± %.2g", mean, se);
+    else snprintf(out, n, "%.4g", mean);
+}
+
+/* Display width: "±" is two bytes but one column. */
+static int width(const char *s) {
+    int w = 0;
+    for (; *s; s++) w += ((unsigned char)*s & 0xC0) != 0x80;
+    return w;
+}
+
+static void print_table(const gm_summary *s, bool all) {
+    int cols[256], n_cols = 0;
+    for (int j = 0; j < s->n_metrics && n_cols < 256; j++)
+        if (all || is_headline(s->metrics[j])) cols[n_cols++] = j;
+    if (n_cols == 0)
+        for (int j = 0; j < s->n_metrics && n_cols < 256; j++) cols[n_cols++] = j;
+    int w_model = 5, w_obj = 9, w[256];
+    for (int i = 0; i < s->n_models; i++) {
+        w_model = w_model > width(s->models[i]) ? w_model : width(s->models[i]);
+        w_obj = w_obj > width(s->objectives[i]) ? w_obj : width(s->objectives[i]);
+    }
+    for (int c = 0; c < n_cols; c++) {
+        w[c] = width(s->metrics[cols[c]]);
+        for (int i = 0; i < s->n_models; i++) {
+            char cell[64];
+            format_cell(cell, sizeof cell, s->mean[i * s->n_metrics + cols[c]],
+                        s->se[i * s->n_metrics + cols[c]]);
+            w[c] = w[c] > width(cell) ? w[c] : width(cell);
+        }
+    }
+    printf("%s: %s%s\n", s->experiment ? s->experiment : "?",
+           s->status ? s->status : "?",
+           s->from_series ? " (no /summary: computed from the series)" : "");
+    printf("%-*s  %-*s  %5s", w_model, "model", w_obj, "objective", "seeds");
+    for (int c = 0; c < n_cols; c++) printf("  %*s", w[c], s->metrics[cols[c]]);
+    putchar('\n');
+    for (int i = 0; i < s->n_models; i++) {
+        printf("%-*s  %-*s  %5d", w_model, s->models[i], w_obj,
+               s->objectives[i], s->n_seeds[i]);
+        for (int c = 0; c < n_cols; c++) {
+            char cell[64];
+            format_cell(cell, sizeof cell, s->mean[i * s->n_metrics + cols[c]],
+                        s->se[i * s->n_metrics + cols[c]]);
+            printf("  %*s%s", w[c] - width(cell), "", cell);
+        }
+        putchar('\n');
+    }
+}
+
+int cmd_summary(int argc, char **argv) {
+    const char *path = NULL;
+    bool csv = false, all = false;
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            fputs(usage, stdout);
+            return EXIT_OK;
+        } else if (strcmp(argv[i], "--csv") == 0) {
+            csv = true;
+        } else if (strcmp(argv[i], "--all") == 0) {
+            all = true;
+        } else if (argv[i][0] == '-' || path) {
+            cli_error("summary", "unexpected argument '%s'", argv[i]);
+            return EXIT_USAGE;
+        } else {
+            path = argv[i];
+        }
+    }
+    if (!path) {
+        fputs(usage, stderr);
+        return EXIT_USAGE;
+    }
+    gm_summary s;
+    gm_error err = {0};
+    if (gm_runfile_read_summary(path, &s, &err) != GM_OK) {
+        cli_error("summary", "%s", err.message);
+        return EXIT_USER;
+    }
+    if (csv) print_csv(&s);
+    else print_table(&s, all);
+    gm_summary_clear(&s);
+    return EXIT_OK;
+}

@@ -1,0 +1,104 @@
+/* gm/objective.h: the objective plugin API.
+ *
+ * An objective is one C file that fills a gm_objective: its name, summary,
+ * the network roles it takes, its hyperparameters, and a build function.
+ * Given a model's settings, build wires networks into
+ *   - phases: a graph with a [1] loss and the parameter groups the loss
+ *     updates (the VAE has one phase, the GAN a discriminator and a
+ *     generator phase). The trainer runs the phases of a step in order,
+ *     each `repeats` times: fill the graph's inputs, forward, backward, one
+ *     optimizer step per group.
+ *   - metrics: [1] nodes marked GM_ROLE_METRIC in any phase graph, logged
+ *     under their node names (standard names in DESIGN.md), averaged over
+ *     the steps between evaluations;
+ *   - a sampler: a graph whose node `samples` [n, data_dim] holds draws
+ *     x ~ p_model at each forward.
+ * Optional hooks run after each step and at each evaluation.
+ *
+ * Inputs the trainer fills: a node named "x" of shape [batch, data_dim] in
+ * a phase graph receives a fresh data batch before each forward of that
+ * phase. Every other input is the objective's to fill, in its hooks.
+ *
+ * Built-in objectives live in models/ and are listed in one table; an
+ * out-of-tree objective is a shared library exporting
+ *   const gm_objective *gm_objective_entry(void);
+ * whose result has .abi == GM_OBJECTIVE_ABI. */
+#ifndef GM_OBJECTIVE_H
+#define GM_OBJECTIVE_H
+
+#include "gm/experiment.h"
+#include "gm/graph.h"
+#include "gm/nn.h"
+#include "gm/rng.h"
+
+/* Bumped whenever gm_objective or the gm_model_* functions change shape. */
+#define GM_OBJECTIVE_ABI 1
+
+typedef struct gm_dataset gm_dataset;
+typedef struct gm_model gm_model;
+
+/* What build gets to know. */
+typedef struct gm_build_ctx {
+    const gm_model_spec *spec; /* latent_dim, networks, params, train */
+    int data_dim;              /* dimension of one data point x */
+    int batch_size;
+    int sample_count;          /* rows the sampler graph must produce */
+    const gm_dataset *data;    /* for densities (gm/data.h); may be NULL */
+    uint64_t seed;
+    gm_rng *init;  /* stream for initial parameter values */
+    gm_rng *noise; /* parent stream for gm_randn nodes */
+} gm_build_ctx;
+
+typedef gm_status (*gm_objective_build_fn)(gm_model *m,
+                                           const gm_build_ctx *ctx,
+                                           gm_error *err);
+
+typedef struct gm_objective {
+    int abi; /* GM_OBJECTIVE_ABI */
+    gm_objective_schema schema;
+    gm_objective_build_fn build;
+} gm_objective;
+
+/* The network of `role` as the YAML describes it (hidden widths and
+ * activation), from `in` to `out` features, in a new parameter group named
+ * after the role and owned by the model. NULL with err set on failure. */
+gm_params *gm_model_network(gm_model *m, const gm_build_ctx *ctx,
+                            const char *role, int in, int out, gm_mlp *mlp,
+                            gm_error *err);
+
+/* A parameter group the model owns (e.g. a frozen copy made with
+ * gm_params_clone); the model frees it. */
+gm_status gm_model_adopt_params(gm_model *m, gm_params *p, gm_error *err);
+
+/* Adds a phase named `name` (its loss is logged as loss_<name>) that
+ * minimises `loss` over `groups`, `repeats` times per step. The model takes
+ * ownership of g, which it compiles. An optimizer per group is made from
+ * the model's train settings. */
+gm_status gm_model_add_phase(gm_model *m, const char *name, gm_graph *g,
+                             gm_node *loss, gm_params *const *groups,
+                             int n_groups, int repeats, gm_error *err);
+
+/* The sampler: `samples` [ctx->sample_count, data_dim] in g, which the
+ * model takes and compiles. */
+gm_status gm_model_set_sampler(gm_model *m, gm_graph *g, gm_node *samples,
+                               gm_error *err);
+
+/* Called after every training step (step counts from 1). */
+typedef gm_status (*gm_after_step_fn)(void *state, long step, gm_error *err);
+
+/* Called at each evaluation with `n` held-out data rows; writes one value
+ * per name given to gm_model_set_hooks into out. */
+typedef gm_status (*gm_evaluate_fn)(void *state, const float *data, int n,
+                                    double *out, gm_error *err);
+
+/* Hooks with their state (freed with free_state when the model goes).
+ * eval_metrics names what evaluate writes (at most GM_MAX_EVAL_METRICS). */
+#define GM_MAX_EVAL_METRICS 16
+gm_status gm_model_set_hooks(gm_model *m, void *state,
+                             void (*free_state)(void *),
+                             gm_after_step_fn after_step,
+                             gm_evaluate_fn evaluate,
+                             const char *const *eval_metrics,
+                             int n_eval_metrics, gm_error *err);
+
+#endif

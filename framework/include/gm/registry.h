@@ -1,0 +1,37 @@
+/* gm/registry.h: the objectives a run can use.
+ *
+ * A registry holds the built-in objectives and those loaded from shared
+ * libraries (`plugin:` in YAML, `gm run --plugin`). A plugin library
+ * exports `const gm_objective *gm_objective_entry(void)` (see
+ * gm/objective.h); it stays loaded until the registry is freed. */
+#ifndef GM_REGISTRY_H
+#define GM_REGISTRY_H
+
+#include "gm/objective.h"
+
+typedef struct gm_registry gm_registry;
+
+/* A registry with the built-in objectives; NULL if out of memory. */
+gm_registry *gm_registry_create(void);
+void gm_registry_free(gm_registry *r);
+
+/* Loads the objective of the shared library at `path` (once per path).
+ * Errors name the path: missing file, no gm_objective_entry, an ABI other
+ * than GM_OBJECTIVE_ABI, a name already taken. */
+const gm_objective *gm_registry_load(gm_registry *r, const char *path,
+                                     gm_error *err);
+
+/* The objective called `name`, loading `plugin` first unless it is NULL or
+ * "". NULL with err set if there is none. */
+const gm_objective *gm_registry_find(gm_registry *r, const char *name,
+                                     const char *plugin, gm_error *err);
+
+/* gm_registry_find as a gm_schema_lookup (ctx is the registry). */
+const gm_objective_schema *gm_registry_schema(const char *name,
+                                              const char *plugin, void *ctx,
+                                              gm_error *err);
+
+int gm_registry_count(const gm_registry *r);
+const gm_objective *gm_registry_at(const gm_registry *r, int index);
+
+#endif

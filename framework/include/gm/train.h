@@ -1,0 +1,51 @@
+/* gm/train.h: running an experiment.
+ *
+ * Trains every model of a validated experiment once per seed, evaluating
+ * every eval.every steps and at the end, and writes everything to one run
+ * file (gm/runfile.h). The library does not print: progress goes to a
+ * callback the caller may set. */
+#ifndef GM_TRAIN_H
+#define GM_TRAIN_H
+
+#include "gm/experiment.h"
+#include "gm/registry.h"
+
+/* Where a run stands, for progress displays. */
+typedef struct gm_progress {
+    const char *model;
+    uint64_t seed;
+    int run_index, n_runs; /* (model, seed) runs, counted from 0 */
+    long step, steps;
+    double steps_per_second; /* training steps, evaluation excluded */
+    double eta_seconds;      /* for this run */
+    bool evaluation;         /* an evaluation was just logged */
+    const char *const *metric_names; /* the last evaluation's metrics */
+    const double *metrics;
+    int n_metrics;
+} gm_progress;
+
+typedef void (*gm_progress_fn)(const gm_progress *p, void *ctx);
+
+typedef struct gm_train_options {
+    gm_progress_fn progress; /* NULL: no reports */
+    void *progress_ctx;
+    double progress_interval; /* seconds between reports between evaluations
+                                 (0: only at evaluations) */
+} gm_train_options;
+
+/* Trains the experiment into e->out. On a NaN or Inf the run file keeps
+ * everything logged so far, its status says "failed: <why>", and the error
+ * names model, seed, step and metric. */
+gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
+                              const gm_train_options *opts, gm_error *err);
+
+/* Draws n samples from the model `model` of the run file at `path`, as
+ * trained with `seed` (has_seed false: the file's first seed of that
+ * model): rebuilds the model from the file's config_yaml, loads its
+ * checkpoint and runs its sampler. *out [n, *dim] is malloc'd. */
+gm_status gm_sample_from_run(const char *path, const char *model,
+                             bool has_seed, uint64_t seed, int n,
+                             gm_registry *reg, float **out, int *dim,
+                             gm_error *err);
+
+#endif

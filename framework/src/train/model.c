@@ -1,0 +1,235 @@
+/* Building a model from an objective, and running its phases. */
+#include "model.h"
+
+#include <math.h>
+#include <string.h>
+
+gm_params *gm_model_network(gm_model *m, const gm_build_ctx *ctx,
+                            const char *role, int in, int out, gm_mlp *mlp,
+                            gm_error *err) {
+    const gm_network_spec *net = NULL;
+    for (int i = 0; i < ctx->spec->n_networks; i++)
+        if (strcmp(ctx->spec->networks[i].role, role) == 0)
+            net = &ctx->spec->networks[i];
+    if (!net) {
+        gm_error_set(err, GM_ERR_NOT_FOUND,
+                     "model '%s' has no network for the role '%s'",
+                     ctx->spec->name, role);
+        return NULL;
+    }
+    gm_params *p = gm_params_create(role);
+    if (!p || gm_model_adopt_params(m, p, err) != GM_OK) {
+        gm_params_free(p);
+        if (!p) gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    gm_mlp_spec spec = net->mlp;
+    spec.out = out;
+    if (gm_mlp_init(mlp, p, role, in, &spec, ctx->init, err) != GM_OK)
+        return NULL;
+    return p;
+}
+
+gm_status gm_model_adopt_params(gm_model *m, gm_params *p, gm_error *err) {
+    if (m->n_owned == GM_MAX_GROUPS)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "a model has at most %d parameter groups",
+                            GM_MAX_GROUPS);
+    m->owned[m->n_owned++] = p;
+    return GM_OK;
+}
+
+static gm_status add_metric(gm_model *m, const char *name, gm_node *node,
+                            int phase, gm_error *err) {
+    for (int i = 0; i < m->n_train_metrics; i++)
+        if (strcmp(m->metric_names[i], name) == 0)
+            return GM_OK; /* the same metric in two phases: keep the first */
+    if (m->n_train_metrics == GM_MAX_METRICS)
+        return gm_error_set(err, GM_ERR_INVALID, "more than %d metrics",
+                            GM_MAX_METRICS);
+    int k = m->n_train_metrics++;
+    snprintf(m->metric_names[k], GM_NAME_MAX, "%s", name);
+    m->metric_src[k] = (gm_metric_source){node, phase};
+    return GM_OK;
+}
+
+gm_status gm_model_add_phase(gm_model *m, const char *name, gm_graph *g,
+                             gm_node *loss, gm_params *const *groups,
+                             int n_groups, int repeats, gm_error *err) {
+    if (m->n_phases == GM_MAX_PHASES) {
+        gm_graph_free(g);
+        return gm_error_set(err, GM_ERR_INVALID, "more than %d phases",
+                            GM_MAX_PHASES);
+    }
+    gm_phase *ph = &m->phases[m->n_phases++];
+    ph->graph = g; /* owned from here on, even if what follows fails */
+    snprintf(ph->name, sizeof ph->name, "%s", name);
+    if (n_groups < 1 || n_groups > GM_MAX_GROUPS || repeats < 1)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "phase '%s': needs 1 to %d groups and repeats "
+                            ">= 1",
+                            name, GM_MAX_GROUPS);
+    if (!loss && !gm_graph_error(g))
+        return gm_error_set(err, GM_ERR_INVALID, "phase '%s' has no loss",
+                            name);
+    gm_node_set_role(loss, GM_ROLE_LOSS);
+    gm_status s = gm_graph_compile(g, err);
+    if (s != GM_OK) return s;
+    ph->loss = loss;
+    ph->repeats = repeats;
+    ph->n_groups = n_groups;
+    gm_node *x = gm_graph_find(g, "x", NULL);
+    ph->x = x && gm_node_role(x) == GM_ROLE_INPUT ? x : NULL;
+    for (int i = 0; i < n_groups; i++) {
+        ph->groups[i] = groups[i];
+        ph->optims[i] = gm_optim_create(groups[i], &m->train.optimizer, err);
+        if (!ph->optims[i]) return GM_ERR_INVALID;
+    }
+    char metric[GM_NAME_MAX];
+    snprintf(metric, sizeof metric, "loss_%s", name);
+    s = add_metric(m, metric, loss, m->n_phases - 1, err);
+    for (int i = 0; s == GM_OK && i < gm_graph_node_count(g); i++) {
+        gm_node *n = gm_graph_node(g, i);
+        if (gm_node_role(n) == GM_ROLE_METRIC)
+            s = add_metric(m, gm_node_name(n), n, m->n_phases - 1, err);
+    }
+    return s;
+}
+
+gm_status gm_model_set_sampler(gm_model *m, gm_graph *g, gm_node *samples,
+                               gm_error *err) {
+    gm_graph_free(m->sampler);
+    m->sampler = g;
+    gm_status s = gm_graph_compile(g, err);
+    if (s != GM_OK) return s;
+    const gm_shape *shape = samples ? gm_node_shape(samples) : NULL;
+    if (!shape || shape->ndim != 2 || shape->dim[0] != m->sample_count ||
+        shape->dim[1] != m->data_dim)
+        return gm_error_set(err, GM_ERR_SHAPE,
+                            "sampler must produce [%d, %d] samples",
+                            m->sample_count, m->data_dim);
+    m->samples = samples;
+    return GM_OK;
+}
+
+gm_status gm_model_set_hooks(gm_model *m, void *state,
+                             void (*free_state)(void *),
+                             gm_after_step_fn after_step,
+                             gm_evaluate_fn evaluate,
+                             const char *const *eval_metrics,
+                             int n_eval_metrics, gm_error *err) {
+    if (n_eval_metrics < 0 || n_eval_metrics > GM_MAX_EVAL_METRICS)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "at most %d evaluation metrics",
+                            GM_MAX_EVAL_METRICS);
+    m->state = state;
+    m->free_state = free_state;
+    m->after_step = after_step;
+    m->evaluate = evaluate;
+    for (int i = 0; i < n_eval_metrics; i++)
+        snprintf(m->eval_names[i], GM_NAME_MAX, "%s", eval_metrics[i]);
+    m->n_eval_metrics = n_eval_metrics;
+    return GM_OK;
+}
+
+gm_model *gm_model_create(const gm_objective *objective,
+                          const gm_build_ctx *ctx, gm_error *err) {
+    gm_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    m->objective = objective;
+    m->train = ctx->spec->train;
+    m->data_dim = ctx->data_dim;
+    m->batch_size = ctx->batch_size;
+    m->sample_count = ctx->sample_count;
+    gm_status s = objective->build(m, ctx, err);
+    if (s == GM_OK && m->n_phases == 0)
+        s = gm_error_set(err, GM_ERR_INVALID, "objective '%s' built no phase",
+                         objective->schema.name);
+    if (s == GM_OK && !m->samples)
+        s = gm_error_set(err, GM_ERR_INVALID,
+                         "objective '%s' built no sampler",
+                         objective->schema.name);
+    if (s != GM_OK) {
+        gm_model_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void gm_model_free(gm_model *m) {
+    if (!m) return;
+    if (m->free_state) m->free_state(m->state);
+    for (int p = 0; p < m->n_phases; p++) {
+        gm_graph_free(m->phases[p].graph);
+        for (int i = 0; i < m->phases[p].n_groups; i++)
+            gm_optim_free(m->phases[p].optims[i]);
+    }
+    gm_graph_free(m->sampler);
+    for (int i = 0; i < m->n_owned; i++) gm_params_free(m->owned[i]);
+    free(m);
+}
+
+static gm_status not_finite(long step, const char *what, double value,
+                            gm_error *err) {
+    return gm_error_set(err, GM_ERR_NUMERIC, "step %ld: %s is %g", step, what,
+                        value);
+}
+
+gm_status gm_model_train_step(gm_model *m, long step, gm_batch_fn next_batch,
+                              void *batcher, gm_error *err) {
+    for (int p = 0; p < m->n_phases; p++) {
+        gm_phase *ph = &m->phases[p];
+        for (int r = 0; r < ph->repeats; r++) {
+            if (ph->x) next_batch(batcher, gm_node_data(ph->x));
+            for (int i = 0; i < ph->n_groups; i++)
+                gm_params_zero_grad(ph->groups[i]);
+            gm_graph_forward(ph->graph);
+            double loss = gm_node_scalar(ph->loss);
+            if (!isfinite(loss)) {
+                char what[2 * GM_NAME_MAX];
+                snprintf(what, sizeof what, "loss_%s", ph->name);
+                return not_finite(step, what, loss, err);
+            }
+            gm_status s = gm_graph_backward(ph->graph, ph->loss, err);
+            if (s != GM_OK) return s;
+            for (int i = 0; i < ph->n_groups; i++) {
+                gm_optim_step(ph->optims[i]);
+                double norm = gm_optim_last_grad_norm(ph->optims[i]);
+                if (!isfinite(norm)) {
+                    char what[2 * GM_NAME_MAX];
+                    snprintf(what, sizeof what, "the gradient of '%s'",
+                             gm_params_name(ph->groups[i]));
+                    return not_finite(step, what, norm, err);
+                }
+            }
+            for (int k = 0; k < m->n_train_metrics; k++) {
+                if (m->metric_src[k].phase != p) continue;
+                double v = gm_node_scalar(m->metric_src[k].node);
+                if (!isfinite(v))
+                    return not_finite(step, m->metric_names[k], v, err);
+                m->metric_sum[k] += v;
+                m->metric_count[k]++;
+            }
+        }
+    }
+    if (m->after_step) return m->after_step(m->state, step, err);
+    return GM_OK;
+}
+
+void gm_model_take_train_metrics(gm_model *m, double *out) {
+    for (int k = 0; k < m->n_train_metrics; k++) {
+        out[k] = m->metric_count[k] ? m->metric_sum[k] / m->metric_count[k]
+                                    : NAN;
+        m->metric_sum[k] = 0.0;
+        m->metric_count[k] = 0;
+    }
+}
+
+void gm_model_sample(gm_model *m, float *out) {
+    gm_graph_forward(m->sampler);
+    memcpy(out, gm_node_data(m->samples),
+           (size_t)m->sample_count * m->data_dim * sizeof(float));
+}

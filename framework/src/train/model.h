@@ -1,0 +1,80 @@
+/* A built model: what an objective's build function produced, plus the
+ * optimizers, ready for the trainer. Internal to libgm. */
+#ifndef GM_TRAIN_MODEL_H
+#define GM_TRAIN_MODEL_H
+
+#include "gm/objective.h"
+#include "gm/optim.h"
+
+#define GM_MAX_PHASES 4
+#define GM_MAX_GROUPS 8
+#define GM_MAX_METRICS 48
+
+typedef struct gm_phase {
+    char name[GM_NAME_MAX];
+    gm_graph *graph;
+    gm_node *loss;
+    gm_node *x; /* the data input, or NULL */
+    gm_params *groups[GM_MAX_GROUPS];
+    gm_optim *optims[GM_MAX_GROUPS];
+    int n_groups;
+    int repeats;
+} gm_phase;
+
+/* A metric node of a phase graph, read after that phase's forward. */
+typedef struct gm_metric_source {
+    gm_node *node;
+    int phase;
+} gm_metric_source;
+
+struct gm_model {
+    const gm_objective *objective;
+    gm_train_spec train;
+    int data_dim, batch_size, sample_count;
+
+    gm_phase phases[GM_MAX_PHASES];
+    int n_phases;
+    gm_params *owned[GM_MAX_GROUPS]; /* every group the model frees */
+    int n_owned;
+    gm_graph *sampler;
+    gm_node *samples;
+
+    void *state;
+    void (*free_state)(void *);
+    gm_after_step_fn after_step;
+    gm_evaluate_fn evaluate;
+
+    /* Training metrics: the phases' losses, then metric nodes. Each is a
+     * running sum since the last evaluation. */
+    char metric_names[GM_MAX_METRICS][GM_NAME_MAX];
+    gm_metric_source metric_src[GM_MAX_METRICS];
+    double metric_sum[GM_MAX_METRICS];
+    long metric_count[GM_MAX_METRICS];
+    int n_train_metrics;
+    char eval_names[GM_MAX_EVAL_METRICS][GM_NAME_MAX];
+    int n_eval_metrics;
+};
+
+/* Builds `objective` for the model described by ctx, compiles its graphs
+ * and makes its optimizers. */
+gm_model *gm_model_create(const gm_objective *objective,
+                          const gm_build_ctx *ctx, gm_error *err);
+void gm_model_free(gm_model *m);
+
+/* Fills a data input with the next batch. */
+typedef void (*gm_batch_fn)(void *batcher, float *out);
+
+/* One training step: every phase in order, `repeats` times each. Stops
+ * with GM_ERR_NUMERIC naming the phase and the metric at the first loss or
+ * gradient that is not finite. */
+gm_status gm_model_train_step(gm_model *m, long step, gm_batch_fn next_batch,
+                              void *batcher, gm_error *err);
+
+/* Writes the averages of the training metrics since the last call into
+ * out[0..n_train_metrics) and restarts the averages. */
+void gm_model_take_train_metrics(gm_model *m, double *out);
+
+/* Draws sample_count samples [sample_count, data_dim] into out. */
+void gm_model_sample(gm_model *m, float *out);
+
+#endif

@@ -1,0 +1,140 @@
+#include "gm/registry.h"
+
+#include <dlfcn.h>
+#include <string.h>
+
+#include "models.h"
+
+#define MAX_OBJECTIVES 64
+
+struct gm_registry {
+    const gm_objective *objectives[MAX_OBJECTIVES];
+    int n;
+    struct {
+        char *path;
+        void *handle;
+        const gm_objective *objective;
+    } plugins[MAX_OBJECTIVES];
+    int n_plugins;
+};
+
+gm_registry *gm_registry_create(void) {
+    gm_registry *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    for (int i = 0; gm_builtin_objectives[i] && r->n < MAX_OBJECTIVES; i++)
+        r->objectives[r->n++] = gm_builtin_objectives[i];
+    return r;
+}
+
+void gm_registry_free(gm_registry *r) {
+    if (!r) return;
+    for (int i = 0; i < r->n_plugins; i++) {
+        dlclose(r->plugins[i].handle);
+        free(r->plugins[i].path);
+    }
+    free(r);
+}
+
+static const gm_objective *by_name(const gm_registry *r, const char *name) {
+    for (int i = 0; i < r->n; i++)
+        if (strcmp(r->objectives[i]->schema.name, name) == 0)
+            return r->objectives[i];
+    return NULL;
+}
+
+typedef const gm_objective *(*entry_fn)(void);
+
+const gm_objective *gm_registry_load(gm_registry *r, const char *path,
+                                     gm_error *err) {
+    for (int i = 0; i < r->n_plugins; i++)
+        if (strcmp(r->plugins[i].path, path) == 0)
+            return r->plugins[i].objective;
+    if (r->n_plugins == MAX_OBJECTIVES || r->n == MAX_OBJECTIVES) {
+        gm_error_set(err, GM_ERR_INVALID, "%s: too many plugins", path);
+        return NULL;
+    }
+    /* dlopen searches the library path for a bare name; a path with a
+     * slash is taken as it is. */
+    void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!handle) {
+        gm_error_set(err, GM_ERR_NOT_FOUND, "cannot load plugin %s: %s", path,
+                     dlerror());
+        return NULL;
+    }
+    entry_fn entry;
+    /* POSIX's way of turning a dlsym result into a function pointer. */
+    *(void **)&entry = dlsym(handle, "gm_objective_entry");
+    const gm_objective *o = entry ? entry() : NULL;
+    const char *why = !entry ? "it has no gm_objective_entry function"
+                      : !o   ? "gm_objective_entry returned NULL"
+                      : o->abi != GM_OBJECTIVE_ABI ? "ABI version mismatch"
+                      : !o->schema.name || !o->build
+                          ? "its objective lacks a name or a build function"
+                      : by_name(r, o->schema.name) ? "its objective's name is "
+                                                     "taken"
+                                                   : NULL;
+    if (why) {
+        if (o && o->abi != GM_OBJECTIVE_ABI)
+            gm_error_set(err, GM_ERR_INVALID,
+                         "plugin %s: ABI version mismatch (built for %d, gm "
+                         "has %d): rebuild it against this gm",
+                         path, o->abi, GM_OBJECTIVE_ABI);
+        else
+            gm_error_set(err, GM_ERR_INVALID, "plugin %s: %s%s%s", path, why,
+                         o && o->schema.name ? ": " : "",
+                         o && o->schema.name ? o->schema.name : "");
+        dlclose(handle);
+        return NULL;
+    }
+    char *copy = strdup(path);
+    if (!copy) {
+        dlclose(handle);
+        gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    r->plugins[r->n_plugins].path = copy;
+    r->plugins[r->n_plugins].handle = handle;
+    r->plugins[r->n_plugins++].objective = o;
+    r->objectives[r->n++] = o;
+    return o;
+}
+
+const gm_objective *gm_registry_find(gm_registry *r, const char *name,
+                                     const char *plugin, gm_error *err) {
+    if (plugin && *plugin) {
+        const gm_objective *o = gm_registry_load(r, plugin, err);
+        if (!o) return NULL;
+        if (strcmp(o->schema.name, name) != 0) {
+            gm_error_set(err, GM_ERR_NOT_FOUND,
+                         "plugin %s provides objective '%s', not '%s'", plugin,
+                         o->schema.name, name);
+            return NULL;
+        }
+        return o;
+    }
+    const gm_objective *o = by_name(r, name);
+    if (!o) {
+        char known[512] = "";
+        for (int i = 0; i < r->n; i++) {
+            size_t len = strlen(known);
+            snprintf(known + len, sizeof known - len, "%s%s", i ? ", " : "",
+                     r->objectives[i]->schema.name);
+        }
+        gm_error_set(err, GM_ERR_NOT_FOUND,
+                     "unknown objective '%s' (known: %s)", name, known);
+    }
+    return o;
+}
+
+const gm_objective_schema *gm_registry_schema(const char *name,
+                                              const char *plugin, void *ctx,
+                                              gm_error *err) {
+    const gm_objective *o = gm_registry_find(ctx, name, plugin, err);
+    return o ? &o->schema : NULL;
+}
+
+int gm_registry_count(const gm_registry *r) { return r->n; }
+
+const gm_objective *gm_registry_at(const gm_registry *r, int index) {
+    return index >= 0 && index < r->n ? r->objectives[index] : NULL;
+}

@@ -1,0 +1,9 @@
+/* The table of built-in objectives: adding one is a file in models/ and a
+ * row here. */
+#include "models.h"
+
+const gm_objective *const gm_builtin_objectives[] = {
+    &gm_objective_vae_elbo,
+    &gm_objective_gan,
+    NULL,
+};

@@ -1,0 +1,34 @@
+/* gan: the discriminator maximises E_data[log D] + E_g[log(1 - D)]; the
+ * generator minimises E_g[log(1 - D)] (minimax) or -E_g[log D]
+ * (non-saturating). */
+#include "gan_parts.h"
+#include "models.h"
+
+static const gm_hparam_spec gan_hparams[] = {GM_GAN_HPARAMS};
+
+static gm_status gan_build(gm_model *m, const gm_build_ctx *ctx,
+                           gm_error *err) {
+    gm_gan_parts p;
+    gm_status s = gm_gan_networks(m, ctx, &p, err);
+    if (s == GM_OK) s = gm_gan_add_discriminator_phase(m, ctx, &p, err);
+    if (s != GM_OK) return s;
+    gm_gan_generator_graph gen;
+    s = gm_gan_generator_graph_build(ctx, &p, &gen, err);
+    if (s != GM_OK) return s;
+    gm_params *groups[1] = {p.generator};
+    s = gm_model_add_phase(m, "generator", gen.graph, gen.loss, groups, 1, 1,
+                           err);
+    return s == GM_OK ? gm_gan_set_sampler(m, ctx, &p, err) : s;
+}
+
+const gm_objective gm_objective_gan = {
+    .abi = GM_OBJECTIVE_ABI,
+    .schema = {.name = "gan",
+               .summary = "GAN: discriminator and generator, minimax or "
+                          "non-saturating",
+               .roles = gm_gan_roles,
+               .n_roles = 2,
+               .hparams = gan_hparams,
+               .n_hparams = sizeof gan_hparams / sizeof gan_hparams[0]},
+    .build = gan_build,
+};

@@ -1,0 +1,98 @@
+/* The GAN's networks, discriminator phase, generator graph and sampler.
+ * Losses are computed from the discriminator's logit l with
+ * log D = -softplus(-l) and log(1 - D) = -softplus(l), which stay finite
+ * however confident D is. */
+#include <string.h>
+
+#include "gan_parts.h"
+#include "gm/ops.h"
+
+const char *const gm_gan_losses[] = {"minimax", "non_saturating", NULL};
+const char *const gm_gan_roles[] = {"generator", "discriminator"};
+
+gm_status gm_gan_networks(gm_model *m, const gm_build_ctx *ctx,
+                          gm_gan_parts *p, gm_error *err) {
+    memset(p, 0, sizeof *p);
+    const gm_hparams *h = &ctx->spec->params;
+    const char *loss = gm_hparams_choice(h, "loss");
+    p->minimax = loss && strcmp(loss, "minimax") == 0;
+    p->d_steps = (int)gm_hparams_number(h, "d_steps", 1);
+    p->generator = gm_model_network(m, ctx, "generator", ctx->spec->latent_dim,
+                                    ctx->data_dim, &p->gen, err);
+    if (!p->generator) return err->status;
+    p->discriminator = gm_model_network(m, ctx, "discriminator",
+                                        ctx->data_dim, 1, &p->disc, err);
+    return p->discriminator ? GM_OK : err->status;
+}
+
+static gm_node *metric(gm_graph *g, gm_node *n, const char *name) {
+    return gm_node_set_role(gm_node_set_name(n, name), GM_ROLE_METRIC);
+}
+
+static gm_status graph_failed(gm_graph *g, gm_error *err) {
+    *err = *gm_graph_error(g);
+    gm_graph_free(g);
+    return err->status;
+}
+
+gm_status gm_gan_add_discriminator_phase(gm_model *m, const gm_build_ctx *ctx,
+                                         const gm_gan_parts *p,
+                                         gm_error *err) {
+    int b = ctx->batch_size;
+    gm_graph *g = gm_graph_create("discriminator");
+    if (!g) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+    gm_graph_freeze(g, p->generator);
+    gm_node *x = gm_input(g, "x", (int[]){b, ctx->data_dim}, 2);
+    gm_node *z =
+        gm_randn(g, "z", (int[]){b, ctx->spec->latent_dim}, 2, ctx->noise);
+    gm_node *fake = gm_node_set_name(gm_mlp_forward(g, &p->gen, z), "fake");
+    gm_node *real_logit = gm_mlp_forward(g, &p->disc, x);
+    gm_node *fake_logit = gm_mlp_forward(g, &p->disc, fake);
+    /* -E_data[log D] - E_g[log(1 - D)] */
+    gm_node *loss =
+        gm_add(g, gm_mean(g, gm_softplus(g, gm_neg(g, real_logit)), GM_AXIS_ALL),
+               gm_mean(g, gm_softplus(g, fake_logit), GM_AXIS_ALL));
+    metric(g, gm_mean(g, gm_sigmoid(g, real_logit), GM_AXIS_ALL), "d_real");
+    metric(g, gm_mean(g, gm_sigmoid(g, fake_logit), GM_AXIS_ALL), "d_fake");
+    /* The logit estimates log p_data/p_g (exactly so for the optimal D). */
+    metric(g, gm_mean(g, real_logit, GM_AXIS_ALL), "kl_data_model_disc");
+    metric(g, gm_neg(g, gm_mean(g, fake_logit, GM_AXIS_ALL)),
+           "kl_model_data_disc");
+    if (gm_graph_error(g)) return graph_failed(g, err);
+    gm_params *groups[1] = {p->discriminator};
+    return gm_model_add_phase(m, "discriminator", g, loss, groups, 1,
+                              p->d_steps, err);
+}
+
+gm_status gm_gan_generator_graph_build(const gm_build_ctx *ctx,
+                                       const gm_gan_parts *p,
+                                       gm_gan_generator_graph *out,
+                                       gm_error *err) {
+    int b = ctx->batch_size;
+    gm_graph *g = out->graph = gm_graph_create("generator");
+    if (!g) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+    gm_graph_freeze(g, p->discriminator);
+    out->z = gm_randn(g, "z", (int[]){b, ctx->spec->latent_dim}, 2, ctx->noise);
+    out->fake = gm_node_set_name(gm_mlp_forward(g, &p->gen, out->z), "fake");
+    gm_node *logit = gm_mlp_forward(g, &p->disc, out->fake);
+    out->loss =
+        p->minimax
+            ? gm_neg(g, gm_mean(g, gm_softplus(g, logit), GM_AXIS_ALL))
+            : gm_mean(g, gm_softplus(g, gm_neg(g, logit)), GM_AXIS_ALL);
+    if (gm_graph_error(g)) {
+        out->graph = NULL;
+        return graph_failed(g, err);
+    }
+    return GM_OK;
+}
+
+gm_status gm_gan_set_sampler(gm_model *m, const gm_build_ctx *ctx,
+                             const gm_gan_parts *p, gm_error *err) {
+    gm_graph *g = gm_graph_create("sampler");
+    if (!g) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+    gm_node *z = gm_randn(g, "z", (int[]){ctx->sample_count,
+                                          ctx->spec->latent_dim},
+                          2, ctx->noise);
+    gm_node *x = gm_node_set_name(gm_mlp_forward(g, &p->gen, z), "samples");
+    return gm_model_set_sampler(m, g, x, err);
+}

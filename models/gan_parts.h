@@ -1,0 +1,55 @@
+/* The GAN's networks and its two phases, shared by gan and
+ * gan_data_prior. */
+#ifndef GM_MODELS_GAN_PARTS_H
+#define GM_MODELS_GAN_PARTS_H
+
+#include "gm/objective.h"
+
+typedef struct gm_gan_parts {
+    gm_params *generator, *discriminator;
+    gm_mlp gen, disc;
+    bool minimax; /* generator loss E[log(1 - D)] rather than -E[log D] */
+    int d_steps;
+} gm_gan_parts;
+
+/* Hyperparameters both GAN objectives take: loss and d_steps. */
+#define GM_GAN_HPARAMS                                                         \
+    {.name = "loss", .type = GM_HP_CHOICE, .choices = gm_gan_losses,           \
+     .def_choice = "non_saturating",                                           \
+     .doc = "generator loss: minimax E[log(1-D)] or non_saturating "           \
+            "-E[log D]"},                                                      \
+    {                                                                          \
+        .name = "d_steps", .type = GM_HP_INT, .def = 1, .min = 1, .max = 100,  \
+        .doc = "discriminator steps per generator step"                        \
+    }
+
+extern const char *const gm_gan_losses[];
+extern const char *const gm_gan_roles[];
+
+/* Makes the networks: generator latent -> data, discriminator data -> 1
+ * logit. */
+gm_status gm_gan_networks(gm_model *m, const gm_build_ctx *ctx,
+                          gm_gan_parts *p, gm_error *err);
+
+/* The discriminator's phase: -E_data[log D] - E_g[log(1 - D)], with the
+ * metrics d_real, d_fake and the density-ratio KL estimates. */
+gm_status gm_gan_add_discriminator_phase(gm_model *m, const gm_build_ctx *ctx,
+                                         const gm_gan_parts *p, gm_error *err);
+
+/* A graph for the generator's phase: G(z) and the generator loss, the
+ * discriminator frozen. The caller may add terms, then adds the phase. */
+typedef struct gm_gan_generator_graph {
+    gm_graph *graph;
+    gm_node *z, *fake, *loss;
+} gm_gan_generator_graph;
+
+gm_status gm_gan_generator_graph_build(const gm_build_ctx *ctx,
+                                       const gm_gan_parts *p,
+                                       gm_gan_generator_graph *out,
+                                       gm_error *err);
+
+/* The sampler: G(z), z ~ N(0, I). */
+gm_status gm_gan_set_sampler(gm_model *m, const gm_build_ctx *ctx,
+                             const gm_gan_parts *p, gm_error *err);
+
+#endif

@@ -1,0 +1,42 @@
+/* The built-in objectives, and the VAE parts that vae_elbo and joint_kl
+ * share. */
+#ifndef GM_MODELS_H
+#define GM_MODELS_H
+
+#include "gm/objective.h"
+
+extern const gm_objective gm_objective_vae_elbo;
+extern const gm_objective gm_objective_joint_kl;
+extern const gm_objective gm_objective_gan;
+extern const gm_objective gm_objective_gan_data_prior;
+
+/* Every built-in objective, NULL-terminated. */
+extern const gm_objective *const gm_builtin_objectives[];
+
+/* An encoder q(z|x) = N(mu, exp(logvar)), a reparameterised z and a
+ * decoder p(x|z), wired in one graph with the ELBO's terms:
+ *   recon_nll = mean over the batch of -log p(x|z)       (metric recon_nll)
+ *   kl        = mean over the batch of KL(q(z|x)||p(z))  (metric kl_qz_pz)
+ *   elbo      = -(recon_nll + kl)                        (metric elbo) */
+typedef struct gm_vae_parts {
+    gm_graph *graph;
+    gm_node *x, *mu, *logvar, *z, *decoded;
+    gm_node *recon_elem; /* [batch, data_dim]: -log p(x_j | z) */
+    gm_node *kl_elem;    /* [batch, latent]: KL per latent dimension */
+    gm_node *recon_nll, *kl, *elbo;
+    gm_params *groups[2]; /* encoder, decoder */
+    gm_mlp encoder, decoder;
+    bool bernoulli;
+    float fixed_logvar;   /* gaussian with fixed sigma: 2 log sigma */
+    int decoder_logvar;   /* learned log-variance view, or -1 */
+} gm_vae_parts;
+
+gm_status gm_vae_build_parts(gm_model *m, const gm_build_ctx *ctx,
+                             gm_vae_parts *p, gm_error *err);
+
+/* The VAE's sampler: z ~ N(0, I), then the decoder's mean (plus the
+ * observation noise if sample_noise is set). */
+gm_status gm_vae_set_sampler(gm_model *m, const gm_build_ctx *ctx,
+                             const gm_vae_parts *p, gm_error *err);
+
+#endif

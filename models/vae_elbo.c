@@ -1,0 +1,96 @@
+/* vae_elbo: the VAE's evidence lower bound,
+ *   L = E_q(z|x)[log p(x|z)] - beta * KL(q(z|x) || N(0, I)),
+ * with z = mu + exp(logvar / 2) * eps. The loss is -L per example, averaged
+ * over the batch. */
+#include <math.h>
+#include <string.h>
+
+#include "gm/objective.h"
+#include "gm/ops.h"
+#include "models.h"
+
+static const char *const likelihoods[] = {"gaussian", "bernoulli", NULL};
+
+static const gm_hparam_spec vae_hparams[] = {
+    {.name = "beta", .type = GM_HP_FLOAT, .def = 1.0, .min = 0.0, .max = 1e3,
+     .doc = "weight of KL(q(z|x) || p(z))"},
+    {.name = "likelihood", .type = GM_HP_CHOICE, .choices = likelihoods,
+     .def_choice = "gaussian", .doc = "p(x|z): gaussian or bernoulli (logits)"},
+    {.name = "sigma", .type = GM_HP_FLOAT, .def = 1.0, .min = 1e-4, .max = 1e4,
+     .doc = "fixed std of the gaussian likelihood"},
+    {.name = "learn_sigma", .type = GM_HP_BOOL, .def = 0,
+     .doc = "learn one gaussian log-variance per data dimension"},
+    {.name = "warmup_steps", .type = GM_HP_INT, .def = 0, .min = 0, .max = 1e9,
+     .doc = "ramp beta linearly from 0 over this many steps"},
+    {.name = "free_bits", .type = GM_HP_FLOAT, .def = 0.0, .min = 0.0,
+     .max = 100.0, .doc = "minimum KL (nats) per latent dimension in the loss"},
+    {.name = "sample_noise", .type = GM_HP_BOOL, .def = 0,
+     .doc = "samples add the gaussian observation noise to the mean"},
+};
+
+static const char *const vae_roles[] = {"encoder", "decoder"};
+
+/* The per-batch beta, changed by the warm-up schedule. */
+typedef struct vae_state {
+    gm_node *beta;
+    double beta_max;
+    long warmup;
+} vae_state;
+
+static gm_status vae_after_step(void *state, long step, gm_error *err) {
+    (void)err;
+    vae_state *s = state;
+    double ramp = s->warmup ? fmin(1.0, (double)step / s->warmup) : 1.0;
+    gm_node_data(s->beta)[0] = (float)(s->beta_max * ramp);
+    return GM_OK;
+}
+
+static gm_status vae_build(gm_model *m, const gm_build_ctx *ctx,
+                           gm_error *err) {
+    gm_vae_parts p;
+    gm_status s = gm_vae_build_parts(m, ctx, &p, err);
+    if (s != GM_OK) return s;
+    gm_graph *g = p.graph;
+    const gm_hparams *h = &ctx->spec->params;
+    vae_state *st = calloc(1, sizeof *st);
+    if (!st) {
+        gm_graph_free(g);
+        return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+    }
+    st->beta_max = gm_hparams_number(h, "beta", 1.0);
+    st->warmup = (long)gm_hparams_number(h, "warmup_steps", 0);
+    st->beta = gm_input(g, "beta", (int[]){1}, 1);
+    s = gm_model_set_hooks(m, st, free, vae_after_step, NULL, NULL, 0, err);
+    if (s != GM_OK) {
+        free(st);
+        gm_graph_free(g);
+        return s;
+    }
+    /* Free bits: each latent dimension's batch-mean KL counts as at least
+     * lambda, max(kl, lambda) = relu(kl - lambda) + lambda. */
+    gm_node *kl_term = p.kl;
+    double lambda = gm_hparams_number(h, "free_bits", 0.0);
+    if (lambda > 0.0) {
+        gm_node *per_dim = gm_mean(g, p.kl_elem, GM_AXIS_PER_COL);
+        gm_node *floor = gm_add_scalar(
+            g, gm_relu(g, gm_add_scalar(g, per_dim, (float)-lambda)),
+            (float)lambda);
+        kl_term = gm_sum(g, floor, GM_AXIS_ALL);
+    }
+    gm_node *loss = gm_add(g, p.recon_nll, gm_mul(g, st->beta, kl_term));
+    s = gm_model_add_phase(m, "vae", g, loss, p.groups, 2, 1, err);
+    if (s != GM_OK) return s;
+    vae_after_step(st, 0, err); /* beta before the first step */
+    return gm_vae_set_sampler(m, ctx, &p, err);
+}
+
+const gm_objective gm_objective_vae_elbo = {
+    .abi = GM_OBJECTIVE_ABI,
+    .schema = {.name = "vae_elbo",
+               .summary = "VAE: maximise the ELBO, beta-weighted KL",
+               .roles = vae_roles,
+               .n_roles = 2,
+               .hparams = vae_hparams,
+               .n_hparams = sizeof vae_hparams / sizeof vae_hparams[0]},
+    .build = vae_build,
+};

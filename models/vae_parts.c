@@ -1,0 +1,101 @@
+/* The VAE's encoder, reparameterisation, decoder and ELBO terms, shared by
+ * vae_elbo and joint_kl. */
+#include <math.h>
+#include <string.h>
+
+#include "gm/ops.h"
+#include "models.h"
+
+/* Per element -log p(x | decoded). */
+static gm_node *recon_elements(gm_graph *g, const gm_vae_parts *p,
+                               gm_node *x, gm_node *decoded) {
+    if (p->bernoulli) return gm_bce_with_logits(g, decoded, x);
+    if (p->decoder_logvar >= 0)
+        return gm_gaussian_nll(g, x, decoded,
+                               gm_param(g, p->groups[1], p->decoder_logvar));
+    return gm_gaussian_nll_fixed(g, x, decoded, p->fixed_logvar);
+}
+
+gm_status gm_vae_build_parts(gm_model *m, const gm_build_ctx *ctx,
+                             gm_vae_parts *p, gm_error *err) {
+    memset(p, 0, sizeof *p);
+    const gm_hparams *h = &ctx->spec->params;
+    int d = ctx->data_dim, latent = ctx->spec->latent_dim, b = ctx->batch_size;
+    const char *lik = gm_hparams_choice(h, "likelihood");
+    p->bernoulli = lik && strcmp(lik, "bernoulli") == 0;
+    p->fixed_logvar = (float)(2.0 * log(gm_hparams_number(h, "sigma", 1.0)));
+    p->decoder_logvar = -1;
+
+    p->groups[0] = gm_model_network(m, ctx, "encoder", d, 2 * latent,
+                                    &p->encoder, err);
+    if (!p->groups[0]) return err->status;
+    p->groups[1] =
+        gm_model_network(m, ctx, "decoder", latent, d, &p->decoder, err);
+    if (!p->groups[1]) return err->status;
+    if (!p->bernoulli && gm_hparams_number(h, "learn_sigma", 0) != 0) {
+        p->decoder_logvar =
+            gm_params_add(p->groups[1], "logvar", (int[]){d}, 1, err);
+        if (p->decoder_logvar < 0) return err->status;
+        float *lv = gm_params_view_data(p->groups[1], p->decoder_logvar);
+        for (int j = 0; j < d; j++) lv[j] = p->fixed_logvar;
+    }
+
+    gm_graph *g = p->graph = gm_graph_create(ctx->spec->name);
+    if (!g) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+    p->x = gm_input(g, "x", (int[]){b, d}, 2);
+    gm_node *enc = gm_mlp_forward(g, &p->encoder, p->x);
+    p->mu = gm_node_set_name(gm_slice_cols(g, enc, 0, latent), "mu");
+    p->logvar =
+        gm_node_set_name(gm_slice_cols(g, enc, latent, latent), "logvar");
+    gm_node *eps = gm_randn(g, "eps", (int[]){b, latent}, 2, ctx->noise);
+    gm_node *sigma = gm_exp(g, gm_scale(g, p->logvar, 0.5f));
+    p->z = gm_node_set_name(gm_add(g, p->mu, gm_mul(g, sigma, eps)), "z");
+    p->decoded = gm_node_set_name(gm_mlp_forward(g, &p->decoder, p->z), "x_hat");
+    p->recon_elem = recon_elements(g, p, p->x, p->decoded);
+    p->kl_elem = gm_kl_normal_std(g, p->mu, p->logvar);
+    float per_example = 1.0f / (float)b;
+    p->recon_nll = gm_node_set_role(
+        gm_node_set_name(gm_scale(g, gm_sum(g, p->recon_elem, GM_AXIS_ALL),
+                                  per_example),
+                         "recon_nll"),
+        GM_ROLE_METRIC);
+    p->kl = gm_node_set_role(
+        gm_node_set_name(
+            gm_scale(g, gm_sum(g, p->kl_elem, GM_AXIS_ALL), per_example),
+            "kl_qz_pz"),
+        GM_ROLE_METRIC);
+    p->elbo = gm_node_set_role(
+        gm_node_set_name(gm_neg(g, gm_add(g, p->recon_nll, p->kl)), "elbo"),
+        GM_ROLE_METRIC);
+    if (gm_graph_error(g)) {
+        *err = *gm_graph_error(g);
+        gm_graph_free(g);
+        p->graph = NULL;
+        return err->status;
+    }
+    return GM_OK;
+}
+
+gm_status gm_vae_set_sampler(gm_model *m, const gm_build_ctx *ctx,
+                             const gm_vae_parts *p, gm_error *err) {
+    int n = ctx->sample_count, latent = ctx->spec->latent_dim;
+    gm_graph *g = gm_graph_create("sampler");
+    if (!g) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+    gm_node *z = gm_randn(g, "z", (int[]){n, latent}, 2, ctx->noise);
+    gm_node *out = gm_mlp_forward(g, &p->decoder, z);
+    if (p->bernoulli) {
+        out = gm_sigmoid(g, out);
+    } else if (gm_hparams_number(&ctx->spec->params, "sample_noise", 0)) {
+        gm_node *eps =
+            gm_randn(g, "obs_noise", (int[]){n, ctx->data_dim}, 2, ctx->noise);
+        gm_node *std =
+            p->decoder_logvar >= 0
+                ? gm_exp(g, gm_scale(g,
+                                     gm_param(g, p->groups[1],
+                                              p->decoder_logvar),
+                                     0.5f))
+                : gm_scalar(g, expf(0.5f * p->fixed_logvar));
+        out = gm_add(g, out, gm_mul(g, eps, std));
+    }
+    return gm_model_set_sampler(m, g, gm_node_set_name(out, "samples"), err);
+}
