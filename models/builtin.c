@@ -4,6 +4,8 @@
 
 const gm_objective *const gm_builtin_objectives[] = {
     &gm_objective_vae_elbo,
+    &gm_objective_joint_kl,
     &gm_objective_gan,
+    &gm_objective_gan_data_prior,
     NULL,
 };

@@ -60,9 +60,10 @@ static gm_status vae_build(gm_model *m, const gm_build_ctx *ctx,
     st->beta_max = gm_hparams_number(h, "beta", 1.0);
     st->warmup = (long)gm_hparams_number(h, "warmup_steps", 0);
     st->beta = gm_input(g, "beta", (int[]){1}, 1);
-    s = gm_model_set_hooks(m, st, free, vae_after_step, NULL, NULL, 0, err);
+    gm_hooks hooks = {.state = st, .free_state = free,
+                      .after_step = vae_after_step};
+    s = gm_model_set_hooks(m, &hooks, err);
     if (s != GM_OK) {
-        free(st);
         gm_graph_free(g);
         return s;
     }

@@ -372,3 +372,8 @@ float gm_node_param(const gm_node *n, int i) {
     return n->p[i];
 }
 float *gm_node_scratch(gm_node *n) { return n->scratch; }
+
+void gm_node_set_user(gm_node *n, void *user) {
+    if (n) n->user = user;
+}
+void *gm_node_user(const gm_node *n) { return n->user; }

@@ -26,6 +26,7 @@ struct gm_node {
     gm_params *group; /* parameter nodes: the group and view */
     int param_index;
     float *owned; /* constants: data copied at build time */
+    void *user;   /* custom ops: their context */
     gm_rng rng;   /* random nodes: their own stream */
     bool drawn;   /* random nodes: a draw exists to hold */
 };

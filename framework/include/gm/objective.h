@@ -13,7 +13,8 @@
  *     the steps between evaluations;
  *   - a sampler: a graph whose node `samples` [n, data_dim] holds draws
  *     x ~ p_model at each forward.
- * Optional hooks run after each step and at each evaluation.
+ * Optional hooks (gm_hooks) run before each phase's forward, after each
+ * step and at each evaluation.
  *
  * Inputs the trainer fills: a node named "x" of shape [batch, data_dim] in
  * a phase graph receives a fresh data batch before each forward of that
@@ -83,22 +84,35 @@ gm_status gm_model_add_phase(gm_model *m, const char *name, gm_graph *g,
 gm_status gm_model_set_sampler(gm_model *m, gm_graph *g, gm_node *samples,
                                gm_error *err);
 
+/* Called before each forward of a phase (repeat counts from 0 within the
+ * step): the place to fill the objective's own inputs. */
+typedef gm_status (*gm_before_phase_fn)(void *state, int phase, int repeat,
+                                        long step, gm_error *err);
+
 /* Called after every training step (step counts from 1). */
 typedef gm_status (*gm_after_step_fn)(void *state, long step, gm_error *err);
 
-/* Called at each evaluation with `n` held-out data rows; writes one value
- * per name given to gm_model_set_hooks into out. */
+/* Called at each evaluation with `n` held-out data rows [n, data_dim];
+ * writes one value per name in gm_hooks.eval_metrics into out. */
 typedef gm_status (*gm_evaluate_fn)(void *state, const float *data, int n,
                                     double *out, gm_error *err);
 
-/* Hooks with their state (freed with free_state when the model goes).
- * eval_metrics names what evaluate writes (at most GM_MAX_EVAL_METRICS). */
 #define GM_MAX_EVAL_METRICS 16
-gm_status gm_model_set_hooks(gm_model *m, void *state,
-                             void (*free_state)(void *),
-                             gm_after_step_fn after_step,
-                             gm_evaluate_fn evaluate,
-                             const char *const *eval_metrics,
-                             int n_eval_metrics, gm_error *err);
+
+/* An objective's optional hooks and the state they share; every member
+ * may be NULL. The model frees state with free_state when it goes. */
+typedef struct gm_hooks {
+    void *state;
+    void (*free_state)(void *state);
+    gm_before_phase_fn before_phase;
+    gm_after_step_fn after_step;
+    gm_evaluate_fn evaluate;
+    const char *const *eval_metrics; /* names of what evaluate writes */
+    int n_eval_metrics;
+} gm_hooks;
+
+/* Installs the hooks. On failure the state is freed all the same. */
+gm_status gm_model_set_hooks(gm_model *m, const gm_hooks *hooks,
+                             gm_error *err);
 
 #endif

@@ -38,10 +38,14 @@ typedef struct gm_op_def {
 gm_node *gm_custom(gm_graph *g, const gm_op_def *def, gm_node *const *inputs,
                    int n_inputs, const float *params, int n_params);
 
+/* A pointer the op's functions can reach (e.g. a dataset); not owned. */
+void gm_node_set_user(gm_node *n, void *user);
+
 /* For op implementations. */
 int gm_node_input_count(const gm_node *n);
 gm_node *gm_node_input(const gm_node *n, int i);
 float gm_node_param(const gm_node *n, int i);
 float *gm_node_scratch(gm_node *n);
+void *gm_node_user(const gm_node *n);
 
 #endif

@@ -112,23 +112,21 @@ gm_status gm_model_set_sampler(gm_model *m, gm_graph *g, gm_node *samples,
     return GM_OK;
 }
 
-gm_status gm_model_set_hooks(gm_model *m, void *state,
-                             void (*free_state)(void *),
-                             gm_after_step_fn after_step,
-                             gm_evaluate_fn evaluate,
-                             const char *const *eval_metrics,
-                             int n_eval_metrics, gm_error *err) {
-    if (n_eval_metrics < 0 || n_eval_metrics > GM_MAX_EVAL_METRICS)
+gm_status gm_model_set_hooks(gm_model *m, const gm_hooks *hooks,
+                             gm_error *err) {
+    if (hooks->n_eval_metrics < 0 ||
+        hooks->n_eval_metrics > GM_MAX_EVAL_METRICS) {
+        if (hooks->free_state) hooks->free_state(hooks->state);
         return gm_error_set(err, GM_ERR_INVALID,
                             "at most %d evaluation metrics",
                             GM_MAX_EVAL_METRICS);
-    m->state = state;
-    m->free_state = free_state;
-    m->after_step = after_step;
-    m->evaluate = evaluate;
-    for (int i = 0; i < n_eval_metrics; i++)
-        snprintf(m->eval_names[i], GM_NAME_MAX, "%s", eval_metrics[i]);
-    m->n_eval_metrics = n_eval_metrics;
+    }
+    if (m->hooks.free_state) m->hooks.free_state(m->hooks.state);
+    m->hooks = *hooks;
+    for (int i = 0; i < hooks->n_eval_metrics; i++)
+        snprintf(m->eval_names[i], GM_NAME_MAX, "%s", hooks->eval_metrics[i]);
+    m->n_eval_metrics = hooks->n_eval_metrics;
+    m->hooks.eval_metrics = NULL; /* the copies above are what count */
     return GM_OK;
 }
 
@@ -161,7 +159,7 @@ gm_model *gm_model_create(const gm_objective *objective,
 
 void gm_model_free(gm_model *m) {
     if (!m) return;
-    if (m->free_state) m->free_state(m->state);
+    if (m->hooks.free_state) m->hooks.free_state(m->hooks.state);
     for (int p = 0; p < m->n_phases; p++) {
         gm_graph_free(m->phases[p].graph);
         for (int i = 0; i < m->phases[p].n_groups; i++)
@@ -184,6 +182,11 @@ gm_status gm_model_train_step(gm_model *m, long step, gm_batch_fn next_batch,
         gm_phase *ph = &m->phases[p];
         for (int r = 0; r < ph->repeats; r++) {
             if (ph->x) next_batch(batcher, gm_node_data(ph->x));
+            if (m->hooks.before_phase) {
+                gm_status s = m->hooks.before_phase(m->hooks.state, p, r, step,
+                                                    err);
+                if (s != GM_OK) return s;
+            }
             for (int i = 0; i < ph->n_groups; i++)
                 gm_params_zero_grad(ph->groups[i]);
             gm_graph_forward(ph->graph);
@@ -215,7 +218,8 @@ gm_status gm_model_train_step(gm_model *m, long step, gm_batch_fn next_batch,
             }
         }
     }
-    if (m->after_step) return m->after_step(m->state, step, err);
+    if (m->hooks.after_step)
+        return m->hooks.after_step(m->hooks.state, step, err);
     return GM_OK;
 }
 

@@ -39,10 +39,7 @@ struct gm_model {
     gm_graph *sampler;
     gm_node *samples;
 
-    void *state;
-    void (*free_state)(void *);
-    gm_after_step_fn after_step;
-    gm_evaluate_fn evaluate;
+    gm_hooks hooks;
 
     /* Training metrics: the phases' losses, then metric nodes. Each is a
      * running sum since the last evaluation. */

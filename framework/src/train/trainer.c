@@ -115,10 +115,11 @@ static gm_status evaluate(run *r, const gm_experiment *e, long step,
     gm_model *m = r->model;
     gm_model_take_train_metrics(m, r->values);
     int at = m->n_train_metrics;
-    if (m->evaluate) {
+    if (m->hooks.evaluate) {
         int n;
         const float *rows = eval_rows(r->data, &n);
-        gm_status s = m->evaluate(m->state, rows, n, r->values + at, err);
+        gm_status s =
+            m->hooks.evaluate(m->hooks.state, rows, n, r->values + at, err);
         if (s != GM_OK) return s;
     }
     at += m->n_eval_metrics;
