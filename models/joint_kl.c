@@ -25,7 +25,18 @@ static const gm_hparam_spec joint_hparams[] = {
      .doc = "learn one gaussian log-variance per data dimension"},
     {.name = "sample_noise", .type = GM_HP_BOOL, .def = 0,
      .doc = "samples add the gaussian observation noise to the mean"},
+    GM_VAE_EVAL_HPARAM,
 };
+
+static void eval_free(void *p) {
+    gm_vae_eval_clear(p);
+    free(p);
+}
+
+static gm_status joint_evaluate(void *state, const float *data, int n,
+                                double *out, gm_error *err) {
+    return gm_vae_evaluate(state, data, n, out, err);
+}
 
 static const char *const joint_roles[] = {"encoder", "decoder"};
 
@@ -66,6 +77,19 @@ static gm_status joint_build(gm_model *m, const gm_build_ctx *ctx,
     gm_status s = gm_vae_build_parts(m, ctx, &p, err);
     if (s != GM_OK) return s;
     gm_graph *g = p.graph;
+    gm_vae_eval *eval = calloc(1, sizeof *eval);
+    gm_hooks hooks = {.state = eval,
+                      .free_state = eval_free,
+                      .evaluate = joint_evaluate,
+                      .eval_metrics = gm_vae_eval_metrics,
+                      .n_eval_metrics = GM_VAE_EVAL_METRICS};
+    s = eval ? gm_model_set_hooks(m, &hooks, err)
+             : gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+    if (s == GM_OK) s = gm_vae_eval_build(eval, &p, ctx, err);
+    if (s != GM_OK) {
+        gm_graph_free(g);
+        return s;
+    }
     float per_example = 1.0f / (float)ctx->batch_size;
     /* log q(z|x) - log p(z) at the sampled z, summed over latent dims. */
     gm_node *nll_q = gm_gaussian_nll(g, p.z, p.mu, p.logvar);

@@ -39,4 +39,31 @@ gm_status gm_vae_build_parts(gm_model *m, const gm_build_ctx *ctx,
 gm_status gm_vae_set_sampler(gm_model *m, const gm_build_ctx *ctx,
                              const gm_vae_parts *p, gm_error *err);
 
+/* Held-out evaluation of a VAE (models/vae_eval.c): iwae_logpx,
+ * elbo_eval, posterior_gap, active_units, in that order. */
+#define GM_VAE_EVAL_METRICS 4
+extern const char *const gm_vae_eval_metrics[GM_VAE_EVAL_METRICS];
+
+/* The hyperparameter both VAE objectives take for it. */
+#define GM_VAE_EVAL_HPARAM                                                     \
+    {                                                                          \
+        .name = "iwae_k", .type = GM_HP_INT, .def = 64, .min = 1,              \
+        .max = 4096, .doc = "importance samples per row for iwae_logpx"        \
+    }
+
+typedef struct gm_vae_eval {
+    gm_graph *graph;
+    gm_node *x, *mu, *iwae, *elbo;
+    int k, chunk, dim, latent;
+    double *mu_sum, *mu_sq; /* [latent] each, for active units */
+} gm_vae_eval;
+
+gm_status gm_vae_eval_build(gm_vae_eval *e, const gm_vae_parts *p,
+                            const gm_build_ctx *ctx, gm_error *err);
+void gm_vae_eval_clear(gm_vae_eval *e);
+
+/* Evaluates rows data [n, dim] into out[0..GM_VAE_EVAL_METRICS). */
+gm_status gm_vae_evaluate(gm_vae_eval *e, const float *data, int n,
+                          double *out, gm_error *err);
+
 #endif

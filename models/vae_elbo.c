@@ -26,16 +26,28 @@ static const gm_hparam_spec vae_hparams[] = {
      .max = 100.0, .doc = "minimum KL (nats) per latent dimension in the loss"},
     {.name = "sample_noise", .type = GM_HP_BOOL, .def = 0,
      .doc = "samples add the gaussian observation noise to the mean"},
+    GM_VAE_EVAL_HPARAM,
 };
 
 static const char *const vae_roles[] = {"encoder", "decoder"};
 
-/* The per-batch beta, changed by the warm-up schedule. */
 typedef struct vae_state {
-    gm_node *beta;
+    gm_node *beta; /* the loss's beta, changed by the warm-up schedule */
     double beta_max;
     long warmup;
+    gm_vae_eval eval;
 } vae_state;
+
+static void vae_state_free(void *p) {
+    vae_state *s = p;
+    gm_vae_eval_clear(&s->eval);
+    free(s);
+}
+
+static gm_status vae_evaluate(void *state, const float *data, int n,
+                              double *out, gm_error *err) {
+    return gm_vae_evaluate(&((vae_state *)state)->eval, data, n, out, err);
+}
 
 static gm_status vae_after_step(void *state, long step, gm_error *err) {
     (void)err;
@@ -60,9 +72,14 @@ static gm_status vae_build(gm_model *m, const gm_build_ctx *ctx,
     st->beta_max = gm_hparams_number(h, "beta", 1.0);
     st->warmup = (long)gm_hparams_number(h, "warmup_steps", 0);
     st->beta = gm_input(g, "beta", (int[]){1}, 1);
-    gm_hooks hooks = {.state = st, .free_state = free,
-                      .after_step = vae_after_step};
+    gm_hooks hooks = {.state = st,
+                      .free_state = vae_state_free,
+                      .after_step = vae_after_step,
+                      .evaluate = vae_evaluate,
+                      .eval_metrics = gm_vae_eval_metrics,
+                      .n_eval_metrics = GM_VAE_EVAL_METRICS};
     s = gm_model_set_hooks(m, &hooks, err);
+    if (s == GM_OK) s = gm_vae_eval_build(&st->eval, &p, ctx, err);
     if (s != GM_OK) {
         gm_graph_free(g);
         return s;
