@@ -1,0 +1,415 @@
+/* The four built-in objectives: values on a tiny hand-computed case
+ * (numbers from tests/fixtures/objectives_reference.py, NumPy in double),
+ * gradients through each whole objective, and learning a known
+ * distribution. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <string.h>
+
+#include "gm/data.h"
+#include "gm/registry.h"
+#include "train/model.h"
+
+static const float X[4] = {0.5f, -1.0f, 1.5f, 0.25f};
+
+/* A model spec for `objective`: every network one hidden layer of `hidden`
+ * units with `act`, defaults for every hyperparameter. */
+static gm_model_spec tiny_spec(gm_registry *reg, const char *objective,
+                               int latent, int hidden, gm_activation act,
+                               int batch) {
+    gm_model_spec spec;
+    memset(&spec, 0, sizeof spec);
+    snprintf(spec.name, sizeof spec.name, "%s", objective);
+    snprintf(spec.objective, sizeof spec.objective, "%s", objective);
+    const gm_objective *o = gm_registry_find(reg, objective, NULL, NULL);
+    cr_assert_not_null(o, "objective %s", objective);
+    spec.latent_dim = latent;
+    for (int i = 0; i < o->schema.n_roles; i++) {
+        gm_network_spec *n = &spec.networks[spec.n_networks++];
+        snprintf(n->role, sizeof n->role, "%s", o->schema.roles[i]);
+        n->mlp = (gm_mlp_spec){.hidden = {hidden}, .n_hidden = 1,
+                               .activation = act};
+    }
+    gm_hparams_defaults(&spec.params, o->schema.hparams, o->schema.n_hparams);
+    spec.train.steps = 1;
+    spec.train.batch_size = batch;
+    spec.train.optimizer = gm_optim_defaults(GM_OPTIM_ADAM);
+    return spec;
+}
+
+static void set_number(gm_model_spec *s, const char *name, double v) {
+    for (int i = 0; i < s->params.n; i++)
+        if (strcmp(s->params.item[i].name, name) == 0) {
+            s->params.item[i].number = v;
+            return;
+        }
+    cr_assert_fail("no hyperparameter %s", name);
+}
+
+static void set_choice(gm_model_spec *s, const char *name, const char *v) {
+    for (int i = 0; i < s->params.n; i++)
+        if (strcmp(s->params.item[i].name, name) == 0) {
+            snprintf(s->params.item[i].choice, GM_HPARAM_STR_MAX, "%s", v);
+            return;
+        }
+    cr_assert_fail("no hyperparameter %s", name);
+}
+
+static gm_model *build(gm_registry *reg, const gm_model_spec *spec,
+                       const gm_dataset *data, int dim, int samples) {
+    gm_rng init = gm_rng_stream(1, "init"), noise = gm_rng_stream(1, "noise");
+    gm_build_ctx ctx = {.spec = spec,
+                        .data_dim = dim,
+                        .batch_size = spec->train.batch_size,
+                        .sample_count = samples,
+                        .data = data,
+                        .seed = 1,
+                        .init = &init,
+                        .noise = &noise};
+    gm_error err = {0};
+    const gm_objective *o = gm_registry_find(reg, spec->objective, NULL, &err);
+    gm_model *m = gm_model_create(o, &ctx, &err);
+    cr_assert_not_null(m, "%s", err.message);
+    return m;
+}
+
+/* The fixture's parameters: element i = 0.5 sin(1.3 i + phase(group)). */
+static void fill_fixture_params(gm_model *m) {
+    for (int g = 0; g < m->n_owned; g++) {
+        const char *name = gm_params_name(m->owned[g]);
+        double phase = strcmp(name, "encoder") == 0         ? 0.1
+                       : strcmp(name, "decoder") == 0       ? 0.7
+                       : strcmp(name, "generator") == 0     ? 0.2
+                       : strcmp(name, "discriminator") == 0 ? 0.9
+                                                            : -1;
+        if (phase < 0) continue;
+        float *w = gm_params_data(m->owned[g]);
+        for (size_t i = 0; i < gm_params_numel(m->owned[g]); i++)
+            w[i] = (float)(0.5 * sin(1.3 * (double)i + phase));
+    }
+}
+
+static gm_node *node(gm_graph *g, const char *name) {
+    gm_error err = {0};
+    gm_node *n = gm_graph_find(g, name, &err);
+    cr_assert_not_null(n, "%s", err.message);
+    return n;
+}
+
+/* Draws once, then overwrites the named noise node and holds it. */
+static void fix_noise(gm_graph *g, const char *name, const float *values) {
+    gm_graph_forward(g);
+    gm_node *n = node(g, name);
+    memcpy(gm_node_data(n), values, gm_node_numel(n) * sizeof(float));
+    gm_graph_hold_noise(g, true);
+}
+
+static void set_input(gm_graph *g, const char *name, const float *values) {
+    gm_node *n = node(g, name);
+    memcpy(gm_node_data(n), values, gm_node_numel(n) * sizeof(float));
+}
+
+static double metric(gm_graph *g, const char *name) {
+    return gm_node_scalar(node(g, name));
+}
+
+#define TOL 2e-5
+
+Test(objective_values, vae_elbo_matches_numpy) {
+    gm_registry *reg = gm_registry_create();
+    gm_model_spec spec = tiny_spec(reg, "vae_elbo", 1, 3, GM_ACT_TANH, 2);
+    set_number(&spec, "sigma", 0.5);
+    set_number(&spec, "beta", 0.5);
+    gm_model *m = build(reg, &spec, NULL, 2, 4);
+    fill_fixture_params(m);
+    gm_graph *g = m->phases[0].graph;
+    set_input(g, "x", X);
+    fix_noise(g, "eps", (const float[]){0.3f, -0.7f});
+    gm_graph_forward(g);
+    cr_assert_float_eq(metric(g, "recon_nll"), 7.41214967, TOL);
+    cr_assert_float_eq(metric(g, "kl_qz_pz"), 0.0656399687, TOL);
+    cr_assert_float_eq(metric(g, "elbo"), -7.47778964, TOL);
+    cr_assert_float_eq(gm_node_scalar(m->phases[0].loss), 7.44496965, TOL);
+    gm_model_free(m);
+    gm_registry_free(reg);
+}
+
+Test(objective_values, joint_kl_matches_numpy) {
+    gm_registry *reg = gm_registry_create();
+    gm_dataset_spec ds = {.name = "ring", .modes = 4, .radius = 1.0,
+                          .std = 0.5, .size = 100};
+    gm_rng data_rng = gm_rng_stream(1, "data");
+    gm_error err = {0};
+    gm_dataset *ring = gm_dataset_create(&ds, &data_rng, &err);
+    cr_assert_not_null(ring, "%s", err.message);
+    /* The fixture assumes centres at angles 2 pi k / K from (r, 0). */
+    cr_assert_float_eq(gm_dataset_centers(ring)[0], 1.0f, 1e-6);
+    cr_assert_float_eq(gm_dataset_centers(ring)[3], 1.0f, 1e-6);
+    gm_model_spec spec = tiny_spec(reg, "joint_kl", 1, 3, GM_ACT_TANH, 2);
+    set_number(&spec, "sigma", 0.5);
+    gm_model *m = build(reg, &spec, ring, 2, 4);
+    fill_fixture_params(m);
+    gm_graph *g = m->phases[0].graph;
+    set_input(g, "x", X);
+    fix_noise(g, "eps", (const float[]){0.3f, -0.7f});
+    gm_graph_forward(g);
+    cr_assert_float_eq(gm_node_scalar(m->phases[0].loss), 7.39477627, TOL);
+    cr_assert_float_eq(metric(g, "joint_kl"), 5.06291446, TOL);
+    /* The identity joint_kl = -elbo - H(p_data) holds in expectation; per
+     * batch the MC and closed-form KL differ, so it is checked in
+     * learning_joint_kl_identity below. */
+    gm_model_free(m);
+    gm_dataset_free(ring);
+    gm_registry_free(reg);
+}
+
+static void gan_values(const char *loss, double want_g) {
+    gm_registry *reg = gm_registry_create();
+    gm_model_spec spec = tiny_spec(reg, "gan", 1, 3, GM_ACT_TANH, 2);
+    set_choice(&spec, "loss", loss);
+    gm_model *m = build(reg, &spec, NULL, 2, 4);
+    fill_fixture_params(m);
+    const float z[2] = {0.4f, -1.2f};
+    gm_graph *d = m->phases[0].graph, *g = m->phases[1].graph;
+    set_input(d, "x", X);
+    fix_noise(d, "z", z);
+    gm_graph_forward(d);
+    cr_assert_float_eq(gm_node_scalar(m->phases[0].loss), 1.5194499, TOL);
+    cr_assert_float_eq(metric(d, "d_real"), 0.354271241, TOL);
+    cr_assert_float_eq(metric(d, "d_fake"), 0.379982927, TOL);
+    fix_noise(g, "z", z);
+    gm_graph_forward(g);
+    cr_assert_float_eq(gm_node_scalar(m->phases[1].loss), want_g, TOL);
+    gm_model_free(m);
+    gm_registry_free(reg);
+}
+
+Test(objective_values, gan_non_saturating_matches_numpy) {
+    gan_values("non_saturating", 0.967699865);
+}
+
+Test(objective_values, gan_minimax_matches_numpy) {
+    gan_values("minimax", -0.478034895);
+}
+
+Test(objective_values, gan_data_prior_matches_numpy) {
+    gm_registry *reg = gm_registry_create();
+    gm_model_spec spec = tiny_spec(reg, "gan_data_prior", 1, 3, GM_ACT_TANH, 2);
+    gm_model *m = build(reg, &spec, NULL, 2, 4);
+    fill_fixture_params(m);
+    gm_graph *g = m->phases[1].graph;
+    const float z[2] = {0.4f, -1.2f};
+    set_input(g, "z", z);
+    set_input(g, "g_prev", (const float[4]){0});
+    gm_graph_forward(g);
+    /* g_prev = G(z) + delta */
+    const float delta[4] = {0.1f, -0.2f, 0.3f, 0.05f};
+    float prev[4];
+    for (int i = 0; i < 4; i++)
+        prev[i] = gm_node_data(node(g, "fake"))[i] + delta[i];
+    set_input(g, "g_prev", prev);
+    gm_graph_forward(g);
+    cr_assert_float_eq(metric(g, "prior_kl"), 0.178125, TOL);
+    cr_assert_float_eq(gm_node_scalar(m->phases[1].loss), 1.14582486, TOL);
+    gm_model_free(m);
+    gm_registry_free(reg);
+}
+
+/* Central differences of a phase's loss against its backward, for every
+ * parameter the phase updates. Float forward, so a loose tolerance: it
+ * catches wiring errors (a missing or doubled term), not 1% slips, which
+ * the per-op checks in test_ops_grad.c catch. */
+static void check_phase_gradient(gm_phase *ph, const char *label) {
+    for (int k = 0; k < ph->n_groups; k++) gm_params_zero_grad(ph->groups[k]);
+    gm_graph_forward(ph->graph);
+    cr_assert_eq(gm_graph_backward(ph->graph, ph->loss, NULL), GM_OK);
+    for (int k = 0; k < ph->n_groups; k++) {
+        gm_params *p = ph->groups[k];
+        float *w = gm_params_data(p), *an = gm_params_grad(p);
+        for (size_t i = 0; i < gm_params_numel(p); i++) {
+            const float h = 1e-2f;
+            float keep = w[i];
+            w[i] = keep + h;
+            gm_graph_forward(ph->graph);
+            double up = gm_node_scalar(ph->loss);
+            w[i] = keep - h;
+            gm_graph_forward(ph->graph);
+            double down = gm_node_scalar(ph->loss);
+            w[i] = keep;
+            double fd = (up - down) / (2 * h);
+            double tol = 2e-3 + 2e-2 * fmax(fabs(fd), fabs(an[i]));
+            cr_assert(fabs(fd - an[i]) <= tol,
+                      "%s: %s[%zu]: backward %.6g, central difference %.6g",
+                      label, gm_params_name(p), i, an[i], fd);
+        }
+    }
+}
+
+static void gradient_through(const char *objective, const char *noise) {
+    gm_registry *reg = gm_registry_create();
+    gm_model_spec spec = tiny_spec(reg, objective, 2, 4, GM_ACT_TANH, 3);
+    if (strcmp(objective, "vae_elbo") == 0 || strcmp(objective, "joint_kl") == 0)
+        set_number(&spec, "sigma", 0.7);
+    gm_model *m = build(reg, &spec, NULL, 2, 4);
+    gm_rng r = gm_rng_stream(5, "x");
+    for (int p = 0; p < m->n_phases; p++) {
+        gm_graph *g = m->phases[p].graph;
+        gm_error err = {0};
+        gm_node *x = gm_graph_find(g, "x", &err);
+        if (x) gm_rng_fill_normal(&r, gm_node_data(x), gm_node_numel(x));
+        gm_node *z = gm_graph_find(g, noise, &err);
+        if (z && gm_node_role(z) == GM_ROLE_INPUT)
+            gm_rng_fill_normal(&r, gm_node_data(z), gm_node_numel(z));
+        gm_graph_forward(g);
+        gm_graph_hold_noise(g, true);
+        gm_node *prev = gm_graph_find(g, "g_prev", &err);
+        if (prev) /* away from G(z), so the prior term has a gradient */
+            for (size_t i = 0; i < gm_node_numel(prev); i++)
+                gm_node_data(prev)[i] =
+                    gm_node_data(node(g, "fake"))[i] + 0.3f * (i % 3) - 0.2f;
+        check_phase_gradient(&m->phases[p], objective);
+    }
+    gm_model_free(m);
+    gm_registry_free(reg);
+}
+
+Test(objective_gradients, vae_elbo) { gradient_through("vae_elbo", "eps"); }
+Test(objective_gradients, joint_kl) { gradient_through("joint_kl", "eps"); }
+Test(objective_gradients, gan) { gradient_through("gan", "z"); }
+Test(objective_gradients, gan_data_prior) {
+    gradient_through("gan_data_prior", "z");
+}
+
+/* ---- learning ---------------------------------------------------------- */
+
+typedef struct fit {
+    gm_dataset *data;
+    gm_batcher *batcher;
+    gm_model *model;
+    float *samples;
+} fit;
+
+static void next_batch(void *b, float *out) { gm_batcher_next(b, out); }
+
+/* Trains `spec` on n draws of N(mean, std^2) for `steps` steps and draws
+ * 4000 samples. */
+static fit train_1d(gm_registry *reg, gm_model_spec *spec, double mean,
+                    double std, long steps) {
+    enum { N = 4000, S = 4000 };
+    static float rows[N];
+    gm_rng r = gm_rng_stream(3, "data");
+    for (int i = 0; i < N; i++) rows[i] = (float)(mean + std * gm_rng_normal(&r));
+    gm_error err = {0};
+    fit f = {.data = gm_dataset_from_array(rows, N, 1, &err)};
+    cr_assert_not_null(f.data, "%s", err.message);
+    f.batcher = gm_batcher_create(f.data, spec->train.batch_size,
+                                  gm_rng_stream(3, "batches"), &err);
+    f.model = build(reg, spec, f.data, 1, S);
+    for (long step = 1; step <= steps; step++)
+        cr_assert_eq(gm_model_train_step(f.model, step, next_batch, f.batcher,
+                                         &err),
+                     GM_OK, "%s", err.message);
+    f.samples = malloc(S * sizeof *f.samples);
+    gm_model_sample(f.model, f.samples);
+    return f;
+}
+
+static void moments(const float *x, int n, double *mean, double *std) {
+    double s = 0, s2 = 0;
+    for (int i = 0; i < n; i++) {
+        s += x[i];
+        s2 += (double)x[i] * x[i];
+    }
+    *mean = s / n;
+    *std = sqrt(fmax(s2 / n - *mean * *mean, 0));
+}
+
+static void fit_free(fit *f) {
+    free(f->samples);
+    gm_model_free(f->model);
+    gm_batcher_free(f->batcher);
+    gm_dataset_free(f->data);
+}
+
+static void vae_fits_gaussian(const char *objective) {
+    gm_registry *reg = gm_registry_create();
+    gm_model_spec spec = tiny_spec(reg, objective, 1, 16, GM_ACT_TANH, 128);
+    set_number(&spec, "learn_sigma", 1);
+    set_number(&spec, "sample_noise", 1);
+    spec.train.optimizer.lr = 1e-2f;
+    fit f = train_1d(reg, &spec, 3.0, 0.5, 1500);
+    double mean, std;
+    moments(f.samples, 4000, &mean, &std);
+    cr_assert_float_eq(mean, 3.0, 0.1, "%s: sample mean %g", objective, mean);
+    cr_assert_float_eq(std, 0.5, 0.1, "%s: sample std %g", objective, std);
+    fit_free(&f);
+    gm_registry_free(reg);
+}
+
+Test(objective_learning, vae_elbo_fits_a_gaussian) {
+    vae_fits_gaussian("vae_elbo");
+}
+
+Test(objective_learning, joint_kl_fits_a_gaussian) {
+    vae_fits_gaussian("joint_kl");
+}
+
+static void gan_moves_to_data_mean(const char *objective) {
+    gm_registry *reg = gm_registry_create();
+    gm_model_spec spec = tiny_spec(reg, objective, 1, 16, GM_ACT_RELU, 128);
+    spec.train.optimizer.lr = 2e-3f;
+    spec.train.optimizer.beta1 = 0.5f;
+    fit f = train_1d(reg, &spec, 2.0, 0.3, 1500);
+    double mean, std;
+    moments(f.samples, 4000, &mean, &std);
+    cr_assert_float_eq(mean, 2.0, 0.25, "%s: sample mean %g", objective, mean);
+    fit_free(&f);
+    gm_registry_free(reg);
+}
+
+Test(objective_learning, gan_moves_its_mean_to_the_data) {
+    gan_moves_to_data_mean("gan");
+}
+
+Test(objective_learning, gan_data_prior_moves_its_mean_to_the_data) {
+    gan_moves_to_data_mean("gan_data_prior");
+}
+
+/* theta = theta': the data-prior term is 0 and adds no gradient, so the
+ * generator's gradient equals that of the same model with lambda = 0. */
+static void prior_vanishes_at_theta_prime(const char *previous) {
+    gm_registry *reg = gm_registry_create();
+    float grads[2][512];
+    size_t n = 0;
+    for (int run = 0; run < 2; run++) {
+        gm_model_spec spec =
+            tiny_spec(reg, "gan_data_prior", 2, 8, GM_ACT_RELU, 16);
+        set_choice(&spec, "previous", previous);
+        set_number(&spec, "lambda", run == 0 ? 5.0 : 0.0);
+        gm_model *m = build(reg, &spec, NULL, 2, 4);
+        gm_phase *ph = &m->phases[1];
+        gm_error err = {0};
+        cr_assert_eq(m->hooks.before_phase(m->hooks.state, 1, 0, 1, &err),
+                     GM_OK);
+        gm_params_zero_grad(ph->groups[0]);
+        gm_graph_forward(ph->graph);
+        if (run == 0) cr_assert_eq(metric(ph->graph, "prior_kl"), 0.0);
+        gm_graph_backward(ph->graph, ph->loss, NULL);
+        n = gm_params_numel(ph->groups[0]);
+        cr_assert_leq(n, 512u);
+        memcpy(grads[run], gm_params_grad(ph->groups[0]), n * sizeof(float));
+        gm_model_free(m);
+    }
+    for (size_t i = 0; i < n; i++)
+        cr_assert_float_eq(grads[0][i], grads[1][i], 1e-7, "%s: element %zu",
+                           previous, i);
+    gm_registry_free(reg);
+}
+
+Test(objective_learning, prior_term_vanishes_at_theta_prime_cached) {
+    prior_vanishes_at_theta_prime("cached");
+}
+
+Test(objective_learning, prior_term_vanishes_at_theta_prime_frozen) {
+    prior_vanishes_at_theta_prime("frozen");
+}
