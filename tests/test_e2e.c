@@ -1,0 +1,233 @@
+/* End to end: the gm command on tiny experiments — run, summary, sample,
+ * list, and the failures a user meets (bad file, NaN in training). */
+#include <criterion/criterion.h>
+#include <hdf5.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define GM GM_BINARY_DIR "/gm"
+
+static char dir[64];
+
+static void make_dir(void) {
+    snprintf(dir, sizeof dir, "/tmp/gm_e2e_XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static void remove_dir(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* Runs a shell command; returns its exit code and its stdout+stderr in out. */
+static int run(char *out, size_t n, const char *fmt, ...) {
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    strcat(cmd, " 2>&1");
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t got = fread(out, 1, n - 1, p);
+    out[got] = '\0';
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static const char tiny[] =
+    "experiment: tiny\n"
+    "seeds: [1, 2]\n"
+    "dataset: {name: ring, modes: 8, radius: 2.0, std: 0.02, size: 2000}\n"
+    "train: {steps: 40, batch_size: 64, optimizer: {name: adam, lr: 1.0e-3}}\n"
+    "eval: {every: 20, samples: 200}\n"
+    "models:\n"
+    "  vae:\n"
+    "    objective: vae_elbo\n"
+    "    encoder: {hidden: [16]}\n"
+    "    decoder: {hidden: [16]}\n"
+    "    params: {sigma: 0.1, iwae_k: 8}\n"
+    "  gan:\n"
+    "    objective: gan\n"
+    "    generator: {hidden: [16]}\n"
+    "    discriminator: {hidden: [16]}\n";
+
+static long series_length(hid_t f, const char *path) {
+    hid_t d = H5Dopen2(f, path, H5P_DEFAULT);
+    cr_assert_geq(d, 0, "missing %s", path);
+    hid_t s = H5Dget_space(d);
+    hsize_t dims[3];
+    H5Sget_simple_extent_dims(s, dims, NULL);
+    H5Sclose(s);
+    H5Dclose(d);
+    return (long)dims[0];
+}
+
+static void read_status(hid_t f, char *out, size_t n) {
+    hid_t a = H5Aopen(f, "status", H5P_DEFAULT);
+    hid_t t = H5Aget_type(a);
+    char *s = NULL;
+    cr_assert(H5Tis_variable_str(t) > 0);
+    H5Aread(a, t, &s);
+    snprintf(out, n, "%s", s);
+    H5free_memory(s);
+    H5Tclose(t);
+    H5Aclose(a);
+}
+
+Test(e2e, run_then_summary_then_sample, .init = make_dir, .fini = remove_dir) {
+    char path[128], out[16384];
+    snprintf(path, sizeof path, "%s/tiny.yaml", dir);
+    write_file(path, tiny);
+    int rc = run(out, sizeof out, "%s run %s --out %s/tiny.h5", GM, path, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "wrote"), "%s", out);
+
+    snprintf(path, sizeof path, "%s/tiny.h5", dir);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert_geq(f, 0);
+    char status[64];
+    read_status(f, status, sizeof status);
+    cr_assert_str_eq(status, "complete");
+    const char *models[2] = {"vae", "gan"};
+    const char *metric[2] = {"elbo", "d_real"};
+    for (int m = 0; m < 2; m++)
+        for (int seed = 1; seed <= 2; seed++) {
+            char p[128];
+            snprintf(p, sizeof p, "/models/%s/seed_%d/metrics/step", models[m],
+                     seed);
+            cr_assert_eq(series_length(f, p), 2, "%s", p);
+            snprintf(p, sizeof p, "/models/%s/seed_%d/metrics/%s", models[m],
+                     seed, metric[m]);
+            cr_assert_eq(series_length(f, p), 2, "%s", p);
+            snprintf(p, sizeof p, "/models/%s/seed_%d/mode_counts", models[m],
+                     seed);
+            cr_assert_eq(series_length(f, p), 2, "%s", p);
+        }
+    H5Fclose(f);
+
+    rc = run(out, sizeof out, "%s summary %s", GM, path);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "vae") && strstr(out, "vae_elbo") &&
+                  strstr(out, "gan") && strstr(out, "modes_covered"),
+              "%s", out);
+    rc = run(out, sizeof out, "%s summary %s --csv", GM, path);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "model,objective,n_seeds"), "%s", out);
+
+    rc = run(out, sizeof out, "%s sample %s --model gan --seed 2 -n 7", GM,
+             path);
+    cr_assert_eq(rc, 0, "%s", out);
+    int lines = 0;
+    for (char *c = out; *c; c++) lines += *c == '\n';
+    cr_assert_eq(lines, 7, "%s", out);
+    cr_assert(strchr(out, ','), "two columns: %s", out);
+
+    rc = run(out, sizeof out, "%s sample %s --model vae -n 3 --out %s/s.csv",
+             GM, path, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    rc = run(out, sizeof out, "wc -l < %s/s.csv", dir);
+    cr_assert_eq(atoi(out), 3);
+
+    rc = run(out, sizeof out, "%s sample %s --model nope -n 3", GM, path);
+    cr_assert_eq(rc, 1);
+    cr_assert(strstr(out, "nope"), "%s", out);
+}
+
+Test(e2e, nan_stops_the_run_and_leaves_a_readable_file, .init = make_dir,
+     .fini = remove_dir) {
+    char path[128], out[8192];
+    snprintf(path, sizeof path, "%s/nan.yaml", dir);
+    /* SGD with lr 1e4 blows the GAN up within a few steps. */
+    write_file(path, "experiment: nan\n"
+                     "dataset: {name: ring, size: 1000}\n"
+                     "train: {steps: 200, batch_size: 64,\n"
+                     "        optimizer: {name: sgd, lr: 1.0e+4}}\n"
+                     "eval: {every: 1, samples: 100}\n"
+                     "models:\n"
+                     "  gan:\n"
+                     "    objective: gan\n"
+                     "    generator: {hidden: [16]}\n"
+                     "    discriminator: {hidden: [16]}\n");
+    int rc = run(out, sizeof out, "%s run %s --out %s/nan.h5", GM, path, dir);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "model 'gan', seed 1: step "), "%s", out);
+    cr_assert(strstr(out, " is inf") || strstr(out, " is nan") ||
+                  strstr(out, " is -inf"),
+              "%s", out);
+    snprintf(path, sizeof path, "%s/nan.h5", dir);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert_geq(f, 0);
+    char status[256];
+    read_status(f, status, sizeof status);
+    cr_assert(strncmp(status, "failed: ", 8) == 0, "%s", status);
+    long n = series_length(f, "/models/gan/seed_1/metrics/step");
+    cr_assert_gt(n, 0, "the steps before the failure are logged");
+    cr_assert_eq(series_length(f, "/models/gan/seed_1/metrics/d_real"), n);
+    H5Fclose(f);
+    rc = run(out, sizeof out, "%s summary %s", GM, path);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "failed"), "%s", out);
+}
+
+Test(e2e, user_errors_exit_1_with_a_message, .init = make_dir,
+     .fini = remove_dir) {
+    char path[128], out[4096];
+    int rc = run(out, sizeof out, "%s run %s/missing.yaml", GM, dir);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "missing.yaml"), "%s", out);
+    snprintf(path, sizeof path, "%s/bad.yaml", dir);
+    write_file(path, tiny);
+    rc = run(out, sizeof out, "%s run %s --set models.gan.params.loss=hinge",
+             GM, path);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "models.gan.params.loss"), "%s", out);
+    cr_assert_null(strstr(out, "wrote"));
+    rc = run(out, sizeof out, "%s summary %s/none.h5", GM, dir);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "none.h5"), "%s", out);
+}
+
+Test(e2e, usage_errors_exit_2) {
+    char out[4096];
+    cr_assert_eq(run(out, sizeof out, "%s", GM), 2);
+    cr_assert_eq(run(out, sizeof out, "%s frobnicate", GM), 2);
+    cr_assert_eq(run(out, sizeof out, "%s run", GM), 2);
+    cr_assert_eq(run(out, sizeof out, "%s run x.yaml --bogus", GM), 2);
+    cr_assert_eq(run(out, sizeof out, "%s sample x.h5 -n zero", GM), 2);
+    cr_assert_eq(run(out, sizeof out, "%s list things", GM), 2);
+}
+
+Test(e2e, help_version_and_lists) {
+    char out[16384];
+    cr_assert_eq(run(out, sizeof out, "%s --version", GM), 0);
+    cr_assert(strncmp(out, "gm ", 3) == 0, "%s", out);
+    cr_assert_eq(run(out, sizeof out, "%s --help", GM), 0);
+    cr_assert(strstr(out, "summary"), "%s", out);
+    const char *cmds[] = {"run", "summary", "sample", "list"};
+    for (int i = 0; i < 4; i++) {
+        cr_assert_eq(run(out, sizeof out, "%s %s --help", GM, cmds[i]), 0);
+        cr_assert(strstr(out, "usage: gm"), "%s", out);
+    }
+    cr_assert_eq(run(out, sizeof out, "%s list objectives", GM), 0);
+    const char *objectives[] = {"vae_elbo", "joint_kl", "gan",
+                                "gan_data_prior"};
+    for (int i = 0; i < 4; i++)
+        cr_assert(strstr(out, objectives[i]), "%s missing in:\n%s",
+                  objectives[i], out);
+    cr_assert(strstr(out, "lambda"), "parameters are listed: %s", out);
+    cr_assert_eq(run(out, sizeof out, "%s list datasets", GM), 0);
+    cr_assert(strstr(out, "ring") && strstr(out, "fashion_mnist"), "%s", out);
+}
