@@ -7,11 +7,12 @@
 #include <time.h>
 
 #include "gm/data.h"
+#include "gm/kde.h"
 #include "gm/metrics.h"
 #include "gm/runfile.h"
 #include "model.h"
 
-#define MAX_LOGGED (GM_MAX_METRICS + GM_MAX_EVAL_METRICS + 4)
+#define MAX_LOGGED (GM_MAX_METRICS + GM_MAX_EVAL_METRICS + 8)
 /* Rows of held-out data handed to an objective's evaluate hook. */
 #define EVAL_ROWS 1000
 /* Sample snapshots of high-dimensional data keep this many rows. */
@@ -34,6 +35,7 @@ typedef struct run {
     const char *names[MAX_LOGGED];
     double values[MAX_LOGGED];
     int n_logged, snapshot;
+    int iwae_index; /* where iwae_logpx sits in values, or -1 */
 } run;
 
 static void run_free(run *r) {
@@ -89,6 +91,17 @@ static gm_status run_setup(run *r, const gm_experiment *e,
         r->names[r->n_logged++] = "hq_fraction";
         r->mode_counts = calloc((size_t)k, sizeof *r->mode_counts);
     }
+    if (gm_dataset_has_density(r->data)) {
+        r->names[r->n_logged++] = "kl_data_model";
+        r->names[r->n_logged++] = "kl_model_data";
+        r->names[r->n_logged++] = "kde_bandwidth";
+        r->iwae_index = -1;
+        for (int i = 0; i < m->n_eval_metrics; i++)
+            if (strcmp(m->eval_names[i], "iwae_logpx") == 0)
+                r->iwae_index = m->n_train_metrics + i;
+        if (r->iwae_index >= 0)
+            r->names[r->n_logged++] = "kl_data_model_iwae";
+    }
     r->samples = malloc((size_t)e->eval_samples * dim * sizeof *r->samples);
     if (!r->samples || (k > 0 && !r->mode_counts))
         return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
@@ -108,6 +121,33 @@ static const float *eval_rows(const gm_dataset *d, int *n) {
     }
     *n = (int)fmin((double)gm_dataset_rows(d), EVAL_ROWS);
     return gm_dataset_data(d);
+}
+
+static double log_p_data(const float *x, const void *data) {
+    return gm_dataset_log_density(data, x);
+}
+
+/* Both KL directions by the same KDE estimator for every model, against
+ * as many data rows as there are samples; for VAEs also the forward KL
+ * with the IWAE density on the evaluation rows. Returns the next slot. */
+static int log_kl_estimates(run *r, const gm_experiment *e, int at) {
+    int dim = gm_dataset_dim(r->data);
+    int n_data = (int)fmin((double)gm_dataset_rows(r->data), e->eval_samples);
+    gm_kl_estimate kl = gm_kl_estimate_kde(
+        r->samples, e->eval_samples, gm_dataset_data(r->data), n_data, dim,
+        log_p_data, r->data);
+    r->values[at++] = kl.forward;
+    r->values[at++] = kl.reverse;
+    r->values[at++] = kl.bandwidth;
+    if (r->iwae_index >= 0) {
+        int n;
+        const float *rows = eval_rows(r->data, &n);
+        double mean_log_p = 0.0;
+        for (int i = 0; i < n; i++)
+            mean_log_p += gm_dataset_log_density(r->data, rows + (size_t)i * dim);
+        r->values[at++] = mean_log_p / n - r->values[r->iwae_index];
+    }
+    return at;
 }
 
 static gm_status evaluate(run *r, const gm_experiment *e, long step,
@@ -131,6 +171,8 @@ static gm_status evaluate(run *r, const gm_experiment *e, long step,
         r->values[at++] = ms.modes_covered;
         r->values[at++] = ms.hq_fraction;
     }
+    if (gm_dataset_has_density(r->data))
+        at = log_kl_estimates(r, e, at);
     return gm_run_log_append(r->log, step, r->values, r->mode_counts,
                              r->samples, err);
 }
