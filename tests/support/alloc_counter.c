@@ -14,7 +14,11 @@ static void note_allocation(void) {
 }
 
 #ifdef GM_SANITIZE
-#include <sanitizer/allocator_interface.h>
+/* From the sanitizer runtime's allocator interface (gcc ships the runtime
+ * but not the header). */
+void __sanitizer_install_malloc_and_free_hooks(
+    void (*malloc_hook)(const volatile void *, size_t),
+    void (*free_hook)(const volatile void *));
 
 static void on_malloc(const volatile void *ptr, size_t size) {
     (void)ptr;

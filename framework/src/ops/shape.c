@@ -97,7 +97,7 @@ const gm_op_def gm_op_concat_cols = {
 
 /* p[0..3]: the new dimensions, 0 past the last. */
 static gm_status reshape_shape(const gm_node *n, gm_shape *out, gm_error *err) {
-    int dims[GM_MAX_DIMS], ndim = 0;
+    int dims[GM_MAX_DIMS] = {0}, ndim = 0;
     while (ndim < GM_MAX_DIMS && n->p[ndim] >= 1.0f) {
         dims[ndim] = (int)n->p[ndim];
         ndim++;
