@@ -1,0 +1,195 @@
+/* gm/runfile.h: the HDF5 run file, the file users inspect.
+ *
+ * One experiment writes one file (layout in analysis/README.md):
+ *
+ *   /                         attrs gm_version, experiment, status, created,
+ *                             config_yaml
+ *   /dataset                  attrs name and its parameters; for mixtures a
+ *                             float64 dataset centers [K,d] and attr std
+ *   /models/<name>            attrs objective and each hyperparameter
+ *   /models/<name>/seed_<s>   attrs seed, steps, train_seconds
+ *     metrics/step            int64 [n]     evaluation steps
+ *     metrics/<metric>        float64 [n]   one value per evaluation
+ *     mode_counts             int32 [n,K]   when the dataset is a mixture
+ *     samples                 float32 [n,S,d]
+ *     checkpoint/<group>/<view>        float32, the view's shape
+ *     checkpoint/<group>/optim         attrs kind, step_count; m, v or
+ *                                      momentum as flat float32 [numel]
+ *   /summary                  one row per model: mean and standard error
+ *                             over seeds of each metric's final value
+ *
+ * `status` is "running" from creation until the caller sets "complete" or
+ * "failed: <why>", so an interrupted file never looks finished. Series are
+ * chunked and unlimited in their first dimension; every evaluation extends
+ * them, writes one row and flushes, so h5py or h5dump can read a run while
+ * it trains and a crash loses at most the evaluation being written. gm does
+ * not lock the file (readers are never blocked): do not point two writers
+ * at one file. SWMR is not used: HDF5 1.10 cannot create objects in SWMR
+ * mode, and a crashed SWMR writer leaves a file plain readers refuse.
+ *
+ * Names of models, metrics, parameter groups and views become HDF5 link
+ * names: they must be non-empty, at most 255 bytes and contain no '/'. */
+#ifndef GM_RUNFILE_H
+#define GM_RUNFILE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "gm/hparams.h"
+#include "gm/optim.h"
+#include "gm/params.h"
+#include "gm/status.h"
+
+typedef struct gm_runfile gm_runfile;
+typedef struct gm_run_log gm_run_log;
+
+/* ---- writing ------------------------------------------------------------ */
+
+/* Creates (overwriting) the run file at `path`, making missing parent
+ * directories, with the root attributes and status "running". */
+gm_runfile *gm_runfile_create(const char *path, const char *experiment,
+                              const char *config_yaml, gm_error *err);
+
+/* The path the file was created at. */
+const char *gm_runfile_path(const gm_runfile *f);
+
+/* Writes /dataset: attr name, one double attr per parameter, and for a
+ * mixture (centers not NULL) centers [k,d] and attr std. Replaces any
+ * earlier /dataset. */
+gm_status gm_runfile_set_dataset(gm_runfile *f, const char *name,
+                                 const char *const *attr_names,
+                                 const double *attr_values, int n_attrs,
+                                 const float *centers /* [k,d] or NULL */,
+                                 int k, int d, double std, gm_error *err);
+
+/* Adds /models/<model> with attr objective and one attr per
+ * hyperparameter (numbers and bools as double, choices as strings). */
+gm_status gm_runfile_add_model(gm_runfile *f, const char *model,
+                               const char *objective, const gm_hparams *params,
+                               gm_error *err);
+
+/* Starts /models/<model>/seed_<seed> with empty series: metrics/step, one
+ * metrics/<name> per metric, mode_counts [0,k_modes] if k_modes > 0 and
+ * samples [0,n_samples,dim] if n_samples > 0. The model must have been
+ * added; only one run is logged at a time (free the last log first). */
+gm_run_log *gm_runfile_begin_run(gm_runfile *f, const char *model,
+                                 uint64_t seed, const char *const *metric_names,
+                                 int n_metrics, int k_modes, int n_samples,
+                                 int dim, gm_error *err);
+
+/* Appends one evaluation: extends every series by one row, writes it and
+ * flushes the file. `step` must exceed the previous one; `metrics` has
+ * n_metrics values; mode_counts [k_modes] and samples [n_samples, dim]
+ * must be given exactly when the run was begun with them. On failure no
+ * series is left longer than the others. */
+gm_status gm_run_log_append(gm_run_log *log, long step, const double *metrics,
+                            const int *mode_counts, const float *samples,
+                            gm_error *err);
+
+/* Rows appended so far. */
+long gm_run_log_rows(const gm_run_log *log);
+
+/* Records the run's attrs steps and train_seconds (NaN until then) and
+ * flushes. The log stays usable until freed. */
+gm_status gm_run_log_finish(gm_run_log *log, long steps, double train_seconds,
+                            gm_error *err);
+
+/* Closes the run's datasets; NULL is a no-op. */
+void gm_run_log_free(gm_run_log *log);
+
+/* Writes checkpoint/<group name>/<view name> for each group of a run that
+ * has begun, and checkpoint/<group>/optim from optims[i] when optims and
+ * optims[i] are not NULL. Rewrites an earlier checkpoint in place. */
+gm_status gm_runfile_write_checkpoint(gm_runfile *f, const char *model,
+                                      uint64_t seed, gm_params *const *groups,
+                                      int n_groups, gm_optim *const *optims,
+                                      gm_error *err);
+
+/* Sets the root attr status: "running", "complete" or "failed: <why>". */
+gm_status gm_runfile_set_status(gm_runfile *f, const char *status,
+                                gm_error *err);
+
+/* Computes /summary from the series in the file and writes it (replacing
+ * an earlier one): a compound table with one row per model, columns
+ * model, objective, n_seeds and <metric>_mean, <metric>_se for every
+ * metric of any model (NaN where a model lacks it); its attr `metrics`
+ * lists the metric names in order. se = sample std / sqrt(n), 0 for n = 1;
+ * seeds with no evaluation are left out. */
+gm_status gm_runfile_write_summary(gm_runfile *f, gm_error *err);
+
+/* Flushes and closes the file (and any run log still open, which stays
+ * allocated until gm_run_log_free) and frees f; NULL is a no-op. The
+ * status attribute is left as it is. */
+gm_status gm_runfile_close(gm_runfile *f, gm_error *err);
+
+/* ---- reading ------------------------------------------------------------ */
+
+/* The root attributes of a run file (malloc'd; NULL where missing). */
+typedef struct gm_runfile_info {
+    char *gm_version;
+    char *experiment;
+    char *status;
+    char *created;
+    char *config_yaml;
+} gm_runfile_info;
+
+gm_status gm_runfile_read_info(const char *path, gm_runfile_info *out,
+                               gm_error *err);
+void gm_runfile_info_clear(gm_runfile_info *info);
+
+/* One run of a model. */
+typedef struct gm_runfile_seed {
+    uint64_t seed;
+    long steps;          /* attr steps: the last step recorded */
+    long evaluations;    /* rows of metrics/step */
+    bool has_checkpoint; /* a checkpoint group exists */
+} gm_runfile_seed;
+
+typedef struct gm_runfile_model {
+    char *name;
+    char *objective;
+    gm_runfile_seed *seeds; /* in the order they were written */
+    int n_seeds;
+} gm_runfile_model;
+
+typedef struct gm_runfile_index {
+    gm_runfile_model *models; /* in the order they were added */
+    int n_models;
+} gm_runfile_index;
+
+/* Lists the models of a file and the seeds of each. */
+gm_status gm_runfile_list_models(const char *path, gm_runfile_index *out,
+                                 gm_error *err);
+void gm_runfile_index_clear(gm_runfile_index *index);
+
+/* Loads checkpoint values into groups of the same layout (same group
+ * names, view names and shapes) and, where optims[i] is not NULL, the
+ * optimizer state and step count; the error names what is missing or
+ * mismatched. */
+gm_status gm_runfile_read_checkpoint(const char *path, const char *model,
+                                     uint64_t seed, gm_params *const *groups,
+                                     int n_groups, gm_optim *const *optims,
+                                     gm_error *err);
+
+/* The comparison table of a run file. */
+typedef struct gm_summary {
+    char *experiment;
+    char *status;     /* the file's status attribute */
+    bool from_series; /* no /summary in the file: computed from series */
+    int n_models;
+    int n_metrics;
+    char **models;     /* [n_models] in file order */
+    char **objectives; /* [n_models] */
+    int *n_seeds;      /* [n_models] seeds with at least one evaluation */
+    char **metrics;    /* [n_metrics] */
+    double *mean;      /* [n_models, n_metrics]; NaN where absent */
+    double *se;        /* [n_models, n_metrics]; NaN where absent */
+} gm_summary;
+
+/* Reads /summary, or computes it from the series when the file has none
+ * (an interrupted run). */
+gm_status gm_runfile_read_summary(const char *path, gm_summary *out,
+                                  gm_error *err);
+void gm_summary_clear(gm_summary *s);
+
+#endif

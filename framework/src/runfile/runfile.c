@@ -1,0 +1,259 @@
+/* The run file: creation, root attributes, /dataset, /models, status. */
+#include "runfile/runfile_internal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "gm/gm.h"
+
+/* mkdir -p for every directory above `path`. */
+static gm_status make_parents(const char *path, gm_error *err) {
+    char *dir = strdup(path);
+    if (!dir) return gm_error_set(err, GM_ERR_NOMEM, "%s: out of memory", path);
+    gm_status st = GM_OK;
+    for (char *p = dir + 1; *p && st == GM_OK; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+            st = gm_error_set(err, GM_ERR_IO,
+                              "%s: cannot create directory '%s': %s", path, dir,
+                              strerror(errno));
+        *p = '/';
+    }
+    free(dir);
+    return st;
+}
+
+static void iso8601_now(char *buf, size_t n) {
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, n, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static gm_status write_root(gm_runfile *f, const char *experiment,
+                            const char *config_yaml, gm_error *err) {
+    char created[32];
+    iso8601_now(created, sizeof created);
+    const char *names[] = {"gm_version", "experiment", "status", "created",
+                           "config_yaml"};
+    const char *values[] = {gm_version(), experiment, "running", created,
+                            config_yaml};
+    for (int i = 0; i < 5; i++)
+        if (gm_h5_attr_str(f->file, names[i], values[i]) < 0)
+            return gm_h5_fail(err, GM_ERR_IO, f->path, "/",
+                              "cannot write attribute '%s'", names[i]);
+    hid_t g = gm_h5_group_create(f->file, "models");
+    if (g < 0)
+        return gm_h5_fail(err, GM_ERR_IO, f->path, "/models",
+                          "cannot create group");
+    H5Gclose(g);
+    if (H5Fflush(f->file, H5F_SCOPE_GLOBAL) < 0)
+        return gm_h5_fail(err, GM_ERR_IO, f->path, "/", "cannot flush");
+    return GM_OK;
+}
+
+gm_runfile *gm_runfile_create(const char *path, const char *experiment,
+                              const char *config_yaml, gm_error *err) {
+    if (!path || !*path) {
+        gm_error_set(err, GM_ERR_INVALID, "run file: empty path");
+        return NULL;
+    }
+    if (make_parents(path, err) != GM_OK) return NULL;
+    gm_runfile *f = calloc(1, sizeof *f);
+    if (f) f->path = strdup(path);
+    if (!f || !f->path) {
+        free(f);
+        gm_error_set(err, GM_ERR_NOMEM, "%s: out of memory", path);
+        return NULL;
+    }
+    gm_h5_quiet q = gm_h5_quiet_begin();
+    hid_t fapl = gm_h5_fapl();
+    f->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    gm_status st = GM_OK;
+    if (f->file < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, path, "/", "cannot create run file");
+    H5Pclose(fapl);
+    if (st == GM_OK)
+        st = write_root(f, experiment ? experiment : "", config_yaml, err);
+    gm_h5_quiet_end(q);
+    if (st != GM_OK) {
+        gm_runfile_close(f, NULL);
+        return NULL;
+    }
+    return f;
+}
+
+const char *gm_runfile_path(const gm_runfile *f) { return f->path; }
+
+/* centers [k,d] as float64 (HDF5 converts from float). */
+static gm_status write_centers(gm_runfile *f, hid_t g, const float *centers,
+                               int k, int d, double std, gm_error *err) {
+    hsize_t dims[2] = {(hsize_t)k, (hsize_t)d};
+    hid_t space = H5Screate_simple(2, dims, NULL);
+    hid_t ds = H5Dcreate2(g, "centers", H5T_IEEE_F64LE, space, H5P_DEFAULT,
+                          H5P_DEFAULT, H5P_DEFAULT);
+    gm_status st = GM_OK;
+    if (ds < 0 || H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                           centers) < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, f->path, "/dataset/centers",
+                        "cannot write");
+    else if (gm_h5_attr_double(g, "std", std) < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, f->path, "/dataset",
+                        "cannot write attribute 'std'");
+    if (ds >= 0) H5Dclose(ds);
+    H5Sclose(space);
+    return st;
+}
+
+gm_status gm_runfile_set_dataset(gm_runfile *f, const char *name,
+                                 const char *const *attr_names,
+                                 const double *attr_values, int n_attrs,
+                                 const float *centers, int k, int d, double std,
+                                 gm_error *err) {
+    if (centers && (k < 1 || d < 1))
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "%s: /dataset: centers need k >= 1 and d >= 1 "
+                            "(got k %d, d %d)",
+                            f->path, k, d);
+    gm_h5_quiet q = gm_h5_quiet_begin();
+    gm_status st = GM_OK;
+    if (H5Lexists(f->file, "dataset", H5P_DEFAULT) > 0 &&
+        H5Ldelete(f->file, "dataset", H5P_DEFAULT) < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, f->path, "/dataset",
+                        "cannot replace the group");
+    hid_t g = st == GM_OK ? gm_h5_group_create(f->file, "dataset") : -1;
+    if (st == GM_OK && g < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, f->path, "/dataset",
+                        "cannot create group");
+    if (st == GM_OK && gm_h5_attr_str(g, "name", name) < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, f->path, "/dataset",
+                        "cannot write attribute 'name'");
+    for (int i = 0; st == GM_OK && i < n_attrs; i++)
+        if (gm_h5_attr_double(g, attr_names[i], attr_values[i]) < 0)
+            st = gm_h5_fail(err, GM_ERR_IO, f->path, "/dataset",
+                            "cannot write attribute '%s'", attr_names[i]);
+    if (st == GM_OK && centers)
+        st = write_centers(f, g, centers, k, d, std, err);
+    if (g >= 0) H5Gclose(g);
+    if (st == GM_OK && H5Fflush(f->file, H5F_SCOPE_GLOBAL) < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, f->path, "/", "cannot flush");
+    gm_h5_quiet_end(q);
+    return st;
+}
+
+static gm_status write_hparams(gm_runfile *f, hid_t g, const char *obj,
+                               const gm_hparams *params, gm_error *err) {
+    for (int i = 0; params && i < params->n; i++) {
+        const char *key = params->item[i].name;
+        if (strcmp(key, "objective") == 0)
+            return gm_error_set(err, GM_ERR_INVALID,
+                                "%s: %s: a hyperparameter cannot be named "
+                                "'objective'",
+                                f->path, obj);
+        herr_t rc = params->item[i].type == GM_HP_CHOICE
+                        ? gm_h5_attr_str(g, key, params->item[i].choice)
+                        : gm_h5_attr_double(g, key, params->item[i].number);
+        if (rc < 0)
+            return gm_h5_fail(err, GM_ERR_IO, f->path, obj,
+                              "cannot write attribute '%s'", key);
+    }
+    return GM_OK;
+}
+
+gm_status gm_runfile_add_model(gm_runfile *f, const char *model,
+                               const char *objective, const gm_hparams *params,
+                               gm_error *err) {
+    gm_status st = gm_h5_check_name(f->path, "model", model, err);
+    if (st != GM_OK) return st;
+    char obj[GM_H5_OBJ_MAX];
+    snprintf(obj, sizeof obj, "/models/%s", model);
+    gm_h5_quiet q = gm_h5_quiet_begin();
+    hid_t g = -1;
+    if (H5Lexists(f->file, obj, H5P_DEFAULT) > 0)
+        st = gm_error_set(err, GM_ERR_STATE, "%s: %s: model already added",
+                          f->path, obj);
+    else if ((g = gm_h5_group_create(f->file, obj)) < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, f->path, obj, "cannot create group");
+    else if (gm_h5_attr_str(g, "objective", objective) < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, f->path, obj,
+                        "cannot write attribute 'objective'");
+    else
+        st = write_hparams(f, g, obj, params, err);
+    if (g >= 0) H5Gclose(g);
+    if (st == GM_OK && H5Fflush(f->file, H5F_SCOPE_GLOBAL) < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, f->path, "/", "cannot flush");
+    gm_h5_quiet_end(q);
+    return st;
+}
+
+gm_status gm_runfile_set_status(gm_runfile *f, const char *status,
+                                gm_error *err) {
+    bool ok = status && (strcmp(status, "running") == 0 ||
+                         strcmp(status, "complete") == 0 ||
+                         (strncmp(status, "failed: ", 8) == 0 && status[8]));
+    if (!ok)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "%s: status must be \"running\", \"complete\" or "
+                            "\"failed: <why>\", not \"%s\"",
+                            f->path, status ? status : "(null)");
+    gm_h5_quiet q = gm_h5_quiet_begin();
+    gm_status st = GM_OK;
+    if (gm_h5_attr_str(f->file, "status", status) < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, f->path, "/",
+                        "cannot write attribute 'status'");
+    else if (H5Fflush(f->file, H5F_SCOPE_GLOBAL) < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, f->path, "/", "cannot flush");
+    gm_h5_quiet_end(q);
+    return st;
+}
+
+gm_status gm_runfile_close(gm_runfile *f, gm_error *err) {
+    if (!f) return GM_OK;
+    gm_status st = GM_OK;
+    if (f->active) gm_run_log_detach(f->active);
+    if (f->file >= 0) {
+        /* Every function closes what it opens; a leak would keep the file
+         * open after H5Fclose. */
+        GM_ASSERT(H5Fget_obj_count(f->file, H5F_OBJ_DATASET | H5F_OBJ_GROUP |
+                                                H5F_OBJ_DATATYPE |
+                                                H5F_OBJ_ATTR | H5F_OBJ_LOCAL) ==
+                  0);
+        gm_h5_quiet q = gm_h5_quiet_begin();
+        if (H5Fclose(f->file) < 0)
+            st = gm_h5_fail(err, GM_ERR_IO, f->path, "/",
+                            "cannot close the run file");
+        gm_h5_quiet_end(q);
+    }
+    free(f->path);
+    free(f);
+    return st;
+}
+
+void gm_runfile_seed_path(char *buf, const char *model, uint64_t seed) {
+    snprintf(buf, GM_H5_OBJ_MAX, "/models/%s/seed_%" PRIu64, model, seed);
+}
+
+gm_status gm_runfile_open_seed(hid_t file, const char *path, const char *model,
+                               uint64_t seed, hid_t *group, gm_error *err) {
+    *group = H5I_INVALID_HID;
+    gm_status st = gm_h5_check_name(path, "model", model, err);
+    if (st != GM_OK) return st;
+    char obj[GM_H5_OBJ_MAX], model_obj[GM_H5_OBJ_MAX];
+    gm_runfile_seed_path(obj, model, seed);
+    snprintf(model_obj, sizeof model_obj, "/models/%s", model);
+    if (!gm_h5_exists(file, model_obj))
+        return gm_error_set(err, GM_ERR_NOT_FOUND, "%s: %s: no such model",
+                            path, model_obj);
+    if (!gm_h5_exists(file, obj))
+        return gm_error_set(err, GM_ERR_NOT_FOUND,
+                            "%s: %s: no run for seed %" PRIu64, path, obj,
+                            seed);
+    *group = H5Gopen2(file, obj, H5P_DEFAULT);
+    if (*group < 0)
+        return gm_h5_fail(err, GM_ERR_IO, path, obj, "cannot open group");
+    return GM_OK;
+}

@@ -1,0 +1,400 @@
+/* Per-run series: chunked datasets unlimited in their first dimension,
+ * one row per evaluation, flushed after every row. */
+#include "runfile/runfile_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+#define SERIES_CHUNK 64 /* rows per chunk of step and metrics */
+#define COUNTS_CHUNK 16 /* rows per chunk of mode_counts */
+#define SAMPLES_CHUNK_BYTES (1 << 20)
+
+struct gm_run_log {
+    gm_runfile *owner;       /* NULL once detached */
+    char obj[GM_H5_OBJ_MAX]; /* "/models/<m>/seed_<s>", for messages */
+    hid_t group;
+    hid_t step;    /* int64 [n] */
+    hid_t *metric; /* [n_metrics] float64 [n] */
+    char **names;  /* [n_metrics] */
+    hid_t counts;  /* int32 [n,K] or -1 */
+    hid_t samples; /* float32 [n,S,d] or -1 */
+    int n_metrics, k, s, d;
+    hsize_t rows;
+    long last_step;
+};
+
+/* A dataset [0, inner...] that grows along its first dimension. */
+static hid_t create_series(hid_t loc, const char *name, hid_t type, int rank,
+                           const hsize_t *inner, const hsize_t *chunk,
+                           bool compress) {
+    hsize_t dims[3] = {0}, max[3] = {H5S_UNLIMITED};
+    for (int i = 1; i < rank; i++)
+        dims[i] = max[i] = inner[i - 1];
+    hid_t space = H5Screate_simple(rank, dims, max);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hid_t ds = -1;
+    if (space >= 0 && dcpl >= 0 && H5Pset_chunk(dcpl, rank, chunk) >= 0) {
+        if (compress && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
+            H5Pset_shuffle(dcpl);
+            H5Pset_deflate(dcpl, 4);
+        }
+        ds = H5Dcreate2(loc, name, type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    }
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (space >= 0) H5Sclose(space);
+    return ds;
+}
+
+/* Series slots: 0 step, 1..n_metrics the metrics, then mode_counts, then
+ * samples (those two are -1 when the run has none). */
+static int series_count(const gm_run_log *log) { return 3 + log->n_metrics; }
+
+/* The dataset in slot i, its rank and its dimensions after the first. */
+static hid_t series_id(const gm_run_log *log, int i, int *rank,
+                       hsize_t *inner) {
+    *rank = 1;
+    if (i == 0) return log->step;
+    if (i <= log->n_metrics) return log->metric[i - 1];
+    if (i == log->n_metrics + 1) {
+        *rank = 2;
+        inner[0] = (hsize_t)log->k;
+        return log->counts;
+    }
+    *rank = 3;
+    inner[0] = (hsize_t)log->s;
+    inner[1] = (hsize_t)log->d;
+    return log->samples;
+}
+
+static herr_t set_rows(gm_run_log *log, hsize_t rows) {
+    herr_t rc = 0;
+    for (int i = 0; i < series_count(log); i++) {
+        int rank;
+        hsize_t inner[2], dims[3] = {rows};
+        hid_t ds = series_id(log, i, &rank, inner);
+        if (ds < 0) continue;
+        for (int j = 1; j < rank; j++)
+            dims[j] = inner[j - 1];
+        if (H5Dset_extent(ds, dims) < 0) rc = -1;
+    }
+    return rc;
+}
+
+static herr_t write_row(const gm_run_log *log, int i, hid_t memtype,
+                        const void *buf) {
+    int rank;
+    hsize_t inner[2], start[3] = {log->rows}, count[3] = {1};
+    hid_t ds = series_id(log, i, &rank, inner);
+    for (int j = 1; j < rank; j++)
+        count[j] = inner[j - 1];
+    hid_t fspace = H5Dget_space(ds);
+    hid_t mspace = H5Screate_simple(rank, count, NULL);
+    herr_t rc = -1;
+    if (fspace >= 0 && mspace >= 0 &&
+        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) >=
+            0)
+        rc = H5Dwrite(ds, memtype, mspace, fspace, H5P_DEFAULT, buf);
+    if (mspace >= 0) H5Sclose(mspace);
+    if (fspace >= 0) H5Sclose(fspace);
+    return rc;
+}
+
+static gm_status check_run_args(const gm_runfile *f, const char *model,
+                                const char *const *names, int n_metrics, int k,
+                                int s, int d, gm_error *err) {
+    gm_status st = gm_h5_check_name(f->path, "model", model, err);
+    if (st != GM_OK) return st;
+    if (f->active)
+        return gm_error_set(err, GM_ERR_STATE,
+                            "%s: %s: a run is still being logged; free its "
+                            "log before beginning another",
+                            f->path, f->active->obj);
+    if (n_metrics < 0 || k < 0 || s < 0 || (s > 0 && d < 1))
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "%s: model '%s': bad run sizes (metrics %d, "
+                            "modes %d, samples %d, dim %d)",
+                            f->path, model, n_metrics, k, s, d);
+    for (int i = 0; i < n_metrics; i++) {
+        st = gm_h5_check_name(f->path, "metric", names[i], err);
+        if (st != GM_OK) return st;
+        bool dup = strcmp(names[i], "step") == 0;
+        for (int j = 0; j < i; j++)
+            dup = dup || strcmp(names[i], names[j]) == 0;
+        if (dup)
+            return gm_error_set(err, GM_ERR_INVALID,
+                                "%s: model '%s': metric name '%s' is repeated "
+                                "or reserved",
+                                f->path, model, names[i]);
+    }
+    return GM_OK;
+}
+
+static gm_status create_datasets(gm_run_log *log, const char *path,
+                                 uint64_t seed, gm_error *err) {
+    hid_t g = log->group;
+    char obj[GM_H5_OBJ_MAX];
+    if (gm_h5_attr_u64(g, "seed", seed) < 0 ||
+        gm_h5_attr_i64(g, "steps", 0) < 0 ||
+        gm_h5_attr_double(g, "train_seconds", NAN) < 0)
+        return gm_h5_fail(err, GM_ERR_IO, path, log->obj,
+                          "cannot write attributes");
+    hid_t m = gm_h5_group_create(g, "metrics");
+    gm_h5_join(obj, log->obj, "metrics");
+    if (m < 0)
+        return gm_h5_fail(err, GM_ERR_IO, path, obj, "cannot create group");
+    const hsize_t chunk1[1] = {SERIES_CHUNK};
+    log->step = create_series(m, "step", H5T_STD_I64LE, 1, NULL, chunk1, false);
+    if (log->step < 0) {
+        gm_status st = gm_h5_fail(err, GM_ERR_IO, path, obj,
+                                  "cannot create dataset 'step'");
+        H5Gclose(m);
+        return st;
+    }
+    for (int i = 0; i < log->n_metrics; i++) {
+        log->metric[i] = create_series(m, log->names[i], H5T_IEEE_F64LE, 1,
+                                       NULL, chunk1, false);
+        if (log->metric[i] < 0) {
+            gm_status st =
+                gm_h5_fail(err, GM_ERR_IO, path, obj,
+                           "cannot create dataset '%s'", log->names[i]);
+            H5Gclose(m);
+            return st;
+        }
+    }
+    H5Gclose(m);
+    if (log->k > 0) {
+        hsize_t inner[1] = {(hsize_t)log->k},
+                chunk[2] = {COUNTS_CHUNK, inner[0]};
+        log->counts = create_series(g, "mode_counts", H5T_STD_I32LE, 2, inner,
+                                    chunk, false);
+        if (log->counts < 0)
+            return gm_h5_fail(err, GM_ERR_IO, path, log->obj,
+                              "cannot create dataset 'mode_counts'");
+    }
+    if (log->s > 0) {
+        /* One evaluation per chunk, split so a chunk stays near 1 MiB. */
+        hsize_t inner[2] = {(hsize_t)log->s, (hsize_t)log->d};
+        hsize_t rows = SAMPLES_CHUNK_BYTES / (4 * inner[1]);
+        if (rows < 1) rows = 1;
+        if (rows > inner[0]) rows = inner[0];
+        hsize_t chunk[3] = {1, rows, inner[1]};
+        log->samples =
+            create_series(g, "samples", H5T_IEEE_F32LE, 3, inner, chunk, true);
+        if (log->samples < 0)
+            return gm_h5_fail(err, GM_ERR_IO, path, log->obj,
+                              "cannot create dataset 'samples'");
+    }
+    return GM_OK;
+}
+
+static gm_run_log *log_alloc(gm_runfile *f, const char *model, uint64_t seed,
+                             const char *const *names, int n_metrics, int k,
+                             int s, int d) {
+    gm_run_log *log = calloc(1, sizeof *log);
+    if (!log) return NULL;
+    log->owner = f;
+    log->group = log->step = log->counts = log->samples = -1;
+    log->n_metrics = n_metrics;
+    log->k = k;
+    log->s = s;
+    log->d = s > 0 ? d : 0;
+    gm_runfile_seed_path(log->obj, model, seed);
+    log->metric = malloc((size_t)(n_metrics ? n_metrics : 1) * sizeof(hid_t));
+    log->names = calloc((size_t)(n_metrics ? n_metrics : 1), sizeof(char *));
+    bool ok = log->metric && log->names;
+    for (int i = 0; log->metric && i < n_metrics; i++)
+        log->metric[i] = -1;
+    for (int i = 0; ok && i < n_metrics; i++)
+        ok = (log->names[i] = strdup(names[i])) != NULL;
+    if (!ok) {
+        gm_run_log_free(log);
+        return NULL;
+    }
+    return log;
+}
+
+gm_run_log *gm_runfile_begin_run(gm_runfile *f, const char *model,
+                                 uint64_t seed, const char *const *metric_names,
+                                 int n_metrics, int k_modes, int n_samples,
+                                 int dim, gm_error *err) {
+    if (check_run_args(f, model, metric_names, n_metrics, k_modes, n_samples,
+                       dim, err) != GM_OK)
+        return NULL;
+    gm_run_log *log = log_alloc(f, model, seed, metric_names, n_metrics,
+                                k_modes, n_samples, dim);
+    if (!log) {
+        gm_error_set(err, GM_ERR_NOMEM, "%s: out of memory", f->path);
+        return NULL;
+    }
+    char model_obj[GM_H5_OBJ_MAX];
+    snprintf(model_obj, sizeof model_obj, "/models/%s", model);
+    gm_h5_quiet q = gm_h5_quiet_begin();
+    gm_status st = GM_OK;
+    if (H5Lexists(f->file, model_obj, H5P_DEFAULT) <= 0)
+        st = gm_error_set(err, GM_ERR_NOT_FOUND,
+                          "%s: %s: no such model (add it before its runs)",
+                          f->path, model_obj);
+    else if (H5Lexists(f->file, log->obj, H5P_DEFAULT) > 0)
+        st = gm_error_set(err, GM_ERR_STATE, "%s: %s: this run already exists",
+                          f->path, log->obj);
+    else if ((log->group = gm_h5_group_create(f->file, log->obj)) < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, f->path, log->obj,
+                        "cannot create group");
+    else
+        st = create_datasets(log, f->path, seed, err);
+    if (st == GM_OK && H5Fflush(f->file, H5F_SCOPE_GLOBAL) < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, f->path, "/", "cannot flush");
+    if (st != GM_OK) {
+        bool created = log->group >= 0;
+        gm_run_log_detach(log);
+        /* Leave no half-made run behind. */
+        if (created) H5Ldelete(f->file, log->obj, H5P_DEFAULT);
+        gm_run_log_free(log);
+        log = NULL;
+    }
+    if (log) f->active = log;
+    gm_h5_quiet_end(q);
+    return log;
+}
+
+static gm_status check_append(const gm_run_log *log, long step,
+                              const double *metrics, const int *counts,
+                              const float *samples, gm_error *err) {
+    if (!log->owner)
+        return gm_error_set(err, GM_ERR_STATE,
+                            "%s: the run file was closed before this run's "
+                            "log",
+                            log->obj);
+    const char *path = log->owner->path;
+    if (step < 0)
+        return gm_error_set(err, GM_ERR_INVALID, "%s: %s: negative step %ld",
+                            path, log->obj, step);
+    if (log->rows > 0 && step <= log->last_step)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "%s: %s: step %ld does not follow step %ld", path,
+                            log->obj, step, log->last_step);
+    if (log->n_metrics > 0 && !metrics)
+        return gm_error_set(err, GM_ERR_INVALID, "%s: %s: no metric values",
+                            path, log->obj);
+    if ((log->k > 0) != (counts != NULL))
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "%s: %s: mode counts %s (the run has %d modes)",
+                            path, log->obj, counts ? "given" : "missing",
+                            log->k);
+    if ((log->s > 0) != (samples != NULL))
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "%s: %s: samples %s (the run keeps %d samples)",
+                            path, log->obj, samples ? "given" : "missing",
+                            log->s);
+    return GM_OK;
+}
+
+static gm_status write_rows(gm_run_log *log, long step, const double *metrics,
+                            const int *counts, const float *samples,
+                            gm_error *err) {
+    const char *path = log->owner->path;
+    char obj[GM_H5_OBJ_MAX], metrics_obj[GM_H5_OBJ_MAX];
+    int64_t s64 = step;
+    gm_h5_join(metrics_obj, log->obj, "metrics");
+    gm_h5_join(obj, metrics_obj, "step");
+    if (write_row(log, 0, H5T_NATIVE_INT64, &s64) < 0)
+        return gm_h5_fail(err, GM_ERR_IO, path, obj, "cannot write row %llu",
+                          (unsigned long long)log->rows);
+    for (int i = 0; i < log->n_metrics; i++) {
+        if (write_row(log, 1 + i, H5T_NATIVE_DOUBLE, &metrics[i]) >= 0)
+            continue;
+        gm_h5_join(obj, metrics_obj, log->names[i]);
+        return gm_h5_fail(err, GM_ERR_IO, path, obj, "cannot write row %llu",
+                          (unsigned long long)log->rows);
+    }
+    if (counts &&
+        write_row(log, log->n_metrics + 1, H5T_NATIVE_INT, counts) < 0) {
+        gm_h5_join(obj, log->obj, "mode_counts");
+        return gm_h5_fail(err, GM_ERR_IO, path, obj, "cannot write row %llu",
+                          (unsigned long long)log->rows);
+    }
+    if (samples &&
+        write_row(log, log->n_metrics + 2, H5T_NATIVE_FLOAT, samples) < 0) {
+        gm_h5_join(obj, log->obj, "samples");
+        return gm_h5_fail(err, GM_ERR_IO, path, obj, "cannot write row %llu",
+                          (unsigned long long)log->rows);
+    }
+    if (gm_h5_attr_i64(log->group, "steps", step) < 0)
+        return gm_h5_fail(err, GM_ERR_IO, path, log->obj,
+                          "cannot write attribute 'steps'");
+    return GM_OK;
+}
+
+gm_status gm_run_log_append(gm_run_log *log, long step, const double *metrics,
+                            const int *mode_counts, const float *samples,
+                            gm_error *err) {
+    gm_status st = check_append(log, step, metrics, mode_counts, samples, err);
+    if (st != GM_OK) return st;
+    const char *path = log->owner->path;
+    gm_h5_quiet q = gm_h5_quiet_begin();
+    if (set_rows(log, log->rows + 1) < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, path, log->obj,
+                        "cannot extend the series to %llu rows",
+                        (unsigned long long)log->rows + 1);
+    else
+        st = write_rows(log, step, metrics, mode_counts, samples, err);
+    if (st == GM_OK && H5Fflush(log->owner->file, H5F_SCOPE_GLOBAL) < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, path, "/", "cannot flush");
+    if (st == GM_OK) {
+        log->rows++;
+        log->last_step = step;
+    } else {
+        set_rows(log, log->rows); /* keep every series the same length */
+    }
+    gm_h5_quiet_end(q);
+    return st;
+}
+
+long gm_run_log_rows(const gm_run_log *log) { return (long)log->rows; }
+
+gm_status gm_run_log_finish(gm_run_log *log, long steps, double train_seconds,
+                            gm_error *err) {
+    if (!log->owner)
+        return gm_error_set(err, GM_ERR_STATE,
+                            "%s: the run file was closed before this run's "
+                            "log",
+                            log->obj);
+    const char *path = log->owner->path;
+    gm_h5_quiet q = gm_h5_quiet_begin();
+    gm_status st = GM_OK;
+    if (gm_h5_attr_i64(log->group, "steps", steps) < 0 ||
+        gm_h5_attr_double(log->group, "train_seconds", train_seconds) < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, path, log->obj,
+                        "cannot write attributes steps and train_seconds");
+    else if (H5Fflush(log->owner->file, H5F_SCOPE_GLOBAL) < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, path, "/", "cannot flush");
+    gm_h5_quiet_end(q);
+    return st;
+}
+
+void gm_run_log_detach(gm_run_log *log) {
+    gm_h5_quiet q = gm_h5_quiet_begin();
+    for (int i = 0; i < series_count(log); i++) {
+        int rank;
+        hsize_t inner[2];
+        hid_t ds = series_id(log, i, &rank, inner);
+        if (ds >= 0) H5Dclose(ds);
+    }
+    if (log->group >= 0) H5Gclose(log->group);
+    gm_h5_quiet_end(q);
+    log->group = log->step = log->counts = log->samples = -1;
+    for (int i = 0; i < log->n_metrics; i++)
+        log->metric[i] = -1;
+    if (log->owner && log->owner->active == log) log->owner->active = NULL;
+    log->owner = NULL;
+}
+
+void gm_run_log_free(gm_run_log *log) {
+    if (!log) return;
+    if (log->metric) gm_run_log_detach(log);
+    for (int i = 0; log->names && i < log->n_metrics; i++)
+        free(log->names[i]);
+    free(log->names);
+    free(log->metric);
+    free(log);
+}

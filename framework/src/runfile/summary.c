@@ -1,0 +1,220 @@
+/* /summary: per model, the mean and standard error over seeds of each
+ * metric's final value, as one compound table with a row per model:
+ *
+ *   model (str), objective (str), n_seeds (int32),
+ *   <metric>_mean (float64), <metric>_se (float64) for each metric
+ *
+ * and an attribute `metrics` listing the metric names in column order. */
+#include "runfile/runfile_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+/* One seed's final value of one metric. */
+typedef struct final_value {
+    int model, metric;
+    double value;
+} final_value;
+
+typedef struct collect {
+    const char *path;
+    gm_summary *out;
+    final_value *finals;
+    int n_finals, cap_finals;
+    int cap_metrics;
+} collect;
+
+static gm_status nomem(const collect *c, gm_error *err) {
+    return gm_error_set(err, GM_ERR_NOMEM, "%s: out of memory", c->path);
+}
+
+static int metric_index(collect *c, const char *name) {
+    gm_summary *s = c->out;
+    for (int i = 0; i < s->n_metrics; i++)
+        if (strcmp(s->metrics[i], name) == 0) return i;
+    if (s->n_metrics == c->cap_metrics) {
+        int cap = c->cap_metrics ? 2 * c->cap_metrics : 16;
+        char **m = realloc(s->metrics, (size_t)cap * sizeof *m);
+        if (!m) return -1;
+        s->metrics = m;
+        c->cap_metrics = cap;
+    }
+    if (!(s->metrics[s->n_metrics] = strdup(name))) return -1;
+    return s->n_metrics++;
+}
+
+static bool add_final(collect *c, int model, int metric, double value) {
+    if (c->n_finals == c->cap_finals) {
+        int cap = c->cap_finals ? 2 * c->cap_finals : 64;
+        final_value *f = realloc(c->finals, (size_t)cap * sizeof *f);
+        if (!f) return false;
+        c->finals = f;
+        c->cap_finals = cap;
+    }
+    c->finals[c->n_finals++] = (final_value){model, metric, value};
+    return true;
+}
+
+/* Length of a 1-D dataset and its last value (as double). */
+static bool last_value(hid_t loc, const char *name, hsize_t *len, double *v) {
+    hid_t ds = H5Dopen2(loc, name, H5P_DEFAULT);
+    if (ds < 0) return false;
+    hid_t space = H5Dget_space(ds);
+    bool ok = space >= 0 && H5Sget_simple_extent_ndims(space) == 1 &&
+              H5Sget_simple_extent_dims(space, len, NULL) == 1;
+    if (ok && *len > 0) {
+        hsize_t start[1] = {*len - 1}, one[1] = {1};
+        hid_t mspace = H5Screate_simple(1, one, NULL);
+        ok = mspace >= 0 &&
+             H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, one,
+                                 NULL) >= 0 &&
+             H5Dread(ds, H5T_NATIVE_DOUBLE, mspace, space, H5P_DEFAULT, v) >= 0;
+        if (mspace >= 0) H5Sclose(mspace);
+    }
+    if (space >= 0) H5Sclose(space);
+    H5Dclose(ds);
+    return ok;
+}
+
+/* Adds one seed's final values; *counted tells whether it had a row. */
+static gm_status collect_seed(collect *c, hid_t seed, const char *obj,
+                              int model, bool *counted, gm_error *err) {
+    *counted = false;
+    if (H5Lexists(seed, "metrics", H5P_DEFAULT) <= 0) return GM_OK;
+    hid_t m = H5Gopen2(seed, "metrics", H5P_DEFAULT);
+    hsize_t len = 0;
+    double v;
+    if (m < 0 || !last_value(m, "step", &len, &v) || len == 0) {
+        if (m >= 0) H5Gclose(m);
+        return GM_OK; /* no evaluation yet */
+    }
+    char **names;
+    int n = gm_h5_list(m, &names);
+    gm_status st = GM_OK;
+    if (n < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, c->path, obj, "cannot list metrics");
+    for (int i = 0; st == GM_OK && i < n; i++) {
+        if (strcmp(names[i], "step") == 0) continue;
+        if (!last_value(m, names[i], &len, &v) || len == 0) continue;
+        int k = metric_index(c, names[i]);
+        if (k < 0 || !add_final(c, model, k, v)) st = nomem(c, err);
+    }
+    gm_h5_names_free(names, n);
+    H5Gclose(m);
+    *counted = st == GM_OK;
+    return st;
+}
+
+static gm_status collect_model(collect *c, hid_t models, int model,
+                               gm_error *err) {
+    gm_summary *s = c->out;
+    char obj[GM_H5_OBJ_MAX];
+    snprintf(obj, sizeof obj, "/models/%s", s->models[model]);
+    hid_t g = H5Gopen2(models, s->models[model], H5P_DEFAULT);
+    if (g < 0) return gm_h5_fail(err, GM_ERR_IO, c->path, obj, "cannot open");
+    char *objective = gm_h5_attr_read_str(g, "objective");
+    s->objectives[model] = objective ? objective : strdup("");
+    char **names;
+    int n = gm_h5_list(g, &names);
+    gm_status st = s->objectives[model] ? GM_OK : nomem(c, err);
+    if (st == GM_OK && n < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, c->path, obj, "cannot list seeds");
+    for (int i = 0; st == GM_OK && i < n; i++) {
+        if (strncmp(names[i], "seed_", 5) != 0 ||
+            gm_h5_kind(g, names[i]) != H5I_GROUP)
+            continue;
+        char seed_obj[GM_H5_OBJ_MAX];
+        gm_h5_join(seed_obj, obj, names[i]);
+        hid_t sg = H5Gopen2(g, names[i], H5P_DEFAULT);
+        if (sg < 0) {
+            st = gm_h5_fail(err, GM_ERR_IO, c->path, seed_obj, "cannot open");
+            break;
+        }
+        bool counted;
+        st = collect_seed(c, sg, seed_obj, model, &counted, err);
+        s->n_seeds[model] += counted;
+        H5Gclose(sg);
+    }
+    gm_h5_names_free(names, n);
+    H5Gclose(g);
+    return st;
+}
+
+/* Mean and standard error (sample std / sqrt(n), 0 for n = 1). */
+static void reduce(collect *c) {
+    gm_summary *s = c->out;
+    for (int mo = 0; mo < s->n_models; mo++) {
+        for (int me = 0; me < s->n_metrics; me++) {
+            double sum = 0.0, ss = 0.0;
+            int n = 0;
+            for (int i = 0; i < c->n_finals; i++)
+                if (c->finals[i].model == mo && c->finals[i].metric == me) {
+                    sum += c->finals[i].value;
+                    n++;
+                }
+            double mean = n ? sum / n : NAN;
+            for (int i = 0; i < c->n_finals; i++)
+                if (c->finals[i].model == mo && c->finals[i].metric == me)
+                    ss += (c->finals[i].value - mean) *
+                          (c->finals[i].value - mean);
+            size_t at = (size_t)mo * (size_t)s->n_metrics + (size_t)me;
+            s->mean[at] = mean;
+            s->se[at] = n == 0   ? NAN
+                        : n == 1 ? 0.0
+                                 : sqrt(ss / (n - 1)) / sqrt(n);
+        }
+    }
+}
+
+static gm_status compute(collect *c, hid_t file, gm_error *err) {
+    gm_summary *s = c->out;
+    hid_t models = H5Gopen2(file, "models", H5P_DEFAULT);
+    if (models < 0)
+        return gm_h5_fail(err, GM_ERR_NOT_FOUND, c->path, "/models",
+                          "no models group (not a gm run file?)");
+    int n = gm_h5_list(models, &s->models);
+    gm_status st = GM_OK;
+    if (n < 0) {
+        st = gm_h5_fail(err, GM_ERR_IO, c->path, "/models", "cannot list");
+    } else {
+        s->n_models = n;
+        s->objectives = calloc((size_t)n + 1, sizeof *s->objectives);
+        s->n_seeds = calloc((size_t)n + 1, sizeof *s->n_seeds);
+        if (!s->objectives || !s->n_seeds) st = nomem(c, err);
+    }
+    for (int i = 0; st == GM_OK && i < s->n_models; i++)
+        st = collect_model(c, models, i, err);
+    H5Gclose(models);
+    if (st != GM_OK) return st;
+    size_t cells = (size_t)s->n_models * (size_t)s->n_metrics + 1;
+    s->mean = malloc(cells * sizeof *s->mean);
+    s->se = malloc(cells * sizeof *s->se);
+    if (!s->mean || !s->se) return nomem(c, err);
+    reduce(c);
+    return GM_OK;
+}
+
+gm_status gm_runfile_compute_summary(hid_t file, const char *path,
+                                     gm_summary *out, gm_error *err) {
+    memset(out, 0, sizeof *out);
+    collect c = {.path = path, .out = out};
+    out->experiment = gm_h5_attr_read_str(file, "experiment");
+    out->status = gm_h5_attr_read_str(file, "status");
+    gm_status st = compute(&c, file, err);
+    free(c.finals);
+    if (st != GM_OK) gm_summary_clear(out);
+    return st;
+}
+
+void gm_summary_clear(gm_summary *s) {
+    if (!s) return;
+    free(s->experiment);
+    free(s->status);
+    gm_h5_names_free(s->models, s->n_models);
+    gm_h5_names_free(s->objectives, s->n_models);
+    gm_h5_names_free(s->metrics, s->n_metrics);
+    free(s->n_seeds);
+    free(s->mean);
+    free(s->se);
+    memset(s, 0, sizeof *s);
+}
