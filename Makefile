@@ -25,9 +25,7 @@ test: build
 
 # The suite again, built with AddressSanitizer and UBSan in build-asan/.
 sanitize: deps
-	cmake -S . -B build-asan -DGM_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
-	cmake --build build-asan -j $(JOBS)
-	cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j $(JOBS)
+	JOBS=$(JOBS) scripts/sanitize.sh
 
 bench: build
 	$(BUILD)/bench/bench_mlp_step
