@@ -17,8 +17,10 @@ $(BUILD)/CMakeCache.txt:
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The flagship experiment: writes runs/gan_vs_vae.h5 and prints its table.
 run: build
-	$(BUILD)/gm --version
+	$(BUILD)/gm run experiments/gan_vs_vae.yaml
+	$(BUILD)/gm summary runs/gan_vs_vae.h5
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)

@@ -231,3 +231,29 @@ Test(e2e, help_version_and_lists) {
     cr_assert_eq(run(out, sizeof out, "%s list datasets", GM), 0);
     cr_assert(strstr(out, "ring") && strstr(out, "fashion_mnist"), "%s", out);
 }
+
+/* Runs train in parallel but are written in order: the file's contents
+ * (metrics, samples, checkpoints) do not depend on --jobs. */
+Test(e2e, jobs_do_not_change_the_run_file, .init = make_dir,
+     .fini = remove_dir) {
+    char path[128], out[8192];
+    snprintf(path, sizeof path, "%s/tiny.yaml", dir);
+    write_file(path, tiny);
+    for (int jobs = 1; jobs <= 3; jobs += 2) {
+        int rc = run(out, sizeof out, "%s run %s --jobs %d --quiet --out %s/j%d.h5",
+                     GM, path, jobs, dir, jobs);
+        cr_assert_eq(rc, 0, "%s", out);
+    }
+    char dump[2][16384];
+    const char *objects =
+        "-d /models/vae/seed_2/metrics/elbo -d /models/gan/seed_1/samples "
+        "-d /models/gan/seed_2/mode_counts "
+        "-d /models/vae/seed_1/checkpoint/decoder/decoder.1.weight";
+    for (int k = 0; k < 2; k++) {
+        int rc = run(dump[k], sizeof dump[k], "h5dump %s %s/j%d.h5 | tail -n +2",
+                     objects, dir, k ? 3 : 1);
+        cr_assert_eq(rc, 0, "%s", dump[k]);
+        cr_assert(strstr(dump[k], "DATA"), "%s", dump[k]);
+    }
+    cr_assert_str_eq(dump[0], dump[1]);
+}

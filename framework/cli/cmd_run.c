@@ -10,7 +10,7 @@
 
 static const char usage[] =
     "usage: gm run FILE.yaml [--set key.path=value ...] [--out PATH]\n"
-    "              [--plugin LIB.so ...] [--quiet]\n"
+    "              [--plugin LIB.so ...] [--jobs N] [--quiet]\n"
     "\n"
     "Trains every model of the experiment once per seed and writes one HDF5\n"
     "run file (default runs/<experiment>.h5).\n"
@@ -18,6 +18,8 @@ static const char usage[] =
     "  --set k=v     override any key of the file, e.g. --set train.steps=500\n"
     "  --out PATH    the run file to write\n"
     "  --plugin LIB  load an objective from a shared library\n"
+    "  --jobs N      train N runs at once (default: the number of cores);\n"
+    "                the run file is the same for every N\n"
     "  --quiet       no progress output\n";
 
 #define MAX_ARGS 64
@@ -59,6 +61,7 @@ int cmd_run(int argc, char **argv) {
     int n_sets = 0, n_plugins = 0;
     char out_set[GM_PATH_MAX + 8];
     progress_view view = {.live = isatty(STDERR_FILENO) && !getenv("CI")};
+    long cores = sysconf(_SC_NPROCESSORS_ONLN), jobs = cores > 0 ? cores : 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_value = i + 1 < argc;
@@ -68,7 +71,7 @@ int cmd_run(int argc, char **argv) {
         } else if (strcmp(a, "--quiet") == 0) {
             view.quiet = true;
         } else if ((strcmp(a, "--set") == 0 || strcmp(a, "--out") == 0 ||
-                    strcmp(a, "--plugin") == 0) &&
+                    strcmp(a, "--plugin") == 0 || strcmp(a, "--jobs") == 0) &&
                    !has_value) {
             cli_error("run", "%s needs a value", a);
             return EXIT_USAGE;
@@ -78,6 +81,14 @@ int cmd_run(int argc, char **argv) {
             /* --out is the override out=PATH: recorded like any other. */
             snprintf(out_set, sizeof out_set, "out=%s", argv[++i]);
             sets[n_sets++] = out_set;
+        } else if (strcmp(a, "--jobs") == 0) {
+            char *end;
+            jobs = strtol(argv[++i], &end, 10);
+            if (*end || jobs < 1 || jobs > GM_MAX_JOBS) {
+                cli_error("run", "--jobs needs 1 to %d, got '%s'",
+                          GM_MAX_JOBS, argv[i]);
+                return EXIT_USAGE;
+            }
         } else if (strcmp(a, "--plugin") == 0 && n_plugins < MAX_ARGS) {
             plugins[n_plugins++] = argv[++i];
         } else if (a[0] == '-') {
@@ -115,9 +126,14 @@ int cmd_run(int argc, char **argv) {
         gm_registry_free(reg);
         return EXIT_USER;
     }
+    /* One OpenBLAS thread per job: jobs do not oversubscribe the cores, and
+     * every product sums in the same order whatever --jobs is, so the run
+     * file does not depend on it. */
+    gm_blas_set_threads(1);
     gm_train_options opts = {.progress = on_progress,
                              .progress_ctx = &view,
-                             .progress_interval = view.live ? 0.25 : 0.0};
+                             .progress_interval = view.live ? 0.25 : 0.0,
+                             .jobs = (int)jobs};
     gm_status s = gm_train_experiment(&e, reg, &opts, &err);
     if (view.live && !view.quiet) fputs("\r\033[K", stderr);
     if (s != GM_OK) fprintf(stderr, "gm run: %s\n", err.message);

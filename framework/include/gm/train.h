@@ -26,16 +26,22 @@ typedef struct gm_progress {
 
 typedef void (*gm_progress_fn)(const gm_progress *p, void *ctx);
 
+#define GM_MAX_JOBS 64
+
 typedef struct gm_train_options {
     gm_progress_fn progress; /* NULL: no reports */
     void *progress_ctx;
     double progress_interval; /* seconds between reports between evaluations
                                  (0: only at evaluations) */
+    int jobs; /* runs trained at once, in threads (0 or 1: one) */
 } gm_train_options;
 
-/* Trains the experiment into e->out. On a NaN or Inf the run file keeps
- * everything logged so far, its status says "failed: <why>", and the error
- * names model, seed, step and metric. */
+/* Trains the experiment into e->out. Runs train `jobs` at a time and are
+ * written in the experiment's order, so the file does not depend on jobs
+ * (give OpenBLAS one thread per job: gm_blas_set_threads). The progress
+ * callback is called from the workers, one call at a time. On a NaN or Inf
+ * the run file keeps everything logged so far, its status says
+ * "failed: <why>", and the error names model, seed, step and metric. */
 gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
                               const gm_train_options *opts, gm_error *err);
 
@@ -47,5 +53,8 @@ gm_status gm_sample_from_run(const char *path, const char *model,
                              bool has_seed, uint64_t seed, int n,
                              gm_registry *reg, float **out, int *dim,
                              gm_error *err);
+
+/* Sets the number of threads OpenBLAS uses for each matrix product. */
+void gm_blas_set_threads(int n);
 
 #endif

@@ -1,0 +1,231 @@
+/* One (model, seed) run: setup, the step loop, and evaluations. */
+#include "run.h"
+
+#include <math.h>
+#include <string.h>
+#include <time.h>
+
+#include "gm/kde.h"
+#include "gm/metrics.h"
+
+/* Rows of held-out data handed to an objective's evaluate hook. */
+#define EVAL_ROWS 1000
+/* Sample snapshots of high-dimensional data keep this many rows. */
+#define IMAGE_SNAPSHOT 64
+
+static double seconds_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static void next_batch(void *batcher, float *out) {
+    gm_batcher_next(batcher, out);
+}
+
+static void add_name(gm_run *r, const char *name) {
+    GM_ASSERT(r->n_logged < GM_RUN_MAX_LOGGED);
+    r->names[r->n_logged++] = name;
+}
+
+static gm_status alloc_rows(gm_run *r, gm_error *err) {
+    long steps = r->spec->train.steps, every = r->e->eval_every;
+    r->cap_rows = steps / every + (steps % every != 0);
+    size_t rows = (size_t)r->cap_rows;
+    r->row_step = calloc(rows, sizeof *r->row_step);
+    r->row_values = calloc(rows * r->n_logged, sizeof *r->row_values);
+    r->row_samples =
+        calloc(rows * r->snapshot * r->dim, sizeof *r->row_samples);
+    if (r->k_modes)
+        r->row_modes = calloc(rows * r->k_modes, sizeof *r->row_modes);
+    r->samples = malloc((size_t)r->e->eval_samples * r->dim * sizeof(float));
+    if (!r->row_step || !r->row_values || !r->row_samples || !r->samples ||
+        (r->k_modes && !r->row_modes))
+        return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+    return GM_OK;
+}
+
+gm_status gm_run_setup(gm_run *r, gm_error *err) {
+    const gm_model_spec *spec = r->spec;
+    gm_rng data = gm_rng_stream(r->seed, "data");
+    gm_rng init = gm_rng_stream(r->seed, "init");
+    gm_rng noise = gm_rng_stream(r->seed, "noise");
+    r->data = gm_dataset_create(&r->e->dataset, &data, err);
+    if (!r->data) return err->status;
+    if ((size_t)spec->train.batch_size > gm_dataset_rows(r->data))
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "batch_size %d exceeds the %zu rows of the "
+                            "dataset",
+                            spec->train.batch_size, gm_dataset_rows(r->data));
+    r->batcher = gm_batcher_create(r->data, spec->train.batch_size,
+                                   gm_rng_stream(r->seed, "batches"), err);
+    if (!r->batcher) return err->status;
+    r->dim = gm_dataset_dim(r->data);
+    gm_build_ctx ctx = {.spec = spec,
+                        .data_dim = r->dim,
+                        .batch_size = spec->train.batch_size,
+                        .sample_count = r->e->eval_samples,
+                        .data = r->data,
+                        .seed = r->seed,
+                        .init = &init,
+                        .noise = &noise};
+    r->model = gm_model_create(r->objective, &ctx, err);
+    if (!r->model) return err->status;
+    gm_model *m = r->model;
+    for (int i = 0; i < m->n_train_metrics; i++) add_name(r, m->metric_names[i]);
+    for (int i = 0; i < m->n_eval_metrics; i++) add_name(r, m->eval_names[i]);
+    r->k_modes = gm_dataset_modes(r->data);
+    if (r->k_modes > 0) {
+        add_name(r, "modes_covered");
+        add_name(r, "hq_fraction");
+    }
+    r->iwae_index = -1;
+    if (gm_dataset_has_density(r->data)) {
+        add_name(r, "kl_data_model");
+        add_name(r, "kl_model_data");
+        add_name(r, "kde_bandwidth");
+        for (int i = 0; i < m->n_eval_metrics; i++)
+            if (strcmp(m->eval_names[i], "iwae_logpx") == 0)
+                r->iwae_index = m->n_train_metrics + i;
+        if (r->iwae_index >= 0) add_name(r, "kl_data_model_iwae");
+    }
+    r->snapshot = r->dim <= 16 || r->e->eval_samples < IMAGE_SNAPSHOT
+                      ? r->e->eval_samples
+                      : IMAGE_SNAPSHOT;
+    return alloc_rows(r, err);
+}
+
+/* Held-out rows for the evaluate hook: the test split if there is one. */
+static const float *eval_rows(const gm_dataset *d, int *n) {
+    if (gm_dataset_test_rows(d) > 0) {
+        *n = (int)fmin((double)gm_dataset_test_rows(d), EVAL_ROWS);
+        return gm_dataset_test_data(d);
+    }
+    *n = (int)fmin((double)gm_dataset_rows(d), EVAL_ROWS);
+    return gm_dataset_data(d);
+}
+
+static double log_p_data(const float *x, const void *data) {
+    return gm_dataset_log_density(data, x);
+}
+
+/* Both KL directions by the same KDE estimator for every model, against
+ * as many data rows as there are samples; for VAEs also the forward KL
+ * with the IWAE density on the evaluation rows. Returns the next slot. */
+static int kl_estimates(gm_run *r, double *row, int at) {
+    int n_data =
+        (int)fmin((double)gm_dataset_rows(r->data), r->e->eval_samples);
+    gm_kl_estimate kl = gm_kl_estimate_kde(
+        r->samples, r->e->eval_samples, gm_dataset_data(r->data), n_data,
+        r->dim, log_p_data, r->data);
+    row[at++] = kl.forward;
+    row[at++] = kl.reverse;
+    row[at++] = kl.bandwidth;
+    if (r->iwae_index >= 0) {
+        int n;
+        const float *rows = eval_rows(r->data, &n);
+        double mean_log_p = 0.0;
+        for (int i = 0; i < n; i++)
+            mean_log_p +=
+                gm_dataset_log_density(r->data, rows + (size_t)i * r->dim);
+        row[at++] = mean_log_p / n - row[r->iwae_index];
+    }
+    return at;
+}
+
+/* Fills the next row: training averages, the objective's evaluation,
+ * samples, mode and KL metrics. */
+static gm_status evaluate(gm_run *r, long step, gm_error *err) {
+    GM_ASSERT(r->n_rows < r->cap_rows);
+    gm_model *m = r->model;
+    long k = r->n_rows;
+    double *row = r->row_values + k * r->n_logged;
+    gm_model_take_train_metrics(m, row);
+    int at = m->n_train_metrics;
+    if (m->hooks.evaluate) {
+        int n;
+        const float *rows = eval_rows(r->data, &n);
+        gm_status s = m->hooks.evaluate(m->hooks.state, rows, n, row + at, err);
+        if (s != GM_OK) return s;
+    }
+    at += m->n_eval_metrics;
+    gm_model_sample(m, r->samples);
+    if (r->k_modes > 0) {
+        gm_mode_stats ms = gm_mode_stats_compute(
+            r->data, r->samples, r->e->eval_samples,
+            r->row_modes + k * r->k_modes);
+        row[at++] = ms.modes_covered;
+        row[at++] = ms.hq_fraction;
+    }
+    if (gm_dataset_has_density(r->data)) at = kl_estimates(r, row, at);
+    for (int i = m->n_train_metrics; i < at; i++)
+        if (!isfinite(row[i]))
+            return gm_error_set(err, GM_ERR_NUMERIC, "step %ld: %s is %g",
+                                step, r->names[i], row[i]);
+    memcpy(r->row_samples + (size_t)k * r->snapshot * r->dim, r->samples,
+           (size_t)r->snapshot * r->dim * sizeof(float));
+    r->row_step[k] = step;
+    r->n_rows++;
+    return GM_OK;
+}
+
+gm_status gm_run_train(gm_run *r, const gm_run_callbacks *cb, gm_error *err) {
+    long steps = r->spec->train.steps;
+    double last_report = seconds_now();
+    for (long step = 1; step <= steps; step++) {
+        if (cb->cancelled && cb->cancelled(cb->ctx))
+            return gm_error_set(err, GM_ERR_STATE, "cancelled");
+        double t0 = seconds_now();
+        gm_status s =
+            gm_model_train_step(r->model, step, next_batch, r->batcher, err);
+        double t1 = seconds_now();
+        r->train_seconds += t1 - t0;
+        if (s != GM_OK) return s;
+        r->steps_done = step;
+        bool eval = step % r->e->eval_every == 0 || step == steps;
+        if (eval) {
+            s = evaluate(r, step, err);
+            if (s != GM_OK) return s;
+            if (cb->published) cb->published(r, cb->ctx);
+        }
+        bool due = cb->progress_interval > 0 &&
+                   t1 - last_report >= cb->progress_interval;
+        if (cb->progress && (eval || due)) {
+            cb->progress(r, eval, cb->ctx);
+            last_report = t1;
+        }
+    }
+    return GM_OK;
+}
+
+int gm_run_checkpoint_parts(gm_run *r, gm_params **groups, gm_optim **optims) {
+    gm_model *m = r->model;
+    for (int g = 0; g < m->n_owned; g++) {
+        groups[g] = m->owned[g];
+        optims[g] = NULL;
+        for (int p = 0; p < m->n_phases; p++)
+            for (int i = 0; i < m->phases[p].n_groups; i++)
+                if (m->phases[p].groups[i] == m->owned[g])
+                    optims[g] = m->phases[p].optims[i];
+    }
+    return m->n_owned;
+}
+
+void gm_run_free(gm_run *r) {
+    gm_model_free(r->model);
+    gm_batcher_free(r->batcher);
+    gm_dataset_free(r->data);
+    free(r->samples);
+    free(r->row_step);
+    free(r->row_values);
+    free(r->row_modes);
+    free(r->row_samples);
+    r->model = NULL;
+    r->batcher = NULL;
+    r->data = NULL;
+    r->samples = NULL;
+    r->row_step = NULL;
+    r->row_values = NULL;
+    r->row_modes = NULL;
+    r->row_samples = NULL;
+}

@@ -1,0 +1,68 @@
+/* One (model, seed) run: its data, model and evaluation rows. A run trains
+ * on its own (possibly in a worker thread) and publishes each evaluation
+ * as a row that the trainer writes to the run file in experiment order.
+ * Internal to libgm. */
+#ifndef GM_TRAIN_RUN_H
+#define GM_TRAIN_RUN_H
+
+#include "gm/data.h"
+#include "gm/train.h"
+#include "model.h"
+
+#define GM_RUN_MAX_LOGGED (GM_MAX_METRICS + GM_MAX_EVAL_METRICS + 8)
+
+typedef struct gm_run gm_run;
+
+/* How a run reports to whoever drives it; every call comes from the
+ * run's own thread. */
+typedef struct gm_run_callbacks {
+    void (*published)(gm_run *r, void *ctx); /* a new row is complete */
+    void (*progress)(gm_run *r, bool evaluation, void *ctx);
+    bool (*cancelled)(void *ctx); /* stop early: another run failed */
+    void *ctx;
+    double progress_interval; /* seconds between reports, 0: evaluations */
+} gm_run_callbacks;
+
+struct gm_run {
+    const gm_experiment *e;
+    const gm_model_spec *spec;
+    const gm_objective *objective;
+    uint64_t seed;
+    int index; /* in the experiment's (model, seed) order */
+
+    gm_dataset *data;
+    gm_batcher *batcher;
+    gm_model *model;
+    const char *names[GM_RUN_MAX_LOGGED];
+    int n_logged, k_modes, snapshot, dim;
+    int iwae_index; /* where iwae_logpx sits in a row, or -1 */
+    float *samples; /* [eval_samples, dim], drawn at each evaluation */
+
+    /* Evaluation rows, written by the run; rows below the published count
+     * (kept by the driver) never change again. */
+    long cap_rows;
+    long *row_step;       /* [cap_rows] */
+    double *row_values;   /* [cap_rows, n_logged] */
+    int *row_modes;       /* [cap_rows, k_modes] or NULL */
+    float *row_samples;   /* [cap_rows, snapshot, dim] */
+    long n_rows;
+
+    long steps_done;
+    double train_seconds; /* training only, evaluation excluded */
+};
+
+/* Builds the run's dataset, batcher, model and row buffers. */
+gm_status gm_run_setup(gm_run *r, gm_error *err);
+
+/* Trains for spec->train.steps steps, evaluating every eval.every steps
+ * and at the end. Stops at the first non-finite value with an error naming
+ * the step and the metric. */
+gm_status gm_run_train(gm_run *r, const gm_run_callbacks *cb, gm_error *err);
+
+/* The groups of the model and the optimizer of each (NULL where none),
+ * for the checkpoint; returns the number of groups. */
+int gm_run_checkpoint_parts(gm_run *r, gm_params **groups, gm_optim **optims);
+
+void gm_run_free(gm_run *r);
+
+#endif
