@@ -17,8 +17,11 @@ static inline float softplusf(float x) {
     return fmaxf(x, 0.0f) + log1pf(expf(-fabsf(x)));
 }
 
-GM_UNARY_OP(relu, x > 0.0f ? x : 0.0f, x > 0.0f ? 1.0f : 0.0f);
-GM_UNARY_OP(leaky_relu, x > 0.0f ? x : p[0] * x, x > 0.0f ? 1.0f : p[0]);
+/* Derivatives written as arithmetic on a comparison, which vectorises
+ * where a branch does not. */
+GM_UNARY_OP(relu, x > 0.0f ? x : 0.0f, (float)(x > 0.0f));
+GM_UNARY_OP(leaky_relu, x > 0.0f ? x : p[0] * x,
+            p[0] + (1.0f - p[0]) * (float)(x > 0.0f));
 GM_UNARY_OP(elu, x > 0.0f ? x : p[0] * expm1f(x), x > 0.0f ? 1.0f : y + p[0]);
 GM_UNARY_OP(tanh, tanhf(x), 1.0f - y * y);
 GM_UNARY_OP(sigmoid, sigmoidf(x), y * (1.0f - y));

@@ -61,9 +61,15 @@ static inline bool gm_bcast_all_full(const gm_bcast_layout *l) {
            l->kind[2] == GM_BCAST_FULL;
 }
 
-/* Runs the body (the variadic argument) for every output element i, with i0, i1, i2 the matching
- * elements of inputs 0, 1, 2. Equal shapes take a plain loop the compiler
- * can vectorise. */ 
+static inline bool gm_bcast_is_bias(const gm_bcast_layout *l) {
+    return l->kind[0] == GM_BCAST_FULL && l->kind[1] == GM_BCAST_ROW &&
+           l->kind[2] == GM_BCAST_FULL;
+}
+
+/* Runs the body (the variadic argument) for every output element i, with
+ * i0, i1, i2 the matching elements of inputs 0, 1, 2. Equal shapes, and a
+ * row added to a matrix (a bias), take plain loops the compiler can
+ * vectorise; other broadcasts compute each index. */
 #define GM_BCAST_LOOP(L, ...)                                                  \
     do {                                                                       \
         if (gm_bcast_all_full(&(L))) {                                         \
@@ -71,8 +77,15 @@ static inline bool gm_bcast_all_full(const gm_bcast_layout *l) {
             for (size_t i = 0; i < n_; i++) {                                  \
                 size_t i0 = i, i1 = i, i2 = i;                                 \
                 (void)i0, (void)i1, (void)i2;                                  \
-                __VA_ARGS__                                                           \
+                __VA_ARGS__                                                    \
             }                                                                  \
+        } else if (gm_bcast_is_bias(&(L))) {                                   \
+            for (size_t r_ = 0; r_ < (L).rows; r_++)                           \
+                for (size_t i1 = 0; i1 < (L).cols; i1++) {                     \
+                    size_t i = r_ * (L).cols + i1, i0 = i, i2 = i;             \
+                    (void)i0, (void)i2;                                        \
+                    __VA_ARGS__                                                \
+                }                                                              \
         } else {                                                               \
             size_t i = 0;                                                      \
             for (size_t r_ = 0; r_ < (L).rows; r_++)                           \
@@ -81,7 +94,7 @@ static inline bool gm_bcast_all_full(const gm_bcast_layout *l) {
                     size_t i1 = gm_bcast_index((L).kind[1], i, r_, c_);        \
                     size_t i2 = gm_bcast_index((L).kind[2], i, r_, c_);        \
                     (void)i0, (void)i1, (void)i2;                              \
-                    __VA_ARGS__                                                       \
+                    __VA_ARGS__                                                \
                 }                                                              \
         }                                                                      \
     } while (0)
