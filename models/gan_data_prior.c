@@ -20,17 +20,32 @@ static const char *const previous_kinds[] = {"cached", "frozen", NULL};
 
 static const gm_hparam_spec prior_hparams[] = {
     GM_GAN_HPARAMS,
-    {.name = "lambda", .type = GM_HP_FLOAT, .def = 5.0, .min = 0.0,
-     .max = 1e6, .doc = "weight of the data-prior term"},
-    {.name = "reduction", .type = GM_HP_CHOICE, .choices = reductions,
+    {.name = "lambda",
+     .type = GM_HP_FLOAT,
+     .def = 5.0,
+     .min = 0.0,
+     .max = 1e6,
+     .doc = "weight of the data-prior term"},
+    {.name = "reduction",
+     .type = GM_HP_CHOICE,
+     .choices = reductions,
      .def_choice = "mean",
      .doc = "mean over elements (Su's) or sum over dimensions"},
-    {.name = "g_steps", .type = GM_HP_INT, .def = 2, .min = 1, .max = 100,
+    {.name = "g_steps",
+     .type = GM_HP_INT,
+     .def = 2,
+     .min = 1,
+     .max = 100,
      .doc = "generator updates per iteration"},
-    {.name = "previous", .type = GM_HP_CHOICE, .choices = previous_kinds,
+    {.name = "previous",
+     .type = GM_HP_CHOICE,
+     .choices = previous_kinds,
      .def_choice = "cached",
      .doc = "theta': cached G(z) of this iteration, or a frozen copy"},
-    {.name = "refresh_every", .type = GM_HP_INT, .def = 10, .min = 1,
+    {.name = "refresh_every",
+     .type = GM_HP_INT,
+     .def = 10,
+     .min = 1,
      .max = 1e9,
      .doc = "frozen: generator updates between refreshes (1: no effect)"},
 };
@@ -82,9 +97,8 @@ static gm_status build_cache(prior_state *s, const gm_build_ctx *ctx,
     gm_graph *g = s->cache = gm_graph_create("generator_cache");
     if (!g) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     gm_graph_freeze(g, p->generator);
-    s->z_cache = gm_input(g, "z", (int[]){ctx->batch_size,
-                                          ctx->spec->latent_dim},
-                          2);
+    s->z_cache =
+        gm_input(g, "z", (int[]){ctx->batch_size, ctx->spec->latent_dim}, 2);
     s->cache_out = gm_mlp_forward(g, &p->gen, s->z_cache);
     return gm_graph_compile(g, err);
 }
@@ -102,19 +116,17 @@ static gm_status build_generator(prior_state *s, const gm_build_ctx *ctx,
     if (s->cached) {
         z = s->z = gm_input(g, "z", (int[]){b, latent}, 2);
         fake = gm_mlp_forward(g, &p->gen, z);
-        previous = s->g_prev = gm_input(g, "g_prev", (int[]){b, ctx->data_dim},
-                                        2);
+        previous = s->g_prev =
+            gm_input(g, "g_prev", (int[]){b, ctx->data_dim}, 2);
     } else {
         gm_graph_freeze(g, s->previous);
         z = gm_randn(g, "z", (int[]){b, latent}, 2, ctx->noise);
         fake = gm_mlp_forward(g, &p->gen, z);
         previous = gm_mlp_forward_with(g, &p->gen, s->previous, z);
     }
-    gm_node *logit = gm_mlp_forward(g, &p->disc, gm_node_set_name(fake, "fake"));
-    gm_node *gan_loss =
-        p->minimax
-            ? gm_neg(g, gm_mean(g, gm_softplus(g, logit), GM_AXIS_ALL))
-            : gm_mean(g, gm_softplus(g, gm_neg(g, logit)), GM_AXIS_ALL);
+    gm_node *logit =
+        gm_mlp_forward(g, &p->disc, gm_node_set_name(fake, "fake"));
+    gm_node *gan_loss = gm_gan_generator_loss(g, p, logit);
     gm_node *sq = gm_square(g, gm_sub(g, fake, previous));
     const char *reduction = gm_hparams_choice(h, "reduction");
     gm_node *dist = reduction && strcmp(reduction, "sum") == 0
@@ -149,7 +161,8 @@ static gm_status prior_build(gm_model *m, const gm_build_ctx *ctx,
     st->generator = p.generator;
     st->refresh_every = (long)gm_hparams_number(h, "refresh_every", 10);
     st->z_stream = gm_rng_split(ctx->noise);
-    gm_hooks hooks = {.state = st, .free_state = prior_state_free,
+    gm_hooks hooks = {.state = st,
+                      .free_state = prior_state_free,
                       .before_phase = prior_before_phase};
     s = gm_model_set_hooks(m, &hooks, err);
     if (s != GM_OK) return s;

@@ -10,8 +10,8 @@
 const char *const gm_gan_losses[] = {"minimax", "non_saturating", NULL};
 const char *const gm_gan_roles[] = {"generator", "discriminator"};
 
-gm_status gm_gan_networks(gm_model *m, const gm_build_ctx *ctx,
-                          gm_gan_parts *p, gm_error *err) {
+gm_status gm_gan_networks(gm_model *m, const gm_build_ctx *ctx, gm_gan_parts *p,
+                          gm_error *err) {
     memset(p, 0, sizeof *p);
     const gm_hparams *h = &ctx->spec->params;
     const char *loss = gm_hparams_choice(h, "loss");
@@ -20,8 +20,8 @@ gm_status gm_gan_networks(gm_model *m, const gm_build_ctx *ctx,
     p->generator = gm_model_network(m, ctx, "generator", ctx->spec->latent_dim,
                                     ctx->data_dim, &p->gen, err);
     if (!p->generator) return err->status;
-    p->discriminator = gm_model_network(m, ctx, "discriminator",
-                                        ctx->data_dim, 1, &p->disc, err);
+    p->discriminator = gm_model_network(m, ctx, "discriminator", ctx->data_dim,
+                                        1, &p->disc, err);
     return p->discriminator ? GM_OK : err->status;
 }
 
@@ -36,8 +36,7 @@ static gm_status graph_failed(gm_graph *g, gm_error *err) {
 }
 
 gm_status gm_gan_add_discriminator_phase(gm_model *m, const gm_build_ctx *ctx,
-                                         const gm_gan_parts *p,
-                                         gm_error *err) {
+                                         const gm_gan_parts *p, gm_error *err) {
     int b = ctx->batch_size;
     gm_graph *g = gm_graph_create("discriminator");
     if (!g) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
@@ -49,9 +48,9 @@ gm_status gm_gan_add_discriminator_phase(gm_model *m, const gm_build_ctx *ctx,
     gm_node *real_logit = gm_mlp_forward(g, &p->disc, x);
     gm_node *fake_logit = gm_mlp_forward(g, &p->disc, fake);
     /* -E_data[log D] - E_g[log(1 - D)] */
-    gm_node *loss =
-        gm_add(g, gm_mean(g, gm_softplus(g, gm_neg(g, real_logit)), GM_AXIS_ALL),
-               gm_mean(g, gm_softplus(g, fake_logit), GM_AXIS_ALL));
+    gm_node *loss = gm_add(
+        g, gm_mean(g, gm_softplus(g, gm_neg(g, real_logit)), GM_AXIS_ALL),
+        gm_mean(g, gm_softplus(g, fake_logit), GM_AXIS_ALL));
     metric(g, gm_mean(g, gm_sigmoid(g, real_logit), GM_AXIS_ALL), "d_real");
     metric(g, gm_mean(g, gm_sigmoid(g, fake_logit), GM_AXIS_ALL), "d_fake");
     /* The logit estimates log p_data/p_g (exactly so for the optimal D). */
@@ -64,6 +63,13 @@ gm_status gm_gan_add_discriminator_phase(gm_model *m, const gm_build_ctx *ctx,
                               p->d_steps, err);
 }
 
+gm_node *gm_gan_generator_loss(gm_graph *g, const gm_gan_parts *p,
+                               gm_node *fake_logit) {
+    if (p->minimax)
+        return gm_neg(g, gm_mean(g, gm_softplus(g, fake_logit), GM_AXIS_ALL));
+    return gm_mean(g, gm_softplus(g, gm_neg(g, fake_logit)), GM_AXIS_ALL);
+}
+
 gm_status gm_gan_generator_graph_build(const gm_build_ctx *ctx,
                                        const gm_gan_parts *p,
                                        gm_gan_generator_graph *out,
@@ -74,11 +80,8 @@ gm_status gm_gan_generator_graph_build(const gm_build_ctx *ctx,
     gm_graph_freeze(g, p->discriminator);
     out->z = gm_randn(g, "z", (int[]){b, ctx->spec->latent_dim}, 2, ctx->noise);
     out->fake = gm_node_set_name(gm_mlp_forward(g, &p->gen, out->z), "fake");
-    gm_node *logit = gm_mlp_forward(g, &p->disc, out->fake);
     out->loss =
-        p->minimax
-            ? gm_neg(g, gm_mean(g, gm_softplus(g, logit), GM_AXIS_ALL))
-            : gm_mean(g, gm_softplus(g, gm_neg(g, logit)), GM_AXIS_ALL);
+        gm_gan_generator_loss(g, p, gm_mlp_forward(g, &p->disc, out->fake));
     if (gm_graph_error(g)) {
         out->graph = NULL;
         return graph_failed(g, err);
@@ -90,9 +93,9 @@ gm_status gm_gan_set_sampler(gm_model *m, const gm_build_ctx *ctx,
                              const gm_gan_parts *p, gm_error *err) {
     gm_graph *g = gm_graph_create("sampler");
     if (!g) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
-    gm_node *z = gm_randn(g, "z", (int[]){ctx->sample_count,
-                                          ctx->spec->latent_dim},
-                          2, ctx->noise);
+    gm_node *z =
+        gm_randn(g, "z", (int[]){ctx->sample_count, ctx->spec->latent_dim}, 2,
+                 ctx->noise);
     gm_node *x = gm_node_set_name(gm_mlp_forward(g, &p->gen, z), "samples");
     return gm_model_set_sampler(m, g, x, err);
 }

@@ -14,7 +14,9 @@ typedef struct gm_gan_parts {
 
 /* Hyperparameters both GAN objectives take: loss and d_steps. */
 #define GM_GAN_HPARAMS                                                         \
-    {.name = "loss", .type = GM_HP_CHOICE, .choices = gm_gan_losses,           \
+    {.name = "loss",                                                           \
+     .type = GM_HP_CHOICE,                                                     \
+     .choices = gm_gan_losses,                                                 \
      .def_choice = "non_saturating",                                           \
      .doc = "generator loss: minimax E[log(1-D)] or non_saturating "           \
             "-E[log D]"},                                                      \
@@ -28,13 +30,18 @@ extern const char *const gm_gan_roles[];
 
 /* Makes the networks: generator latent -> data, discriminator data -> 1
  * logit. */
-gm_status gm_gan_networks(gm_model *m, const gm_build_ctx *ctx,
-                          gm_gan_parts *p, gm_error *err);
+gm_status gm_gan_networks(gm_model *m, const gm_build_ctx *ctx, gm_gan_parts *p,
+                          gm_error *err);
 
 /* The discriminator's phase: -E_data[log D] - E_g[log(1 - D)], with the
  * metrics d_real, d_fake and the density-ratio KL estimates. */
 gm_status gm_gan_add_discriminator_phase(gm_model *m, const gm_build_ctx *ctx,
                                          const gm_gan_parts *p, gm_error *err);
+
+/* The generator's loss from the discriminator's logits on its samples:
+ * E[log(1 - D)] (minimax) or -E[log D] (non-saturating). */
+gm_node *gm_gan_generator_loss(gm_graph *g, const gm_gan_parts *p,
+                               gm_node *fake_logit);
 
 /* A graph for the generator's phase: G(z) and the generator loss, the
  * discriminator frozen. The caller may add terms, then adds the phase. */

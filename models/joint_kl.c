@@ -14,17 +14,8 @@
 #include "gm/ops.h"
 #include "models.h"
 
-static const char *const likelihoods[] = {"gaussian", "bernoulli", NULL};
-
 static const gm_hparam_spec joint_hparams[] = {
-    {.name = "likelihood", .type = GM_HP_CHOICE, .choices = likelihoods,
-     .def_choice = "gaussian", .doc = "p(x|z): gaussian or bernoulli (logits)"},
-    {.name = "sigma", .type = GM_HP_FLOAT, .def = 1.0, .min = 1e-4, .max = 1e4,
-     .doc = "fixed std of the gaussian likelihood"},
-    {.name = "learn_sigma", .type = GM_HP_BOOL, .def = 0,
-     .doc = "learn one gaussian log-variance per data dimension"},
-    {.name = "sample_noise", .type = GM_HP_BOOL, .def = 0,
-     .doc = "samples add the gaussian observation noise to the mean"},
+    GM_VAE_LIKELIHOOD_HPARAMS,
     GM_VAE_EVAL_HPARAM,
 };
 
@@ -95,7 +86,8 @@ static gm_status joint_build(gm_model *m, const gm_build_ctx *ctx,
     gm_node *nll_q = gm_gaussian_nll(g, p.z, p.mu, p.logvar);
     gm_node *nll_p = gm_gaussian_nll_fixed(g, p.z, gm_scalar(g, 0.0f), 0.0f);
     gm_node *log_ratio = gm_sub(g, nll_p, nll_q);
-    gm_node *kl_mc = gm_scale(g, gm_sum(g, log_ratio, GM_AXIS_ALL), per_example);
+    gm_node *kl_mc =
+        gm_scale(g, gm_sum(g, log_ratio, GM_AXIS_ALL), per_example);
     gm_node *loss = gm_add(g, p.recon_nll, kl_mc);
     if (ctx->data && gm_dataset_has_density(ctx->data)) {
         gm_node *x = p.x;

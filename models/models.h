@@ -27,8 +27,8 @@ typedef struct gm_vae_parts {
     gm_params *groups[2]; /* encoder, decoder */
     gm_mlp encoder, decoder;
     bool bernoulli;
-    float fixed_logvar;   /* gaussian with fixed sigma: 2 log sigma */
-    int decoder_logvar;   /* learned log-variance view, or -1 */
+    float fixed_logvar; /* gaussian with fixed sigma: 2 log sigma */
+    int decoder_logvar; /* learned log-variance view, or -1 */
 } gm_vae_parts;
 
 gm_status gm_vae_build_parts(gm_model *m, const gm_build_ctx *ctx,
@@ -39,6 +39,29 @@ gm_status gm_vae_build_parts(gm_model *m, const gm_build_ctx *ctx,
 gm_status gm_vae_set_sampler(gm_model *m, const gm_build_ctx *ctx,
                              const gm_vae_parts *p, gm_error *err);
 
+/* The likelihood hyperparameters both VAE objectives take. */
+extern const char *const gm_vae_likelihoods[];
+#define GM_VAE_LIKELIHOOD_HPARAMS                                              \
+    {.name = "likelihood",                                                     \
+     .type = GM_HP_CHOICE,                                                     \
+     .choices = gm_vae_likelihoods,                                            \
+     .def_choice = "gaussian",                                                 \
+     .doc = "p(x|z): gaussian or bernoulli (logits)"},                         \
+        {.name = "sigma",                                                      \
+         .type = GM_HP_FLOAT,                                                  \
+         .def = 1.0,                                                           \
+         .min = 1e-4,                                                          \
+         .max = 1e4,                                                           \
+         .doc = "fixed std of the gaussian likelihood"},                       \
+        {.name = "learn_sigma",                                                \
+         .type = GM_HP_BOOL,                                                   \
+         .def = 0,                                                             \
+         .doc = "learn one gaussian log-variance per data dimension"},         \
+    {                                                                          \
+        .name = "sample_noise", .type = GM_HP_BOOL, .def = 0,                  \
+        .doc = "samples add the gaussian observation noise to the mean"        \
+    }
+
 /* Held-out evaluation of a VAE (models/vae_eval.c): iwae_logpx,
  * elbo_eval, posterior_gap, active_units, in that order. */
 #define GM_VAE_EVAL_METRICS 4
@@ -47,8 +70,8 @@ extern const char *const gm_vae_eval_metrics[GM_VAE_EVAL_METRICS];
 /* The hyperparameter both VAE objectives take for it. */
 #define GM_VAE_EVAL_HPARAM                                                     \
     {                                                                          \
-        .name = "iwae_k", .type = GM_HP_INT, .def = 64, .min = 1,              \
-        .max = 4096, .doc = "importance samples per row for iwae_logpx"        \
+        .name = "iwae_k", .type = GM_HP_INT, .def = 64, .min = 1, .max = 4096, \
+        .doc = "importance samples per row for iwae_logpx"                     \
     }
 
 typedef struct gm_vae_eval {
@@ -63,7 +86,7 @@ gm_status gm_vae_eval_build(gm_vae_eval *e, const gm_vae_parts *p,
 void gm_vae_eval_clear(gm_vae_eval *e);
 
 /* Evaluates rows data [n, dim] into out[0..GM_VAE_EVAL_METRICS). */
-gm_status gm_vae_evaluate(gm_vae_eval *e, const float *data, int n,
-                          double *out, gm_error *err);
+gm_status gm_vae_evaluate(gm_vae_eval *e, const float *data, int n, double *out,
+                          gm_error *err);
 
 #endif

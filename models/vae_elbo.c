@@ -9,23 +9,26 @@
 #include "gm/ops.h"
 #include "models.h"
 
-static const char *const likelihoods[] = {"gaussian", "bernoulli", NULL};
-
 static const gm_hparam_spec vae_hparams[] = {
-    {.name = "beta", .type = GM_HP_FLOAT, .def = 1.0, .min = 0.0, .max = 1e3,
+    {.name = "beta",
+     .type = GM_HP_FLOAT,
+     .def = 1.0,
+     .min = 0.0,
+     .max = 1e3,
      .doc = "weight of KL(q(z|x) || p(z))"},
-    {.name = "likelihood", .type = GM_HP_CHOICE, .choices = likelihoods,
-     .def_choice = "gaussian", .doc = "p(x|z): gaussian or bernoulli (logits)"},
-    {.name = "sigma", .type = GM_HP_FLOAT, .def = 1.0, .min = 1e-4, .max = 1e4,
-     .doc = "fixed std of the gaussian likelihood"},
-    {.name = "learn_sigma", .type = GM_HP_BOOL, .def = 0,
-     .doc = "learn one gaussian log-variance per data dimension"},
-    {.name = "warmup_steps", .type = GM_HP_INT, .def = 0, .min = 0, .max = 1e9,
+    GM_VAE_LIKELIHOOD_HPARAMS,
+    {.name = "warmup_steps",
+     .type = GM_HP_INT,
+     .def = 0,
+     .min = 0,
+     .max = 1e9,
      .doc = "ramp beta linearly from 0 over this many steps"},
-    {.name = "free_bits", .type = GM_HP_FLOAT, .def = 0.0, .min = 0.0,
-     .max = 100.0, .doc = "minimum KL (nats) per latent dimension in the loss"},
-    {.name = "sample_noise", .type = GM_HP_BOOL, .def = 0,
-     .doc = "samples add the gaussian observation noise to the mean"},
+    {.name = "free_bits",
+     .type = GM_HP_FLOAT,
+     .def = 0.0,
+     .min = 0.0,
+     .max = 100.0,
+     .doc = "minimum KL (nats) per latent dimension in the loss"},
     GM_VAE_EVAL_HPARAM,
 };
 

@@ -39,8 +39,8 @@ gm_status gm_vae_eval_build(gm_vae_eval *e, const gm_vae_parts *p,
     e->mu = gm_slice_cols(g, h, 0, e->latent);
     gm_node *lv = gm_slice_cols(g, h, e->latent, e->latent);
     gm_node *eps = gm_randn(g, "eps", (int[]){n, e->latent}, 2, ctx->noise);
-    gm_node *z = gm_add(g, e->mu, gm_mul(g, gm_exp(g, gm_scale(g, lv, 0.5f)),
-                                         eps));
+    gm_node *z =
+        gm_add(g, e->mu, gm_mul(g, gm_exp(g, gm_scale(g, lv, 0.5f)), eps));
     gm_node *decoded = gm_mlp_forward(g, &p->decoder, z);
     gm_node *recon;
     if (p->bernoulli)
@@ -59,8 +59,8 @@ gm_status gm_vae_eval_build(gm_vae_eval *e, const gm_vae_parts *p,
     gm_node *lse =
         gm_logsumexp_rows(g, gm_reshape(g, log_w, (int[]){e->chunk, k}, 2));
     e->iwae = gm_add_scalar(g, lse, -logf((float)k));
-    e->elbo = gm_neg(g, gm_add(g, nll_x,
-                               per_row(g, gm_kl_normal_std(g, e->mu, lv))));
+    e->elbo =
+        gm_neg(g, gm_add(g, nll_x, per_row(g, gm_kl_normal_std(g, e->mu, lv))));
     if (gm_graph_error(g)) {
         *err = *gm_graph_error(g);
         return err->status;
@@ -79,8 +79,8 @@ void gm_vae_eval_clear(gm_vae_eval *e) {
     memset(e, 0, sizeof *e);
 }
 
-gm_status gm_vae_evaluate(gm_vae_eval *e, const float *data, int n,
-                          double *out, gm_error *err) {
+gm_status gm_vae_evaluate(gm_vae_eval *e, const float *data, int n, double *out,
+                          gm_error *err) {
     (void)err;
     double iwae = 0.0, elbo = 0.0;
     memset(e->mu_sum, 0, (size_t)2 * e->latent * sizeof *e->mu_sum);
@@ -100,7 +100,8 @@ gm_status gm_vae_evaluate(gm_vae_eval *e, const float *data, int n,
         const float *mu = gm_node_data(e->mu);
         for (int i = 0; i < rows; i++) {
             iwae += iw[i];
-            for (int k = 0; k < e->k; k++) elbo += el[i * e->k + k] / e->k;
+            for (int k = 0; k < e->k; k++)
+                elbo += el[i * e->k + k] / e->k;
             for (int u = 0; u < e->latent; u++) {
                 double m = mu[(size_t)i * e->k * e->latent + u];
                 e->mu_sum[u] += m;

@@ -6,9 +6,11 @@
 #include "gm/ops.h"
 #include "models.h"
 
+const char *const gm_vae_likelihoods[] = {"gaussian", "bernoulli", NULL};
+
 /* Per element -log p(x | decoded). */
-static gm_node *recon_elements(gm_graph *g, const gm_vae_parts *p,
-                               gm_node *x, gm_node *decoded) {
+static gm_node *recon_elements(gm_graph *g, const gm_vae_parts *p, gm_node *x,
+                               gm_node *decoded) {
     if (p->bernoulli) return gm_bce_with_logits(g, decoded, x);
     if (p->decoder_logvar >= 0)
         return gm_gaussian_nll(g, x, decoded,
@@ -26,8 +28,8 @@ gm_status gm_vae_build_parts(gm_model *m, const gm_build_ctx *ctx,
     p->fixed_logvar = (float)(2.0 * log(gm_hparams_number(h, "sigma", 1.0)));
     p->decoder_logvar = -1;
 
-    p->groups[0] = gm_model_network(m, ctx, "encoder", d, 2 * latent,
-                                    &p->encoder, err);
+    p->groups[0] =
+        gm_model_network(m, ctx, "encoder", d, 2 * latent, &p->encoder, err);
     if (!p->groups[0]) return err->status;
     p->groups[1] =
         gm_model_network(m, ctx, "decoder", latent, d, &p->decoder, err);
@@ -37,7 +39,8 @@ gm_status gm_vae_build_parts(gm_model *m, const gm_build_ctx *ctx,
             gm_params_add(p->groups[1], "logvar", (int[]){d}, 1, err);
         if (p->decoder_logvar < 0) return err->status;
         float *lv = gm_params_view_data(p->groups[1], p->decoder_logvar);
-        for (int j = 0; j < d; j++) lv[j] = p->fixed_logvar;
+        for (int j = 0; j < d; j++)
+            lv[j] = p->fixed_logvar;
     }
 
     gm_graph *g = p->graph = gm_graph_create(ctx->spec->name);
@@ -50,14 +53,15 @@ gm_status gm_vae_build_parts(gm_model *m, const gm_build_ctx *ctx,
     gm_node *eps = gm_randn(g, "eps", (int[]){b, latent}, 2, ctx->noise);
     gm_node *sigma = gm_exp(g, gm_scale(g, p->logvar, 0.5f));
     p->z = gm_node_set_name(gm_add(g, p->mu, gm_mul(g, sigma, eps)), "z");
-    p->decoded = gm_node_set_name(gm_mlp_forward(g, &p->decoder, p->z), "x_hat");
+    p->decoded =
+        gm_node_set_name(gm_mlp_forward(g, &p->decoder, p->z), "x_hat");
     p->recon_elem = recon_elements(g, p, p->x, p->decoded);
     p->kl_elem = gm_kl_normal_std(g, p->mu, p->logvar);
     float per_example = 1.0f / (float)b;
     p->recon_nll = gm_node_set_role(
-        gm_node_set_name(gm_scale(g, gm_sum(g, p->recon_elem, GM_AXIS_ALL),
-                                  per_example),
-                         "recon_nll"),
+        gm_node_set_name(
+            gm_scale(g, gm_sum(g, p->recon_elem, GM_AXIS_ALL), per_example),
+            "recon_nll"),
         GM_ROLE_METRIC);
     p->kl = gm_node_set_role(
         gm_node_set_name(
@@ -90,10 +94,9 @@ gm_status gm_vae_set_sampler(gm_model *m, const gm_build_ctx *ctx,
             gm_randn(g, "obs_noise", (int[]){n, ctx->data_dim}, 2, ctx->noise);
         gm_node *std =
             p->decoder_logvar >= 0
-                ? gm_exp(g, gm_scale(g,
-                                     gm_param(g, p->groups[1],
-                                              p->decoder_logvar),
-                                     0.5f))
+                ? gm_exp(g, gm_scale(
+                                g, gm_param(g, p->groups[1], p->decoder_logvar),
+                                0.5f))
                 : gm_scalar(g, expf(0.5f * p->fixed_logvar));
         out = gm_add(g, out, gm_mul(g, eps, std));
     }
