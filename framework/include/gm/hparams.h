@@ -20,7 +20,9 @@ typedef struct gm_hparam_spec {
     const char *name;
     gm_hparam_type type;
     double def;                 /* default for numbers and bools */
-    double min, max;            /* inclusive range for numbers */
+    double min, max;            /* inclusive range for numbers (give
+                                   -INFINITY/INFINITY for an open one:
+                                   0 and 0 allow only 0) */
     const char *const *choices; /* NULL-terminated, for GM_HP_CHOICE */
     const char *def_choice;     /* default for GM_HP_CHOICE */
     const char *doc;            /* one line, shown by `gm list objectives` */

@@ -1,0 +1,122 @@
+/* dataset: its kind, and the keys of that kind with their defaults. */
+#include <stdio.h>
+#include <string.h>
+
+#include "config/config_internal.h"
+
+#define DATASET_MAX_KEYS 5
+
+static const struct {
+    const char *name;
+    const char *keys[DATASET_MAX_KEYS]; /* "name" and the kind's own */
+    int n_keys;
+} kinds[] = {
+    {"ring", {"name", "modes", "radius", "std", "size"}, 5},
+    {"grid", {"name", "side", "spacing", "std", "size"}, 5},
+    {"fashion_mnist", {"name", "path"}, 2},
+    {"idx", {"name", "path", "test_path"}, 3},
+    {"hdf5", {"name", "path", "key"}, 3},
+};
+enum { N_KINDS = sizeof kinds / sizeof kinds[0] };
+
+static const char fashion_mnist_dir[] = "/usr/share/datasets/fashion-mnist";
+
+/* The first kind other than `kind` that has `key`, or -1. */
+static int kind_with_key(const char *key, int kind) {
+    for (int k = 0; k < N_KINDS; k++)
+        for (int j = 0; k != kind && j < kinds[k].n_keys; j++)
+            if (strcmp(kinds[k].keys[j], key) == 0) return k;
+    return -1;
+}
+
+static gm_status check_keys(const gm_cfg *c, const gm_ynode *m, int kind) {
+    int i = gm_cfg_unknown(m, kinds[kind].keys, kinds[kind].n_keys);
+    if (i < 0) return GM_OK;
+    const gm_ynode *key = gm_ymap_key(m, i);
+    int other = kind_with_key(key->text, kind);
+    if (other < 0)
+        return gm_cfg_fail_unknown(c, m, i, "dataset", kinds[kind].keys,
+                                   kinds[kind].n_keys, NULL);
+    char path[GM_CFG_PATH_MAX];
+    gm_cfg_path_join(path, sizeof path, "dataset", key->text);
+    return gm_cfg_fail(c, key, path, "\"%s\" is a key of dataset %s, not of %s",
+                       key->text, kinds[other].name, kinds[kind].name);
+}
+
+static gm_status mixture(const gm_cfg *c, const gm_ynode *m,
+                         gm_dataset_spec *out) {
+    gm_status st = GM_OK;
+    if (strcmp(out->name, "ring") == 0) {
+        out->modes = 8;
+        out->radius = 2.0;
+        out->std = 0.02;
+        st = gm_cfg_get_int(c, m, "dataset", "modes", GM_CFG_AT_LEAST(1),
+                            &out->modes);
+        if (st == GM_OK)
+            st = gm_cfg_get_number(c, m, "dataset", "radius", GM_CFG_POSITIVE,
+                                   &out->radius);
+    } else {
+        out->side = 5;
+        out->spacing = 2.0;
+        out->std = 0.05;
+        st = gm_cfg_get_int(c, m, "dataset", "side", GM_CFG_AT_LEAST(1),
+                            &out->side);
+        if (st == GM_OK)
+            st = gm_cfg_get_number(c, m, "dataset", "spacing", GM_CFG_POSITIVE,
+                                   &out->spacing);
+    }
+    out->size = 100000;
+    if (st == GM_OK)
+        st = gm_cfg_get_number(c, m, "dataset", "std", GM_CFG_POSITIVE,
+                               &out->std);
+    if (st == GM_OK)
+        st = gm_cfg_get_long(c, m, "dataset", "size", GM_CFG_AT_LEAST(1),
+                             &out->size);
+    return st;
+}
+
+/* The required string `key` of m. */
+static gm_status required_string(const gm_cfg *c, const gm_ynode *m,
+                                 const char *key, char *out, size_t cap) {
+    char path[GM_CFG_PATH_MAX];
+    const gm_ynode *v;
+    gm_status st =
+        gm_cfg_require(c, m, m, "dataset", key, path, sizeof path, &v);
+    return st == GM_OK ? gm_cfg_string(c, v, path, out, cap) : st;
+}
+
+static gm_status files(const gm_cfg *c, const gm_ynode *m,
+                       gm_dataset_spec *out) {
+    if (strcmp(out->name, "fashion_mnist") == 0) {
+        snprintf(out->path, sizeof out->path, "%s", fashion_mnist_dir);
+        return gm_cfg_get_string(c, m, "dataset", "path", out->path,
+                                 sizeof out->path);
+    }
+    gm_status st = required_string(c, m, "path", out->path, sizeof out->path);
+    if (st != GM_OK) return st;
+    if (strcmp(out->name, "idx") == 0)
+        return gm_cfg_get_string(c, m, "dataset", "test_path", out->test_path,
+                                 sizeof out->test_path);
+    return required_string(c, m, "key", out->key, sizeof out->key);
+}
+
+gm_status gm_cfg_dataset(const gm_cfg *c, const gm_ynode *v,
+                         gm_dataset_spec *out) {
+    if (v->kind != GM_YMAP)
+        return gm_cfg_fail_type(c, v, "dataset", "a mapping");
+    const char *names[N_KINDS];
+    for (int k = 0; k < N_KINDS; k++)
+        names[k] = kinds[k].name;
+    char path[GM_CFG_PATH_MAX];
+    const gm_ynode *name;
+    int kind = 0;
+    gm_status st =
+        gm_cfg_require(c, v, v, "dataset", "name", path, sizeof path, &name);
+    if (st == GM_OK) st = gm_cfg_choice(c, name, path, names, N_KINDS, &kind);
+    if (st == GM_OK) st = check_keys(c, v, kind);
+    if (st != GM_OK) return st;
+    snprintf(out->name, sizeof out->name, "%s", kinds[kind].name);
+    if (strcmp(out->name, "ring") == 0 || strcmp(out->name, "grid") == 0)
+        return mixture(c, v, out);
+    return files(c, v, out);
+}

@@ -1,0 +1,147 @@
+/* Loading an experiment: read, parse, apply overrides, validate, and keep
+ * the text the run file records. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config/config_internal.h"
+#include "gm/config.h"
+
+void gm_experiment_clear(gm_experiment *e) {
+    if (!e) return;
+    free(e->models);
+    free(e->config_yaml);
+    memset(e, 0, sizeof *e);
+}
+
+/* "# from <source> with --set a --set b\n", on one line. */
+static char *override_header(const char *source, const char *const *sets,
+                             int n) {
+    size_t len = strlen("# from  with\n") + strlen(source);
+    for (int i = 0; i < n; i++)
+        len += strlen(" --set ") + strlen(sets[i]);
+    char *h = malloc(len + 1);
+    if (!h) return NULL;
+    size_t k = (size_t)sprintf(h, "# from %s with", source);
+    for (int i = 0; i < n; i++)
+        k += (size_t)sprintf(h + k, " --set %s", sets[i]);
+    for (char *p = h; *p; p++)
+        if (*p == '\n' || *p == '\r') *p = ' ';
+    h[k++] = '\n';
+    h[k] = '\0';
+    return h;
+}
+
+static gm_status config_text(gm_experiment *out, const gm_ynode *root,
+                             const char *text, size_t len, const char *source,
+                             const char *const *sets, int n, gm_error *err) {
+    if (n == 0) {
+        out->config_yaml = malloc(len + 1);
+        if (!out->config_yaml)
+            return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+        memcpy(out->config_yaml, text, len);
+        out->config_yaml[len] = '\0';
+        return GM_OK;
+    }
+    char *header = override_header(source, sets, n);
+    if (!header) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+    gm_status st = gm_ytree_emit(root, header, &out->config_yaml, err);
+    free(header);
+    return st;
+}
+
+static gm_status load(gm_experiment *out, const char *text, size_t len,
+                      const char *source, const char *const *sets, int n,
+                      gm_schema_lookup lookup, void *lookup_ctx,
+                      gm_error *err) {
+    gm_ysource src = {.source = source, .set = NULL, .base_path = ""};
+    gm_ynode *root;
+    gm_status st = gm_ytree_parse(text, len, &src, &root, err);
+    if (st != GM_OK) return st;
+    if (!root)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "%s:1:1: the document is empty; expected a "
+                            "mapping with experiment, dataset and models",
+                            source);
+    gm_cfg c = {.source = source,
+                .err = err,
+                .lookup = lookup,
+                .lookup_ctx = lookup_ctx};
+    if (root->kind != GM_YMAP)
+        st = gm_cfg_fail_type(&c, root, "", "a mapping at the top level");
+    for (int i = 0; st == GM_OK && i < n; i++)
+        st = gm_cfg_apply_override(root, sets[i], source, err);
+    if (st == GM_OK) st = gm_cfg_experiment(&c, root, out);
+    if (st == GM_OK)
+        st = config_text(out, root, text, len, source, sets, n, err);
+    if (st == GM_OK) snprintf(out->source, sizeof out->source, "%s", source);
+    gm_ynode_free(root);
+    if (st != GM_OK) gm_experiment_clear(out);
+    return st;
+}
+
+gm_status gm_config_load_string(gm_experiment *out, const char *text,
+                                const char *name_for_messages,
+                                const char *const *overrides, int n_overrides,
+                                gm_schema_lookup lookup, void *lookup_ctx,
+                                gm_error *err) {
+    memset(out, 0, sizeof *out);
+    if (!text || !name_for_messages || !lookup || n_overrides < 0 ||
+        (n_overrides > 0 && !overrides))
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "gm_config_load_string: missing text, name or "
+                            "objective lookup");
+    return load(out, text, strlen(text), name_for_messages, overrides,
+                n_overrides, lookup, lookup_ctx, err);
+}
+
+/* The whole file in a new NUL-terminated buffer. */
+static gm_status read_file(const char *path, char **text, size_t *len,
+                           gm_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return gm_error_set(err, errno == ENOENT ? GM_ERR_NOT_FOUND : GM_ERR_IO,
+                            "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        n += fread(buf + n, 1, cap - n - 1, f);
+        if (n < cap - 1) break;
+        cap *= 2;
+        char *grown = realloc(buf, cap);
+        if (!grown) free(buf);
+        buf = grown;
+    }
+    int failed = ferror(f);
+    int saved = errno;
+    fclose(f);
+    if (!buf) return gm_error_set(err, GM_ERR_NOMEM, "%s: out of memory", path);
+    if (failed) {
+        free(buf);
+        return gm_error_set(err, GM_ERR_IO, "%s: cannot read: %s", path,
+                            strerror(saved));
+    }
+    buf[n] = '\0';
+    *text = buf;
+    *len = n;
+    return GM_OK;
+}
+
+gm_status gm_config_load(gm_experiment *out, const char *path,
+                         const char *const *overrides, int n_overrides,
+                         gm_schema_lookup lookup, void *lookup_ctx,
+                         gm_error *err) {
+    memset(out, 0, sizeof *out);
+    if (!path || !lookup || n_overrides < 0 || (n_overrides > 0 && !overrides))
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "gm_config_load: missing path or objective lookup");
+    char *text = NULL;
+    size_t len = 0;
+    gm_status st = read_file(path, &text, &len, err);
+    if (st != GM_OK) return st;
+    st = load(out, text, len, path, overrides, n_overrides, lookup, lookup_ctx,
+              err);
+    free(text);
+    return st;
+}

@@ -1,0 +1,925 @@
+/* Experiment files: valid documents fill every field (defaults included),
+ * and every kind of mistake is reported with file:line:col (or the --set
+ * at fault), the key path and what is wrong. */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gm/config.h"
+
+/* ---- a fake objective registry ------------------------------------------ */
+
+static const char *const vae_roles[] = {"encoder", "decoder"};
+static const char *const likelihoods[] = {"gaussian", "bernoulli", NULL};
+static const gm_hparam_spec vae_params[] = {
+    {"beta", GM_HP_FLOAT, 1.0, 0, 1000, NULL, NULL, "KL weight"},
+    {"likelihood", GM_HP_CHOICE, 0, 0, 0, likelihoods, "gaussian", "p(x|z)"},
+    {"learned_sigma", GM_HP_BOOL, 0, 0, 1, NULL, NULL, "learn sigma"},
+};
+static const gm_objective_schema vae_schema = {"vae_elbo", "VAE", vae_roles, 2,
+                                               vae_params, 3};
+
+static const char *const gan_roles[] = {"generator", "discriminator"};
+static const char *const gan_losses[] = {"minimax", "non_saturating", NULL};
+static const gm_hparam_spec gan_params[] = {
+    {"loss", GM_HP_CHOICE, 0, 0, 0, gan_losses, "non_saturating", "G loss"},
+    {"d_steps", GM_HP_INT, 1, 1, 100, NULL, NULL, "D steps per G step"},
+};
+static const gm_objective_schema gan_schema = {"gan", "GAN",      gan_roles,
+                                               2,     gan_params, 2};
+
+static const gm_objective_schema *fake_lookup(const char *objective,
+                                              const char *plugin, void *ctx,
+                                              gm_error *err) {
+    (void)ctx;
+    if (plugin[0]) {
+        gm_error_set(err, GM_ERR_IO, "cannot load plugin %s: no such file",
+                     plugin);
+        return NULL;
+    }
+    if (strcmp(objective, "vae_elbo") == 0) return &vae_schema;
+    if (strcmp(objective, "gan") == 0) return &gan_schema;
+    gm_error_set(err, GM_ERR_NOT_FOUND,
+                 "unknown objective \"%s\" (known: vae_elbo, gan)", objective);
+    return NULL;
+}
+
+static gm_status load(gm_experiment *e, const char *doc,
+                      const char *const *sets, int n, gm_error *err) {
+    return gm_config_load_string(e, doc, "x.yaml", sets, n, fake_lookup, NULL,
+                                 err);
+}
+
+/* Loads a document that must be valid. */
+static void load_ok(gm_experiment *e, const char *doc, const char *const *sets,
+                    int n) {
+    gm_error err = {0};
+    gm_status st = load(e, doc, sets, n, &err);
+    cr_assert_eq(st, GM_OK, "unexpected error: %s", err.message);
+}
+
+static const gm_model_spec *model(const gm_experiment *e, const char *name) {
+    for (int i = 0; i < e->n_models; i++)
+        if (strcmp(e->models[i].name, name) == 0) return &e->models[i];
+    cr_assert_fail("no model %s", name);
+    return NULL;
+}
+
+static const gm_mlp_spec *network(const gm_model_spec *m, const char *role) {
+    for (int i = 0; i < m->n_networks; i++)
+        if (strcmp(m->networks[i].role, role) == 0) return &m->networks[i].mlp;
+    cr_assert_fail("no network %s in %s", role, m->name);
+    return NULL;
+}
+
+static double param(const gm_model_spec *m, const char *name) {
+    return gm_hparams_number(&m->params, name, NAN);
+}
+
+#define ASSERT_FLOAT_EQ(a, b)                                                  \
+    cr_assert_float_eq((a), (b), 1e-6 * fabs(b) + 1e-12)
+
+/* ---- valid documents ---------------------------------------------------- */
+
+static const char minimal_doc[] = "experiment: mini\n"
+                                  "dataset: {name: ring}\n"
+                                  "train: {steps: 100}\n"
+                                  "models:\n"
+                                  "  vae: {objective: vae_elbo}\n";
+
+/* The flagship experiment of DESIGN.md, less the out-of-tree model. */
+static const char full_doc[] =
+    "experiment: gan_vs_vae          # output defaults to "
+    "runs/<experiment>.h5\n"
+    "seeds: [1, 2, 3]\n"
+    "out: runs/custom.h5\n"
+    "dataset:\n"
+    "  name: ring\n"
+    "  modes: 8\n"
+    "  radius: 2.0\n"
+    "  std: 0.02\n"
+    "  size: 100000\n"
+    "train:\n"
+    "  steps: 20000\n"
+    "  batch_size: 512\n"
+    "  optimizer: {name: adam, lr: 1.0e-4, beta1: 0.5, beta2: 0.999}\n"
+    "eval:\n"
+    "  every: 1000\n"
+    "  samples: 2500\n"
+    "models:\n"
+    "  vae:\n"
+    "    objective: vae_elbo\n"
+    "    latent_dim: 2\n"
+    "    encoder: {hidden: [128, 128], activation: relu}\n"
+    "    decoder: {hidden: [64, 32, 16], activation: leaky_relu, "
+    "activation_param: 0.1}\n"
+    "    params: {beta: 0.5, likelihood: bernoulli, learned_sigma: true}\n"
+    "  gan:\n"
+    "    objective: gan\n"
+    "    latent_dim: 4\n"
+    "    generator: {hidden: [128, 128], activation: relu}\n"
+    "    discriminator: {hidden: [256], activation: tanh}\n"
+    "    params: {loss: minimax, d_steps: 2}\n"
+    "    train: {optimizer: {lr: 2.0e-4}}\n";
+
+Test(config_valid, minimal_fills_defaults) {
+    gm_experiment e;
+    load_ok(&e, minimal_doc, NULL, 0);
+    cr_assert_str_eq(e.name, "mini");
+    cr_assert_str_eq(e.source, "x.yaml");
+    cr_assert_str_eq(e.out, "runs/mini.h5");
+    cr_assert_eq(e.n_seeds, 1);
+    cr_assert_eq(e.seeds[0], 1);
+    cr_assert_str_eq(e.dataset.name, "ring");
+    cr_assert_eq(e.dataset.modes, 8);
+    ASSERT_FLOAT_EQ(e.dataset.radius, 2.0);
+    ASSERT_FLOAT_EQ(e.dataset.std, 0.02);
+    cr_assert_eq(e.dataset.size, 100000);
+    cr_assert_eq(e.train.steps, 100);
+    cr_assert_eq(e.train.batch_size, 64);
+    gm_optim_config adam = gm_optim_defaults(GM_OPTIM_ADAM);
+    cr_assert_eq(e.train.optimizer.kind, GM_OPTIM_ADAM);
+    cr_assert_eq(e.train.optimizer.lr, adam.lr);
+    cr_assert_eq(e.train.optimizer.beta2, adam.beta2);
+    cr_assert_eq(e.eval_every, 100, "eval.every defaults to steps");
+    cr_assert_eq(e.eval_samples, 1000);
+    cr_assert_eq(e.n_models, 1);
+    const gm_model_spec *vae = model(&e, "vae");
+    cr_assert_str_eq(vae->objective, "vae_elbo");
+    cr_assert_str_eq(vae->plugin, "");
+    cr_assert_eq(vae->latent_dim, 2);
+    cr_assert_eq(vae->n_networks, 2);
+    const gm_mlp_spec *enc = network(vae, "encoder");
+    cr_assert_eq(enc->n_hidden, 2);
+    cr_assert_eq(enc->hidden[0], 128);
+    cr_assert_eq(enc->hidden[1], 128);
+    cr_assert_eq(enc->activation, GM_ACT_RELU);
+    cr_assert_eq(enc->out, 0);
+    cr_assert_eq(network(vae, "decoder")->n_hidden, 2);
+    cr_assert_eq(vae->params.n, 3);
+    ASSERT_FLOAT_EQ(param(vae, "beta"), 1.0);
+    cr_assert_str_eq(gm_hparams_choice(&vae->params, "likelihood"), "gaussian");
+    cr_assert_eq(param(vae, "learned_sigma"), 0.0);
+    cr_assert_eq(vae->train.steps, 100);
+    cr_assert_eq(vae->train.batch_size, 64);
+    cr_assert_str_eq(e.config_yaml, minimal_doc, "the exact text is kept");
+    gm_experiment_clear(&e);
+    cr_assert_null(e.models);
+    cr_assert_null(e.config_yaml);
+}
+
+Test(config_valid, full_document) {
+    gm_experiment e;
+    load_ok(&e, full_doc, NULL, 0);
+    cr_assert_str_eq(e.name, "gan_vs_vae");
+    cr_assert_str_eq(e.out, "runs/custom.h5");
+    cr_assert_eq(e.n_seeds, 3);
+    cr_assert_eq(e.seeds[2], 3);
+    cr_assert_eq(e.train.steps, 20000);
+    cr_assert_eq(e.train.batch_size, 512);
+    ASSERT_FLOAT_EQ(e.train.optimizer.lr, 1.0e-4f);
+    ASSERT_FLOAT_EQ(e.train.optimizer.beta1, 0.5f);
+    cr_assert_eq(e.eval_every, 1000);
+    cr_assert_eq(e.eval_samples, 2500);
+    cr_assert_eq(e.n_models, 2);
+    cr_assert_str_eq(e.models[0].name, "vae", "file order is kept");
+    cr_assert_str_eq(e.models[1].name, "gan");
+    const gm_model_spec *vae = model(&e, "vae");
+    const gm_mlp_spec *dec = network(vae, "decoder");
+    cr_assert_eq(dec->n_hidden, 3);
+    cr_assert_eq(dec->hidden[2], 16);
+    cr_assert_eq(dec->activation, GM_ACT_LEAKY_RELU);
+    ASSERT_FLOAT_EQ(dec->activation_param, 0.1f);
+    ASSERT_FLOAT_EQ(param(vae, "beta"), 0.5);
+    cr_assert_str_eq(gm_hparams_choice(&vae->params, "likelihood"),
+                     "bernoulli");
+    cr_assert_eq(param(vae, "learned_sigma"), 1.0);
+    const gm_model_spec *gan = model(&e, "gan");
+    cr_assert_eq(gan->latent_dim, 4);
+    const gm_mlp_spec *disc = network(gan, "discriminator");
+    cr_assert_eq(disc->n_hidden, 1);
+    cr_assert_eq(disc->hidden[0], 256);
+    cr_assert_eq(disc->activation, GM_ACT_TANH);
+    cr_assert_str_eq(gm_hparams_choice(&gan->params, "loss"), "minimax");
+    cr_assert_eq(param(gan, "d_steps"), 2.0);
+    gm_experiment_clear(&e);
+}
+
+Test(config_valid, per_model_train_merges_key_by_key) {
+    gm_experiment e;
+    load_ok(&e, full_doc, NULL, 0);
+    const gm_model_spec *gan = model(&e, "gan");
+    ASSERT_FLOAT_EQ(gan->train.optimizer.lr, 2.0e-4f);
+    ASSERT_FLOAT_EQ(gan->train.optimizer.beta1, 0.5f); /* from the global */
+    ASSERT_FLOAT_EQ(gan->train.optimizer.beta2, 0.999f);
+    cr_assert_eq(gan->train.optimizer.kind, GM_OPTIM_ADAM);
+    cr_assert_eq(gan->train.steps, 20000);
+    cr_assert_eq(gan->train.batch_size, 512);
+    const gm_model_spec *vae = model(&e, "vae");
+    ASSERT_FLOAT_EQ(vae->train.optimizer.lr, 1.0e-4f);
+    gm_experiment_clear(&e);
+}
+
+Test(config_valid, per_model_optimizer_kind_takes_its_defaults) {
+    static const char doc[] =
+        "experiment: x\n"
+        "dataset: {name: ring}\n"
+        "train: {steps: 10, optimizer: {lr: 0.5}}\n"
+        "models:\n"
+        "  gan:\n"
+        "    objective: gan\n"
+        "    train: {batch_size: 8, optimizer: {name: adamw}}\n";
+    gm_experiment e;
+    load_ok(&e, doc, NULL, 0);
+    gm_optim_config adamw = gm_optim_defaults(GM_OPTIM_ADAMW);
+    const gm_model_spec *gan = model(&e, "gan");
+    cr_assert_eq(gan->train.optimizer.kind, GM_OPTIM_ADAMW);
+    ASSERT_FLOAT_EQ(gan->train.optimizer.lr, 0.5f);
+    cr_assert_eq(gan->train.optimizer.weight_decay, adamw.weight_decay);
+    cr_assert_eq(gan->train.batch_size, 8);
+    cr_assert_eq(gan->train.steps, 10);
+    cr_assert_eq(e.train.optimizer.kind, GM_OPTIM_ADAM);
+    cr_assert_eq(e.train.batch_size, 64);
+    gm_experiment_clear(&e);
+}
+
+Test(config_valid, steps_per_model_only) {
+    static const char doc[] = "experiment: x\n"
+                              "dataset: {name: ring}\n"
+                              "models:\n"
+                              "  a: {objective: gan, train: {steps: 30}}\n"
+                              "  b: {objective: gan, train: {steps: 50}}\n";
+    gm_experiment e;
+    load_ok(&e, doc, NULL, 0);
+    cr_assert_eq(e.train.steps, 0);
+    cr_assert_eq(model(&e, "a")->train.steps, 30);
+    cr_assert_eq(model(&e, "b")->train.steps, 50);
+    cr_assert_eq(e.eval_every, 50, "default: the longest model's steps");
+    gm_experiment_clear(&e);
+}
+
+Test(config_valid, set_overrides_apply_and_show_in_config_yaml) {
+    const char *sets[] = {"train.steps=2000", "seeds=[4, 5]",
+                          "models.gan.params.d_steps=5",
+                          "models.vae.params.beta=0.25"};
+    static const char doc[] = "experiment: x\n"
+                              "dataset: {name: ring}\n"
+                              "train: {steps: 10}\n"
+                              "models:\n"
+                              "  vae: {objective: vae_elbo}\n"
+                              "  gan:\n"
+                              "    objective: gan\n"
+                              "    params: {d_steps: 3}\n";
+    gm_experiment e;
+    load_ok(&e, doc, sets, 4);
+    cr_assert_eq(e.train.steps, 2000);
+    cr_assert_eq(e.n_seeds, 2);
+    cr_assert_eq(e.seeds[1], 5);
+    cr_assert_eq(param(model(&e, "gan"), "d_steps"), 5.0);
+    ASSERT_FLOAT_EQ(param(model(&e, "vae"), "beta"), 0.25);
+    const char *y = e.config_yaml;
+    cr_assert(strncmp(y,
+                      "# from x.yaml with --set train.steps=2000 --set "
+                      "seeds=[4, 5] --set models.gan.params.d_steps=5 --set "
+                      "models.vae.params.beta=0.25\n",
+                      strlen("# from x.yaml with")) == 0,
+              "header: %s", y);
+    cr_assert(strstr(y, "--set models.vae.params.beta=0.25\n"), "%s", y);
+    cr_assert(strstr(y, "steps: 2000"), "%s", y);
+    cr_assert(strstr(y, "d_steps: 5"), "%s", y);
+    cr_assert(strstr(y, "beta: 0.25"), "%s", y);
+    cr_assert_null(strstr(y, "steps: 10"), "%s", y);
+
+    /* The re-emitted text is the experiment that ran. */
+    gm_experiment again;
+    load_ok(&again, y, NULL, 0);
+    cr_assert_eq(again.train.steps, 2000);
+    cr_assert_eq(again.n_seeds, 2);
+    cr_assert_eq(again.seeds[0], 4);
+    cr_assert_eq(param(model(&again, "gan"), "d_steps"), 5.0);
+    ASSERT_FLOAT_EQ(param(model(&again, "vae"), "beta"), 0.25);
+    cr_assert_str_eq(again.models[0].name, "vae");
+    gm_experiment_clear(&again);
+    gm_experiment_clear(&e);
+}
+
+Test(config_valid, set_replaces_a_whole_section_with_a_flow_node) {
+    const char *sets[] = {"dataset={name: grid, side: 3}", "out=elsewhere.h5"};
+    gm_experiment e;
+    load_ok(&e, minimal_doc, sets, 2);
+    cr_assert_str_eq(e.dataset.name, "grid");
+    cr_assert_eq(e.dataset.side, 3);
+    ASSERT_FLOAT_EQ(e.dataset.spacing, 2.0);
+    ASSERT_FLOAT_EQ(e.dataset.std, 0.05);
+    cr_assert_eq(e.dataset.size, 100000);
+    cr_assert_str_eq(e.out, "elsewhere.h5");
+    gm_experiment_clear(&e);
+}
+
+Test(config_valid, set_creates_missing_sections) {
+    const char *sets[] = {"eval.every=7", "models.vae.decoder.hidden=[3]",
+                          "models.vae.train.optimizer.name=sgd"};
+    gm_experiment e;
+    load_ok(&e, minimal_doc, sets, 3);
+    cr_assert_eq(e.eval_every, 7);
+    const gm_model_spec *vae = model(&e, "vae");
+    cr_assert_eq(network(vae, "decoder")->n_hidden, 1);
+    cr_assert_eq(network(vae, "decoder")->hidden[0], 3);
+    cr_assert_eq(network(vae, "encoder")->n_hidden, 2);
+    cr_assert_eq(vae->train.optimizer.kind, GM_OPTIM_SGD);
+    cr_assert_eq(vae->train.optimizer.lr, gm_optim_defaults(GM_OPTIM_SGD).lr);
+    gm_experiment_clear(&e);
+}
+
+Test(config_valid, set_string_value_keeps_its_type_in_config_yaml) {
+    /* "1" quoted stays a string; the experiment name is a string anyway. */
+    const char *sets[] = {"experiment='007'", "train.steps=1e3"};
+    gm_experiment e;
+    load_ok(&e, minimal_doc, sets, 2);
+    cr_assert_str_eq(e.name, "007");
+    cr_assert_eq(e.train.steps, 1000);
+    gm_experiment again;
+    load_ok(&again, e.config_yaml, NULL, 0);
+    cr_assert_str_eq(again.name, "007");
+    cr_assert_eq(again.train.steps, 1000);
+    gm_experiment_clear(&again);
+    gm_experiment_clear(&e);
+}
+
+Test(config_valid, later_override_wins) {
+    const char *sets[] = {"train.steps=5", "train={steps: 7, batch_size: 3}",
+                          "train.batch_size=9"};
+    gm_experiment e;
+    load_ok(&e, minimal_doc, sets, 3);
+    cr_assert_eq(e.train.steps, 7);
+    cr_assert_eq(e.train.batch_size, 9);
+    gm_experiment_clear(&e);
+}
+
+Test(config_valid, full_document_round_trips_through_config_yaml) {
+    const char *sets[] = {"models.gan.latent_dim=8"};
+    gm_experiment e, again;
+    load_ok(&e, full_doc, sets, 1);
+    load_ok(&again, e.config_yaml, NULL, 0);
+    cr_assert_eq(again.n_models, e.n_models);
+    for (int i = 0; i < e.n_models; i++) {
+        const gm_model_spec *a = &e.models[i], *b = &again.models[i];
+        cr_assert_str_eq(a->name, b->name);
+        cr_assert_eq(a->latent_dim, b->latent_dim);
+        cr_assert_eq(a->n_networks, b->n_networks);
+        for (int k = 0; k < a->n_networks; k++)
+            cr_assert_eq(
+                memcmp(&a->networks[k], &b->networks[k], sizeof a->networks[k]),
+                0, "%s.%s", a->name, a->networks[k].role);
+        cr_assert_eq(memcmp(&a->train, &b->train, sizeof a->train), 0);
+        for (int k = 0; k < a->params.n; k++) {
+            cr_assert_eq(a->params.item[k].number, b->params.item[k].number);
+            cr_assert_str_eq(a->params.item[k].choice,
+                             b->params.item[k].choice);
+        }
+    }
+    cr_assert_eq(model(&again, "gan")->latent_dim, 8);
+    cr_assert_eq(memcmp(&e.dataset, &again.dataset, sizeof e.dataset), 0);
+    cr_assert_eq(e.eval_every, again.eval_every);
+    cr_assert_str_eq(e.out, again.out);
+    gm_experiment_clear(&again);
+    gm_experiment_clear(&e);
+}
+
+Test(config_valid, empty_hidden_list_is_a_linear_map) {
+    const char *sets[] = {"models.vae.encoder={hidden: [], activation: none}"};
+    gm_experiment e;
+    load_ok(&e, minimal_doc, sets, 1);
+    const gm_mlp_spec *enc = network(model(&e, "vae"), "encoder");
+    cr_assert_eq(enc->n_hidden, 0);
+    cr_assert_eq(enc->activation, GM_ACT_NONE);
+    gm_experiment_clear(&e);
+}
+
+Test(config_valid, grid_and_file_datasets) {
+    static const char *const docs[] = {
+        "experiment: x\ndataset: {name: grid, side: 4, std: 0.1, size: 50}\n"
+        "train: {steps: 1}\nmodels: {g: {objective: gan}}\n",
+        "experiment: x\ndataset: {name: fashion_mnist}\n"
+        "train: {steps: 1}\nmodels: {g: {objective: gan}}\n",
+        "experiment: x\ndataset: {name: idx, path: a.idx, test_path: b.idx}\n"
+        "train: {steps: 1}\nmodels: {g: {objective: gan}}\n",
+        "experiment: x\ndataset: {name: hdf5, path: d.h5, key: /x}\n"
+        "train: {steps: 1}\nmodels: {g: {objective: gan}}\n",
+    };
+    gm_experiment e;
+    load_ok(&e, docs[0], NULL, 0);
+    cr_assert_eq(e.dataset.side, 4);
+    ASSERT_FLOAT_EQ(e.dataset.std, 0.1);
+    cr_assert_eq(e.dataset.size, 50);
+    gm_experiment_clear(&e);
+    load_ok(&e, docs[1], NULL, 0);
+    cr_assert_str_eq(e.dataset.path, "/usr/share/datasets/fashion-mnist");
+    gm_experiment_clear(&e);
+    load_ok(&e, docs[2], NULL, 0);
+    cr_assert_str_eq(e.dataset.path, "a.idx");
+    cr_assert_str_eq(e.dataset.test_path, "b.idx");
+    gm_experiment_clear(&e);
+    load_ok(&e, docs[3], NULL, 0);
+    cr_assert_str_eq(e.dataset.name, "hdf5");
+    cr_assert_str_eq(e.dataset.key, "/x");
+    gm_experiment_clear(&e);
+}
+
+Test(config_valid, numbers_ints_for_floats_and_integral_floats_for_ints) {
+    static const char doc[] =
+        "experiment: x\n"
+        "dataset: {name: ring, radius: 3, std: 5e-2}\n"
+        "train: {steps: 2.0e4, batch_size: +32}\n"
+        "models:\n"
+        "  vae: {objective: vae_elbo, params: {beta: 7}}\n";
+    gm_experiment e;
+    load_ok(&e, doc, NULL, 0);
+    ASSERT_FLOAT_EQ(e.dataset.radius, 3.0);
+    ASSERT_FLOAT_EQ(e.dataset.std, 0.05);
+    cr_assert_eq(e.train.steps, 20000);
+    cr_assert_eq(e.train.batch_size, 32);
+    ASSERT_FLOAT_EQ(param(model(&e, "vae"), "beta"), 7.0);
+    gm_experiment_clear(&e);
+}
+
+Test(config_valid, null_sections_take_defaults) {
+    static const char doc[] = "experiment: x\n"
+                              "seeds:\n"
+                              "dataset: {name: ring}\n"
+                              "train: {steps: 5, optimizer: ~}\n"
+                              "eval:\n"
+                              "models:\n"
+                              "  vae:\n"
+                              "    objective: vae_elbo\n"
+                              "    encoder:\n"
+                              "    params: {}\n";
+    gm_experiment e;
+    load_ok(&e, doc, NULL, 0);
+    cr_assert_eq(e.n_seeds, 1);
+    cr_assert_eq(e.eval_samples, 1000);
+    cr_assert_eq(network(model(&e, "vae"), "encoder")->n_hidden, 2);
+    gm_experiment_clear(&e);
+}
+
+Test(config_valid, model_order_is_kept) {
+    static const char doc[] = "experiment: x\n"
+                              "dataset: {name: ring}\n"
+                              "train: {steps: 5}\n"
+                              "models:\n"
+                              "  zeta: {objective: gan}\n"
+                              "  alpha: {objective: vae_elbo}\n"
+                              "  mid-1: {objective: gan}\n";
+    gm_experiment e;
+    load_ok(&e, doc, NULL, 0);
+    cr_assert_eq(e.n_models, 3);
+    cr_assert_str_eq(e.models[0].name, "zeta");
+    cr_assert_str_eq(e.models[1].name, "alpha");
+    cr_assert_str_eq(e.models[2].name, "mid-1");
+    cr_assert_eq(e.models[1].n_networks, 2);
+    cr_assert_str_eq(e.models[1].networks[0].role, "encoder");
+    cr_assert_str_eq(e.models[0].networks[1].role, "discriminator");
+    gm_experiment_clear(&e);
+}
+
+Test(config_file, load_from_file_keeps_exact_text) {
+    const char *path = GM_SOURCE_DIR "/tests/fixtures/config/gan_vs_vae.yaml";
+    gm_experiment e;
+    gm_error err = {0};
+    gm_status st = gm_config_load(&e, path, NULL, 0, fake_lookup, NULL, &err);
+    cr_assert_eq(st, GM_OK, "%s", err.message);
+    cr_assert_str_eq(e.source, path);
+    FILE *f = fopen(path, "rb");
+    cr_assert_not_null(f);
+    char text[8192];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    cr_assert_str_eq(e.config_yaml, text);
+    cr_assert_eq(e.n_models, 2);
+    cr_assert_eq(model(&e, "gan")->train.steps, 20000);
+    gm_experiment_clear(&e);
+}
+
+Test(config_file, file_errors_name_the_file) {
+    const char *path = GM_SOURCE_DIR "/tests/fixtures/config/bad_lambda.yaml";
+    gm_experiment e;
+    gm_error err = {0};
+    const char *sets[] = {"train.steps=3"};
+    gm_status st = gm_config_load(&e, path, sets, 1, fake_lookup, NULL, &err);
+    cr_assert_eq(st, GM_ERR_INVALID);
+    char want[1024];
+    snprintf(want, sizeof want,
+             "%s:9:20: models.vae.params.beta: expected a number, got "
+             "\"high\"",
+             path);
+    cr_assert_str_eq(err.message, want);
+    cr_assert_null(e.models);
+}
+
+Test(config_file, missing_file_names_path_and_strerror) {
+    gm_experiment e;
+    gm_error err = {0};
+    gm_status st =
+        gm_config_load(&e, "no/such/x.yaml", NULL, 0, fake_lookup, NULL, &err);
+    cr_assert_eq(st, GM_ERR_NOT_FOUND);
+    cr_assert_str_eq(err.message,
+                     "no/such/x.yaml: cannot open: No such file or directory");
+    cr_assert_null(e.config_yaml);
+}
+
+Test(config_file, directory_is_a_read_error) {
+    gm_experiment e;
+    gm_error err = {0};
+    gm_status st = gm_config_load(&e, GM_SOURCE_DIR "/tests", NULL, 0,
+                                  fake_lookup, NULL, &err);
+    cr_assert_eq(st, GM_ERR_IO, "%s", err.message);
+    cr_assert(strstr(err.message, "Is a directory"), "%s", err.message);
+}
+
+Test(config_api, lookup_is_required) {
+    gm_experiment e;
+    gm_error err = {0};
+    gm_status st = gm_config_load_string(&e, minimal_doc, "x.yaml", NULL, 0,
+                                         NULL, NULL, &err);
+    cr_assert_eq(st, GM_ERR_INVALID);
+    cr_assert(strstr(err.message, "lookup"), "%s", err.message);
+}
+
+Test(config_api, unknown_objective_reported_at_its_key) {
+    static const char doc[] = "experiment: x\n"
+                              "dataset: {name: ring}\n"
+                              "train: {steps: 5}\n"
+                              "models:\n"
+                              "  vae: {objective: vea_elbo}\n";
+    gm_experiment e;
+    gm_error err = {0};
+    cr_assert_eq(load(&e, doc, NULL, 0, &err), GM_ERR_NOT_FOUND);
+    cr_assert_eq(err.status, GM_ERR_NOT_FOUND);
+    cr_assert_str_eq(err.message,
+                     "x.yaml:5:20: models.vae.objective: unknown objective "
+                     "\"vea_elbo\" (known: vae_elbo, gan)");
+    cr_assert_null(e.models);
+}
+
+Test(config_api, lookup_status_is_passed_on) {
+    static const char doc[] =
+        "experiment: x\n"
+        "dataset: {name: ring}\n"
+        "train: {steps: 5}\n"
+        "models: {m: {objective: gan, plugin: libx.so}}\n";
+    gm_experiment e;
+    gm_error err = {0};
+    cr_assert_eq(load(&e, doc, NULL, 0, &err), GM_ERR_IO);
+    cr_assert_str_eq(err.message,
+                     "x.yaml:4:25: models.m.objective: cannot load plugin "
+                     "libx.so: no such file");
+}
+
+Test(config_api, error_message_is_one_line) {
+    const char *sets[] = {"train.steps=\"a\nb\""};
+    gm_experiment e;
+    gm_error err = {0};
+    cr_assert_eq(load(&e, minimal_doc, sets, 1, &err), GM_ERR_INVALID);
+    cr_assert_null(strchr(err.message, '\n'), "%s", err.message);
+    cr_assert(strstr(err.message, "expected an integer"), "%s", err.message);
+}
+
+/* ---- invalid documents -------------------------------------------------- */
+
+#define HEAD "experiment: x\ndataset: {name: ring}\n" /* lines 1-2 */
+#define TRAIN "train: {steps: 10}\n"                  /* line 3 */
+#define MODELS_VAE "models:\n  vae: {objective: vae_elbo}\n"
+
+/* Each fails with GM_ERR_INVALID. */
+typedef struct invalid_case {
+    const char *name;
+    const char *doc;
+    const char *set[2]; /* overrides, NULL-padded */
+    const char *where;  /* "x.yaml:L:C: key.path" or "--set ...: key.path" */
+    const char *gist;
+} invalid_case;
+
+/* clang-format off */
+static const invalid_case invalid_cases[] = {
+    {"unknown key with a synonym's suggestion",
+     HEAD "train:\n  steps: 10\n  optimizer:\n    lerning_rate: 0.1\n" MODELS_VAE,
+     {0}, "x.yaml:6:5: train.optimizer.lerning_rate",
+     "unknown key \"lerning_rate\", did you mean \"lr\"?"},
+    {"unknown top-level key",
+     "experiment: x\ndataest: {name: ring}\n" TRAIN MODELS_VAE,
+     {0}, "x.yaml:2:1: dataest",
+     "unknown key \"dataest\", did you mean \"dataset\"?"},
+    {"unknown key without suggestion lists the known ones",
+     HEAD TRAIN "eval: {often: 3}\n" MODELS_VAE,
+     {0}, "x.yaml:4:8: eval.often",
+     "unknown key \"often\" (known keys: every, samples)"},
+    {"string where a number is expected",
+     HEAD TRAIN "models:\n  vae:\n    objective: vae_elbo\n    params: {beta: high}\n",
+     {0}, "x.yaml:7:20: models.vae.params.beta",
+     "expected a number, got \"high\""},
+    {"mapping where a list is expected",
+     HEAD TRAIN "models:\n  vae:\n    objective: vae_elbo\n    encoder:\n      hidden: {a: 1}\n",
+     {0}, "x.yaml:8:15: models.vae.encoder.hidden",
+     "expected a list of layer widths, got a mapping"},
+    {"string where an integer is expected",
+     HEAD "train: {steps: many}\n" MODELS_VAE,
+     {0}, "x.yaml:3:16: train.steps",
+     "expected an integer, got \"many\""},
+    {"fraction where an integer is expected",
+     HEAD "train: {steps: 10, batch_size: 2.5}\n" MODELS_VAE,
+     {0}, "x.yaml:3:32: train.batch_size",
+     "expected an integer, got \"2.5\""},
+    {"quoted number is a string",
+     HEAD "train: {steps: \"100\"}\n" MODELS_VAE,
+     {0}, "x.yaml:3:16: train.steps",
+     "expected an integer, got \"100\""},
+    {"integer overflow",
+     HEAD "train: {steps: 99999999999999999999}\n" MODELS_VAE,
+     {0}, "x.yaml:3:16: train.steps",
+     "integer out of range, got 99999999999999999999"},
+    {"int field beyond int",
+     HEAD "train: {steps: 10, batch_size: 3000000000}\n" MODELS_VAE,
+     {0}, "x.yaml:3:32: train.batch_size",
+     "must be in [1, 2147483647], got 3000000000"},
+    {"half-open range",
+     HEAD "train:\n  steps: 10\n  optimizer: {beta1: 1.0}\n" MODELS_VAE,
+     {0}, "x.yaml:5:22: train.optimizer.beta1",
+     "must be in [0, 1), got 1.0"},
+    {"positive range",
+     "experiment: x\ndataset: {name: ring, std: -0.1}\n" TRAIN MODELS_VAE,
+     {0}, "x.yaml:2:28: dataset.std",
+     "must be > 0, got -0.1"},
+    {"float parameter range",
+     HEAD TRAIN "models:\n  vae:\n    objective: vae_elbo\n    params: {beta: 2000}\n",
+     {0}, "x.yaml:7:20: models.vae.params.beta",
+     "must be in [0, 1000], got 2000"},
+    {"int parameter range",
+     HEAD TRAIN "models:\n  gan:\n    objective: gan\n    params: {d_steps: 0}\n",
+     {0}, "x.yaml:7:23: models.gan.params.d_steps",
+     "must be in [1, 100], got 0"},
+    {"bool parameter",
+     HEAD TRAIN "models:\n  vae:\n    objective: vae_elbo\n    params: {learned_sigma: yes}\n",
+     {0}, "x.yaml:7:29: models.vae.params.learned_sigma",
+     "expected true or false, got \"yes\""},
+    {"bad parameter choice",
+     HEAD TRAIN "models:\n  vae:\n    objective: vae_elbo\n    params: {likelihood: poisson}\n",
+     {0}, "x.yaml:7:26: models.vae.params.likelihood",
+     "expected one of gaussian, bernoulli, got \"poisson\""},
+    {"misspelt parameter choice",
+     HEAD TRAIN "models:\n  gan:\n    objective: gan\n    params: {loss: minmax}\n",
+     {0}, "x.yaml:7:20: models.gan.params.loss",
+     "unknown value \"minmax\", did you mean \"minimax\"?"},
+    {"unknown parameter",
+     HEAD TRAIN "models:\n  gan:\n    objective: gan\n    params: {lambda: 5}\n",
+     {0}, "x.yaml:7:14: models.gan.params.lambda",
+     "unknown key \"lambda\" (known keys: loss, d_steps)"},
+    {"duplicate key",
+     HEAD "train:\n  steps: 10\n  batch_size: 4\n  steps: 20\n" MODELS_VAE,
+     {0}, "x.yaml:6:3: train.steps",
+     "duplicate key \"steps\" (first at line 4)"},
+    {"duplicate model",
+     HEAD TRAIN "models:\n  vae: {objective: vae_elbo}\n  vae: {objective: gan}\n",
+     {0}, "x.yaml:6:3: models.vae",
+     "duplicate key \"vae\" (first at line 5)"},
+    {"missing experiment",
+     "dataset: {name: ring}\n" TRAIN MODELS_VAE,
+     {0}, "x.yaml:1:1: experiment",
+     "missing required key"},
+    {"missing dataset",
+     "experiment: x\n" TRAIN MODELS_VAE,
+     {0}, "x.yaml:1:1: dataset",
+     "missing required key"},
+    {"missing objective",
+     HEAD TRAIN "models:\n  vae:\n    latent_dim: 3\n",
+     {0}, "x.yaml:6:5: models.vae.objective",
+     "missing required key"},
+    {"missing steps",
+     HEAD MODELS_VAE,
+     {0}, "x.yaml:4:8: models.vae.train.steps",
+     "missing required key; set train.steps or models.vae.train.steps"},
+    {"missing hdf5 key",
+     "experiment: x\ndataset: {name: hdf5, path: a.h5}\n" TRAIN MODELS_VAE,
+     {0}, "x.yaml:2:10: dataset.key",
+     "missing required key"},
+    {"null experiment",
+     "experiment:\ndataset: {name: ring}\n" TRAIN MODELS_VAE,
+     {0}, "x.yaml:1:12: experiment",
+     "expected a string, got null"},
+    {"YAML syntax error",
+     HEAD TRAIN "models: vae: x\n",
+     {0}, "x.yaml:4:12",
+     "YAML syntax error: mapping values are not allowed in this context"},
+    {"unclosed flow mapping",
+     "experiment: x\ndataset: {name: ring\n" TRAIN,
+     {0}, "x.yaml:3:6",
+     "YAML syntax error: did not find expected ',' or '}' (while parsing a flow mapping at line 2)"},
+    {"two documents",
+     "experiment: x\n---\nb: 2\n",
+     {0}, "x.yaml:2:1",
+     "only one YAML document is allowed"},
+    {"anchor",
+     HEAD "train: &t {steps: 10}\n" MODELS_VAE,
+     {0}, "x.yaml:3:8: train",
+     "anchors (&t) and aliases are not supported"},
+    {"alias",
+     HEAD TRAIN "eval: {every: *x}\n" MODELS_VAE,
+     {0}, "x.yaml:4:15: eval.every",
+     "aliases (*x) and anchors are not supported"},
+    {"tag",
+     "experiment: !!str x\n",
+     {0}, "x.yaml:1:13: experiment",
+     "tags (tag:yaml.org,2002:str) are not supported"},
+    {"list key",
+     "experiment: x\n[a]: 1\n",
+     {0}, "x.yaml:2:1",
+     "mapping keys must be strings, not a list"},
+    {"top level not a mapping",
+     "- a\n- b\n",
+     {0}, "x.yaml:1:1",
+     "expected a mapping at the top level, got a list"},
+    {"empty document",
+     "# nothing\n",
+     {0}, "x.yaml:1:1",
+     "the document is empty"},
+    {"bad --set syntax",
+     minimal_doc,
+     {"trainsteps"}, "--set trainsteps",
+     "expected key.path=value"},
+    {"bad --set key path",
+     minimal_doc,
+     {"train..steps=5"}, "--set train..steps=5",
+     "bad key path \"train..steps\""},
+    {"--set without value",
+     minimal_doc,
+     {"train.steps="}, "--set train.steps=",
+     "no value after '='"},
+    {"bad --set value",
+     minimal_doc,
+     {"train.steps=2000", "train.steps=lots"}, "--set train.steps=lots: train.steps",
+     "expected an integer, got \"lots\""},
+    {"--set value with YAML syntax error",
+     minimal_doc,
+     {"seeds=[1,2"}, "--set seeds=[1,2",
+     "YAML syntax error"},
+    {"--set duplicate key inside its value",
+     minimal_doc,
+     {"train={steps: 1, steps: 2}"}, "--set train={steps: 1, steps: 2}: train.steps",
+     "duplicate key \"steps\""},
+    {"--set unknown key",
+     minimal_doc,
+     {"train.stepz=5"}, "--set train.stepz=5: train.stepz",
+     "unknown key \"stepz\", did you mean \"steps\"?"},
+    {"--set inside a scalar",
+     minimal_doc,
+     {"dataset.name.kind=1"}, "--set dataset.name.kind=1: dataset.name",
+     "is a scalar, not a mapping"},
+    {"--set wrong shape",
+     minimal_doc,
+     {"seeds=5"}, "--set seeds=5: seeds",
+     "expected a list of seeds, got \"5\""},
+    {"--set new model without objective",
+     minimal_doc,
+     {"models.extra.latent_dim=3"}, "--set models.extra.latent_dim=3: models.extra.objective",
+     "missing required key"},
+    {"unknown role key",
+     HEAD TRAIN "models:\n  vae:\n    objective: vae_elbo\n    generator: {hidden: [8]}\n",
+     {0}, "x.yaml:7:5: models.vae.generator",
+     "unknown key \"generator\"; objective vae_elbo takes the networks encoder, decoder"},
+    {"misspelt role key",
+     HEAD TRAIN "models:\n  vae:\n    objective: vae_elbo\n    encodr: {hidden: [8]}\n",
+     {0}, "x.yaml:7:5: models.vae.encodr",
+     "unknown key \"encodr\", did you mean \"encoder\"?"},
+    {"unknown network key",
+     HEAD TRAIN "models:\n  vae:\n    objective: vae_elbo\n    encoder: {layers: [8]}\n",
+     {0}, "x.yaml:7:15: models.vae.encoder.layers",
+     "unknown key \"layers\", did you mean \"hidden\"?"},
+    {"misspelt activation",
+     HEAD TRAIN "models:\n  vae:\n    objective: vae_elbo\n    encoder: {activation: relux}\n",
+     {0}, "x.yaml:7:27: models.vae.encoder.activation",
+     "unknown value \"relux\", did you mean \"relu\"?"},
+    {"too many hidden layers",
+     HEAD TRAIN "models:\n  vae:\n    objective: vae_elbo\n    encoder: {hidden: [1, 2, 3, 4, 5, 6, 7, 8]}\n",
+     {0}, "x.yaml:7:23: models.vae.encoder.hidden",
+     "at most 7 hidden layers, got 8"},
+    {"zero-width layer",
+     HEAD TRAIN "models:\n  vae:\n    objective: vae_elbo\n    encoder: {hidden: [8, 0]}\n",
+     {0}, "x.yaml:7:27: models.vae.encoder.hidden[1]",
+     "must be >= 1, got 0"},
+    {"per-model train unknown key",
+     HEAD TRAIN "models:\n  gan:\n    objective: gan\n    train: {optimizer: {betaa: 0.5}}\n",
+     {0}, "x.yaml:7:25: models.gan.train.optimizer.betaa",
+     "unknown key \"betaa\", did you mean \"beta1\"?"},
+    {"per-model train range",
+     HEAD TRAIN "models:\n  gan:\n    objective: gan\n    train: {steps: -5}\n",
+     {0}, "x.yaml:7:20: models.gan.train.steps",
+     "must be >= 1, got -5"},
+    {"model is not a mapping",
+     HEAD TRAIN "models:\n  vae: [1]\n",
+     {0}, "x.yaml:5:8: models.vae",
+     "expected a mapping, got a list"},
+    {"no models",
+     HEAD TRAIN "models: {}\n",
+     {0}, "x.yaml:4:9: models",
+     "at least one model is required"},
+    {"bad model name",
+     HEAD TRAIN "models:\n  a.b: {objective: vae_elbo}\n",
+     {0}, "x.yaml:5:3: models",
+     "a name must be letters, digits, _ or -, got \"a.b\""},
+    {"bad experiment name",
+     "experiment: \"my exp\"\n",
+     {0}, "x.yaml:1:13: experiment",
+     "a name must be letters, digits, _ or -, got \"my exp\""},
+    {"dataset key of another kind",
+     "experiment: x\ndataset: {name: ring, side: 3}\n" TRAIN MODELS_VAE,
+     {0}, "x.yaml:2:23: dataset.side",
+     "\"side\" is a key of dataset grid, not of ring"},
+    {"misspelt dataset name",
+     "experiment: x\ndataset: {name: rnig}\n" TRAIN MODELS_VAE,
+     {0}, "x.yaml:2:17: dataset.name",
+     "unknown value \"rnig\", did you mean \"ring\"?"},
+    {"duplicate seed",
+     "experiment: x\nseeds: [1, 2, 1]\n",
+     {0}, "x.yaml:2:15: seeds[2]",
+     "duplicate seed 1 (also seeds[0])"},
+    {"negative seed",
+     "experiment: x\nseeds: [-1]\n",
+     {0}, "x.yaml:2:9: seeds[0]",
+     "must be >= 0, got -1"},
+    {"no seeds",
+     "experiment: x\nseeds: []\n",
+     {0}, "x.yaml:2:8: seeds",
+     "expected 1 to 64 seeds, got 0"},
+    {"malformed number",
+     HEAD "train:\n  steps: 10\n  optimizer: {lr: 1e-3.5}\n" MODELS_VAE,
+     {0}, "x.yaml:5:19: train.optimizer.lr",
+     "expected a number, got \"1e-3.5\""},
+    {"infinity",
+     HEAD "train:\n  steps: 10\n  optimizer: {lr: .inf}\n" MODELS_VAE,
+     {0}, "x.yaml:5:19: train.optimizer.lr",
+     "expected a number, got \".inf\""},
+    {"inf",
+     HEAD "train:\n  steps: 10\n  optimizer: {lr: inf}\n" MODELS_VAE,
+     {0}, "x.yaml:5:19: train.optimizer.lr",
+     "expected a number, got \"inf\""},
+    {"nan",
+     HEAD "train:\n  steps: 10\n  optimizer: {lr: nan}\n" MODELS_VAE,
+     {0}, "x.yaml:5:19: train.optimizer.lr",
+     "expected a number, got \"nan\""},
+    {"number too large",
+     HEAD "train:\n  steps: 10\n  optimizer: {lr: 1e999}\n" MODELS_VAE,
+     {0}, "x.yaml:5:19: train.optimizer.lr",
+     "number out of range, got 1e999"},
+    {"float underflows to zero",
+     HEAD "train:\n  steps: 10\n  optimizer: {lr: 1e-60}\n" MODELS_VAE,
+     {0}, "x.yaml:5:19: train.optimizer.lr",
+     "must be > 0, got 1e-60"},
+    {"unknown optimizer",
+     HEAD "train:\n  steps: 10\n  optimizer: {name: rmsprop}\n" MODELS_VAE,
+     {0}, "x.yaml:5:21: train.optimizer.name",
+     "expected one of sgd, adam, adamw, got \"rmsprop\""},
+    {"eval range",
+     HEAD TRAIN "eval: {every: 0}\n" MODELS_VAE,
+     {0}, "x.yaml:4:15: eval.every",
+     "must be >= 1, got 0"},
+};
+/* clang-format on */
+enum { N_INVALID = sizeof invalid_cases / sizeof invalid_cases[0] };
+
+ParameterizedTestParameters(config_invalid, table) {
+    size_t *idx = cr_malloc(N_INVALID * sizeof *idx);
+    for (size_t i = 0; i < N_INVALID; i++)
+        idx[i] = i;
+    return cr_make_param_array(size_t, idx, N_INVALID, NULL);
+}
+
+ParameterizedTest(size_t *i, config_invalid, table) {
+    const invalid_case *c = &invalid_cases[*i];
+    int n_set = c->set[0] ? (c->set[1] ? 2 : 1) : 0;
+    gm_experiment e;
+    gm_error err = {0};
+    gm_status st = load(&e, c->doc, c->set, n_set, &err);
+    cr_assert_eq(st, GM_ERR_INVALID, "[%s] status %d: %s", c->name, st,
+                 err.message);
+    cr_assert_eq(err.status, GM_ERR_INVALID, "[%s]", c->name);
+    char prefix[512];
+    snprintf(prefix, sizeof prefix, "%s: ", c->where);
+    cr_assert(strncmp(err.message, prefix, strlen(prefix)) == 0,
+              "[%s] message \"%s\" does not start with \"%s\"", c->name,
+              err.message, prefix);
+    cr_assert(strstr(err.message + strlen(prefix), c->gist),
+              "[%s] message \"%s\" lacks \"%s\"", c->name, err.message,
+              c->gist);
+    cr_assert_null(e.models, "[%s] nothing is left allocated", c->name);
+    cr_assert_null(e.config_yaml, "[%s]", c->name);
+    cr_assert_eq(e.n_models, 0, "[%s]", c->name);
+}
+
+/* Every row above names a distinct mistake. */
+Test(config_invalid, table_is_complete) {
+    for (int i = 0; i < N_INVALID; i++)
+        for (int j = 0; j < i; j++)
+            cr_assert_str_neq(invalid_cases[i].name, invalid_cases[j].name);
+}
