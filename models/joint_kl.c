@@ -89,7 +89,14 @@ static gm_status joint_build(gm_model *m, const gm_build_ctx *ctx,
     gm_node *kl_mc =
         gm_scale(g, gm_sum(g, log_ratio, GM_AXIS_ALL), per_example);
     gm_node *loss = gm_add(g, p.recon_nll, kl_mc);
-    if (ctx->data && gm_dataset_has_density(ctx->data)) {
+    bool with_density = ctx->data && gm_dataset_has_density(ctx->data);
+    s = gm_model_set_attr(m, "joint_kl_includes_data_entropy", with_density,
+                          err);
+    if (s != GM_OK) {
+        gm_graph_free(g);
+        return s;
+    }
+    if (with_density) {
         gm_node *x = p.x;
         gm_node *logp = gm_custom(g, &log_density_op, &x, 1, NULL, 0);
         gm_node_set_user(logp, (void *)ctx->data);

@@ -462,3 +462,22 @@ Test(objective_learning, prior_term_vanishes_at_theta_prime_cached) {
 Test(objective_learning, prior_term_vanishes_at_theta_prime_frozen) {
     prior_vanishes_at_theta_prime("frozen");
 }
+
+/* joint_kl says in the run file whether its value includes log p_data. */
+Test(objective_values, joint_kl_states_whether_it_has_the_data_term) {
+    gm_registry *reg = gm_registry_create();
+    gm_dataset_spec ds = {.name = "ring", .modes = 4, .radius = 1.0,
+                          .std = 0.5, .size = 100};
+    gm_rng data_rng = gm_rng_stream(1, "data");
+    gm_dataset *ring = gm_dataset_create(&ds, &data_rng, NULL);
+    for (int with = 0; with < 2; with++) {
+        gm_model_spec spec = tiny_spec(reg, "joint_kl", 1, 3, GM_ACT_TANH, 2);
+        gm_model *m = build(reg, &spec, with ? ring : NULL, 2, 4);
+        cr_assert_eq(m->n_attrs, 1);
+        cr_assert_str_eq(m->attr_names[0], "joint_kl_includes_data_entropy");
+        cr_assert_eq(m->attr_values[0], (double)with);
+        gm_model_free(m);
+    }
+    gm_dataset_free(ring);
+    gm_registry_free(reg);
+}

@@ -84,6 +84,13 @@ gm_status gm_model_add_phase(gm_model *m, const char *name, gm_graph *g,
 gm_status gm_model_set_sampler(gm_model *m, gm_graph *g, gm_node *samples,
                                gm_error *err);
 
+/* Records a fact about the model as an attribute of /models/<name> in the
+ * run file (at most GM_MAX_MODEL_ATTRS), e.g. whether a metric includes a
+ * term. */
+#define GM_MAX_MODEL_ATTRS 8
+gm_status gm_model_set_attr(gm_model *m, const char *name, double value,
+                            gm_error *err);
+
 /* Called before each forward of a phase (repeat counts from 0 within the
  * step): the place to fill the objective's own inputs. */
 typedef gm_status (*gm_before_phase_fn)(void *state, int phase, int repeat,

@@ -68,6 +68,12 @@ gm_status gm_runfile_add_model(gm_runfile *f, const char *model,
                                const char *objective, const gm_hparams *params,
                                gm_error *err);
 
+/* Writes (replacing) a float64 attribute `name` on /models/<model>: a fact
+ * an objective states about itself (e.g. joint_kl_includes_data_entropy). */
+gm_status gm_runfile_set_model_attr(gm_runfile *f, const char *model,
+                                    const char *name, double value,
+                                    gm_error *err);
+
 /* Starts /models/<model>/seed_<seed> with empty series: metrics/step, one
  * metrics/<name> per metric, mode_counts [0,k_modes] if k_modes > 0 and
  * samples [0,n_samples,dim] if n_samples > 0. The model must have been

@@ -190,6 +190,24 @@ gm_status gm_runfile_add_model(gm_runfile *f, const char *model,
     return st;
 }
 
+gm_status gm_runfile_set_model_attr(gm_runfile *f, const char *model,
+                                    const char *name, double value,
+                                    gm_error *err) {
+    char obj[GM_H5_OBJ_MAX];
+    snprintf(obj, sizeof obj, "/models/%s", model);
+    gm_h5_quiet q = gm_h5_quiet_begin();
+    gm_status st = GM_OK;
+    hid_t g = H5Gopen2(f->file, obj, H5P_DEFAULT);
+    if (g < 0)
+        st = gm_h5_fail(err, GM_ERR_STATE, f->path, obj, "no such model");
+    else if (gm_h5_attr_double(g, name, value) < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, f->path, obj,
+                        "cannot write attribute '%s'", name);
+    if (g >= 0) H5Gclose(g);
+    gm_h5_quiet_end(q);
+    return st;
+}
+
 gm_status gm_runfile_set_status(gm_runfile *f, const char *status,
                                 gm_error *err) {
     bool ok = status && (strcmp(status, "running") == 0 ||

@@ -112,6 +112,16 @@ gm_status gm_model_set_sampler(gm_model *m, gm_graph *g, gm_node *samples,
     return GM_OK;
 }
 
+gm_status gm_model_set_attr(gm_model *m, const char *name, double value,
+                            gm_error *err) {
+    if (m->n_attrs == GM_MAX_MODEL_ATTRS)
+        return gm_error_set(err, GM_ERR_INVALID, "more than %d model attributes",
+                            GM_MAX_MODEL_ATTRS);
+    snprintf(m->attr_names[m->n_attrs], GM_NAME_MAX, "%s", name);
+    m->attr_values[m->n_attrs++] = value;
+    return GM_OK;
+}
+
 gm_status gm_model_set_hooks(gm_model *m, const gm_hooks *hooks,
                              gm_error *err) {
     if (hooks->n_eval_metrics < 0 ||

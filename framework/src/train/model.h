@@ -40,6 +40,9 @@ struct gm_model {
     gm_node *samples;
 
     gm_hooks hooks;
+    char attr_names[GM_MAX_MODEL_ATTRS][GM_NAME_MAX];
+    double attr_values[GM_MAX_MODEL_ATTRS];
+    int n_attrs;
 
     /* Training metrics: the phases' losses, then metric nodes. Each is a
      * running sum since the last evaluation. */

@@ -111,6 +111,12 @@ static gm_status write_job(trainer *t, gm_runfile *file, job *j,
         *err = j->err;
         return j->status;
     }
+    gm_model *m = r->model;
+    for (int a = 0; r->seed == t->e->seeds[0] && a < m->n_attrs; a++) {
+        gm_status s = gm_runfile_set_model_attr(
+            file, r->spec->name, m->attr_names[a], m->attr_values[a], err);
+        if (s != GM_OK) return s;
+    }
     gm_run_log *log = gm_runfile_begin_run(file, r->spec->name, r->seed,
                                            r->names, r->n_logged, r->k_modes,
                                            r->snapshot, r->dim, err);
