@@ -15,9 +15,7 @@ static gm_status gan_build(gm_model *m, const gm_build_ctx *ctx,
     gm_gan_generator_graph gen;
     s = gm_gan_generator_graph_build(ctx, &p, &gen, err);
     if (s != GM_OK) return s;
-    gm_params *groups[1] = {p.generator};
-    s = gm_model_add_phase(m, "generator", gen.graph, gen.loss, groups, 1, 1,
-                           err);
+    s = gm_gan_add_generator_phase(m, ctx, &p, gen.graph, gen.loss, 1, err);
     return s == GM_OK ? gm_gan_set_sampler(m, ctx, &p, err) : s;
 }
 

@@ -178,9 +178,8 @@ static gm_status prior_build(gm_model *m, const gm_build_ctx *ctx,
     gm_node *loss = NULL;
     s = build_generator(st, ctx, &p, &g, &loss, err);
     if (s != GM_OK) return s;
-    gm_params *groups[1] = {p.generator};
     int g_steps = (int)gm_hparams_number(h, "g_steps", 2);
-    s = gm_model_add_phase(m, "generator", g, loss, groups, 1, g_steps, err);
+    s = gm_gan_add_generator_phase(m, ctx, &p, g, loss, g_steps, err);
     return s == GM_OK ? gm_gan_set_sampler(m, ctx, &p, err) : s;
 }
 

@@ -59,8 +59,25 @@ gm_status gm_gan_add_discriminator_phase(gm_model *m, const gm_build_ctx *ctx,
            "kl_model_data_disc");
     if (gm_graph_error(g)) return graph_failed(g, err);
     gm_params *groups[1] = {p->discriminator};
-    return gm_model_add_phase(m, "discriminator", g, loss, groups, 1,
-                              p->d_steps, err);
+    gm_status s = gm_model_add_phase(m, "discriminator", g, loss, groups, 1,
+                                     p->d_steps, err);
+    double lr = gm_hparams_number(&ctx->spec->params, "d_lr", 0);
+    if (s == GM_OK && lr > 0)
+        s = gm_model_set_phase_lr(m, "discriminator", (float)lr, err);
+    return s;
+}
+
+gm_status gm_gan_add_generator_phase(gm_model *m, const gm_build_ctx *ctx,
+                                     const gm_gan_parts *p, gm_graph *g,
+                                     gm_node *loss, int repeats,
+                                     gm_error *err) {
+    gm_params *groups[1] = {p->generator};
+    gm_status s =
+        gm_model_add_phase(m, "generator", g, loss, groups, 1, repeats, err);
+    double lr = gm_hparams_number(&ctx->spec->params, "g_lr", 0);
+    if (s == GM_OK && lr > 0)
+        s = gm_model_set_phase_lr(m, "generator", (float)lr, err);
+    return s;
 }
 
 gm_node *gm_gan_generator_loss(gm_graph *g, const gm_gan_parts *p,

@@ -20,9 +20,21 @@ typedef struct gm_gan_parts {
      .def_choice = "non_saturating",                                           \
      .doc = "generator loss: minimax E[log(1-D)] or non_saturating "           \
             "-E[log D]"},                                                      \
+        {.name = "d_steps",                                                    \
+         .type = GM_HP_INT,                                                    \
+         .def = 1,                                                             \
+         .min = 1,                                                             \
+         .max = 100,                                                           \
+         .doc = "discriminator steps per generator step"},                     \
+        {.name = "d_lr",                                                       \
+         .type = GM_HP_FLOAT,                                                  \
+         .def = 0,                                                             \
+         .min = 0,                                                             \
+         .max = 10,                                                            \
+         .doc = "discriminator learning rate (0: the model's optimizer lr)"},  \
     {                                                                          \
-        .name = "d_steps", .type = GM_HP_INT, .def = 1, .min = 1, .max = 100,  \
-        .doc = "discriminator steps per generator step"                        \
+        .name = "g_lr", .type = GM_HP_FLOAT, .def = 0, .min = 0, .max = 10,    \
+        .doc = "generator learning rate (0: the model's optimizer lr)"         \
     }
 
 extern const char *const gm_gan_losses[];
@@ -37,6 +49,12 @@ gm_status gm_gan_networks(gm_model *m, const gm_build_ctx *ctx, gm_gan_parts *p,
  * metrics d_real, d_fake and the density-ratio KL estimates. */
 gm_status gm_gan_add_discriminator_phase(gm_model *m, const gm_build_ctx *ctx,
                                          const gm_gan_parts *p, gm_error *err);
+
+/* Adds the generator's phase (`repeats` updates per step) with its own
+ * learning rate if g_lr is set. */
+gm_status gm_gan_add_generator_phase(gm_model *m, const gm_build_ctx *ctx,
+                                     const gm_gan_parts *p, gm_graph *g,
+                                     gm_node *loss, int repeats, gm_error *err);
 
 /* The generator's loss from the discriminator's logits on its samples:
  * E[log(1 - D)] (minimax) or -E[log D] (non-saturating). */

@@ -481,3 +481,20 @@ Test(objective_values, joint_kl_states_whether_it_has_the_data_term) {
     gm_dataset_free(ring);
     gm_registry_free(reg);
 }
+
+/* The GAN's two phases take their own learning rates when d_lr / g_lr are
+ * set, the model's otherwise. */
+Test(objective_values, gan_phases_have_their_own_learning_rates) {
+    gm_registry *reg = gm_registry_create();
+    gm_model_spec spec = tiny_spec(reg, "gan", 1, 3, GM_ACT_RELU, 2);
+    spec.train.optimizer.lr = 1e-4f;
+    set_number(&spec, "d_lr", 4e-4);
+    gm_model *m = build(reg, &spec, NULL, 2, 4);
+    cr_assert_str_eq(m->phases[0].name, "discriminator");
+    cr_assert_float_eq(gm_optim_config_of(m->phases[0].optims[0])->lr, 4e-4f,
+                       1e-9);
+    cr_assert_float_eq(gm_optim_config_of(m->phases[1].optims[0])->lr, 1e-4f,
+                       1e-9);
+    gm_model_free(m);
+    gm_registry_free(reg);
+}

@@ -79,6 +79,11 @@ gm_status gm_model_add_phase(gm_model *m, const char *name, gm_graph *g,
                              gm_node *loss, gm_params *const *groups,
                              int n_groups, int repeats, gm_error *err);
 
+/* Gives the optimizers of phase `phase` their own learning rate (e.g. a
+ * GAN's discriminator and generator). */
+gm_status gm_model_set_phase_lr(gm_model *m, const char *phase, float lr,
+                                gm_error *err);
+
 /* The sampler: `samples` [ctx->sample_count, data_dim] in g, which the
  * model takes and compiles. */
 gm_status gm_model_set_sampler(gm_model *m, gm_graph *g, gm_node *samples,

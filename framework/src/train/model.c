@@ -96,6 +96,20 @@ gm_status gm_model_add_phase(gm_model *m, const char *name, gm_graph *g,
     return s;
 }
 
+gm_status gm_model_set_phase_lr(gm_model *m, const char *phase, float lr,
+                                gm_error *err) {
+    if (!(lr > 0.0f))
+        return gm_error_set(err, GM_ERR_INVALID, "phase '%s': lr must be > 0",
+                            phase);
+    for (int p = 0; p < m->n_phases; p++) {
+        if (strcmp(m->phases[p].name, phase) != 0) continue;
+        for (int i = 0; i < m->phases[p].n_groups; i++)
+            gm_optim_set_lr(m->phases[p].optims[i], lr);
+        return GM_OK;
+    }
+    return gm_error_set(err, GM_ERR_NOT_FOUND, "no phase named '%s'", phase);
+}
+
 gm_status gm_model_set_sampler(gm_model *m, gm_graph *g, gm_node *samples,
                                gm_error *err) {
     gm_graph_free(m->sampler);
