@@ -21,12 +21,16 @@ gm_status gm_shape_same_as_input(const gm_node *n, gm_shape *out,
 }
 
 /* The output takes the shape of the input every other input broadcasts to:
- * the first one, unless an input is larger than it. */
+ * the largest one; between equal sizes ([cols] and [1, cols], [1] and
+ * [1, 1]) the one with more dimensions, so that operand order does not
+ * change the result's shape. */
 gm_status gm_shape_broadcast(const gm_node *n, gm_shape *out, gm_error *err) {
     const gm_shape *big = &n->in[0]->shape;
-    for (int i = 1; i < n->n_in; i++)
-        if (gm_shape_numel(&n->in[i]->shape) > gm_shape_numel(big))
-            big = &n->in[i]->shape;
+    for (int i = 1; i < n->n_in; i++) {
+        const gm_shape *s = &n->in[i]->shape;
+        size_t ns = gm_shape_numel(s), nb = gm_shape_numel(big);
+        if (ns > nb || (ns == nb && s->ndim > big->ndim)) big = s;
+    }
     for (int i = 0; i < n->n_in; i++) {
         if (gm_bcast_kind(&n->in[i]->shape, big) == GM_BCAST_NONE) {
             char a[64], b[64];

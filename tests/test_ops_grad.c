@@ -1,0 +1,887 @@
+/* Gradients of every built-in op against central differences (see
+ * support/gradcheck.h), on seeded random shapes (rows 1..5, cols 1..6, and
+ * 3-D inputs for element-wise ops and reductions), every broadcasting form,
+ * and inputs kept away from kinks and domain edges. The first tests show
+ * that the checker itself catches a backward that is off by 1%. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "gm/gm.h"
+#include "gradcheck.h"
+#include "ops/op_table.h"
+
+#define TRIALS 3
+
+/* Value ranges for leaves: uniform in [lo, hi) with |x| >= min_abs. */
+typedef struct range {
+    float lo, hi, min_abs;
+} range;
+
+static const range ANY = {-1.5f, 1.5f, 0.0f};
+static const range AWAY = {-2.0f, 2.0f, 0.1f};    /* relu, abs: no kink */
+static const range POSITIVE = {0.3f, 2.0f, 0.0f}; /* log, sqrt */
+static const range DIVISOR = {-2.0f, 2.0f, 0.5f};
+static const range PROB = {0.0f, 1.0f, 0.0f}; /* bce targets */
+static const range LOGVAR = {-1.0f, 1.0f, 0.0f};
+
+static const gm_gradcheck_tol TOL = GM_GRADCHECK_DEFAULT;
+/* Smaller step where the third derivative is large (1/x near 0.3). */
+static const gm_gradcheck_tol TOL_CURVED = {5e-3f, 1e-3, 1e-4};
+
+/* One check: a graph, the group of leaves to check, a seeded stream for
+ * shapes and values, and a label naming op, case and trial. */
+typedef struct gc_case {
+    gm_graph *g;
+    gm_params *p;
+    gm_rng rng;
+    char label[128];
+} gc_case;
+
+static void case_begin(gc_case *c, const char *label, int trial) {
+    snprintf(c->label, sizeof c->label, "%s #%d", label, trial);
+    c->g = gm_graph_create(label);
+    c->p = gm_params_create("P");
+    cr_assert(c->g && c->p);
+    c->rng = gm_rng_stream(20240601u + (uint64_t)trial, label);
+}
+
+static void case_end(gc_case *c) {
+    gm_graph_free(c->g);
+    gm_params_free(c->p);
+}
+
+static int rand_dim(gc_case *c, int lo, int hi) {
+    return lo + (int)gm_rng_below(&c->rng, (uint64_t)(hi - lo + 1));
+}
+
+/* A new leaf of the checked group with values drawn from v. */
+static gm_node *leaf(gc_case *c, const int *shape, int ndim, range v) {
+    char name[16];
+    snprintf(name, sizeof name, "w%d", gm_params_count(c->p));
+    gm_error err = {0};
+    int idx = gm_params_add(c->p, name, shape, ndim, &err);
+    cr_assert_geq(idx, 0, "%s", err.message);
+    gm_gradcheck_fill(&c->rng, gm_params_view_data(c->p, idx),
+                      gm_params_view(c->p, idx)->numel, v.lo, v.hi, v.min_abs);
+    return gm_param(c->g, c->p, idx);
+}
+
+/* A constant (no gradient) with values drawn from v. */
+static gm_node *fixed(gc_case *c, const int *shape, int ndim, range v) {
+    float data[256];
+    gm_shape s;
+    cr_assert(gm_shape_make(&s, shape, ndim) && gm_shape_numel(&s) <= 256);
+    gm_gradcheck_fill(&c->rng, data, gm_shape_numel(&s), v.lo, v.hi, v.min_abs);
+    return gm_constant(c->g, NULL, shape, ndim, data);
+}
+
+static bool graph_has_op(const gm_graph *g, const char *op) {
+    for (int i = 0; i < gm_graph_node_count(g); i++)
+        if (strcmp(gm_node_op_name(gm_graph_node(g, i)), op) == 0) return true;
+    return false;
+}
+
+static void assert_shape(const gm_node *n, const int *dims, int ndim) {
+    gm_shape want;
+    char a[64], b[64];
+    cr_assert(gm_shape_make(&want, dims, ndim));
+    cr_assert(n, "node is NULL");
+    cr_assert(gm_shape_equal(gm_node_shape(n), &want), "shape %s, want %s",
+              gm_shape_str(gm_node_shape(n), a, sizeof a),
+              gm_shape_str(&want, b, sizeof b));
+}
+
+/* Checks the case's gradient (its graph must use `op`), then frees it. */
+static void case_check(gc_case *c, gm_node *out, const char *op,
+                       gm_gradcheck_tol tol) {
+    const gm_error *e = gm_graph_error(c->g);
+    cr_assert_null(e, "%s: %s", c->label, e ? e->message : "");
+    cr_assert(graph_has_op(c->g, op), "%s: graph has no '%s' node", c->label,
+              op);
+    GM_GRADCHECK_ASSERT(c->g, c->p, out, c->label, tol);
+    case_end(c);
+}
+
+/* ---- the checker catches a backward off by 1% -------------------------- */
+
+/* y = x^2. p[0] scales the backward (1 is right); p[1] >= 0 scales only
+ * that element. */
+static gm_status sq_shape(const gm_node *n, gm_shape *out, gm_error *err) {
+    (void)err;
+    *out = *gm_node_shape(gm_node_input(n, 0));
+    return GM_OK;
+}
+
+static void sq_forward(gm_node *n) {
+    const float *x = gm_node_data(gm_node_input(n, 0));
+    float *y = gm_node_data(n);
+    for (size_t i = 0; i < gm_node_numel(n); i++)
+        y[i] = x[i] * x[i];
+}
+
+static void sq_backward(gm_node *n) {
+    gm_node *in = gm_node_input(n, 0);
+    float *dx = gm_node_grad(in);
+    if (!dx) return;
+    const float *x = gm_node_data(in), *dy = gm_node_grad(n);
+    float factor = gm_node_param(n, 0);
+    int only = (int)gm_node_param(n, 1);
+    for (size_t i = 0; i < gm_node_numel(n); i++) {
+        float f = only < 0 || (size_t)only == i ? factor : 1.0f;
+        dx[i] += f * dy[i] * 2.0f * x[i];
+    }
+}
+
+static const gm_op_def square_def = {
+    .name = "square",
+    .arity = 1,
+    .shape = sq_shape,
+    .forward = sq_forward,
+    .backward = sq_backward,
+};
+
+static const gm_op_def square_no_backward_def = {
+    .name = "square_no_backward",
+    .arity = 1,
+    .shape = sq_shape,
+    .forward = sq_forward,
+};
+
+/* Runs the checker on custom square of a [2, 3] leaf. */
+static bool check_custom_square(const gm_op_def *def, float factor, int only,
+                                char *msg, size_t n) {
+    gc_case c;
+    case_begin(&c, "checker/square", 0);
+    gm_node *x = leaf(&c, (int[]){2, 3}, 2, (range){-1.5f, 1.5f, 0.5f});
+    gm_node *y = gm_custom(c.g, def, &x, 1, (float[]){factor, (float)only}, 2);
+    bool ok = gm_gradcheck_run(c.g, c.p, y, c.label, TOL, msg, n);
+    case_end(&c);
+    return ok;
+}
+
+Test(checker, correct_square_passes) {
+    char msg[GM_GRADCHECK_MSG];
+    cr_assert(check_custom_square(&square_def, 1.0f, -1, msg, sizeof msg), "%s",
+              msg);
+}
+
+Test(checker, square_off_by_one_percent_fails) {
+    char msg[GM_GRADCHECK_MSG];
+    cr_assert_not(check_custom_square(&square_def, 1.01f, -1, msg, sizeof msg));
+    cr_assert(strstr(msg, "checker/square"), "%s", msg);
+    cr_assert(strstr(msg, "6 of 6"), "every element is 1%% off: %s", msg);
+    cr_assert(strstr(msg, "analytic") && strstr(msg, "numeric"), "%s", msg);
+}
+
+Test(checker, one_wrong_element_is_named) {
+    char msg[GM_GRADCHECK_MSG];
+    cr_assert_not(check_custom_square(&square_def, 1.01f, 4, msg, sizeof msg));
+    cr_assert(strstr(msg, "1 of 6"), "%s", msg);
+    cr_assert(strstr(msg, "element 4 (P.w0[4])"), "%s", msg);
+}
+
+Test(checker, missing_backward_fails) {
+    char msg[GM_GRADCHECK_MSG];
+    cr_assert_not(check_custom_square(&square_no_backward_def, 1.0f, -1, msg,
+                                      sizeof msg));
+    cr_assert(strstr(msg, "analytic 0,"), "%s", msg);
+}
+
+/* y[r, c] = a[r, c] * b[c]. p[0] scales db; p[1] = 1 assigns db instead
+ * of accumulating over rows (a classic broadcast bug). */
+static gm_status mul_row_shape(const gm_node *n, gm_shape *out, gm_error *err) {
+    const gm_shape *a = gm_node_shape(gm_node_input(n, 0));
+    const gm_shape *b = gm_node_shape(gm_node_input(n, 1));
+    if (a->ndim != 2 || b->ndim != 1 || b->dim[0] != a->dim[1])
+        return gm_error_set(err, GM_ERR_SHAPE, "mul_row: bad shapes");
+    *out = *a;
+    return GM_OK;
+}
+
+static void mul_row_forward(gm_node *n) {
+    const float *a = gm_node_data(gm_node_input(n, 0));
+    const float *b = gm_node_data(gm_node_input(n, 1));
+    int cols = gm_shape_cols(gm_node_shape(n));
+    for (size_t i = 0; i < gm_node_numel(n); i++)
+        gm_node_data(n)[i] = a[i] * b[i % (size_t)cols];
+}
+
+static void mul_row_backward(gm_node *n) {
+    gm_node *an = gm_node_input(n, 0), *bn = gm_node_input(n, 1);
+    const float *a = gm_node_data(an), *b = gm_node_data(bn);
+    const float *dy = gm_node_grad(n);
+    float *da = gm_node_grad(an), *db = gm_node_grad(bn);
+    size_t cols = (size_t)gm_shape_cols(gm_node_shape(n));
+    float factor = gm_node_param(n, 0);
+    bool assign = gm_node_param(n, 1) != 0.0f;
+    for (size_t i = 0; i < gm_node_numel(n); i++) {
+        if (da) da[i] += dy[i] * b[i % cols];
+        if (db && assign) db[i % cols] = factor * dy[i] * a[i];
+        if (db && !assign) db[i % cols] += factor * dy[i] * a[i];
+    }
+}
+
+static const gm_op_def mul_row_def = {
+    .name = "mul_row",
+    .arity = 2,
+    .shape = mul_row_shape,
+    .forward = mul_row_forward,
+    .backward = mul_row_backward,
+};
+
+static bool check_mul_row(float factor, bool assign, char *msg, size_t n) {
+    gc_case c;
+    case_begin(&c, "checker/mul_row", 0);
+    gm_node *in[2] = {leaf(&c, (int[]){3, 4}, 2, ANY),
+                      leaf(&c, (int[]){4}, 1, (range){-1.5f, 1.5f, 0.5f})};
+    gm_node *y = gm_custom(c.g, &mul_row_def, in, 2,
+                           (float[]){factor, assign ? 1.0f : 0.0f}, 2);
+    bool ok = gm_gradcheck_run(c.g, c.p, y, c.label, TOL, msg, n);
+    case_end(&c);
+    return ok;
+}
+
+Test(checker, correct_broadcast_passes) {
+    char msg[GM_GRADCHECK_MSG];
+    cr_assert(check_mul_row(1.0f, false, msg, sizeof msg), "%s", msg);
+}
+
+Test(checker, broadcast_operand_off_by_one_percent_fails) {
+    char msg[GM_GRADCHECK_MSG];
+    cr_assert_not(check_mul_row(1.01f, false, msg, sizeof msg));
+    /* Only b's four elements (flat 12..15) are wrong. */
+    cr_assert(strstr(msg, "of 16") && strstr(msg, "P.w1["), "%s", msg);
+}
+
+Test(checker, broadcast_assign_instead_of_accumulate_fails) {
+    char msg[GM_GRADCHECK_MSG];
+    cr_assert_not(check_mul_row(1.0f, true, msg, sizeof msg));
+    cr_assert(strstr(msg, "P.w1["), "%s", msg);
+}
+
+Test(checker, build_error_fails_with_its_message) {
+    gc_case c;
+    case_begin(&c, "checker/bad", 0);
+    gm_node *a = leaf(&c, (int[]){2, 3}, 2, ANY);
+    gm_node *b = leaf(&c, (int[]){4, 5}, 2, ANY);
+    char msg[GM_GRADCHECK_MSG];
+    cr_assert_not(gm_gradcheck_run(c.g, c.p, gm_matmul(c.g, a, b, false, false),
+                                   c.label, TOL, msg, sizeof msg));
+    cr_assert(strstr(msg, "checker/bad") && strstr(msg, "matmul"), "%s", msg);
+    case_end(&c);
+}
+
+Test(checker, leaves_values_unchanged) {
+    gc_case c;
+    case_begin(&c, "checker/restore", 0);
+    gm_node *x = leaf(&c, (int[]){3, 2}, 2, ANY);
+    float before[6];
+    memcpy(before, gm_params_data(c.p), sizeof before);
+    char msg[GM_GRADCHECK_MSG];
+    cr_assert(gm_gradcheck_run(c.g, c.p, gm_exp(c.g, x), c.label, TOL, msg,
+                               sizeof msg),
+              "%s", msg);
+    cr_assert_arr_eq(gm_params_data(c.p), before, sizeof before);
+    case_end(&c);
+}
+
+/* ---- matmul ------------------------------------------------------------ */
+
+static void matmul_case(bool ta, bool tb) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c,
+                   ta ? (tb ? "matmul/tt" : "matmul/tn")
+                      : (tb ? "matmul/nt" : "matmul/nn"),
+                   t);
+        int m, k, n; /* distinct, so that a wrong transpose shows */
+        do {
+            m = rand_dim(&c, 1, 5);
+            k = rand_dim(&c, 1, 5);
+            n = rand_dim(&c, 1, 5);
+        } while (m == k || k == n || m == n);
+        gm_node *a = leaf(&c, ta ? (int[]){k, m} : (int[]){m, k}, 2, ANY);
+        gm_node *b = leaf(&c, tb ? (int[]){n, k} : (int[]){k, n}, 2, ANY);
+        gm_node *y = gm_matmul(c.g, a, b, ta, tb);
+        assert_shape(y, (int[]){m, n}, 2);
+        case_check(&c, y, "matmul", TOL);
+    }
+}
+
+Test(grad_matmul, a_b) { matmul_case(false, false); }
+Test(grad_matmul, a_bt) { matmul_case(false, true); }
+Test(grad_matmul, at_b) { matmul_case(true, false); }
+Test(grad_matmul, at_bt) { matmul_case(true, true); }
+
+/* x x^T: both operands are one node, whose gradient gets both terms. */
+Test(grad_matmul, gram_same_operand_twice) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, "matmul/gram", t);
+        gm_node *x =
+            leaf(&c, (int[]){rand_dim(&c, 1, 5), rand_dim(&c, 1, 6)}, 2, ANY);
+        case_check(&c, gm_matmul(c.g, x, x, false, true), "matmul", TOL);
+    }
+}
+
+/* One operand constant: only the other has a gradient buffer. */
+Test(grad_matmul, constant_operand) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, "matmul/const", t);
+        int m = rand_dim(&c, 1, 5), k = rand_dim(&c, 1, 5);
+        int n = rand_dim(&c, 1, 5);
+        gm_node *w = fixed(&c, (int[]){n, k}, 2, ANY);
+        gm_node *x = leaf(&c, (int[]){m, k}, 2, ANY);
+        gm_node *y = t % 2 ? gm_matmul(c.g, w, x, false, true)
+                           : gm_matmul(c.g, x, w, false, true);
+        case_check(&c, y, "matmul", TOL);
+    }
+}
+
+/* ---- add, sub, mul, div with every broadcast --------------------------- */
+
+typedef gm_node *(*binary_fn)(gm_graph *, gm_node *, gm_node *);
+
+typedef enum operand_kind { FULL, ROW, ROW2D, COL, SCALAR } operand_kind;
+
+static const char *const kind_names[] = {"full", "row", "row2d", "col",
+                                         "scalar"};
+
+/* The smaller operand's shape for an output [rows, cols]. */
+static int small_shape(operand_kind k, int rows, int cols, int *dims) {
+    switch (k) {
+    case FULL: dims[0] = rows, dims[1] = cols; return 2;
+    case ROW: dims[0] = cols; return 1;
+    case ROW2D: dims[0] = 1, dims[1] = cols; return 2;
+    case COL: dims[0] = rows, dims[1] = 1; return 2;
+    default: dims[0] = 1; return 1;
+    }
+}
+
+/* fn(big, small) and fn(small, big); ra and rb are the ranges of fn's
+ * first and second operands. */
+static void binary_case(const char *op, binary_fn fn, operand_kind kind,
+                        range ra, range rb, gm_gradcheck_tol tol) {
+    for (int t = 0; t < TRIALS; t++) {
+        for (int small_first = 0; small_first < 2; small_first++) {
+            char label[64];
+            snprintf(label, sizeof label, "%s/%s-%s", op, kind_names[kind],
+                     small_first ? "first" : "second");
+            gc_case c;
+            case_begin(&c, label, t);
+            int rows = rand_dim(&c, 1, 5), cols = rand_dim(&c, 1, 6), dims[2];
+            int ndim = small_shape(kind, rows, cols, dims);
+            gm_node *y;
+            if (small_first) {
+                gm_node *s = leaf(&c, dims, ndim, ra);
+                y = fn(c.g, s, leaf(&c, (int[]){rows, cols}, 2, rb));
+            } else {
+                gm_node *b = leaf(&c, (int[]){rows, cols}, 2, ra);
+                y = fn(c.g, b, leaf(&c, dims, ndim, rb));
+            }
+            assert_shape(y, (int[]){rows, cols}, 2);
+            case_check(&c, y, op, tol);
+        }
+    }
+}
+
+#define BINARY_TESTS(OP, RA, RB, TOLS)                                         \
+    Test(grad_##OP, full) { binary_case(#OP, gm_##OP, FULL, RA, RB, TOLS); }   \
+    Test(grad_##OP, row) { binary_case(#OP, gm_##OP, ROW, RA, RB, TOLS); }     \
+    Test(grad_##OP, row_2d) {                                                  \
+        binary_case(#OP, gm_##OP, ROW2D, RA, RB, TOLS);                        \
+    }                                                                          \
+    Test(grad_##OP, column) { binary_case(#OP, gm_##OP, COL, RA, RB, TOLS); }  \
+    Test(grad_##OP, scalar) { binary_case(#OP, gm_##OP, SCALAR, RA, RB, TOLS); }
+
+BINARY_TESTS(add, ANY, ANY, TOL)
+BINARY_TESTS(sub, ANY, ANY, TOL)
+BINARY_TESTS(mul, ANY, ANY, TOL)
+BINARY_TESTS(div, ANY, DIVISOR, TOL_CURVED)
+
+/* Element-wise ops view 3-D tensors as [rows, cols]: a row [cols] and a
+ * column [d0, d1, 1] broadcast over [d0, d1, cols]. */
+Test(grad_mul, three_d_row_and_column) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, "mul/3d", t);
+        int d0 = rand_dim(&c, 1, 3), d1 = rand_dim(&c, 1, 3);
+        int d2 = rand_dim(&c, 1, 4);
+        gm_node *x = leaf(&c, (int[]){d0, d1, d2}, 3, ANY);
+        gm_node *row = leaf(&c, (int[]){d2}, 1, ANY);
+        gm_node *col = leaf(&c, (int[]){d0, d1, 1}, 3, ANY);
+        gm_node *y = gm_add(c.g, gm_mul(c.g, x, row), gm_mul(c.g, col, x));
+        assert_shape(y, (int[]){d0, d1, d2}, 3);
+        case_check(&c, y, "mul", TOL);
+    }
+}
+
+/* x * x: one node as both operands. */
+Test(grad_mul, same_operand_twice) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, "mul/same", t);
+        gm_node *x =
+            leaf(&c, (int[]){rand_dim(&c, 1, 5), rand_dim(&c, 1, 6)}, 2, ANY);
+        case_check(&c, gm_mul(c.g, x, x), "mul", TOL);
+    }
+}
+
+/* ---- one-input element-wise ops ---------------------------------------- */
+
+typedef gm_node *(*unary_fn)(gm_graph *, gm_node *);
+
+/* The op on [rows, cols] twice, then on a 3-D [2, rows, cols]. */
+static void unary_case(const char *label, const char *op, unary_fn fn, range v,
+                       gm_gradcheck_tol tol) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, label, t);
+        int rows = rand_dim(&c, 1, 5), cols = rand_dim(&c, 1, 6);
+        gm_node *x = t < 2 ? leaf(&c, (int[]){rows, cols}, 2, v)
+                           : leaf(&c, (int[]){2, rows, cols}, 3, v);
+        gm_node *y = fn(c.g, x);
+        cr_assert(y && gm_shape_equal(gm_node_shape(y), gm_node_shape(x)));
+        case_check(&c, y, op, tol);
+    }
+}
+
+static gm_node *scale_neg(gm_graph *g, gm_node *x) {
+    return gm_scale(g, x, -1.7f);
+}
+static gm_node *shift(gm_graph *g, gm_node *x) {
+    return gm_add_scalar(g, x, 0.6f);
+}
+static gm_node *leaky(gm_graph *g, gm_node *x) {
+    return gm_leaky_relu(g, x, 0.2f);
+}
+static gm_node *elu1(gm_graph *g, gm_node *x) { return gm_elu(g, x, 1.0f); }
+static gm_node *elu_half(gm_graph *g, gm_node *x) { return gm_elu(g, x, 0.5f); }
+
+Test(grad_arith, scale) { unary_case("scale", "scale", scale_neg, ANY, TOL); }
+Test(grad_arith, add_scalar) {
+    unary_case("add_scalar", "add_scalar", shift, ANY, TOL);
+}
+Test(grad_arith, neg) { unary_case("neg", "neg", gm_neg, ANY, TOL); }
+
+Test(grad_math, exp) { unary_case("exp", "exp", gm_exp, ANY, TOL); }
+Test(grad_math, log) { unary_case("log", "log", gm_log, POSITIVE, TOL_CURVED); }
+Test(grad_math, square) { unary_case("square", "square", gm_square, ANY, TOL); }
+Test(grad_math, sqrt) {
+    unary_case("sqrt", "sqrt", gm_sqrt, POSITIVE, TOL_CURVED);
+}
+Test(grad_math, abs) { unary_case("abs", "abs", gm_abs, AWAY, TOL); }
+
+Test(grad_activation, relu) { unary_case("relu", "relu", gm_relu, AWAY, TOL); }
+Test(grad_activation, leaky_relu) {
+    unary_case("leaky_relu", "leaky_relu", leaky, AWAY, TOL);
+}
+Test(grad_activation, elu) {
+    unary_case("elu/alpha1", "elu", elu1, AWAY, TOL);
+    unary_case("elu/alpha0.5", "elu", elu_half, AWAY, TOL);
+}
+Test(grad_activation, tanh) { unary_case("tanh", "tanh", gm_tanh, ANY, TOL); }
+Test(grad_activation, sigmoid) {
+    unary_case("sigmoid", "sigmoid", gm_sigmoid, (range){-4, 4, 0}, TOL);
+}
+Test(grad_activation, softplus) {
+    unary_case("softplus", "softplus", gm_softplus, (range){-4, 4, 0}, TOL);
+}
+Test(grad_activation, log_sigmoid) {
+    unary_case("log_sigmoid", "log_sigmoid", gm_log_sigmoid, (range){-4, 4, 0},
+               TOL);
+}
+
+/* ---- reductions -------------------------------------------------------- */
+
+typedef gm_node *(*reduce_fn)(gm_graph *, gm_node *, gm_axis);
+
+static void reduce_case(const char *op, reduce_fn fn, gm_axis axis) {
+    static const char *const axes[] = {"all", "per_row", "per_col"};
+    for (int t = 0; t < TRIALS; t++) {
+        char label[64];
+        snprintf(label, sizeof label, "%s/%s", op, axes[axis]);
+        gc_case c;
+        case_begin(&c, label, t);
+        int rows = rand_dim(&c, 1, 5), cols = rand_dim(&c, 1, 6);
+        gm_node *x = t < 2 ? leaf(&c, (int[]){rows, cols}, 2, ANY)
+                           : leaf(&c, (int[]){2, rows, cols}, 3, ANY);
+        rows *= t < 2 ? 1 : 2;
+        gm_node *y = fn(c.g, x, axis);
+        if (axis == GM_AXIS_ALL) assert_shape(y, (int[]){1}, 1);
+        if (axis == GM_AXIS_PER_ROW) assert_shape(y, (int[]){rows, 1}, 2);
+        if (axis == GM_AXIS_PER_COL) assert_shape(y, (int[]){1, cols}, 2);
+        case_check(&c, y, op, TOL);
+    }
+}
+
+Test(grad_reduce, sum_all) { reduce_case("sum", gm_sum, GM_AXIS_ALL); }
+Test(grad_reduce, sum_per_row) { reduce_case("sum", gm_sum, GM_AXIS_PER_ROW); }
+Test(grad_reduce, sum_per_col) { reduce_case("sum", gm_sum, GM_AXIS_PER_COL); }
+Test(grad_reduce, mean_all) { reduce_case("mean", gm_mean, GM_AXIS_ALL); }
+Test(grad_reduce, mean_per_row) {
+    reduce_case("mean", gm_mean, GM_AXIS_PER_ROW);
+}
+Test(grad_reduce, mean_per_col) {
+    reduce_case("mean", gm_mean, GM_AXIS_PER_COL);
+}
+
+static void logsumexp_case(const char *label, range v, gm_gradcheck_tol tol) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, label, t);
+        int rows = rand_dim(&c, 1, 5), cols = rand_dim(&c, 1, 6);
+        gm_node *y =
+            gm_logsumexp_rows(c.g, leaf(&c, (int[]){rows, cols}, 2, v));
+        assert_shape(y, (int[]){rows, 1}, 2);
+        case_check(&c, y, "logsumexp_rows", tol);
+    }
+}
+
+Test(grad_reduce, logsumexp_rows) {
+    logsumexp_case("logsumexp_rows", (range){-3, 3, 0}, TOL);
+}
+
+/* Around 100, e^x overflows float: the backward must use e^(x - lse). The
+ * outputs' rounding (ulp(100) ~ 8e-6) asks for a larger step. */
+Test(grad_reduce, logsumexp_rows_large_values) {
+    logsumexp_case("logsumexp_rows/large", (range){99, 101, 0},
+                   (gm_gradcheck_tol){5e-2f, 1e-3, 3e-4});
+}
+
+/* ---- shape ops --------------------------------------------------------- */
+
+Test(grad_shape, slice_cols) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, "slice_cols", t);
+        int rows = rand_dim(&c, 1, 5), cols = rand_dim(&c, 2, 6);
+        int start = rand_dim(&c, 0, cols - 1);
+        int len = rand_dim(&c, 1, cols - start);
+        gm_node *x = leaf(&c, (int[]){rows, cols}, 2, ANY);
+        gm_node *y = gm_slice_cols(c.g, x, start, len);
+        assert_shape(y, (int[]){rows, len}, 2);
+        case_check(&c, y, "slice_cols", TOL);
+    }
+}
+
+/* Two overlapping slices of one node: their gradients add up. */
+Test(grad_shape, overlapping_slices) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, "slice_cols/overlap", t);
+        int rows = rand_dim(&c, 1, 5), cols = rand_dim(&c, 2, 6);
+        gm_node *x = leaf(&c, (int[]){rows, cols}, 2, ANY);
+        gm_node *parts[2] = {gm_slice_cols(c.g, x, 0, cols - 1),
+                             gm_slice_cols(c.g, x, 1, cols - 1)};
+        gm_node *y = gm_mul(c.g, parts[0], gm_exp(c.g, parts[1]));
+        case_check(&c, y, "slice_cols", TOL);
+    }
+}
+
+Test(grad_shape, concat_cols) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, "concat_cols", t);
+        int rows = rand_dim(&c, 1, 5), n = t + 1, total = 0;
+        gm_node *xs[3];
+        for (int i = 0; i < n; i++) {
+            int w = rand_dim(&c, 1, 4);
+            xs[i] = leaf(&c, (int[]){rows, w}, 2, ANY);
+            total += w;
+        }
+        gm_node *y = gm_concat_cols(c.g, xs, n);
+        assert_shape(y, (int[]){rows, total}, 2);
+        case_check(&c, y, "concat_cols", TOL);
+    }
+}
+
+/* One node concatenated twice, next to an op of it. */
+Test(grad_shape, concat_repeated_input) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, "concat_cols/repeat", t);
+        gm_node *x =
+            leaf(&c, (int[]){rand_dim(&c, 1, 5), rand_dim(&c, 1, 4)}, 2, ANY);
+        gm_node *xs[3] = {x, gm_tanh(c.g, x), x};
+        case_check(&c, gm_concat_cols(c.g, xs, 3), "concat_cols", TOL);
+    }
+}
+
+/* A parameter seen through another shape: [r, c] as [c, r], then used in
+ * a matmul, so a wrong element order in the view shows. */
+Test(grad_shape, reshape_param) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, "reshape/param", t);
+        int r = rand_dim(&c, 1, 5), k = rand_dim(&c, 1, 6);
+        gm_node *x = leaf(&c, (int[]){r, k}, 2, ANY);
+        gm_node *v = gm_reshape(c.g, x, (int[]){k, r}, 2);
+        assert_shape(v, (int[]){k, r}, 2);
+        gm_node *w = leaf(&c, (int[]){r, 2}, 2, ANY);
+        case_check(&c, gm_matmul(c.g, v, w, false, false), "reshape", TOL);
+    }
+}
+
+/* Views of an intermediate result (3-D -> 1-D -> 2-D), shared gradient. */
+Test(grad_shape, reshape_of_op_result) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, "reshape/op", t);
+        int r = rand_dim(&c, 1, 4), k = rand_dim(&c, 1, 4);
+        gm_node *x = leaf(&c, (int[]){2, r, k}, 3, ANY);
+        gm_node *flat = gm_reshape(c.g, gm_tanh(c.g, x), (int[]){2 * r * k}, 1);
+        gm_node *m = gm_reshape(c.g, flat, (int[]){k, 2 * r}, 2);
+        gm_node *y =
+            gm_mul(c.g, gm_exp(c.g, m), leaf(&c, (int[]){2 * r}, 1, ANY));
+        case_check(&c, y, "reshape", TOL);
+    }
+}
+
+/* detach passes values (checked through y's gradient) and no gradient:
+ * x's group stays exactly zero. */
+Test(grad_shape, detach_blocks_gradient) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, "detach", t);
+        int rows = rand_dim(&c, 1, 5), cols = rand_dim(&c, 1, 6);
+        gm_params *q = gm_params_create("Q");
+        int xi = gm_params_add(q, "x", (int[]){rows, cols}, 2, NULL);
+        gm_gradcheck_fill(&c.rng, gm_params_view_data(q, xi),
+                          (size_t)rows * cols, -1.5f, 1.5f, 0.0f);
+        gm_node *x = gm_param(c.g, q, xi);
+        gm_node *y = leaf(&c, (int[]){rows, cols}, 2, ANY);
+        gm_node *out = gm_mul(c.g, gm_exp(c.g, gm_detach(c.g, x)), y);
+        case_check(&c, out, "detach", TOL);
+        for (size_t i = 0; i < gm_params_numel(q); i++)
+            cr_assert(gm_params_grad(q)[i] == 0.0f, "x.grad[%zu] = %g", i,
+                      (double)gm_params_grad(q)[i]);
+        gm_params_free(q);
+    }
+}
+
+/* d/dx sum(x * detach(x)) is detach(x) = x exactly, not 2x. */
+Test(grad_shape, detach_gradient_is_exactly_zero) {
+    gm_graph *g = gm_graph_create("detach");
+    gm_params *p = gm_params_create("P");
+    int xi = gm_params_add(p, "x", (int[]){2, 3}, 2, NULL);
+    float *xv = gm_params_view_data(p, xi);
+    for (int i = 0; i < 6; i++)
+        xv[i] = 0.25f * (float)(i - 2);
+    gm_node *x = gm_param(g, p, xi);
+    gm_node *loss = gm_node_set_role(
+        gm_sum(g, gm_mul(g, x, gm_detach(g, x)), GM_AXIS_ALL), GM_ROLE_LOSS);
+    cr_assert_eq(gm_graph_compile(g, NULL), GM_OK);
+    gm_graph_forward(g);
+    gm_params_zero_grad(p);
+    cr_assert_eq(gm_graph_backward(g, loss, NULL), GM_OK);
+    for (int i = 0; i < 6; i++)
+        cr_assert(gm_params_grad(p)[i] == xv[i], "grad[%d] = %g, want %g", i,
+                  (double)gm_params_grad(p)[i], (double)xv[i]);
+    gm_graph_free(g);
+    gm_params_free(p);
+}
+
+/* ---- likelihoods and divergences --------------------------------------- */
+
+/* Logits full; targets of the given kind (or a constant), all leaves. */
+static void bce_case(operand_kind kind, bool targets_const) {
+    for (int t = 0; t < TRIALS; t++) {
+        char label[64];
+        snprintf(label, sizeof label, "bce_with_logits/%s%s", kind_names[kind],
+                 targets_const ? "-const" : "");
+        gc_case c;
+        case_begin(&c, label, t);
+        int rows = rand_dim(&c, 1, 5), cols = rand_dim(&c, 1, 6), dims[2];
+        int ndim = small_shape(kind, rows, cols, dims);
+        gm_node *z = leaf(&c, (int[]){rows, cols}, 2, (range){-4, 4, 0});
+        gm_node *tg = targets_const ? fixed(&c, dims, ndim, PROB)
+                                    : leaf(&c, dims, ndim, PROB);
+        gm_node *y = gm_bce_with_logits(c.g, z, tg);
+        assert_shape(y, (int[]){rows, cols}, 2);
+        case_check(&c, y, "bce_with_logits", TOL);
+    }
+}
+
+Test(grad_loss, bce_with_logits) { bce_case(FULL, false); }
+Test(grad_loss, bce_with_logits_constant_targets) { bce_case(FULL, true); }
+Test(grad_loss, bce_with_logits_broadcast_targets) {
+    bce_case(ROW, false);
+    bce_case(COL, false);
+    bce_case(SCALAR, false);
+}
+
+/* x, mean full or broadcast; logvar of the given kind. */
+static void gaussian_nll_case(operand_kind mean_kind, operand_kind lv_kind) {
+    for (int t = 0; t < TRIALS; t++) {
+        char label[64];
+        snprintf(label, sizeof label, "gaussian_nll/mean-%s/logvar-%s",
+                 kind_names[mean_kind], kind_names[lv_kind]);
+        gc_case c;
+        case_begin(&c, label, t);
+        int rows = rand_dim(&c, 1, 5), cols = rand_dim(&c, 1, 6), dm[2], dl[2];
+        int nm = small_shape(mean_kind, rows, cols, dm);
+        int nl = small_shape(lv_kind, rows, cols, dl);
+        gm_node *x = leaf(&c, (int[]){rows, cols}, 2, ANY);
+        gm_node *y = gm_gaussian_nll(c.g, x, leaf(&c, dm, nm, ANY),
+                                     leaf(&c, dl, nl, LOGVAR));
+        assert_shape(y, (int[]){rows, cols}, 2);
+        case_check(&c, y, "gaussian_nll", TOL);
+    }
+}
+
+Test(grad_loss, gaussian_nll_full_logvar) { gaussian_nll_case(FULL, FULL); }
+Test(grad_loss, gaussian_nll_per_column_logvar) {
+    gaussian_nll_case(FULL, ROW);
+    gaussian_nll_case(FULL, ROW2D);
+}
+Test(grad_loss, gaussian_nll_scalar_logvar) { gaussian_nll_case(FULL, SCALAR); }
+Test(grad_loss, gaussian_nll_broadcast_mean) {
+    gaussian_nll_case(ROW, FULL);
+    gaussian_nll_case(SCALAR, ROW);
+}
+
+static void gaussian_nll_fixed_case(operand_kind mean_kind, float logvar) {
+    for (int t = 0; t < TRIALS; t++) {
+        char label[64];
+        snprintf(label, sizeof label, "gaussian_nll_fixed/%s/%g",
+                 kind_names[mean_kind], (double)logvar);
+        gc_case c;
+        case_begin(&c, label, t);
+        int rows = rand_dim(&c, 1, 5), cols = rand_dim(&c, 1, 6), dm[2];
+        int nm = small_shape(mean_kind, rows, cols, dm);
+        gm_node *x = leaf(&c, (int[]){rows, cols}, 2, ANY);
+        gm_node *y =
+            gm_gaussian_nll_fixed(c.g, x, leaf(&c, dm, nm, ANY), logvar);
+        case_check(&c, y, "gaussian_nll_fixed", TOL);
+    }
+}
+
+Test(grad_loss, gaussian_nll_fixed) {
+    gaussian_nll_fixed_case(FULL, 0.0f);
+    gaussian_nll_fixed_case(FULL, -0.7f);
+    gaussian_nll_fixed_case(ROW, 0.4f);
+}
+
+static void kl_case(operand_kind lv_kind) {
+    for (int t = 0; t < TRIALS; t++) {
+        char label[64];
+        snprintf(label, sizeof label, "kl_normal_std/logvar-%s",
+                 kind_names[lv_kind]);
+        gc_case c;
+        case_begin(&c, label, t);
+        int rows = rand_dim(&c, 1, 5), cols = rand_dim(&c, 1, 6), dl[2];
+        int nl = small_shape(lv_kind, rows, cols, dl);
+        gm_node *mu = leaf(&c, (int[]){rows, cols}, 2, (range){-2, 2, 0});
+        gm_node *y = gm_kl_normal_std(c.g, mu, leaf(&c, dl, nl, LOGVAR));
+        assert_shape(y, (int[]){rows, cols}, 2);
+        case_check(&c, y, "kl_normal_std", TOL);
+    }
+}
+
+Test(grad_loss, kl_normal_std) { kl_case(FULL); }
+Test(grad_loss, kl_normal_std_broadcast_logvar) {
+    kl_case(ROW);
+    kl_case(SCALAR);
+}
+
+/* ---- randomness: reparameterisation through held noise ----------------- */
+
+static void reparam_case(operand_kind lv_kind) {
+    for (int t = 0; t < TRIALS; t++) {
+        char label[64];
+        snprintf(label, sizeof label, "randn/reparam-logvar-%s",
+                 kind_names[lv_kind]);
+        gc_case c;
+        case_begin(&c, label, t);
+        int rows = rand_dim(&c, 1, 5), cols = rand_dim(&c, 1, 6), dl[2];
+        int nl = small_shape(lv_kind, rows, cols, dl);
+        gm_node *mu = leaf(&c, (int[]){rows, cols}, 2, ANY);
+        gm_node *lv = leaf(&c, dl, nl, LOGVAR);
+        gm_rng noise = gm_rng_stream(7u + (uint64_t)t, "noise");
+        gm_node *eps = gm_randn(c.g, "eps", (int[]){rows, cols}, 2, &noise);
+        gm_node *sd = gm_exp(c.g, gm_scale(c.g, lv, 0.5f));
+        gm_node *z = gm_add(c.g, mu, gm_mul(c.g, sd, eps));
+        assert_shape(z, (int[]){rows, cols}, 2);
+        case_check(&c, z, "randn", TOL);
+    }
+}
+
+/* z = mu + exp(logvar / 2) * eps: only correct if eps is held across the
+ * checker's forwards. */
+Test(grad_random, reparameterisation) { reparam_case(FULL); }
+Test(grad_random, reparameterisation_per_column_logvar) { reparam_case(ROW); }
+
+/* ---- a whole small VAE loss -------------------------------------------- */
+
+Test(grad_composite, vae_loss) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, "composite/vae", t);
+        int batch = rand_dim(&c, 1, 4), dx = 3, dh = 5, dz = 2;
+        gm_node *x = fixed(&c, (int[]){batch, dx}, 2, ANY);
+        gm_node *w1 = leaf(&c, (int[]){dx, dh}, 2, ANY);
+        gm_node *b1 = leaf(&c, (int[]){dh}, 1, ANY);
+        gm_node *w2 = leaf(&c, (int[]){dz, 2 * dz}, 2, ANY);
+        gm_node *w3 = leaf(&c, (int[]){dz, dx}, 2, ANY);
+        gm_node *b3 = leaf(&c, (int[]){1, dx}, 2, ANY);
+        gm_node *h =
+            gm_tanh(c.g, gm_add(c.g, gm_matmul(c.g, x, w1, false, false), b1));
+        gm_node *stats =
+            gm_matmul(c.g, gm_slice_cols(c.g, h, 0, dz), w2, false, false);
+        gm_node *mu = gm_slice_cols(c.g, stats, 0, dz);
+        gm_node *lv = gm_slice_cols(c.g, stats, dz, dz);
+        gm_rng noise = gm_rng_stream(11u + (uint64_t)t, "noise");
+        gm_node *eps = gm_randn(c.g, "eps", (int[]){batch, dz}, 2, &noise);
+        gm_node *z = gm_add(
+            c.g, mu, gm_mul(c.g, gm_exp(c.g, gm_scale(c.g, lv, 0.5f)), eps));
+        gm_node *xhat = gm_add(c.g, gm_matmul(c.g, z, w3, false, false), b3);
+        gm_node *rec = gm_sum(c.g, gm_gaussian_nll_fixed(c.g, x, xhat, 0.0f),
+                              GM_AXIS_PER_ROW);
+        gm_node *kl =
+            gm_sum(c.g, gm_kl_normal_std(c.g, mu, lv), GM_AXIS_PER_ROW);
+        gm_node *loss = gm_mean(c.g, gm_add(c.g, rec, kl), GM_AXIS_ALL);
+        /* Several curved layers: a smaller step keeps truncation error
+         * (h^2) well inside the tolerance. */
+        case_check(&c, loss, "kl_normal_std",
+                   (gm_gradcheck_tol){5e-3f, 1e-3, 1e-4});
+    }
+}
+
+/* ---- every op in the table has a case above ---------------------------- */
+
+/* The ops the tests above check (each case asserts its graph uses its op),
+ * separated by spaces. A new op in gm_op_table without a gradient test
+ * fails below. */
+static const char covered[] =
+    " matmul add sub mul div scale add_scalar neg exp log square sqrt abs"
+    " relu leaky_relu elu tanh sigmoid softplus log_sigmoid"
+    " sum mean logsumexp_rows slice_cols concat_cols reshape detach"
+    " bce_with_logits gaussian_nll gaussian_nll_fixed kl_normal_std randn ";
+
+static bool is_covered(const char *name) {
+    char word[GM_NAME_MAX + 2];
+    snprintf(word, sizeof word, " %s ", name);
+    return strstr(covered, word) != NULL;
+}
+
+Test(grad_coverage, every_op_has_a_gradient_test) {
+    for (int op = 0; op < GM_OP_COUNT; op++) {
+        cr_assert_not_null(gm_op_table[op], "gm_op_table[%d] is empty", op);
+        cr_assert(is_covered(gm_op_table[op]->name),
+                  "op '%s' has no gradient test", gm_op_table[op]->name);
+    }
+    /* And no stale names: every covered name is a table op. */
+    char names[sizeof covered];
+    memcpy(names, covered, sizeof covered);
+    int n_covered = 0;
+    for (char *save = NULL, *w = strtok_r(names, " ", &save); w;
+         w = strtok_r(NULL, " ", &save), n_covered++) {
+        bool found = false;
+        for (int op = 0; op < GM_OP_COUNT; op++)
+            found = found || strcmp(w, gm_op_table[op]->name) == 0;
+        cr_assert(found, "'%s' is not in gm_op_table", w);
+    }
+    cr_assert_eq(n_covered, GM_OP_COUNT);
+}
