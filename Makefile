@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build run test sanitize bench clean
+.PHONY: all deps build run test sanitize bench plots clean
 
 all: build
 
@@ -31,6 +31,11 @@ sanitize: deps
 
 bench: build
 	$(BUILD)/bench/bench_mlp_step
+
+# Figures of the flagship's run file (after `make run`) in runs/plots/.
+plots:
+	@scripts/deps.sh python3-h5py python3-matplotlib python3-numpy
+	/usr/bin/python3 analysis/plot_run.py runs/gan_vs_vae.h5 --out runs/plots
 
 clean:
 	rm -rf $(BUILD) build-asan
