@@ -22,7 +22,9 @@ run: build
 	$(BUILD)/gm run experiments/gan_vs_vae.yaml
 	$(BUILD)/gm summary runs/gan_vs_vae.h5
 
+# The plot test needs Python's h5py and matplotlib (Debian packages).
 test: build
+	@scripts/deps.sh python3-h5py python3-matplotlib python3-numpy
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # The suite again, built with AddressSanitizer and UBSan in build-asan/.

@@ -1,0 +1,517 @@
+#!/usr/bin/python3
+"""PNG figures from a gm run file (layout: analysis/README.md).
+
+usage: analysis/plot_run.py RUN.h5 --out DIR [--seed S]
+
+Writes into DIR:
+  samples_<model>.png  the last evaluation's samples of one seed: a scatter
+                       over the mode centres for 2-D data (same axes for
+                       every model), a grid of images for image data
+  kl.png               forward and reverse KL over steps, every model
+  modes.png            modes covered and high-quality fraction over steps
+  metrics_<model>.png  every other metric of the model over steps
+Curves are the mean over seeds with the min-max band over seeds shaded.
+A figure whose data is absent is skipped with a note; a failed or still
+running run is plotted as far as it goes. Needs numpy, h5py, matplotlib.
+"""
+import argparse
+import math
+import os
+import sys
+
+import h5py
+import matplotlib
+import numpy as np
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402 (after choosing the backend)
+from matplotlib.lines import Line2D  # noqa: E402
+
+DPI = 120
+KL_METRICS = ("kl_data_model", "kl_model_data")
+MODE_METRICS = ("modes_covered", "hq_fraction")
+KL_LABELS = {
+    "kl_data_model": "forward KL(p_data || p_model) [nats]",
+    "kl_model_data": "reverse KL(p_model || p_data) [nats]",
+}
+# Below ~0.1 nats the KDE estimator's bias dominates (docs/metrics.md), so a
+# symlog axis is linear there.
+KL_LINTHRESH = 0.1
+# A positive series spanning this factor or more gets a log axis.
+LOG_SPAN = 50.0
+MAX_IMAGES = 64
+
+
+# ---- reading ---------------------------------------------------------------
+
+
+class Seed:
+    """One seed's series, trimmed to the rows every series has."""
+
+    def __init__(self, seed, group):
+        self.seed = seed
+        self.group = group
+        metrics = group.get("metrics")
+        series = {}
+        if isinstance(metrics, h5py.Group):
+            series = {n: np.asarray(d[:], dtype=float)
+                      for n, d in metrics.items()
+                      if isinstance(d, h5py.Dataset) and d.ndim == 1}
+        step = series.pop("step", np.zeros(0))
+        # A writer killed mid-append may leave series of unequal length.
+        rows = min([len(step)] + [len(v) for v in series.values()])
+        self.step = step[:rows]
+        self.metrics = {n: v[:rows] for n, v in series.items()}
+
+    def last_samples(self):
+        """(samples [S, d] of the last evaluation, its step) or
+        (None, None)."""
+        ds = self.group.get("samples")
+        if ds is None or ds.ndim != 3:
+            return None, None
+        row = min(ds.shape[0], len(self.step)) - 1
+        if row < 0:  # no evaluation yet
+            return None, None
+        return np.asarray(ds[row], dtype=float), int(self.step[row])
+
+    def last(self, metric):
+        """The metric's value at the last evaluation, or None."""
+        v = self.metrics.get(metric)
+        return None if v is None or len(v) == 0 else float(v[-1])
+
+
+class Model:
+    """A model with its objective and its seeds, in file order."""
+
+    def __init__(self, name, group):
+        self.name = name
+        self.objective = attr_str(group, "objective")
+        self.seeds = []
+        for key, sub in group.items():
+            if not key.startswith("seed_") or not isinstance(sub, h5py.Group):
+                continue
+            try:
+                self.seeds.append(Seed(key[len("seed_"):], sub))
+            except OSError as e:  # e.g. a row being written right now
+                print(f"note: left out {name}/{key}: cannot read it: {e}")
+
+    def metric_names(self):
+        """Metric names over all seeds, in the order first logged."""
+        names = []
+        for s in self.seeds:
+            names += [n for n in s.metrics if n not in names]
+        return names
+
+    def has(self, metric):
+        return any(len(s.metrics.get(metric, ())) > 0 for s in self.seeds)
+
+
+def attr_str(obj, name):
+    """A string attribute as str ('?' when missing)."""
+    v = obj.attrs.get(name, "?")
+    return v.decode(errors="replace") if isinstance(v, bytes) else str(v)
+
+
+def dataset_info(f):
+    """(dim or None, centers [K, d] or None) of /dataset."""
+    ds = f.get("dataset")
+    if not isinstance(ds, h5py.Group):
+        return None, None
+    dim = ds.attrs.get("dim")
+    dim = int(dim) if dim is not None and np.isfinite(dim) else None
+    centers = ds.get("centers")
+    centers = None if centers is None else np.asarray(centers[()], float)
+    if centers is not None and (centers.ndim != 2 or len(centers) == 0):
+        centers = None
+    return dim, centers
+
+
+# ---- series over seeds -----------------------------------------------------
+
+
+def over_seeds(model, metric):
+    """(steps, mean, min, max) over the seeds that logged `metric`, aligned
+    on step; non-finite values are left out. None if nothing is finite."""
+    runs = [(s.step, s.metrics[metric]) for s in model.seeds
+            if len(s.metrics.get(metric, ())) > 0]
+    if not runs:
+        return None
+    steps = np.unique(np.concatenate([st for st, _ in runs]))
+    table = np.full((len(runs), len(steps)), np.nan)
+    for i, (st, v) in enumerate(runs):
+        table[i, np.searchsorted(steps, st)] = v
+    table[~np.isfinite(table)] = np.nan
+    keep = ~np.all(np.isnan(table), axis=0)
+    if not keep.any():
+        return None
+    table, steps = table[:, keep], steps[keep]
+    return (steps, np.nanmean(table, axis=0), np.nanmin(table, axis=0),
+            np.nanmax(table, axis=0))
+
+
+def count_nonfinite(model, metric):
+    """How many of the metric's values over all seeds are inf or NaN."""
+    return sum(int(np.sum(~np.isfinite(s.metrics.get(metric, []))))
+               for s in model.seeds)
+
+
+def note_nonfinite(ax, counts):
+    """Says in the panel's corner how many inf/NaN values it cannot show;
+    `counts` maps a label ('' for a single model) to a count."""
+    parts = [f"{name} {n}".strip() for name, n in counts.items() if n]
+    if parts:
+        ax.text(0.01, 0.01, "not shown, inf/NaN: " + ", ".join(parts),
+                transform=ax.transAxes, fontsize=8, color="dimgray")
+
+
+def set_scale(ax, values, linthresh=None):
+    """Log y axis when positive values span orders of magnitude, symlog
+    when values of both signs do, else linear."""
+    v = np.concatenate([np.ravel(x) for x in values]) if values else []
+    v = np.asarray(v, dtype=float)
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        return
+    if np.all(v > 0):
+        if v.max() / v.min() >= LOG_SPAN:
+            ax.set_yscale("log")
+        return
+    a = np.abs(v[v != 0])
+    if len(a) == 0:
+        return
+    small = linthresh or float(np.percentile(a, 10))
+    if a.max() / small >= LOG_SPAN:
+        # Widen the linear band with the decades shown so that its tick
+        # labels (-small, 0, small) do not overlap.
+        decades = math.log10(a.max() / small)
+        ax.set_yscale("symlog", linthresh=small,
+                      linscale=max(1.0, decades / 3))
+
+
+def plot_band(ax, model, metric, color, label=None):
+    """Draws the mean over seeds with its min-max band; returns the values
+    drawn (for choosing the scale) or None when there are none."""
+    agg = over_seeds(model, metric)
+    if agg is None:
+        return None
+    steps, mean, lo, hi = agg
+    n_seeds = sum(1 for s in model.seeds if len(s.metrics.get(metric, ())))
+    marker = "o" if len(steps) <= 30 else None
+    if label is not None and n_seeds > 1:
+        label = f"{label} ({n_seeds} seeds)"
+    ax.plot(steps, mean, color=color, marker=marker, markersize=4,
+            label=label)
+    if n_seeds > 1:
+        ax.fill_between(steps, lo, hi, color=color, alpha=0.2, linewidth=0)
+    return [mean, lo, hi]
+
+
+# ---- figures ---------------------------------------------------------------
+
+
+def save(fig, path):
+    """Writes the figure, closes it and prints the path."""
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    print(path)
+
+
+def suptitle(fig, run, what):
+    """'<experiment>: <what>', with the status on a second line unless the
+    run is complete."""
+    title = f"{run['experiment']}: {what}"
+    if run["status"] != "complete":
+        title += f"\nrun status: {run['status']}"
+    fig.suptitle(title, fontsize=12)
+
+
+def scatter_limits(centers, all_samples):
+    """Square axis limits shared by every model's scatter: the mode centres
+    with a margin, or the bulk of the samples when there are no centres."""
+    if centers is not None:
+        pts = centers[:, :2]
+        margin = 0.3 * max(np.ptp(pts, axis=0).max(), 1.0)
+    else:
+        pts = np.concatenate(all_samples)[:, :2]
+        pts = pts[np.all(np.isfinite(pts), axis=1)]
+        if len(pts) == 0:
+            return (-1, 1), (-1, 1)
+        pts = np.percentile(pts, [1, 99], axis=0)
+        margin = 0.15 * max(np.ptp(pts, axis=0).max(), 1e-6)
+    mid = (pts.min(axis=0) + pts.max(axis=0)) / 2
+    half = np.ptp(pts, axis=0).max() / 2 + margin
+    return (mid[0] - half, mid[0] + half), (mid[1] - half, mid[1] + half)
+
+
+def scatter_figure(run, model, seed, x, step, lims, path):
+    """Samples of one 2-D model (or the first two coordinates) over the
+    mode centres."""
+    centers = run["centers"]
+    fig, ax = plt.subplots(figsize=(6, 6.4))
+    ax.scatter(x[:, 0], x[:, 1], s=5, alpha=0.5, color="tab:blue",
+               linewidths=0)
+    if centers is not None:
+        ax.scatter(centers[:, 0], centers[:, 1], marker="x", s=80,
+                   color="red", linewidths=2)
+    ax.set_xlim(*lims[0])
+    ax.set_ylim(*lims[1])
+    ax.set_aspect("equal")
+    inside = ((x[:, 0] >= lims[0][0]) & (x[:, 0] <= lims[0][1])
+              & (x[:, 1] >= lims[1][0]) & (x[:, 1] <= lims[1][1]))
+    if not inside.all():
+        out = int((~inside).sum())
+        ax.text(0.02, 0.02, f"{out} sample{'s' if out > 1 else ''} "
+                f"outside the view", transform=ax.transAxes, fontsize=9)
+    dims = "x" if x.shape[1] == 2 else f"x (first 2 of {x.shape[1]} dims)"
+    ax.set_xlabel(f"{dims}[0]")
+    ax.set_ylabel(f"{dims}[1]")
+    # Proxy handles: the scatter's own markers are too faint to read.
+    handles = [Line2D([], [], marker="o", linestyle="", markersize=5,
+                      color="tab:blue", label=f"samples ({len(x)})")]
+    if centers is not None:
+        handles.append(Line2D([], [], marker="x", linestyle="", color="red",
+                              markersize=9, markeredgewidth=2,
+                              label="mode centres"))
+    ax.legend(handles=handles, loc="upper right", fontsize=9)
+    ax.set_title(f"{model.name} ({model.objective}), seed {seed.seed}, "
+                 f"step {step}\n{mode_summary(run, seed)}", fontsize=11)
+    fig.tight_layout()
+    save(fig, path)
+
+
+def mode_summary(run, seed):
+    """'modes covered a/K, HQ b%' from the seed's last metrics row."""
+    parts = []
+    covered = seed.last("modes_covered")
+    if covered is not None:
+        k = run["centers"]
+        parts.append(f"modes covered {covered:g}"
+                     + ("" if k is None else f"/{len(k)}"))
+    hq = seed.last("hq_fraction")
+    if hq is not None:
+        parts.append(f"HQ fraction {100 * hq:.1f}%")
+    return ", ".join(parts) if parts else "no mode metrics"
+
+
+def image_figure(model, seed, x, step, path):
+    """Up to 64 samples as square grey images in an 8-wide grid."""
+    side = math.isqrt(x.shape[1])
+    n = min(len(x), MAX_IMAGES)
+    cols = min(8, n)
+    rows = -(-n // cols)
+    tiles = np.ones((rows * (side + 1) + 1, cols * (side + 1) + 1))
+    lo, hi = np.nanmin(x[:n]), np.nanmax(x[:n])
+    in_unit = lo >= 0 and hi <= 1
+    for i in range(n):
+        r, c = divmod(i, cols)
+        img = x[i].reshape(side, side)
+        if not in_unit:  # scale each image to [0, 1] for display
+            img = (img - img.min()) / max(np.ptp(img), 1e-12)
+        tiles[1 + r * (side + 1):1 + r * (side + 1) + side,
+              1 + c * (side + 1):1 + c * (side + 1) + side] = img
+    fig, ax = plt.subplots(figsize=(6.4, 6.4 * rows / cols + 0.6))
+    ax.imshow(tiles, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_axis_off()
+    scale = "" if in_unit else ", each image rescaled to [0, 1]"
+    ax.set_title(f"{model.name} ({model.objective}), seed {seed.seed}, "
+                 f"step {step}\n{n} of {len(x)} samples, {side}x{side}"
+                 f"{scale}", fontsize=11)
+    fig.tight_layout()
+    save(fig, path)
+
+
+def histogram_figure(run, model, seed, x, step, path):
+    """Samples of 1-D data as a histogram, mode centres as red lines."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    ax.hist(x[np.isfinite(x[:, 0]), 0], bins=80, color="tab:blue")
+    if run["centers"] is not None:
+        for c in run["centers"][:, 0]:
+            ax.axvline(c, color="red", linestyle="--", linewidth=1)
+    ax.set_xlabel("x")
+    ax.set_ylabel("samples")
+    ax.set_title(f"{model.name} ({model.objective}), seed {seed.seed}, "
+                 f"step {step}\n{mode_summary(run, seed)}", fontsize=11)
+    fig.tight_layout()
+    save(fig, path)
+
+
+def is_image(run, d):
+    return run["dim"] == 784 or (d > 16 and math.isqrt(d) ** 2 == d)
+
+
+def sample_figures(run, want_seed, out):
+    """samples_<model>.png for every model with samples."""
+    chosen = []
+    for m in run["models"]:
+        seeds = [s for s in m.seeds
+                 if want_seed is None or s.seed == want_seed]
+        if not seeds:
+            why = (f"no seed {want_seed} (seeds: "
+                   f"{', '.join(s.seed for s in m.seeds)})" if m.seeds
+                   else "no seeds")
+            print(f"note: skipped samples_{m.name}.png: {why}")
+            continue
+        x, step = seeds[0].last_samples()
+        if x is None:
+            print(f"note: skipped samples_{m.name}.png: seed "
+                  f"{seeds[0].seed} has no evaluation with samples")
+            continue
+        chosen.append((m, seeds[0], x, step))
+    points = [x for _, _, x, _ in chosen
+              if x.shape[1] >= 2 and not is_image(run, x.shape[1])]
+    lims = scatter_limits(run["centers"], points) if points else None
+    for m, seed, x, step in chosen:
+        path = os.path.join(out, f"samples_{m.name}.png")
+        if is_image(run, x.shape[1]):
+            image_figure(m, seed, x, step, path)
+        elif x.shape[1] == 1:
+            histogram_figure(run, m, seed, x, step, path)
+        else:
+            scatter_figure(run, m, seed, x, step, lims, path)
+
+
+class Panel:
+    """One metric's panel in kl.png or modes.png: its y label, the symlog
+    linear range (None: chosen from the data), whether the axis is linear
+    from 0 (counts and fractions), and an optional dashed (y, label) line."""
+
+    def __init__(self, metric, ylabel, linthresh=None, from_zero=False,
+                 ref=None):
+        self.metric = metric
+        self.ylabel = ylabel
+        self.linthresh = linthresh
+        self.from_zero = from_zero
+        self.ref = ref
+
+
+def curves_figure(run, panels, what, path):
+    """One panel per Panel, every model that logged its metric as a mean
+    line with a min-max band. Skips (with a note) when no model logged any
+    of them."""
+    models = run["models"]
+    present = [p for p in panels if any(m.has(p.metric) for m in models)]
+    if not present:
+        print(f"note: skipped {os.path.basename(path)}: no model has values "
+              "of " + " or ".join(p.metric for p in panels))
+        return
+    fig, axes = plt.subplots(1, len(present), figsize=(6.5 * len(present), 5),
+                             squeeze=False)
+    for ax, panel in zip(axes[0], present):
+        drawn = []
+        for i, m in enumerate(models):
+            drawn += plot_band(ax, m, panel.metric, f"C{i % 10}",
+                               label=m.name) or []
+        note_nonfinite(ax, {m.name: count_nonfinite(m, panel.metric)
+                            for m in models})
+        if panel.ref is not None:
+            ax.axhline(panel.ref[0], color="black", linestyle="--",
+                       linewidth=1, label=panel.ref[1])
+        if panel.from_zero:
+            top = max([panel.ref[0] if panel.ref else 0]
+                      + [np.nanmax(v) for v in drawn])
+            ax.set_ylim(0, 1.08 * top if top > 0 else 1)
+        else:
+            set_scale(ax, drawn, panel.linthresh)
+        ax.set_xlabel("training step")
+        ax.set_ylabel(panel.ylabel)
+        ax.set_title(panel.metric)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=9)
+    suptitle(fig, run, what)
+    fig.tight_layout()
+    save(fig, path)
+
+
+def metrics_figure(run, model, path):
+    """Every metric of the model not in kl.png or modes.png, one panel each."""
+    names = [n for n in model.metric_names()
+             if n not in KL_METRICS + MODE_METRICS and model.has(n)]
+    if not names:
+        print(f"note: skipped {os.path.basename(path)}: no other metric has "
+              "values")
+        return
+    cols = min(3, len(names))
+    rows = -(-len(names) // cols)
+    fig, axes = plt.subplots(rows, cols, squeeze=False,
+                             figsize=(max(4.6 * cols, 9), 3.3 * rows + 0.8))
+    for ax, metric in zip(axes.flat, names):
+        drawn = plot_band(ax, model, metric, "C0")
+        if drawn is None:
+            ax.text(0.5, 0.5, "no finite values", ha="center",
+                    transform=ax.transAxes)
+        else:
+            set_scale(ax, drawn)
+        note_nonfinite(ax, {"": count_nonfinite(model, metric)})
+        ax.set_title(metric, fontsize=10)
+        ax.set_xlabel("training step", fontsize=9)
+        ax.tick_params(labelsize=8)
+        ax.grid(True, alpha=0.3)
+    for ax in axes.flat[len(names):]:
+        ax.set_axis_off()
+    n = sum(1 for s in model.seeds if len(s.step))
+    band = ", min-max band over seeds" if n > 1 else ""
+    suptitle(fig, run, f"{model.name} ({model.objective}), mean over {n} "
+             f"seed{'s' if n != 1 else ''}{band}")
+    fig.tight_layout()
+    save(fig, path)
+
+
+# ---- main ------------------------------------------------------------------
+
+
+def open_run(path):
+    """Opens the run file or exits 1 with a one-line reason."""
+    if not os.path.isfile(path):
+        sys.exit(f"plot_run.py: {path}: no such file")
+    if not h5py.is_hdf5(path):
+        sys.exit(f"plot_run.py: {path}: not an HDF5 file")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        sys.exit(f"plot_run.py: {path}: cannot open: {e}")
+    if not isinstance(f.get("models"), h5py.Group):
+        sys.exit(f"plot_run.py: {path}: not a gm run file (no /models group)")
+    return f
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description="PNG figures from a gm run file.")
+    ap.add_argument("run", metavar="RUN.h5", help="the run file")
+    ap.add_argument("--out", required=True, metavar="DIR",
+                    help="directory for the PNG files (created if missing)")
+    ap.add_argument("--seed", metavar="S",
+                    help="seed for the sample figures (default: each "
+                         "model's first seed)")
+    args = ap.parse_args()
+
+    with open_run(args.run) as f:
+        dim, centers = dataset_info(f)
+        run = {
+            "experiment": attr_str(f, "experiment"),
+            "status": attr_str(f, "status"),
+            "dim": dim,
+            "centers": centers,
+            "models": [Model(n, g) for n, g in f["models"].items()
+                       if isinstance(g, h5py.Group)],
+        }
+        os.makedirs(args.out, exist_ok=True)
+        sample_figures(run, args.seed, args.out)
+        curves_figure(run, [Panel(m, KL_LABELS[m], linthresh=KL_LINTHRESH)
+                            for m in KL_METRICS],
+                      "KL between data and model (mean over seeds, "
+                      "min-max band)", os.path.join(args.out, "kl.png"))
+        k = None if centers is None else len(centers)
+        curves_figure(run, [
+            Panel("modes_covered", "modes covered", from_zero=True,
+                  ref=None if k is None else (k, f"K = {k} modes")),
+            Panel("hq_fraction", "high-quality fraction", from_zero=True)],
+            "mode coverage (mean over seeds, min-max band)",
+            os.path.join(args.out, "modes.png"))
+        for m in run["models"]:
+            metrics_figure(run, m,
+                           os.path.join(args.out, f"metrics_{m.name}.png"))
+
+
+if __name__ == "__main__":
+    main()
