@@ -3,6 +3,7 @@
 #include "gm/rng.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 static uint64_t splitmix64(uint64_t *x) {
     uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
@@ -15,7 +16,8 @@ static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
 void gm_rng_seed(gm_rng *r, uint64_t seed) {
     uint64_t x = seed;
-    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&x);
+    for (int i = 0; i < 4; i++)
+        r->s[i] = splitmix64(&x);
     r->has_spare = 0;
     r->spare_normal = 0.0;
 }
@@ -88,22 +90,44 @@ double gm_rng_normal(gm_rng *r) {
     return radius * cos(angle);
 }
 
-/* Marsaglia's polar method in float: two normals from one 64-bit draw
- * (two 32-bit uniforms in (-1, 1)), no trigonometry, about one draw in
- * five rejected. Noise nodes fill hundreds of thousands of values a step,
- * so this is the fast path; gm_rng_normal keeps double precision. */
-void gm_rng_fill_normal(gm_rng *r, float *out, size_t n) {
-    const float scale = 0x1.0p-31f;
-    size_t i = 0;
-    while (i < n) {
+#include "ziggurat_tables.h"
+
+/* The ziggurat's rare path: the base layer's tail beyond R, or a point in
+ * a layer's wedge accepted against the density. */
+static float zig_slow(gm_rng *r, int32_t j, int i) {
+    for (;;) {
+        if (i == 0) {
+            double x, y;
+            do {
+                x = -log(1.0 - gm_rng_uniform(r)) / GM_ZIG_R;
+                y = -log(1.0 - gm_rng_uniform(r));
+            } while (y + y < x * x);
+            return (float)(j > 0 ? GM_ZIG_R + x : -GM_ZIG_R - x);
+        }
+        float x = (float)j * gm_zig_w[i];
+        float u = (float)gm_rng_uniform(r);
+        if (gm_zig_f[i] + u * (gm_zig_f[i - 1] - gm_zig_f[i]) <
+            expf(-0.5f * x * x))
+            return x;
         uint64_t bits = gm_rng_u64(r);
-        float u = (float)(int32_t)(uint32_t)bits * scale;
-        float v = (float)(int32_t)(uint32_t)(bits >> 32) * scale;
-        float s = u * u + v * v;
-        if (s >= 1.0f || s == 0.0f) continue;
-        float f = sqrtf(-2.0f * logf(s) / s);
-        out[i++] = u * f;
-        if (i < n) out[i++] = v * f;
+        j = (int32_t)(uint32_t)bits;
+        i = (int)(bits >> 57);
+        if ((uint32_t)abs(j) < gm_zig_k[i]) return (float)j * gm_zig_w[i];
+    }
+}
+
+/* The ziggurat method (Marsaglia and Tsang 2000) with the layer index and
+ * the value taken from separate bits of one 64-bit draw (which removes the
+ * original's correlation between them). About 99% of draws are one table
+ * lookup and one multiply: noise nodes fill hundreds of thousands of values
+ * a step. gm_rng_normal keeps double-precision Box-Muller. */
+void gm_rng_fill_normal(gm_rng *r, float *out, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        uint64_t bits = gm_rng_u64(r);
+        int32_t j = (int32_t)(uint32_t)bits;
+        int layer = (int)(bits >> 57);
+        out[i] = (uint32_t)abs(j) < gm_zig_k[layer] ? (float)j * gm_zig_w[layer]
+                                                    : zig_slow(r, j, layer);
     }
 }
 
