@@ -48,7 +48,11 @@ gm_status gm_linear_init(gm_linear *l, gm_params *group, const char *name,
         return gm_error_set(err, GM_ERR_INVALID,
                             "linear '%s': sizes must be positive, got %d -> %d",
                             name, in, out);
-    char key[GM_NAME_MAX];
+    if (strlen(name) + sizeof ".weight" > GM_NAME_MAX)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "linear '%s': name longer than %d characters",
+                            name, GM_NAME_MAX - (int)sizeof ".weight");
+    char key[GM_NAME_MAX + 8];
     snprintf(key, sizeof key, "%s.weight", name);
     l->weight = gm_params_add(group, key, (int[]){out, in}, 2, err);
     if (l->weight < 0) return err ? err->status : GM_ERR_INVALID;
@@ -90,7 +94,7 @@ gm_status gm_mlp_init(gm_mlp *m, gm_params *group, const char *prefix, int in,
     int width = in;
     for (int i = 0; i <= spec->n_hidden; i++) {
         int next = i < spec->n_hidden ? spec->hidden[i] : spec->out;
-        char name[GM_NAME_MAX];
+        char name[GM_NAME_MAX + 16];
         snprintf(name, sizeof name, "%s.%d", prefix, i);
         gm_status s =
             gm_linear_init(&m->layers[i], group, name, width, next, init, err);

@@ -150,7 +150,7 @@ gm_status gm_cfg_number(const gm_cfg *c, const gm_ynode *v, const char *path,
 
 gm_status gm_cfg_float(const gm_cfg *c, const gm_ynode *v, const char *path,
                        gm_cfg_range r, float *out) {
-    double x;
+    double x = 0.0;
     gm_status st = gm_cfg_number(c, v, path, GM_CFG_ANY, &x);
     if (st != GM_OK) return st;
     if (fabs(x) > FLT_MAX)
@@ -192,7 +192,7 @@ gm_status gm_cfg_long(const gm_cfg *c, const gm_ynode *v, const char *path,
 
 gm_status gm_cfg_int(const gm_cfg *c, const gm_ynode *v, const char *path,
                      gm_cfg_range r, int *out) {
-    long n;
+    long n = 0;
     gm_status st = gm_cfg_long(c, v, path, r, &n);
     if (st != GM_OK) return st;
     /* The field's own range first, then what an int can hold. */
