@@ -33,4 +33,27 @@ if "$gm" run "$src/models/example_plugin/lsgan.yaml" --plugin "$work/nope.so" \
     exit 1
 fi
 grep -q "nope.so" "$work/err"
-echo "plugin example: built out of tree and ran"
+
+# A library without gm_objective_entry, and one built for another ABI.
+cat >"$work/noentry.c" <<'C'
+int not_an_objective(void) { return 0; }
+C
+cat >"$work/oldabi.c" <<'C'
+#include <gm/objective.h>
+static gm_objective o = {.abi = GM_OBJECTIVE_ABI + 1};
+const gm_objective *gm_objective_entry(void) { return &o; }
+C
+cc=${CC:-cc}
+"$cc" -shared -fPIC -o "$work/libnoentry.so" "$work/noentry.c"
+"$cc" -shared -fPIC -I"$work/prefix/include" -o "$work/liboldabi.so" \
+    "$work/oldabi.c"
+for lib in noentry oldabi; do
+    if "$gm" run "$src/models/example_plugin/lsgan.yaml" \
+        --plugin "$work/lib$lib.so" --out "$work/d.h5" 2>"$work/err"; then
+        echo "plugin lib$lib.so must be refused" >&2
+        exit 1
+    fi
+    grep -q "lib$lib.so" "$work/err"
+done
+grep -q "ABI version mismatch" "$work/err"
+echo "plugin example: built out of tree and ran; bad libraries refused"

@@ -257,3 +257,24 @@ Test(e2e, jobs_do_not_change_the_run_file, .init = make_dir,
     }
     cr_assert_str_eq(dump[0], dump[1]);
 }
+
+/* The flagship, shortened: every model trains, and the summary shows all
+ * four with the mode and KL columns. */
+Test(e2e, short_flagship_summary_has_all_four_models, .init = make_dir,
+     .fini = remove_dir) {
+    char out[16384];
+    int rc = run(out, sizeof out,
+                 "%s run %s/experiments/gan_vs_vae.yaml --quiet --out %s/f.h5 "
+                 "--set train.steps=20 --set eval.every=10 "
+                 "--set eval.samples=300 --set dataset.size=3000 "
+                 "--set train.batch_size=64 --set seeds=[1,2]",
+                 GM, GM_SOURCE_DIR, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    rc = run(out, sizeof out, "%s summary %s/f.h5", GM, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    const char *want[] = {"vae_elbo",      "joint_kl",    "gan_data_prior",
+                          "gan_prior",     "modes_covered", "hq_fraction",
+                          "kl_data_model", "kl_model_data", "complete"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        cr_assert(strstr(out, want[i]), "'%s' missing in:\n%s", want[i], out);
+}

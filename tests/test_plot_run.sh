@@ -39,14 +39,18 @@ check_png() {
 
 "$py" "$plot" "$work/x.h5" --out "$work/png" >"$work/out" ||
     fail "plot_run.py failed on a complete run"
-expected="samples_vae samples_gan kl modes metrics_vae metrics_gan"
+# experiments/example.yaml has the models vae, gan, joint_kl and gan_prior.
+expected="kl modes"
+for m in vae gan joint_kl gan_prior; do
+    expected="$expected samples_$m metrics_$m"
+done
 for name in $expected; do
     check_png "$work/png/$name.png"
     grep -qx "$work/png/$name.png" "$work/out" ||
         fail "$name.png written but its path not printed"
 done
 n=$(find "$work/png" -type f | wc -l)
-[ "$n" -eq 6 ] || fail "expected 6 files in $work/png, found $n"
+[ "$n" -eq 10 ] || fail "expected 10 files in $work/png, found $n"
 
 # --seed picks the seed of the sample figures; an absent seed skips them.
 "$py" "$plot" "$work/x.h5" --out "$work/seed2" --seed 2 >/dev/null ||
