@@ -83,6 +83,19 @@ void gm_optim_free(gm_optim *o) {
     free(o);
 }
 
+/* Sum of squares with eight partial sums in a fixed order: the compiler
+ * vectorises it, and the result does not depend on the machine. */
+static double sum_squares(const float *g, size_t n) {
+    float acc[8] = {0};
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; k++) acc[k] += g[i + k] * g[i + k];
+    double s = 0.0;
+    for (int k = 0; k < 8; k++) s += acc[k];
+    for (; i < n; i++) s += (double)g[i] * g[i];
+    return s;
+}
+
 /* torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6). */
 static void clip(gm_optim *o, float *g, size_t n, double norm) {
     if (norm <= o->cfg.clip_norm) return;
@@ -90,21 +103,22 @@ static void clip(gm_optim *o, float *g, size_t n, double norm) {
     for (size_t i = 0; i < n; i++) g[i] *= scale;
 }
 
-/* The update loops also sum g^2: the norm comes free with the pass. */
-static double sgd_step(gm_optim *o, float *w, const float *g, size_t n) {
+static void sgd_step(gm_optim *o, float *restrict w, const float *restrict g,
+                     size_t n) {
     const float lr = o->cfg.lr, wd = o->cfg.weight_decay, mu = o->cfg.momentum;
-    float *buf = o->state[0];
-    double sq = 0.0;
-    for (size_t i = 0; i < n; i++) {
-        sq += (double)g[i] * g[i];
-        float d = g[i] + wd * w[i];
-        if (buf) d = buf[i] = mu * buf[i] + d;
-        w[i] -= lr * d;
+    float *restrict buf = o->state[0];
+    if (buf) {
+        for (size_t i = 0; i < n; i++) {
+            buf[i] = mu * buf[i] + g[i] + wd * w[i];
+            w[i] -= lr * buf[i];
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) w[i] -= lr * (g[i] + wd * w[i]);
     }
-    return sq;
 }
 
-static double adam_step(gm_optim *o, float *w, const float *g, size_t n) {
+static void adam_step(gm_optim *o, float *restrict w, const float *restrict g,
+                      size_t n) {
     const gm_optim_config *c = &o->cfg;
     const float b1 = c->beta1, b2 = c->beta2, eps = c->eps;
     const bool decoupled = c->kind == GM_OPTIM_ADAMW;
@@ -113,31 +127,25 @@ static double adam_step(gm_optim *o, float *w, const float *g, size_t n) {
     const double t = (double)o->steps;
     const float step_size = (float)(c->lr / (1.0 - pow(b1, t)));
     const float inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow(b2, t)));
-    float *m = o->state[0], *v = o->state[1];
-    double sq = 0.0;
+    float *restrict m = o->state[0], *restrict v = o->state[1];
     for (size_t i = 0; i < n; i++) {
-        sq += (double)g[i] * g[i];
         float d = g[i] + l2 * w[i];
         m[i] = b1 * m[i] + (1.0f - b1) * d;
         v[i] = b2 * v[i] + (1.0f - b2) * d * d;
         w[i] = w[i] * shrink -
                step_size * m[i] / (sqrtf(v[i]) * inv_sqrt_bc2 + eps);
     }
-    return sq;
 }
 
 void gm_optim_step(gm_optim *o) {
     float *w = gm_params_data(o->group), *g = gm_params_grad(o->group);
     size_t n = gm_params_numel(o->group);
-    double clipped_from = -1.0;
-    if (o->cfg.clip_norm > 0.0f) {
-        clipped_from = gm_params_grad_norm(o->group);
-        clip(o, g, n, clipped_from);
-    }
+    /* The norm before clipping: the trainer checks it is finite. */
+    o->last_grad_norm = sqrt(sum_squares(g, n));
+    if (o->cfg.clip_norm > 0.0f) clip(o, g, n, o->last_grad_norm);
     o->steps++;
-    double sq = o->cfg.kind == GM_OPTIM_SGD ? sgd_step(o, w, g, n)
-                                            : adam_step(o, w, g, n);
-    o->last_grad_norm = clipped_from >= 0.0 ? clipped_from : sqrt(sq);
+    if (o->cfg.kind == GM_OPTIM_SGD) sgd_step(o, w, g, n);
+    else adam_step(o, w, g, n);
 }
 
 long gm_optim_step_count(const gm_optim *o) { return o->steps; }

@@ -14,7 +14,7 @@ static inline float sigmoidf(float x) {
 
 /* log(1 + e^x) = max(x, 0) + log1p(e^-|x|) */
 static inline float softplusf(float x) {
-    return fmaxf(x, 0.0f) + log1pf(expf(-fabsf(x)));
+    return fmaxf(x, 0.0f) + gm_log1p_unit(expf(-fabsf(x)));
 }
 
 /* Derivatives written as arithmetic on a comparison, which vectorises

@@ -15,7 +15,8 @@ static void bce_forward(gm_node *n) {
     const float *z = n->in[0]->data, *t = n->in[1]->data;
     GM_BCAST_LOOP(l, {
         float zi = z[i0];
-        n->data[i] = fmaxf(zi, 0.0f) - zi * t[i1] + log1pf(expf(-fabsf(zi)));
+        n->data[i] =
+            fmaxf(zi, 0.0f) - zi * t[i1] + gm_log1p_unit(expf(-fabsf(zi)));
     });
 }
 
@@ -135,8 +136,7 @@ static void kl_forward(gm_node *n) {
     gm_bcast_layout l = gm_bcast_layout_of(n);
     const float *mu = n->in[0]->data, *lv = n->in[1]->data;
     GM_BCAST_LOOP(l, n->data[i] = -0.5f * (1.0f + lv[i1] - mu[i0] * mu[i0] -
-                                           expf(lv[i1]));
-    );
+                                           expf(lv[i1])););
 }
 
 static void kl_backward(gm_node *n) {
