@@ -6,15 +6,16 @@
 #include "gm/ops.h"
 #include "op_table.h"
 
+/* Both written around e = exp(-|x|) <= 1, which neither overflows nor
+ * loses precision for large |x|. */
 static inline float sigmoidf(float x) {
-    if (x >= 0.0f) return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
-    return e / (1.0f + e);
+    float e = gm_exp_nonpos(-fabsf(x));
+    return x >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
 }
 
 /* log(1 + e^x) = max(x, 0) + log1p(e^-|x|) */
 static inline float softplusf(float x) {
-    return fmaxf(x, 0.0f) + gm_log1p_unit(expf(-fabsf(x)));
+    return (x < 0.0f ? 0.0f : x) + gm_log1p_unit(gm_exp_nonpos(-fabsf(x)));
 }
 
 /* Derivatives written as arithmetic on a comparison, which vectorises
@@ -24,7 +25,7 @@ GM_UNARY_OP(leaky_relu, x > 0.0f ? x : p[0] * x,
             p[0] + (1.0f - p[0]) * (float)(x > 0.0f));
 GM_UNARY_OP(elu, x > 0.0f ? x : p[0] * expm1f(x), x > 0.0f ? 1.0f : y + p[0]);
 GM_UNARY_OP(tanh, tanhf(x), 1.0f - y * y);
-GM_UNARY_OP(sigmoid, sigmoidf(x), y * (1.0f - y));
+GM_UNARY_OP(sigmoid, sigmoidf(x), y *(1.0f - y));
 GM_UNARY_OP(softplus, softplusf(x), sigmoidf(x));
 GM_UNARY_OP(log_sigmoid, -softplusf(-x), sigmoidf(-x));
 

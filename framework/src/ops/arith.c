@@ -5,8 +5,9 @@
 
 static void add_forward(gm_node *n) {
     gm_bcast_layout l = gm_bcast_layout_of(n);
+    float *y = n->data; /* a local: stores through n->data could alias n */
     const float *a = n->in[0]->data, *b = n->in[1]->data;
-    GM_BCAST_LOOP(l, n->data[i] = a[i0] + b[i1];);
+    GM_BCAST_LOOP(l, y[i] = a[i0] + b[i1];);
 }
 
 static void add_backward(gm_node *n) {
@@ -19,8 +20,9 @@ static void add_backward(gm_node *n) {
 
 static void sub_forward(gm_node *n) {
     gm_bcast_layout l = gm_bcast_layout_of(n);
+    float *y = n->data; /* a local: stores through n->data could alias n */
     const float *a = n->in[0]->data, *b = n->in[1]->data;
-    GM_BCAST_LOOP(l, n->data[i] = a[i0] - b[i1];);
+    GM_BCAST_LOOP(l, y[i] = a[i0] - b[i1];);
 }
 
 static void sub_backward(gm_node *n) {
@@ -33,8 +35,9 @@ static void sub_backward(gm_node *n) {
 
 static void mul_forward(gm_node *n) {
     gm_bcast_layout l = gm_bcast_layout_of(n);
+    float *y = n->data; /* a local: stores through n->data could alias n */
     const float *a = n->in[0]->data, *b = n->in[1]->data;
-    GM_BCAST_LOOP(l, n->data[i] = a[i0] * b[i1];);
+    GM_BCAST_LOOP(l, y[i] = a[i0] * b[i1];);
 }
 
 static void mul_backward(gm_node *n) {
@@ -47,8 +50,9 @@ static void mul_backward(gm_node *n) {
 
 static void div_forward(gm_node *n) {
     gm_bcast_layout l = gm_bcast_layout_of(n);
+    float *y = n->data; /* a local: stores through n->data could alias n */
     const float *a = n->in[0]->data, *b = n->in[1]->data;
-    GM_BCAST_LOOP(l, n->data[i] = a[i0] / b[i1];);
+    GM_BCAST_LOOP(l, y[i] = a[i0] / b[i1];);
 }
 
 static void div_backward(gm_node *n) {

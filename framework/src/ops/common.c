@@ -34,12 +34,10 @@ gm_status gm_shape_broadcast(const gm_node *n, gm_shape *out, gm_error *err) {
     for (int i = 0; i < n->n_in; i++) {
         if (gm_bcast_kind(&n->in[i]->shape, big) == GM_BCAST_NONE) {
             char a[64], b[64];
-            return gm_error_set(err, GM_ERR_SHAPE,
-                                "%s: shapes %s and %s do not broadcast",
-                                n->def->name,
-                                gm_shape_str(&n->in[0]->shape, a, sizeof a),
-                                gm_shape_str(&n->in[i == 0 ? 1 : i]->shape, b,
-                                             sizeof b));
+            return gm_error_set(
+                err, GM_ERR_SHAPE, "%s: shapes %s and %s do not broadcast",
+                n->def->name, gm_shape_str(&n->in[0]->shape, a, sizeof a),
+                gm_shape_str(&n->in[i == 0 ? 1 : i]->shape, b, sizeof b));
         }
     }
     *out = *big;

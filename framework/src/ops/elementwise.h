@@ -2,6 +2,10 @@
 #ifndef GM_OPS_ELEMENTWISE_H
 #define GM_OPS_ELEMENTWISE_H
 
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
 #include "graph_internal.h"
 
 /* Defines forward, backward and the descriptor gm_op_<NAME> of a one-input
@@ -40,6 +44,27 @@
         .forward = NAME##_forward,                                             \
         .backward = NAME##_backward,                                           \
     }
+
+/* exp(x) for x <= 0 (the e^-|x| of sigmoid, softplus and BCE), by
+ * Cephes' range reduction and polynomial: within 1 ulp for x >= -87, and
+ * e^-87 (1.6e-38) below, where it only ever meets a sum with 1. No call
+ * and no branch, so loops using it vectorise. */
+static inline float gm_exp_nonpos(float x) {
+    x = x < -87.0f ? -87.0f : x; /* not fmaxf: it would not vectorise */
+    float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f; /* rint */
+    float r = x - n * 0.693359375f - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23; /* 2^n, n >= -126 */
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
 
 /* log(1 + e) for e in [0, 1] (the softplus and BCE term log1p(exp(-|x|))),
  * as 2 atanh(e / (2 + e)) by its series: within 2 ulp of log1pf, with no

@@ -10,10 +10,9 @@ static gm_status matmul_shape(const gm_node *n, gm_shape *out, gm_error *err) {
     const gm_shape *a = &n->in[0]->shape, *b = &n->in[1]->shape;
     char sa[64], sb[64];
     if (a->ndim != 2 || b->ndim != 2)
-        return gm_error_set(err, GM_ERR_SHAPE,
-                            "matmul: operands must be 2-D, got %s and %s",
-                            gm_shape_str(a, sa, sizeof sa),
-                            gm_shape_str(b, sb, sizeof sb));
+        return gm_error_set(
+            err, GM_ERR_SHAPE, "matmul: operands must be 2-D, got %s and %s",
+            gm_shape_str(a, sa, sizeof sa), gm_shape_str(b, sb, sizeof sb));
     bool ta = n->p[0] != 0.0f, tb = n->p[1] != 0.0f;
     int m = ta ? a->dim[1] : a->dim[0], ka = ta ? a->dim[0] : a->dim[1];
     int kb = tb ? b->dim[1] : b->dim[0], cols = tb ? b->dim[0] : b->dim[1];
@@ -59,8 +58,8 @@ static void matmul_backward(gm_node *n) {
             cblas_sgemm(CblasRowMajor, tr(!ta), CblasNoTrans, k, cols, m, 1.0f,
                         a->data, lda, dc, cols, 1.0f, b->grad, ldb);
         else /* dB[N,K] += dC^T op(A) */
-            cblas_sgemm(CblasRowMajor, CblasTrans, tr(ta), cols, k, m, 1.0f,
-                        dc, cols, a->data, lda, 1.0f, b->grad, ldb);
+            cblas_sgemm(CblasRowMajor, CblasTrans, tr(ta), cols, k, m, 1.0f, dc,
+                        cols, a->data, lda, 1.0f, b->grad, ldb);
     }
 }
 

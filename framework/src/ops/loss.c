@@ -12,11 +12,12 @@
  * d/dt = -z. */
 static void bce_forward(gm_node *n) {
     gm_bcast_layout l = gm_bcast_layout_of(n);
+    float *y = n->data; /* a local: stores through n->data could alias n */
     const float *z = n->in[0]->data, *t = n->in[1]->data;
     GM_BCAST_LOOP(l, {
         float zi = z[i0];
-        n->data[i] =
-            fmaxf(zi, 0.0f) - zi * t[i1] + gm_log1p_unit(expf(-fabsf(zi)));
+        y[i] = (zi < 0.0f ? 0.0f : zi) - zi * t[i1] +
+               gm_log1p_unit(gm_exp_nonpos(-fabsf(zi)));
     });
 }
 
@@ -27,8 +28,8 @@ static void bce_backward(gm_node *n) {
     if (dz)
         GM_BCAST_LOOP(l, {
             float zi = z[i0];
-            float s = zi >= 0.0f ? 1.0f / (1.0f + expf(-zi))
-                                 : expf(zi) / (1.0f + expf(zi));
+            float e = gm_exp_nonpos(-fabsf(zi));
+            float s = zi >= 0.0f ? 1.0f / (1.0f + e) : e / (1.0f + e);
             dz[i0] += dy[i] * (s - t[i1]);
         });
     if (dt) GM_BCAST_LOOP(l, dt[i1] -= dy[i] * z[i0];);
@@ -73,10 +74,11 @@ static gm_status like_x_shape(const gm_node *n, gm_shape *out, gm_error *err) {
 /* nll = 0.5 (log 2pi + lv + (x - m)^2 e^-lv) */
 static void gnll_forward(gm_node *n) {
     gm_bcast_layout l = gm_bcast_layout_of(n);
+    float *y = n->data; /* a local: stores through n->data could alias n */
     const float *x = n->in[0]->data, *m = n->in[1]->data, *lv = n->in[2]->data;
     GM_BCAST_LOOP(l, {
         float d = x[i0] - m[i1];
-        n->data[i] = 0.5f * (LOG_2PI + lv[i2] + d * d * expf(-lv[i2]));
+        y[i] = 0.5f * (LOG_2PI + lv[i2] + d * d * expf(-lv[i2]));
     });
 }
 
@@ -104,11 +106,12 @@ const gm_op_def gm_op_gaussian_nll = {
 /* p[0]: the fixed log-variance. */
 static void gnll_fixed_forward(gm_node *n) {
     gm_bcast_layout l = gm_bcast_layout_of(n);
+    float *y = n->data; /* a local: stores through n->data could alias n */
     const float *x = n->in[0]->data, *m = n->in[1]->data;
     float lv = n->p[0], inv = expf(-lv);
     GM_BCAST_LOOP(l, {
         float d = x[i0] - m[i1];
-        n->data[i] = 0.5f * (LOG_2PI + lv + d * d * inv);
+        y[i] = 0.5f * (LOG_2PI + lv + d * d * inv);
     });
 }
 
@@ -134,9 +137,10 @@ const gm_op_def gm_op_gaussian_nll_fixed = {
 /* kl = -0.5 (1 + lv - mu^2 - e^lv); d/dmu = mu, d/dlv = 0.5 (e^lv - 1) */
 static void kl_forward(gm_node *n) {
     gm_bcast_layout l = gm_bcast_layout_of(n);
+    float *y = n->data; /* a local: stores through n->data could alias n */
     const float *mu = n->in[0]->data, *lv = n->in[1]->data;
-    GM_BCAST_LOOP(l, n->data[i] = -0.5f * (1.0f + lv[i1] - mu[i0] * mu[i0] -
-                                           expf(lv[i1])););
+    GM_BCAST_LOOP(l, y[i] = -0.5f *
+                            (1.0f + lv[i1] - mu[i0] * mu[i0] - expf(lv[i1])););
 }
 
 static void kl_backward(gm_node *n) {

@@ -7,7 +7,7 @@
 
 GM_UNARY_OP(exp, expf(x), y);
 GM_UNARY_OP(log, logf(x), 1.0f / x);
-GM_UNARY_OP(square, x * x, 2.0f * x);
+GM_UNARY_OP(square, x *x, 2.0f * x);
 GM_UNARY_OP(sqrt, sqrtf(x), 0.5f / y);
 /* The subgradient at 0 is taken as 0. */
 GM_UNARY_OP(abs, fabsf(x), (float)((x > 0.0f) - (x < 0.0f)));

@@ -36,21 +36,24 @@ static void reduce_forward(gm_node *n, double scale) {
     switch ((gm_axis)n->p[0]) {
     case GM_AXIS_ALL: {
         double s = 0.0;
-        for (size_t i = 0; i < rows * cols; i++) s += x[i];
+        for (size_t i = 0; i < rows * cols; i++)
+            s += x[i];
         n->data[0] = (float)(s * scale);
         break;
     }
     case GM_AXIS_PER_ROW:
         for (size_t r = 0; r < rows; r++) {
             double s = 0.0;
-            for (size_t c = 0; c < cols; c++) s += x[r * cols + c];
+            for (size_t c = 0; c < cols; c++)
+                s += x[r * cols + c];
             n->data[r] = (float)(s * scale);
         }
         break;
     case GM_AXIS_PER_COL:
         for (size_t c = 0; c < cols; c++) {
             double s = 0.0;
-            for (size_t r = 0; r < rows; r++) s += x[r * cols + c];
+            for (size_t r = 0; r < rows; r++)
+                s += x[r * cols + c];
             n->data[c] = (float)(s * scale);
         }
         break;
@@ -66,7 +69,7 @@ static void reduce_backward(gm_node *n, float scale) {
     for (size_t r = 0; r < rows; r++) {
         for (size_t c = 0; c < cols; c++) {
             gm_axis axis = (gm_axis)n->p[0];
-            float d = axis == GM_AXIS_ALL ? dy[0]
+            float d = axis == GM_AXIS_ALL       ? dy[0]
                       : axis == GM_AXIS_PER_ROW ? dy[r]
                                                 : dy[c];
             dx[r * cols + c] += d * scale;
@@ -113,9 +116,11 @@ static void logsumexp_forward(gm_node *n) {
     for (size_t r = 0; r < rows; r++) {
         const float *row = x + r * cols;
         float m = row[0];
-        for (size_t c = 1; c < cols; c++) m = fmaxf(m, row[c]);
+        for (size_t c = 1; c < cols; c++)
+            m = fmaxf(m, row[c]);
         double s = 0.0;
-        for (size_t c = 0; c < cols; c++) s += exp((double)(row[c] - m));
+        for (size_t c = 0; c < cols; c++)
+            s += exp((double)(row[c] - m));
         n->data[r] = m + (float)log(s);
     }
 }

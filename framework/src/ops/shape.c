@@ -105,8 +105,7 @@ static gm_status reshape_shape(const gm_node *n, gm_shape *out, gm_error *err) {
     char a[64], b[64];
     if (!gm_shape_make(out, dims, ndim) ||
         gm_shape_numel(out) != n->in[0]->numel)
-        return gm_error_set(err, GM_ERR_SHAPE,
-                            "reshape: cannot view %s as %s",
+        return gm_error_set(err, GM_ERR_SHAPE, "reshape: cannot view %s as %s",
                             gm_shape_str(&n->in[0]->shape, a, sizeof a),
                             ndim ? gm_shape_str(out, b, sizeof b) : "[]");
     return GM_OK;
