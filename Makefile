@@ -31,8 +31,9 @@ test: build
 sanitize: deps
 	JOBS=$(JOBS) scripts/sanitize.sh
 
+# gm against PyTorch (python3-torch, if installed) and the GEMM-only bound.
 bench: build
-	$(BUILD)/bench/bench_mlp_step
+	BUILD=$(BUILD) bench/run.sh
 
 # Figures of the flagship's run file (after `make run`) in runs/plots/.
 plots:

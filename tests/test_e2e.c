@@ -278,3 +278,46 @@ Test(e2e, short_flagship_summary_has_all_four_models, .init = make_dir,
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         cr_assert(strstr(out, want[i]), "'%s' missing in:\n%s", want[i], out);
 }
+
+/* A dataset read from an HDF5 file while the run file is written, with
+ * two jobs: HDF5 calls take turns. */
+Test(e2e, hdf5_dataset_with_parallel_jobs, .init = make_dir,
+     .fini = remove_dir) {
+    char path[128], out[8192];
+    snprintf(path, sizeof path, "%s/data.h5", dir);
+    static float x[2000][3];
+    for (int i = 0; i < 2000; i++)
+        for (int j = 0; j < 3; j++) x[i][j] = (float)((i * 7 + j * 3) % 11) / 11;
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t dims[2] = {2000, 3};
+    hid_t space = H5Screate_simple(2, dims, NULL);
+    hid_t d = H5Dcreate2(f, "x", H5T_NATIVE_FLOAT, space, H5P_DEFAULT,
+                         H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert_geq(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                           x),
+                  0);
+    H5Dclose(d);
+    H5Sclose(space);
+    H5Fclose(f);
+    char yaml[1024];
+    snprintf(yaml, sizeof yaml,
+             "experiment: h5data\n"
+             "seeds: [1, 2, 3]\n"
+             "dataset: {name: hdf5, path: %s, key: x}\n"
+             "train: {steps: 30, batch_size: 50}\n"
+             "eval: {every: 10, samples: 40}\n"
+             "models:\n"
+             "  vae: {objective: vae_elbo, encoder: {hidden: [8]},\n"
+             "        decoder: {hidden: [8]}, params: {iwae_k: 4}}\n"
+             "  gan: {objective: gan, generator: {hidden: [8]},\n"
+             "        discriminator: {hidden: [8]}}\n",
+             path);
+    snprintf(path, sizeof path, "%s/h5data.yaml", dir);
+    write_file(path, yaml);
+    int rc = run(out, sizeof out, "%s run %s --jobs 2 --quiet --out %s/r.h5",
+                 GM, path, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    rc = run(out, sizeof out, "%s summary %s/r.h5", GM, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "complete") && strstr(out, "gan"), "%s", out);
+}

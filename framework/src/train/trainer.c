@@ -24,6 +24,9 @@ typedef struct trainer {
     int n_jobs;
     pthread_mutex_t lock;
     pthread_cond_t changed;
+    /* The HDF5 library is not thread-safe: the run file's writes and a
+     * worker's dataset set-up (which may read an HDF5 file) take turns. */
+    pthread_mutex_t hdf5;
     int next; /* the next job a worker takes */
     bool cancel;
 } trainer;
@@ -50,7 +53,8 @@ static void on_progress(gm_run *r, bool evaluation, void *ctx) {
     trainer *t = ctx;
     if (!t->opts || !t->opts->progress) return;
     long steps = r->spec->train.steps;
-    double rate = r->steps_done / (r->train_seconds > 0 ? r->train_seconds : 1e-9);
+    double rate =
+        r->steps_done / (r->train_seconds > 0 ? r->train_seconds : 1e-9);
     long last = r->n_rows - 1;
     gm_progress p = {
         .model = r->spec->name,
@@ -85,7 +89,9 @@ static void *worker(void *arg) {
         pthread_mutex_unlock(&t->lock);
         if (i < 0) return NULL;
         job *j = &t->jobs[i];
+        pthread_mutex_lock(&t->hdf5);
         gm_status s = gm_run_setup(&j->run, &j->err);
+        pthread_mutex_unlock(&t->hdf5);
         pthread_mutex_lock(&t->lock);
         j->set_up = s == GM_OK;
         pthread_cond_broadcast(&t->changed);
@@ -103,7 +109,8 @@ static void *worker(void *arg) {
 static gm_status write_job(trainer *t, gm_runfile *file, job *j,
                            gm_error *err) {
     pthread_mutex_lock(&t->lock);
-    while (!j->set_up && !j->finished) pthread_cond_wait(&t->changed, &t->lock);
+    while (!j->set_up && !j->finished)
+        pthread_cond_wait(&t->changed, &t->lock);
     bool set_up = j->set_up;
     pthread_mutex_unlock(&t->lock);
     gm_run *r = &j->run;
@@ -112,41 +119,51 @@ static gm_status write_job(trainer *t, gm_runfile *file, job *j,
         return j->status;
     }
     gm_model *m = r->model;
-    for (int a = 0; r->seed == t->e->seeds[0] && a < m->n_attrs; a++) {
-        gm_status s = gm_runfile_set_model_attr(
-            file, r->spec->name, m->attr_names[a], m->attr_values[a], err);
-        if (s != GM_OK) return s;
-    }
-    gm_run_log *log = gm_runfile_begin_run(file, r->spec->name, r->seed,
-                                           r->names, r->n_logged, r->k_modes,
-                                           r->snapshot, r->dim, err);
-    if (!log) return err->status;
     gm_status s = GM_OK;
+    pthread_mutex_lock(&t->hdf5);
+    for (int a = 0; r->seed == t->e->seeds[0] && a < m->n_attrs; a++)
+        if (s == GM_OK)
+            s = gm_runfile_set_model_attr(file, r->spec->name, m->attr_names[a],
+                                          m->attr_values[a], err);
+    gm_run_log *log =
+        s == GM_OK ? gm_runfile_begin_run(file, r->spec->name, r->seed,
+                                          r->names, r->n_logged, r->k_modes,
+                                          r->snapshot, r->dim, err)
+                   : NULL;
+    pthread_mutex_unlock(&t->hdf5);
+    if (!log) return s != GM_OK ? s : err->status;
     for (long written = 0;;) {
         pthread_mutex_lock(&t->lock);
         while (j->published == written && !j->finished)
             pthread_cond_wait(&t->changed, &t->lock);
         long ready = j->published;
         bool finished = j->finished;
+        if (s != GM_OK) /* writing failed: stop the run, wait for it */
+            for (t->cancel = true; !j->finished;)
+                pthread_cond_wait(&t->changed, &t->lock);
         pthread_mutex_unlock(&t->lock);
+        if (s != GM_OK) break;
+        pthread_mutex_lock(&t->hdf5);
         for (; s == GM_OK && written < ready; written++)
             s = gm_run_log_append(
                 log, r->row_step[written],
                 r->row_values + written * r->n_logged,
                 r->row_modes ? r->row_modes + written * r->k_modes : NULL,
                 r->row_samples + (size_t)written * r->snapshot * r->dim, err);
-        if (s != GM_OK || (finished && written == ready)) break;
+        pthread_mutex_unlock(&t->hdf5);
+        if (s == GM_OK && finished && written == ready) break;
     }
     if (s == GM_OK && j->status != GM_OK) {
         s = j->status;
         *err = j->err;
     }
+    pthread_mutex_lock(&t->hdf5);
     if (s == GM_OK) {
         gm_params *groups[GM_MAX_GROUPS];
         gm_optim *optims[GM_MAX_GROUPS];
         int n = gm_run_checkpoint_parts(r, groups, optims);
-        s = gm_runfile_write_checkpoint(file, r->spec->name, r->seed, groups,
-                                        n, optims, err);
+        s = gm_runfile_write_checkpoint(file, r->spec->name, r->seed, groups, n,
+                                        optims, err);
     }
     gm_error finish_err = {0};
     gm_status fs =
@@ -156,6 +173,7 @@ static gm_status write_job(trainer *t, gm_runfile *file, job *j,
         *err = finish_err;
     }
     gm_run_log_free(log);
+    pthread_mutex_unlock(&t->hdf5);
     return s;
 }
 
@@ -200,10 +218,13 @@ static gm_status train_all(trainer *t, gm_runfile *file, int n_threads,
         s = gm_error_set(err, GM_ERR_NOMEM, "cannot start a worker thread");
     for (int i = 0; s == GM_OK && i < t->n_jobs; i++) {
         job *j = &t->jobs[i];
-        if (j->run.seed == t->e->seeds[0])
+        if (j->run.seed == t->e->seeds[0]) {
+            pthread_mutex_lock(&t->hdf5);
             s = gm_runfile_add_model(file, j->run.spec->name,
                                      j->run.spec->objective,
                                      &j->run.spec->params, err);
+            pthread_mutex_unlock(&t->hdf5);
+        }
         if (s == GM_OK) s = write_job(t, file, j, err);
         if (s == GM_OK) {
             gm_run_free(&j->run); /* finished and written */
@@ -217,8 +238,10 @@ static gm_status train_all(trainer *t, gm_runfile *file, int n_threads,
     pthread_mutex_lock(&t->lock);
     t->cancel = true; /* after a failure, the others stop at their next step */
     pthread_mutex_unlock(&t->lock);
-    for (int i = 0; i < started; i++) pthread_join(threads[i], NULL);
-    for (int i = 0; i < t->n_jobs; i++) gm_run_free(&t->jobs[i].run);
+    for (int i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    for (int i = 0; i < t->n_jobs; i++)
+        gm_run_free(&t->jobs[i].run);
     return s;
 }
 
@@ -234,8 +257,11 @@ gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
         if (!o) s = err->status;
         for (int k = 0; o && k < e->n_seeds; k++) {
             gm_run *r = &t.jobs[m * e->n_seeds + k].run;
-            *r = (gm_run){.e = e, .spec = &e->models[m], .objective = o,
-                          .seed = e->seeds[k], .index = m * e->n_seeds + k};
+            *r = (gm_run){.e = e,
+                          .spec = &e->models[m],
+                          .objective = o,
+                          .seed = e->seeds[k],
+                          .index = m * e->n_seeds + k};
         }
     }
     gm_runfile *file =
@@ -248,9 +274,11 @@ gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
         jobs = jobs > t.n_jobs ? t.n_jobs : jobs;
         jobs = jobs > GM_MAX_JOBS ? GM_MAX_JOBS : jobs;
         pthread_mutex_init(&t.lock, NULL);
+        pthread_mutex_init(&t.hdf5, NULL);
         pthread_cond_init(&t.changed, NULL);
         s = train_all(&t, file, jobs, err);
         pthread_cond_destroy(&t.changed);
+        pthread_mutex_destroy(&t.hdf5);
         pthread_mutex_destroy(&t.lock);
     }
     if (file) {
