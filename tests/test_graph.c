@@ -1,6 +1,7 @@
 /* The static graph: names and roles, parameters shared between graphs,
  * frozen groups, detach, errors returned rather than aborts. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <string.h>
 
 #include "gm/gm.h"
@@ -217,6 +218,56 @@ Test(graph, reshape_is_a_view) {
     g = gm_graph_create("bad");
     cr_assert_null(gm_reshape(g, gm_param(g, p, 0), (int[]){4, 2}, 2));
     cr_assert(strstr(gm_graph_error(g)->message, "[4, 2]"));
+    gm_graph_free(g);
+    gm_params_free(p);
+}
+
+/* A gradient written by one overwriting op (matmul, relu, add) is not
+ * zeroed before backward; repeated backwards must still give the same
+ * values, for single consumers (overwritten) and shared ones (added). */
+Test(graph, fresh_gradients_are_overwritten_not_accumulated) {
+    gm_params *p = gm_params_create("net");
+    int x = gm_params_add(p, "x", (int[]){2, 3}, 2, NULL);
+    int w = gm_params_add(p, "w", (int[]){3, 2}, 2, NULL);
+    const float xv[6] = {0.5f, -1, 2, 1, 0.25f, -0.5f};
+    const float wv[6] = {1, -2, 0.5f, 3, -1, 0.25f};
+    memcpy(gm_params_view_data(p, x), xv, sizeof xv);
+    memcpy(gm_params_view_data(p, w), wv, sizeof wv);
+    gm_graph *g = gm_graph_create("g");
+    gm_node *h = gm_relu(g, gm_param(g, p, x));     /* one consumer: fresh */
+    gm_node *y = gm_matmul(g, h, gm_param(g, p, w), false, false);
+    gm_node *shared = gm_tanh(g, y);                /* two consumers */
+    gm_node *loss = gm_sum(
+        g, gm_add(g, gm_square(g, shared), gm_scale(g, shared, 3.0f)),
+        GM_AXIS_ALL);
+    cr_assert_eq(gm_graph_compile(g, NULL), GM_OK);
+    cr_assert(gm_node_grad_fresh(h));
+    cr_assert_not(gm_node_grad_fresh(shared));
+    float first[12];
+    for (int k = 0; k < 3; k++) {
+        gm_params_zero_grad(p);
+        gm_graph_forward(g);
+        gm_graph_backward(g, loss, NULL);
+        if (k == 0) memcpy(first, gm_params_grad(p), sizeof first);
+        else cr_assert_eq(memcmp(first, gm_params_grad(p), sizeof first), 0,
+                          "backward %d differs from the first", k);
+    }
+    /* d loss / d shared = 2 shared + 3, through tanh, matmul and relu:
+     * check x's gradient against a hand computation in double. */
+    for (int r = 0; r < 2; r++)
+        for (int c = 0; c < 3; c++) {
+            double want = 0;
+            for (int j = 0; j < 2; j++) {
+                double yy = 0;
+                for (int k = 0; k < 3; k++)
+                    yy += fmax(xv[r * 3 + k], 0) * wv[k * 2 + j];
+                double t = tanh(yy);
+                want += (2 * t + 3) * (1 - t * t) * wv[c * 2 + j];
+            }
+            want *= xv[r * 3 + c] > 0;
+            cr_assert_float_eq(first[r * 3 + c], want, 1e-5, "x[%d][%d]", r,
+                               c);
+        }
     gm_graph_free(g);
     gm_params_free(p);
 }

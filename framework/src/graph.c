@@ -88,8 +88,9 @@ gm_node *gm_node_set_name(gm_node *n, const char *name) {
     if (!n) return NULL;
     gm_graph *g = n->graph;
     if (!name || !*name || strlen(name) >= GM_NAME_MAX)
-        return gm_graph_fail(g, GM_ERR_INVALID, "node names must have 1 to %d chars",
-                    GM_NAME_MAX - 1);
+        return gm_graph_fail(g, GM_ERR_INVALID,
+                             "node names must have 1 to %d chars",
+                             GM_NAME_MAX - 1);
     gm_node *other = find_node(g, name);
     if (other && other != n)
         return gm_graph_fail(g, GM_ERR_INVALID, "two nodes named '%s'", name);
@@ -101,14 +102,16 @@ gm_node *gm_node_set_role(gm_node *n, gm_role role) {
     if (!n) return NULL;
     if ((role == GM_ROLE_LOSS || role == GM_ROLE_METRIC) && n->numel != 1) {
         char s[64];
-        return gm_graph_fail(n->graph, GM_ERR_SHAPE,
-                    "a loss or metric must have shape [1], node '%s' has %s",
-                    n->name, gm_shape_str(&n->shape, s, sizeof s));
+        return gm_graph_fail(
+            n->graph, GM_ERR_SHAPE,
+            "a loss or metric must have shape [1], node '%s' has %s", n->name,
+            gm_shape_str(&n->shape, s, sizeof s));
     }
     if (n->role == GM_ROLE_INPUT || n->role == GM_ROLE_PARAM ||
         n->role == GM_ROLE_CONST)
         return gm_graph_fail(n->graph, GM_ERR_INVALID,
-                    "node '%s' is a leaf; its role cannot change", n->name);
+                             "node '%s' is a leaf; its role cannot change",
+                             n->name);
     n->role = role;
     return n;
 }
@@ -125,16 +128,18 @@ gm_node *gm_input(gm_graph *g, const char *name, const int *shape, int ndim) {
     gm_shape s;
     if (!gm_shape_make(&s, shape, ndim))
         return gm_graph_fail(g, GM_ERR_INVALID, "input '%s': bad shape",
-                    name ? name : "");
+                             name ? name : "");
     return gm_node_set_name(append(g, GM_ROLE_INPUT, &s), name);
 }
 
 gm_node *gm_param(gm_graph *g, gm_params *group, int index) {
-    if (!group) return gm_graph_fail(g, GM_ERR_INVALID, "parameter group is NULL");
+    if (!group)
+        return gm_graph_fail(g, GM_ERR_INVALID, "parameter group is NULL");
     const gm_param_view *v = gm_params_view(group, index);
     if (!v)
-        return gm_graph_fail(g, GM_ERR_NOT_FOUND, "group '%s' has no parameter %d",
-                    gm_params_name(group), index);
+        return gm_graph_fail(g, GM_ERR_NOT_FOUND,
+                             "group '%s' has no parameter %d",
+                             gm_params_name(group), index);
     for (int i = 0; i < g->n_nodes; i++) {
         gm_node *n = g->nodes[i];
         if (n->role == GM_ROLE_PARAM && n->group == group &&
@@ -154,8 +159,9 @@ gm_node *gm_constant(gm_graph *g, const char *name, const int *shape, int ndim,
                      const float *data) {
     gm_shape s;
     if (!gm_shape_make(&s, shape, ndim) || !data)
-        return gm_graph_fail(g, GM_ERR_INVALID, "constant '%s': bad shape or no data",
-                    name ? name : "");
+        return gm_graph_fail(g, GM_ERR_INVALID,
+                             "constant '%s': bad shape or no data",
+                             name ? name : "");
     gm_node *n = append(g, GM_ROLE_CONST, &s);
     if (!n) return NULL;
     n->owned = malloc(n->numel * sizeof(float));
@@ -184,21 +190,25 @@ gm_node *gm_node_new(gm_graph *g, const gm_op_def *def, gm_node *const *inputs,
     if ((def->arity >= 0 && n_inputs != def->arity) || n_inputs < 0 ||
         n_inputs > GM_MAX_INPUTS || (def->arity < 0 && n_inputs < 1))
         return gm_graph_fail(g, GM_ERR_INVALID, "%s: takes %d inputs, got %d",
-                    def->name, def->arity, n_inputs);
+                             def->name, def->arity, n_inputs);
     if (n_params < 0 || n_params > GM_MAX_OP_PARAMS)
-        return gm_graph_fail(g, GM_ERR_INVALID, "%s: too many parameters", def->name);
+        return gm_graph_fail(g, GM_ERR_INVALID, "%s: too many parameters",
+                             def->name);
     for (int i = 0; i < n_inputs; i++) {
-        if (!inputs[i]) return gm_graph_fail(g, GM_ERR_INVALID, "%s: input %d is NULL",
-                                    def->name, i);
+        if (!inputs[i])
+            return gm_graph_fail(g, GM_ERR_INVALID, "%s: input %d is NULL",
+                                 def->name, i);
         if (inputs[i]->graph != g)
             return gm_graph_fail(g, GM_ERR_INVALID,
-                        "%s: input %d belongs to graph '%s'", def->name, i,
-                        inputs[i]->graph->name);
+                                 "%s: input %d belongs to graph '%s'",
+                                 def->name, i, inputs[i]->graph->name);
     }
     /* A scratch node carries the inputs and parameters to the shape rule. */
     gm_node probe = {.graph = g, .def = def, .n_in = n_inputs};
-    for (int i = 0; i < n_inputs; i++) probe.in[i] = inputs[i];
-    for (int i = 0; i < n_params; i++) probe.p[i] = params[i];
+    for (int i = 0; i < n_inputs; i++)
+        probe.in[i] = inputs[i];
+    for (int i = 0; i < n_params; i++)
+        probe.p[i] = params[i];
     gm_shape out;
     gm_error err = {0};
     if (def->shape(&probe, &out, &err) != GM_OK)
@@ -222,8 +232,9 @@ gm_node *gm_node_new_source(gm_graph *g, const gm_op_def *def,
 gm_node *gm_custom(gm_graph *g, const gm_op_def *def, gm_node *const *inputs,
                    int n_inputs, const float *params, int n_params) {
     if (def && (!def->shape || !def->forward))
-        return gm_graph_fail(g, GM_ERR_INVALID, "op '%s' lacks a shape rule or forward",
-                    def->name ? def->name : "?");
+        return gm_graph_fail(g, GM_ERR_INVALID,
+                             "op '%s' lacks a shape rule or forward",
+                             def->name ? def->name : "?");
     return gm_node_new(g, def, inputs, n_inputs, params, n_params);
 }
 
@@ -241,9 +252,41 @@ static bool is_view(const gm_node *n) {
     return n->def && (n->def->flags & GM_OP_VIEW);
 }
 
+/* A gradient need not be zeroed before backward when exactly one op
+ * writes it and that op overwrites (GM_OP_OVERWRITES): it is written
+ * before anything reads it. Views share their input's gradient, so an
+ * input with a view among its consumers is always zeroed. */
+static gm_status mark_fresh_gradients(gm_graph *g) {
+    size_t n_nodes = g->n_nodes > 0 ? (size_t)g->n_nodes : 1;
+    int *writers = calloc(n_nodes, sizeof *writers);
+    gm_node **writer = calloc(n_nodes, sizeof *writer);
+    if (!writers || !writer) {
+        free(writers);
+        free(writer);
+        return GM_ERR_NOMEM;
+    }
+    for (int i = 0; i < g->n_nodes; i++) {
+        gm_node *n = g->nodes[i];
+        for (int k = 0; n->def && k < n->n_in; k++) {
+            int id = n->in[k]->id;
+            writers[id] += is_view(n) ? 2 : 1; /* a view never counts as one */
+            writer[id] = n;
+        }
+    }
+    for (int i = 0; i < g->n_nodes; i++) {
+        gm_node *n = g->nodes[i];
+        n->grad_fresh = n->needs_grad && n->role != GM_ROLE_PARAM &&
+                        !is_view(n) && writers[i] == 1 &&
+                        (writer[i]->def->flags & GM_OP_OVERWRITES);
+    }
+    free(writers);
+    free(writer);
+    return GM_OK;
+}
+
 /* Decides which nodes need a gradient, then lays out one arena:
- * [values | scratch | gradients], the gradients contiguous so that one
- * memset clears them before each backward. */
+ * [values | scratch | gradients to zero | fresh gradients], the gradients
+ * to zero contiguous so that one memset clears them before each backward. */
 gm_status gm_graph_compile(gm_graph *g, gm_error *err) {
     if (g->error.status != GM_OK) {
         if (err) *err = g->error;
@@ -260,19 +303,28 @@ gm_status gm_graph_compile(gm_graph *g, gm_error *err) {
             for (int k = 0; k < n->n_in; k++)
                 n->needs_grad = n->needs_grad || n->in[k]->needs_grad;
         }
-        bool own_data = n->role != GM_ROLE_PARAM && n->role != GM_ROLE_CONST &&
-                        !is_view(n);
+        bool own_data =
+            n->role != GM_ROLE_PARAM && n->role != GM_ROLE_CONST && !is_view(n);
         if (own_data) values += round_up(n->numel);
         n->n_scratch = n->def && n->def->scratch ? n->def->scratch(n) : 0;
         scratch += round_up(n->n_scratch);
-        if (n->needs_grad && n->role != GM_ROLE_PARAM && !is_view(n))
-            grads += round_up(n->numel);
     }
-    size_t total = values + scratch + grads;
-    g->arena = aligned_alloc(64, round_up(total ? total : 1) * sizeof(float));
+    size_t fresh = 0;
+    gm_status st = mark_fresh_gradients(g);
+    for (int i = 0; st == GM_OK && i < g->n_nodes; i++) {
+        gm_node *n = g->nodes[i];
+        if (n->needs_grad && n->role != GM_ROLE_PARAM && !is_view(n))
+            *(n->grad_fresh ? &fresh : &grads) += round_up(n->numel);
+    }
+    size_t total = values + scratch + grads + fresh;
+    g->arena =
+        st == GM_OK
+            ? aligned_alloc(64, round_up(total ? total : 1) * sizeof(float))
+            : NULL;
     g->mark = calloc((size_t)g->n_nodes + 1, 1);
     if (!g->arena || !g->mark) {
-        gm_graph_fail(g, GM_ERR_NOMEM, "out of memory planning %zu floats", total);
+        gm_graph_fail(g, GM_ERR_NOMEM, "out of memory planning %zu floats",
+                      total);
         if (err) *err = g->error;
         return g->error.status;
     }
@@ -281,13 +333,14 @@ gm_status gm_graph_compile(gm_graph *g, gm_error *err) {
     g->grad_base = g->arena + values + scratch;
     g->grad_floats = grads;
     float *v = g->arena, *s = g->arena + values, *gr = g->grad_base;
+    float *gf = g->grad_base + grads;
     for (int i = 0; i < g->n_nodes; i++) {
         gm_node *n = g->nodes[i];
         if (n->role == GM_ROLE_PARAM) {
             n->data = gm_params_view_data(n->group, n->param_index);
-            n->grad = n->needs_grad ? gm_params_view_grad(n->group,
-                                                          n->param_index)
-                                    : NULL;
+            n->grad = n->needs_grad
+                          ? gm_params_view_grad(n->group, n->param_index)
+                          : NULL;
         } else if (n->role == GM_ROLE_CONST) {
             n->data = n->owned;
         } else if (is_view(n)) {
@@ -297,8 +350,9 @@ gm_status gm_graph_compile(gm_graph *g, gm_error *err) {
             n->data = v;
             v += round_up(n->numel);
             if (n->needs_grad) {
-                n->grad = gr;
-                gr += round_up(n->numel);
+                float **next = n->grad_fresh ? &gf : &gr;
+                n->grad = *next;
+                *next += round_up(n->numel);
             }
         }
         if (n->n_scratch) {
@@ -334,13 +388,19 @@ gm_status gm_graph_backward(gm_graph *g, gm_node *loss, gm_error *err) {
                             g->name, loss->name);
     if (g->grad_floats) memset(g->grad_base, 0, g->grad_floats * sizeof(float));
     memset(g->mark, 0, (size_t)g->n_nodes);
-    loss->grad[0] += 1.0f;
+    /* No consumer of the loss is on its path, so its gradient is exactly 1
+     * (a parameter's gradient lives in its group and accumulates). */
+    if (loss->role == GM_ROLE_PARAM)
+        loss->grad[0] += 1.0f;
+    else
+        loss->grad[0] = 1.0f;
     g->mark[loss->id] = 1;
     for (int i = loss->id; i >= 0; i--) {
         gm_node *n = g->nodes[i];
         if (!g->mark[i] || !n->needs_grad || !n->def) continue;
         if (!is_view(n) && n->def->backward) n->def->backward(n);
-        for (int k = 0; k < n->n_in; k++) g->mark[n->in[k]->id] = 1;
+        for (int k = 0; k < n->n_in; k++)
+            g->mark[n->in[k]->id] = 1;
     }
     return GM_OK;
 }
@@ -377,3 +437,4 @@ void gm_node_set_user(gm_node *n, void *user) {
     if (n) n->user = user;
 }
 void *gm_node_user(const gm_node *n) { return n->user; }
+bool gm_node_grad_fresh(const gm_node *n) { return n->grad_fresh; }

@@ -18,6 +18,7 @@ struct gm_node {
     float p[GM_MAX_OP_PARAMS]; /* op parameters */
 
     bool needs_grad; /* decided at compile */
+    bool grad_fresh; /* its one consumer overwrites its gradient */
     float *data;
     float *grad;
     float *scratch;

@@ -18,6 +18,10 @@
 enum gm_op_flags {
     GM_OP_VIEW = 1u << 0,      /* output shares input 0's data (and gradient) */
     GM_OP_STOP_GRAD = 1u << 1, /* no gradient flows to the inputs */
+    /* backward writes (=) instead of adding to the gradient of an input
+     * for which gm_node_grad_fresh is true: the graph then need not zero
+     * that gradient before each backward. */
+    GM_OP_OVERWRITES = 1u << 2,
 };
 
 typedef struct gm_op_def {
@@ -47,5 +51,8 @@ gm_node *gm_node_input(const gm_node *n, int i);
 float gm_node_param(const gm_node *n, int i);
 float *gm_node_scratch(gm_node *n);
 void *gm_node_user(const gm_node *n);
+/* True if this op is the only one that writes n's gradient and that
+ * gradient is not zeroed before backward (GM_OP_OVERWRITES ops only). */
+bool gm_node_grad_fresh(const gm_node *n);
 
 #endif

@@ -1,4 +1,6 @@
 /* Arithmetic: add, sub, mul, div with broadcasting; scale, shift, negate. */
+#include <string.h>
+
 #include "elementwise.h"
 #include "gm/ops.h"
 #include "op_table.h"
@@ -10,12 +12,26 @@ static void add_forward(gm_node *n) {
     GM_BCAST_LOOP(l, y[i] = a[i0] + b[i1];);
 }
 
+/* A fresh gradient (GM_OP_OVERWRITES) of a full-shape input is written
+ * with =; a broadcast one is cleared first, since its elements add up
+ * over rows or columns. */
 static void add_backward(gm_node *n) {
     gm_bcast_layout l = gm_bcast_layout_of(n);
-    float *da = n->in[0]->grad, *db = n->in[1]->grad;
     const float *dy = n->grad;
-    if (da) GM_BCAST_LOOP(l, da[i0] += dy[i];);
-    if (db) GM_BCAST_LOOP(l, db[i1] += dy[i];);
+    for (int k = 0; k < 2; k++) {
+        gm_node *in = n->in[k];
+        float *d = in->grad;
+        if (!d) continue;
+        if (in->grad_fresh && l.kind[k] == GM_BCAST_FULL) {
+            memcpy(d, dy, n->numel * sizeof(float));
+            continue;
+        }
+        if (in->grad_fresh) memset(d, 0, in->numel * sizeof(float));
+        if (k == 0)
+            GM_BCAST_LOOP(l, d[i0] += dy[i];);
+        else
+            GM_BCAST_LOOP(l, d[i1] += dy[i];);
+    }
 }
 
 static void sub_forward(gm_node *n) {
@@ -73,7 +89,14 @@ static void div_backward(gm_node *n) {
         .backward = NAME##_backward,                                           \
     }
 
-BINARY_DEF(add);
+const gm_op_def gm_op_add = {
+    .name = "add",
+    .arity = 2,
+    .shape = gm_shape_broadcast,
+    .forward = add_forward,
+    .backward = add_backward,
+    .flags = GM_OP_OVERWRITES,
+};
 BINARY_DEF(sub);
 BINARY_DEF(mul);
 BINARY_DEF(div);

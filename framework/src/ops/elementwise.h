@@ -30,11 +30,19 @@
         float *restrict dxs = in->grad;                                        \
         const float *p = n->p;                                                 \
         (void)p;                                                               \
-        for (size_t i = 0; i < n->numel; i++) {                                \
-            float x = xs[i], y = ys[i];                                        \
-            (void)x;                                                           \
-            (void)y;                                                           \
-            dxs[i] += dys[i] * (DERIV);                                        \
+        /* Overwrite a gradient only this op writes, else add to it. */        \
+        if (in->grad_fresh) {                                                  \
+            for (size_t i = 0; i < n->numel; i++) {                            \
+                float x = xs[i], y = ys[i];                                    \
+                (void)x, (void)y;                                              \
+                dxs[i] = dys[i] * (DERIV);                                     \
+            }                                                                  \
+        } else {                                                               \
+            for (size_t i = 0; i < n->numel; i++) {                            \
+                float x = xs[i], y = ys[i];                                    \
+                (void)x, (void)y;                                              \
+                dxs[i] += dys[i] * (DERIV);                                    \
+            }                                                                  \
         }                                                                      \
     }                                                                          \
     const gm_op_def gm_op_##NAME = {                                           \
@@ -43,6 +51,7 @@
         .shape = gm_shape_same_as_input,                                       \
         .forward = NAME##_forward,                                             \
         .backward = NAME##_backward,                                           \
+        .flags = GM_OP_OVERWRITES,                                             \
     }
 
 /* exp(x) for x <= 0 (the e^-|x| of sigmoid, softplus and BCE), by

@@ -45,18 +45,21 @@ static void matmul_backward(gm_node *n) {
     int k = ta ? a->shape.dim[0] : a->shape.dim[1];
     int lda = a->shape.dim[1], ldb = b->shape.dim[1];
     const float *dc = n->grad;
+    /* beta 0 overwrites a gradient nothing else writes (GM_OP_OVERWRITES) */
+    float beta_a = a->grad_fresh ? 0.0f : 1.0f;
+    float beta_b = b->grad_fresh ? 0.0f : 1.0f;
     if (a->grad) {
         if (!ta) /* dA[M,K] += dC op(B)^T */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, tr(!tb), m, k, cols, 1.0f,
-                        dc, cols, b->data, ldb, 1.0f, a->grad, lda);
+                        dc, cols, b->data, ldb, beta_a, a->grad, lda);
         else /* dA[K,M] += op(B) dC^T */
             cblas_sgemm(CblasRowMajor, tr(tb), CblasTrans, k, m, cols, 1.0f,
-                        b->data, ldb, dc, cols, 1.0f, a->grad, lda);
+                        b->data, ldb, dc, cols, beta_a, a->grad, lda);
     }
     if (b->grad) {
         if (!tb) /* dB[K,N] += op(A)^T dC */
             cblas_sgemm(CblasRowMajor, tr(!ta), CblasNoTrans, k, cols, m, 1.0f,
-                        a->data, lda, dc, cols, 1.0f, b->grad, ldb);
+                        a->data, lda, dc, cols, beta_b, b->grad, ldb);
         else /* dB[N,K] += dC^T op(A) */
             cblas_sgemm(CblasRowMajor, CblasTrans, tr(ta), cols, k, m, 1.0f, dc,
                         cols, a->data, lda, 1.0f, b->grad, ldb);
@@ -69,6 +72,7 @@ const gm_op_def gm_op_matmul = {
     .shape = matmul_shape,
     .forward = matmul_forward,
     .backward = matmul_backward,
+    .flags = GM_OP_OVERWRITES,
 };
 
 gm_node *gm_matmul(gm_graph *g, gm_node *a, gm_node *b, bool trans_a,
