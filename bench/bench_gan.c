@@ -1,0 +1,180 @@
+/* One iteration of the ring GAN of the unrolled-GAN and VEEGAN papers, as
+ * the flagship experiment trains it (models/gan_parts.c): generator
+ * z(256) -> 128 -> 128 -> 2, discriminator 2 -> 128 -> 128 -> 1, ReLU,
+ * non-saturating loss from the logits, Adam lr 1e-4 beta1 0.5, batch 512,
+ * one discriminator step (generator frozen) then one generator step
+ * (discriminator frozen), fresh N(0, 1) noise in each phase, real data from
+ * a pre-drawn buffer of ring-of-8 samples. Beside it, the GEMM-only bound:
+ * the same iteration's cblas_sgemm calls alone. The trainer's four metric
+ * nodes (d_real, ...) are left out, as the PyTorch reference has none.
+ *
+ * usage: bench_gan both [windows] [steps] | gm [steps] | gemm [steps] */
+#include <math.h>
+
+#include "bench_util.h"
+#include "gm/gm.h"
+
+enum { BATCH = 512, LATENT = 256, HIDDEN = 128, DIM = 2, DATA_BATCHES = 64 };
+
+typedef struct gan {
+    gm_params *gen_p, *disc_p;
+    gm_mlp gen, disc;
+    gm_graph *dg, *gg; /* the discriminator's and the generator's phase */
+    gm_node *x, *d_loss, *g_loss;
+    gm_optim *d_opt, *g_opt;
+    float *data; /* [DATA_BATCHES * BATCH, DIM] ring-of-8 samples */
+    long step;
+} gan;
+
+/* -E_data[log D] - E_g[log(1 - D)], from logits. */
+static gm_node *disc_loss(gm_graph *g, gm_node *real_logit,
+                          gm_node *fake_logit) {
+    return gm_add(
+        g, gm_mean(g, gm_softplus(g, gm_neg(g, real_logit)), GM_AXIS_ALL),
+        gm_mean(g, gm_softplus(g, fake_logit), GM_AXIS_ALL));
+}
+
+static int gan_build(gan *m, gm_error *err) {
+    gm_rng init = gm_rng_stream(1, "init"), noise = gm_rng_stream(1, "noise");
+    gm_rng data = gm_rng_stream(1, "data");
+    m->gen_p = gm_params_create("generator");
+    m->disc_p = gm_params_create("discriminator");
+    gm_mlp_spec gs = {.hidden = {HIDDEN, HIDDEN},
+                      .n_hidden = 2,
+                      .activation = GM_ACT_RELU,
+                      .out = DIM};
+    gm_mlp_spec ds = {.hidden = {HIDDEN, HIDDEN},
+                      .n_hidden = 2,
+                      .activation = GM_ACT_RELU,
+                      .out = 1};
+    if (gm_mlp_init(&m->gen, m->gen_p, "gen", LATENT, &gs, &init, err) ||
+        gm_mlp_init(&m->disc, m->disc_p, "disc", DIM, &ds, &init, err))
+        return 1;
+
+    gm_graph *g = m->dg = gm_graph_create("discriminator");
+    gm_graph_freeze(g, m->gen_p);
+    m->x = gm_input(g, "x", (int[]){BATCH, DIM}, 2);
+    gm_node *z = gm_randn(g, "z", (int[]){BATCH, LATENT}, 2, &noise);
+    gm_node *fake = gm_mlp_forward(g, &m->gen, z);
+    m->d_loss = disc_loss(g, gm_mlp_forward(g, &m->disc, m->x),
+                          gm_mlp_forward(g, &m->disc, fake));
+    if (gm_graph_compile(g, err)) return 1;
+
+    g = m->gg = gm_graph_create("generator");
+    gm_graph_freeze(g, m->disc_p);
+    z = gm_randn(g, "z", (int[]){BATCH, LATENT}, 2, &noise);
+    gm_node *logit = gm_mlp_forward(g, &m->disc, gm_mlp_forward(g, &m->gen, z));
+    /* -E_g[log D] */
+    m->g_loss = gm_mean(g, gm_softplus(g, gm_neg(g, logit)), GM_AXIS_ALL);
+    if (gm_graph_compile(g, err)) return 1;
+
+    gm_optim_config oc = gm_optim_defaults(GM_OPTIM_ADAM);
+    oc.lr = 1e-4f;
+    oc.beta1 = 0.5f;
+    m->d_opt = gm_optim_create(m->disc_p, &oc, err);
+    m->g_opt = gm_optim_create(m->gen_p, &oc, err);
+    if (!m->d_opt || !m->g_opt) return 1;
+
+    /* Eight Gaussians of std 0.02 on a circle of radius 2. */
+    m->data = bench_alloc((size_t)DATA_BATCHES * BATCH * DIM);
+    for (int i = 0; i < DATA_BATCHES * BATCH; i++) {
+        double a = 2.0 * M_PI * (double)gm_rng_below(&data, 8) / 8.0;
+        m->data[2 * i] = (float)(2.0 * cos(a) + 0.02 * gm_rng_normal(&data));
+        m->data[2 * i + 1] =
+            (float)(2.0 * sin(a) + 0.02 * gm_rng_normal(&data));
+    }
+    return 0;
+}
+
+static void gan_step(void *state) {
+    gan *m = state;
+    const float *batch = m->data + (m->step++ % DATA_BATCHES) * BATCH * DIM;
+    memcpy(gm_node_data(m->x), batch, sizeof(float) * BATCH * DIM);
+    gm_params_zero_grad(m->disc_p);
+    gm_graph_forward(m->dg);
+    gm_graph_backward(m->dg, m->d_loss, NULL);
+    gm_optim_step(m->d_opt);
+    gm_params_zero_grad(m->gen_p);
+    gm_graph_forward(m->gg);
+    gm_graph_backward(m->gg, m->g_loss, NULL);
+    gm_optim_step(m->g_opt);
+}
+
+static void gan_free(gan *m) {
+    gm_optim_free(m->d_opt);
+    gm_optim_free(m->g_opt);
+    gm_graph_free(m->dg);
+    gm_graph_free(m->gg);
+    gm_params_free(m->gen_p);
+    gm_params_free(m->disc_p);
+    free(m->data);
+}
+
+/* The products of one iteration, as gm's matmul makes them. */
+typedef struct gan_gemm {
+    bench_mlp gen, disc_real, disc_fake; /* disc_* share the weights */
+    float *z, *x;
+} gan_gemm;
+
+static void gan_gemm_init(gan_gemm *s) {
+    bench_mlp_init(&s->gen, (int[]){LATENT, HIDDEN, HIDDEN, DIM}, 3, BATCH);
+    bench_mlp_init(&s->disc_real, (int[]){DIM, HIDDEN, HIDDEN, 1}, 3, BATCH);
+    s->disc_fake = s->disc_real;
+    for (int i = 1; i <= 3; i++) { /* own activations, shared layers */
+        int cols = s->disc_real.layer[i - 1].out;
+        s->disc_fake.act[i] = bench_alloc((size_t)BATCH * cols);
+        s->disc_fake.grad[i] = bench_alloc((size_t)BATCH * cols);
+    }
+    s->z = bench_alloc((size_t)BATCH * LATENT);
+    s->x = bench_alloc((size_t)BATCH * DIM);
+}
+
+static void gan_gemm_free(gan_gemm *s) {
+    for (int i = 1; i <= 3; i++) {
+        free(s->disc_fake.act[i]);
+        free(s->disc_fake.grad[i]);
+    }
+    bench_mlp_free(&s->gen);
+    bench_mlp_free(&s->disc_real);
+    free(s->z);
+    free(s->x);
+}
+
+static void gan_gemm_step(void *state) {
+    gan_gemm *s = state;
+    /* discriminator phase: G(z) frozen, D on real and fake */
+    bench_mlp_forward(&s->gen, s->z);
+    bench_mlp_forward(&s->disc_real, s->x);
+    bench_mlp_forward(&s->disc_fake, s->gen.act[3]);
+    bench_mlp_backward(&s->disc_fake, NULL, false);
+    bench_mlp_backward(&s->disc_real, NULL, false);
+    /* generator phase: D frozen, gradients through it into G */
+    bench_mlp_forward(&s->gen, s->z);
+    bench_mlp_forward(&s->disc_fake, s->gen.act[3]);
+    bench_mlp_backward(&s->disc_fake, s->gen.grad[3], true);
+    bench_mlp_backward(&s->gen, NULL, false);
+}
+
+int main(int argc, char **argv) {
+    bench_args a;
+    if (!bench_parse(argc, argv, &a)) return 2;
+    gan m = {0};
+    gan_gemm s = {0};
+    gm_error err = {0};
+    if (a.mode != BENCH_GEMM && gan_build(&m, &err)) {
+        fprintf(stderr, "bench_gan: %s\n", err.message);
+        gan_free(&m);
+        return 1;
+    }
+    if (a.mode != BENCH_GM) gan_gemm_init(&s);
+    bench_step gm = {gan_step, &m}, gemm = {gan_gemm_step, &s};
+    if (a.mode == BENCH_BOTH) bench_interleaved("gan", &gm, &gemm, &a);
+    if (a.mode == BENCH_GM) bench_alone("gan", "gm", &gm, &a);
+    if (a.mode == BENCH_GEMM) bench_alone("gan", "gemm", &gemm, &a);
+    if (a.mode != BENCH_GEMM)
+        fprintf(stderr, "gan: final losses D %.4f G %.4f\n",
+                gm_node_scalar(m.d_loss), gm_node_scalar(m.g_loss));
+    if (a.mode != BENCH_GEMM) gan_free(&m);
+    if (a.mode != BENCH_GM) gan_gemm_free(&s);
+    return 0;
+}
