@@ -115,16 +115,25 @@ static double metric(gm_graph *g, const char *name) {
 
 #define TOL 2e-5
 
+/* The VAE-type fixture: `spec` built with the fixture's parameters, data
+ * and noise, ready for a forward of its one phase. */
+static gm_model *vae_fixture(gm_registry *reg, const gm_model_spec *spec,
+                             const gm_dataset *data) {
+    gm_model *m = build(reg, spec, data, 2, 4);
+    fill_fixture_params(m);
+    gm_graph *g = m->phases[0].graph;
+    set_input(g, "x", X);
+    fix_noise(g, "eps", (const float[]){0.3f, -0.7f});
+    return m;
+}
+
 Test(objective_values, vae_elbo_matches_numpy) {
     gm_registry *reg = gm_registry_create();
     gm_model_spec spec = tiny_spec(reg, "vae_elbo", 1, 3, GM_ACT_TANH, 2);
     set_number(&spec, "sigma", 0.5);
     set_number(&spec, "beta", 0.5);
-    gm_model *m = build(reg, &spec, NULL, 2, 4);
-    fill_fixture_params(m);
+    gm_model *m = vae_fixture(reg, &spec, NULL);
     gm_graph *g = m->phases[0].graph;
-    set_input(g, "x", X);
-    fix_noise(g, "eps", (const float[]){0.3f, -0.7f});
     gm_graph_forward(g);
     cr_assert_float_eq(metric(g, "recon_nll"), 7.41214967, TOL);
     cr_assert_float_eq(metric(g, "kl_qz_pz"), 0.0656399687, TOL);
@@ -142,11 +151,8 @@ Test(objective_values, vae_free_bits_floor_the_kl) {
     set_number(&spec, "sigma", 0.5);
     set_number(&spec, "beta", 0.5);
     set_number(&spec, "free_bits", 1.0);
-    gm_model *m = build(reg, &spec, NULL, 2, 4);
-    fill_fixture_params(m);
+    gm_model *m = vae_fixture(reg, &spec, NULL);
     gm_graph *g = m->phases[0].graph;
-    set_input(g, "x", X);
-    fix_noise(g, "eps", (const float[]){0.3f, -0.7f});
     gm_graph_forward(g);
     cr_assert_float_eq(gm_node_scalar(m->phases[0].loss),
                        7.41214967 + 0.5 * 1.0, TOL);
@@ -162,11 +168,8 @@ Test(objective_values, vae_warmup_ramps_beta) {
     gm_model_spec spec = tiny_spec(reg, "vae_elbo", 1, 3, GM_ACT_TANH, 2);
     set_number(&spec, "sigma", 0.5);
     set_number(&spec, "warmup_steps", 10);
-    gm_model *m = build(reg, &spec, NULL, 2, 4);
-    fill_fixture_params(m);
+    gm_model *m = vae_fixture(reg, &spec, NULL);
     gm_graph *g = m->phases[0].graph;
-    set_input(g, "x", X);
-    fix_noise(g, "eps", (const float[]){0.3f, -0.7f});
     const double recon = 7.41214967, kl = 0.0656399687;
     const long steps[3] = {0, 5, 20};
     const double beta[3] = {0.0, 0.5, 1.0};
@@ -196,11 +199,8 @@ Test(objective_values, joint_kl_matches_numpy) {
     cr_assert_float_eq(gm_dataset_centers(ring)[3], 1.0f, 1e-6);
     gm_model_spec spec = tiny_spec(reg, "joint_kl", 1, 3, GM_ACT_TANH, 2);
     set_number(&spec, "sigma", 0.5);
-    gm_model *m = build(reg, &spec, ring, 2, 4);
-    fill_fixture_params(m);
+    gm_model *m = vae_fixture(reg, &spec, ring);
     gm_graph *g = m->phases[0].graph;
-    set_input(g, "x", X);
-    fix_noise(g, "eps", (const float[]){0.3f, -0.7f});
     gm_graph_forward(g);
     cr_assert_float_eq(gm_node_scalar(m->phases[0].loss), 7.39477627, TOL);
     cr_assert_float_eq(metric(g, "joint_kl"), 5.06291446, TOL);
