@@ -164,7 +164,6 @@ gm_model *gm_model_create(const gm_objective *objective,
     m->objective = objective;
     m->train = ctx->spec->train;
     m->data_dim = ctx->data_dim;
-    m->batch_size = ctx->batch_size;
     m->sample_count = ctx->sample_count;
     gm_status s = objective->build(m, ctx, err);
     if (s == GM_OK && m->n_phases == 0)

@@ -30,7 +30,7 @@ typedef struct gm_metric_source {
 struct gm_model {
     const gm_objective *objective;
     gm_train_spec train;
-    int data_dim, batch_size, sample_count;
+    int data_dim, sample_count;
 
     gm_phase phases[GM_MAX_PHASES];
     int n_phases;
