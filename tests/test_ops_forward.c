@@ -599,3 +599,35 @@ Test(forward, log1p_unit_matches_log1p) {
         cr_assert_float_eq(gm_log1p_unit(e), want, 2.5e-7 * want, "2^-%d", k);
     }
 }
+
+/* affine: x [2, 3] W^T [3, 2] + b, by hand:
+ * row 0: (1*1 + 2*0 + 3*-1, 1*2 + 2*1 + 3*0) + (0.5, -1) = (-1.5, 3)
+ * row 1: (0*1 + -1*0 + 2*-1, 0*2 + -1*1 + 2*0) + (0.5, -1) = (-1.5, -2) */
+Test(forward, affine_by_hand) {
+    gm_graph *g = gm_graph_create("g");
+    gm_node *x = gm_constant(g, "x", (int[]){2, 3}, 2,
+                             (const float[]){1, 2, 3, 0, -1, 2});
+    gm_node *w = gm_constant(g, "w", (int[]){2, 3}, 2,
+                             (const float[]){1, 0, -1, 2, 1, 0});
+    gm_node *b = gm_constant(g, "b", (int[]){2}, 1, (const float[]){0.5f, -1});
+    gm_node *y = gm_affine(g, x, w, b);
+    cr_assert_eq(gm_graph_compile(g, NULL), GM_OK);
+    gm_graph_forward(g);
+    const float want[4] = {-1.5f, 3, -1.5f, -2};
+    for (int i = 0; i < 4; i++)
+        cr_assert_float_eq(gm_node_data(y)[i], want[i], 1e-6, "y[%d]", i);
+    gm_graph_free(g);
+}
+
+Test(forward, affine_shape_error_names_all_three) {
+    gm_graph *g = gm_graph_create("g");
+    gm_node *x = gm_input(g, "x", (int[]){4, 3}, 2);
+    gm_node *w = gm_input(g, "w", (int[]){2, 5}, 2);
+    gm_node *b = gm_input(g, "b", (int[]){2}, 1);
+    cr_assert_null(gm_affine(g, x, w, b));
+    const char *m = gm_graph_error(g)->message;
+    cr_assert(strstr(m, "affine") && strstr(m, "[4, 3]") &&
+                  strstr(m, "[2, 5]") && strstr(m, "[2]"),
+              "%s", m);
+    gm_graph_free(g);
+}

@@ -314,6 +314,42 @@ Test(grad_matmul, at_b) { matmul_case(true, false); }
 Test(grad_matmul, at_bt) { matmul_case(true, true); }
 
 /* x x^T: both operands are one node, whose gradient gets both terms. */
+/* affine: x W^T + b, the bias as [out] and as [1, out]. */
+static void affine_case(bool bias_2d) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, bias_2d ? "affine/bias_1xout" : "affine/bias_out", t);
+        int rows = rand_dim(&c, 1, 5), in = rand_dim(&c, 1, 5);
+        int out = rand_dim(&c, 1, 5);
+        gm_node *x = leaf(&c, (int[]){rows, in}, 2, ANY);
+        gm_node *w = leaf(&c, (int[]){out, in}, 2, ANY);
+        gm_node *b = bias_2d ? leaf(&c, (int[]){1, out}, 2, ANY)
+                             : leaf(&c, (int[]){out}, 1, ANY);
+        gm_node *y = gm_affine(c.g, x, w, b);
+        assert_shape(y, (int[]){rows, out}, 2);
+        case_check(&c, y, "affine", TOL);
+    }
+}
+
+Test(grad_matmul, affine) { affine_case(false); }
+Test(grad_matmul, affine_2d_bias) { affine_case(true); }
+
+/* affine feeding relu feeding affine: the middle gradients are written
+ * by one op each and overwritten, not zeroed (GM_OP_OVERWRITES). */
+Test(grad_matmul, affine_chain_overwrites) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, "affine/chain", t);
+        gm_node *x = leaf(&c, (int[]){3, 4}, 2, ANY);
+        gm_node *w1 = leaf(&c, (int[]){5, 4}, 2, ANY);
+        gm_node *b1 = leaf(&c, (int[]){5}, 1, ANY);
+        gm_node *w2 = leaf(&c, (int[]){2, 5}, 2, ANY);
+        gm_node *b2 = leaf(&c, (int[]){2}, 1, ANY);
+        gm_node *h = gm_tanh(c.g, gm_affine(c.g, x, w1, b1));
+        case_check(&c, gm_affine(c.g, h, w2, b2), "affine", TOL);
+    }
+}
+
 Test(grad_matmul, gram_same_operand_twice) {
     for (int t = 0; t < TRIALS; t++) {
         gc_case c;
@@ -855,7 +891,8 @@ Test(grad_composite, vae_loss) {
  * separated by spaces. A new op in gm_op_table without a gradient test
  * fails below. */
 static const char covered[] =
-    " matmul add sub mul div scale add_scalar neg exp log square sqrt abs"
+    " matmul affine add sub mul div scale add_scalar neg exp log square sqrt "
+    "abs"
     " relu leaky_relu elu tanh sigmoid softplus log_sigmoid"
     " sum mean logsumexp_rows slice_cols concat_cols reshape detach"
     " bce_with_logits gaussian_nll gaussian_nll_fixed kl_normal_std randn ";

@@ -6,9 +6,12 @@
 #include "gm/ops.h"
 
 static const char *const activation_names[] = {
-    [GM_ACT_NONE] = "none",       [GM_ACT_RELU] = "relu",
-    [GM_ACT_LEAKY_RELU] = "leaky_relu", [GM_ACT_ELU] = "elu",
-    [GM_ACT_TANH] = "tanh",       [GM_ACT_SIGMOID] = "sigmoid",
+    [GM_ACT_NONE] = "none",
+    [GM_ACT_RELU] = "relu",
+    [GM_ACT_LEAKY_RELU] = "leaky_relu",
+    [GM_ACT_ELU] = "elu",
+    [GM_ACT_TANH] = "tanh",
+    [GM_ACT_SIGMOID] = "sigmoid",
     [GM_ACT_SOFTPLUS] = "softplus",
 };
 _Static_assert(sizeof activation_names / sizeof activation_names[0] ==
@@ -50,8 +53,8 @@ gm_status gm_linear_init(gm_linear *l, gm_params *group, const char *name,
                             name, in, out);
     if (strlen(name) + sizeof ".weight" > GM_NAME_MAX)
         return gm_error_set(err, GM_ERR_INVALID,
-                            "linear '%s': name longer than %d characters",
-                            name, GM_NAME_MAX - (int)sizeof ".weight");
+                            "linear '%s': name longer than %d characters", name,
+                            GM_NAME_MAX - (int)sizeof ".weight");
     char key[GM_NAME_MAX + 8];
     snprintf(key, sizeof key, "%s.weight", name);
     l->weight = gm_params_add(group, key, (int[]){out, in}, 2, err);
@@ -73,9 +76,8 @@ gm_status gm_linear_init(gm_linear *l, gm_params *group, const char *name,
 
 gm_node *gm_linear_forward(gm_graph *g, const gm_linear *l, gm_params *group,
                            gm_node *x) {
-    gm_node *w = gm_param(g, group, l->weight);
-    gm_node *b = gm_param(g, group, l->bias);
-    return gm_add(g, gm_matmul(g, x, w, false, true), b);
+    return gm_affine(g, x, gm_param(g, group, l->weight),
+                     gm_param(g, group, l->bias));
 }
 
 gm_status gm_mlp_init(gm_mlp *m, gm_params *group, const char *prefix, int in,

@@ -20,6 +20,10 @@
 gm_node *gm_matmul(gm_graph *g, gm_node *a, gm_node *b, bool trans_a,
                    bool trans_b);
 
+/* x weight^T + bias, as torch.nn.Linear: x [rows, in], weight [out, in],
+ * bias [out] -> [rows, out], in one pass (the bias rides in the sgemm). */
+gm_node *gm_affine(gm_graph *g, gm_node *x, gm_node *weight, gm_node *bias);
+
 /* ---- arithmetic (ops/arith.c) ---- */
 
 gm_node *gm_add(gm_graph *g, gm_node *a, gm_node *b);

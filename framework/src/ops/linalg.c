@@ -1,5 +1,6 @@
 /* Matrix products, on OpenBLAS's cblas_sgemm. */
 #include <cblas.h>
+#include <string.h>
 
 #include "gm/ops.h"
 #include "graph_internal.h"
@@ -80,4 +81,68 @@ gm_node *gm_matmul(gm_graph *g, gm_node *a, gm_node *b, bool trans_a,
     gm_node *in[2] = {a, b};
     float p[2] = {trans_a ? 1.0f : 0.0f, trans_b ? 1.0f : 0.0f};
     return gm_node_new(g, &gm_op_matmul, in, 2, p, 2);
+}
+
+/* y = x W^T + b, as torch.nn.Linear: x [rows, in], W [out, in], b [out].
+ * The bias is copied into y and sgemm adds the product with beta 1, which
+ * saves the separate bias pass (and OpenBLAS's clearing of y for beta 0);
+ * backward reads dy once for b. */
+static gm_status affine_shape(const gm_node *n, gm_shape *out, gm_error *err) {
+    const gm_shape *x = &n->in[0]->shape, *w = &n->in[1]->shape,
+                   *b = &n->in[2]->shape;
+    char sx[64], sw[64], sb[64];
+    if (x->ndim != 2 || w->ndim != 2 || x->dim[1] != w->dim[1] ||
+        gm_shape_numel(b) != (size_t)w->dim[0] || gm_shape_rows(b) != 1)
+        return gm_error_set(err, GM_ERR_SHAPE,
+                            "affine: x %s, weight %s and bias %s do not fit "
+                            "x [rows, in], weight [out, in], bias [out]",
+                            gm_shape_str(x, sx, sizeof sx),
+                            gm_shape_str(w, sw, sizeof sw),
+                            gm_shape_str(b, sb, sizeof sb));
+    gm_shape_make(out, (int[]){x->dim[0], w->dim[0]}, 2);
+    return GM_OK;
+}
+
+static void affine_forward(gm_node *n) {
+    const gm_node *x = n->in[0], *w = n->in[1], *b = n->in[2];
+    int rows = n->shape.dim[0], out = n->shape.dim[1], in = x->shape.dim[1];
+    for (int r = 0; r < rows; r++)
+        memcpy(n->data + (size_t)r * out, b->data, (size_t)out * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1.0f,
+                x->data, in, w->data, in, 1.0f, n->data, out);
+}
+
+static void affine_backward(gm_node *n) {
+    gm_node *x = n->in[0], *w = n->in[1], *b = n->in[2];
+    int rows = n->shape.dim[0], out = n->shape.dim[1], in = x->shape.dim[1];
+    const float *dy = n->grad;
+    if (x->grad) /* dx [rows, in] = dy W */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, in, out,
+                    1.0f, dy, out, w->data, in, x->grad_fresh ? 0.0f : 1.0f,
+                    x->grad, in);
+    if (w->grad) /* dW [out, in] = dy^T x */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, rows,
+                    1.0f, dy, out, x->data, in, w->grad_fresh ? 0.0f : 1.0f,
+                    w->grad, in);
+    if (b->grad) { /* db = column sums of dy */
+        float *db = b->grad;
+        if (b->grad_fresh) memset(db, 0, (size_t)out * sizeof(float));
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < out; c++)
+                db[c] += dy[(size_t)r * out + c];
+    }
+}
+
+const gm_op_def gm_op_affine = {
+    .name = "affine",
+    .arity = 3,
+    .shape = affine_shape,
+    .forward = affine_forward,
+    .backward = affine_backward,
+    .flags = GM_OP_OVERWRITES,
+};
+
+gm_node *gm_affine(gm_graph *g, gm_node *x, gm_node *weight, gm_node *bias) {
+    gm_node *in[3] = {x, weight, bias};
+    return gm_node_new(g, &gm_op_affine, in, 3, NULL, 0);
 }
