@@ -34,6 +34,19 @@ typedef struct gm_vae_parts {
 gm_status gm_vae_build_parts(gm_model *m, const gm_build_ctx *ctx,
                              gm_vae_parts *p, gm_error *err);
 
+/* q(z|x) for x [rows, data_dim] in g: the encoder's mu and logvar, and
+ * z = mu + exp(logvar / 2) * eps with eps a noise node named "eps". */
+typedef struct gm_vae_posterior {
+    gm_node *mu, *logvar, *z;
+} gm_vae_posterior;
+
+gm_vae_posterior gm_vae_encode(gm_graph *g, const gm_vae_parts *p, gm_node *x,
+                               gm_rng *noise);
+
+/* Per element -log p(x | decoded) under the model's likelihood. */
+gm_node *gm_vae_recon_elements(gm_graph *g, const gm_vae_parts *p, gm_node *x,
+                               gm_node *decoded);
+
 /* The VAE's sampler: z ~ N(0, I), then the decoder's mean (plus the
  * observation noise if sample_noise is set). */
 gm_status gm_vae_set_sampler(gm_model *m, const gm_build_ctx *ctx,

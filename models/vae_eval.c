@@ -35,22 +35,12 @@ gm_status gm_vae_eval_build(gm_vae_eval *e, const gm_vae_parts *p,
     gm_graph_freeze(g, p->groups[0]);
     gm_graph_freeze(g, p->groups[1]);
     e->x = gm_input(g, "x", (int[]){n, e->dim}, 2);
-    gm_node *h = gm_mlp_forward(g, &p->encoder, e->x);
-    e->mu = gm_slice_cols(g, h, 0, e->latent);
-    gm_node *lv = gm_slice_cols(g, h, e->latent, e->latent);
-    gm_node *eps = gm_randn(g, "eps", (int[]){n, e->latent}, 2, ctx->noise);
-    gm_node *z =
-        gm_add(g, e->mu, gm_mul(g, gm_exp(g, gm_scale(g, lv, 0.5f)), eps));
+    gm_vae_posterior q = gm_vae_encode(g, p, e->x, ctx->noise);
+    gm_node *z = q.z, *lv = q.logvar;
+    e->mu = q.mu;
     gm_node *decoded = gm_mlp_forward(g, &p->decoder, z);
-    gm_node *recon;
-    if (p->bernoulli)
-        recon = gm_bce_with_logits(g, decoded, e->x);
-    else if (p->decoder_logvar >= 0)
-        recon = gm_gaussian_nll(g, e->x, decoded,
-                                gm_param(g, p->groups[1], p->decoder_logvar));
-    else
-        recon = gm_gaussian_nll_fixed(g, e->x, decoded, p->fixed_logvar);
-    gm_node *nll_x = per_row(g, recon); /* -log p(x|z) */
+    gm_node *nll_x = /* -log p(x|z) */
+        per_row(g, gm_vae_recon_elements(g, p, e->x, decoded));
     gm_node *nll_q = per_row(g, gm_gaussian_nll(g, z, e->mu, lv));
     gm_node *nll_p =
         per_row(g, gm_gaussian_nll_fixed(g, z, gm_scalar(g, 0.0f), 0.0f));

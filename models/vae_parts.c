@@ -8,14 +8,26 @@
 
 const char *const gm_vae_likelihoods[] = {"gaussian", "bernoulli", NULL};
 
-/* Per element -log p(x | decoded). */
-static gm_node *recon_elements(gm_graph *g, const gm_vae_parts *p, gm_node *x,
+gm_node *gm_vae_recon_elements(gm_graph *g, const gm_vae_parts *p, gm_node *x,
                                gm_node *decoded) {
     if (p->bernoulli) return gm_bce_with_logits(g, decoded, x);
     if (p->decoder_logvar >= 0)
         return gm_gaussian_nll(g, x, decoded,
                                gm_param(g, p->groups[1], p->decoder_logvar));
     return gm_gaussian_nll_fixed(g, x, decoded, p->fixed_logvar);
+}
+
+gm_vae_posterior gm_vae_encode(gm_graph *g, const gm_vae_parts *p, gm_node *x,
+                               gm_rng *noise) {
+    int latent = p->encoder.out / 2, rows = gm_shape_rows(gm_node_shape(x));
+    gm_node *h = gm_mlp_forward(g, &p->encoder, x);
+    gm_vae_posterior q;
+    q.mu = gm_slice_cols(g, h, 0, latent);
+    q.logvar = gm_slice_cols(g, h, latent, latent);
+    gm_node *eps = gm_randn(g, "eps", (int[]){rows, latent}, 2, noise);
+    gm_node *sigma = gm_exp(g, gm_scale(g, q.logvar, 0.5f));
+    q.z = gm_add(g, q.mu, gm_mul(g, sigma, eps));
+    return q;
 }
 
 gm_status gm_vae_build_parts(gm_model *m, const gm_build_ctx *ctx,
@@ -46,16 +58,13 @@ gm_status gm_vae_build_parts(gm_model *m, const gm_build_ctx *ctx,
     gm_graph *g = p->graph = gm_graph_create(ctx->spec->name);
     if (!g) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     p->x = gm_input(g, "x", (int[]){b, d}, 2);
-    gm_node *enc = gm_mlp_forward(g, &p->encoder, p->x);
-    p->mu = gm_node_set_name(gm_slice_cols(g, enc, 0, latent), "mu");
-    p->logvar =
-        gm_node_set_name(gm_slice_cols(g, enc, latent, latent), "logvar");
-    gm_node *eps = gm_randn(g, "eps", (int[]){b, latent}, 2, ctx->noise);
-    gm_node *sigma = gm_exp(g, gm_scale(g, p->logvar, 0.5f));
-    p->z = gm_node_set_name(gm_add(g, p->mu, gm_mul(g, sigma, eps)), "z");
+    gm_vae_posterior q = gm_vae_encode(g, p, p->x, ctx->noise);
+    p->mu = gm_node_set_name(q.mu, "mu");
+    p->logvar = gm_node_set_name(q.logvar, "logvar");
+    p->z = gm_node_set_name(q.z, "z");
     p->decoded =
         gm_node_set_name(gm_mlp_forward(g, &p->decoder, p->z), "x_hat");
-    p->recon_elem = recon_elements(g, p, p->x, p->decoded);
+    p->recon_elem = gm_vae_recon_elements(g, p, p->x, p->decoded);
     p->kl_elem = gm_kl_normal_std(g, p->mu, p->logvar);
     float per_example = 1.0f / (float)b;
     p->recon_nll = gm_node_set_role(
