@@ -66,9 +66,9 @@ static void reduce_backward(gm_node *n, float scale) {
     const float *dy = n->grad;
     size_t rows = (size_t)gm_shape_rows(&n->in[0]->shape);
     size_t cols = (size_t)gm_shape_cols(&n->in[0]->shape);
+    gm_axis axis = (gm_axis)n->p[0];
     for (size_t r = 0; r < rows; r++) {
         for (size_t c = 0; c < cols; c++) {
-            gm_axis axis = (gm_axis)n->p[0];
             float d = axis == GM_AXIS_ALL       ? dy[0]
                       : axis == GM_AXIS_PER_ROW ? dy[r]
                                                 : dy[c];
