@@ -83,19 +83,6 @@ void gm_optim_free(gm_optim *o) {
     free(o);
 }
 
-/* Sum of squares with eight partial sums in a fixed order: the compiler
- * vectorises it, and the result does not depend on the machine. */
-static double sum_squares(const float *g, size_t n) {
-    float acc[8] = {0};
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; k++) acc[k] += g[i + k] * g[i + k];
-    double s = 0.0;
-    for (int k = 0; k < 8; k++) s += acc[k];
-    for (; i < n; i++) s += (double)g[i] * g[i];
-    return s;
-}
-
 /* torch.nn.utils.clip_grad_norm_: scale by max_norm / (norm + 1e-6). */
 static void clip(gm_optim *o, float *g, size_t n, double norm) {
     if (norm <= o->cfg.clip_norm) return;
@@ -141,7 +128,7 @@ void gm_optim_step(gm_optim *o) {
     float *w = gm_params_data(o->group), *g = gm_params_grad(o->group);
     size_t n = gm_params_numel(o->group);
     /* The norm before clipping: the trainer checks it is finite. */
-    o->last_grad_norm = sqrt(sum_squares(g, n));
+    o->last_grad_norm = gm_params_grad_norm(o->group);
     if (o->cfg.clip_norm > 0.0f) clip(o, g, n, o->last_grad_norm);
     o->steps++;
     if (o->cfg.kind == GM_OPTIM_SGD) sgd_step(o, w, g, n);
