@@ -45,6 +45,27 @@ static gm_status alloc_rows(gm_run *r, gm_error *err) {
     return GM_OK;
 }
 
+/* Held-out rows for the evaluate hook: the test split if there is one. */
+static const float *eval_rows(const gm_dataset *d, int *n) {
+    if (gm_dataset_test_rows(d) > 0) {
+        *n = (int)fmin((double)gm_dataset_test_rows(d), EVAL_ROWS);
+        return gm_dataset_test_data(d);
+    }
+    *n = (int)fmin((double)gm_dataset_rows(d), EVAL_ROWS);
+    return gm_dataset_data(d);
+}
+
+/* Mean log p_data over the evaluation rows: the data term of the IWAE
+ * forward KL, the same at every evaluation of a run. */
+static double eval_rows_log_density(const gm_dataset *d) {
+    int n;
+    const float *rows = eval_rows(d, &n);
+    double sum = 0.0;
+    for (int i = 0; i < n; i++)
+        sum += gm_dataset_log_density(d, rows + (size_t)i * gm_dataset_dim(d));
+    return sum / n;
+}
+
 gm_status gm_run_setup(gm_run *r, gm_error *err) {
     const gm_model_spec *spec = r->spec;
     gm_rng data = gm_rng_stream(r->seed, "data");
@@ -72,8 +93,10 @@ gm_status gm_run_setup(gm_run *r, gm_error *err) {
     r->model = gm_model_create(r->objective, &ctx, err);
     if (!r->model) return err->status;
     gm_model *m = r->model;
-    for (int i = 0; i < m->n_train_metrics; i++) add_name(r, m->metric_names[i]);
-    for (int i = 0; i < m->n_eval_metrics; i++) add_name(r, m->eval_names[i]);
+    for (int i = 0; i < m->n_train_metrics; i++)
+        add_name(r, m->metric_names[i]);
+    for (int i = 0; i < m->n_eval_metrics; i++)
+        add_name(r, m->eval_names[i]);
     r->k_modes = gm_dataset_modes(r->data);
     if (r->k_modes > 0) {
         add_name(r, "modes_covered");
@@ -87,22 +110,15 @@ gm_status gm_run_setup(gm_run *r, gm_error *err) {
         for (int i = 0; i < m->n_eval_metrics; i++)
             if (strcmp(m->eval_names[i], "iwae_logpx") == 0)
                 r->iwae_index = m->n_train_metrics + i;
-        if (r->iwae_index >= 0) add_name(r, "kl_data_model_iwae");
+        if (r->iwae_index >= 0) {
+            add_name(r, "kl_data_model_iwae");
+            r->eval_log_p_data = eval_rows_log_density(r->data);
+        }
     }
     r->snapshot = r->dim <= 16 || r->e->eval_samples < IMAGE_SNAPSHOT
                       ? r->e->eval_samples
                       : IMAGE_SNAPSHOT;
     return alloc_rows(r, err);
-}
-
-/* Held-out rows for the evaluate hook: the test split if there is one. */
-static const float *eval_rows(const gm_dataset *d, int *n) {
-    if (gm_dataset_test_rows(d) > 0) {
-        *n = (int)fmin((double)gm_dataset_test_rows(d), EVAL_ROWS);
-        return gm_dataset_test_data(d);
-    }
-    *n = (int)fmin((double)gm_dataset_rows(d), EVAL_ROWS);
-    return gm_dataset_data(d);
 }
 
 static double log_p_data(const float *x, const void *data) {
@@ -115,21 +131,13 @@ static double log_p_data(const float *x, const void *data) {
 static int kl_estimates(gm_run *r, double *row, int at) {
     int n_data =
         (int)fmin((double)gm_dataset_rows(r->data), r->e->eval_samples);
-    gm_kl_estimate kl = gm_kl_estimate_kde(
-        r->samples, r->e->eval_samples, gm_dataset_data(r->data), n_data,
-        r->dim, log_p_data, r->data);
+    gm_kl_estimate kl = gm_kl_estimate_kde(r->samples, r->e->eval_samples,
+                                           gm_dataset_data(r->data), n_data,
+                                           r->dim, log_p_data, r->data);
     row[at++] = kl.forward;
     row[at++] = kl.reverse;
     row[at++] = kl.bandwidth;
-    if (r->iwae_index >= 0) {
-        int n;
-        const float *rows = eval_rows(r->data, &n);
-        double mean_log_p = 0.0;
-        for (int i = 0; i < n; i++)
-            mean_log_p +=
-                gm_dataset_log_density(r->data, rows + (size_t)i * r->dim);
-        row[at++] = mean_log_p / n - row[r->iwae_index];
-    }
+    if (r->iwae_index >= 0) row[at++] = r->eval_log_p_data - row[r->iwae_index];
     return at;
 }
 
@@ -151,17 +159,17 @@ static gm_status evaluate(gm_run *r, long step, gm_error *err) {
     at += m->n_eval_metrics;
     gm_model_sample(m, r->samples);
     if (r->k_modes > 0) {
-        gm_mode_stats ms = gm_mode_stats_compute(
-            r->data, r->samples, r->e->eval_samples,
-            r->row_modes + k * r->k_modes);
+        gm_mode_stats ms =
+            gm_mode_stats_compute(r->data, r->samples, r->e->eval_samples,
+                                  r->row_modes + k * r->k_modes);
         row[at++] = ms.modes_covered;
         row[at++] = ms.hq_fraction;
     }
     if (gm_dataset_has_density(r->data)) at = kl_estimates(r, row, at);
     for (int i = m->n_train_metrics; i < at; i++)
         if (!isfinite(row[i]))
-            return gm_error_set(err, GM_ERR_NUMERIC, "step %ld: %s is %g",
-                                step, r->names[i], row[i]);
+            return gm_error_set(err, GM_ERR_NUMERIC, "step %ld: %s is %g", step,
+                                r->names[i], row[i]);
     memcpy(r->row_samples + (size_t)k * r->snapshot * r->dim, r->samples,
            (size_t)r->snapshot * r->dim * sizeof(float));
     r->row_step[k] = step;

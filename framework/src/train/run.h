@@ -35,16 +35,17 @@ struct gm_run {
     gm_model *model;
     const char *names[GM_RUN_MAX_LOGGED];
     int n_logged, k_modes, snapshot, dim;
-    int iwae_index; /* where iwae_logpx sits in a row, or -1 */
-    float *samples; /* [eval_samples, dim], drawn at each evaluation */
+    int iwae_index;         /* where iwae_logpx sits in a row, or -1 */
+    double eval_log_p_data; /* mean log p_data(x) on the evaluation rows */
+    float *samples;         /* [eval_samples, dim], drawn at each evaluation */
 
     /* Evaluation rows, written by the run; rows below the published count
      * (kept by the driver) never change again. */
     long cap_rows;
-    long *row_step;       /* [cap_rows] */
-    double *row_values;   /* [cap_rows, n_logged] */
-    int *row_modes;       /* [cap_rows, k_modes] or NULL */
-    float *row_samples;   /* [cap_rows, snapshot, dim] */
+    long *row_step;     /* [cap_rows] */
+    double *row_values; /* [cap_rows, n_logged] */
+    int *row_modes;     /* [cap_rows, k_modes] or NULL */
+    float *row_samples; /* [cap_rows, snapshot, dim] */
     long n_rows;
 
     long steps_done;
