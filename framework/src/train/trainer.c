@@ -105,6 +105,30 @@ static void *worker(void *arg) {
     }
 }
 
+/* /dataset, from the first run's dataset (the first seed's data). */
+static gm_status write_dataset(gm_runfile *file, const gm_experiment *e,
+                               const gm_dataset *d, gm_error *err) {
+    const gm_dataset_spec *ds = &e->dataset;
+    bool ring = strcmp(ds->name, "ring") == 0;
+    bool grid = strcmp(ds->name, "grid") == 0;
+    const char *names[6];
+    double values[6];
+    int n = 0;
+    if (ring) {
+        names[n] = "modes", values[n++] = ds->modes;
+        names[n] = "radius", values[n++] = ds->radius;
+    }
+    if (grid) {
+        names[n] = "side", values[n++] = ds->side;
+        names[n] = "spacing", values[n++] = ds->spacing;
+    }
+    names[n] = "size", values[n++] = (double)gm_dataset_rows(d);
+    names[n] = "dim", values[n++] = gm_dataset_dim(d);
+    return gm_runfile_set_dataset(file, ds->name, names, values, n,
+                                  gm_dataset_centers(d), gm_dataset_modes(d),
+                                  gm_dataset_dim(d), gm_dataset_std(d), err);
+}
+
 /* Writes job j's rows as they come, then its checkpoint and totals. */
 static gm_status write_job(trainer *t, gm_runfile *file, job *j,
                            gm_error *err) {
@@ -121,6 +145,10 @@ static gm_status write_job(trainer *t, gm_runfile *file, job *j,
     gm_model *m = r->model;
     gm_status s = GM_OK;
     pthread_mutex_lock(&t->hdf5);
+    if (r->index == 0) s = write_dataset(file, t->e, r->data, err);
+    if (s == GM_OK && r->seed == t->e->seeds[0])
+        s = gm_runfile_add_model(file, r->spec->name, r->spec->objective,
+                                 &r->spec->params, err);
     for (int a = 0; r->seed == t->e->seeds[0] && a < m->n_attrs; a++)
         if (s == GM_OK)
             s = gm_runfile_set_model_attr(file, r->spec->name, m->attr_names[a],
@@ -177,34 +205,6 @@ static gm_status write_job(trainer *t, gm_runfile *file, job *j,
     return s;
 }
 
-static gm_status write_dataset(gm_runfile *file, const gm_experiment *e,
-                               gm_error *err) {
-    gm_rng data = gm_rng_stream(e->seeds[0], "data");
-    gm_dataset *d = gm_dataset_create(&e->dataset, &data, err);
-    if (!d) return err->status;
-    const gm_dataset_spec *ds = &e->dataset;
-    bool ring = strcmp(ds->name, "ring") == 0;
-    bool grid = strcmp(ds->name, "grid") == 0;
-    const char *names[6];
-    double values[6];
-    int n = 0;
-    if (ring) {
-        names[n] = "modes", values[n++] = ds->modes;
-        names[n] = "radius", values[n++] = ds->radius;
-    }
-    if (grid) {
-        names[n] = "side", values[n++] = ds->side;
-        names[n] = "spacing", values[n++] = ds->spacing;
-    }
-    names[n] = "size", values[n++] = (double)gm_dataset_rows(d);
-    names[n] = "dim", values[n++] = gm_dataset_dim(d);
-    gm_status s = gm_runfile_set_dataset(
-        file, ds->name, names, values, n, gm_dataset_centers(d),
-        gm_dataset_modes(d), gm_dataset_dim(d), gm_dataset_std(d), err);
-    gm_dataset_free(d);
-    return s;
-}
-
 /* Runs the workers and writes every job in order; returns the first
  * failure, its message prefixed with the run. */
 static gm_status train_all(trainer *t, gm_runfile *file, int n_threads,
@@ -218,14 +218,7 @@ static gm_status train_all(trainer *t, gm_runfile *file, int n_threads,
         s = gm_error_set(err, GM_ERR_NOMEM, "cannot start a worker thread");
     for (int i = 0; s == GM_OK && i < t->n_jobs; i++) {
         job *j = &t->jobs[i];
-        if (j->run.seed == t->e->seeds[0]) {
-            pthread_mutex_lock(&t->hdf5);
-            s = gm_runfile_add_model(file, j->run.spec->name,
-                                     j->run.spec->objective,
-                                     &j->run.spec->params, err);
-            pthread_mutex_unlock(&t->hdf5);
-        }
-        if (s == GM_OK) s = write_job(t, file, j, err);
+        s = write_job(t, file, j, err);
         if (s == GM_OK) {
             gm_run_free(&j->run); /* finished and written */
             continue;
@@ -268,7 +261,6 @@ gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
         s == GM_OK ? gm_runfile_create(e->out, e->name, e->config_yaml, err)
                    : NULL;
     if (s == GM_OK && !file) s = err->status;
-    if (s == GM_OK) s = write_dataset(file, e, err);
     if (s == GM_OK) {
         int jobs = opts && opts->jobs > 0 ? opts->jobs : 1;
         jobs = jobs > t.n_jobs ? t.n_jobs : jobs;
