@@ -3,6 +3,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "multiversion.h"
+
 struct gm_optim {
     gm_params *group;
     gm_optim_config cfg;
@@ -104,6 +106,7 @@ static void sgd_step(gm_optim *o, float *restrict w, const float *restrict g,
     }
 }
 
+GM_MULTIVERSION
 static void adam_step(gm_optim *o, float *restrict w, const float *restrict g,
                       size_t n) {
     const gm_optim_config *c = &o->cfg;

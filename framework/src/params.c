@@ -3,6 +3,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "multiversion.h"
+
 struct gm_params {
     char *name;
     gm_param_view *views;
@@ -161,6 +163,7 @@ gm_status gm_params_copy_values(gm_params *dst, const gm_params *src,
 /* Eight partial sums in a fixed order: the compiler vectorises the loop
  * (the optimizer calls this every step) and the result does not depend on
  * the machine. */
+GM_MULTIVERSION
 double gm_params_grad_norm(const gm_params *p) {
     const float *g = p->grad;
     double acc[8] = {0};

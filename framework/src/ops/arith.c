@@ -5,6 +5,7 @@
 #include "gm/ops.h"
 #include "op_table.h"
 
+GM_MULTIVERSION
 static void add_forward(gm_node *n) {
     gm_bcast_layout l = gm_bcast_layout_of(n);
     float *y = n->data; /* a local: stores through n->data could alias n */
@@ -15,6 +16,7 @@ static void add_forward(gm_node *n) {
 /* A fresh gradient (GM_OP_OVERWRITES) of a full-shape input is written
  * with =; a broadcast one is cleared first, since its elements add up
  * over rows or columns. */
+GM_MULTIVERSION
 static void add_backward(gm_node *n) {
     gm_bcast_layout l = gm_bcast_layout_of(n);
     const float *dy = n->grad;
@@ -34,6 +36,7 @@ static void add_backward(gm_node *n) {
     }
 }
 
+GM_MULTIVERSION
 static void sub_forward(gm_node *n) {
     gm_bcast_layout l = gm_bcast_layout_of(n);
     float *y = n->data; /* a local: stores through n->data could alias n */
@@ -41,6 +44,7 @@ static void sub_forward(gm_node *n) {
     GM_BCAST_LOOP(l, y[i] = a[i0] - b[i1];);
 }
 
+GM_MULTIVERSION
 static void sub_backward(gm_node *n) {
     gm_bcast_layout l = gm_bcast_layout_of(n);
     float *da = n->in[0]->grad, *db = n->in[1]->grad;
@@ -49,6 +53,7 @@ static void sub_backward(gm_node *n) {
     if (db) GM_BCAST_LOOP(l, db[i1] -= dy[i];);
 }
 
+GM_MULTIVERSION
 static void mul_forward(gm_node *n) {
     gm_bcast_layout l = gm_bcast_layout_of(n);
     float *y = n->data; /* a local: stores through n->data could alias n */
@@ -56,6 +61,7 @@ static void mul_forward(gm_node *n) {
     GM_BCAST_LOOP(l, y[i] = a[i0] * b[i1];);
 }
 
+GM_MULTIVERSION
 static void mul_backward(gm_node *n) {
     gm_bcast_layout l = gm_bcast_layout_of(n);
     const float *a = n->in[0]->data, *b = n->in[1]->data, *dy = n->grad;
@@ -64,6 +70,7 @@ static void mul_backward(gm_node *n) {
     if (db) GM_BCAST_LOOP(l, db[i1] += dy[i] * a[i0];);
 }
 
+GM_MULTIVERSION
 static void div_forward(gm_node *n) {
     gm_bcast_layout l = gm_bcast_layout_of(n);
     float *y = n->data; /* a local: stores through n->data could alias n */
@@ -71,6 +78,7 @@ static void div_forward(gm_node *n) {
     GM_BCAST_LOOP(l, y[i] = a[i0] / b[i1];);
 }
 
+GM_MULTIVERSION
 static void div_backward(gm_node *n) {
     gm_bcast_layout l = gm_bcast_layout_of(n);
     const float *b = n->in[1]->data, *y = n->data, *dy = n->grad;

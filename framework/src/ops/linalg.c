@@ -4,6 +4,7 @@
 
 #include "gm/ops.h"
 #include "graph_internal.h"
+#include "multiversion.h"
 #include "op_table.h"
 
 /* p[0], p[1]: whether a and b are transposed. */
@@ -112,6 +113,7 @@ static void affine_forward(gm_node *n) {
                 x->data, in, w->data, in, 1.0f, n->data, out);
 }
 
+GM_MULTIVERSION
 static void affine_backward(gm_node *n) {
     gm_node *x = n->in[0], *w = n->in[1], *b = n->in[2];
     int rows = n->shape.dim[0], out = n->shape.dim[1], in = x->shape.dim[1];

@@ -10,6 +10,7 @@
 
 /* bce(z, t) = max(z, 0) - z t + log1p(e^-|z|); d/dz = sigmoid(z) - t,
  * d/dt = -z. */
+GM_MULTIVERSION
 static void bce_forward(gm_node *n) {
     gm_bcast_layout l = gm_bcast_layout_of(n);
     float *y = n->data; /* a local: stores through n->data could alias n */
@@ -21,6 +22,7 @@ static void bce_forward(gm_node *n) {
     });
 }
 
+GM_MULTIVERSION
 static void bce_backward(gm_node *n) {
     gm_bcast_layout l = gm_bcast_layout_of(n);
     const float *z = n->in[0]->data, *t = n->in[1]->data, *dy = n->grad;
@@ -72,6 +74,7 @@ static gm_status like_x_shape(const gm_node *n, gm_shape *out, gm_error *err) {
 }
 
 /* nll = 0.5 (log 2pi + lv + (x - m)^2 e^-lv) */
+GM_MULTIVERSION
 static void gnll_forward(gm_node *n) {
     gm_bcast_layout l = gm_bcast_layout_of(n);
     float *y = n->data; /* a local: stores through n->data could alias n */
@@ -82,6 +85,7 @@ static void gnll_forward(gm_node *n) {
     });
 }
 
+GM_MULTIVERSION
 static void gnll_backward(gm_node *n) {
     gm_bcast_layout l = gm_bcast_layout_of(n);
     const float *x = n->in[0]->data, *m = n->in[1]->data, *lv = n->in[2]->data;
@@ -104,6 +108,7 @@ const gm_op_def gm_op_gaussian_nll = {
 };
 
 /* p[0]: the fixed log-variance. */
+GM_MULTIVERSION
 static void gnll_fixed_forward(gm_node *n) {
     gm_bcast_layout l = gm_bcast_layout_of(n);
     float *y = n->data; /* a local: stores through n->data could alias n */
@@ -115,6 +120,7 @@ static void gnll_fixed_forward(gm_node *n) {
     });
 }
 
+GM_MULTIVERSION
 static void gnll_fixed_backward(gm_node *n) {
     gm_bcast_layout l = gm_bcast_layout_of(n);
     const float *x = n->in[0]->data, *m = n->in[1]->data, *dy = n->grad;
@@ -135,6 +141,7 @@ const gm_op_def gm_op_gaussian_nll_fixed = {
 };
 
 /* kl = -0.5 (1 + lv - mu^2 - e^lv); d/dmu = mu, d/dlv = 0.5 (e^lv - 1) */
+GM_MULTIVERSION
 static void kl_forward(gm_node *n) {
     gm_bcast_layout l = gm_bcast_layout_of(n);
     float *y = n->data; /* a local: stores through n->data could alias n */
@@ -143,6 +150,7 @@ static void kl_forward(gm_node *n) {
                             (1.0f + lv[i1] - mu[i0] * mu[i0] - expf(lv[i1])););
 }
 
+GM_MULTIVERSION
 static void kl_backward(gm_node *n) {
     gm_bcast_layout l = gm_bcast_layout_of(n);
     const float *mu = n->in[0]->data, *lv = n->in[1]->data, *dy = n->grad;

@@ -4,6 +4,7 @@
 
 #include "gm/ops.h"
 #include "graph_internal.h"
+#include "multiversion.h"
 #include "op_table.h"
 
 /* p[0]: the gm_axis. */
@@ -29,6 +30,7 @@ static double reduce_count(const gm_node *n) {
     }
 }
 
+GM_MULTIVERSION
 static void reduce_forward(gm_node *n, double scale) {
     const float *x = n->in[0]->data;
     size_t rows = (size_t)gm_shape_rows(&n->in[0]->shape);
@@ -60,6 +62,7 @@ static void reduce_forward(gm_node *n, double scale) {
     }
 }
 
+GM_MULTIVERSION
 static void reduce_backward(gm_node *n, float scale) {
     float *dx = n->in[0]->grad;
     if (!dx) return;
@@ -110,6 +113,7 @@ static gm_status logsumexp_shape(const gm_node *n, gm_shape *out,
                : GM_ERR_SHAPE;
 }
 
+GM_MULTIVERSION
 static void logsumexp_forward(gm_node *n) {
     const float *x = n->in[0]->data;
     size_t rows = n->numel, cols = (size_t)gm_shape_cols(&n->in[0]->shape);
@@ -126,6 +130,7 @@ static void logsumexp_forward(gm_node *n) {
 }
 
 /* d lse / d x_c = softmax(x)_c = exp(x_c - lse) */
+GM_MULTIVERSION
 static void logsumexp_backward(gm_node *n) {
     float *dx = n->in[0]->grad;
     if (!dx) return;
