@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "gm/gm.h"
-#include "ops/elementwise.h"
 
 /* Values of order 1 must match to float precision. */
 #define TOL 1e-5
@@ -582,22 +581,6 @@ Test(forward_errors, backward_of_a_loss_without_parameters) {
     cr_assert_eq(gm_graph_backward(g, loss, &err), GM_ERR_INVALID);
     cr_assert(strstr(err.message, "'loss'"), "%s", err.message);
     gm_graph_free(g);
-}
-
-/* The series behind softplus and BCE stays within 2 ulp of log1p over its
- * whole domain [0, 1], the tiny values included. */
-Test(forward, log1p_unit_matches_log1p) {
-    for (int i = 0; i <= 100000; i++) {
-        float e = (float)i / 100000.0f;
-        double want = log1p((double)e);
-        cr_assert_float_eq(gm_log1p_unit(e), want, 2.5e-7 * want + 1e-30,
-                           "log1p(%g)", e);
-    }
-    for (int k = 1; k < 120; k++) {
-        float e = ldexpf(1.0f, -k);
-        double want = log1p((double)e);
-        cr_assert_float_eq(gm_log1p_unit(e), want, 2.5e-7 * want, "2^-%d", k);
-    }
 }
 
 /* affine: x [2, 3] W^T [3, 2] + b, by hand:

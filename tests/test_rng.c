@@ -93,13 +93,13 @@ Test(rng, shuffle_is_a_permutation) {
     cr_assert_gt(moved, 80);
 }
 
-/* The ziggurat's layers, wedges and tail together give N(0, 1): the
- * empirical CDF matches Phi within sampling error at points across the
- * range, tails included (1e6 draws: standard error <= 5e-4). */
+/* Box-Muller gives N(0, 1): the empirical CDF matches Phi within sampling
+ * error at points across the range, tails included (1e6 draws: standard
+ * error <= 5e-4). */
 Test(rng, fill_normal_follows_the_normal_cdf) {
     enum { N = 1000000 };
     float *x = malloc(N * sizeof *x);
-    gm_rng r = gm_rng_stream(8, "zig");
+    gm_rng r = gm_rng_stream(8, "cdf");
     gm_rng_fill_normal(&r, x, N);
     const double at[] = {-4.0, -3.5, -2.5, -1.5, -0.7, -0.2, 0.0,
                          0.3,  1.1,  2.0,  3.0,  3.6,  4.2};
@@ -113,4 +113,72 @@ Test(rng, fill_normal_follows_the_normal_cdf) {
                            (double)below / N, phi);
     }
     free(x);
+}
+
+/* Box-Muller's pairs: out[i] and out[i + 128] of each 256-value block are
+ * r cos t and r sin t of one draw. Normal and independent, they must have
+ * a uniform angle (each quadrant's sin/cos mapping checked) and a squared
+ * radius with P(r^2 > s) = e^(-s/2) (the log and the tail). */
+Test(rng, fill_normal_pairs_have_uniform_angle_and_exponential_radius) {
+    enum { N = 1 << 20, HALF = 128, BINS = 16 };
+    float *x = malloc(N * sizeof *x);
+    gm_rng r = gm_rng_stream(9, "pairs");
+    gm_rng_fill_normal(&r, x, N);
+    const double s_at[] = {0.05, 0.5, 2.0, 6.0, 12.0, 18.0};
+    enum { NS = sizeof s_at / sizeof s_at[0] };
+    long bins[BINS] = {0}, above[NS] = {0};
+    const long pairs = N / 2;
+    for (long b = 0; b < N; b += 2 * HALF) {
+        for (int i = 0; i < HALF; i++) {
+            double c = x[b + i], s = x[b + HALF + i];
+            double t = atan2(s, c) + M_PI; /* [0, 2 pi] */
+            int k = (int)(t / (2 * M_PI) * BINS);
+            bins[k < BINS ? k : BINS - 1]++;
+            for (int j = 0; j < NS; j++) above[j] += c * c + s * s > s_at[j];
+        }
+    }
+    free(x);
+    double per_bin = (double)pairs / BINS;
+    double se_bin = sqrt(per_bin * (1 - 1.0 / BINS));
+    for (int k = 0; k < BINS; k++)
+        cr_assert_float_eq(bins[k], per_bin, 5 * se_bin, "angle bin %d: %ld", k,
+                           bins[k]);
+    for (int j = 0; j < NS; j++) {
+        double p = exp(-s_at[j] / 2), se = sqrt(p * (1 - p) / pairs);
+        cr_assert_float_eq((double)above[j] / pairs, p, 5 * se + 1e-7,
+                           "P(r^2 > %g) = %g, expected %g", s_at[j],
+                           (double)above[j] / pairs, p);
+    }
+}
+
+/* Values drawn by neighbouring SIMD lanes, and by one lane at consecutive
+ * steps, are uncorrelated (1e6 draws: standard error 1e-3). */
+Test(rng, fill_normal_lanes_are_uncorrelated) {
+    enum { N = 1 << 20 };
+    float *x = malloc(N * sizeof *x);
+    gm_rng r = gm_rng_stream(10, "lanes");
+    gm_rng_fill_normal(&r, x, N);
+    const int lags[] = {1, 7, 8, 16, 128, 256};
+    for (size_t k = 0; k < sizeof lags / sizeof lags[0]; k++) {
+        double sxy = 0;
+        for (int i = 0; i + lags[k] < N; i++) sxy += (double)x[i] * x[i + lags[k]];
+        cr_assert_float_eq(sxy / (N - lags[k]), 0.0, 5e-3, "lag %d: %g", lags[k],
+                           sxy / (N - lags[k]));
+    }
+    free(x);
+}
+
+/* A fill of n values is the start of a longer fill from the same state,
+ * and leaves the generator in the same state whatever n is. */
+Test(rng, fill_normal_is_a_prefix_of_a_longer_fill) {
+    float a[700], b[300], c[1];
+    gm_rng ra = gm_rng_stream(11, "p"), rb = ra, rc = ra;
+    gm_rng_fill_normal(&ra, a, 700);
+    gm_rng_fill_normal(&rb, b, 300);
+    gm_rng_fill_normal(&rc, c, 1);
+    for (int i = 0; i < 300; i++) cr_assert_eq(a[i], b[i], "value %d", i);
+    cr_assert_eq(a[0], c[0]);
+    uint64_t next = gm_rng_u64(&ra);
+    cr_assert_eq(next, gm_rng_u64(&rb));
+    cr_assert_eq(next, gm_rng_u64(&rc));
 }

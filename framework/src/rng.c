@@ -4,6 +4,10 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "fastmath.h"
+#include "multiversion.h"
 
 static uint64_t splitmix64(uint64_t *x) {
     uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
@@ -90,44 +94,87 @@ double gm_rng_normal(gm_rng *r) {
     return radius * cos(angle);
 }
 
-#include "ziggurat_tables.h"
+/* Normal noise comes from NORMAL_LANES xoshiro256** generators run side by
+ * side, one per SIMD lane, each seeded from r at the start of a fill (r
+ * advances by NORMAL_LANES draws): the lanes' updates are independent, so
+ * the compiler turns them into vector shifts and xors, where a single
+ * generator is a chain of dependent scalar steps. */
+enum { NORMAL_LANES = 8, NORMAL_BLOCK = 256 }; /* block: outputs per pass */
+typedef uint64_t u64_lanes __attribute__((vector_size(NORMAL_LANES * 8)));
 
-/* The ziggurat's rare path: the base layer's tail beyond R, or a point in
- * a layer's wedge accepted against the density. */
-static float zig_slow(gm_rng *r, int32_t j, int i) {
-    for (;;) {
-        if (i == 0) {
-            double x, y;
-            do {
-                x = -log(1.0 - gm_rng_uniform(r)) / GM_ZIG_R;
-                y = -log(1.0 - gm_rng_uniform(r));
-            } while (y + y < x * x);
-            return (float)(j > 0 ? GM_ZIG_R + x : -GM_ZIG_R - x);
-        }
-        float x = (float)j * gm_zig_w[i];
-        float u = (float)gm_rng_uniform(r);
-        if (gm_zig_f[i] + u * (gm_zig_f[i - 1] - gm_zig_f[i]) <
-            expf(-0.5f * x * x))
-            return x;
-        uint64_t bits = gm_rng_u64(r);
-        j = (int32_t)(uint32_t)bits;
-        i = (int)(bits >> 57);
-        if ((uint32_t)abs(j) < gm_zig_k[i]) return (float)j * gm_zig_w[i];
+typedef struct normal_lanes {
+    uint64_t s[4][NORMAL_LANES];
+} normal_lanes;
+
+static void normal_lanes_seed(normal_lanes *z, gm_rng *r) {
+    for (int l = 0; l < NORMAL_LANES; l++) {
+        gm_rng lane = gm_rng_split(r);
+        for (int k = 0; k < 4; k++) z->s[k][l] = lane.s[k];
     }
 }
 
-/* The ziggurat method (Marsaglia and Tsang 2000) with the layer index and
- * the value taken from separate bits of one 64-bit draw (which removes the
- * original's correlation between them). About 99% of draws are one table
- * lookup and one multiply: noise nodes fill hundreds of thousands of values
- * a step. gm_rng_normal keeps double-precision Box-Muller. */
+/* NORMAL_BLOCK / 2 raw outputs, lane l's t-th at bits[t * NORMAL_LANES +
+ * l]. x * 5 and x * 9 are written as shifts and adds: 64-bit lane
+ * multiplies need AVX-512DQ. */
+GM_MULTIVERSION
+static void normal_lanes_next(normal_lanes *z, uint64_t *bits) {
+    u64_lanes s0, s1, s2, s3;
+    memcpy(&s0, z->s[0], sizeof s0);
+    memcpy(&s1, z->s[1], sizeof s1);
+    memcpy(&s2, z->s[2], sizeof s2);
+    memcpy(&s3, z->s[3], sizeof s3);
+    for (int t = 0; t < NORMAL_BLOCK / 2 / NORMAL_LANES; t++) {
+        u64_lanes x = s1 + (s1 << 2);
+        x = (x << 7) | (x >> 57);
+        x = x + (x << 3);
+        memcpy(bits + t * NORMAL_LANES, &x, sizeof x);
+        u64_lanes u = s1 << 17;
+        s2 ^= s0;
+        s3 ^= s1;
+        s1 ^= s2;
+        s0 ^= s3;
+        s2 ^= u;
+        s3 = (s3 << 45) | (s3 >> 19);
+    }
+    memcpy(z->s[0], &s0, sizeof s0);
+    memcpy(z->s[1], &s1, sizeof s1);
+    memcpy(z->s[2], &s2, sizeof s2);
+    memcpy(z->s[3], &s3, sizeof s3);
+}
+
+/* Box-Muller on one block: draw i gives u1 in (0, 1] from its top 31 bits
+ * and u2 in [0, 1) from 24 low bits, and out[i] = r cos(2 pi u2),
+ * out[i + NORMAL_BLOCK / 2] = r sin(2 pi u2) with r = sqrt(-2 log u1).
+ * u1 >= 2^-32 caps |x| at 6.66: the normal's mass beyond is 3e-11. */
+GM_MULTIVERSION
+static void box_muller(const uint64_t *restrict bits, float *restrict out) {
+    const int half = NORMAL_BLOCK / 2;
+    for (int i = 0; i < half; i++) {
+        float u1 = ((float)(int32_t)(bits[i] >> 33) + 0.5f) * 0x1p-31f;
+        float u2 = (float)(int32_t)((uint32_t)bits[i] >> 8) * 0x1p-24f;
+        float r2 = -2.0f * gm_log_unit(u1);
+        float r = sqrtf(r2 > 0.0f ? r2 : 0.0f);
+        float c, s;
+        gm_sincos_turn(u2, &s, &c);
+        out[i] = r * c;
+        out[i + half] = r * s;
+    }
+}
+
 void gm_rng_fill_normal(gm_rng *r, float *out, size_t n) {
-    for (size_t i = 0; i < n; i++) {
-        uint64_t bits = gm_rng_u64(r);
-        int32_t j = (int32_t)(uint32_t)bits;
-        int layer = (int)(bits >> 57);
-        out[i] = (uint32_t)abs(j) < gm_zig_k[layer] ? (float)j * gm_zig_w[layer]
-                                                    : zig_slow(r, j, layer);
+    normal_lanes lanes;
+    normal_lanes_seed(&lanes, r);
+    uint64_t bits[NORMAL_BLOCK / 2];
+    size_t done = 0;
+    for (; done + NORMAL_BLOCK <= n; done += NORMAL_BLOCK) {
+        normal_lanes_next(&lanes, bits);
+        box_muller(bits, out + done);
+    }
+    if (done < n) {
+        float last[NORMAL_BLOCK];
+        normal_lanes_next(&lanes, bits);
+        box_muller(bits, last);
+        memcpy(out + done, last, (n - done) * sizeof *out);
     }
 }
 

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fastmath.h"
 #include "graph_internal.h"
 #include "multiversion.h"
 
@@ -54,44 +55,6 @@
         .backward = NAME##_backward,                                           \
         .flags = GM_OP_OVERWRITES,                                             \
     }
-
-/* exp(x) for x <= 0 (the e^-|x| of sigmoid, softplus and BCE), by
- * Cephes' range reduction and polynomial: within 1 ulp for x >= -87, and
- * e^-87 (1.6e-38) below, where it only ever meets a sum with 1. No call
- * and no branch, so loops using it vectorise. */
-static inline float gm_exp_nonpos(float x) {
-    x = x < -87.0f ? -87.0f : x; /* not fmaxf: it would not vectorise */
-    float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f; /* rint */
-    float r = x - n * 0.693359375f - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * r * r + r + 1.0f;
-    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23; /* 2^n, n >= -126 */
-    float scale;
-    memcpy(&scale, &bits, sizeof scale);
-    return p * scale;
-}
-
-/* log(1 + e) for e in [0, 1] (the softplus and BCE term log1p(exp(-|x|))),
- * as 2 atanh(e / (2 + e)) by its series: within 2 ulp of log1pf, with no
- * call and no branch, so loops using it vectorise. */
-static inline float gm_log1p_unit(float e) {
-    float s = e / (2.0f + e), s2 = s * s; /* s <= 1/3 */
-    float p = 1.0f / 17;
-    p = p * s2 + 1.0f / 15;
-    p = p * s2 + 1.0f / 13;
-    p = p * s2 + 1.0f / 11;
-    p = p * s2 + 1.0f / 9;
-    p = p * s2 + 1.0f / 7;
-    p = p * s2 + 1.0f / 5;
-    p = p * s2 + 1.0f / 3;
-    p = p * s2 + 1.0f;
-    return 2.0f * s * p;
-}
 
 /* How inputs map onto an element-wise output [rows, cols]. */
 typedef struct gm_bcast_layout {
