@@ -160,18 +160,22 @@ gm_status gm_params_copy_values(gm_params *dst, const gm_params *src,
     return GM_OK;
 }
 
-/* Eight partial sums in a fixed order: the compiler vectorises the loop
- * (the optimizer calls this every step) and the result does not depend on
- * the machine. */
+/* GRAD_NORM_LANES partial sums in a fixed order: the compiler vectorises
+ * the loop into several independent chains of adds (one chain would wait
+ * on each add's latency), and the result does not depend on the machine
+ * (each square of a float is exact in double, with or without FMA). */
+enum { GRAD_NORM_LANES = 32 };
+
 GM_MULTIVERSION
 double gm_params_grad_norm(const gm_params *p) {
     const float *g = p->grad;
-    double acc[8] = {0};
+    double acc[GRAD_NORM_LANES] = {0};
     size_t i = 0;
-    for (; i + 8 <= p->numel; i += 8)
-        for (int k = 0; k < 8; k++) acc[k] += (double)g[i + k] * g[i + k];
+    for (; i + GRAD_NORM_LANES <= p->numel; i += GRAD_NORM_LANES)
+        for (int k = 0; k < GRAD_NORM_LANES; k++)
+            acc[k] += (double)g[i + k] * g[i + k];
     double s = 0.0;
-    for (int k = 0; k < 8; k++) s += acc[k];
+    for (int k = 0; k < GRAD_NORM_LANES; k++) s += acc[k];
     for (; i < p->numel; i++) s += (double)g[i] * g[i];
     return sqrt(s);
 }
