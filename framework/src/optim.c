@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "grad_norm_lanes.h"
 #include "multiversion.h"
 
 struct gm_optim {
@@ -106,9 +107,12 @@ static void sgd_step(gm_optim *o, float *restrict w, const float *restrict g,
     }
 }
 
+/* Adam's (or AdamW's) update. With sumsq it also returns the squared
+ * gradient norm read on the way, in gm_params_grad_norm's lanes and order
+ * (the same value, without a pass of its own). */
 GM_MULTIVERSION
 static void adam_step(gm_optim *o, float *restrict w, const float *restrict g,
-                      size_t n) {
+                      size_t n, double *sumsq) {
     const gm_optim_config *c = &o->cfg;
     const float b1 = c->beta1, b2 = c->beta2, eps = c->eps;
     const bool decoupled = c->kind == GM_OPTIM_ADAMW;
@@ -118,24 +122,47 @@ static void adam_step(gm_optim *o, float *restrict w, const float *restrict g,
     const float step_size = (float)(c->lr / (1.0 - pow(b1, t)));
     const float inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow(b2, t)));
     float *restrict m = o->state[0], *restrict v = o->state[1];
-    for (size_t i = 0; i < n; i++) {
-        float d = g[i] + l2 * w[i];
-        m[i] = b1 * m[i] + (1.0f - b1) * d;
-        v[i] = b2 * v[i] + (1.0f - b2) * d * d;
-        w[i] = w[i] * shrink -
-               step_size * m[i] / (sqrtf(v[i]) * inv_sqrt_bc2 + eps);
+    double acc[GM_GRAD_NORM_LANES] = {0};
+    size_t i = 0;
+#define ADAM_UPDATE(j)                                                         \
+    do {                                                                       \
+        float d = g[j] + l2 * w[j];                                            \
+        m[j] = b1 * m[j] + (1.0f - b1) * d;                                    \
+        v[j] = b2 * v[j] + (1.0f - b2) * d * d;                                \
+        w[j] = w[j] * shrink -                                                 \
+               step_size * m[j] / (sqrtf(v[j]) * inv_sqrt_bc2 + eps);          \
+    } while (0)
+    if (sumsq) {
+        for (; i + GM_GRAD_NORM_LANES <= n; i += GM_GRAD_NORM_LANES)
+            for (int k = 0; k < GM_GRAD_NORM_LANES; k++) {
+                acc[k] += (double)g[i + k] * g[i + k];
+                ADAM_UPDATE(i + k);
+            }
+        double s = 0.0;
+        for (int k = 0; k < GM_GRAD_NORM_LANES; k++) s += acc[k];
+        for (size_t j = i; j < n; j++) s += (double)g[j] * g[j];
+        *sumsq = s;
     }
+    for (; i < n; i++) ADAM_UPDATE(i);
+#undef ADAM_UPDATE
 }
 
 void gm_optim_step(gm_optim *o) {
     float *w = gm_params_data(o->group), *g = gm_params_grad(o->group);
     size_t n = gm_params_numel(o->group);
-    /* The norm before clipping: the trainer checks it is finite. */
-    o->last_grad_norm = gm_params_grad_norm(o->group);
+    /* The norm before clipping: the trainer checks it is finite. Adam
+     * computes it in its own pass unless clipping needs it first. */
+    bool fused = o->cfg.kind != GM_OPTIM_SGD && !(o->cfg.clip_norm > 0.0f);
+    if (!fused) o->last_grad_norm = gm_params_grad_norm(o->group);
     if (o->cfg.clip_norm > 0.0f) clip(o, g, n, o->last_grad_norm);
     o->steps++;
-    if (o->cfg.kind == GM_OPTIM_SGD) sgd_step(o, w, g, n);
-    else adam_step(o, w, g, n);
+    if (o->cfg.kind == GM_OPTIM_SGD) {
+        sgd_step(o, w, g, n);
+    } else {
+        double sumsq = 0.0;
+        adam_step(o, w, g, n, fused ? &sumsq : NULL);
+        if (fused) o->last_grad_norm = sqrt(sumsq);
+    }
 }
 
 long gm_optim_step_count(const gm_optim *o) { return o->steps; }

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "grad_norm_lanes.h"
 #include "multiversion.h"
 
 struct gm_params {
@@ -160,22 +161,19 @@ gm_status gm_params_copy_values(gm_params *dst, const gm_params *src,
     return GM_OK;
 }
 
-/* GRAD_NORM_LANES partial sums in a fixed order: the compiler vectorises
- * the loop into several independent chains of adds (one chain would wait
- * on each add's latency), and the result does not depend on the machine
- * (each square of a float is exact in double, with or without FMA). */
-enum { GRAD_NORM_LANES = 32 };
-
+/* In grad_norm_lanes.h's fixed order: the result does not depend on the
+ * machine (each square of a float is exact in double, with or without
+ * FMA). */
 GM_MULTIVERSION
 double gm_params_grad_norm(const gm_params *p) {
     const float *g = p->grad;
-    double acc[GRAD_NORM_LANES] = {0};
+    double acc[GM_GRAD_NORM_LANES] = {0};
     size_t i = 0;
-    for (; i + GRAD_NORM_LANES <= p->numel; i += GRAD_NORM_LANES)
-        for (int k = 0; k < GRAD_NORM_LANES; k++)
+    for (; i + GM_GRAD_NORM_LANES <= p->numel; i += GM_GRAD_NORM_LANES)
+        for (int k = 0; k < GM_GRAD_NORM_LANES; k++)
             acc[k] += (double)g[i + k] * g[i + k];
     double s = 0.0;
-    for (int k = 0; k < GRAD_NORM_LANES; k++) s += acc[k];
+    for (int k = 0; k < GM_GRAD_NORM_LANES; k++) s += acc[k];
     for (; i < p->numel; i++) s += (double)g[i] * g[i];
     return sqrt(s);
 }
