@@ -334,6 +334,43 @@ static void affine_case(bool bias_2d) {
 Test(grad_matmul, affine) { affine_case(false); }
 Test(grad_matmul, affine_2d_bias) { affine_case(true); }
 
+/* affine_relu: relu(x W^T + b), with the pre-activations kept away from
+ * the kink (|b| >= 1 > |x W^T|) and units of both signs; its output also
+ * feeds a second op, so the input gradients are added, not overwritten. */
+static const range SMALL = {-0.3f, 0.3f, 0.0f};
+static const range BIG_BIAS = {-2.0f, 2.0f, 1.0f};
+
+Test(grad_matmul, affine_relu) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, "affine_relu", t);
+        int rows = rand_dim(&c, 1, 5), in = rand_dim(&c, 1, 3);
+        int out = rand_dim(&c, 1, 5);
+        gm_node *x = leaf(&c, (int[]){rows, in}, 2, SMALL);
+        gm_node *w = leaf(&c, (int[]){out, in}, 2, SMALL);
+        gm_node *b = leaf(&c, (int[]){out}, 1, BIG_BIAS);
+        gm_node *y = gm_affine_relu(c.g, x, w, b);
+        assert_shape(y, (int[]){rows, out}, 2);
+        case_check(&c, y, "affine_relu", TOL);
+    }
+}
+
+Test(grad_matmul, affine_relu_feeding_another_layer) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, "affine_relu/chain", t);
+        gm_node *x = leaf(&c, (int[]){3, 2}, 2, SMALL);
+        gm_node *w1 = leaf(&c, (int[]){4, 2}, 2, SMALL);
+        gm_node *b1 = leaf(&c, (int[]){4}, 1, BIG_BIAS);
+        gm_node *w2 = leaf(&c, (int[]){2, 4}, 2, ANY);
+        gm_node *b2 = leaf(&c, (int[]){2}, 1, ANY);
+        gm_node *h = gm_affine_relu(c.g, x, w1, b1);
+        gm_node *y = gm_add(c.g, gm_affine(c.g, h, w2, b2),
+                            gm_slice_cols(c.g, h, 0, 2));
+        case_check(&c, y, "affine_relu", TOL);
+    }
+}
+
 /* affine feeding relu feeding affine: the middle gradients are written
  * by one op each and overwritten, not zeroed (GM_OP_OVERWRITES). */
 Test(grad_matmul, affine_chain_overwrites) {
@@ -891,7 +928,7 @@ Test(grad_composite, vae_loss) {
  * separated by spaces. A new op in gm_op_table without a gradient test
  * fails below. */
 static const char covered[] =
-    " matmul affine add sub mul div scale add_scalar neg exp log square sqrt "
+    " matmul affine affine_relu add sub mul div scale add_scalar neg exp log square sqrt "
     "abs"
     " relu leaky_relu elu tanh sigmoid softplus log_sigmoid"
     " sum mean logsumexp_rows slice_cols concat_cols reshape detach"

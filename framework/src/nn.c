@@ -110,10 +110,16 @@ gm_status gm_mlp_init(gm_mlp *m, gm_params *group, const char *prefix, int in,
 gm_node *gm_mlp_forward_with(gm_graph *g, const gm_mlp *m, gm_params *params,
                              gm_node *x) {
     for (int i = 0; i < m->n_layers; i++) {
-        x = gm_linear_forward(g, &m->layers[i], params, x);
-        bool last = i == m->n_layers - 1;
-        x = gm_activate(g, x, last ? m->out_activation : m->activation,
-                        m->activation_param);
+        const gm_linear *l = &m->layers[i];
+        gm_activation act =
+            i == m->n_layers - 1 ? m->out_activation : m->activation;
+        if (act == GM_ACT_RELU) {
+            x = gm_affine_relu(g, x, gm_param(g, params, l->weight),
+                               gm_param(g, params, l->bias));
+            continue;
+        }
+        x = gm_linear_forward(g, l, params, x);
+        x = gm_activate(g, x, act, m->activation_param);
     }
     return x;
 }

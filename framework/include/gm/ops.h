@@ -24,6 +24,12 @@ gm_node *gm_matmul(gm_graph *g, gm_node *a, gm_node *b, bool trans_a,
  * bias [out] -> [rows, out], in one pass (the bias rides in the sgemm). */
 gm_node *gm_affine(gm_graph *g, gm_node *x, gm_node *weight, gm_node *bias);
 
+/* relu(x weight^T + bias) in one node: the same values and gradients as
+ * gm_relu(gm_affine(...)) with fewer passes over memory (the MLP builder
+ * uses it for ReLU layers). */
+gm_node *gm_affine_relu(gm_graph *g, gm_node *x, gm_node *weight,
+                        gm_node *bias);
+
 /* ---- arithmetic (ops/arith.c) ---- */
 
 gm_node *gm_add(gm_graph *g, gm_node *a, gm_node *b);

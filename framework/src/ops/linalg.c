@@ -113,11 +113,10 @@ static void affine_forward(gm_node *n) {
                 x->data, in, w->data, in, 1.0f, n->data, out);
 }
 
-GM_MULTIVERSION
-static void affine_backward(gm_node *n) {
-    gm_node *x = n->in[0], *w = n->in[1], *b = n->in[2];
+/* The weight and input gradients of y = x W^T + b from dy (sgemm). */
+static void affine_backward_products(gm_node *n, const float *dy) {
+    gm_node *x = n->in[0], *w = n->in[1];
     int rows = n->shape.dim[0], out = n->shape.dim[1], in = x->shape.dim[1];
-    const float *dy = n->grad;
     if (x->grad) /* dx [rows, in] = dy W */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, in, out,
                     1.0f, dy, out, w->data, in, x->grad_fresh ? 0.0f : 1.0f,
@@ -126,6 +125,14 @@ static void affine_backward(gm_node *n) {
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, rows,
                     1.0f, dy, out, x->data, in, w->grad_fresh ? 0.0f : 1.0f,
                     w->grad, in);
+}
+
+GM_MULTIVERSION
+static void affine_backward(gm_node *n) {
+    gm_node *b = n->in[2];
+    int rows = n->shape.dim[0], out = n->shape.dim[1];
+    const float *dy = n->grad;
+    affine_backward_products(n, dy);
     if (b->grad) { /* db = column sums of dy */
         float *db = b->grad;
         if (b->grad_fresh) memset(db, 0, (size_t)out * sizeof(float));
@@ -147,4 +154,51 @@ const gm_op_def gm_op_affine = {
 gm_node *gm_affine(gm_graph *g, gm_node *x, gm_node *weight, gm_node *bias) {
     gm_node *in[3] = {x, weight, bias};
     return gm_node_new(g, &gm_op_affine, in, 3, NULL, 0);
+}
+
+/* y = relu(x W^T + b) in one node, what an MLP's hidden layer computes:
+ * the ReLU runs over the product while it is still in cache, in place,
+ * and backward masks dy into scratch and sums it for the bias in one pass
+ * (three passes as affine and relu). relu(v) = v > 0 ? v : 0, as gm_relu. */
+GM_MULTIVERSION
+static void affine_relu_forward(gm_node *n) {
+    affine_forward(n);
+    float *y = n->data;
+    for (size_t i = 0; i < n->numel; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+}
+
+GM_MULTIVERSION
+static void affine_relu_backward(gm_node *n) {
+    gm_node *b = n->in[2];
+    int rows = n->shape.dim[0], out = n->shape.dim[1];
+    const float *restrict y = n->data, *restrict dy = n->grad;
+    float *restrict dz = n->scratch; /* dy where the unit is active, else 0 */
+    float *restrict db = b->grad;
+    if (db && b->grad_fresh) memset(db, 0, (size_t)out * sizeof(float));
+    for (int r = 0; r < rows; r++) {
+        size_t o = (size_t)r * out;
+        for (int c = 0; c < out; c++)
+            dz[o + c] = y[o + c] > 0.0f ? dy[o + c] : 0.0f;
+        if (db)
+            for (int c = 0; c < out; c++) db[c] += dz[o + c];
+    }
+    affine_backward_products(n, dz);
+}
+
+static size_t affine_relu_scratch(const gm_node *n) { return n->numel; }
+
+const gm_op_def gm_op_affine_relu = {
+    .name = "affine_relu",
+    .arity = 3,
+    .shape = affine_shape,
+    .forward = affine_relu_forward,
+    .backward = affine_relu_backward,
+    .scratch = affine_relu_scratch,
+    .flags = GM_OP_OVERWRITES,
+};
+
+gm_node *gm_affine_relu(gm_graph *g, gm_node *x, gm_node *weight,
+                        gm_node *bias) {
+    gm_node *in[3] = {x, weight, bias};
+    return gm_node_new(g, &gm_op_affine_relu, in, 3, NULL, 0);
 }

@@ -3,6 +3,7 @@
 const gm_op_def *const gm_op_table[] = {
     [GM_OP_MATMUL] = &gm_op_matmul,
     [GM_OP_AFFINE] = &gm_op_affine,
+    [GM_OP_AFFINE_RELU] = &gm_op_affine_relu,
     [GM_OP_ADD] = &gm_op_add,
     [GM_OP_SUB] = &gm_op_sub,
     [GM_OP_MUL] = &gm_op_mul,
