@@ -602,6 +602,39 @@ Test(forward, affine_by_hand) {
     gm_graph_free(g);
 }
 
+/* affine_relu on the same numbers: relu((-1.5, 3), (-1.5, -2)) = (0, 3),
+ * (0, 0). d sum(y): only unit 1 of row 0 is active, so dW = (0 0 0; 1 2 3)
+ * (row 0 of x), db = (0, 1), and the node's own gradient is left masked:
+ * (0, 1, 0, 0), the gradient of the pre-activation. */
+Test(forward, affine_relu_by_hand) {
+    gm_graph *g = gm_graph_create("g");
+    gm_params *p = gm_params_create("p");
+    int iw = gm_params_add(p, "w", (int[]){2, 3}, 2, NULL);
+    int ib = gm_params_add(p, "b", (int[]){2}, 1, NULL);
+    memcpy(gm_params_view_data(p, iw), (const float[]){1, 0, -1, 2, 1, 0},
+           6 * sizeof(float));
+    memcpy(gm_params_view_data(p, ib), (const float[]){0.5f, -1},
+           2 * sizeof(float));
+    gm_node *x = gm_constant(g, "x", (int[]){2, 3}, 2,
+                             (const float[]){1, 2, 3, 0, -1, 2});
+    gm_node *y = gm_affine_relu(g, x, gm_param(g, p, iw), gm_param(g, p, ib));
+    gm_node *loss = gm_sum(g, y, GM_AXIS_ALL);
+    cr_assert_eq(gm_graph_compile(g, NULL), GM_OK);
+    gm_graph_forward(g);
+    const float want[4] = {0, 3, 0, 0}, masked[4] = {0, 1, 0, 0};
+    for (int i = 0; i < 4; i++)
+        cr_assert_float_eq(gm_node_data(y)[i], want[i], 1e-6, "y[%d]", i);
+    cr_assert_eq(gm_graph_backward(g, loss, NULL), GM_OK);
+    const float *dw = gm_params_grad(p), *db = dw + 6;
+    const float want_dw[6] = {0, 0, 0, 1, 2, 3}, want_db[2] = {0, 1};
+    for (int i = 0; i < 6; i++) cr_assert_float_eq(dw[i], want_dw[i], 1e-6);
+    for (int i = 0; i < 2; i++) cr_assert_float_eq(db[i], want_db[i], 1e-6);
+    for (int i = 0; i < 4; i++)
+        cr_assert_float_eq(gm_node_grad(y)[i], masked[i], 1e-6, "dy[%d]", i);
+    gm_graph_free(g);
+    gm_params_free(p);
+}
+
 Test(forward, affine_shape_error_names_all_three) {
     gm_graph *g = gm_graph_create("g");
     gm_node *x = gm_input(g, "x", (int[]){4, 3}, 2);

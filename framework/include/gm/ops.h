@@ -24,9 +24,11 @@ gm_node *gm_matmul(gm_graph *g, gm_node *a, gm_node *b, bool trans_a,
  * bias [out] -> [rows, out], in one pass (the bias rides in the sgemm). */
 gm_node *gm_affine(gm_graph *g, gm_node *x, gm_node *weight, gm_node *bias);
 
-/* relu(x weight^T + bias) in one node: the same values and gradients as
- * gm_relu(gm_affine(...)) with fewer passes over memory (the MLP builder
- * uses it for ReLU layers). */
+/* relu(x weight^T + bias) in one node: the same values and input
+ * gradients as gm_relu(gm_affine(...)) with fewer passes over memory (the
+ * MLP builder uses it for ReLU layers). Its backward masks its own
+ * gradient in place: after backward, gm_node_grad of this node holds the
+ * gradient with respect to the pre-activation x weight^T + bias. */
 gm_node *gm_affine_relu(gm_graph *g, gm_node *x, gm_node *weight,
                         gm_node *bias);
 

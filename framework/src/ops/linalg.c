@@ -157,9 +157,11 @@ gm_node *gm_affine(gm_graph *g, gm_node *x, gm_node *weight, gm_node *bias) {
 }
 
 /* y = relu(x W^T + b) in one node, what an MLP's hidden layer computes:
- * the ReLU runs over the product while it is still in cache, in place,
- * and backward masks dy into scratch and sums it for the bias in one pass
- * (three passes as affine and relu). relu(v) = v > 0 ? v : 0, as gm_relu. */
+ * the ReLU runs over the product in place while it is still in cache, and
+ * backward masks dy in place (dy becomes the gradient of the
+ * pre-activation, which nothing else reads) and sums it for the bias in
+ * the same pass: one pass where affine and relu take three.
+ * relu(v) = v > 0 ? v : 0, as gm_relu. */
 GM_MULTIVERSION
 static void affine_relu_forward(gm_node *n) {
     affine_forward(n);
@@ -171,21 +173,19 @@ GM_MULTIVERSION
 static void affine_relu_backward(gm_node *n) {
     gm_node *b = n->in[2];
     int rows = n->shape.dim[0], out = n->shape.dim[1];
-    const float *restrict y = n->data, *restrict dy = n->grad;
-    float *restrict dz = n->scratch; /* dy where the unit is active, else 0 */
+    const float *restrict y = n->data;
+    float *restrict dy = n->grad;
     float *restrict db = b->grad;
     if (db && b->grad_fresh) memset(db, 0, (size_t)out * sizeof(float));
     for (int r = 0; r < rows; r++) {
-        size_t o = (size_t)r * out;
-        for (int c = 0; c < out; c++)
-            dz[o + c] = y[o + c] > 0.0f ? dy[o + c] : 0.0f;
+        float *restrict d = dy + (size_t)r * out;
+        const float *restrict yr = y + (size_t)r * out;
+        for (int c = 0; c < out; c++) d[c] = yr[c] > 0.0f ? d[c] : 0.0f;
         if (db)
-            for (int c = 0; c < out; c++) db[c] += dz[o + c];
+            for (int c = 0; c < out; c++) db[c] += d[c];
     }
-    affine_backward_products(n, dz);
+    affine_backward_products(n, dy);
 }
-
-static size_t affine_relu_scratch(const gm_node *n) { return n->numel; }
 
 const gm_op_def gm_op_affine_relu = {
     .name = "affine_relu",
@@ -193,7 +193,6 @@ const gm_op_def gm_op_affine_relu = {
     .shape = affine_shape,
     .forward = affine_relu_forward,
     .backward = affine_relu_backward,
-    .scratch = affine_relu_scratch,
     .flags = GM_OP_OVERWRITES,
 };
 
