@@ -928,8 +928,8 @@ Test(grad_composite, vae_loss) {
  * separated by spaces. A new op in gm_op_table without a gradient test
  * fails below. */
 static const char covered[] =
-    " matmul affine affine_relu add sub mul div scale add_scalar neg exp log square sqrt "
-    "abs"
+    " matmul affine affine_relu add sub mul div scale add_scalar neg exp log"
+    " square sqrt abs"
     " relu leaky_relu elu tanh sigmoid softplus log_sigmoid"
     " sum mean logsumexp_rows slice_cols concat_cols reshape detach"
     " bce_with_logits gaussian_nll gaussian_nll_fixed kl_normal_std randn ";

@@ -186,7 +186,8 @@ Test(optim, names_parse) {
  * bound never reached), bit for bit, on a group with a partial last block. */
 Test(optim, adam_fused_norm_matches_the_separate_pass) {
     enum { N = 32 * 40 + 13 };
-    gm_params *fused = gm_params_create("fused"), *plain = gm_params_create("plain");
+    gm_params *fused = gm_params_create("fused");
+    gm_params *plain = gm_params_create("plain");
     gm_params_add(fused, "w", (int[]){N}, 1, NULL);
     gm_params_add(plain, "w", (int[]){N}, 1, NULL);
     gm_optim_config c = gm_optim_defaults(GM_OPTIM_ADAM);

@@ -77,10 +77,14 @@ static inline float gm_log_unit(float u) {
 static inline void gm_sincos_turn(float u, float *sin_out, float *cos_out) {
     int n = (int)(u * 4.0f + 0.5f); /* 0..4 */
     float a = (u - (float)n * 0.25f) * 6.28318531f, a2 = a * a;
-    float sn = ((-1.9515295891e-4f * a2 + 8.3321608736e-3f) * a2 -
-                1.6666654611e-1f) * a2 * a + a;
-    float cs = ((2.443315711809948e-5f * a2 - 1.388731625493765e-3f) * a2 +
-                4.166664568298827e-2f) * a2 * a2 - 0.5f * a2 + 1.0f;
+    float sn = -1.9515295891e-4f;
+    sn = sn * a2 + 8.3321608736e-3f;
+    sn = sn * a2 - 1.6666654611e-1f;
+    sn = sn * a2 * a + a;
+    float cs = 2.443315711809948e-5f;
+    cs = cs * a2 - 1.388731625493765e-3f;
+    cs = cs * a2 + 4.166664568298827e-2f;
+    cs = cs * a2 * a2 - 0.5f * a2 + 1.0f;
     /* quarter n: (cos, sin) = (cs, sn), (-sn, cs), (-cs, -sn), (sn, -cs) */
     float c = n & 1 ? sn : cs, s = n & 1 ? cs : sn;
     *cos_out = (n + 1) & 2 ? -c : c;

@@ -9,10 +9,11 @@
 #ifndef GM_MULTIVERSION_H
 #define GM_MULTIVERSION_H
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) &&         \
     defined(__linux__)
-#define GM_MULTIVERSION \
-    __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#define GM_MULTIVERSION                                                        \
+    __attribute__((                                                            \
+        target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define GM_MULTIVERSION
 #endif

@@ -14,7 +14,7 @@
  * element-wise op. FWD computes y from x; DERIV computes dy/dx from x and
  * y. Both may use p[0..3], the op's parameters. */
 #define GM_UNARY_OP(NAME, FWD, DERIV)                                          \
-    GM_MULTIVERSION static void NAME##_forward(gm_node *n) {                                   \
+    GM_MULTIVERSION static void NAME##_forward(gm_node *n) {                   \
         const float *restrict xs = n->in[0]->data;                             \
         float *restrict ys = n->data;                                          \
         const float *p = n->p;                                                 \
@@ -24,7 +24,7 @@
             ys[i] = (FWD);                                                     \
         }                                                                      \
     }                                                                          \
-    GM_MULTIVERSION static void NAME##_backward(gm_node *n) {                                  \
+    GM_MULTIVERSION static void NAME##_backward(gm_node *n) {                  \
         gm_node *in = n->in[0];                                                \
         if (!in->grad) return;                                                 \
         const float *restrict xs = in->data, *restrict ys = n->data;           \
