@@ -103,6 +103,55 @@ Test(nn, frozen_copy_computes_the_previous_network) {
     gm_params_free(p);
 }
 
+/* The builder's ReLU layers are affine_relu nodes: the same outputs and
+ * parameter gradients, bit for bit, as Linear then gm_relu built by hand. */
+enum { RELU_MLP_PARAMS = 5 * 16 + 16 + 16 * 16 + 16 + 16 * 3 + 3 };
+
+static void relu_mlp_loss_and_grads(bool by_hand, float *out, float *grads) {
+    gm_params *p = gm_params_create("net");
+    gm_rng init = gm_rng_stream(4, "init");
+    gm_mlp m;
+    gm_mlp_spec s = {.hidden = {16, 16}, .n_hidden = 2,
+                     .activation = GM_ACT_RELU, .out = 3};
+    gm_mlp_init(&m, p, "net", 5, &s, &init, NULL);
+    gm_graph *g = gm_graph_create("g");
+    gm_node *x = gm_input(g, "x", (int[]){7, 5}, 2);
+    gm_rng data = gm_rng_stream(5, "x");
+    gm_node *y = x;
+    if (by_hand) {
+        for (int i = 0; i < m.n_layers; i++) {
+            y = gm_linear_forward(g, &m.layers[i], p, y);
+            if (i < m.n_layers - 1) y = gm_relu(g, y);
+        }
+    } else {
+        y = gm_mlp_forward(g, &m, x);
+    }
+    gm_node *loss = gm_sum(g, gm_square(g, y), GM_AXIS_ALL);
+    cr_assert_eq(gm_graph_compile(g, NULL), GM_OK);
+    gm_rng_fill_normal(&data, gm_node_data(x), 35);
+    gm_params_zero_grad(p);
+    gm_graph_forward(g);
+    cr_assert_eq(gm_graph_backward(g, loss, NULL), GM_OK);
+    memcpy(out, gm_node_data(y), 21 * sizeof(float));
+    cr_assert_eq(gm_params_numel(p), (size_t)RELU_MLP_PARAMS);
+    memcpy(grads, gm_params_grad(p), RELU_MLP_PARAMS * sizeof(float));
+    gm_graph_free(g);
+    gm_params_free(p);
+}
+
+Test(nn, relu_layers_match_linear_then_relu) {
+    enum { PARAMS = RELU_MLP_PARAMS };
+    float out_a[21], out_b[21], grad_a[PARAMS], grad_b[PARAMS];
+    relu_mlp_loss_and_grads(false, out_a, grad_a);
+    relu_mlp_loss_and_grads(true, out_b, grad_b);
+    cr_assert_eq(memcmp(out_a, out_b, sizeof out_a), 0);
+    cr_assert_eq(memcmp(grad_a, grad_b, sizeof grad_a), 0);
+    int active = 0;
+    for (int i = 0; i < PARAMS; i++) active += grad_a[i] != 0.0f;
+    cr_assert_gt(active, PARAMS / 2, "a test with most gradients zero "
+                                     "would prove little");
+}
+
 Test(nn, activation_names_round_trip) {
     for (int a = 0; a < GM_ACT_COUNT; a++) {
         gm_activation parsed;
