@@ -257,14 +257,19 @@ gm_run_log *gm_runfile_begin_run(gm_runfile *f, const char *model,
     return log;
 }
 
+/* A log takes rows and its final attributes only while its file is open. */
+static gm_status require_open(const gm_run_log *log, gm_error *err) {
+    if (log->owner) return GM_OK;
+    return gm_error_set(err, GM_ERR_STATE,
+                        "%s: the run file was closed before this run's log",
+                        log->obj);
+}
+
 static gm_status check_append(const gm_run_log *log, long step,
                               const double *metrics, const int *counts,
                               const float *samples, gm_error *err) {
-    if (!log->owner)
-        return gm_error_set(err, GM_ERR_STATE,
-                            "%s: the run file was closed before this run's "
-                            "log",
-                            log->obj);
+    gm_status ready = require_open(log, err);
+    if (ready != GM_OK) return ready;
     const char *path = log->owner->path;
     if (step < 0)
         return gm_error_set(err, GM_ERR_INVALID, "%s: %s: negative step %ld",
@@ -354,11 +359,8 @@ long gm_run_log_rows(const gm_run_log *log) { return (long)log->rows; }
 
 gm_status gm_run_log_finish(gm_run_log *log, long steps, double train_seconds,
                             gm_error *err) {
-    if (!log->owner)
-        return gm_error_set(err, GM_ERR_STATE,
-                            "%s: the run file was closed before this run's "
-                            "log",
-                            log->obj);
+    gm_status ready = require_open(log, err);
+    if (ready != GM_OK) return ready;
     const char *path = log->owner->path;
     gm_h5_quiet q = gm_h5_quiet_begin();
     gm_status st = GM_OK;
