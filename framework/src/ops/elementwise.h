@@ -3,8 +3,6 @@
 #define GM_OPS_ELEMENTWISE_H
 
 #include <math.h>
-#include <stdint.h>
-#include <string.h>
 
 #include "fastmath.h"
 #include "graph_internal.h"
