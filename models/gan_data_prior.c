@@ -9,6 +9,7 @@
  *   frozen: a parameter copy taken before every `refresh_every`-th
  *           generator update (with 1 it always equals the generator and
  *           the term vanishes). */
+#include <stdio.h>
 #include <string.h>
 
 #include "gan_parts.h"
@@ -92,6 +93,31 @@ static gm_status prior_before_phase(void *state, int phase, int repeat,
     return GM_OK;
 }
 
+/* The cached mode's z stream and the frozen mode's update count (the
+ * frozen copy itself is a parameter group, saved by gm). */
+static gm_status prior_save(const void *state, gm_state *out,
+                            const char *prefix, gm_error *err) {
+    const prior_state *s = state;
+    char name[512];
+    snprintf(name, sizeof name, "%s/z_stream", prefix);
+    gm_status st = gm_state_put_rng(out, name, &s->z_stream, err);
+    snprintf(name, sizeof name, "%s/updates", prefix);
+    return st == GM_OK ? gm_state_put_i64(out, name, s->updates, err) : st;
+}
+
+static gm_status prior_load(void *state, const gm_state *in,
+                            const char *prefix, gm_error *err) {
+    prior_state *s = state;
+    char name[512];
+    int64_t updates = 0;
+    snprintf(name, sizeof name, "%s/z_stream", prefix);
+    gm_status st = gm_state_get_rng(in, name, &s->z_stream, err);
+    snprintf(name, sizeof name, "%s/updates", prefix);
+    if (st == GM_OK) st = gm_state_get_i64(in, name, &updates, err);
+    if (st == GM_OK) s->updates = (long)updates;
+    return st;
+}
+
 static gm_status build_cache(prior_state *s, const gm_build_ctx *ctx,
                              const gm_gan_parts *p, gm_error *err) {
     gm_graph *g = s->cache = gm_graph_create("generator_cache");
@@ -163,7 +189,9 @@ static gm_status prior_build(gm_model *m, const gm_build_ctx *ctx,
     st->z_stream = gm_rng_split(ctx->noise);
     gm_hooks hooks = {.state = st,
                       .free_state = prior_state_free,
-                      .before_phase = prior_before_phase};
+                      .before_phase = prior_before_phase,
+                      .save_state = prior_save,
+                      .load_state = prior_load};
     s = gm_model_set_hooks(m, &hooks, err);
     if (s != GM_OK) return s;
     if (st->cached) {

@@ -58,6 +58,16 @@ static const gm_op_def log_density_op = {
     .flags = GM_OP_STOP_GRAD,
 };
 
+static gm_status joint_save(const void *state, gm_state *out,
+                            const char *prefix, gm_error *err) {
+    return gm_vae_eval_save(state, out, prefix, err);
+}
+
+static gm_status joint_load(void *state, const gm_state *in,
+                            const char *prefix, gm_error *err) {
+    return gm_vae_eval_load(state, in, prefix, err);
+}
+
 static gm_node *metric(gm_node *n, const char *name) {
     return gm_node_set_role(gm_node_set_name(n, name), GM_ROLE_METRIC);
 }
@@ -73,7 +83,9 @@ static gm_status joint_build(gm_model *m, const gm_build_ctx *ctx,
                       .free_state = eval_free,
                       .evaluate = joint_evaluate,
                       .eval_metrics = gm_vae_eval_metrics,
-                      .n_eval_metrics = GM_VAE_EVAL_METRICS};
+                      .n_eval_metrics = GM_VAE_EVAL_METRICS,
+                      .save_state = joint_save,
+                      .load_state = joint_load};
     s = eval ? gm_model_set_hooks(m, &hooks, err)
              : gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     if (s == GM_OK) s = gm_vae_eval_build(eval, &p, ctx, err);

@@ -98,6 +98,12 @@ gm_status gm_vae_eval_build(gm_vae_eval *e, const gm_vae_parts *p,
                             const gm_build_ctx *ctx, gm_error *err);
 void gm_vae_eval_clear(gm_vae_eval *e);
 
+/* The evaluation graph's noise, for a run state (gm_save_state_fn). */
+gm_status gm_vae_eval_save(const gm_vae_eval *e, gm_state *out,
+                           const char *prefix, gm_error *err);
+gm_status gm_vae_eval_load(gm_vae_eval *e, const gm_state *in,
+                           const char *prefix, gm_error *err);
+
 /* Evaluates rows data [n, dim] into out[0..GM_VAE_EVAL_METRICS). */
 gm_status gm_vae_evaluate(gm_vae_eval *e, const float *data, int n, double *out,
                           gm_error *err);

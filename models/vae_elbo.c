@@ -3,6 +3,7 @@
  * with z = mu + exp(logvar / 2) * eps. The loss is -L per example, averaged
  * over the batch. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "gm/objective.h"
@@ -60,6 +61,26 @@ static gm_status vae_after_step(void *state, long step, gm_error *err) {
     return GM_OK;
 }
 
+/* The warm-up's current beta and the evaluation graph's noise. */
+static gm_status vae_save(const void *state, gm_state *out, const char *prefix,
+                          gm_error *err) {
+    const vae_state *s = state;
+    char name[512];
+    snprintf(name, sizeof name, "%s/beta", prefix);
+    gm_status st = gm_state_put_f32(out, name, gm_node_data(s->beta), 1, err);
+    return st == GM_OK ? gm_vae_eval_save(&s->eval, out, prefix, err) : st;
+}
+
+static gm_status vae_load(void *state, const gm_state *in, const char *prefix,
+                          gm_error *err) {
+    vae_state *s = state;
+    char name[512];
+    snprintf(name, sizeof name, "%s/beta", prefix);
+    gm_status st =
+        gm_state_get(in, name, GM_STATE_F32, 1, gm_node_data(s->beta), err);
+    return st == GM_OK ? gm_vae_eval_load(&s->eval, in, prefix, err) : st;
+}
+
 static gm_status vae_build(gm_model *m, const gm_build_ctx *ctx,
                            gm_error *err) {
     gm_vae_parts p;
@@ -80,7 +101,9 @@ static gm_status vae_build(gm_model *m, const gm_build_ctx *ctx,
                       .after_step = vae_after_step,
                       .evaluate = vae_evaluate,
                       .eval_metrics = gm_vae_eval_metrics,
-                      .n_eval_metrics = GM_VAE_EVAL_METRICS};
+                      .n_eval_metrics = GM_VAE_EVAL_METRICS,
+                      .save_state = vae_save,
+                      .load_state = vae_load};
     s = gm_model_set_hooks(m, &hooks, err);
     if (s == GM_OK) s = gm_vae_eval_build(&st->eval, &p, ctx, err);
     if (s != GM_OK) {

@@ -6,6 +6,7 @@
  * the latent dimensions whose posterior mean varies across x
  * (Cov_x E_q[z_u] > 0.01, Burda et al.). */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "gm/ops.h"
@@ -109,4 +110,18 @@ gm_status gm_vae_evaluate(gm_vae_eval *e, const float *data, int n, double *out,
     out[2] = out[0] - out[1];
     out[3] = active;
     return GM_OK;
+}
+
+gm_status gm_vae_eval_save(const gm_vae_eval *e, gm_state *out,
+                           const char *prefix, gm_error *err) {
+    char name[512];
+    snprintf(name, sizeof name, "%s/eval_rng", prefix);
+    return gm_graph_save_state(e->graph, out, name, err);
+}
+
+gm_status gm_vae_eval_load(gm_vae_eval *e, const gm_state *in,
+                           const char *prefix, gm_error *err) {
+    char name[512];
+    snprintf(name, sizeof name, "%s/eval_rng", prefix);
+    return gm_graph_load_state(e->graph, in, name, err);
 }

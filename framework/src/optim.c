@@ -1,6 +1,7 @@
 #include "gm/optim.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "grad_norm_lanes.h"
@@ -173,4 +174,42 @@ const gm_optim_config *gm_optim_config_of(const gm_optim *o) { return &o->cfg; }
 
 float *gm_optim_state(gm_optim *o, int slot) {
     return slot == 0 || slot == 1 ? o->state[slot] : NULL;
+}
+
+/* What a state slot is called in a run state, or NULL if unused. */
+static const char *slot_name(gm_optim_kind kind, int slot) {
+    if (kind == GM_OPTIM_SGD) return slot == 0 ? "momentum" : NULL;
+    return slot == 0 ? "m" : slot == 1 ? "v" : NULL;
+}
+
+gm_status gm_optim_save_state(const gm_optim *o, gm_state *s,
+                              const char *prefix, gm_error *err) {
+    char name[512];
+    snprintf(name, sizeof name, "%s/step_count", prefix);
+    gm_status st = gm_state_put_i64(s, name, o->steps, err);
+    size_t n = gm_params_numel(o->group);
+    for (int slot = 0; st == GM_OK && slot < 2; slot++) {
+        const char *slot_as = slot_name(o->cfg.kind, slot);
+        if (!o->state[slot] || !slot_as) continue;
+        snprintf(name, sizeof name, "%s/%s", prefix, slot_as);
+        st = gm_state_put_f32(s, name, o->state[slot], n, err);
+    }
+    return st;
+}
+
+gm_status gm_optim_load_state(gm_optim *o, const gm_state *s,
+                              const char *prefix, gm_error *err) {
+    char name[512];
+    int64_t steps = 0;
+    snprintf(name, sizeof name, "%s/step_count", prefix);
+    gm_status st = gm_state_get_i64(s, name, &steps, err);
+    size_t n = gm_params_numel(o->group);
+    for (int slot = 0; st == GM_OK && slot < 2; slot++) {
+        const char *slot_as = slot_name(o->cfg.kind, slot);
+        if (!o->state[slot] || !slot_as) continue;
+        snprintf(name, sizeof name, "%s/%s", prefix, slot_as);
+        st = gm_state_get(s, name, GM_STATE_F32, n, o->state[slot], err);
+    }
+    if (st == GM_OK) o->steps = (long)steps;
+    return st;
 }

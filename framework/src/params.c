@@ -1,6 +1,7 @@
 #include "gm/params.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "grad_norm_lanes.h"
@@ -182,4 +183,47 @@ bool gm_params_finite(const gm_params *p) {
     for (size_t i = 0; i < p->numel; i++)
         if (!isfinite(p->data[i]) || !isfinite(p->grad[i])) return false;
     return true;
+}
+
+gm_status gm_params_save_state(const gm_params *p, gm_state *s,
+                               const char *prefix, gm_error *err) {
+    char name[512];
+    for (int i = 0; i < gm_params_count(p); i++) {
+        const gm_param_view *v = gm_params_view(p, i);
+        int64_t dims[GM_STATE_MAX_RANK];
+        if (v->shape.ndim > GM_STATE_MAX_RANK)
+            return gm_error_set(err, GM_ERR_INVALID,
+                                "state: view '%s' has more than %d dims",
+                                v->name, GM_STATE_MAX_RANK);
+        for (int d = 0; d < v->shape.ndim; d++)
+            dims[d] = v->shape.dim[d];
+        snprintf(name, sizeof name, "%s/%s", prefix, v->name);
+        gm_status st = gm_state_put(s, name, GM_STATE_F32, v->shape.ndim,
+                                    dims, gm_params_data_const(p) + v->offset,
+                                    err);
+        if (st != GM_OK) return st;
+    }
+    return GM_OK;
+}
+
+gm_status gm_params_load_state(gm_params *p, const gm_state *s,
+                               const char *prefix, gm_error *err) {
+    char name[512];
+    for (int i = 0; i < gm_params_count(p); i++) {
+        const gm_param_view *v = gm_params_view(p, i);
+        snprintf(name, sizeof name, "%s/%s", prefix, v->name);
+        gm_state_record r;
+        bool same = gm_state_find(s, name, &r) && r.rank == v->shape.ndim;
+        for (int d = 0; same && d < r.rank; d++)
+            same = r.dims[d] == v->shape.dim[d];
+        if (!same && gm_state_find(s, name, NULL))
+            return gm_error_set(err, GM_ERR_SHAPE,
+                                "state: '%s' has another shape than the "
+                                "view it is loaded into",
+                                name);
+        gm_status st = gm_state_get(s, name, GM_STATE_F32, v->numel,
+                                    gm_params_data(p) + v->offset, err);
+        if (st != GM_OK) return st;
+    }
+    return GM_OK;
 }

@@ -20,6 +20,7 @@
 
 #include "gm/experiment.h"
 #include "gm/rng.h"
+#include "gm/state.h"
 #include "gm/status.h"
 
 /* Where Debian's dataset-fashion-mnist package puts its files. */
@@ -118,6 +119,14 @@ long gm_batcher_epoch(const gm_batcher *b);
 size_t gm_batcher_batches_per_epoch(const gm_batcher *b);
 
 /* Frees b (NULL is fine); the dataset is not touched. */
+/* The batcher's place as records under `prefix` of a run state: its
+ * generator, the epoch's order, the next row and the epoch count. Loading
+ * needs a batcher over the same dataset and batch size. */
+gm_status gm_batcher_save_state(const gm_batcher *b, gm_state *s,
+                                const char *prefix, gm_error *err);
+gm_status gm_batcher_load_state(gm_batcher *b, const gm_state *s,
+                                const char *prefix, gm_error *err);
+
 void gm_batcher_free(gm_batcher *b);
 
 #endif

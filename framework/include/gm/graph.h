@@ -14,6 +14,7 @@
 #define GM_GRAPH_H
 
 #include "gm/params.h"
+#include "gm/state.h"
 #include "gm/status.h"
 #include "gm/tensor.h"
 
@@ -78,6 +79,14 @@ void gm_graph_forward(gm_graph *g);
  * accumulated (+=) into their groups: zero those once per step with
  * gm_params_zero_grad. `loss` must be a [1] node of this graph. */
 gm_status gm_graph_backward(gm_graph *g, gm_node *loss, gm_error *err);
+
+/* The graph's random streams, one record "<prefix>/<node id>" per random
+ * node (gm/state.h), so that a run restored from a state draws the same
+ * noise as one never stopped. Loading needs a graph built the same way. */
+gm_status gm_graph_save_state(const gm_graph *g, gm_state *s,
+                              const char *prefix, gm_error *err);
+gm_status gm_graph_load_state(gm_graph *g, const gm_state *s,
+                              const char *prefix, gm_error *err);
 
 /* With hold = true, random nodes keep their last draw across forwards
  * (for gradient checks and deterministic evaluation). */

@@ -33,7 +33,7 @@
 #include "gm/rng.h"
 
 /* Bumped whenever gm_objective or the gm_model_* functions change shape. */
-#define GM_OBJECTIVE_ABI 1
+#define GM_OBJECTIVE_ABI 2
 
 typedef struct gm_dataset gm_dataset;
 typedef struct gm_model gm_model;
@@ -73,14 +73,17 @@ gm_status gm_model_adopt_params(gm_model *m, gm_params *p, gm_error *err);
 
 /* Adds a phase named `name` (its loss is logged as loss_<name>) that
  * minimises `loss` over `groups`, `repeats` times per step. The model takes
- * ownership of g, which it compiles. An optimizer per group is made from
- * the model's train settings. */
+ * ownership of g, which it compiles. The groups must be the model's
+ * (gm_model_network, gm_model_adopt_params). Each group has one optimizer,
+ * made from the model's train settings when a phase first names it and
+ * shared by every phase that trains the group. */
 gm_status gm_model_add_phase(gm_model *m, const char *name, gm_graph *g,
                              gm_node *loss, gm_params *const *groups,
                              int n_groups, int repeats, gm_error *err);
 
 /* Gives the optimizers of phase `phase` their own learning rate (e.g. a
- * GAN's discriminator and generator). */
+ * GAN's discriminator and generator). An error if one of its groups is
+ * also trained by another phase (a group has one optimizer). */
 gm_status gm_model_set_phase_lr(gm_model *m, const char *phase, float lr,
                                 gm_error *err);
 
@@ -109,6 +112,19 @@ typedef gm_status (*gm_after_step_fn)(void *state, long step, gm_error *err);
 typedef gm_status (*gm_evaluate_fn)(void *state, const float *data, int n,
                                     double *out, gm_error *err);
 
+/* Writes what the objective's hooks keep from one step to the next (a
+ * random stream, a counter, a schedule's current value) as records under
+ * `prefix` of a run state (gm/state.h); `load` puts it back into a model
+ * built the same way. gm saves the parameters, optimizers, the random
+ * nodes of the phase and sampler graphs, and the trainer's own state; an
+ * objective saves only its own, e.g. the random nodes of graphs it keeps
+ * itself with gm_graph_save_state. A resumed run must continue bit for
+ * bit as if never stopped. */
+typedef gm_status (*gm_save_state_fn)(const void *state, gm_state *out,
+                                      const char *prefix, gm_error *err);
+typedef gm_status (*gm_load_state_fn)(void *state, const gm_state *in,
+                                      const char *prefix, gm_error *err);
+
 #define GM_MAX_EVAL_METRICS 16
 
 /* An objective's optional hooks and the state they share; every member
@@ -121,6 +137,8 @@ typedef struct gm_hooks {
     gm_evaluate_fn evaluate;
     const char *const *eval_metrics; /* names of what evaluate writes */
     int n_eval_metrics;
+    gm_save_state_fn save_state; /* needed whenever the hooks keep state */
+    gm_load_state_fn load_state;
 } gm_hooks;
 
 /* Installs the hooks. On failure the state is freed all the same. */

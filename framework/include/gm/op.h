@@ -22,6 +22,9 @@ enum gm_op_flags {
      * for which gm_node_grad_fresh is true: the graph then need not zero
      * that gradient before each backward. */
     GM_OP_OVERWRITES = 1u << 2,
+    /* forward draws from the node's own generator, which is part of a
+     * run's state (gm_graph_save_state) */
+    GM_OP_RANDOM = 1u << 3,
 };
 
 typedef struct gm_op_def {

@@ -8,6 +8,7 @@
 #define GM_OPTIM_H
 
 #include "gm/params.h"
+#include "gm/state.h"
 #include "gm/status.h"
 
 typedef enum gm_optim_kind {
@@ -60,5 +61,14 @@ const gm_optim_config *gm_optim_config_of(const gm_optim *o);
  * momentum or Adam's first moment, slot 1 Adam's second moment. NULL for a
  * slot the optimizer does not have. */
 float *gm_optim_state(gm_optim *o, int slot);
+
+/* The optimizer's state as records under `prefix` of a run state:
+ * step_count, and m and v (Adam, AdamW) or momentum (SGD) as f32 [numel].
+ * Loading needs an optimizer of the same kind over a group of the same
+ * size. */
+gm_status gm_optim_save_state(const gm_optim *o, gm_state *s,
+                              const char *prefix, gm_error *err);
+gm_status gm_optim_load_state(gm_optim *o, const gm_state *s,
+                              const char *prefix, gm_error *err);
 
 #endif

@@ -10,6 +10,7 @@
 #define GM_PARAMS_H
 
 #include "gm/rng.h"
+#include "gm/state.h"
 #include "gm/status.h"
 #include "gm/tensor.h"
 
@@ -70,5 +71,13 @@ double gm_params_grad_norm(const gm_params *p);
 
 /* True if every value and gradient is finite. */
 bool gm_params_finite(const gm_params *p);
+
+/* The group's values as records "<prefix>/<view>" of a run state, each
+ * f32 in its view's shape. Loading needs a group with the same views;
+ * the error names the first that differs. */
+gm_status gm_params_save_state(const gm_params *p, gm_state *s,
+                               const char *prefix, gm_error *err);
+gm_status gm_params_load_state(gm_params *p, const gm_state *s,
+                               const char *prefix, gm_error *err);
 
 #endif

@@ -5,6 +5,7 @@
  * that order. Everything is allocated at creation, nothing per batch. */
 #include <limits.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "data/data_internal.h"
@@ -78,6 +79,54 @@ long gm_batcher_epoch(const gm_batcher *b) { return b->epoch; }
 
 size_t gm_batcher_batches_per_epoch(const gm_batcher *b) {
     return b->per_epoch;
+}
+
+static void join(char *buf, size_t n, const char *prefix, const char *name) {
+    snprintf(buf, n, "%s/%s", prefix, name);
+}
+
+gm_status gm_batcher_save_state(const gm_batcher *b, gm_state *s,
+                                const char *prefix, gm_error *err) {
+    char name[256];
+    int64_t rows[1] = {(int64_t)b->d->rows};
+    join(name, sizeof name, prefix, "rng");
+    gm_status st = gm_state_put_rng(s, name, &b->rng, err);
+    join(name, sizeof name, prefix, "order");
+    if (st == GM_OK)
+        st = gm_state_put(s, name, GM_STATE_I32, 1, rows, b->order, err);
+    join(name, sizeof name, prefix, "next");
+    if (st == GM_OK) st = gm_state_put_i64(s, name, (int64_t)b->next, err);
+    join(name, sizeof name, prefix, "epoch");
+    if (st == GM_OK) st = gm_state_put_i64(s, name, b->epoch, err);
+    return st;
+}
+
+gm_status gm_batcher_load_state(gm_batcher *b, const gm_state *s,
+                                const char *prefix, gm_error *err) {
+    char name[256];
+    int64_t next = 0, epoch = 0;
+    join(name, sizeof name, prefix, "rng");
+    gm_status st = gm_state_get_rng(s, name, &b->rng, err);
+    join(name, sizeof name, prefix, "order");
+    if (st == GM_OK)
+        st = gm_state_get(s, name, GM_STATE_I32, b->d->rows, b->order, err);
+    join(name, sizeof name, prefix, "next");
+    if (st == GM_OK) st = gm_state_get_i64(s, name, &next, err);
+    join(name, sizeof name, prefix, "epoch");
+    if (st == GM_OK) st = gm_state_get_i64(s, name, &epoch, err);
+    if (st != GM_OK) return st;
+    size_t batch = (size_t)b->batch_size;
+    bool valid = next >= 0 && (size_t)next % batch == 0 &&
+                 (size_t)next / batch < b->per_epoch && epoch >= 0;
+    for (size_t i = 0; valid && i < b->d->rows; i++)
+        valid = b->order[i] >= 0 && (size_t)b->order[i] < b->d->rows;
+    if (!valid)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "state: %s: not a batcher position over %zu rows",
+                            prefix, b->d->rows);
+    b->next = (size_t)next;
+    b->epoch = epoch;
+    return GM_OK;
 }
 
 void gm_batcher_free(gm_batcher *b) {

@@ -21,6 +21,7 @@ const gm_op_def gm_op_randn = {
     .arity = 0,
     .shape = source_shape,
     .forward = randn_forward,
+    .flags = GM_OP_RANDOM,
 };
 
 gm_node *gm_randn(gm_graph *g, const char *name, const int *shape, int ndim,

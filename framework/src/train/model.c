@@ -53,6 +53,30 @@ static gm_status add_metric(gm_model *m, const char *name, gm_node *node,
     return GM_OK;
 }
 
+/* The one optimizer of an owned group, made when a phase first trains it. */
+static gm_optim *optim_of(gm_model *m, gm_params *group, const char *phase,
+                          gm_error *err) {
+    for (int g = 0; g < m->n_owned; g++) {
+        if (m->owned[g] != group) continue;
+        if (!m->optims[g])
+            m->optims[g] = gm_optim_create(group, &m->train.optimizer, err);
+        return m->optims[g];
+    }
+    gm_error_set(err, GM_ERR_INVALID,
+                 "phase '%s': group '%s' is not the model's (make it with "
+                 "gm_model_network or give it to gm_model_adopt_params)",
+                 phase, gm_params_name(group));
+    return NULL;
+}
+
+/* The phase other than `p` that trains with optimizer o, or -1. */
+static int other_phase_of(const gm_model *m, int p, const gm_optim *o) {
+    for (int q = 0; q < m->n_phases; q++)
+        for (int i = 0; q != p && i < m->phases[q].n_groups; i++)
+            if (m->phases[q].optims[i] == o) return q;
+    return -1;
+}
+
 gm_status gm_model_add_phase(gm_model *m, const char *name, gm_graph *g,
                              gm_node *loss, gm_params *const *groups,
                              int n_groups, int repeats, gm_error *err) {
@@ -82,8 +106,8 @@ gm_status gm_model_add_phase(gm_model *m, const char *name, gm_graph *g,
     ph->x = x && gm_node_role(x) == GM_ROLE_INPUT ? x : NULL;
     for (int i = 0; i < n_groups; i++) {
         ph->groups[i] = groups[i];
-        ph->optims[i] = gm_optim_create(groups[i], &m->train.optimizer, err);
-        if (!ph->optims[i]) return GM_ERR_INVALID;
+        ph->optims[i] = optim_of(m, groups[i], name, err);
+        if (!ph->optims[i]) return err->status;
     }
     char metric[GM_NAME_MAX];
     snprintf(metric, sizeof metric, "loss_%s", name);
@@ -102,9 +126,20 @@ gm_status gm_model_set_phase_lr(gm_model *m, const char *phase, float lr,
         return gm_error_set(err, GM_ERR_INVALID, "phase '%s': lr must be > 0",
                             phase);
     for (int p = 0; p < m->n_phases; p++) {
-        if (strcmp(m->phases[p].name, phase) != 0) continue;
-        for (int i = 0; i < m->phases[p].n_groups; i++)
-            gm_optim_set_lr(m->phases[p].optims[i], lr);
+        gm_phase *ph = &m->phases[p];
+        if (strcmp(ph->name, phase) != 0) continue;
+        for (int i = 0; i < ph->n_groups; i++) {
+            int q = other_phase_of(m, p, ph->optims[i]);
+            if (q >= 0)
+                return gm_error_set(err, GM_ERR_INVALID,
+                                    "phase '%s': group '%s' is trained by "
+                                    "phase '%s' too, and its one optimizer "
+                                    "has one learning rate",
+                                    phase, gm_params_name(ph->groups[i]),
+                                    m->phases[q].name);
+        }
+        for (int i = 0; i < ph->n_groups; i++)
+            gm_optim_set_lr(ph->optims[i], lr);
         return GM_OK;
     }
     return gm_error_set(err, GM_ERR_NOT_FOUND, "no phase named '%s'", phase);
@@ -183,13 +218,13 @@ gm_model *gm_model_create(const gm_objective *objective,
 void gm_model_free(gm_model *m) {
     if (!m) return;
     if (m->hooks.free_state) m->hooks.free_state(m->hooks.state);
-    for (int p = 0; p < m->n_phases; p++) {
+    for (int p = 0; p < m->n_phases; p++)
         gm_graph_free(m->phases[p].graph);
-        for (int i = 0; i < m->phases[p].n_groups; i++)
-            gm_optim_free(m->phases[p].optims[i]);
-    }
     gm_graph_free(m->sampler);
-    for (int i = 0; i < m->n_owned; i++) gm_params_free(m->owned[i]);
+    for (int i = 0; i < m->n_owned; i++) {
+        gm_optim_free(m->optims[i]);
+        gm_params_free(m->owned[i]);
+    }
     free(m);
 }
 

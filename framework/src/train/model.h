@@ -16,7 +16,7 @@ typedef struct gm_phase {
     gm_node *loss;
     gm_node *x; /* the data input, or NULL */
     gm_params *groups[GM_MAX_GROUPS];
-    gm_optim *optims[GM_MAX_GROUPS];
+    gm_optim *optims[GM_MAX_GROUPS]; /* the model's, one per group */
     int n_groups;
     int repeats;
 } gm_phase;
@@ -35,6 +35,7 @@ struct gm_model {
     gm_phase phases[GM_MAX_PHASES];
     int n_phases;
     gm_params *owned[GM_MAX_GROUPS]; /* every group the model frees */
+    gm_optim *optims[GM_MAX_GROUPS]; /* of owned[i], NULL if untrained */
     int n_owned;
     gm_graph *sampler;
     gm_node *samples;
@@ -76,5 +77,15 @@ void gm_model_take_train_metrics(gm_model *m, double *out);
 
 /* Draws sample_count samples [sample_count, data_dim] into out. */
 void gm_model_sample(gm_model *m, float *out);
+
+/* The model's part of a run state (model_state.c): params/<group>/<view>,
+ * optim/<group>/..., rng/<graph>/<node>, metrics/sum and metrics/count,
+ * and objective/... from the objective's hooks. */
+gm_status gm_model_save_state(const gm_model *m, gm_state *s, gm_error *err);
+/* Restores a state saved from a model built the same way; on failure the
+ * model is in an unknown state and must not train on. */
+gm_status gm_model_load_state(gm_model *m, const gm_state *s, gm_error *err);
+/* Only the parameter values (for sampling from a checkpoint). */
+gm_status gm_model_load_params(gm_model *m, const gm_state *s, gm_error *err);
 
 #endif
