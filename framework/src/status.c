@@ -31,6 +31,7 @@ const char *gm_status_name(gm_status status) {
         [GM_ERR_IO] = "input/output error",
         [GM_ERR_STATE] = "wrong state",
         [GM_ERR_NUMERIC] = "non-finite value",
+        [GM_INTERRUPTED] = "interrupted",
     };
     _Static_assert(sizeof names / sizeof names[0] == GM_STATUS_COUNT,
                    "one name per status");

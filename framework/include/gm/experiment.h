@@ -72,6 +72,7 @@ typedef struct gm_experiment {
     gm_train_spec train;
     long eval_every;
     int eval_samples;
+    long checkpoint_every; /* steps between checkpoints (and at the end) */
     gm_model_spec *models; /* in file order */
     int n_models;
     char *config_yaml; /* the whole document, overrides applied */

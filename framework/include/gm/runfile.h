@@ -7,25 +7,28 @@
  *   /dataset                  attrs name and its parameters; for mixtures a
  *                             float64 dataset centers [K,d] and attr std
  *   /models/<name>            attrs objective and each hyperparameter
- *   /models/<name>/seed_<s>   attrs seed, steps, train_seconds
+ *   /models/<name>/seed_<s>   attrs seed, status (pending | running |
+ *                             complete), steps, train_seconds
  *     metrics/step            int64 [n]     evaluation steps
  *     metrics/<metric>        float64 [n]   one value per evaluation
  *     mode_counts             int32 [n,K]   when the dataset is a mixture
  *     samples                 float32 [n,S,d]
- *     checkpoint/<group>/<view>        float32, the view's shape
- *     checkpoint/<group>/optim         attrs kind, step_count; m, v or
- *                                      momentum as flat float32 [numel]
+ *     checkpoint/<record>     the run's state (gm/state.h), one dataset per
+ *                             record: params/<group>/<view>, optim/...
  *   /summary                  one row per model: mean and standard error
  *                             over seeds of each metric's final value
  *
- * `status` is "running" from creation until the caller sets "complete" or
- * "failed: <why>", so an interrupted file never looks finished. Series are
- * chunked and unlimited in their first dimension; every evaluation extends
- * them, writes one row and flushes, so h5py or h5dump can read a run while
- * it trains and a crash loses at most the evaluation being written. gm does
- * not lock the file (readers are never blocked): do not point two writers
- * at one file. SWMR is not used: HDF5 1.10 cannot create objects in SWMR
- * mode, and a crashed SWMR writer leaves a file plain readers refuse.
+ * `status` is "running" until the caller sets "complete", "interrupted"
+ * or "failed: <why>", so an unfinished file never looks finished.
+ *
+ * Safe writing: the writer keeps the file in memory and publishes it whole
+ * after every change (a temporary file renamed over the published one),
+ * so a reader (h5py, h5dump, gm summary) always opens a complete file,
+ * and a crash or kill at any moment leaves the last published version.
+ * One writer per file: a second one fails at once (an advisory lock on the
+ * hidden file .<name>.lock beside it). An existing file is never truncated:
+ * replacing one writes <path>.new, renamed over <path> only once its status
+ * is complete or interrupted.
  *
  * Names of models, metrics, parameter groups and views become HDF5 link
  * names: they must be non-empty, at most 255 bytes and contain no '/'. */
@@ -36,8 +39,7 @@
 #include <stdint.h>
 
 #include "gm/hparams.h"
-#include "gm/optim.h"
-#include "gm/params.h"
+#include "gm/state.h"
 #include "gm/status.h"
 
 typedef struct gm_runfile gm_runfile;
@@ -45,13 +47,27 @@ typedef struct gm_run_log gm_run_log;
 
 /* ---- writing ------------------------------------------------------------ */
 
-/* Creates (overwriting) the run file at `path`, making missing parent
- * directories, with the root attributes and status "running". */
-gm_runfile *gm_runfile_create(const char *path, const char *experiment,
-                              const char *config_yaml, gm_error *err);
+typedef enum gm_runfile_mode {
+    GM_RUNFILE_NEW,    /* an error if `path` exists */
+    GM_RUNFILE_REPLACE /* an existing file is replaced once this one is
+                          complete or interrupted (written at path.new) */
+} gm_runfile_mode;
 
-/* The path the file was created at. */
+/* Creates a run file for `path`, making missing parent directories, with
+ * the root attributes and status "running", and takes the writer's lock
+ * (an error naming the other writer's pid if it is taken). */
+gm_runfile *gm_runfile_create(const char *path, gm_runfile_mode mode,
+                              const char *experiment, const char *config_yaml,
+                              gm_error *err);
+
+/* Opens an existing run file to go on writing it (gm run --resume): takes
+ * the lock and sets status "running". */
+gm_runfile *gm_runfile_resume(const char *path, gm_error *err);
+
+/* The path the file is for, and where it is published while written (the
+ * same, or path.new while replacing an existing file). */
 const char *gm_runfile_path(const gm_runfile *f);
+const char *gm_runfile_live_path(const gm_runfile *f);
 
 /* Writes /dataset: attr name, one double attr per parameter, and for a
  * mixture (centers not NULL) centers [k,d] and attr std. Replaces any
@@ -74,14 +90,29 @@ gm_status gm_runfile_set_model_attr(gm_runfile *f, const char *model,
                                     const char *name, double value,
                                     gm_error *err);
 
-/* Starts /models/<model>/seed_<seed> with empty series: metrics/step, one
- * metrics/<name> per metric, mode_counts [0,k_modes] if k_modes > 0 and
- * samples [0,n_samples,dim] if n_samples > 0. The model must have been
- * added; only one run is logged at a time (free the last log first). */
+/* Reserves /models/<model>/seed_<seed> (attrs seed, status "pending"), so
+ * that runs appear in the file in the experiment's order whichever
+ * finishes first. */
+gm_status gm_runfile_add_run(gm_runfile *f, const char *model, uint64_t seed,
+                             gm_error *err);
+
+/* Starts /models/<model>/seed_<seed> (reserved or not) with empty series:
+ * metrics/step, one metrics/<name> per metric, mode_counts [0,k_modes] if
+ * k_modes > 0 and samples [0,n_samples,dim] if n_samples > 0, and status
+ * "running". The model must have been added. Several runs may be logged
+ * at once. */
 gm_run_log *gm_runfile_begin_run(gm_runfile *f, const char *model,
                                  uint64_t seed, const char *const *metric_names,
                                  int n_metrics, int k_modes, int n_samples,
                                  int dim, gm_error *err);
+
+/* Goes on logging a run begun earlier (same metrics and sizes) from row
+ * `rows`: the rows after it are cut (a resumed run writes them again). */
+gm_run_log *gm_runfile_continue_run(gm_runfile *f, const char *model,
+                                    uint64_t seed,
+                                    const char *const *metric_names,
+                                    int n_metrics, int k_modes, int n_samples,
+                                    int dim, long rows, gm_error *err);
 
 /* Appends one evaluation: extends every series by one row, writes it and
  * flushes the file. `step` must exceed the previous one; `metrics` has
@@ -96,22 +127,29 @@ gm_status gm_run_log_append(gm_run_log *log, long step, const double *metrics,
 long gm_run_log_rows(const gm_run_log *log);
 
 /* Records the run's attrs steps and train_seconds (NaN until then) and
- * flushes. The log stays usable until freed. */
+ * status "complete". The log stays usable until freed. */
 gm_status gm_run_log_finish(gm_run_log *log, long steps, double train_seconds,
                             gm_error *err);
 
 /* Closes the run's datasets; NULL is a no-op. */
 void gm_run_log_free(gm_run_log *log);
 
-/* Writes checkpoint/<group name>/<view name> for each group of a run that
- * has begun, and checkpoint/<group>/optim from optims[i] when optims and
- * optims[i] are not NULL. Rewrites an earlier checkpoint in place. */
-gm_status gm_runfile_write_checkpoint(gm_runfile *f, const char *model,
-                                      uint64_t seed, gm_params *const *groups,
-                                      int n_groups, gm_optim *const *optims,
-                                      gm_error *err);
+/* Writes a run's state as its checkpoint (rewriting the last one). The
+ * published file always holds one whole checkpoint. */
+gm_status gm_runfile_write_state(gm_runfile *f, const char *model,
+                                 uint64_t seed, const gm_state *state,
+                                 gm_error *err);
 
-/* Sets the root attr status: "running", "complete" or "failed: <why>". */
+/* Reads a run's checkpoint into out (emptied first): from a file open for
+ * writing, or from the file at `path`. */
+gm_status gm_runfile_load_state(gm_runfile *f, const char *model,
+                                uint64_t seed, gm_state *out, gm_error *err);
+gm_status gm_runfile_read_state(const char *path, const char *model,
+                                uint64_t seed, gm_state *out, gm_error *err);
+
+/* Sets the root attr status: "running", "complete", "interrupted" or
+ * "failed: <why>". Complete and interrupted files are also synced to disk
+ * (fsync). */
 gm_status gm_runfile_set_status(gm_runfile *f, const char *status,
                                 gm_error *err);
 
@@ -123,9 +161,10 @@ gm_status gm_runfile_set_status(gm_runfile *f, const char *status,
  * seeds with no evaluation are left out. */
 gm_status gm_runfile_write_summary(gm_runfile *f, gm_error *err);
 
-/* Flushes and closes the file (and any run log still open, which stays
- * allocated until gm_run_log_free) and frees f; NULL is a no-op. The
- * status attribute is left as it is. */
+/* Closes the file (and any run log still open, which stays allocated
+ * until gm_run_log_free), releases the lock and frees f; NULL is a no-op.
+ * What counts is what was published; when replacing an existing file,
+ * path.new replaces it here if its status is complete or interrupted. */
 gm_status gm_runfile_close(gm_runfile *f, gm_error *err);
 
 /* ---- reading ------------------------------------------------------------ */
@@ -149,6 +188,8 @@ typedef struct gm_runfile_seed {
     long steps;          /* attr steps: the last step recorded */
     long evaluations;    /* rows of metrics/step */
     bool has_checkpoint; /* a checkpoint group exists */
+    bool begun;          /* its series exist (not only reserved) */
+    bool complete;       /* the run finished */
 } gm_runfile_seed;
 
 typedef struct gm_runfile_model {
@@ -167,15 +208,6 @@ typedef struct gm_runfile_index {
 gm_status gm_runfile_list_models(const char *path, gm_runfile_index *out,
                                  gm_error *err);
 void gm_runfile_index_clear(gm_runfile_index *index);
-
-/* Loads checkpoint values into groups of the same layout (same group
- * names, view names and shapes) and, where optims[i] is not NULL, the
- * optimizer state and step count; the error names what is missing or
- * mismatched. */
-gm_status gm_runfile_read_checkpoint(const char *path, const char *model,
-                                     uint64_t seed, gm_params *const *groups,
-                                     int n_groups, gm_optim *const *optims,
-                                     gm_error *err);
 
 /* The comparison table of a run file. */
 typedef struct gm_summary {

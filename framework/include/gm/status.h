@@ -19,6 +19,7 @@ typedef enum gm_status {
     GM_ERR_IO,        /* reading or writing a file failed */
     GM_ERR_STATE,     /* a call came at the wrong time (e.g. before compile) */
     GM_ERR_NUMERIC,   /* NaN or Inf where a finite number was needed */
+    GM_INTERRUPTED,   /* stopped on request; the work so far is kept */
     GM_STATUS_COUNT
 } gm_status;
 

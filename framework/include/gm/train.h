@@ -7,6 +7,8 @@
 #ifndef GM_TRAIN_H
 #define GM_TRAIN_H
 
+#include <signal.h>
+
 #include "gm/experiment.h"
 #include "gm/registry.h"
 
@@ -34,14 +36,25 @@ typedef struct gm_train_options {
     double progress_interval; /* seconds between reports between evaluations
                                  (0: only at evaluations) */
     int jobs; /* runs trained at once, in threads (0 or 1: one) */
+    bool resume;  /* go on with the unfinished runs of the file e->out */
+    bool replace; /* e->out may exist: replaced once complete/interrupted */
+    /* Set (e.g. by a signal handler) to stop: every run checkpoints at its
+     * next step, and the file is marked interrupted. May be NULL. */
+    const volatile sig_atomic_t *stop;
 } gm_train_options;
 
-/* Trains the experiment into e->out. Runs train `jobs` at a time and are
- * written in the experiment's order, so the file does not depend on jobs
- * (give OpenBLAS one thread per job: gm_blas_set_threads). The progress
- * callback is called from the workers, one call at a time. On a NaN or Inf
- * the run file keeps everything logged so far, its status says
- * "failed: <why>", and the error names model, seed, step and metric. */
+/* Trains the experiment into the run file e->out (a new one, or with
+ * opts->resume the unfinished runs of an existing one, each from its last
+ * checkpoint, bit for bit as if never stopped). Runs train `jobs` at a
+ * time; each evaluation, checkpoint (every e->checkpoint_every steps and
+ * at the end) and finished run is in the published file as soon as it
+ * comes, and the file does not depend on jobs (give OpenBLAS one thread
+ * per job: gm_blas_set_threads). The progress callback is called from the
+ * workers, one call at a time. On a NaN or Inf the run file keeps
+ * everything logged so far, its status says "failed: <why>", and the error
+ * names model, seed, step and metric. When opts->stop is set, every run
+ * checkpoints, the file's status becomes "interrupted", and the result is
+ * GM_INTERRUPTED. */
 gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
                               const gm_train_options *opts, gm_error *err);
 

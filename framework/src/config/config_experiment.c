@@ -5,8 +5,10 @@
 #include "config/config_internal.h"
 
 static const char *const top_keys[] = {
-    "experiment", "seeds", "out", "dataset", "train", "eval", "models"};
+    "experiment", "seeds", "out", "dataset", "train", "eval", "checkpoint",
+    "models"};
 static const char *const eval_keys[] = {"every", "samples"};
+static const char *const checkpoint_keys[] = {"every"};
 
 static gm_status seeds(const gm_cfg *c, const gm_ynode *root,
                        gm_experiment *e) {
@@ -55,6 +57,20 @@ static gm_status eval(const gm_cfg *c, const gm_ynode *root, gm_experiment *e) {
     return st;
 }
 
+/* checkpoint.every: 0 (the default) checkpoints at every evaluation. */
+static gm_status checkpoint(const gm_cfg *c, const gm_ynode *root,
+                            gm_experiment *e) {
+    char path[GM_CFG_PATH_MAX];
+    const gm_ynode *m = gm_cfg_get(root, "", "checkpoint", path, sizeof path);
+    gm_status st = gm_cfg_map(c, m, path, &m);
+    if (st == GM_OK) st = gm_cfg_check_keys(c, m, path, checkpoint_keys, 1);
+    e->checkpoint_every = 0;
+    if (st == GM_OK)
+        st = gm_cfg_get_long(c, m, path, "every", GM_CFG_AT_LEAST(1),
+                             &e->checkpoint_every);
+    return st;
+}
+
 /* Evaluate once at the end by default: every = the global steps, or the
  * longest model's when each model sets its own. */
 static long default_eval_every(const gm_experiment *e) {
@@ -69,7 +85,7 @@ gm_status gm_cfg_experiment(const gm_cfg *c, const gm_ynode *root,
                             gm_experiment *e) {
     if (root->kind != GM_YMAP)
         return gm_cfg_fail_type(c, root, "", "a mapping at the top level");
-    gm_status st = gm_cfg_check_keys(c, root, "", top_keys, 7);
+    gm_status st = gm_cfg_check_keys(c, root, "", top_keys, 8);
     char path[GM_CFG_PATH_MAX];
     const gm_ynode *v;
     if (st == GM_OK)
@@ -91,8 +107,11 @@ gm_status gm_cfg_experiment(const gm_cfg *c, const gm_ynode *root,
     }
     if (st == GM_OK) st = gm_cfg_train(c, &train, 1, &e->train);
     if (st == GM_OK) st = eval(c, root, e);
+    if (st == GM_OK) st = checkpoint(c, root, e);
     if (st == GM_OK) st = gm_cfg_models(c, root, e);
     if (st == GM_OK && e->eval_every == 0)
         e->eval_every = default_eval_every(e);
+    if (st == GM_OK && e->checkpoint_every == 0)
+        e->checkpoint_every = e->eval_every;
     return st;
 }

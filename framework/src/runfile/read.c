@@ -2,6 +2,7 @@
 #include "runfile/runfile_internal.h"
 
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 gm_status gm_runfile_read_info(const char *path, gm_runfile_info *out,
@@ -77,6 +78,14 @@ static gm_status read_seeds(const char *path, const char *obj, hid_t g,
         s->steps = (long)steps;
         s->evaluations = evaluations(sg);
         s->has_checkpoint = H5Lexists(sg, "checkpoint", H5P_DEFAULT) > 0;
+        s->begun = H5Lexists(sg, "metrics", H5P_DEFAULT) > 0;
+        char *status = gm_h5_attr_read_str(sg, "status");
+        double seconds = NAN;
+        gm_h5_attr_read_double(sg, "train_seconds", &seconds);
+        /* files from before per-run status: finished runs have a time */
+        s->complete = status ? strcmp(status, "complete") == 0
+                             : isfinite(seconds);
+        free(status);
         H5Gclose(sg);
     }
     gm_h5_names_free(names, n);

@@ -51,34 +51,97 @@ static gm_status write_root(gm_runfile *f, const char *experiment,
         return gm_h5_fail(err, GM_ERR_IO, f->path, "/models",
                           "cannot create group");
     H5Gclose(g);
-    if (H5Fflush(f->file, H5F_SCOPE_GLOBAL) < 0)
-        return gm_h5_fail(err, GM_ERR_IO, f->path, "/", "cannot flush");
-    return GM_OK;
+    return gm_runfile_publish(f, false, err);
 }
 
-gm_runfile *gm_runfile_create(const char *path, const char *experiment,
-                              const char *config_yaml, gm_error *err) {
-    if (!path || !*path) {
-        gm_error_set(err, GM_ERR_INVALID, "run file: empty path");
-        return NULL;
-    }
-    if (make_parents(path, err) != GM_OK) return NULL;
+static gm_runfile *runfile_alloc(const char *path, const char *live_path,
+                                 gm_error *err) {
     gm_runfile *f = calloc(1, sizeof *f);
-    if (f) f->path = strdup(path);
-    if (!f || !f->path) {
+    if (f) {
+        f->file = H5I_INVALID_HID;
+        f->lock_fd = -1;
+        f->path = strdup(path);
+        f->live_path = strdup(live_path);
+    }
+    if (!f || !f->path || !f->live_path) {
+        if (f) free(f->path);
         free(f);
         gm_error_set(err, GM_ERR_NOMEM, "%s: out of memory", path);
         return NULL;
     }
+    return f;
+}
+
+gm_runfile *gm_runfile_create(const char *path, gm_runfile_mode mode,
+                              const char *experiment, const char *config_yaml,
+                              gm_error *err) {
+    if (!path || !*path) {
+        gm_error_set(err, GM_ERR_INVALID, "run file: empty path");
+        return NULL;
+    }
+    if (strlen(path) > GM_PATH_BUF - 16) {
+        gm_error_set(err, GM_ERR_INVALID, "run file: path too long: %s", path);
+        return NULL;
+    }
+    if (make_parents(path, err) != GM_OK) return NULL;
+    struct stat st_path;
+    bool exists = lstat(path, &st_path) == 0;
+    if (exists && mode == GM_RUNFILE_NEW) {
+        gm_error_set(err, GM_ERR_STATE, "%s exists", path);
+        return NULL;
+    }
+    char live[GM_PATH_BUF];
+    snprintf(live, sizeof live, "%s%s", path, exists ? ".new" : "");
+    gm_runfile *f = runfile_alloc(path, live, err);
+    if (!f) return NULL;
+    gm_status st = gm_runfile_lock(f, err);
     gm_h5_quiet q = gm_h5_quiet_begin();
-    hid_t fapl = gm_h5_fapl();
-    f->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    gm_status st = GM_OK;
-    if (f->file < 0)
-        st = gm_h5_fail(err, GM_ERR_IO, path, "/", "cannot create run file");
-    H5Pclose(fapl);
+    hid_t fapl = st == GM_OK ? gm_runfile_memory_fapl() : -1;
+    if (st == GM_OK) {
+        f->file = fapl >= 0 ? H5Fcreate(live, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)
+                            : -1;
+        if (f->file < 0)
+            st = gm_h5_fail(err, GM_ERR_IO, path, "/",
+                            "cannot create run file");
+    }
+    if (fapl >= 0) H5Pclose(fapl);
     if (st == GM_OK)
         st = write_root(f, experiment ? experiment : "", config_yaml, err);
+    gm_h5_quiet_end(q);
+    if (st != GM_OK) {
+        gm_runfile_close(f, NULL);
+        return NULL;
+    }
+    return f;
+}
+
+gm_runfile *gm_runfile_resume(const char *path, gm_error *err) {
+    if (!path || !*path || strlen(path) > GM_PATH_BUF - 16) {
+        gm_error_set(err, GM_ERR_INVALID, "run file: empty or too long path");
+        return NULL;
+    }
+    hid_t probe;
+    gm_h5_quiet q = gm_h5_quiet_begin();
+    gm_status st = gm_h5_open_read(path, &probe, err); /* a clear error */
+    if (probe >= 0) H5Fclose(probe);
+    gm_h5_quiet_end(q);
+    if (st != GM_OK) return NULL;
+    gm_runfile *f = runfile_alloc(path, path, err);
+    if (!f) return NULL;
+    st = gm_runfile_lock(f, err);
+    q = gm_h5_quiet_begin();
+    hid_t fapl = st == GM_OK ? gm_runfile_memory_fapl() : -1;
+    if (st == GM_OK) {
+        f->file = fapl >= 0 ? H5Fopen(path, H5F_ACC_RDWR, fapl) : -1;
+        if (f->file < 0)
+            st = gm_h5_fail(err, GM_ERR_IO, path, "/",
+                            "cannot open the run file to continue it");
+    }
+    if (fapl >= 0) H5Pclose(fapl);
+    if (st == GM_OK && gm_h5_attr_str(f->file, "status", "running") < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, path, "/",
+                        "cannot write attribute 'status'");
+    if (st == GM_OK) st = gm_runfile_publish(f, false, err);
     gm_h5_quiet_end(q);
     if (st != GM_OK) {
         gm_runfile_close(f, NULL);
@@ -139,8 +202,7 @@ gm_status gm_runfile_set_dataset(gm_runfile *f, const char *name,
     if (st == GM_OK && centers)
         st = write_centers(f, g, centers, k, d, std, err);
     if (g >= 0) H5Gclose(g);
-    if (st == GM_OK && H5Fflush(f->file, H5F_SCOPE_GLOBAL) < 0)
-        st = gm_h5_fail(err, GM_ERR_IO, f->path, "/", "cannot flush");
+    if (st == GM_OK) st = gm_runfile_publish(f, false, err);
     gm_h5_quiet_end(q);
     return st;
 }
@@ -184,8 +246,7 @@ gm_status gm_runfile_add_model(gm_runfile *f, const char *model,
     else
         st = write_hparams(f, g, obj, params, err);
     if (g >= 0) H5Gclose(g);
-    if (st == GM_OK && H5Fflush(f->file, H5F_SCOPE_GLOBAL) < 0)
-        st = gm_h5_fail(err, GM_ERR_IO, f->path, "/", "cannot flush");
+    if (st == GM_OK) st = gm_runfile_publish(f, false, err);
     gm_h5_quiet_end(q);
     return st;
 }
@@ -204,27 +265,31 @@ gm_status gm_runfile_set_model_attr(gm_runfile *f, const char *model,
         st = gm_h5_fail(err, GM_ERR_IO, f->path, obj,
                         "cannot write attribute '%s'", name);
     if (g >= 0) H5Gclose(g);
+    if (st == GM_OK) st = gm_runfile_publish(f, false, err);
     gm_h5_quiet_end(q);
     return st;
 }
 
 gm_status gm_runfile_set_status(gm_runfile *f, const char *status,
                                 gm_error *err) {
-    bool ok = status && (strcmp(status, "running") == 0 ||
-                         strcmp(status, "complete") == 0 ||
-                         (strncmp(status, "failed: ", 8) == 0 && status[8]));
+    bool done = status && (strcmp(status, "complete") == 0 ||
+                           strcmp(status, "interrupted") == 0);
+    bool ok = done || (status && (strcmp(status, "running") == 0 ||
+                                  (strncmp(status, "failed: ", 8) == 0 &&
+                                   status[8])));
     if (!ok)
         return gm_error_set(err, GM_ERR_INVALID,
-                            "%s: status must be \"running\", \"complete\" or "
-                            "\"failed: <why>\", not \"%s\"",
+                            "%s: status must be \"running\", \"complete\", "
+                            "\"interrupted\" or \"failed: <why>\", not \"%s\"",
                             f->path, status ? status : "(null)");
     gm_h5_quiet q = gm_h5_quiet_begin();
     gm_status st = GM_OK;
     if (gm_h5_attr_str(f->file, "status", status) < 0)
         st = gm_h5_fail(err, GM_ERR_IO, f->path, "/",
                         "cannot write attribute 'status'");
-    else if (H5Fflush(f->file, H5F_SCOPE_GLOBAL) < 0)
-        st = gm_h5_fail(err, GM_ERR_IO, f->path, "/", "cannot flush");
+    else
+        st = gm_runfile_publish(f, done, err);
+    f->replaceable = st == GM_OK && done;
     gm_h5_quiet_end(q);
     return st;
 }
@@ -232,7 +297,7 @@ gm_status gm_runfile_set_status(gm_runfile *f, const char *status,
 gm_status gm_runfile_close(gm_runfile *f, gm_error *err) {
     if (!f) return GM_OK;
     gm_status st = GM_OK;
-    if (f->active) gm_run_log_detach(f->active);
+    while (f->logs) gm_run_log_detach(f->logs);
     if (f->file >= 0) {
         /* Every function closes what it opens; a leak would keep the file
          * open after H5Fclose. */
@@ -241,15 +306,23 @@ gm_status gm_runfile_close(gm_runfile *f, gm_error *err) {
                                                 H5F_OBJ_ATTR | H5F_OBJ_LOCAL) ==
                   0);
         gm_h5_quiet q = gm_h5_quiet_begin();
-        if (H5Fclose(f->file) < 0)
-            st = gm_h5_fail(err, GM_ERR_IO, f->path, "/",
-                            "cannot close the run file");
+        H5Fclose(f->file); /* the memory copy: what counts is published */
         gm_h5_quiet_end(q);
     }
+    /* Replacing an existing file: only by a finished or interrupted run. */
+    if (f->replaceable && strcmp(f->live_path, f->path) != 0 &&
+        rename(f->live_path, f->path) != 0)
+        st = gm_error_set(err, GM_ERR_IO, "%s: cannot replace it with %s: %s",
+                          f->path, f->live_path, strerror(errno));
+    gm_runfile_unlock(f);
+    free(f->image);
+    free(f->live_path);
     free(f->path);
     free(f);
     return st;
 }
+
+const char *gm_runfile_live_path(const gm_runfile *f) { return f->live_path; }
 
 void gm_runfile_seed_path(char *buf, const char *model, uint64_t seed) {
     snprintf(buf, GM_H5_OBJ_MAX, "/models/%s/seed_%" PRIu64, model, seed);

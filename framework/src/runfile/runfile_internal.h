@@ -5,15 +5,31 @@
 #include "gm/runfile.h"
 #include "runfile/h5util.h"
 
+/* Longest path of a run file or of the files beside it. */
+#define GM_PATH_BUF 4096
+
 struct gm_runfile {
-    char *path;
-    hid_t file;
-    gm_run_log *active; /* the run being logged, or NULL */
+    char *path;      /* where the run file lives */
+    char *live_path; /* where it is published while written: path, or
+                        path.new while it replaces an existing file */
+    hid_t file;      /* the in-memory copy (core driver) */
+    int lock_fd;     /* holds the writer's lock, or -1 */
+    unsigned char *image; /* buffer for the published image */
+    size_t image_cap;
+    bool replaceable; /* status complete or interrupted: may replace path */
+    gm_run_log *logs; /* open run logs, linked through their `next` */
 };
 
 /* Closes the HDF5 objects of a log and detaches it from its file (called
  * when the file closes first, and by gm_run_log_free). */
 void gm_run_log_detach(gm_run_log *log);
+
+/* publish.c: the writer's lock, and the file published whole (a temporary
+ * file renamed over live_path; fsync'd first if durable). */
+gm_status gm_runfile_lock(gm_runfile *f, gm_error *err);
+void gm_runfile_unlock(gm_runfile *f);
+gm_status gm_runfile_publish(gm_runfile *f, bool durable, gm_error *err);
+hid_t gm_runfile_memory_fapl(void);
 
 /* Writes "/models/<model>/seed_<seed>" into buf (GM_H5_OBJ_MAX bytes). */
 void gm_runfile_seed_path(char *buf, const char *model, uint64_t seed);

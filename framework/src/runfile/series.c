@@ -11,6 +11,7 @@
 
 struct gm_run_log {
     gm_runfile *owner;       /* NULL once detached */
+    gm_run_log *next;        /* the owner's next open log */
     char obj[GM_H5_OBJ_MAX]; /* "/models/<m>/seed_<s>", for messages */
     hid_t group;
     hid_t step;    /* int64 [n] */
@@ -104,11 +105,6 @@ static gm_status check_run_args(const gm_runfile *f, const char *model,
                                 int s, int d, gm_error *err) {
     gm_status st = gm_h5_check_name(f->path, "model", model, err);
     if (st != GM_OK) return st;
-    if (f->active)
-        return gm_error_set(err, GM_ERR_STATE,
-                            "%s: %s: a run is still being logged; free its "
-                            "log before beginning another",
-                            f->path, f->active->obj);
     if (n_metrics < 0 || k < 0 || s < 0 || (s > 0 && d < 1))
         return gm_error_set(err, GM_ERR_INVALID,
                             "%s: model '%s': bad run sizes (metrics %d, "
@@ -134,6 +130,7 @@ static gm_status create_datasets(gm_run_log *log, const char *path,
     hid_t g = log->group;
     char obj[GM_H5_OBJ_MAX];
     if (gm_h5_attr_u64(g, "seed", seed) < 0 ||
+        gm_h5_attr_str(g, "status", "running") < 0 ||
         gm_h5_attr_i64(g, "steps", 0) < 0 ||
         gm_h5_attr_double(g, "train_seconds", NAN) < 0)
         return gm_h5_fail(err, GM_ERR_IO, path, log->obj,
@@ -187,6 +184,11 @@ static gm_status create_datasets(gm_run_log *log, const char *path,
     return GM_OK;
 }
 
+static void attach(gm_runfile *f, gm_run_log *log) {
+    log->next = f->logs;
+    f->logs = log;
+}
+
 static gm_run_log *log_alloc(gm_runfile *f, const char *model, uint64_t seed,
                              const char *const *names, int n_metrics, int k,
                              int s, int d) {
@@ -230,29 +232,167 @@ gm_run_log *gm_runfile_begin_run(gm_runfile *f, const char *model,
     snprintf(model_obj, sizeof model_obj, "/models/%s", model);
     gm_h5_quiet q = gm_h5_quiet_begin();
     gm_status st = GM_OK;
+    bool reserved = false, created = false;
     if (H5Lexists(f->file, model_obj, H5P_DEFAULT) <= 0)
         st = gm_error_set(err, GM_ERR_NOT_FOUND,
                           "%s: %s: no such model (add it before its runs)",
                           f->path, model_obj);
-    else if (H5Lexists(f->file, log->obj, H5P_DEFAULT) > 0)
-        st = gm_error_set(err, GM_ERR_STATE, "%s: %s: this run already exists",
-                          f->path, log->obj);
-    else if ((log->group = gm_h5_group_create(f->file, log->obj)) < 0)
-        st = gm_h5_fail(err, GM_ERR_IO, f->path, log->obj,
-                        "cannot create group");
-    else
-        st = create_datasets(log, f->path, seed, err);
-    if (st == GM_OK && H5Fflush(f->file, H5F_SCOPE_GLOBAL) < 0)
-        st = gm_h5_fail(err, GM_ERR_IO, f->path, "/", "cannot flush");
+    else if (gm_h5_exists(f->file, log->obj))
+        reserved = true;
+    if (st == GM_OK && reserved) {
+        log->group = H5Gopen2(f->file, log->obj, H5P_DEFAULT);
+        if (log->group < 0)
+            st = gm_h5_fail(err, GM_ERR_IO, f->path, log->obj,
+                            "cannot open group");
+        else if (H5Lexists(log->group, "metrics", H5P_DEFAULT) > 0)
+            st = gm_error_set(err, GM_ERR_STATE,
+                              "%s: %s: this run already exists", f->path,
+                              log->obj);
+    } else if (st == GM_OK) {
+        log->group = gm_h5_group_create(f->file, log->obj);
+        created = log->group >= 0;
+        if (!created)
+            st = gm_h5_fail(err, GM_ERR_IO, f->path, log->obj,
+                            "cannot create group");
+    }
+    if (st == GM_OK) st = create_datasets(log, f->path, seed, err);
+    if (st == GM_OK) st = gm_runfile_publish(f, false, err);
     if (st != GM_OK) {
-        bool created = log->group >= 0;
         gm_run_log_detach(log);
         /* Leave no half-made run behind. */
         if (created) H5Ldelete(f->file, log->obj, H5P_DEFAULT);
         gm_run_log_free(log);
         log = NULL;
     }
-    if (log) f->active = log;
+    if (log) attach(f, log);
+    gm_h5_quiet_end(q);
+    return log;
+}
+
+gm_status gm_runfile_add_run(gm_runfile *f, const char *model, uint64_t seed,
+                             gm_error *err) {
+    gm_status st = gm_h5_check_name(f->path, "model", model, err);
+    if (st != GM_OK) return st;
+    char obj[GM_H5_OBJ_MAX];
+    gm_runfile_seed_path(obj, model, seed);
+    gm_h5_quiet q = gm_h5_quiet_begin();
+    hid_t g = -1;
+    if (gm_h5_exists(f->file, obj))
+        st = gm_error_set(err, GM_ERR_STATE, "%s: %s: this run already exists",
+                          f->path, obj);
+    else if ((g = gm_h5_group_create(f->file, obj)) < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, f->path, obj, "cannot create group");
+    else if (gm_h5_attr_u64(g, "seed", seed) < 0 ||
+             gm_h5_attr_str(g, "status", "pending") < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, f->path, obj,
+                        "cannot write attributes");
+    if (g >= 0) H5Gclose(g);
+    if (st == GM_OK) st = gm_runfile_publish(f, false, err);
+    gm_h5_quiet_end(q);
+    return st;
+}
+
+/* Opens the series of a run begun earlier (same metrics and sizes). */
+static gm_status open_datasets(gm_run_log *log, const char *path,
+                               gm_error *err) {
+    char metrics_obj[GM_H5_OBJ_MAX], obj[GM_H5_OBJ_MAX];
+    gm_h5_join(metrics_obj, log->obj, "metrics");
+    hid_t m = H5Gopen2(log->group, "metrics", H5P_DEFAULT);
+    if (m < 0)
+        return gm_error_set(err, GM_ERR_NOT_FOUND, "%s: %s: no series", path,
+                            metrics_obj);
+    gm_status st = GM_OK;
+    if ((log->step = H5Dopen2(m, "step", H5P_DEFAULT)) < 0)
+        st = gm_error_set(err, GM_ERR_NOT_FOUND, "%s: %s: no series 'step'",
+                          path, metrics_obj);
+    for (int i = 0; st == GM_OK && i < log->n_metrics; i++)
+        if ((log->metric[i] = H5Dopen2(m, log->names[i], H5P_DEFAULT)) < 0)
+            st = gm_error_set(err, GM_ERR_NOT_FOUND,
+                              "%s: %s: no series '%s' (the run's metrics "
+                              "differ from the file's)",
+                              path, metrics_obj, log->names[i]);
+    H5Gclose(m);
+    gm_h5_join(obj, log->obj, "mode_counts");
+    if (st == GM_OK && log->k > 0 &&
+        (log->counts = H5Dopen2(log->group, "mode_counts", H5P_DEFAULT)) < 0)
+        st = gm_error_set(err, GM_ERR_NOT_FOUND, "%s: %s: missing", path, obj);
+    gm_h5_join(obj, log->obj, "samples");
+    if (st == GM_OK && log->s > 0 &&
+        (log->samples = H5Dopen2(log->group, "samples", H5P_DEFAULT)) < 0)
+        st = gm_error_set(err, GM_ERR_NOT_FOUND, "%s: %s: missing", path, obj);
+    return st;
+}
+
+/* The step of row `row` of the step series. */
+static herr_t read_step(const gm_run_log *log, hsize_t row, int64_t *out) {
+    hsize_t start[1] = {row}, count[1] = {1};
+    hid_t fspace = H5Dget_space(log->step);
+    hid_t mspace = H5Screate_simple(1, count, NULL);
+    herr_t rc = -1;
+    if (fspace >= 0 && mspace >= 0 &&
+        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) >=
+            0)
+        rc = H5Dread(log->step, H5T_NATIVE_INT64, mspace, fspace, H5P_DEFAULT,
+                     out);
+    if (mspace >= 0) H5Sclose(mspace);
+    if (fspace >= 0) H5Sclose(fspace);
+    return rc;
+}
+
+gm_run_log *gm_runfile_continue_run(gm_runfile *f, const char *model,
+                                    uint64_t seed,
+                                    const char *const *metric_names,
+                                    int n_metrics, int k_modes, int n_samples,
+                                    int dim, long rows, gm_error *err) {
+    if (check_run_args(f, model, metric_names, n_metrics, k_modes, n_samples,
+                       dim, err) != GM_OK)
+        return NULL;
+    gm_run_log *log = log_alloc(f, model, seed, metric_names, n_metrics,
+                                k_modes, n_samples, dim);
+    if (!log) {
+        gm_error_set(err, GM_ERR_NOMEM, "%s: out of memory", f->path);
+        return NULL;
+    }
+    gm_h5_quiet q = gm_h5_quiet_begin();
+    gm_status st = GM_OK;
+    if (!gm_h5_exists(f->file, log->obj) ||
+        (log->group = H5Gopen2(f->file, log->obj, H5P_DEFAULT)) < 0)
+        st = gm_error_set(err, GM_ERR_NOT_FOUND, "%s: %s: no such run",
+                          f->path, log->obj);
+    if (st == GM_OK) st = open_datasets(log, f->path, err);
+    hsize_t have = 0;
+    hid_t space = st == GM_OK ? H5Dget_space(log->step) : -1;
+    if (space >= 0) {
+        H5Sget_simple_extent_dims(space, &have, NULL);
+        H5Sclose(space);
+    }
+    if (st == GM_OK && (rows < 0 || (hsize_t)rows > have))
+        st = gm_error_set(err, GM_ERR_INVALID,
+                          "%s: %s: the checkpoint is at row %ld, the series "
+                          "have %llu",
+                          f->path, log->obj, rows, (unsigned long long)have);
+    int64_t last = 0;
+    if (st == GM_OK && rows > 0 && read_step(log, (hsize_t)rows - 1, &last) < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, f->path, log->obj,
+                        "cannot read the step series");
+    /* Rows after the checkpoint are evaluated again as the run goes on. */
+    if (st == GM_OK && set_rows(log, (hsize_t)rows) < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, f->path, log->obj,
+                        "cannot cut the series back to %ld rows", rows);
+    if (st == GM_OK && (gm_h5_attr_str(log->group, "status", "running") < 0 ||
+                        gm_h5_attr_i64(log->group, "steps", last) < 0))
+        st = gm_h5_fail(err, GM_ERR_IO, f->path, log->obj,
+                        "cannot write attributes");
+    if (st == GM_OK) st = gm_runfile_publish(f, false, err);
+    if (st != GM_OK) {
+        gm_run_log_detach(log);
+        gm_run_log_free(log);
+        gm_h5_quiet_end(q);
+        return NULL;
+    }
+    log->rows = (hsize_t)rows;
+    log->last_step = (long)last;
+    attach(f, log);
     gm_h5_quiet_end(q);
     return log;
 }
@@ -343,8 +483,7 @@ gm_status gm_run_log_append(gm_run_log *log, long step, const double *metrics,
                         (unsigned long long)log->rows + 1);
     else
         st = write_rows(log, step, metrics, mode_counts, samples, err);
-    if (st == GM_OK && H5Fflush(log->owner->file, H5F_SCOPE_GLOBAL) < 0)
-        st = gm_h5_fail(err, GM_ERR_IO, path, "/", "cannot flush");
+    if (st == GM_OK) st = gm_runfile_publish(log->owner, false, err);
     if (st == GM_OK) {
         log->rows++;
         log->last_step = step;
@@ -365,11 +504,13 @@ gm_status gm_run_log_finish(gm_run_log *log, long steps, double train_seconds,
     gm_h5_quiet q = gm_h5_quiet_begin();
     gm_status st = GM_OK;
     if (gm_h5_attr_i64(log->group, "steps", steps) < 0 ||
-        gm_h5_attr_double(log->group, "train_seconds", train_seconds) < 0)
+        gm_h5_attr_double(log->group, "train_seconds", train_seconds) < 0 ||
+        gm_h5_attr_str(log->group, "status", "complete") < 0)
         st = gm_h5_fail(err, GM_ERR_IO, path, log->obj,
-                        "cannot write attributes steps and train_seconds");
-    else if (H5Fflush(log->owner->file, H5F_SCOPE_GLOBAL) < 0)
-        st = gm_h5_fail(err, GM_ERR_IO, path, "/", "cannot flush");
+                        "cannot write attributes steps, train_seconds and "
+                        "status");
+    else
+        st = gm_runfile_publish(log->owner, false, err);
     gm_h5_quiet_end(q);
     return st;
 }
@@ -387,7 +528,12 @@ void gm_run_log_detach(gm_run_log *log) {
     log->group = log->step = log->counts = log->samples = -1;
     for (int i = 0; i < log->n_metrics; i++)
         log->metric[i] = -1;
-    if (log->owner && log->owner->active == log) log->owner->active = NULL;
+    for (gm_run_log **at = log->owner ? &log->owner->logs : NULL; at && *at;
+         at = &(*at)->next)
+        if (*at == log) {
+            *at = log->next;
+            break;
+        }
     log->owner = NULL;
 }
 

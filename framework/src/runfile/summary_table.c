@@ -104,8 +104,7 @@ gm_status gm_runfile_write_summary(gm_runfile *f, gm_error *err) {
         st = write_table(f->file, f->path, &s, err);
         gm_summary_clear(&s);
     }
-    if (st == GM_OK && H5Fflush(f->file, H5F_SCOPE_GLOBAL) < 0)
-        st = gm_h5_fail(err, GM_ERR_IO, f->path, "/", "cannot flush");
+    if (st == GM_OK) st = gm_runfile_publish(f, false, err);
     gm_h5_quiet_end(q);
     return st;
 }

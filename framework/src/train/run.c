@@ -39,8 +39,10 @@ static gm_status alloc_rows(gm_run *r, gm_error *err) {
     if (r->k_modes)
         r->row_modes = calloc(rows * r->k_modes, sizeof *r->row_modes);
     r->samples = malloc((size_t)r->e->eval_samples * r->dim * sizeof(float));
+    r->state = gm_state_create();
+    r->checkpoint_step = -1;
     if (!r->row_step || !r->row_values || !r->row_samples || !r->samples ||
-        (r->k_modes && !r->row_modes))
+        (r->k_modes && !r->row_modes) || !r->state)
         return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     return GM_OK;
 }
@@ -177,12 +179,60 @@ static gm_status evaluate(gm_run *r, long step, gm_error *err) {
     return GM_OK;
 }
 
+/* The run's whole state into r->state, handed to the callback. */
+static gm_status checkpoint(gm_run *r, const gm_run_callbacks *cb,
+                            gm_error *err) {
+    gm_state *s = r->state;
+    gm_state_reset(s);
+    gm_status st = gm_state_put_i64(s, "run/step", r->steps_done, err);
+    if (st == GM_OK) st = gm_state_put_i64(s, "run/rows", r->n_rows, err);
+    if (st == GM_OK)
+        st = gm_state_put_f64(s, "run/train_seconds", &r->train_seconds, 1,
+                              err);
+    if (st == GM_OK) st = gm_batcher_save_state(r->batcher, s, "batcher", err);
+    if (st == GM_OK) st = gm_model_save_state(r->model, s, err);
+    if (st != GM_OK) return st;
+    r->checkpoint_step = r->steps_done;
+    if (cb->checkpointed) cb->checkpointed(r, cb->ctx);
+    return GM_OK;
+}
+
+gm_status gm_run_load_state(gm_run *r, const gm_state *s, gm_error *err) {
+    int64_t step = 0, rows = 0;
+    gm_status st = gm_state_get_i64(s, "run/step", &step, err);
+    if (st == GM_OK) st = gm_state_get_i64(s, "run/rows", &rows, err);
+    if (st == GM_OK)
+        st = gm_state_get(s, "run/train_seconds", GM_STATE_F64, 1,
+                          &r->train_seconds, err);
+    if (st == GM_OK && (step < 0 || step > r->spec->train.steps || rows < 0 ||
+                        rows > r->cap_rows))
+        st = gm_error_set(err, GM_ERR_INVALID,
+                          "the checkpoint's step %lld or row %lld does not "
+                          "fit this run of %ld steps",
+                          (long long)step, (long long)rows,
+                          r->spec->train.steps);
+    if (st == GM_OK) st = gm_batcher_load_state(r->batcher, s, "batcher", err);
+    if (st == GM_OK) st = gm_model_load_state(r->model, s, err);
+    if (st != GM_OK) return st;
+    r->steps_done = (long)step;
+    r->n_rows = (long)rows;
+    r->checkpoint_step = (long)step;
+    return GM_OK;
+}
+
 gm_status gm_run_train(gm_run *r, const gm_run_callbacks *cb, gm_error *err) {
     long steps = r->spec->train.steps;
     double last_report = seconds_now();
-    for (long step = 1; step <= steps; step++) {
-        if (cb->cancelled && cb->cancelled(cb->ctx))
-            return gm_error_set(err, GM_ERR_STATE, "cancelled");
+    for (long step = r->steps_done + 1; step <= steps; step++) {
+        if (cb->stop && cb->stop(cb->ctx)) {
+            gm_status s = r->checkpoint_step == r->steps_done
+                              ? GM_OK
+                              : checkpoint(r, cb, err);
+            return s == GM_OK ? gm_error_set(err, GM_INTERRUPTED,
+                                             "interrupted at step %ld",
+                                             r->steps_done)
+                              : s;
+        }
         double t0 = seconds_now();
         gm_status s =
             gm_model_train_step(r->model, step, next_batch, r->batcher, err);
@@ -196,6 +246,10 @@ gm_status gm_run_train(gm_run *r, const gm_run_callbacks *cb, gm_error *err) {
             if (s != GM_OK) return s;
             if (cb->published) cb->published(r, cb->ctx);
         }
+        if (step % r->e->checkpoint_every == 0 || step == steps) {
+            s = checkpoint(r, cb, err);
+            if (s != GM_OK) return s;
+        }
         bool due = cb->progress_interval > 0 &&
                    t1 - last_report >= cb->progress_interval;
         if (cb->progress && (eval || due)) {
@@ -204,19 +258,6 @@ gm_status gm_run_train(gm_run *r, const gm_run_callbacks *cb, gm_error *err) {
         }
     }
     return GM_OK;
-}
-
-int gm_run_checkpoint_parts(gm_run *r, gm_params **groups, gm_optim **optims) {
-    gm_model *m = r->model;
-    for (int g = 0; g < m->n_owned; g++) {
-        groups[g] = m->owned[g];
-        optims[g] = NULL;
-        for (int p = 0; p < m->n_phases; p++)
-            for (int i = 0; i < m->phases[p].n_groups; i++)
-                if (m->phases[p].groups[i] == m->owned[g])
-                    optims[g] = m->phases[p].optims[i];
-    }
-    return m->n_owned;
 }
 
 void gm_run_free(gm_run *r) {
@@ -228,6 +269,8 @@ void gm_run_free(gm_run *r) {
     free(r->row_values);
     free(r->row_modes);
     free(r->row_samples);
+    gm_state_free(r->state);
+    r->state = NULL;
     r->model = NULL;
     r->batcher = NULL;
     r->data = NULL;

@@ -17,8 +17,11 @@ typedef struct gm_run gm_run;
  * run's own thread. */
 typedef struct gm_run_callbacks {
     void (*published)(gm_run *r, void *ctx); /* a new row is complete */
+    /* r->state holds a new checkpoint; the callback may swap it for an
+     * empty state of its own (it keeps the one it takes). */
+    void (*checkpointed)(gm_run *r, void *ctx);
     void (*progress)(gm_run *r, bool evaluation, void *ctx);
-    bool (*cancelled)(void *ctx); /* stop early: another run failed */
+    bool (*stop)(void *ctx); /* checkpoint and stop at the next step */
     void *ctx;
     double progress_interval; /* seconds between reports, 0: evaluations */
 } gm_run_callbacks;
@@ -50,19 +53,23 @@ struct gm_run {
 
     long steps_done;
     double train_seconds; /* training only, evaluation excluded */
+    gm_state *state;      /* the last checkpoint taken */
+    long checkpoint_step; /* its step, -1 before the first */
 };
 
 /* Builds the run's dataset, batcher, model and row buffers. */
 gm_status gm_run_setup(gm_run *r, gm_error *err);
 
-/* Trains for spec->train.steps steps, evaluating every eval.every steps
- * and at the end. Stops at the first non-finite value with an error naming
- * the step and the metric. */
-gm_status gm_run_train(gm_run *r, const gm_run_callbacks *cb, gm_error *err);
+/* Puts the run where a state saved by its checkpoint left it (after
+ * gm_run_setup): the next step is the one after run/step. */
+gm_status gm_run_load_state(gm_run *r, const gm_state *s, gm_error *err);
 
-/* The groups of the model and the optimizer of each (NULL where none),
- * for the checkpoint; returns the number of groups. */
-int gm_run_checkpoint_parts(gm_run *r, gm_params **groups, gm_optim **optims);
+/* Trains from the step after steps_done to spec->train.steps, evaluating
+ * every eval.every steps and at the end, checkpointing every
+ * checkpoint_every steps, at the end, and when cb->stop says so (then it
+ * returns GM_INTERRUPTED). Stops at the first non-finite value with an
+ * error naming the step and the metric. */
+gm_status gm_run_train(gm_run *r, const gm_run_callbacks *cb, gm_error *err);
 
 void gm_run_free(gm_run *r);
 

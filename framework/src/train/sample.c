@@ -19,9 +19,15 @@ static gm_status find_seed(const char *path, const char *model, bool has_seed,
     for (int i = 0; i < idx.n_models; i++) {
         gm_runfile_model *m = &idx.models[i];
         if (strcmp(m->name, model) != 0) continue;
-        s = gm_error_set(err, GM_ERR_NOT_FOUND,
-                         "%s: model '%s' has no checkpoint for seed %llu",
-                         path, model, (unsigned long long)*seed);
+        if (has_seed)
+            s = gm_error_set(err, GM_ERR_NOT_FOUND,
+                             "%s: model '%s' has no checkpoint for seed %llu",
+                             path, model, (unsigned long long)*seed);
+        else
+            s = gm_error_set(err, GM_ERR_NOT_FOUND,
+                             "%s: model '%s' has no checkpoint yet (its runs "
+                             "stopped before their first)",
+                             path, model);
         for (int k = 0; k < m->n_seeds; k++) {
             if ((has_seed && m->seeds[k].seed != *seed) ||
                 !m->seeds[k].has_checkpoint)
@@ -33,6 +39,18 @@ static gm_status find_seed(const char *path, const char *model, bool has_seed,
         }
     }
     gm_runfile_index_clear(&idx);
+    return s;
+}
+
+/* The parameters of the run's last checkpoint (the final one for a
+ * finished run). */
+static gm_status load_params(const char *path, const char *model,
+                             uint64_t seed, gm_model *m, gm_error *err) {
+    gm_state *state = gm_state_create();
+    if (!state) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+    gm_status s = gm_runfile_read_state(path, model, seed, state, err);
+    if (s == GM_OK) s = gm_model_load_params(m, state, err);
+    gm_state_free(state);
     return s;
 }
 
@@ -75,9 +93,7 @@ gm_status gm_sample_from_run(const char *path, const char *model,
                             .init = &init,
                             .noise = &noise};
         m = o ? gm_model_create(o, &ctx, err) : NULL;
-        s = m ? gm_runfile_read_checkpoint(path, model, seed, m->owned,
-                                           m->n_owned, NULL, err)
-              : err->status;
+        s = m ? load_params(path, model, seed, m, err) : err->status;
     }
     if (s == GM_OK) {
         *dim = m->data_dim;

@@ -1,37 +1,64 @@
 /* The experiment: every (model, seed) run, trained by `jobs` worker
- * threads, while this thread writes the runs to the run file in experiment
- * order (models, then seeds), each evaluation as soon as it is published.
- * Runs share nothing but the read-only experiment, so the file is the same
- * whatever the number of jobs. */
+ * threads, while this thread writes to the run file whatever any run
+ * publishes (evaluation rows, checkpoints, its end) as soon as it comes.
+ * Every run's group is laid out in experiment order before training, and
+ * runs share nothing but the read-only experiment, so the file is the same
+ * whatever the number of jobs. Resuming continues the unfinished runs of
+ * a file from their checkpoints. */
+#include <math.h>
 #include <pthread.h>
 #include <string.h>
 
 #include "gm/runfile.h"
 #include "run.h"
 
+/* Where a run stands in the file when the experiment starts. */
+typedef enum start_kind {
+    START_NEW,        /* nothing of it in the file */
+    START_FRESH,      /* begun, but no checkpoint: start over */
+    START_CHECKPOINT, /* go on from its checkpoint */
+} start_kind;
+
 typedef struct job {
     gm_run run;
+    start_kind start;
     gm_status status;
     gm_error err;
-    bool set_up, finished; /* under the trainer's lock */
-    long published;        /* rows ready to write, under the lock */
+    /* under the trainer's lock: */
+    bool set_up, finished;
+    long published;  /* rows ready to write */
+    gm_state *ready; /* a checkpoint to write, or NULL */
+    bool writing;    /* the writer is writing `ready`'s predecessor */
+    /* the writer's own: */
+    gm_run_log *log;
+    gm_state *spare; /* an empty state to swap in for the next checkpoint */
+    long written;
+    bool logged, done;
 } job;
 
 typedef struct trainer {
     const gm_experiment *e;
     const gm_train_options *opts;
+    gm_runfile *file;
     job *jobs;
-    int n_jobs;
+    int n_jobs, n_runs;
     pthread_mutex_t lock;
     pthread_cond_t changed;
     /* The HDF5 library is not thread-safe: the run file's writes and a
      * worker's dataset set-up (which may read an HDF5 file) take turns. */
     pthread_mutex_t hdf5;
     int next; /* the next job a worker takes */
+    int workers; /* still running */
     bool cancel;
+    bool interrupted; /* a run stopped before its end, or never began */
 } trainer;
 
-static job *job_of(trainer *t, gm_run *r) { return &t->jobs[r->index]; }
+static job *job_of(trainer *t, gm_run *r) {
+    for (int i = 0; i < t->n_jobs; i++)
+        if (&t->jobs[i].run == r) return &t->jobs[i];
+    GM_ASSERT(false);
+    return NULL;
+}
 
 static void on_published(gm_run *r, void *ctx) {
     trainer *t = ctx;
@@ -41,8 +68,24 @@ static void on_published(gm_run *r, void *ctx) {
     pthread_mutex_unlock(&t->lock);
 }
 
-static bool on_cancelled(void *ctx) {
+/* Hands the new checkpoint to the writer, taking back an empty state;
+ * waits only while the writer is still writing the previous one. */
+static void on_checkpointed(gm_run *r, void *ctx) {
     trainer *t = ctx;
+    pthread_mutex_lock(&t->lock);
+    job *j = job_of(t, r);
+    while (j->writing) pthread_cond_wait(&t->changed, &t->lock);
+    gm_state *taken = r->state;
+    r->state = j->ready ? j->ready : j->spare;
+    if (!j->ready) j->spare = NULL;
+    j->ready = taken;
+    pthread_cond_broadcast(&t->changed);
+    pthread_mutex_unlock(&t->lock);
+}
+
+static bool on_stop(void *ctx) {
+    trainer *t = ctx;
+    if (t->opts && t->opts->stop && *t->opts->stop) return true;
     pthread_mutex_lock(&t->lock);
     bool c = t->cancel;
     pthread_mutex_unlock(&t->lock);
@@ -60,7 +103,7 @@ static void on_progress(gm_run *r, bool evaluation, void *ctx) {
         .model = r->spec->name,
         .seed = r->seed,
         .run_index = r->index,
-        .n_runs = t->n_jobs,
+        .n_runs = t->n_runs,
         .step = r->steps_done,
         .steps = steps,
         .steps_per_second = rate,
@@ -75,25 +118,48 @@ static void on_progress(gm_run *r, bool evaluation, void *ctx) {
     pthread_mutex_unlock(&t->lock);
 }
 
+/* Builds the run and, when resuming, restores its checkpoint. */
+static gm_status set_up(trainer *t, job *j) {
+    pthread_mutex_lock(&t->hdf5);
+    gm_status s = gm_run_setup(&j->run, &j->err);
+    if (s == GM_OK && j->start == START_CHECKPOINT) {
+        s = gm_runfile_load_state(t->file, j->run.spec->name, j->run.seed,
+                                  j->run.state, &j->err);
+        if (s == GM_OK) s = gm_run_load_state(&j->run, j->run.state, &j->err);
+    }
+    pthread_mutex_unlock(&t->hdf5);
+    return s;
+}
+
 static void *worker(void *arg) {
     trainer *t = arg;
     gm_run_callbacks cb = {.published = on_published,
+                           .checkpointed = on_checkpointed,
                            .progress = on_progress,
-                           .cancelled = on_cancelled,
+                           .stop = on_stop,
                            .ctx = t,
                            .progress_interval =
                                t->opts ? t->opts->progress_interval : 0};
     for (;;) {
         pthread_mutex_lock(&t->lock);
-        int i = t->cancel || t->next == t->n_jobs ? -1 : t->next++;
+        int i = t->next == t->n_jobs ? -1 : t->next++;
         pthread_mutex_unlock(&t->lock);
-        if (i < 0) return NULL;
+        if (i >= 0 && on_stop(t)) i = -1; /* runs not begun stay as they are */
+        if (i < 0) {
+            pthread_mutex_lock(&t->lock);
+            t->workers--;
+            pthread_cond_broadcast(&t->changed);
+            pthread_mutex_unlock(&t->lock);
+            return NULL;
+        }
         job *j = &t->jobs[i];
-        pthread_mutex_lock(&t->hdf5);
-        gm_status s = gm_run_setup(&j->run, &j->err);
-        pthread_mutex_unlock(&t->hdf5);
+        j->spare = gm_state_create();
+        gm_status s = j->spare ? set_up(t, j)
+                               : gm_error_set(&j->err, GM_ERR_NOMEM,
+                                              "out of memory");
         pthread_mutex_lock(&t->lock);
         j->set_up = s == GM_OK;
+        j->published = j->run.n_rows;
         pthread_cond_broadcast(&t->changed);
         pthread_mutex_unlock(&t->lock);
         if (s == GM_OK) s = gm_run_train(&j->run, &cb, &j->err);
@@ -129,119 +195,220 @@ static gm_status write_dataset(gm_runfile *file, const gm_experiment *e,
                                   gm_dataset_dim(d), gm_dataset_std(d), err);
 }
 
-/* Writes job j's rows as they come, then its checkpoint and totals. */
-static gm_status write_job(trainer *t, gm_runfile *file, job *j,
-                           gm_error *err) {
-    pthread_mutex_lock(&t->lock);
-    while (!j->set_up && !j->finished)
-        pthread_cond_wait(&t->changed, &t->lock);
-    bool set_up = j->set_up;
-    pthread_mutex_unlock(&t->lock);
+/* A run just set up: /dataset (from run 0), the objective's attributes
+ * (from a model's first seed) and the run's log. */
+static gm_status open_log(trainer *t, job *j, gm_error *err) {
     gm_run *r = &j->run;
-    if (!set_up) {
-        *err = j->err;
-        return j->status;
-    }
     gm_model *m = r->model;
     gm_status s = GM_OK;
-    pthread_mutex_lock(&t->hdf5);
-    if (r->index == 0) s = write_dataset(file, t->e, r->data, err);
-    if (s == GM_OK && r->seed == t->e->seeds[0])
-        s = gm_runfile_add_model(file, r->spec->name, r->spec->objective,
-                                 &r->spec->params, err);
+    if (r->index == 0) s = write_dataset(t->file, t->e, r->data, err);
     for (int a = 0; r->seed == t->e->seeds[0] && a < m->n_attrs; a++)
         if (s == GM_OK)
-            s = gm_runfile_set_model_attr(file, r->spec->name, m->attr_names[a],
-                                          m->attr_values[a], err);
-    gm_run_log *log =
-        s == GM_OK ? gm_runfile_begin_run(file, r->spec->name, r->seed,
-                                          r->names, r->n_logged, r->k_modes,
-                                          r->snapshot, r->dim, err)
-                   : NULL;
-    pthread_mutex_unlock(&t->hdf5);
-    if (!log) return s != GM_OK ? s : err->status;
-    for (long written = 0;;) {
-        pthread_mutex_lock(&t->lock);
-        while (j->published == written && !j->finished)
-            pthread_cond_wait(&t->changed, &t->lock);
-        long ready = j->published;
-        bool finished = j->finished;
-        if (s != GM_OK) /* writing failed: stop the run, wait for it */
-            for (t->cancel = true; !j->finished;)
-                pthread_cond_wait(&t->changed, &t->lock);
-        pthread_mutex_unlock(&t->lock);
-        if (s != GM_OK) break;
-        pthread_mutex_lock(&t->hdf5);
-        for (; s == GM_OK && written < ready; written++)
-            s = gm_run_log_append(
-                log, r->row_step[written],
-                r->row_values + written * r->n_logged,
-                r->row_modes ? r->row_modes + written * r->k_modes : NULL,
-                r->row_samples + (size_t)written * r->snapshot * r->dim, err);
-        pthread_mutex_unlock(&t->hdf5);
-        if (s == GM_OK && finished && written == ready) break;
-    }
-    if (s == GM_OK && j->status != GM_OK) {
-        s = j->status;
-        *err = j->err;
-    }
+            s = gm_runfile_set_model_attr(t->file, r->spec->name,
+                                          m->attr_names[a], m->attr_values[a],
+                                          err);
+    if (s != GM_OK) return s;
+    if (j->start == START_NEW)
+        j->log = gm_runfile_begin_run(t->file, r->spec->name, r->seed, r->names,
+                                      r->n_logged, r->k_modes, r->snapshot,
+                                      r->dim, err);
+    else
+        j->log = gm_runfile_continue_run(t->file, r->spec->name, r->seed,
+                                         r->names, r->n_logged, r->k_modes,
+                                         r->snapshot, r->dim, r->n_rows, err);
+    j->written = r->n_rows;
+    return j->log ? GM_OK : err->status;
+}
+
+/* Writes what job j has published since the last call. Called with the
+ * trainer's lock held; drops it while writing. */
+static gm_status write_news(trainer *t, job *j, gm_error *err) {
+    long ready = j->published;
+    bool finished = j->finished, set_up = j->set_up;
+    gm_state *state = j->ready;
+    j->ready = NULL;
+    j->writing = state != NULL;
+    pthread_mutex_unlock(&t->lock);
+    gm_run *r = &j->run;
+    gm_status s = GM_OK;
     pthread_mutex_lock(&t->hdf5);
-    if (s == GM_OK) {
-        gm_params *groups[GM_MAX_GROUPS];
-        gm_optim *optims[GM_MAX_GROUPS];
-        int n = gm_run_checkpoint_parts(r, groups, optims);
-        s = gm_runfile_write_checkpoint(file, r->spec->name, r->seed, groups, n,
-                                        optims, err);
+    if (set_up && !j->logged) {
+        s = open_log(t, j, err);
+        j->logged = true;
     }
-    gm_error finish_err = {0};
-    gm_status fs =
-        gm_run_log_finish(log, r->steps_done, r->train_seconds, &finish_err);
-    if (s == GM_OK && fs != GM_OK) {
-        s = fs;
-        *err = finish_err;
+    for (; s == GM_OK && j->log && j->written < ready; j->written++) {
+        long k = j->written;
+        s = gm_run_log_append(
+            j->log, r->row_step[k], r->row_values + k * r->n_logged,
+            r->row_modes ? r->row_modes + k * r->k_modes : NULL,
+            r->row_samples + (size_t)k * r->snapshot * r->dim, err);
     }
-    gm_run_log_free(log);
+    if (s == GM_OK && state && j->log)
+        s = gm_runfile_write_state(t->file, r->spec->name, r->seed, state,
+                                   err);
+    if (s == GM_OK && finished && j->status == GM_OK && j->log)
+        s = gm_run_log_finish(j->log, r->steps_done, r->train_seconds, err);
     pthread_mutex_unlock(&t->hdf5);
+    pthread_mutex_lock(&t->lock);
+    if (state) {
+        if (j->spare) gm_state_free(state);
+        else j->spare = state;
+        j->writing = false;
+        pthread_cond_broadcast(&t->changed);
+    }
+    if (s == GM_OK && finished && !j->ready && j->written == j->published) {
+        j->done = true;
+        if (j->status == GM_INTERRUPTED) t->interrupted = true;
+        if (j->status != GM_OK && j->status != GM_INTERRUPTED) {
+            s = j->status;
+            *err = j->err;
+        }
+    }
     return s;
 }
 
-/* Runs the workers and writes every job in order; returns the first
- * failure, its message prefixed with the run. */
-static gm_status train_all(trainer *t, gm_runfile *file, int n_threads,
-                           gm_error *err) {
+static bool has_news(const job *j) {
+    return !j->done &&
+           ((j->set_up && !j->logged) || j->published > j->written ||
+            j->ready || j->finished);
+}
+
+static void prefix_run(gm_error *err, gm_status s, const gm_run *r) {
+    char why[GM_ERROR_MAX];
+    snprintf(why, sizeof why, "%s", err->message);
+    gm_error_set(err, s, "model '%s', seed %llu: %s", r->spec->name,
+                 (unsigned long long)r->seed, why);
+}
+
+/* Runs the workers and writes whatever they publish until every job is
+ * done; returns the first failure, its message prefixed with the run. */
+static gm_status train_all(trainer *t, int n_threads, gm_error *err) {
     pthread_t threads[GM_MAX_JOBS];
     int started = 0;
     gm_status s = GM_OK;
-    for (; started < n_threads; started++)
+    pthread_mutex_lock(&t->lock);
+    for (; started < n_threads; started++, t->workers++)
         if (pthread_create(&threads[started], NULL, worker, t) != 0) break;
     if (started == 0)
         s = gm_error_set(err, GM_ERR_NOMEM, "cannot start a worker thread");
-    for (int i = 0; s == GM_OK && i < t->n_jobs; i++) {
-        job *j = &t->jobs[i];
-        s = write_job(t, file, j, err);
-        if (s == GM_OK) {
-            gm_run_free(&j->run); /* finished and written */
+    for (int left = t->n_jobs; started > 0 && left > 0;) {
+        int i = 0;
+        while (i < t->n_jobs && !has_news(&t->jobs[i])) i++;
+        if (i == t->n_jobs) {
+            /* Every worker gone, the jobs left never begun: stopped. */
+            if (t->workers == 0) break;
+            pthread_cond_wait(&t->changed, &t->lock);
             continue;
         }
-        char why[GM_ERROR_MAX];
-        snprintf(why, sizeof why, "%s", err->message);
-        gm_error_set(err, s, "model '%s', seed %llu: %s", j->run.spec->name,
-                     (unsigned long long)j->run.seed, why);
+        job *j = &t->jobs[i];
+        gm_error job_err = {0};
+        gm_status js = write_news(t, j, &job_err);
+        if (j->done) {
+            left--;
+            pthread_mutex_unlock(&t->lock);
+            gm_run_free(&j->run); /* finished and written */
+            pthread_mutex_lock(&t->lock);
+        }
+        if (js != GM_OK && s == GM_OK) {
+            s = js;
+            *err = job_err;
+            prefix_run(err, s, &j->run);
+            t->cancel = true; /* the others checkpoint and stop */
+        }
+        if (js != GM_OK && !j->done) {
+            /* its file writes failed: wait for the run to end, drop it */
+            t->cancel = true;
+            while (!j->finished) pthread_cond_wait(&t->changed, &t->lock);
+            j->done = true;
+            left--;
+        }
     }
-    pthread_mutex_lock(&t->lock);
-    t->cancel = true; /* after a failure, the others stop at their next step */
+    t->cancel = true;
+    if (t->next < t->n_jobs) t->interrupted = true;
     pthread_mutex_unlock(&t->lock);
     for (int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
-    for (int i = 0; i < t->n_jobs; i++)
+    for (int i = 0; i < t->n_jobs; i++) {
         gm_run_free(&t->jobs[i].run);
+        gm_state_free(t->jobs[i].ready);
+        gm_state_free(t->jobs[i].spare);
+    }
+    return s;
+}
+
+/* Where each run of the experiment stands in the file being resumed;
+ * finished runs get no job. Returns the number of jobs. */
+static gm_status plan_resume(trainer *t, gm_error *err) {
+    gm_runfile_index idx;
+    gm_status s = gm_runfile_list_models(gm_runfile_live_path(t->file), &idx,
+                                         err);
+    if (s != GM_OK) return s;
+    int n = 0;
+    for (int k = 0; k < t->n_runs; k++) {
+        const gm_run *r = &t->jobs[k].run;
+        const gm_runfile_seed *found = NULL;
+        for (int m = 0; m < idx.n_models; m++)
+            for (int i = 0; strcmp(idx.models[m].name, r->spec->name) == 0 &&
+                            i < idx.models[m].n_seeds;
+                 i++)
+                if (idx.models[m].seeds[i].seed == r->seed)
+                    found = &idx.models[m].seeds[i];
+        if (found && found->complete) continue;
+        job *j = &t->jobs[n++];
+        if (j != &t->jobs[k]) *j = t->jobs[k];
+        j->start = !found || !found->begun   ? START_NEW
+                   : found->has_checkpoint ? START_CHECKPOINT
+                                           : START_FRESH;
+    }
+    gm_runfile_index_clear(&idx);
+    t->n_jobs = n;
+    return GM_OK;
+}
+
+/* A new file: every model and the group of every run, in order. */
+static gm_status lay_out(trainer *t, gm_error *err) {
+    const gm_experiment *e = t->e;
+    gm_status s = GM_OK;
+    for (int m = 0; s == GM_OK && m < e->n_models; m++) {
+        s = gm_runfile_add_model(t->file, e->models[m].name,
+                                 e->models[m].objective, &e->models[m].params,
+                                 err);
+        for (int k = 0; s == GM_OK && k < e->n_seeds; k++)
+            s = gm_runfile_add_run(t->file, e->models[m].name, e->seeds[k],
+                                   err);
+    }
+    return s;
+}
+
+/* Ends the file: /summary and status complete, or why it stopped. */
+static gm_status finish_file(trainer *t, gm_status s, gm_error *err) {
+    gm_error close_err = {0};
+    pthread_mutex_lock(&t->hdf5);
+    if (s == GM_OK) s = gm_runfile_write_summary(t->file, err);
+    if (s == GM_OK) {
+        s = gm_runfile_set_status(t->file, "complete", err);
+    } else if (s == GM_INTERRUPTED) {
+        gm_runfile_set_status(t->file, "interrupted", &close_err);
+    } else {
+        char status[GM_ERROR_MAX + 16];
+        snprintf(status, sizeof status, "failed: %s", err->message);
+        gm_runfile_set_status(t->file, status, &close_err);
+    }
+    pthread_mutex_unlock(&t->hdf5);
+    gm_status cs = gm_runfile_close(t->file, &close_err);
+    t->file = NULL;
+    if (s == GM_OK && cs != GM_OK) {
+        *err = close_err;
+        s = cs;
+    }
     return s;
 }
 
 gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
                               const gm_train_options *opts, gm_error *err) {
-    trainer t = {.e = e, .opts = opts, .n_jobs = e->n_models * e->n_seeds};
-    t.jobs = calloc((size_t)t.n_jobs, sizeof *t.jobs);
+    trainer t = {.e = e, .opts = opts, .n_runs = e->n_models * e->n_seeds};
+    t.n_jobs = t.n_runs;
+    t.jobs = calloc((size_t)t.n_runs, sizeof *t.jobs);
     if (!t.jobs) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     gm_status s = GM_OK;
     for (int m = 0; s == GM_OK && m < e->n_models; m++) {
@@ -257,37 +424,33 @@ gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
                           .index = m * e->n_seeds + k};
         }
     }
-    gm_runfile *file =
-        s == GM_OK ? gm_runfile_create(e->out, e->name, e->config_yaml, err)
-                   : NULL;
-    if (s == GM_OK && !file) s = err->status;
+    bool resume = opts && opts->resume;
     if (s == GM_OK) {
-        int jobs = opts && opts->jobs > 0 ? opts->jobs : 1;
-        jobs = jobs > t.n_jobs ? t.n_jobs : jobs;
-        jobs = jobs > GM_MAX_JOBS ? GM_MAX_JOBS : jobs;
+        t.file = resume ? gm_runfile_resume(e->out, err)
+                        : gm_runfile_create(e->out,
+                                            opts && opts->replace
+                                                ? GM_RUNFILE_REPLACE
+                                                : GM_RUNFILE_NEW,
+                                            e->name, e->config_yaml, err);
+        if (!t.file) s = err->status;
+    }
+    if (s == GM_OK) s = resume ? plan_resume(&t, err) : lay_out(&t, err);
+    if (t.file) {
         pthread_mutex_init(&t.lock, NULL);
         pthread_mutex_init(&t.hdf5, NULL);
         pthread_cond_init(&t.changed, NULL);
-        s = train_all(&t, file, jobs, err);
+        if (s == GM_OK && t.n_jobs > 0) {
+            int jobs = opts && opts->jobs > 0 ? opts->jobs : 1;
+            jobs = jobs > t.n_jobs ? t.n_jobs : jobs;
+            jobs = jobs > GM_MAX_JOBS ? GM_MAX_JOBS : jobs;
+            s = train_all(&t, jobs, err);
+        }
+        if (s == GM_OK && t.interrupted)
+            s = gm_error_set(err, GM_INTERRUPTED, "interrupted");
+        s = finish_file(&t, s, err);
         pthread_cond_destroy(&t.changed);
         pthread_mutex_destroy(&t.hdf5);
         pthread_mutex_destroy(&t.lock);
-    }
-    if (file) {
-        gm_error close_err = {0};
-        if (s == GM_OK) s = gm_runfile_write_summary(file, err);
-        if (s == GM_OK) {
-            s = gm_runfile_set_status(file, "complete", err);
-        } else {
-            char status[GM_ERROR_MAX + 16];
-            snprintf(status, sizeof status, "failed: %s", err->message);
-            gm_runfile_set_status(file, status, &close_err);
-        }
-        gm_status cs = gm_runfile_close(file, &close_err);
-        if (s == GM_OK && cs != GM_OK) {
-            *err = close_err;
-            s = cs;
-        }
     }
     free(t.jobs);
     return s;
