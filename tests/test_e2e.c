@@ -248,7 +248,7 @@ Test(e2e, jobs_do_not_change_the_run_file, .init = make_dir,
     const char *objects =
         "-d /models/vae/seed_2/metrics/elbo -d /models/gan/seed_1/samples "
         "-d /models/gan/seed_2/mode_counts "
-        "-d /models/vae/seed_1/checkpoint/decoder/decoder.1.weight";
+        "-d /models/vae/seed_1/checkpoint/params/decoder/decoder.1.weight";
     for (int k = 0; k < 2; k++) {
         int rc = run(dump[k], sizeof dump[k], "h5dump %s %s/j%d.h5 | tail -n +2",
                      objects, dir, k ? 3 : 1);

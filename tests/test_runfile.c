@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "gm/optim.h"
 #include "gm/runfile.h"
 
 #define OUT_DIR "test_runfile_out"
@@ -53,7 +54,8 @@ static gm_hparams model_params(void) {
 
 static gm_runfile *create_or_die(const char *path) {
     gm_error err = {0};
-    gm_runfile *f = gm_runfile_create(path, "unit", "experiment: unit\n", &err);
+    gm_runfile *f = gm_runfile_create(path, GM_RUNFILE_NEW, "unit",
+                                      "experiment: unit\n", &err);
     cr_assert_not_null(f, "create: %s", err.message);
     return f;
 }
@@ -342,7 +344,8 @@ Test(runfile, crashed_writer_leaves_a_readable_file) {
     pid_t pid = fork();
     cr_assert_geq(pid, 0);
     if (pid == 0) {
-        gm_runfile *f = gm_runfile_create(path, "crash", "", NULL);
+        gm_runfile *f =
+            gm_runfile_create(path, GM_RUNFILE_NEW, "crash", "", NULL);
         gm_hparams h = model_params();
         if (!f || gm_runfile_add_model(f, "gan", "gan", &h, NULL) != GM_OK)
             _exit(2);
@@ -451,30 +454,42 @@ static gm_optim *make_adam(gm_params *p) {
     return o;
 }
 
-/* A file with one run of model "gan", seed 3, and a checkpoint of groups
- * generator (2 rows) and discriminator (3 rows, Adam after 3 steps). */
-static void write_checkpointed(const char *path, gm_params *g, gm_params *d,
-                               gm_optim *od) {
-    gm_error err = {0};
-    gm_runfile *f = create_or_die(path);
-    gm_runfile_add_model(f, "gan", "gan", NULL, &err);
-    gm_run_log *log = gm_runfile_begin_run(f, "gan", 3, NULL, 0, 0, 0, 0, &err);
-    cr_assert_not_null(log, "%s", err.message);
+/* A state of groups generator (2 rows) and discriminator (3 rows, Adam
+ * after 3 steps). */
+static gm_state *make_state(gm_params *g, gm_params *d, gm_optim *od) {
     for (int t = 0; t < 3; t++) {
         for (size_t i = 0; i < gm_params_numel(d); i++)
             gm_params_grad(d)[i] = 0.1f * (float)(i + 1) * (float)(t + 1);
         gm_optim_step(od);
     }
-    gm_params *groups[] = {g, d};
-    gm_optim *optims[] = {NULL, od};
-    cr_assert_eq(
-        gm_runfile_write_checkpoint(f, "gan", 3, groups, 2, optims, &err),
-        GM_OK, "%s", err.message);
-    /* A second checkpoint rewrites the first in place. */
-    gm_params_data(g)[0] = 42.0f;
-    cr_assert_eq(
-        gm_runfile_write_checkpoint(f, "gan", 3, groups, 2, optims, &err),
-        GM_OK, "%s", err.message);
+    gm_state *s = gm_state_create();
+    gm_error err = {0};
+    cr_assert_eq(gm_params_save_state(g, s, "params/generator", &err), GM_OK);
+    cr_assert_eq(gm_params_save_state(d, s, "params/discriminator", &err),
+                 GM_OK);
+    cr_assert_eq(gm_optim_save_state(od, s, "optim/discriminator", &err),
+                 GM_OK, "%s", err.message);
+    cr_assert_eq(gm_state_put_i64(s, "run/step", 7, &err), GM_OK);
+    return s;
+}
+
+/* A file with one run of model "gan", seed 3, and a checkpoint of s,
+ * written twice (the second rewrites the first in place). */
+static void write_checkpointed(const char *path, gm_state *s) {
+    gm_error err = {0};
+    gm_runfile *f = create_or_die(path);
+    gm_runfile_add_model(f, "gan", "gan", NULL, &err);
+    gm_run_log *log = gm_runfile_begin_run(f, "gan", 3, NULL, 0, 0, 0, 0, &err);
+    cr_assert_not_null(log, "%s", err.message);
+    gm_state *first = gm_state_create();
+    float zero[4] = {0};
+    gm_state_put(first, "params/generator/fc0.weight", GM_STATE_F32, 2,
+                 (int64_t[]){2, 2}, zero, &err);
+    cr_assert_eq(gm_runfile_write_state(f, "gan", 3, first, &err), GM_OK, "%s",
+                 err.message);
+    gm_state_free(first);
+    cr_assert_eq(gm_runfile_write_state(f, "gan", 3, s, &err), GM_OK, "%s",
+                 err.message);
     gm_run_log_free(log);
     cr_assert_eq(gm_runfile_close(f, &err), GM_OK);
 }
@@ -484,36 +499,48 @@ Test(runfile, checkpoint_round_trip_with_adam_state) {
     gm_params *g = make_group("generator", 2, true);
     gm_params *d = make_group("discriminator", 3, true);
     gm_optim *od = make_adam(d);
-    write_checkpointed(path, g, d, od);
+    gm_state *s = make_state(g, d, od);
+    write_checkpointed(path, s);
 
     hid_t h = open_ro(path);
-    hid_t ds = open_ds(h, "/models/gan/seed_3/checkpoint/generator/fc0.weight",
-                       H5T_FLOAT, 4, 2, (hsize_t[]){2, 2});
-    H5Dclose(ds);
-    ds = open_ds(h, "/models/gan/seed_3/checkpoint/discriminator/optim/v",
-                 H5T_FLOAT, 4, 1, (hsize_t[]){gm_params_numel(d)});
-    H5Dclose(ds);
-    const char *opt = "/models/gan/seed_3/checkpoint/discriminator/optim";
-    assert_attr_str(h, opt, "kind", "adam");
-    int64_t steps;
-    attr_num(h, opt, "step_count", H5T_INTEGER, 8, H5T_NATIVE_INT64, &steps);
-    cr_assert_eq(steps, 3);
-    cr_assert(H5Lexists(h, "/models/gan/seed_3/checkpoint/generator/optim",
-                        H5P_DEFAULT) == 0,
-              "no optimizer given for the generator");
+    const char *ck = "/models/gan/seed_3/checkpoint";
+    char obj[256];
+    snprintf(obj, sizeof obj, "%s/params/generator/fc0.weight", ck);
+    H5Dclose(open_ds(h, obj, H5T_FLOAT, 4, 2, (hsize_t[]){2, 2}));
+    snprintf(obj, sizeof obj, "%s/optim/discriminator/v", ck);
+    H5Dclose(open_ds(h, obj, H5T_FLOAT, 4, 1,
+                     (hsize_t[]){gm_params_numel(d)}));
+    snprintf(obj, sizeof obj, "%s/optim/discriminator/step_count", ck);
+    H5Dclose(open_ds(h, obj, H5T_INTEGER, 8, 0, NULL));
     H5Fclose(h);
 
+    gm_state *back = gm_state_create();
+    gm_error err = {0};
+    cr_assert_eq(gm_runfile_read_state(path, "gan", 3, back, &err), GM_OK, "%s",
+                 err.message);
+    cr_assert_eq(gm_state_count(back), gm_state_count(s));
+    for (int i = 0; i < gm_state_count(s); i++) {
+        gm_state_record a = gm_state_at(s, i), b;
+        char name[256];
+        snprintf(name, sizeof name, "%.*s", (int)a.name_len, a.name);
+        cr_assert(gm_state_find(back, name, &b), "%s read back", name);
+        cr_assert_eq(a.type, b.type);
+        cr_assert_eq(a.rank, b.rank);
+        cr_assert_eq(a.count, b.count);
+        cr_assert_eq(memcmp(a.data, b.data,
+                            a.count * gm_state_type_size(a.type)),
+                     0, "%s bit for bit", name);
+    }
     gm_params *g2 = make_group("generator", 2, false);
     gm_params *d2 = make_group("discriminator", 3, false);
     gm_optim *od2 = make_adam(d2);
-    gm_params *groups[] = {g2, d2};
-    gm_optim *optims[] = {NULL, od2};
-    gm_error err = {0};
-    cr_assert_eq(
-        gm_runfile_read_checkpoint(path, "gan", 3, groups, 2, optims, &err),
-        GM_OK, "%s", err.message);
-    cr_assert_eq(gm_params_data(g2)[0], 42.0f);
-    for (size_t i = 1; i < gm_params_numel(g); i++)
+    cr_assert_eq(gm_params_load_state(g2, back, "params/generator", &err),
+                 GM_OK, "%s", err.message);
+    cr_assert_eq(gm_params_load_state(d2, back, "params/discriminator", &err),
+                 GM_OK, "%s", err.message);
+    cr_assert_eq(gm_optim_load_state(od2, back, "optim/discriminator", &err),
+                 GM_OK, "%s", err.message);
+    for (size_t i = 0; i < gm_params_numel(g); i++)
         cr_assert_eq(gm_params_data(g2)[i], gm_params_data(g)[i]);
     for (size_t i = 0; i < gm_params_numel(d); i++) {
         cr_assert_eq(gm_params_data(d2)[i], gm_params_data(d)[i]);
@@ -522,75 +549,44 @@ Test(runfile, checkpoint_round_trip_with_adam_state) {
         cr_assert_neq(gm_optim_state(od, 1)[i], 0.0f);
     }
     cr_assert_eq(gm_optim_step_count(od2), 3);
-    gm_optim_free(od);
-    gm_optim_free(od2);
-    gm_params *all[] = {g, d, g2, d2};
-    for (int i = 0; i < 4; i++)
-        gm_params_free(all[i]);
-}
 
-/* Reads the checkpoint of write_checkpointed into `groups`; expects
- * failure with `status` and a message containing `needle`. */
-static void expect_read_error(const char *path, gm_params **groups, int n,
-                              gm_optim **optims, gm_status status,
-                              const char *needle) {
-    gm_error err = {0};
-    float before = gm_params_data(groups[0])[0];
-    cr_assert_eq(
-        gm_runfile_read_checkpoint(path, "gan", 3, groups, n, optims, &err),
-        status, "expected '%s', got: %s", needle, err.message);
-    cr_assert(strstr(err.message, needle), "'%s' in: %s", needle, err.message);
-    cr_assert(strstr(err.message, path), "path in: %s", err.message);
-    cr_assert_eq(gm_params_data(groups[0])[0], before,
-                 "nothing is loaded on failure");
-}
-
-Test(runfile, checkpoint_layout_mismatch_is_named) {
-    const char *path = out_path("checkpoint_mismatch");
-    gm_params *g = make_group("generator", 2, true);
-    gm_params *d = make_group("discriminator", 3, true);
-    gm_optim *od = make_adam(d);
-    write_checkpointed(path, g, d, od);
-
-    gm_params *wrong = make_group("generator", 5, false); /* [5,2], not [2,2] */
-    expect_read_error(path, &wrong, 1, NULL, GM_ERR_SHAPE,
-                      "generator/fc0.weight: shape [2, 2] in the file, [5, 2]");
-    gm_params *more = make_group("generator", 2, false);
-    gm_params_add(more, "fc1.weight", (int[]){2, 2}, 2, NULL);
-    expect_read_error(path, &more, 1, NULL, GM_ERR_NOT_FOUND,
-                      "no dataset 'fc1.weight'");
-    gm_params *fewer = gm_params_create("generator");
-    gm_params_add(fewer, "fc0.weight", (int[]){2, 2}, 2, NULL);
-    expect_read_error(path, &fewer, 1, NULL, GM_ERR_SHAPE,
-                      "has view 'fc0.bias' that group 'generator' lacks");
+    /* A layout that differs is named. */
+    gm_params *wrong = make_group("generator", 5, false); /* [5,2] */
+    cr_assert_eq(gm_params_load_state(wrong, back, "params/generator", &err),
+                 GM_ERR_SHAPE);
+    cr_assert(strstr(err.message, "params/generator/fc0.weight"), "%s",
+              err.message);
     gm_params *other = make_group("encoder", 2, false);
-    expect_read_error(path, &other, 1, NULL, GM_ERR_NOT_FOUND,
-                      "no parameter group 'encoder'");
-    gm_params *g2 = make_group("generator", 2, false);
-    gm_optim *og2 = make_adam(g2);
-    expect_read_error(path, &g2, 1, &og2, GM_ERR_NOT_FOUND,
-                      "generator/optim: no optimizer state");
-    gm_params *d2 = make_group("discriminator", 3, false);
-    gm_optim_config sgd = gm_optim_defaults(GM_OPTIM_SGD);
-    sgd.momentum = 0.9f;
-    gm_optim *od2 = gm_optim_create(d2, &sgd, NULL);
-    expect_read_error(path, &d2, 1, &od2, GM_ERR_INVALID,
-                      "optimizer kind 'adam' in the file, 'sgd' expected");
-    gm_error err = {0};
-    cr_assert_eq(gm_runfile_read_checkpoint(path, "gan", 4, &g2, 1, NULL, &err),
+    cr_assert_eq(gm_params_load_state(other, back, "params/encoder", &err),
+                 GM_ERR_NOT_FOUND);
+    cr_assert(strstr(err.message, "no record 'params/encoder/fc0.weight'"),
+              "%s", err.message);
+    cr_assert_eq(gm_runfile_read_state(path, "gan", 4, back, &err),
                  GM_ERR_NOT_FOUND);
     cr_assert(strstr(err.message, "/models/gan/seed_4: no run for seed 4"),
               "%s", err.message);
-    cr_assert_eq(gm_runfile_read_checkpoint(path, "vae", 3, &g2, 1, NULL, &err),
-                 GM_ERR_NOT_FOUND);
-    cr_assert(strstr(err.message, "/models/vae: no such model"), "%s",
-              err.message);
     gm_optim_free(od);
-    gm_optim_free(og2);
     gm_optim_free(od2);
-    gm_params *all[] = {g, d, wrong, more, fewer, other, g2, d2};
-    for (int i = 0; i < 8; i++)
+    gm_state_free(s);
+    gm_state_free(back);
+    gm_params *all[] = {g, d, g2, d2, wrong, other};
+    for (int i = 0; i < 6; i++)
         gm_params_free(all[i]);
+}
+
+Test(runfile, a_run_without_checkpoint_says_so) {
+    const char *path = out_path("no_checkpoint");
+    gm_error err = {0};
+    gm_runfile *f = create_or_die(path);
+    gm_runfile_add_model(f, "gan", "gan", NULL, &err);
+    cr_assert_eq(gm_runfile_add_run(f, "gan", 3, &err), GM_OK, "%s",
+                 err.message);
+    gm_runfile_close(f, NULL);
+    gm_state *s = gm_state_create();
+    cr_assert_eq(gm_runfile_read_state(path, "gan", 3, s, &err),
+                 GM_ERR_NOT_FOUND);
+    cr_assert(strstr(err.message, "no checkpoint yet"), "%s", err.message);
+    gm_state_free(s);
 }
 
 /* ---- summary --------------------------------------------------------------
@@ -754,11 +750,10 @@ Test(runfile, missing_not_hdf5_and_corrupt_files_give_clear_errors) {
     cr_assert_neq(rc, GM_OK, "a truncated file is refused");
     cr_assert(strstr(err.message, cut), "%s", err.message);
 
-    gm_params *p = make_group("generator", 2, false);
-    cr_assert_eq(
-        gm_runfile_read_checkpoint(missing, "gan", 1, &p, 1, NULL, &err),
-        GM_ERR_NOT_FOUND);
-    gm_params_free(p);
+    gm_state *state = gm_state_create();
+    cr_assert_eq(gm_runfile_read_state(missing, "gan", 1, state, &err),
+                 GM_ERR_NOT_FOUND);
+    gm_state_free(state);
     cr_assert_eq(gm_runfile_list_models(OUT_DIR, &idx, &err), GM_ERR_IO,
                  "a directory is not a run file");
 }
@@ -786,9 +781,13 @@ Test(runfile, append_and_begin_run_refuse_bad_calls) {
         gm_runfile_begin_run(f, "gan", 1, metric_names, 2, K, 0, 0, &err);
     cr_assert_not_null(log, "%s", err.message);
     cr_assert_null(
-        gm_runfile_begin_run(f, "gan", 2, metric_names, 2, K, 0, 0, &err),
-        "one run at a time");
+        gm_runfile_begin_run(f, "gan", 1, metric_names, 2, K, 0, 0, &err),
+        "a run begins once");
     cr_assert_eq(err.status, GM_ERR_STATE);
+    gm_run_log *other =
+        gm_runfile_begin_run(f, "gan", 5, metric_names, 2, K, 0, 0, &err);
+    cr_assert_not_null(other, "several runs at once: %s", err.message);
+    gm_run_log_free(other);
     double m[2] = {1, 2};
     int counts[K] = {1, 2, 3};
     cr_assert_eq(gm_run_log_append(log, 10, m, counts, NULL, &err), GM_OK);
@@ -821,20 +820,33 @@ Test(runfile, append_and_begin_run_refuse_bad_calls) {
     H5Fclose(h);
 }
 
-Test(runfile, create_makes_parent_directories_and_overwrites) {
+Test(runfile, create_makes_parents_and_replaces_only_when_done) {
     char dir[128], path[192];
     snprintf(dir, sizeof dir, OUT_DIR "/nested_%d", (int)getpid());
     snprintf(path, sizeof path, "%s/runs/x.h5", dir);
     write_run(path);
     gm_error err = {0};
-    gm_runfile *f = gm_runfile_create(path, "again", "", &err);
-    cr_assert_not_null(f, "%s", err.message);
-    gm_runfile_close(f, NULL);
+    cr_assert_null(gm_runfile_create(path, GM_RUNFILE_NEW, "x", "", &err));
+    cr_assert(strstr(err.message, "exists"), "%s", err.message);
     gm_runfile_index idx;
+    /* Replacing: the old file stays until the new one is complete. */
+    gm_runfile *f = gm_runfile_create(path, GM_RUNFILE_REPLACE, "again", "",
+                                      &err);
+    cr_assert_not_null(f, "%s", err.message);
+    cr_assert_eq(gm_runfile_list_models(path, &idx, &err), GM_OK);
+    cr_assert_gt(idx.n_models, 0, "the old file is still there");
+    gm_runfile_index_clear(&idx);
+    cr_assert_null(gm_runfile_create(path, GM_RUNFILE_REPLACE, "x", "", &err),
+                   "one writer at a time");
+    cr_assert(strstr(err.message, "being written by another gm run"), "%s",
+              err.message);
+    cr_assert_eq(gm_runfile_set_status(f, "complete", &err), GM_OK);
+    gm_runfile_close(f, NULL);
     cr_assert_eq(gm_runfile_list_models(path, &idx, &err), GM_OK);
     cr_assert_eq(idx.n_models, 0, "the old file was replaced");
     gm_runfile_index_clear(&idx);
-    cr_assert_null(gm_runfile_create("/proc/gm_cannot/x.h5", "x", "", &err));
+    cr_assert_null(gm_runfile_create("/proc/gm_cannot/x.h5", GM_RUNFILE_NEW,
+                                     "x", "", &err));
     cr_assert(strstr(err.message, "/proc/gm_cannot"), "%s", err.message);
     unlink(path);
     char runs[160];

@@ -1,28 +1,104 @@
 /* gm run: train an experiment file into a run file. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "gm/config.h"
+#include "gm/runfile.h"
 #include "gm/train.h"
 
 static const char usage[] =
     "usage: gm run FILE.yaml [--set key.path=value ...] [--out PATH]\n"
-    "              [--plugin LIB.so ...] [--jobs N] [--quiet]\n"
+    "              [--force] [--plugin LIB.so ...] [--jobs N] [--quiet]\n"
+    "       gm run --resume RUN.h5 [--plugin LIB.so ...] [--jobs N] [--quiet]\n"
     "\n"
     "Trains every model of the experiment once per seed and writes one HDF5\n"
-    "run file (default runs/<experiment>.h5).\n"
+    "run file (default runs/<experiment>.h5), with a checkpoint of every\n"
+    "run at each evaluation (checkpoint.every to change it).\n"
     "\n"
     "  --set k=v     override any key of the file, e.g. --set train.steps=500\n"
-    "  --out PATH    the run file to write\n"
+    "  --out PATH    the run file to write; it must not exist\n"
+    "  --force       replace an existing run file, once the new one is\n"
+    "                complete or interrupted (written as PATH.new until then)\n"
+    "  --resume RUN  go on with every unfinished run of RUN.h5 from its last\n"
+    "                checkpoint, as if never stopped\n"
     "  --plugin LIB  load an objective from a shared library\n"
     "  --jobs N      train N runs at once (default: the number of cores);\n"
     "                the run file is the same for every N\n"
-    "  --quiet       no progress output\n";
+    "  --quiet       no progress output\n"
+    "\n"
+    "Ctrl-C (SIGINT) or SIGTERM: every run checkpoints at its next step, the\n"
+    "file is marked interrupted, and gm exits 130 or 143; a second Ctrl-C\n"
+    "stops at once (the last checkpoints stay).\n";
 
 #define MAX_ARGS 64
+
+/* The signal that asked gm to stop (0: none). A signal handler can only
+ * talk to the program through such a variable. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig) {
+    if (stop_signal) _exit(128 + sig); /* the second: stop at once */
+    stop_signal = sig;
+}
+
+static void catch_stop_signals(void) {
+    struct sigaction sa = {.sa_handler = on_stop_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    /* A file past `ulimit -f` fails to write (EFBIG) and gm says so,
+     * instead of dying of SIGXFSZ. */
+    signal(SIGXFSZ, SIG_IGN);
+}
+
+/* True if a and b are the same existing file. */
+static bool same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    return a && b && *a && *b && stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+           sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* The run file must not be one of the experiment's inputs. */
+static bool out_is_an_input(const gm_experiment *e, const char *file) {
+    const char *inputs[3] = {file, e->dataset.path,
+                                     e->dataset.test_path};
+    for (int i = 0; i < 3; i++)
+        if (same_file(e->out, inputs[i])) {
+            cli_error("run", "--out %s is one of the experiment's inputs (%s)",
+                      e->out, inputs[i]);
+            return true;
+        }
+    for (int m = 0; m < e->n_models; m++)
+        if (same_file(e->out, e->models[m].plugin)) {
+            cli_error("run", "--out %s is the plugin of model '%s'", e->out,
+                      e->models[m].name);
+            return true;
+        }
+    return false;
+}
+
+/* The experiment stored in a run file, to go on with it. */
+static gm_status load_from_run(gm_experiment *e, const char *path,
+                               gm_registry *reg, gm_error *err) {
+    gm_runfile_info info;
+    gm_status s = gm_runfile_read_info(path, &info, err);
+    if (s != GM_OK) return s;
+    if (!info.config_yaml) {
+        gm_runfile_info_clear(&info);
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "%s: no config_yaml: not a gm run file", path);
+    }
+    s = gm_config_load_string(e, info.config_yaml, path, NULL, 0,
+                              gm_registry_schema, reg, err);
+    gm_runfile_info_clear(&info);
+    if (s == GM_OK) snprintf(e->out, sizeof e->out, "%s", path);
+    return s;
+}
 
 typedef struct progress_view {
     bool live; /* a terminal: one line redrawn in place */
@@ -56,7 +132,8 @@ static void on_progress(const gm_progress *p, void *ctx) {
 }
 
 int cmd_run(int argc, char **argv) {
-    const char *file = NULL;
+    const char *file = NULL, *resume = NULL;
+    bool force = false;
     const char *sets[MAX_ARGS], *plugins[MAX_ARGS];
     int n_sets = 0, n_plugins = 0;
     char out_set[GM_PATH_MAX + 8];
@@ -70,11 +147,16 @@ int cmd_run(int argc, char **argv) {
             return EXIT_OK;
         } else if (strcmp(a, "--quiet") == 0) {
             view.quiet = true;
+        } else if (strcmp(a, "--force") == 0) {
+            force = true;
         } else if ((strcmp(a, "--set") == 0 || strcmp(a, "--out") == 0 ||
-                    strcmp(a, "--plugin") == 0 || strcmp(a, "--jobs") == 0) &&
-                   !has_value) {
+                    strcmp(a, "--plugin") == 0 || strcmp(a, "--jobs") == 0 ||
+                    strcmp(a, "--resume") == 0) &&
+                   (!has_value || !*argv[i + 1])) {
             cli_error("run", "%s needs a value", a);
             return EXIT_USAGE;
+        } else if (strcmp(a, "--resume") == 0) {
+            resume = argv[++i];
         } else if (strcmp(a, "--set") == 0 && n_sets < MAX_ARGS - 1) {
             sets[n_sets++] = argv[++i];
         } else if (strcmp(a, "--out") == 0 && n_sets < MAX_ARGS - 1) {
@@ -102,7 +184,12 @@ int cmd_run(int argc, char **argv) {
             return EXIT_USAGE;
         }
     }
-    if (!file) {
+    if (resume && (file || n_sets > 0 || force)) {
+        cli_error("run", "--resume takes the run file alone: its experiment "
+                         "and overrides are the ones stored in it");
+        return EXIT_USAGE;
+    }
+    if (!file && !resume) {
         fputs(usage, stderr);
         return EXIT_USAGE;
     }
@@ -120,12 +207,28 @@ int cmd_run(int argc, char **argv) {
         }
     }
     gm_experiment e;
-    if (gm_config_load(&e, file, sets, n_sets, gm_registry_schema, reg,
-                       &err) != GM_OK) {
+    gm_status loaded =
+        resume ? load_from_run(&e, resume, reg, &err)
+               : gm_config_load(&e, file, sets, n_sets, gm_registry_schema, reg,
+                                &err);
+    if (loaded != GM_OK) {
         fprintf(stderr, "%s\n", err.message);
         gm_registry_free(reg);
         return EXIT_USER;
     }
+    struct stat out_stat;
+    bool out_exists = !resume && stat(e.out, &out_stat) == 0;
+    if ((out_exists && !force) || (!resume && out_is_an_input(&e, file))) {
+        if (out_exists && !force)
+            cli_error("run",
+                      "%s exists: use 'gm run --resume %s' to continue it, or "
+                      "--force to replace it",
+                      e.out, e.out);
+        gm_experiment_clear(&e);
+        gm_registry_free(reg);
+        return EXIT_USER;
+    }
+    catch_stop_signals();
     /* One OpenBLAS thread per job: jobs do not oversubscribe the cores, and
      * every product sums in the same order whatever --jobs is, so the run
      * file does not depend on it. */
@@ -133,12 +236,28 @@ int cmd_run(int argc, char **argv) {
     gm_train_options opts = {.progress = on_progress,
                              .progress_ctx = &view,
                              .progress_interval = view.live ? 0.25 : 0.0,
-                             .jobs = (int)jobs};
+                             .jobs = (int)jobs,
+                             .resume = resume != NULL,
+                             .replace = force,
+                             .stop = &stop_signal};
+    if (out_exists && !view.quiet)
+        fprintf(stderr, "gm run: writing %s.new; it replaces %s when the run "
+                        "completes or is interrupted\n",
+                e.out, e.out);
     gm_status s = gm_train_experiment(&e, reg, &opts, &err);
     if (view.live && !view.quiet) fputs("\r\033[K", stderr);
-    if (s != GM_OK) fprintf(stderr, "gm run: %s\n", err.message);
-    else if (!view.quiet) fprintf(stderr, "gm run: wrote %s\n", e.out);
+    int code = s == GM_OK ? EXIT_OK : EXIT_USER;
+    if (s == GM_INTERRUPTED) {
+        fprintf(stderr, "gm run: interrupted; every run is checkpointed in %s\n"
+                        "gm run: go on with:  gm run --resume %s\n",
+                e.out, e.out);
+        code = 128 + (stop_signal ? stop_signal : SIGINT);
+    } else if (s != GM_OK) {
+        fprintf(stderr, "gm run: %s\n", err.message);
+    } else if (!view.quiet) {
+        fprintf(stderr, "gm run: wrote %s\n", e.out);
+    }
     gm_experiment_clear(&e);
     gm_registry_free(reg);
-    return s == GM_OK ? EXIT_OK : EXIT_USER;
+    return code;
 }

@@ -159,7 +159,7 @@ static void *worker(void *arg) {
                                               "out of memory");
         pthread_mutex_lock(&t->lock);
         j->set_up = s == GM_OK;
-        j->published = j->run.n_rows;
+        j->published = j->written = j->run.n_rows; /* rows in the file */
         pthread_cond_broadcast(&t->changed);
         pthread_mutex_unlock(&t->lock);
         if (s == GM_OK) s = gm_run_train(&j->run, &cb, &j->err);
@@ -215,8 +215,7 @@ static gm_status open_log(trainer *t, job *j, gm_error *err) {
     else
         j->log = gm_runfile_continue_run(t->file, r->spec->name, r->seed,
                                          r->names, r->n_logged, r->k_modes,
-                                         r->snapshot, r->dim, r->n_rows, err);
-    j->written = r->n_rows;
+                                         r->snapshot, r->dim, j->written, err);
     return j->log ? GM_OK : err->status;
 }
 

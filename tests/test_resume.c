@@ -1,0 +1,261 @@
+/* Nothing lost: a run stopped at any step and resumed from its checkpoint
+ * gives the same metrics, samples, mode counts and final state, bit for
+ * bit, as a run never stopped; for every built-in objective, with one and
+ * two jobs. */
+#include <criterion/criterion.h>
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gm/config.h"
+#include "gm/runfile.h"
+#include "gm/train.h"
+
+#define SEEDS 2
+
+static const char experiment[] =
+    "experiment: resume\n"
+    "seeds: [1, 2]\n"
+    "dataset: {name: ring, modes: 8, radius: 2.0, std: 0.02, size: 1000}\n"
+    "train: {steps: 30, batch_size: 32, optimizer: {name: adam, lr: 1.0e-3}}\n"
+    "eval: {every: 10, samples: 100}\n"
+    "checkpoint: {every: 5}\n"
+    "models:\n"
+    "  vae:\n"
+    "    objective: vae_elbo\n"
+    "    encoder: {hidden: [8]}\n"
+    "    decoder: {hidden: [8]}\n"
+    "    params: {sigma: 0.1, iwae_k: 4, warmup_steps: 20}\n"
+    "  joint:\n"
+    "    objective: joint_kl\n"
+    "    encoder: {hidden: [8]}\n"
+    "    decoder: {hidden: [8]}\n"
+    "    params: {sigma: 0.1, iwae_k: 4}\n"
+    "  gan:\n"
+    "    objective: gan\n"
+    "    generator: {hidden: [8]}\n"
+    "    discriminator: {hidden: [8]}\n"
+    "  prior:\n"
+    "    objective: gan_data_prior\n"
+    "    generator: {hidden: [8]}\n"
+    "    discriminator: {hidden: [8]}\n"
+    "  frozen:\n"
+    "    objective: gan_data_prior\n"
+    "    generator: {hidden: [8]}\n"
+    "    discriminator: {hidden: [8]}\n"
+    "    params: {previous: frozen, refresh_every: 3}\n";
+
+static const char *const models[] = {"vae", "joint", "gan", "prior",
+                                     "frozen"};
+#define N_MODELS 5
+
+/* Stops the experiment once a run of `model` (any if NULL) reaches `at`. */
+typedef struct stopper {
+    const char *model;
+    long at;
+    volatile sig_atomic_t flag;
+} stopper;
+
+static void stop_at(const gm_progress *p, void *ctx) {
+    stopper *s = ctx;
+    if ((!s->model || strcmp(p->model, s->model) == 0) && p->step >= s->at)
+        s->flag = 1;
+}
+
+static gm_status train_until(const char *out, int jobs, bool resume,
+                             const char *model, long stop, gm_error *err) {
+    gm_registry *reg = gm_registry_create();
+    char set_out[256];
+    snprintf(set_out, sizeof set_out, "out=%s", out);
+    const char *sets[] = {set_out};
+    gm_experiment e;
+    gm_status s = gm_config_load_string(&e, experiment, "resume.yaml", sets, 1,
+                                        gm_registry_schema, reg, err);
+    cr_assert_eq(s, GM_OK, "%s", err->message);
+    stopper st = {.model = model, .at = stop};
+    gm_train_options opts = {.jobs = jobs,
+                             .resume = resume,
+                             .stop = &st.flag,
+                             .progress = stop > 0 ? stop_at : NULL,
+                             .progress_ctx = &st,
+                             .progress_interval = 1e-12};
+    s = gm_train_experiment(&e, reg, &opts, err);
+    gm_experiment_clear(&e);
+    gm_registry_free(reg);
+    return s;
+}
+
+static gm_status train(const char *out, int jobs, bool resume, long stop,
+                       gm_error *err) {
+    return train_until(out, jobs, resume, NULL, stop, err);
+}
+
+static char dir[64];
+
+static void make_dir(void) {
+    snprintf(dir, sizeof dir, "/tmp/gm_resume_XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static void remove_dir(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* The whole contents of a dataset as bytes (malloc'd). */
+static void *read_all(hid_t f, const char *path, size_t *size) {
+    hid_t d = H5Dopen2(f, path, H5P_DEFAULT);
+    cr_assert_geq(d, 0, "missing %s", path);
+    hid_t t = H5Dget_type(d), s = H5Dget_space(d);
+    *size = H5Tget_size(t) * (size_t)H5Sget_simple_extent_npoints(s);
+    void *buf = malloc(*size ? *size : 1);
+    cr_assert_geq(H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), 0);
+    H5Sclose(s);
+    H5Tclose(t);
+    H5Dclose(d);
+    return buf;
+}
+
+static void same_dataset(hid_t a, hid_t b, const char *path) {
+    size_t na, nb;
+    void *x = read_all(a, path, &na), *y = read_all(b, path, &nb);
+    cr_assert_eq(na, nb, "%s: sizes differ", path);
+    cr_assert_eq(memcmp(x, y, na), 0, "%s differs", path);
+    free(x);
+    free(y);
+}
+
+static herr_t collect(hid_t g, const char *name, const H5L_info_t *info,
+                      void *ctx) {
+    (void)g;
+    (void)info;
+    char (*names)[64] = ctx;
+    for (int i = 0; i < 64; i++)
+        if (!names[i][0]) {
+            snprintf(names[i], 64, "%s", name);
+            break;
+        }
+    return 0;
+}
+
+/* Every series and every checkpoint record but the timing are equal. */
+static void same_runs(const char *want, const char *got) {
+    hid_t a = H5Fopen(want, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t b = H5Fopen(got, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert(a >= 0 && b >= 0);
+    gm_state *sa = gm_state_create(), *sb = gm_state_create();
+    for (int m = 0; m < N_MODELS; m++)
+        for (int seed = 1; seed <= SEEDS; seed++) {
+            char group[128], path[256];
+            snprintf(group, sizeof group, "/models/%s/seed_%d", models[m], seed);
+            snprintf(path, sizeof path, "%s/metrics", group);
+            char names[64][64] = {{0}};
+            hid_t g = H5Gopen2(a, path, H5P_DEFAULT);
+            H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, collect, names);
+            H5Gclose(g);
+            cr_assert(names[0][0], "%s has series", path);
+            for (int i = 0; names[i][0]; i++) {
+                snprintf(path, sizeof path, "%s/metrics/%.60s", group,
+                         names[i]);
+                same_dataset(a, b, path);
+            }
+            snprintf(path, sizeof path, "%s/samples", group);
+            same_dataset(a, b, path);
+            snprintf(path, sizeof path, "%s/mode_counts", group);
+            same_dataset(a, b, path);
+        }
+    H5Fclose(a);
+    H5Fclose(b);
+    for (int m = 0; m < N_MODELS; m++)
+        for (int seed = 1; seed <= SEEDS; seed++) {
+            char group[128];
+            snprintf(group, sizeof group, "/models/%s/seed_%d", models[m], seed);
+            gm_error err = {0};
+            char model[32];
+            snprintf(model, sizeof model, "%s", models[m]);
+            cr_assert_eq(gm_runfile_read_state(want, model, seed, sa, &err),
+                         GM_OK, "%s", err.message);
+            cr_assert_eq(gm_runfile_read_state(got, model, seed, sb, &err),
+                         GM_OK, "%s", err.message);
+            cr_assert_eq(gm_state_count(sa), gm_state_count(sb));
+            for (int i = 0; i < gm_state_count(sa); i++) {
+                gm_state_record r = gm_state_at(sa, i), q;
+                char name[256];
+                snprintf(name, sizeof name, "%.*s", (int)r.name_len, r.name);
+                if (strcmp(name, "run/train_seconds") == 0) continue;
+                cr_assert(gm_state_find(sb, name, &q), "%s: %s", group, name);
+                cr_assert_eq(r.count, q.count, "%s: %s", group, name);
+                cr_assert_eq(memcmp(r.data, q.data,
+                                    r.count * gm_state_type_size(r.type)),
+                             0, "%s: checkpoint record %s differs", group,
+                             name);
+            }
+        }
+    gm_state_free(sa);
+    gm_state_free(sb);
+}
+
+/* Stops the experiment when `model` reaches step `stop` (the runs before
+ * it finished, those after not begun, with two jobs one more stopped
+ * wherever it was), resumes it, and compares with a run never stopped. */
+static void stopped_and_resumed(int jobs, const char *model, long stop) {
+    char want[128], got[128];
+    gm_error err = {0};
+    snprintf(want, sizeof want, "%s/whole_%d_%s_%ld.h5", dir, jobs, model,
+             stop);
+    snprintf(got, sizeof got, "%s/resumed_%d_%s_%ld.h5", dir, jobs, model,
+             stop);
+    cr_assert_eq(train(want, jobs, false, 0, &err), GM_OK, "%s", err.message);
+    gm_status s = train_until(got, jobs, false, model, stop, &err);
+    cr_assert_eq(s, GM_INTERRUPTED, "stopped at %ld: %s", stop, err.message);
+    gm_runfile_info info;
+    cr_assert_eq(gm_runfile_read_info(got, &info, &err), GM_OK);
+    cr_assert_str_eq(info.status, "interrupted");
+    gm_runfile_info_clear(&info);
+    cr_assert_eq(train(got, jobs, true, 0, &err), GM_OK, "resume: %s",
+                 err.message);
+    cr_assert_eq(gm_runfile_read_info(got, &info, &err), GM_OK);
+    cr_assert_str_eq(info.status, "complete");
+    gm_runfile_info_clear(&info);
+    same_runs(want, got);
+}
+
+/* Between checkpoints, at one, at an evaluation, and near the end. */
+static const long stops[] = {3, 10, 17, 26};
+
+Test(resume, every_objective_one_job, .init = make_dir, .fini = remove_dir) {
+    for (int m = 0; m < N_MODELS; m++)
+        stopped_and_resumed(1, models[m], stops[m % 4]);
+}
+
+Test(resume, every_objective_two_jobs, .init = make_dir, .fini = remove_dir) {
+    for (int m = 0; m < N_MODELS; m++)
+        stopped_and_resumed(2, models[m], stops[(m + 2) % 4]);
+}
+
+Test(resume, twice_in_a_row, .init = make_dir, .fini = remove_dir) {
+    char want[128], got[128];
+    gm_error err = {0};
+    snprintf(want, sizeof want, "%s/whole.h5", dir);
+    snprintf(got, sizeof got, "%s/resumed.h5", dir);
+    cr_assert_eq(train(want, 2, false, 0, &err), GM_OK, "%s", err.message);
+    cr_assert_eq(train(got, 2, false, 4, &err), GM_INTERRUPTED);
+    cr_assert_eq(train(got, 1, true, 17, &err), GM_INTERRUPTED);
+    cr_assert_eq(train(got, 2, true, 0, &err), GM_OK, "%s", err.message);
+    same_runs(want, got);
+}
+
+Test(resume, a_complete_file_has_nothing_to_resume, .init = make_dir,
+     .fini = remove_dir) {
+    char path[128];
+    gm_error err = {0};
+    snprintf(path, sizeof path, "%s/done.h5", dir);
+    cr_assert_eq(train(path, 2, false, 0, &err), GM_OK, "%s", err.message);
+    cr_assert_eq(train(path, 2, true, 0, &err), GM_OK, "%s", err.message);
+    cr_assert_eq(train(path, 2, false, 0, &err), GM_ERR_STATE,
+                 "an existing file is refused");
+    cr_assert(strstr(err.message, "exists"), "%s", err.message);
+}
