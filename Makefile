@@ -17,9 +17,10 @@ $(BUILD)/CMakeCache.txt:
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
 
-# The flagship experiment: writes runs/gan_vs_vae.h5 and prints its table.
+# The flagship experiment: writes runs/gan_vs_vae.h5 (replacing an earlier
+# one once the new one is complete) and prints its table.
 run: build
-	$(BUILD)/gm run experiments/gan_vs_vae.yaml
+	$(BUILD)/gm run experiments/gan_vs_vae.yaml --force
 	$(BUILD)/gm summary runs/gan_vs_vae.h5
 
 # The plot test needs Python's h5py and matplotlib (Debian packages).

@@ -1,0 +1,178 @@
+#!/bin/bash
+# Nothing lost, through the gm command as a user meets it: kill -9 then
+# --resume gives the summary of an uninterrupted run; SIGINT and SIGTERM
+# checkpoint, mark the file interrupted and say how to go on; a second
+# writer fails at once; an existing --out is refused, --force replaces it
+# only when the new file is complete; an input as --out is refused; reads
+# of a live file always succeed; a write error (ulimit -f) is reported
+# with the file and the cause, the process ending cleanly.
+# usage: test_nothing_lost.sh SOURCE_DIR BINARY_DIR
+set -euo pipefail
+src=$1
+gm="$2/gm"
+work=$(mktemp -d)
+trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+export CI=1
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+pass() { echo "ok: $*"; }
+
+cat >"$work/x.yaml" <<'YAML'
+experiment: lost
+seeds: [1, 2]
+dataset: {name: ring, modes: 8, radius: 2.0, std: 0.02, size: 4000}
+train: {steps: 1200, batch_size: 64, optimizer: {name: adam, lr: 1.0e-3}}
+eval: {every: 300, samples: 300}
+checkpoint: {every: 100}
+models:
+  vae:
+    objective: vae_elbo
+    encoder: {hidden: [64, 64]}
+    decoder: {hidden: [64, 64]}
+    params: {sigma: 0.1, iwae_k: 8}
+  gan:
+    objective: gan
+    generator: {hidden: [64, 64]}
+    discriminator: {hidden: [64, 64]}
+YAML
+
+# Waits until the file at $1 holds a checkpoint of a run not yet complete.
+wait_for_checkpoint() {
+    for _ in $(seq 1 600); do
+        if [ -f "$1" ] && h5ls -r "$1" 2>/dev/null |
+            grep -q "seed_2/checkpoint/run/step"; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    fail "no checkpoint appeared in $1"
+}
+
+status_of() {
+    h5dump -a /status "$1" | sed -n 's/.*(0): "\(.*\)".*/\1/p'
+}
+
+# The reference: the same experiment never stopped.
+"$gm" run "$work/x.yaml" --out "$work/whole.h5" --quiet --jobs 2
+"$gm" summary "$work/whole.h5" --csv >"$work/whole.csv"
+
+# kill -9 in the middle, then --resume: the same summary.
+"$gm" run "$work/x.yaml" --out "$work/killed.h5" --quiet --jobs 2 &
+pid=$!
+wait_for_checkpoint "$work/killed.h5"
+kill -9 $pid
+wait $pid 2>/dev/null || true
+[ "$(status_of "$work/killed.h5")" = running ] || fail "status after kill -9"
+"$gm" run --resume "$work/killed.h5" --quiet --jobs 1
+[ "$(status_of "$work/killed.h5")" = complete ] || fail "status after resume"
+"$gm" summary "$work/killed.h5" --csv >"$work/killed.csv"
+diff "$work/whole.csv" "$work/killed.csv" || fail "summary after resume"
+pass "kill -9 then --resume gives the uninterrupted summary"
+
+# SIGINT and SIGTERM: checkpoint, status interrupted, how to go on.
+for sig in INT TERM; do
+    out="$work/sig_$sig.h5"
+    "$gm" run "$work/x.yaml" --out "$out" --jobs 2 2>"$work/sig.log" &
+    pid=$!
+    wait_for_checkpoint "$out"
+    kill -$sig $pid
+    rc=0
+    wait $pid || rc=$?
+    want=$([ $sig = INT ] && echo 130 || echo 143)
+    [ $rc -eq "$want" ] || fail "SIG$sig: exit $rc, not $want"
+    [ "$(status_of "$out")" = interrupted ] || fail "SIG$sig: status"
+    grep -q "gm run --resume $out" "$work/sig.log" || fail "SIG$sig: no hint"
+    pass "SIG$sig: exit $rc, status interrupted, resume hint"
+done
+"$gm" run --resume "$work/sig_INT.h5" --quiet
+"$gm" summary "$work/sig_INT.h5" --csv >"$work/sig.csv"
+diff "$work/whole.csv" "$work/sig.csv" || fail "summary after SIGINT+resume"
+pass "SIGINT then --resume gives the uninterrupted summary"
+
+# One writer per file; readers always succeed while it writes.
+"$gm" run "$work/x.yaml" --out "$work/live.h5" --quiet --jobs 2 \
+    --set train.steps=4000 &
+pid=$!
+wait_for_checkpoint "$work/live.h5"
+rc=0
+"$gm" run --resume "$work/live.h5" 2>"$work/second.log" || rc=$?
+[ $rc -eq 1 ] || fail "second writer: exit $rc"
+grep -q "being written by another gm run (pid $pid)" "$work/second.log" ||
+    fail "second writer: $(cat "$work/second.log")"
+pass "a second writer fails at once, naming the first"
+if /usr/bin/python3 -c "import h5py" 2>/dev/null; then
+    /usr/bin/python3 - "$work/live.h5" $pid >"$work/h5py.log" 2>&1 <<'PY' &
+import os, sys, h5py
+path, pid, n = sys.argv[1], int(sys.argv[2]), 0
+def alive():
+    try:
+        os.kill(pid, 0)
+        return True
+    except OSError:
+        return False
+while n < 300 and alive():
+    with h5py.File(path, "r") as f:
+        for m in f["models"]:
+            for s in f["models"][m]:
+                f["models"][m][s]["metrics"]["step"][()]
+    n += 1
+print("h5py reads:", n)
+PY
+    reader=$!
+fi
+reads=0
+while kill -0 $pid 2>/dev/null && [ $reads -lt 200 ]; do
+    "$gm" summary "$work/live.h5" >/dev/null || fail "gm summary of a live file"
+    reads=$((reads + 1))
+done
+if [ -n "${reader:-}" ]; then
+    wait $reader || fail "h5py: $(cat "$work/h5py.log")"
+    reads="$reads gm summary and $(cut -d' ' -f3 "$work/h5py.log") h5py"
+fi
+wait $pid || fail "the live run failed"
+[ "$(status_of "$work/live.h5")" = complete ] || fail "live run status"
+pass "$reads reads of a live file, all fine; the run completed"
+
+# An existing --out is refused; --force replaces it only when complete.
+rc=0
+"$gm" run "$work/x.yaml" --out "$work/whole.h5" 2>"$work/exists.log" || rc=$?
+[ $rc -eq 1 ] || fail "existing --out: exit $rc"
+grep -q "use 'gm run --resume" "$work/exists.log" || fail "existing --out msg"
+cp "$work/whole.h5" "$work/forced.h5"
+"$gm" run "$work/x.yaml" --out "$work/forced.h5" --force --quiet --jobs 2 \
+    --set train.steps=900 &
+pid=$!
+wait_for_checkpoint "$work/forced.h5.new"
+kill -9 $pid
+wait $pid 2>/dev/null || true
+cmp "$work/whole.h5" "$work/forced.h5" || fail "--force touched the old file"
+"$gm" run "$work/x.yaml" --out "$work/forced.h5" --force --quiet \
+    --set train.steps=600
+[ ! -e "$work/forced.h5.new" ] || fail "--force left forced.h5.new"
+h5dump -a /config_yaml "$work/forced.h5" | grep -q "steps: 600" ||
+    fail "--force did not replace the file"
+pass "existing --out refused; --force replaces only a complete file"
+
+# Inputs are never the output; usage errors exit 2.
+cp "$work/x.yaml" "$work/keep.yaml"
+rc=0
+"$gm" run "$work/x.yaml" --out "$work/x.yaml" --force 2>"$work/in.log" || rc=$?
+[ $rc -eq 1 ] && grep -q "one of the experiment's inputs" "$work/in.log" ||
+    fail "--out = the YAML file: exit $rc: $(cat "$work/in.log")"
+cmp "$work/x.yaml" "$work/keep.yaml" || fail "the YAML file was touched"
+rc=0
+"$gm" run "$work/x.yaml" --out "" 2>/dev/null || rc=$?
+[ $rc -eq 2 ] || fail "--out '': exit $rc"
+pass "an input as --out is refused; --out '' is a usage error"
+
+# A write error (the file size limit): the file and the cause, exit 1.
+rc=0
+(ulimit -f 64 && exec "$gm" run "$work/x.yaml" --out "$work/big.h5" \
+    --quiet) 2>"$work/efbig.log" || rc=$?
+[ $rc -eq 1 ] || fail "write error: exit $rc: $(cat "$work/efbig.log")"
+grep -q "big.h5.*File too large" "$work/efbig.log" ||
+    fail "write error message: $(cat "$work/efbig.log")"
+pass "a write error names the file and the cause: $(tail -n 1 "$work/efbig.log")"
+echo "nothing lost: all passed"
