@@ -147,8 +147,10 @@ bool gm_gradcheck_run(gm_graph *g, gm_params *group, gm_node *out,
     double *an = malloc(2 * n * sizeof *an);
     bool ok = an != NULL;
     if (!ok) snprintf(msg, msg_size, "%s: out of memory", label);
-    /* Two passes must agree exactly: backward zeroes what it must and
-     * keeps no state from one call to the next. */
+    /* Two passes, as two training steps, must agree exactly: backward
+     * zeroes what it must and keeps no state from one call to the next
+     * (a fresh gradient that an op adds to instead of overwriting would
+     * carry the first pass into the second). */
     ok = ok && analytic(g, group, loss, an, label, msg, msg_size) &&
          analytic(g, group, loss, an + n, label, msg, msg_size);
     for (size_t i = 0; ok && i < n; i++) {
@@ -160,7 +162,7 @@ bool gm_gradcheck_run(gm_graph *g, gm_params *group, gm_node *out,
             ok = false;
         }
     }
-    ok = ok && compare(g, group, out, r, an, label, tol, msg, msg_size);
+    ok = ok && compare(g, group, out, r, an + n, label, tol, msg, msg_size);
     free(an);
     free(r);
     return ok;

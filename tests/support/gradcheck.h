@@ -3,12 +3,13 @@
  * The checker turns any output node `out` into a scalar loss
  * L = sum(out * R), R a fixed random weight of out's shape (so every output
  * element counts with its own weight and a gradient that is wrong for one
- * element cannot hide), runs forward and backward, then for every element w
- * of a parameter group compares the analytic dL/dw with the central
- * difference (L(w + h) - L(w - h)) / 2h. L is recomputed from out's float
- * data with the sum in double, and the step is the one actually taken after
- * rounding w + h to float. Random nodes keep their draw (gm_graph_hold_noise)
- * so every forward sees the same noise. */
+ * element cannot hide), runs forward and backward twice, as two training
+ * steps, requires both passes to give the same gradients, then for every
+ * element w of a parameter group compares the second pass's dL/dw with the
+ * central difference (L(w + h) - L(w - h)) / 2h. L is recomputed from out's
+ * float data with the sum in double, and the step is the one actually taken
+ * after rounding w + h to float. Random nodes keep their draw
+ * (gm_graph_hold_noise) so every forward sees the same noise. */
 #ifndef GM_TEST_GRADCHECK_H
 #define GM_TEST_GRADCHECK_H
 
