@@ -9,7 +9,11 @@
  * central difference (L(w + h) - L(w - h)) / 2h. L is recomputed from out's
  * float data with the sum in double, and the step is the one actually taken
  * after rounding w + h to float. Random nodes keep their draw
- * (gm_graph_hold_noise) so every forward sees the same noise. */
+ * (gm_graph_hold_noise) so every forward sees the same noise.
+ *
+ * A gradient the graph never clears (a "fresh" one, GM_OP_OVERWRITES) is
+ * only exercised when the op's input is an intermediate node, not a
+ * parameter: tests/test_ops_grad.c checks every op both ways. */
 #ifndef GM_TEST_GRADCHECK_H
 #define GM_TEST_GRADCHECK_H
 
