@@ -4,8 +4,8 @@
  * and inputs kept away from kinks and domain edges. Every case runs twice
  * (GRAD_TEST): with the op reading parameters, then with an intermediate
  * node in front of each parameter. The first tests show that the checker
- * itself catches a backward that is off by 1%, and one that adds to a
- * fresh gradient. */
+ * itself catches a backward that is off by 1%, one that overwrites a
+ * parameter's gradient and one that adds to a fresh gradient. */
 #include <criterion/criterion.h>
 #include <string.h>
 
@@ -225,6 +225,25 @@ static const gm_op_def square_no_backward_def = {
     .forward = sq_forward,
 };
 
+/* Writes (=) its input's gradient, fresh or not: right for a lone
+ * consumer of a zeroed gradient, wrong once anything else adds to it. */
+static void sq_assign_backward(gm_node *n) {
+    gm_node *in = gm_node_input(n, 0);
+    float *dx = gm_node_grad(in);
+    if (!dx) return;
+    const float *x = gm_node_data(in), *dy = gm_node_grad(n);
+    for (size_t i = 0; i < gm_node_numel(n); i++)
+        dx[i] = dy[i] * 2.0f * x[i];
+}
+
+static const gm_op_def square_assigns_def = {
+    .name = "square_assigns",
+    .arity = 1,
+    .shape = sq_shape,
+    .forward = sq_forward,
+    .backward = sq_assign_backward,
+};
+
 /* Claims to overwrite a fresh input gradient but adds to it, the bug of
  * matmul's dB with B transposed: one step's gradient leaks into the next. */
 static const gm_op_def square_adds_to_fresh_def = {
@@ -277,6 +296,15 @@ Test(checker, missing_backward_fails) {
     cr_assert_not(check_custom_square(&square_no_backward_def, PARAMETERS, 1.0f,
                                       -1, msg, sizeof msg));
     cr_assert(strstr(msg, "analytic 0,"), "%s", msg);
+}
+
+/* The checker runs backward onto parameter gradients that already hold a
+ * value, as when a group sits in two graphs. */
+Test(checker, overwriting_a_parameter_gradient_fails) {
+    char msg[GM_GRADCHECK_MSG];
+    cr_assert_not(check_custom_square(&square_assigns_def, PARAMETERS, 1.0f, -1,
+                                      msg, sizeof msg));
+    cr_assert(strstr(msg, "6 of 6"), "%s", msg);
 }
 
 /* A parameter's gradient is never fresh, so the bug shows only through an
