@@ -1,8 +1,11 @@
 /* Gradients of every built-in op against central differences (see
  * support/gradcheck.h), on seeded random shapes (rows 1..5, cols 1..6, and
  * 3-D inputs for element-wise ops and reductions), every broadcasting form,
- * and inputs kept away from kinks and domain edges. The first tests show
- * that the checker itself catches a backward that is off by 1%. */
+ * and inputs kept away from kinks and domain edges. Every case runs twice
+ * (GRAD_TEST): with the op reading parameters, then with an intermediate
+ * node in front of each parameter. The first tests show that the checker
+ * itself catches a backward that is off by 1%, one that overwrites a
+ * parameter's gradient and one that adds to a fresh gradient. */
 #include <criterion/criterion.h>
 #include <string.h>
 
@@ -28,21 +31,57 @@ static const gm_gradcheck_tol TOL = GM_GRADCHECK_DEFAULT;
 /* Smaller step where the third derivative is large (1/x near 0.3). */
 static const gm_gradcheck_tol TOL_CURVED = {5e-3f, 1e-3, 1e-4};
 
-/* One check: a graph, the group of leaves to check, a seeded stream for
- * shapes and values, and a label naming op, case and trial. */
+/* What the op under test reads for each leaf. A parameter's gradient
+ * lives in its group and accumulates. An intermediate (the parameter + 0)
+ * whose one consumer overwrites (GM_OP_OVERWRITES) has a "fresh" gradient
+ * that nothing clears between backward passes: only there does an op that
+ * adds to it instead of overwriting carry one step into the next. */
+typedef enum leaf_mode { NO_MODE, PARAMETERS, INTERMEDIATES } leaf_mode;
+
+/* Set by GRAD_TEST for its cases. Outside one it is NO_MODE: leaves are
+ * parameters and case_check refuses, so no gradient test skips a mode. */
+static leaf_mode grad_test_mode;
+
+/* A test whose body runs every case with parameters, then through
+ * intermediates, on the same shapes and values. */
+#define GRAD_TEST(suite, name)                                                 \
+    static void suite##_##name##_cases(void);                                  \
+    Test(suite, name) {                                                        \
+        grad_test_mode = PARAMETERS;                                           \
+        suite##_##name##_cases();                                              \
+        grad_test_mode = INTERMEDIATES;                                        \
+        suite##_##name##_cases();                                              \
+        grad_test_mode = NO_MODE;                                              \
+    }                                                                          \
+    static void suite##_##name##_cases(void)
+
+/* One check: a graph, the group of leaves to check, how the op reads them,
+ * a seeded stream for shapes and values, and a label naming op, case,
+ * trial and mode. */
 typedef struct gc_case {
     gm_graph *g;
     gm_params *p;
+    leaf_mode mode;
+    int n_intermediates;
     gm_rng rng;
     char label[128];
 } gc_case;
 
-static void case_begin(gc_case *c, const char *label, int trial) {
-    snprintf(c->label, sizeof c->label, "%s #%d", label, trial);
+static void case_begin_in(gc_case *c, leaf_mode mode, const char *label,
+                          int trial) {
+    c->mode = mode;
+    c->n_intermediates = 0;
+    snprintf(c->label, sizeof c->label, "%s #%d%s", label, trial,
+             mode == INTERMEDIATES ? " via intermediates" : "");
     c->g = gm_graph_create(label);
     c->p = gm_params_create("P");
     cr_assert(c->g && c->p);
+    /* Seeded without the mode: both modes see the same shapes and values. */
     c->rng = gm_rng_stream(20240601u + (uint64_t)trial, label);
+}
+
+static void case_begin(gc_case *c, const char *label, int trial) {
+    case_begin_in(c, grad_test_mode, label, trial);
 }
 
 static void case_end(gc_case *c) {
@@ -54,6 +93,20 @@ static int rand_dim(gc_case *c, int lo, int hi) {
     return lo + (int)gm_rng_below(&c->rng, (uint64_t)(hi - lo + 1));
 }
 
+/* The prefix of leaf_input's intermediates' names, which case_check
+ * looks for. */
+#define INTERMEDIATE "intermediate"
+
+/* Parameter idx of `group` as the case's mode has ops read it. + 0 keeps
+ * the values exactly, so each op's value ranges and tolerances hold. */
+static gm_node *leaf_input(gc_case *c, gm_params *group, int idx) {
+    gm_node *w = gm_param(c->g, group, idx);
+    if (c->mode != INTERMEDIATES) return w;
+    char name[32];
+    snprintf(name, sizeof name, INTERMEDIATE "%d", c->n_intermediates++);
+    return gm_node_set_name(gm_add_scalar(c->g, w, 0.0f), name);
+}
+
 /* A new leaf of the checked group with values drawn from v. */
 static gm_node *leaf(gc_case *c, const int *shape, int ndim, range v) {
     char name[16];
@@ -63,7 +116,7 @@ static gm_node *leaf(gc_case *c, const int *shape, int ndim, range v) {
     cr_assert_geq(idx, 0, "%s", err.message);
     gm_gradcheck_fill(&c->rng, gm_params_view_data(c->p, idx),
                       gm_params_view(c->p, idx)->numel, v.lo, v.hi, v.min_abs);
-    return gm_param(c->g, c->p, idx);
+    return leaf_input(c, c->p, idx);
 }
 
 /* A constant (no gradient) with values drawn from v. */
@@ -81,6 +134,19 @@ static bool graph_has_op(const gm_graph *g, const char *op) {
     return false;
 }
 
+/* The first node other than leaf_input's intermediates that reads a
+ * parameter, or NULL. */
+static gm_node *parameter_reader(const gm_graph *g) {
+    for (int i = 0; i < gm_graph_node_count(g); i++) {
+        gm_node *n = gm_graph_node(g, i);
+        if (strncmp(gm_node_name(n), INTERMEDIATE, strlen(INTERMEDIATE)) == 0)
+            continue;
+        for (int k = 0; k < gm_node_input_count(n); k++)
+            if (gm_node_role(gm_node_input(n, k)) == GM_ROLE_PARAM) return n;
+    }
+    return NULL;
+}
+
 static void assert_shape(const gm_node *n, const int *dims, int ndim) {
     gm_shape want;
     char a[64], b[64];
@@ -91,18 +157,30 @@ static void assert_shape(const gm_node *n, const int *dims, int ndim) {
               gm_shape_str(&want, b, sizeof b));
 }
 
-/* Checks the case's gradient (its graph must use `op`), then frees it. */
+/* Checks the case's gradient (its graph must use `op`, and in the
+ * intermediates mode read parameters only through intermediates), then
+ * frees it. */
 static void case_check(gc_case *c, gm_node *out, const char *op,
                        gm_gradcheck_tol tol) {
+    cr_assert_neq(c->mode, NO_MODE,
+                  "%s: gradient cases run in a GRAD_TEST, which checks them "
+                  "with parameters and through intermediates",
+                  c->label);
     const gm_error *e = gm_graph_error(c->g);
     cr_assert_null(e, "%s: %s", c->label, e ? e->message : "");
     cr_assert(graph_has_op(c->g, op), "%s: graph has no '%s' node", c->label,
               op);
+    const gm_node *reader =
+        c->mode == INTERMEDIATES ? parameter_reader(c->g) : NULL;
+    cr_assert_null(reader,
+                   "%s: a '%s' node reads a parameter, not an intermediate; "
+                   "make leaves with leaf() or leaf_input()",
+                   c->label, reader ? gm_node_op_name(reader) : "");
     GM_GRADCHECK_ASSERT(c->g, c->p, out, c->label, tol);
     case_end(c);
 }
 
-/* ---- the checker catches a backward off by 1% -------------------------- */
+/* ---- the checker catches wrong backwards ------------------------------ */
 
 /* y = x^2. p[0] scales the backward (1 is right); p[1] >= 0 scales only
  * that element. */
@@ -147,11 +225,41 @@ static const gm_op_def square_no_backward_def = {
     .forward = sq_forward,
 };
 
+/* Writes (=) its input's gradient, fresh or not: right for a lone
+ * consumer of a zeroed gradient, wrong once anything else adds to it. */
+static void sq_assign_backward(gm_node *n) {
+    gm_node *in = gm_node_input(n, 0);
+    float *dx = gm_node_grad(in);
+    if (!dx) return;
+    const float *x = gm_node_data(in), *dy = gm_node_grad(n);
+    for (size_t i = 0; i < gm_node_numel(n); i++)
+        dx[i] = dy[i] * 2.0f * x[i];
+}
+
+static const gm_op_def square_assigns_def = {
+    .name = "square_assigns",
+    .arity = 1,
+    .shape = sq_shape,
+    .forward = sq_forward,
+    .backward = sq_assign_backward,
+};
+
+/* Claims to overwrite a fresh input gradient but adds to it, the bug of
+ * matmul's dB with B transposed: one step's gradient leaks into the next. */
+static const gm_op_def square_adds_to_fresh_def = {
+    .name = "square_adds_to_fresh",
+    .arity = 1,
+    .shape = sq_shape,
+    .forward = sq_forward,
+    .backward = sq_backward,
+    .flags = GM_OP_OVERWRITES,
+};
+
 /* Runs the checker on custom square of a [2, 3] leaf. */
-static bool check_custom_square(const gm_op_def *def, float factor, int only,
-                                char *msg, size_t n) {
+static bool check_custom_square(const gm_op_def *def, leaf_mode mode,
+                                float factor, int only, char *msg, size_t n) {
     gc_case c;
-    case_begin(&c, "checker/square", 0);
+    case_begin_in(&c, mode, "checker/square", 0);
     gm_node *x = leaf(&c, (int[]){2, 3}, 2, (range){-1.5f, 1.5f, 0.5f});
     gm_node *y = gm_custom(c.g, def, &x, 1, (float[]){factor, (float)only}, 2);
     bool ok = gm_gradcheck_run(c.g, c.p, y, c.label, TOL, msg, n);
@@ -161,13 +269,15 @@ static bool check_custom_square(const gm_op_def *def, float factor, int only,
 
 Test(checker, correct_square_passes) {
     char msg[GM_GRADCHECK_MSG];
-    cr_assert(check_custom_square(&square_def, 1.0f, -1, msg, sizeof msg), "%s",
-              msg);
+    cr_assert(
+        check_custom_square(&square_def, PARAMETERS, 1.0f, -1, msg, sizeof msg),
+        "%s", msg);
 }
 
 Test(checker, square_off_by_one_percent_fails) {
     char msg[GM_GRADCHECK_MSG];
-    cr_assert_not(check_custom_square(&square_def, 1.01f, -1, msg, sizeof msg));
+    cr_assert_not(check_custom_square(&square_def, PARAMETERS, 1.01f, -1, msg,
+                                      sizeof msg));
     cr_assert(strstr(msg, "checker/square"), "%s", msg);
     cr_assert(strstr(msg, "6 of 6"), "every element is 1%% off: %s", msg);
     cr_assert(strstr(msg, "analytic") && strstr(msg, "numeric"), "%s", msg);
@@ -175,16 +285,55 @@ Test(checker, square_off_by_one_percent_fails) {
 
 Test(checker, one_wrong_element_is_named) {
     char msg[GM_GRADCHECK_MSG];
-    cr_assert_not(check_custom_square(&square_def, 1.01f, 4, msg, sizeof msg));
+    cr_assert_not(check_custom_square(&square_def, PARAMETERS, 1.01f, 4, msg,
+                                      sizeof msg));
     cr_assert(strstr(msg, "1 of 6"), "%s", msg);
     cr_assert(strstr(msg, "element 4 (P.w0[4])"), "%s", msg);
 }
 
 Test(checker, missing_backward_fails) {
     char msg[GM_GRADCHECK_MSG];
-    cr_assert_not(check_custom_square(&square_no_backward_def, 1.0f, -1, msg,
-                                      sizeof msg));
+    cr_assert_not(check_custom_square(&square_no_backward_def, PARAMETERS, 1.0f,
+                                      -1, msg, sizeof msg));
     cr_assert(strstr(msg, "analytic 0,"), "%s", msg);
+}
+
+/* The checker runs backward onto parameter gradients that already hold a
+ * value, as when a group sits in two graphs. */
+Test(checker, overwriting_a_parameter_gradient_fails) {
+    char msg[GM_GRADCHECK_MSG];
+    cr_assert_not(check_custom_square(&square_assigns_def, PARAMETERS, 1.0f, -1,
+                                      msg, sizeof msg));
+    cr_assert(strstr(msg, "6 of 6"), "%s", msg);
+}
+
+/* A parameter's gradient is never fresh, so the bug shows only through an
+ * intermediate, where the second pass adds to the first. */
+Test(checker, adding_to_a_fresh_gradient_fails_through_intermediates) {
+    char msg[GM_GRADCHECK_MSG];
+    cr_assert(check_custom_square(&square_adds_to_fresh_def, PARAMETERS, 1.0f,
+                                  -1, msg, sizeof msg),
+              "%s", msg);
+    cr_assert_not(check_custom_square(&square_adds_to_fresh_def, INTERMEDIATES,
+                                      1.0f, -1, msg, sizeof msg));
+    cr_assert(strstr(msg, "via intermediates") &&
+                  strstr(msg, "two backward passes disagree"),
+              "%s", msg);
+}
+
+/* The intermediates mode reaches the fresh path: both operands of a
+ * matmul get gradients that nothing clears. */
+Test(checker, intermediates_give_fresh_gradients) {
+    gc_case c;
+    case_begin_in(&c, INTERMEDIATES, "checker/fresh", 0);
+    gm_node *a = leaf(&c, (int[]){2, 3}, 2, ANY);
+    gm_node *b = leaf(&c, (int[]){4, 3}, 2, ANY);
+    char msg[GM_GRADCHECK_MSG];
+    cr_assert(gm_gradcheck_run(c.g, c.p, gm_matmul(c.g, a, b, false, true),
+                               c.label, TOL, msg, sizeof msg),
+              "%s", msg);
+    cr_assert(gm_node_grad_fresh(a) && gm_node_grad_fresh(b));
+    case_end(&c);
 }
 
 /* y[r, c] = a[r, c] * b[c]. p[0] scales db; p[1] = 1 assigns db instead
@@ -308,12 +457,11 @@ static void matmul_case(bool ta, bool tb) {
     }
 }
 
-Test(grad_matmul, a_b) { matmul_case(false, false); }
-Test(grad_matmul, a_bt) { matmul_case(false, true); }
-Test(grad_matmul, at_b) { matmul_case(true, false); }
-Test(grad_matmul, at_bt) { matmul_case(true, true); }
+GRAD_TEST(grad_matmul, a_b) { matmul_case(false, false); }
+GRAD_TEST(grad_matmul, a_bt) { matmul_case(false, true); }
+GRAD_TEST(grad_matmul, at_b) { matmul_case(true, false); }
+GRAD_TEST(grad_matmul, at_bt) { matmul_case(true, true); }
 
-/* x x^T: both operands are one node, whose gradient gets both terms. */
 /* affine: x W^T + b, the bias as [out] and as [1, out]. */
 static void affine_case(bool bias_2d) {
     for (int t = 0; t < TRIALS; t++) {
@@ -331,8 +479,8 @@ static void affine_case(bool bias_2d) {
     }
 }
 
-Test(grad_matmul, affine) { affine_case(false); }
-Test(grad_matmul, affine_2d_bias) { affine_case(true); }
+GRAD_TEST(grad_matmul, affine) { affine_case(false); }
+GRAD_TEST(grad_matmul, affine_2d_bias) { affine_case(true); }
 
 /* affine_relu: relu(x W^T + b), with the pre-activations kept away from
  * the kink (|b| >= 1 > |x W^T|) and units of both signs; its output also
@@ -340,7 +488,7 @@ Test(grad_matmul, affine_2d_bias) { affine_case(true); }
 static const range SMALL = {-0.3f, 0.3f, 0.0f};
 static const range BIG_BIAS = {-2.0f, 2.0f, 1.0f};
 
-Test(grad_matmul, affine_relu) {
+GRAD_TEST(grad_matmul, affine_relu) {
     for (int t = 0; t < TRIALS; t++) {
         gc_case c;
         case_begin(&c, "affine_relu", t);
@@ -355,7 +503,7 @@ Test(grad_matmul, affine_relu) {
     }
 }
 
-Test(grad_matmul, affine_relu_feeding_another_layer) {
+GRAD_TEST(grad_matmul, affine_relu_feeding_another_layer) {
     for (int t = 0; t < TRIALS; t++) {
         gc_case c;
         case_begin(&c, "affine_relu/chain", t);
@@ -365,15 +513,15 @@ Test(grad_matmul, affine_relu_feeding_another_layer) {
         gm_node *w2 = leaf(&c, (int[]){2, 4}, 2, ANY);
         gm_node *b2 = leaf(&c, (int[]){2}, 1, ANY);
         gm_node *h = gm_affine_relu(c.g, x, w1, b1);
-        gm_node *y = gm_add(c.g, gm_affine(c.g, h, w2, b2),
-                            gm_slice_cols(c.g, h, 0, 2));
+        gm_node *y =
+            gm_add(c.g, gm_affine(c.g, h, w2, b2), gm_slice_cols(c.g, h, 0, 2));
         case_check(&c, y, "affine_relu", TOL);
     }
 }
 
 /* affine feeding relu feeding affine: the middle gradients are written
  * by one op each and overwritten, not zeroed (GM_OP_OVERWRITES). */
-Test(grad_matmul, affine_chain_overwrites) {
+GRAD_TEST(grad_matmul, affine_chain_overwrites) {
     for (int t = 0; t < TRIALS; t++) {
         gc_case c;
         case_begin(&c, "affine/chain", t);
@@ -387,7 +535,8 @@ Test(grad_matmul, affine_chain_overwrites) {
     }
 }
 
-Test(grad_matmul, gram_same_operand_twice) {
+/* x x^T: both operands are one node, whose gradient gets both terms. */
+GRAD_TEST(grad_matmul, gram_same_operand_twice) {
     for (int t = 0; t < TRIALS; t++) {
         gc_case c;
         case_begin(&c, "matmul/gram", t);
@@ -398,7 +547,7 @@ Test(grad_matmul, gram_same_operand_twice) {
 }
 
 /* One operand constant: only the other has a gradient buffer. */
-Test(grad_matmul, constant_operand) {
+GRAD_TEST(grad_matmul, constant_operand) {
     for (int t = 0; t < TRIALS; t++) {
         gc_case c;
         case_begin(&c, "matmul/const", t);
@@ -460,13 +609,21 @@ static void binary_case(const char *op, binary_fn fn, operand_kind kind,
 }
 
 #define BINARY_TESTS(OP, RA, RB, TOLS)                                         \
-    Test(grad_##OP, full) { binary_case(#OP, gm_##OP, FULL, RA, RB, TOLS); }   \
-    Test(grad_##OP, row) { binary_case(#OP, gm_##OP, ROW, RA, RB, TOLS); }     \
-    Test(grad_##OP, row_2d) {                                                  \
+    GRAD_TEST(grad_##OP, full) {                                               \
+        binary_case(#OP, gm_##OP, FULL, RA, RB, TOLS);                         \
+    }                                                                          \
+    GRAD_TEST(grad_##OP, row) {                                                \
+        binary_case(#OP, gm_##OP, ROW, RA, RB, TOLS);                          \
+    }                                                                          \
+    GRAD_TEST(grad_##OP, row_2d) {                                             \
         binary_case(#OP, gm_##OP, ROW2D, RA, RB, TOLS);                        \
     }                                                                          \
-    Test(grad_##OP, column) { binary_case(#OP, gm_##OP, COL, RA, RB, TOLS); }  \
-    Test(grad_##OP, scalar) { binary_case(#OP, gm_##OP, SCALAR, RA, RB, TOLS); }
+    GRAD_TEST(grad_##OP, column) {                                             \
+        binary_case(#OP, gm_##OP, COL, RA, RB, TOLS);                          \
+    }                                                                          \
+    GRAD_TEST(grad_##OP, scalar) {                                             \
+        binary_case(#OP, gm_##OP, SCALAR, RA, RB, TOLS);                       \
+    }
 
 BINARY_TESTS(add, ANY, ANY, TOL)
 BINARY_TESTS(sub, ANY, ANY, TOL)
@@ -475,7 +632,7 @@ BINARY_TESTS(div, ANY, DIVISOR, TOL_CURVED)
 
 /* Element-wise ops view 3-D tensors as [rows, cols]: a row [cols] and a
  * column [d0, d1, 1] broadcast over [d0, d1, cols]. */
-Test(grad_mul, three_d_row_and_column) {
+GRAD_TEST(grad_mul, three_d_row_and_column) {
     for (int t = 0; t < TRIALS; t++) {
         gc_case c;
         case_begin(&c, "mul/3d", t);
@@ -491,7 +648,7 @@ Test(grad_mul, three_d_row_and_column) {
 }
 
 /* x * x: one node as both operands. */
-Test(grad_mul, same_operand_twice) {
+GRAD_TEST(grad_mul, same_operand_twice) {
     for (int t = 0; t < TRIALS; t++) {
         gc_case c;
         case_begin(&c, "mul/same", t);
@@ -532,36 +689,46 @@ static gm_node *leaky(gm_graph *g, gm_node *x) {
 static gm_node *elu1(gm_graph *g, gm_node *x) { return gm_elu(g, x, 1.0f); }
 static gm_node *elu_half(gm_graph *g, gm_node *x) { return gm_elu(g, x, 0.5f); }
 
-Test(grad_arith, scale) { unary_case("scale", "scale", scale_neg, ANY, TOL); }
-Test(grad_arith, add_scalar) {
+GRAD_TEST(grad_arith, scale) {
+    unary_case("scale", "scale", scale_neg, ANY, TOL);
+}
+GRAD_TEST(grad_arith, add_scalar) {
     unary_case("add_scalar", "add_scalar", shift, ANY, TOL);
 }
-Test(grad_arith, neg) { unary_case("neg", "neg", gm_neg, ANY, TOL); }
+GRAD_TEST(grad_arith, neg) { unary_case("neg", "neg", gm_neg, ANY, TOL); }
 
-Test(grad_math, exp) { unary_case("exp", "exp", gm_exp, ANY, TOL); }
-Test(grad_math, log) { unary_case("log", "log", gm_log, POSITIVE, TOL_CURVED); }
-Test(grad_math, square) { unary_case("square", "square", gm_square, ANY, TOL); }
-Test(grad_math, sqrt) {
+GRAD_TEST(grad_math, exp) { unary_case("exp", "exp", gm_exp, ANY, TOL); }
+GRAD_TEST(grad_math, log) {
+    unary_case("log", "log", gm_log, POSITIVE, TOL_CURVED);
+}
+GRAD_TEST(grad_math, square) {
+    unary_case("square", "square", gm_square, ANY, TOL);
+}
+GRAD_TEST(grad_math, sqrt) {
     unary_case("sqrt", "sqrt", gm_sqrt, POSITIVE, TOL_CURVED);
 }
-Test(grad_math, abs) { unary_case("abs", "abs", gm_abs, AWAY, TOL); }
+GRAD_TEST(grad_math, abs) { unary_case("abs", "abs", gm_abs, AWAY, TOL); }
 
-Test(grad_activation, relu) { unary_case("relu", "relu", gm_relu, AWAY, TOL); }
-Test(grad_activation, leaky_relu) {
+GRAD_TEST(grad_activation, relu) {
+    unary_case("relu", "relu", gm_relu, AWAY, TOL);
+}
+GRAD_TEST(grad_activation, leaky_relu) {
     unary_case("leaky_relu", "leaky_relu", leaky, AWAY, TOL);
 }
-Test(grad_activation, elu) {
+GRAD_TEST(grad_activation, elu) {
     unary_case("elu/alpha1", "elu", elu1, AWAY, TOL);
     unary_case("elu/alpha0.5", "elu", elu_half, AWAY, TOL);
 }
-Test(grad_activation, tanh) { unary_case("tanh", "tanh", gm_tanh, ANY, TOL); }
-Test(grad_activation, sigmoid) {
+GRAD_TEST(grad_activation, tanh) {
+    unary_case("tanh", "tanh", gm_tanh, ANY, TOL);
+}
+GRAD_TEST(grad_activation, sigmoid) {
     unary_case("sigmoid", "sigmoid", gm_sigmoid, (range){-4, 4, 0}, TOL);
 }
-Test(grad_activation, softplus) {
+GRAD_TEST(grad_activation, softplus) {
     unary_case("softplus", "softplus", gm_softplus, (range){-4, 4, 0}, TOL);
 }
-Test(grad_activation, log_sigmoid) {
+GRAD_TEST(grad_activation, log_sigmoid) {
     unary_case("log_sigmoid", "log_sigmoid", gm_log_sigmoid, (range){-4, 4, 0},
                TOL);
 }
@@ -589,14 +756,18 @@ static void reduce_case(const char *op, reduce_fn fn, gm_axis axis) {
     }
 }
 
-Test(grad_reduce, sum_all) { reduce_case("sum", gm_sum, GM_AXIS_ALL); }
-Test(grad_reduce, sum_per_row) { reduce_case("sum", gm_sum, GM_AXIS_PER_ROW); }
-Test(grad_reduce, sum_per_col) { reduce_case("sum", gm_sum, GM_AXIS_PER_COL); }
-Test(grad_reduce, mean_all) { reduce_case("mean", gm_mean, GM_AXIS_ALL); }
-Test(grad_reduce, mean_per_row) {
+GRAD_TEST(grad_reduce, sum_all) { reduce_case("sum", gm_sum, GM_AXIS_ALL); }
+GRAD_TEST(grad_reduce, sum_per_row) {
+    reduce_case("sum", gm_sum, GM_AXIS_PER_ROW);
+}
+GRAD_TEST(grad_reduce, sum_per_col) {
+    reduce_case("sum", gm_sum, GM_AXIS_PER_COL);
+}
+GRAD_TEST(grad_reduce, mean_all) { reduce_case("mean", gm_mean, GM_AXIS_ALL); }
+GRAD_TEST(grad_reduce, mean_per_row) {
     reduce_case("mean", gm_mean, GM_AXIS_PER_ROW);
 }
-Test(grad_reduce, mean_per_col) {
+GRAD_TEST(grad_reduce, mean_per_col) {
     reduce_case("mean", gm_mean, GM_AXIS_PER_COL);
 }
 
@@ -612,20 +783,20 @@ static void logsumexp_case(const char *label, range v, gm_gradcheck_tol tol) {
     }
 }
 
-Test(grad_reduce, logsumexp_rows) {
+GRAD_TEST(grad_reduce, logsumexp_rows) {
     logsumexp_case("logsumexp_rows", (range){-3, 3, 0}, TOL);
 }
 
 /* Around 100, e^x overflows float: the backward must use e^(x - lse). The
  * outputs' rounding (ulp(100) ~ 8e-6) asks for a larger step. */
-Test(grad_reduce, logsumexp_rows_large_values) {
+GRAD_TEST(grad_reduce, logsumexp_rows_large_values) {
     logsumexp_case("logsumexp_rows/large", (range){99, 101, 0},
                    (gm_gradcheck_tol){5e-2f, 1e-3, 3e-4});
 }
 
 /* ---- shape ops --------------------------------------------------------- */
 
-Test(grad_shape, slice_cols) {
+GRAD_TEST(grad_shape, slice_cols) {
     for (int t = 0; t < TRIALS; t++) {
         gc_case c;
         case_begin(&c, "slice_cols", t);
@@ -640,7 +811,7 @@ Test(grad_shape, slice_cols) {
 }
 
 /* Two overlapping slices of one node: their gradients add up. */
-Test(grad_shape, overlapping_slices) {
+GRAD_TEST(grad_shape, overlapping_slices) {
     for (int t = 0; t < TRIALS; t++) {
         gc_case c;
         case_begin(&c, "slice_cols/overlap", t);
@@ -653,7 +824,7 @@ Test(grad_shape, overlapping_slices) {
     }
 }
 
-Test(grad_shape, concat_cols) {
+GRAD_TEST(grad_shape, concat_cols) {
     for (int t = 0; t < TRIALS; t++) {
         gc_case c;
         case_begin(&c, "concat_cols", t);
@@ -671,7 +842,7 @@ Test(grad_shape, concat_cols) {
 }
 
 /* One node concatenated twice, next to an op of it. */
-Test(grad_shape, concat_repeated_input) {
+GRAD_TEST(grad_shape, concat_repeated_input) {
     for (int t = 0; t < TRIALS; t++) {
         gc_case c;
         case_begin(&c, "concat_cols/repeat", t);
@@ -684,7 +855,7 @@ Test(grad_shape, concat_repeated_input) {
 
 /* A parameter seen through another shape: [r, c] as [c, r], then used in
  * a matmul, so a wrong element order in the view shows. */
-Test(grad_shape, reshape_param) {
+GRAD_TEST(grad_shape, reshape_param) {
     for (int t = 0; t < TRIALS; t++) {
         gc_case c;
         case_begin(&c, "reshape/param", t);
@@ -698,7 +869,7 @@ Test(grad_shape, reshape_param) {
 }
 
 /* Views of an intermediate result (3-D -> 1-D -> 2-D), shared gradient. */
-Test(grad_shape, reshape_of_op_result) {
+GRAD_TEST(grad_shape, reshape_of_op_result) {
     for (int t = 0; t < TRIALS; t++) {
         gc_case c;
         case_begin(&c, "reshape/op", t);
@@ -714,7 +885,7 @@ Test(grad_shape, reshape_of_op_result) {
 
 /* detach passes values (checked through y's gradient) and no gradient:
  * x's group stays exactly zero. */
-Test(grad_shape, detach_blocks_gradient) {
+GRAD_TEST(grad_shape, detach_blocks_gradient) {
     for (int t = 0; t < TRIALS; t++) {
         gc_case c;
         case_begin(&c, "detach", t);
@@ -723,7 +894,7 @@ Test(grad_shape, detach_blocks_gradient) {
         int xi = gm_params_add(q, "x", (int[]){rows, cols}, 2, NULL);
         gm_gradcheck_fill(&c.rng, gm_params_view_data(q, xi),
                           (size_t)rows * cols, -1.5f, 1.5f, 0.0f);
-        gm_node *x = gm_param(c.g, q, xi);
+        gm_node *x = leaf_input(&c, q, xi);
         gm_node *y = leaf(&c, (int[]){rows, cols}, 2, ANY);
         gm_node *out = gm_mul(c.g, gm_exp(c.g, gm_detach(c.g, x)), y);
         case_check(&c, out, "detach", TOL);
@@ -777,9 +948,9 @@ static void bce_case(operand_kind kind, bool targets_const) {
     }
 }
 
-Test(grad_loss, bce_with_logits) { bce_case(FULL, false); }
-Test(grad_loss, bce_with_logits_constant_targets) { bce_case(FULL, true); }
-Test(grad_loss, bce_with_logits_broadcast_targets) {
+GRAD_TEST(grad_loss, bce_with_logits) { bce_case(FULL, false); }
+GRAD_TEST(grad_loss, bce_with_logits_constant_targets) { bce_case(FULL, true); }
+GRAD_TEST(grad_loss, bce_with_logits_broadcast_targets) {
     bce_case(ROW, false);
     bce_case(COL, false);
     bce_case(SCALAR, false);
@@ -804,13 +975,17 @@ static void gaussian_nll_case(operand_kind mean_kind, operand_kind lv_kind) {
     }
 }
 
-Test(grad_loss, gaussian_nll_full_logvar) { gaussian_nll_case(FULL, FULL); }
-Test(grad_loss, gaussian_nll_per_column_logvar) {
+GRAD_TEST(grad_loss, gaussian_nll_full_logvar) {
+    gaussian_nll_case(FULL, FULL);
+}
+GRAD_TEST(grad_loss, gaussian_nll_per_column_logvar) {
     gaussian_nll_case(FULL, ROW);
     gaussian_nll_case(FULL, ROW2D);
 }
-Test(grad_loss, gaussian_nll_scalar_logvar) { gaussian_nll_case(FULL, SCALAR); }
-Test(grad_loss, gaussian_nll_broadcast_mean) {
+GRAD_TEST(grad_loss, gaussian_nll_scalar_logvar) {
+    gaussian_nll_case(FULL, SCALAR);
+}
+GRAD_TEST(grad_loss, gaussian_nll_broadcast_mean) {
     gaussian_nll_case(ROW, FULL);
     gaussian_nll_case(SCALAR, ROW);
 }
@@ -831,7 +1006,7 @@ static void gaussian_nll_fixed_case(operand_kind mean_kind, float logvar) {
     }
 }
 
-Test(grad_loss, gaussian_nll_fixed) {
+GRAD_TEST(grad_loss, gaussian_nll_fixed) {
     gaussian_nll_fixed_case(FULL, 0.0f);
     gaussian_nll_fixed_case(FULL, -0.7f);
     gaussian_nll_fixed_case(ROW, 0.4f);
@@ -853,8 +1028,8 @@ static void kl_case(operand_kind lv_kind) {
     }
 }
 
-Test(grad_loss, kl_normal_std) { kl_case(FULL); }
-Test(grad_loss, kl_normal_std_broadcast_logvar) {
+GRAD_TEST(grad_loss, kl_normal_std) { kl_case(FULL); }
+GRAD_TEST(grad_loss, kl_normal_std_broadcast_logvar) {
     kl_case(ROW);
     kl_case(SCALAR);
 }
@@ -883,12 +1058,14 @@ static void reparam_case(operand_kind lv_kind) {
 
 /* z = mu + exp(logvar / 2) * eps: only correct if eps is held across the
  * checker's forwards. */
-Test(grad_random, reparameterisation) { reparam_case(FULL); }
-Test(grad_random, reparameterisation_per_column_logvar) { reparam_case(ROW); }
+GRAD_TEST(grad_random, reparameterisation) { reparam_case(FULL); }
+GRAD_TEST(grad_random, reparameterisation_per_column_logvar) {
+    reparam_case(ROW);
+}
 
 /* ---- a whole small VAE loss -------------------------------------------- */
 
-Test(grad_composite, vae_loss) {
+GRAD_TEST(grad_composite, vae_loss) {
     for (int t = 0; t < TRIALS; t++) {
         gc_case c;
         case_begin(&c, "composite/vae", t);
@@ -926,7 +1103,8 @@ Test(grad_composite, vae_loss) {
 
 /* The ops the tests above check (each case asserts its graph uses its op),
  * separated by spaces. A new op in gm_op_table without a gradient test
- * fails below. */
+ * fails below; its test, a GRAD_TEST like every one that reaches
+ * case_check, checks it with parameters and through intermediates. */
 static const char covered[] =
     " matmul affine affine_relu add sub mul div scale add_scalar neg exp log"
     " square sqrt abs"

@@ -73,19 +73,27 @@ static gm_node *append_loss(gm_graph *g, gm_node *out, const char *label,
     return loss;
 }
 
-/* Forward, zeroed parameter gradients, backward; copies them to an. */
+/* What the parameter gradients hold when backward starts, as if another
+ * graph had already added to the group: backward must add to it, and an
+ * op that overwrites a gradient that is not fresh loses it. */
+#define HELD_GRAD 1.0f
+
+/* Forward, backward onto held parameter gradients; copies what backward
+ * added to an. */
 static bool analytic(gm_graph *g, gm_params *group, gm_node *loss, double *an,
                      const char *label, char *msg, size_t msg_size) {
     gm_graph_forward(g);
-    gm_params_zero_grad(group);
+    float *gw = gm_params_grad(group);
+    size_t n = gm_params_numel(group);
+    for (size_t i = 0; i < n; i++)
+        gw[i] = HELD_GRAD;
     gm_error err = {0};
     if (gm_graph_backward(g, loss, &err) != GM_OK) {
         snprintf(msg, msg_size, "%s: backward failed: %s", label, err.message);
         return false;
     }
-    const float *gw = gm_params_grad(group);
-    for (size_t i = 0; i < gm_params_numel(group); i++)
-        an[i] = gw[i];
+    for (size_t i = 0; i < n; i++)
+        an[i] = (double)gw[i] - HELD_GRAD;
     return true;
 }
 
@@ -147,8 +155,10 @@ bool gm_gradcheck_run(gm_graph *g, gm_params *group, gm_node *out,
     double *an = malloc(2 * n * sizeof *an);
     bool ok = an != NULL;
     if (!ok) snprintf(msg, msg_size, "%s: out of memory", label);
-    /* Two passes must agree exactly: backward zeroes what it must and
-     * keeps no state from one call to the next. */
+    /* Two passes, as two training steps, must agree exactly: backward
+     * zeroes what it must and keeps no state from one call to the next
+     * (a fresh gradient that an op adds to instead of overwriting would
+     * carry the first pass into the second). */
     ok = ok && analytic(g, group, loss, an, label, msg, msg_size) &&
          analytic(g, group, loss, an + n, label, msg, msg_size);
     for (size_t i = 0; ok && i < n; i++) {
@@ -160,7 +170,7 @@ bool gm_gradcheck_run(gm_graph *g, gm_params *group, gm_node *out,
             ok = false;
         }
     }
-    ok = ok && compare(g, group, out, r, an, label, tol, msg, msg_size);
+    ok = ok && compare(g, group, out, r, an + n, label, tol, msg, msg_size);
     free(an);
     free(r);
     return ok;

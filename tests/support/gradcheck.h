@@ -3,12 +3,21 @@
  * The checker turns any output node `out` into a scalar loss
  * L = sum(out * R), R a fixed random weight of out's shape (so every output
  * element counts with its own weight and a gradient that is wrong for one
- * element cannot hide), runs forward and backward, then for every element w
- * of a parameter group compares the analytic dL/dw with the central
- * difference (L(w + h) - L(w - h)) / 2h. L is recomputed from out's float
- * data with the sum in double, and the step is the one actually taken after
- * rounding w + h to float. Random nodes keep their draw (gm_graph_hold_noise)
- * so every forward sees the same noise. */
+ * element cannot hide). It runs forward and backward twice, as two
+ * training steps, and requires both passes to give the same gradients;
+ * then for every element w of a parameter group it compares the second
+ * pass's dL/dw with the central difference (L(w + h) - L(w - h)) / 2h.
+ * L is recomputed from out's float data with the sum in double, and the
+ * step is the one actually taken after rounding w + h to float. Random
+ * nodes keep their draw (gm_graph_hold_noise) so every forward sees the
+ * same noise.
+ *
+ * Each backward starts from parameter gradients that already hold a value,
+ * as when a group sits in two graphs, and the checker takes what it added:
+ * an op that overwrites a gradient that is not fresh loses that value. A
+ * fresh gradient (GM_OP_OVERWRITES), which the graph never clears, is only
+ * reached when the op's input is an intermediate node, not a parameter:
+ * tests/test_ops_grad.c checks every op both ways. */
 #ifndef GM_TEST_GRADCHECK_H
 #define GM_TEST_GRADCHECK_H
 

@@ -64,7 +64,7 @@ static void matmul_backward(gm_node *n) {
                         a->data, lda, dc, cols, beta_b, b->grad, ldb);
         else /* dB[N,K] += dC^T op(A) */
             cblas_sgemm(CblasRowMajor, CblasTrans, tr(ta), cols, k, m, 1.0f, dc,
-                        cols, a->data, lda, 1.0f, b->grad, ldb);
+                        cols, a->data, lda, beta_b, b->grad, ldb);
     }
 }
 
