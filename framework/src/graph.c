@@ -373,6 +373,12 @@ void gm_graph_forward(gm_graph *g) {
 }
 
 gm_status gm_graph_backward(gm_graph *g, gm_node *loss, gm_error *err) {
+    return gm_graph_backward_notify(g, loss, NULL, NULL, err);
+}
+
+gm_status gm_graph_backward_notify(gm_graph *g, gm_node *loss,
+                                   gm_grad_final_fn on_final, void *ctx,
+                                   gm_error *err) {
     if (!g->compiled)
         return gm_error_set(err, GM_ERR_STATE,
                             "graph '%s': backward before compile", g->name);
@@ -395,9 +401,14 @@ gm_status gm_graph_backward(gm_graph *g, gm_node *loss, gm_error *err) {
     else
         loss->grad[0] = 1.0f;
     g->mark[loss->id] = 1;
+    /* Nodes are in topological order: when the walk reaches a parameter,
+     * all its consumers (created after it) have added to its gradient. */
     for (int i = loss->id; i >= 0; i--) {
         gm_node *n = g->nodes[i];
-        if (!g->mark[i] || !n->needs_grad || !n->def) continue;
+        if (!g->mark[i] || !n->needs_grad) continue;
+        if (n->role == GM_ROLE_PARAM && on_final)
+            on_final(ctx, n->group, n->param_index);
+        if (!n->def) continue;
         if (!is_view(n) && n->def->backward) n->def->backward(n);
         for (int k = 0; k < n->n_in; k++)
             g->mark[n->in[k]->id] = 1;

@@ -80,6 +80,19 @@ void gm_graph_forward(gm_graph *g);
  * gm_params_zero_grad. `loss` must be a [1] node of this graph. */
 gm_status gm_graph_backward(gm_graph *g, gm_node *loss, gm_error *err);
 
+/* Told that view `view` of `group` holds its final gradient. */
+typedef void (*gm_grad_final_fn)(void *ctx, gm_params *group, int view);
+
+/* gm_graph_backward that calls on_final(ctx, group, view) for every
+ * parameter node the loss reaches (frozen groups excepted) as soon as its
+ * gradient is final: every op that adds to it has run, and backward has
+ * yet to visit the nodes created before it. No node that backward visits
+ * after the call reads that parameter, so on_final may update its values
+ * there (gm_optim_backward_step does), while its gradient is in cache. */
+gm_status gm_graph_backward_notify(gm_graph *g, gm_node *loss,
+                                   gm_grad_final_fn on_final, void *ctx,
+                                   gm_error *err);
+
 /* The graph's random streams, one record "<prefix>/<node id>" per random
  * node (gm/state.h), so that a run restored from a state draws the same
  * noise as one never stopped. Loading needs a graph built the same way. */
