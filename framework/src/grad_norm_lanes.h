@@ -7,6 +7,11 @@
 #ifndef GM_GRAD_NORM_LANES_H
 #define GM_GRAD_NORM_LANES_H
 
+#include <stddef.h>
+
 enum { GM_GRAD_NORM_LANES = 32 };
+
+/* The sum of the squares of g[0..n) in the order above (params.c). */
+double gm_sum_squares_in_lanes(const float *g, size_t n);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "grad_norm_lanes.h"
 #include "multiversion.h"
+#include "optim_by_view.h"
 
 struct gm_optim {
     gm_params *group;
@@ -13,6 +14,12 @@ struct gm_optim {
     float *state[2];
     long steps;
     double last_grad_norm;
+    /* The step under way: Adam's bias-corrected step size and
+     * 1 / sqrt(1 - beta2^t); for a step by view, the views updated so far
+     * and the sum of their squared gradients. */
+    float step_size, inv_sqrt_bc2;
+    bool *view_done;
+    double step_sumsq;
 };
 
 static const char *const kind_names[] = {
@@ -67,6 +74,9 @@ gm_optim *gm_optim_create(gm_params *group, const gm_optim_config *cfg,
     o->group = group;
     o->cfg = *cfg;
     gm_params_lock(group);
+    int views = gm_params_count(group);
+    o->view_done = calloc(views ? (size_t)views : 1, sizeof(bool));
+    if (!o->view_done) goto nomem;
     size_t n = gm_params_numel(group);
     int slots = cfg->kind == GM_OPTIM_SGD ? (cfg->momentum > 0.0f) : 2;
     for (int s = 0; s < slots; s++) {
@@ -84,6 +94,7 @@ void gm_optim_free(gm_optim *o) {
     if (!o) return;
     free(o->state[0]);
     free(o->state[1]);
+    free(o->view_done);
     free(o);
 }
 
@@ -94,10 +105,17 @@ static void clip(gm_optim *o, float *g, size_t n, double norm) {
     for (size_t i = 0; i < n; i++) g[i] *= scale;
 }
 
-static void sgd_step(gm_optim *o, float *restrict w, const float *restrict g,
-                     size_t n) {
+/* Adam's factors for step t: the bias corrections 1 - beta^t. */
+static void prepare_step(gm_optim *o, long t) {
+    const gm_optim_config *c = &o->cfg;
+    o->step_size = (float)(c->lr / (1.0 - pow(c->beta1, (double)t)));
+    o->inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow(c->beta2, (double)t)));
+}
+
+/* SGD's update of n floats (buf: the momentum, or NULL). */
+static void sgd_step(const gm_optim *o, float *restrict w,
+                     const float *restrict g, float *restrict buf, size_t n) {
     const float lr = o->cfg.lr, wd = o->cfg.weight_decay, mu = o->cfg.momentum;
-    float *restrict buf = o->state[0];
     if (buf) {
         for (size_t i = 0; i < n; i++) {
             buf[i] = mu * buf[i] + g[i] + wd * w[i];
@@ -108,21 +126,20 @@ static void sgd_step(gm_optim *o, float *restrict w, const float *restrict g,
     }
 }
 
-/* Adam's (or AdamW's) update. With sumsq it also returns the squared
- * gradient norm read on the way, in gm_params_grad_norm's lanes and order
- * (the same value, without a pass of its own). */
+/* Adam's (or AdamW's) update of n floats with the factors of
+ * prepare_step. With sumsq it also returns the squared gradient norm read
+ * on the way, in gm_sum_squares_in_lanes's lanes and order (the same
+ * value, without a pass of its own). */
 GM_MULTIVERSION
-static void adam_step(gm_optim *o, float *restrict w, const float *restrict g,
-                      size_t n, double *sumsq) {
+static void adam_step(const gm_optim *o, float *restrict w,
+                      const float *restrict g, float *restrict m,
+                      float *restrict v, size_t n, double *sumsq) {
     const gm_optim_config *c = &o->cfg;
     const float b1 = c->beta1, b2 = c->beta2, eps = c->eps;
     const bool decoupled = c->kind == GM_OPTIM_ADAMW;
     const float l2 = decoupled ? 0.0f : c->weight_decay;
     const float shrink = decoupled ? 1.0f - c->lr * c->weight_decay : 1.0f;
-    const double t = (double)o->steps;
-    const float step_size = (float)(c->lr / (1.0 - pow(b1, t)));
-    const float inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow(b2, t)));
-    float *restrict m = o->state[0], *restrict v = o->state[1];
+    const float step_size = o->step_size, inv_sqrt_bc2 = o->inv_sqrt_bc2;
     double acc[GM_GRAD_NORM_LANES] = {0};
     size_t i = 0;
 #define ADAM_UPDATE(j)                                                         \
@@ -148,22 +165,61 @@ static void adam_step(gm_optim *o, float *restrict w, const float *restrict g,
 #undef ADAM_UPDATE
 }
 
+/* The update of the group's floats [from, from + n), for either kind. */
+static void update_range(gm_optim *o, size_t from, size_t n, double *sumsq) {
+    float *w = gm_params_data(o->group) + from;
+    const float *g = gm_params_grad(o->group) + from;
+    float *m = o->state[0] ? o->state[0] + from : NULL;
+    if (o->cfg.kind == GM_OPTIM_SGD)
+        sgd_step(o, w, g, m, n);
+    else
+        adam_step(o, w, g, m, o->state[1] + from, n, sumsq);
+}
+
 void gm_optim_step(gm_optim *o) {
-    float *w = gm_params_data(o->group), *g = gm_params_grad(o->group);
+    float *g = gm_params_grad(o->group);
     size_t n = gm_params_numel(o->group);
     /* The norm before clipping: the trainer checks it is finite. Adam
      * computes it in its own pass unless clipping needs it first. */
     bool fused = o->cfg.kind != GM_OPTIM_SGD && !(o->cfg.clip_norm > 0.0f);
     if (!fused) o->last_grad_norm = gm_params_grad_norm(o->group);
     if (o->cfg.clip_norm > 0.0f) clip(o, g, n, o->last_grad_norm);
+    prepare_step(o, ++o->steps);
+    double sumsq = 0.0;
+    update_range(o, 0, n, fused ? &sumsq : NULL);
+    if (fused) o->last_grad_norm = sqrt(sumsq);
+}
+
+gm_params *gm_optim_group(const gm_optim *o) { return o->group; }
+
+bool gm_optim_steps_by_view(const gm_optim *o) {
+    return !(o->cfg.clip_norm > 0.0f);
+}
+
+void gm_optim_step_begin(gm_optim *o) {
+    GM_ASSERT(gm_optim_steps_by_view(o));
+    prepare_step(o, o->steps + 1);
+    memset(o->view_done, 0, (size_t)gm_params_count(o->group) * sizeof(bool));
+    o->step_sumsq = 0.0;
+}
+
+void gm_optim_step_view(gm_optim *o, int index) {
+    if (o->view_done[index]) return;
+    o->view_done[index] = true;
+    const gm_param_view *v = gm_params_view(o->group, index);
+    double sumsq = 0.0;
+    if (o->cfg.kind == GM_OPTIM_SGD) /* its update reads no norm */
+        sumsq = gm_sum_squares_in_lanes(gm_params_grad(o->group) + v->offset,
+                                        v->numel);
+    update_range(o, v->offset, v->numel, &sumsq);
+    o->step_sumsq += sumsq;
+}
+
+void gm_optim_step_end(gm_optim *o) {
+    for (int i = 0; i < gm_params_count(o->group); i++)
+        gm_optim_step_view(o, i);
     o->steps++;
-    if (o->cfg.kind == GM_OPTIM_SGD) {
-        sgd_step(o, w, g, n);
-    } else {
-        double sumsq = 0.0;
-        adam_step(o, w, g, n, fused ? &sumsq : NULL);
-        if (fused) o->last_grad_norm = sqrt(sumsq);
-    }
+    o->last_grad_norm = sqrt(o->step_sumsq);
 }
 
 long gm_optim_step_count(const gm_optim *o) { return o->steps; }

@@ -166,17 +166,20 @@ gm_status gm_params_copy_values(gm_params *dst, const gm_params *src,
  * machine (each square of a float is exact in double, with or without
  * FMA). */
 GM_MULTIVERSION
-double gm_params_grad_norm(const gm_params *p) {
-    const float *g = p->grad;
+double gm_sum_squares_in_lanes(const float *g, size_t n) {
     double acc[GM_GRAD_NORM_LANES] = {0};
     size_t i = 0;
-    for (; i + GM_GRAD_NORM_LANES <= p->numel; i += GM_GRAD_NORM_LANES)
+    for (; i + GM_GRAD_NORM_LANES <= n; i += GM_GRAD_NORM_LANES)
         for (int k = 0; k < GM_GRAD_NORM_LANES; k++)
             acc[k] += (double)g[i + k] * g[i + k];
     double s = 0.0;
     for (int k = 0; k < GM_GRAD_NORM_LANES; k++) s += acc[k];
-    for (; i < p->numel; i++) s += (double)g[i] * g[i];
-    return sqrt(s);
+    for (; i < n; i++) s += (double)g[i] * g[i];
+    return s;
+}
+
+double gm_params_grad_norm(const gm_params *p) {
+    return sqrt(gm_sum_squares_in_lanes(p->grad, p->numel));
 }
 
 bool gm_params_finite(const gm_params *p) {
