@@ -7,6 +7,7 @@
 #ifndef GM_OPTIM_H
 #define GM_OPTIM_H
 
+#include "gm/graph.h"
 #include "gm/params.h"
 #include "gm/state.h"
 #include "gm/status.h"
@@ -45,6 +46,22 @@ void gm_optim_free(gm_optim *o);
 
 /* One update from the current gradients (clipped first if asked). */
 void gm_optim_step(gm_optim *o);
+
+/* Backward through g from loss, then one step of each of the n
+ * optimizers: the values and state that gm_graph_backward followed by
+ * gm_optim_step on each give, bit for bit, but faster. Each view is
+ * updated during backward as soon as its gradient is final, while that
+ * gradient is still in cache, instead of in a pass over the whole group
+ * afterwards. Views the loss does not reach are updated after backward
+ * (Adam moves them through its moments), and so is the whole group of an
+ * optimizer that clips, which needs the norm of the whole gradient first.
+ * Each group may appear once, and this backward must be the last to add
+ * to its gradient before the step. A group stepped view by view has its
+ * gradient norm summed view by view: gm_optim_last_grad_norm may differ
+ * from gm_params_grad_norm in the last bits. On an error nothing is
+ * updated. */
+gm_status gm_optim_backward_step(gm_optim *const *optims, int n, gm_graph *g,
+                                 gm_node *loss, gm_error *err);
 
 /* Steps taken so far (Adam's bias correction depends on it). */
 long gm_optim_step_count(const gm_optim *o);

@@ -105,6 +105,11 @@ gm_status gm_model_add_phase(gm_model *m, const char *name, gm_graph *g,
     gm_node *x = gm_graph_find(g, "x", NULL);
     ph->x = x && gm_node_role(x) == GM_ROLE_INPUT ? x : NULL;
     for (int i = 0; i < n_groups; i++) {
+        for (int j = 0; j < i; j++)
+            if (groups[j] == groups[i])
+                return gm_error_set(err, GM_ERR_INVALID,
+                                    "phase '%s' lists group '%s' twice", name,
+                                    gm_params_name(groups[i]));
         ph->groups[i] = groups[i];
         ph->optims[i] = optim_of(m, groups[i], name, err);
         if (!ph->optims[i]) return err->status;
@@ -254,10 +259,10 @@ gm_status gm_model_train_step(gm_model *m, long step, gm_batch_fn next_batch,
                 snprintf(what, sizeof what, "loss_%s", ph->name);
                 return not_finite(step, what, loss, err);
             }
-            gm_status s = gm_graph_backward(ph->graph, ph->loss, err);
+            gm_status s = gm_optim_backward_step(ph->optims, ph->n_groups,
+                                                 ph->graph, ph->loss, err);
             if (s != GM_OK) return s;
             for (int i = 0; i < ph->n_groups; i++) {
-                gm_optim_step(ph->optims[i]);
                 double norm = gm_optim_last_grad_norm(ph->optims[i]);
                 if (!isfinite(norm)) {
                     char what[2 * GM_NAME_MAX];
