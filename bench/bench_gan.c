@@ -92,12 +92,10 @@ static void gan_step(void *state) {
     memcpy(gm_node_data(m->x), batch, sizeof(float) * BATCH * DIM);
     gm_params_zero_grad(m->disc_p);
     gm_graph_forward(m->dg);
-    gm_graph_backward(m->dg, m->d_loss, NULL);
-    gm_optim_step(m->d_opt);
+    gm_optim_backward_step(&m->d_opt, 1, m->dg, m->d_loss, NULL);
     gm_params_zero_grad(m->gen_p);
     gm_graph_forward(m->gg);
-    gm_graph_backward(m->gg, m->g_loss, NULL);
-    gm_optim_step(m->g_opt);
+    gm_optim_backward_step(&m->g_opt, 1, m->gg, m->g_loss, NULL);
 }
 
 static void gan_free(gan *m) {

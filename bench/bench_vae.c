@@ -62,9 +62,8 @@ static void vae_step(void *state) {
     gm_params_zero_grad(v->enc_p);
     gm_params_zero_grad(v->dec_p);
     gm_graph_forward(v->g);
-    gm_graph_backward(v->g, v->loss, NULL);
-    gm_optim_step(v->enc_opt);
-    gm_optim_step(v->dec_opt);
+    gm_optim_backward_step((gm_optim *[]){v->enc_opt, v->dec_opt}, 2, v->g,
+                           v->loss, NULL);
 }
 
 static void vae_free(vae *v) {
