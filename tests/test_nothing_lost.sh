@@ -71,6 +71,27 @@ wait $pid 2>/dev/null || true
 diff "$work/whole.csv" "$work/killed.csv" || fail "summary after resume"
 pass "kill -9 then --resume gives the uninterrupted summary"
 
+# A run that finishes is in the file at once, even while an earlier run of
+# the file's order still trains (a slow vae beside a fast gan, 2 jobs).
+"$gm" run "$work/x.yaml" --out "$work/order.h5" --quiet --jobs 2 \
+    --set 'seeds=[1]' --set 'models.vae.encoder.hidden=[512, 512]' \
+    --set 'models.vae.decoder.hidden=[512, 512]' --set train.steps=3000 &
+pid=$!
+for _ in $(seq 1 1200); do
+    h5dump -a /models/gan/seed_1/status "$work/order.h5" 2>/dev/null |
+        grep -q '"complete"' && break
+    sleep 0.05
+done
+h5dump -a /models/vae/seed_1/status "$work/order.h5" | grep -q '"running"' ||
+    fail "the vae should still be training"
+kill -9 $pid
+wait $pid 2>/dev/null || true
+h5dump -a /models/gan/seed_1/status "$work/order.h5" | grep -q '"complete"' ||
+    fail "the finished gan is not in the file"
+h5ls -r "$work/order.h5" | grep -q "vae/seed_1/checkpoint/run/step" ||
+    fail "the vae has no checkpoint"
+pass "a finished run is in the file at once, whatever the order"
+
 # SIGINT and SIGTERM: checkpoint, status interrupted, how to go on.
 for sig in INT TERM; do
     out="$work/sig_$sig.h5"
@@ -87,6 +108,17 @@ for sig in INT TERM; do
     pass "SIG$sig: exit $rc, status interrupted, resume hint"
 done
 "$gm" run --resume "$work/sig_INT.h5" --quiet
+# A second SIGINT stops at once; the last published file stays readable.
+"$gm" run "$work/x.yaml" --out "$work/twice.h5" --quiet &
+pid=$!
+wait_for_checkpoint "$work/twice.h5"
+kill -INT $pid
+kill -INT $pid
+rc=0
+wait $pid || rc=$?
+[ $rc -eq 130 ] || fail "two SIGINTs: exit $rc"
+"$gm" summary "$work/twice.h5" >/dev/null || fail "file after two SIGINTs"
+pass "a second SIGINT stops at once, the file stays readable"
 "$gm" summary "$work/sig_INT.h5" --csv >"$work/sig.csv"
 diff "$work/whole.csv" "$work/sig.csv" || fail "summary after SIGINT+resume"
 pass "SIGINT then --resume gives the uninterrupted summary"

@@ -327,11 +327,14 @@ static gm_status train_all(trainer *t, int n_threads, gm_error *err) {
     pthread_mutex_unlock(&t->lock);
     for (int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
+    pthread_mutex_lock(&t->hdf5);
     for (int i = 0; i < t->n_jobs; i++) {
+        gm_run_log_free(t->jobs[i].log);
         gm_run_free(&t->jobs[i].run);
         gm_state_free(t->jobs[i].ready);
         gm_state_free(t->jobs[i].spare);
     }
+    pthread_mutex_unlock(&t->hdf5);
     return s;
 }
 
