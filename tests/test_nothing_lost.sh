@@ -147,8 +147,9 @@ def alive():
 while n < 300 and alive():
     with h5py.File(path, "r") as f:
         for m in f["models"]:
-            for s in f["models"][m]:
-                f["models"][m][s]["metrics"]["step"][()]
+            for s in f["models"][m].values():
+                if "metrics" in s:  # a run not begun has no series yet
+                    s["metrics"]["step"][()]
     n += 1
 print("h5py reads:", n)
 PY

@@ -215,7 +215,7 @@ gm_status gm_run_load_state(gm_run *r, const gm_state *s, gm_error *err) {
     if (st == GM_OK) st = gm_model_load_state(r->model, s, err);
     if (st != GM_OK) return st;
     r->steps_done = (long)step;
-    r->n_rows = (long)rows;
+    r->n_rows = r->first_row = (long)rows;
     r->checkpoint_step = (long)step;
     return GM_OK;
 }

@@ -98,7 +98,7 @@ static void on_progress(gm_run *r, bool evaluation, void *ctx) {
     long steps = r->spec->train.steps;
     double rate =
         r->steps_done / (r->train_seconds > 0 ? r->train_seconds : 1e-9);
-    long last = r->n_rows - 1;
+    long last = r->n_rows > r->first_row ? r->n_rows - 1 : -1;
     gm_progress p = {
         .model = r->spec->name,
         .seed = r->seed,
