@@ -65,6 +65,9 @@ wait_for_checkpoint "$work/killed.h5"
 kill -9 $pid
 wait $pid 2>/dev/null || true
 [ "$(status_of "$work/killed.h5")" = running ] || fail "status after kill -9"
+"$gm" summary "$work/killed.h5" 2>&1 >/dev/null |
+    grep -q "no gm run is writing .*gm run --resume" ||
+    fail "gm summary of a killed file does not say how to go on"
 "$gm" run --resume "$work/killed.h5" --quiet --jobs 1
 [ "$(status_of "$work/killed.h5")" = complete ] || fail "status after resume"
 "$gm" summary "$work/killed.h5" --csv >"$work/killed.csv"

@@ -125,6 +125,12 @@ int cmd_summary(int argc, char **argv) {
     }
     if (csv) print_csv(&s);
     else print_table(&s, all);
+    if (s.status && strcmp(s.status, "running") == 0 &&
+        !gm_runfile_has_writer(path))
+        fprintf(stderr,
+                "gm summary: no gm run is writing %s: it was stopped; go on "
+                "with 'gm run --resume %s'\n",
+                path, path);
     gm_summary_clear(&s);
     return EXIT_OK;
 }

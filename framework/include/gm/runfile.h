@@ -180,6 +180,11 @@ typedef struct gm_runfile_info {
 
 gm_status gm_runfile_read_info(const char *path, gm_runfile_info *out,
                                gm_error *err);
+
+/* True if a gm process holds the writer's lock of the file at `path` now:
+ * a file whose status is "running" without one was stopped (kill -9, a
+ * crash) and can be resumed. */
+bool gm_runfile_has_writer(const char *path);
 void gm_runfile_info_clear(gm_runfile_info *info);
 
 /* One run of a model. */

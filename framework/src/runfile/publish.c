@@ -57,6 +57,16 @@ gm_status gm_runfile_lock(gm_runfile *f, gm_error *err) {
     return GM_OK;
 }
 
+bool gm_runfile_has_writer(const char *path) {
+    char lock_path[GM_PATH_BUF];
+    beside(lock_path, sizeof lock_path, path, ".lock");
+    int fd = open(lock_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false; /* never written by this gm */
+    bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd); /* releases the shared lock if it was taken */
+    return held;
+}
+
 void gm_runfile_unlock(gm_runfile *f) {
     if (f->lock_fd < 0) return;
     close(f->lock_fd); /* releases the lock; the file stays for the next */
