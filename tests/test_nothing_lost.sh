@@ -11,7 +11,7 @@ set -euo pipefail
 src=$1
 gm="$2/gm"
 work=$(mktemp -d)
-trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+trap 'kill -9 $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 export CI=1
 fail() {
     echo "FAIL: $*" >&2

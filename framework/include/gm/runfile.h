@@ -64,6 +64,13 @@ gm_runfile *gm_runfile_create(const char *path, gm_runfile_mode mode,
  * the lock and sets status "running". */
 gm_runfile *gm_runfile_resume(const char *path, gm_error *err);
 
+/* Every change is published at once, unless publishing is deferred: then
+ * the changes wait for the next gm_runfile_flush (or a status that ends
+ * the file), so that what belongs together (a run's new rows and its
+ * checkpoint) is published as one version. */
+void gm_runfile_defer(gm_runfile *f);
+gm_status gm_runfile_flush(gm_runfile *f, gm_error *err);
+
 /* The path the file is for, and where it is published while written (the
  * same, or path.new while replacing an existing file). */
 const char *gm_runfile_path(const gm_runfile *f);

@@ -123,7 +123,20 @@ gm_status gm_runfile_publish(gm_runfile *f, bool durable, gm_error *err) {
         st = gm_error_set(err, GM_ERR_IO, "%s: cannot replace it: %s",
                           f->live_path, strerror(errno));
     if (st != GM_OK) unlink(tmp);
+    if (st == GM_OK) f->dirty = false;
     return st;
+}
+
+gm_status gm_runfile_changed(gm_runfile *f, gm_error *err) {
+    if (!f->deferred) return gm_runfile_publish(f, false, err);
+    f->dirty = true;
+    return GM_OK;
+}
+
+void gm_runfile_defer(gm_runfile *f) { f->deferred = true; }
+
+gm_status gm_runfile_flush(gm_runfile *f, gm_error *err) {
+    return f->dirty ? gm_runfile_publish(f, false, err) : GM_OK;
 }
 
 /* The file access properties of the in-memory copy the writer works on.

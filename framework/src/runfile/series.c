@@ -256,7 +256,7 @@ gm_run_log *gm_runfile_begin_run(gm_runfile *f, const char *model,
                             "cannot create group");
     }
     if (st == GM_OK) st = create_datasets(log, f->path, seed, err);
-    if (st == GM_OK) st = gm_runfile_publish(f, false, err);
+    if (st == GM_OK) st = gm_runfile_changed(f, err);
     if (st != GM_OK) {
         gm_run_log_detach(log);
         /* Leave no half-made run behind. */
@@ -287,7 +287,7 @@ gm_status gm_runfile_add_run(gm_runfile *f, const char *model, uint64_t seed,
         st = gm_h5_fail(err, GM_ERR_IO, f->path, obj,
                         "cannot write attributes");
     if (g >= 0) H5Gclose(g);
-    if (st == GM_OK) st = gm_runfile_publish(f, false, err);
+    if (st == GM_OK) st = gm_runfile_changed(f, err);
     gm_h5_quiet_end(q);
     return st;
 }
@@ -383,7 +383,7 @@ gm_run_log *gm_runfile_continue_run(gm_runfile *f, const char *model,
                         gm_h5_attr_i64(log->group, "steps", last) < 0))
         st = gm_h5_fail(err, GM_ERR_IO, f->path, log->obj,
                         "cannot write attributes");
-    if (st == GM_OK) st = gm_runfile_publish(f, false, err);
+    if (st == GM_OK) st = gm_runfile_changed(f, err);
     if (st != GM_OK) {
         gm_run_log_detach(log);
         gm_run_log_free(log);
@@ -483,7 +483,7 @@ gm_status gm_run_log_append(gm_run_log *log, long step, const double *metrics,
                         (unsigned long long)log->rows + 1);
     else
         st = write_rows(log, step, metrics, mode_counts, samples, err);
-    if (st == GM_OK) st = gm_runfile_publish(log->owner, false, err);
+    if (st == GM_OK) st = gm_runfile_changed(log->owner, err);
     if (st == GM_OK) {
         log->rows++;
         log->last_step = step;
@@ -510,7 +510,7 @@ gm_status gm_run_log_finish(gm_run_log *log, long steps, double train_seconds,
                         "cannot write attributes steps, train_seconds and "
                         "status");
     else
-        st = gm_runfile_publish(log->owner, false, err);
+        st = gm_runfile_changed(log->owner, err);
     gm_h5_quiet_end(q);
     return st;
 }

@@ -244,12 +244,13 @@ gm_status gm_run_train(gm_run *r, const gm_run_callbacks *cb, gm_error *err) {
         if (eval) {
             s = evaluate(r, step, err);
             if (s != GM_OK) return s;
-            if (cb->published) cb->published(r, cb->ctx);
         }
         if (step % r->e->checkpoint_every == 0 || step == steps) {
             s = checkpoint(r, cb, err);
             if (s != GM_OK) return s;
         }
+        /* after the checkpoint of the same step: one publication for both */
+        if (eval && cb->published) cb->published(r, cb->ctx);
         bool due = cb->progress_interval > 0 &&
                    t1 - last_report >= cb->progress_interval;
         if (cb->progress && (eval || due)) {

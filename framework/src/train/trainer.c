@@ -247,6 +247,7 @@ static gm_status write_news(trainer *t, job *j, gm_error *err) {
                                    err);
     if (s == GM_OK && finished && j->status == GM_OK && j->log)
         s = gm_run_log_finish(j->log, r->steps_done, r->train_seconds, err);
+    if (s == GM_OK) s = gm_runfile_flush(t->file, err); /* one version */
     pthread_mutex_unlock(&t->hdf5);
     pthread_mutex_lock(&t->lock);
     if (state) {
@@ -436,7 +437,11 @@ gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
                                             e->name, e->config_yaml, err);
         if (!t.file) s = err->status;
     }
-    if (s == GM_OK) s = resume ? plan_resume(&t, err) : lay_out(&t, err);
+    if (s == GM_OK) {
+        gm_runfile_defer(t.file);
+        s = resume ? plan_resume(&t, err) : lay_out(&t, err);
+    }
+    if (s == GM_OK) s = gm_runfile_flush(t.file, err);
     if (t.file) {
         pthread_mutex_init(&t.lock, NULL);
         pthread_mutex_init(&t.hdf5, NULL);
