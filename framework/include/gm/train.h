@@ -7,6 +7,7 @@
 #ifndef GM_TRAIN_H
 #define GM_TRAIN_H
 
+#include "gm/blas.h"
 #include "gm/experiment.h"
 #include "gm/registry.h"
 
@@ -53,8 +54,5 @@ gm_status gm_sample_from_run(const char *path, const char *model,
                              bool has_seed, uint64_t seed, int n,
                              gm_registry *reg, float **out, int *dim,
                              gm_error *err);
-
-/* Sets the number of threads OpenBLAS uses for each matrix product. */
-void gm_blas_set_threads(int n);
 
 #endif
