@@ -1,9 +1,11 @@
 /* The OpenBLAS kernel gm asks for: the decision from CPU facts (any
- * machine's). */
+ * machine's) and the sgemm check that vets a kernel. */
 #include <criterion/criterion.h>
 #include <string.h>
 
 #include "blas/kernel_choice.h"
+#include "blas/sgemm_check.h"
+#include "gm/blas.h"
 
 /* ---- the decision, from facts ----------------------------------------- */
 
@@ -87,4 +89,55 @@ Test(blas_choice, an_unknown_core_name_is_kept) {
     expect_choice(&avx512_bf16, "prescott", NULL);
     expect_choice(&avx512_bf16, "", NULL);
     expect_choice(&avx512_bf16, NULL, NULL);
+}
+
+/* ---- the sgemm check ---------------------------------------------------- */
+
+Test(sgemm_check, the_loaded_kernel_passes) {
+    char why[256] = "";
+    cr_assert(gm_sgemm_check(gm_sgemm_openblas, why, sizeof why),
+              "OpenBLAS %s: %s", gm_blas_core(), why);
+}
+
+static float at(const float *x, bool t, int ld, int r, int c) {
+    return t ? x[(size_t)c * ld + r] : x[(size_t)r * ld + c];
+}
+
+/* A correct sgemm that sums k backwards, in float: other rounding, within
+ * the bound. `drop_last` forgets the last term of every sum; `read_c`
+ * scales C by beta even when beta is 0 (NaN stays NaN). */
+static bool drop_last, read_c;
+static void loop_sgemm(bool ta, bool tb, int m, int n, int k, float alpha,
+                       const float *a, int lda, const float *b, int ldb,
+                       float beta, float *c, int ldc) {
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            float sum = 0.0f;
+            for (int p = k - 1 - drop_last; p >= 0; p--)
+                sum += at(a, ta, lda, i, p) * at(b, tb, ldb, p, j);
+            float *cij = &c[(size_t)i * ldc + j];
+            *cij = alpha * sum + (beta != 0.0f || read_c ? beta * *cij : 0);
+        }
+}
+
+Test(sgemm_check, another_summation_order_passes) {
+    char why[256] = "";
+    drop_last = read_c = false;
+    cr_assert(gm_sgemm_check(loop_sgemm, why, sizeof why), "%s", why);
+}
+
+Test(sgemm_check, a_missing_term_fails) {
+    char why[256] = "";
+    drop_last = true;
+    read_c = false;
+    cr_assert_not(gm_sgemm_check(loop_sgemm, why, sizeof why));
+    cr_assert(strstr(why, "a plain product gives"), "%s", why);
+}
+
+Test(sgemm_check, reading_c_when_beta_is_zero_fails) {
+    char why[256] = "";
+    drop_last = false;
+    read_c = true;
+    cr_assert_not(gm_sgemm_check(loop_sgemm, why, sizeof why));
+    cr_assert(strstr(why, "beta 0"), "%s", why);
 }
