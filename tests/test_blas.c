@@ -1,11 +1,26 @@
 /* The OpenBLAS kernel gm asks for: the decision from CPU facts (any
- * machine's) and the sgemm check that vets a kernel. */
+ * machine's), the sgemm check on the kernels this CPU runs, and the gm
+ * command choosing, re-executing and falling back (with OpenBLAS's answers
+ * faked by tests/preload/fake_openblas.c). */
 #include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "blas/kernel_choice.h"
 #include "blas/sgemm_check.h"
 #include "gm/blas.h"
+
+#define GM GM_BINARY_DIR "/gm"
+/* The environment of a gm on which OpenBLAS seems to have picked Prescott
+ * by itself. ASan wants its runtime first among the libraries, and the
+ * preloaded one comes before it. */
+#define ON_PRESCOTT                                                           \
+    "env -u OPENBLAS_CORETYPE -u GM_BLAS_AUTO LD_PRELOAD=" GM_FAKE_OPENBLAS  \
+    " ASAN_OPTIONS=detect_leaks=1:verify_asan_link_order=0"
 
 /* ---- the decision, from facts ----------------------------------------- */
 
@@ -140,4 +155,170 @@ Test(sgemm_check, reading_c_when_beta_is_zero_fails) {
     read_c = true;
     cr_assert_not(gm_sgemm_check(loop_sgemm, why, sizeof why));
     cr_assert(strstr(why, "beta 0"), "%s", why);
+}
+
+/* ---- the check in a child gm, with each kernel this CPU runs ----------- */
+
+/* Runs a shell command; returns its exit code and stdout+stderr in out. */
+static int run(char *out, size_t n, const char *fmt, ...) {
+    char cmd[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    strcat(cmd, " 2>&1");
+    FILE *p = popen(cmd, "r");
+    cr_assert_not_null(p);
+    size_t got = fread(out, 1, n - 1, p);
+    out[got] = '\0';
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The exit status of gm checking `kernel` while OpenBLAS loaded `loaded`. */
+static int check_in_child(const char *loaded, const char *kernel, char *out,
+                          size_t n) {
+    return run(out, n, "env OPENBLAS_CORETYPE=%s GM_BLAS_CHECK_KERNEL=%s %s",
+               loaded, kernel, GM);
+}
+
+Test(sgemm_check, every_kernel_this_cpu_runs_passes_in_a_child) {
+#if defined(__x86_64__)
+    gm_cpu_features cpu = gm_cpu_features_detect();
+    bool skx = cpu.avx512f && cpu.avx512bw && cpu.avx512dq && cpu.avx512vl;
+    struct {
+        const char *kernel;
+        bool runs;
+    } kernels[] = {
+        {"Prescott", true},
+        {"Nehalem", true},
+        {"Sandybridge", __builtin_cpu_supports("avx")},
+        {"Haswell", cpu.avx2 && cpu.fma},
+        {"Zen", cpu.avx2 && cpu.fma},
+        {"SkylakeX", skx},
+        {"Cooperlake", skx && cpu.avx512_bf16},
+    };
+    char out[4096];
+    for (size_t i = 0; i < sizeof kernels / sizeof kernels[0]; i++) {
+        if (!kernels[i].runs) continue;
+        const char *k = kernels[i].kernel;
+        cr_expect_eq(check_in_child(k, k, out, sizeof out), 0, "%s: %s", k,
+                     out);
+    }
+#else
+    cr_skip_test("OpenBLAS's x86 kernels only");
+#endif
+}
+
+Test(sgemm_check, a_child_without_the_kernel_says_so) {
+    char out[4096];
+    cr_assert_eq(check_in_child("Prescott", "Cooperlake", out, sizeof out), 2,
+                 "%s", out);
+}
+
+/* ---- the gm command's choice ------------------------------------------ */
+
+static char dir[64];
+
+static void make_dir(void) {
+    snprintf(dir, sizeof dir, "/tmp/gm_blas_XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+static void remove_dir(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+static void write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static const char tiny[] =
+    "experiment: tiny\n"
+    "seeds: [1]\n"
+    "dataset: {name: ring, modes: 8, radius: 2.0, std: 0.02, size: 500}\n"
+    "train: {steps: 4, batch_size: 32}\n"
+    "eval: {every: 4, samples: 50}\n"
+    "models:\n"
+    "  gan:\n"
+    "    objective: gan\n"
+    "    generator: {hidden: [8]}\n"
+    "    discriminator: {hidden: [8]}\n";
+
+/* The kernel gm should choose here when OpenBLAS seems to pick Prescott. */
+static const char *choice_here(void) {
+    gm_cpu_features cpu = gm_cpu_features_detect();
+    return gm_blas_kernel_choice(&cpu, "Prescott");
+}
+
+/* Runs `env_prefix gm run tiny.yaml` into dir/r.h5; returns its output. */
+static void run_tiny(const char *env_prefix, char *out, size_t n) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/tiny.yaml", dir);
+    write_file(path, tiny);
+    int rc = run(out, n, "%s run %s --out %s/r.h5", env_prefix, path, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+}
+
+/* The root attribute blas_core of dir/r.h5. */
+static void read_blas_core(char *out, size_t n) {
+    char dump[64];
+    int rc = run(dump, sizeof dump,
+                 "h5dump -a blas_core %s/r.h5 | sed -n 's/.*(0): \"\\(.*\\)\"/\\1/p'",
+                 dir);
+    cr_assert_eq(rc, 0, "%s", dump);
+    dump[strcspn(dump, "\n")] = '\0';
+    snprintf(out, n, "%s", dump);
+}
+
+Test(blas_command, chooses_a_better_kernel_and_records_it, .init = make_dir,
+     .fini = remove_dir) {
+    const char *want = choice_here();
+    if (!want) cr_skip_test("this CPU runs nothing better than Prescott");
+    char out[8192], line[256], core[64];
+    run_tiny(ON_PRESCOTT " " GM, out, sizeof out);
+    snprintf(line, sizeof line,
+             "OpenBLAS %s (chosen by gm; OpenBLAS picked Prescott)\n", want);
+    cr_assert(strstr(out, line), "want '%s' in:\n%s", line, out);
+    cr_assert_not(strstr(out, "warning"), "%s", out);
+    read_blas_core(core, sizeof core);
+    cr_assert_str_eq(core, want);
+}
+
+Test(blas_command, keeps_the_kernel_when_its_products_are_wrong,
+     .init = make_dir, .fini = remove_dir) {
+    const char *want = choice_here();
+    if (!want) cr_skip_test("this CPU runs nothing better than Prescott");
+    char out[8192], warning[256], core[64];
+    run_tiny("GM_TEST_WRONG_SGEMM=1 " ON_PRESCOTT " " GM, out, sizeof out);
+    snprintf(warning, sizeof warning,
+             "gm: warning: OpenBLAS's %s kernel failed gm's sgemm check "
+             "(wrong products); keeping Prescott",
+             want);
+    cr_assert(strstr(out, warning), "want '%s' in:\n%s", warning, out);
+    cr_assert(strstr(out, "OpenBLAS Prescott\n"), "%s", out);
+    read_blas_core(core, sizeof core);
+    cr_assert_str_eq(core, "Prescott");
+}
+
+Test(blas_command, gm_blas_auto_0_keeps_openblas_choice, .init = make_dir,
+     .fini = remove_dir) {
+    char out[8192];
+    run_tiny(ON_PRESCOTT " GM_BLAS_AUTO=0 " GM, out, sizeof out);
+    cr_assert(strstr(out, "OpenBLAS Prescott\n"), "%s", out);
+}
+
+Test(blas_command, a_kernel_the_user_set_is_kept, .init = make_dir,
+     .fini = remove_dir) {
+    char out[8192], core[64];
+    run_tiny("env OPENBLAS_CORETYPE=Nehalem " GM, out, sizeof out);
+    cr_assert(strstr(out, "OpenBLAS Nehalem (OPENBLAS_CORETYPE=Nehalem)\n"),
+              "%s", out);
+    read_blas_core(core, sizeof core);
+    cr_assert_str_eq(core, "Nehalem");
 }

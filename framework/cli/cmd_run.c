@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blas_kernel.h"
 #include "cli.h"
 #include "gm/config.h"
 #include "gm/train.h"
@@ -130,6 +131,10 @@ int cmd_run(int argc, char **argv) {
      * every product sums in the same order whatever --jobs is, so the run
      * file does not depend on it. */
     gm_blas_set_threads(1);
+    char blas[128];
+    if (!view.quiet)
+        fprintf(stderr, "gm run: %s, %ld jobs, OpenBLAS %s\n", file, jobs,
+                cli_blas_describe(blas, sizeof blas));
     gm_train_options opts = {.progress = on_progress,
                              .progress_ctx = &view,
                              .progress_interval = view.live ? 0.25 : 0.0,

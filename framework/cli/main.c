@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "blas_kernel.h"
 #include "cli.h"
 #include "gm/gm.h"
 
@@ -35,6 +36,8 @@ void cli_error(const char *cmd, const char *fmt, ...) {
 }
 
 int main(int argc, char **argv) {
+    int check_status = cli_blas_check_child();
+    if (check_status >= 0) return check_status;
     if (argc < 2) {
         fputs(usage, stderr);
         return EXIT_USAGE;
@@ -48,6 +51,9 @@ int main(int argc, char **argv) {
         fputs(usage, stdout);
         return EXIT_OK;
     }
+    /* The commands that multiply matrices, before they start. */
+    if (strcmp(cmd, "run") == 0 || strcmp(cmd, "sample") == 0)
+        cli_blas_choose_kernel(argv);
     if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "summary") == 0) return cmd_summary(argc - 1, argv + 1);
     if (strcmp(cmd, "sample") == 0) return cmd_sample(argc - 1, argv + 1);
