@@ -1,7 +1,8 @@
 /* The OpenBLAS kernel gm asks for: the decision from CPU facts (any
  * machine's), the sgemm check on the kernels this CPU runs, and the gm
  * command choosing, re-executing and falling back (with OpenBLAS's answers
- * faked by tests/preload/fake_openblas.c). */
+ * faked by tests/preload/fake_openblas.c). Also: the run file does not
+ * depend on --jobs when OpenBLAS would use several threads. */
 #include <criterion/criterion.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -321,4 +322,46 @@ Test(blas_command, a_kernel_the_user_set_is_kept, .init = make_dir,
               "%s", out);
     read_blas_core(core, sizeof core);
     cr_assert_str_eq(core, "Nehalem");
+}
+
+/* ---- threads ------------------------------------------------------------ */
+
+/* Layers wide enough for OpenBLAS to split products over threads. */
+static const char wide[] =
+    "experiment: wide\n"
+    "seeds: [1, 2]\n"
+    "dataset: {name: ring, modes: 8, radius: 2.0, std: 0.02, size: 2000}\n"
+    "train: {steps: 6, batch_size: 512}\n"
+    "eval: {every: 3, samples: 50}\n"
+    "models:\n"
+    "  vae:\n"
+    "    objective: vae_elbo\n"
+    "    encoder: {hidden: [400, 400]}\n"
+    "    decoder: {hidden: [400, 400]}\n"
+    "    params: {iwae_k: 1}\n";
+
+/* OpenBLAS's products change in the last bits with its thread count
+ * (docs/performance.md), so every run has one thread, whatever
+ * OPENBLAS_NUM_THREADS says: one job allowed two threads writes the same
+ * file as two jobs allowed one. */
+Test(blas_threads, the_file_does_not_depend_on_jobs_or_threads,
+     .init = make_dir, .fini = remove_dir) {
+    char path[128], out[8192];
+    snprintf(path, sizeof path, "%s/wide.yaml", dir);
+    write_file(path, wide);
+    for (int jobs = 1; jobs <= 2; jobs++) {
+        int rc = run(out, sizeof out,
+                     "env OPENBLAS_NUM_THREADS=%d %s run %s --jobs %d --quiet "
+                     "--out %s/j%d.h5",
+                     3 - jobs, GM, path, jobs, dir, jobs);
+        cr_assert_eq(rc, 0, "%s", out);
+    }
+    const char *objects[] = {"/models/vae/seed_1/checkpoint",
+                             "/models/vae/seed_2/metrics",
+                             "/models/vae/seed_2/samples"};
+    for (int i = 0; i < 3; i++) {
+        int rc = run(out, sizeof out, "h5diff -q %s/j1.h5 %s/j2.h5 %s %s", dir,
+                     dir, objects[i], objects[i]);
+        cr_assert_eq(rc, 0, "%s differs:\n%s", objects[i], out);
+    }
 }

@@ -127,10 +127,6 @@ int cmd_run(int argc, char **argv) {
         gm_registry_free(reg);
         return EXIT_USER;
     }
-    /* One OpenBLAS thread per job: jobs do not oversubscribe the cores, and
-     * every product sums in the same order whatever --jobs is, so the run
-     * file does not depend on it. */
-    gm_blas_set_threads(1);
     char blas[128];
     if (!view.quiet)
         fprintf(stderr, "gm run: %s, %ld jobs, OpenBLAS %s\n", file, jobs,

@@ -38,10 +38,11 @@ typedef struct gm_train_options {
 } gm_train_options;
 
 /* Trains the experiment into e->out. Runs train `jobs` at a time and are
- * written in the experiment's order, so the file does not depend on jobs
- * (give OpenBLAS one thread per job: gm_blas_set_threads). The progress
- * callback is called from the workers, one call at a time. On a NaN or Inf
- * the run file keeps everything logged so far, its status says
+ * written in the experiment's order, so the file does not depend on jobs:
+ * OpenBLAS is set to one thread (for the whole process, and left so),
+ * since its products change in the last bits with its thread count. The
+ * progress callback is called from the workers, one call at a time. On a
+ * NaN or Inf the run file keeps everything logged so far, its status says
  * "failed: <why>", and the error names model, seed, step and metric. */
 gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
                               const gm_train_options *opts, gm_error *err);
