@@ -289,6 +289,9 @@ Test(blas_command, chooses_a_better_kernel_and_records_it, .init = make_dir,
     cr_assert_not(strstr(out, "warning"), "%s", out);
     read_blas_core(core, sizeof core);
     cr_assert_str_eq(core, want);
+    cr_assert_eq(run(out, sizeof out, ON_PRESCOTT " %s --version", GM), 0);
+    snprintf(line, sizeof line, "OpenBLAS kernel %s (chosen by gm", want);
+    cr_assert(strstr(out, line), "want '%s' in:\n%s", line, out);
 }
 
 Test(blas_command, keeps_the_kernel_when_its_products_are_wrong,
