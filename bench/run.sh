@@ -37,7 +37,8 @@ done
 
 # kernel_of ENV...: the kernel `gm --version` names in that environment.
 kernel_of() {
-    env "$@" "$BUILD/gm" --version | sed -n 's/.*OpenBLAS kernel \([^ ]*\).*/\1/p'
+    env "$@" "$BUILD/gm" --version |
+        sed -n 's/.*OpenBLAS kernel \([^ ]*\).*/\1/p'
 }
 GM_CORE=$(kernel_of)                 # the kernel gm runs on by itself
 OWN_CORE=$(kernel_of GM_BLAS_AUTO=0) # OpenBLAS's own pick: PyTorch's
@@ -131,7 +132,8 @@ for round in $(seq 1 "$ROUNDS"); do
             say "round $round, OpenBLAS $core, $m: gm and GEMM bound"
             run_gm "$core" "$m" both >>"$out/$core.$m.both" ||
                 failed "bench_$m both" fatal
-            say "round $round, OpenBLAS $core, $m: gm memory ($GM_MEM_STEPS steps)"
+            say "round $round, OpenBLAS $core, $m: gm memory" \
+                "($GM_MEM_STEPS steps)"
             run_gm "$core" "$m" gm "$GM_MEM_STEPS" >>"$out/$core.$m.mem" ||
                 failed "bench_$m gm" fatal
             if [ "$have_torch" = 1 ]; then
@@ -154,8 +156,8 @@ for round in $(seq 1 "$ROUNDS"); do
     THREADS=2 run_gm "$GM_CORE" vae both >>"$out/threads2.vae.both" ||
         failed "bench_vae both with 2 threads" fatal
 done
-OPENBLAS_CORETYPE=$GM_CORE "$BUILD/bench/bench_threads" >"$out/bits" 2>>"$out/log" ||
-    failed "bench_threads" fatal
+OPENBLAS_CORETYPE=$GM_CORE "$BUILD/bench/bench_threads" >"$out/bits" \
+    2>>"$out/log" || failed "bench_threads" fatal
 
 t_jobs1=n/a t_jobs2=n/a
 if [ "$FLAGSHIP" != 0 ]; then
@@ -186,12 +188,14 @@ target() { awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {
 echo
 echo "gm benchmarks: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores,"
 echo "load average at start $load_start, at end $(cut -d' ' -f1-3 /proc/loadavg) (shared machine: quote ratios)"
-echo "OpenBLAS $(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || echo '?'): gm runs on $GM_CORE (its own choice,"
-echo "  OPENBLAS_CORETYPE unset), OpenBLAS alone picks $OWN_CORE; one OpenBLAS thread for gm, the bound and PyTorch"
+ov=$(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || echo '?')
+echo "OpenBLAS $ov: gm runs on $GM_CORE (its own choice, OPENBLAS_CORETYPE unset),"
+echo "  OpenBLAS alone picks $OWN_CORE; one OpenBLAS thread for gm, the bound and PyTorch"
 if [ "$have_torch" = 1 ]; then
     tv=$(dpkg-query -W -f='${Version}' python3-torch 2>/dev/null || "$PY" -c 'import torch; print(torch.__version__)')
-    echo "PyTorch $tv (same OpenBLAS, same kernel in each row): torch.set_num_threads(1), OMP_NUM_THREADS=1,"
-    echo "  Adam defaults (foreach off), zero_grad(set_to_none=True), GLIBC_TUNABLES=$TUNABLES"
+    echo "PyTorch $tv (same OpenBLAS, same kernel in each row):"
+    echo "  torch.set_num_threads(1), OMP_NUM_THREADS=1, Adam defaults (foreach off),"
+    echo "  zero_grad(set_to_none=True), GLIBC_TUNABLES=$TUNABLES"
 else
     echo "PyTorch: not installed (sudo apt-get install python3-torch)"
 fi
@@ -217,23 +221,27 @@ for core in $CORES; do
     done
 done
 echo
-echo "PyTorch as users run it (OPENBLAS_CORETYPE unset: OpenBLAS's own kernel, $OWN_CORE):"
+echo "PyTorch as users run it (OPENBLAS_CORETYPE unset: OpenBLAS's own" \
+    "kernel, $OWN_CORE):"
 case " $CORES " in
 *" $OWN_CORE "*) echo "  the $OWN_CORE rows above" ;;
 *) for m in $MODELS; do
         t="$out/own.$m.torch"
-        pt=$(val "$t" steps_per_s) gm=$(val "$out/$GM_CORE.$m.both" gm_steps_per_s)
-        echo "  $m: PyTorch $pt st/s on $(val "$t" blas_core) (pt/bound $(ratio "$(val "$t" torch_over_bound)" 1));" \
-            "gm on $GM_CORE / this: $(ratio "$gm" "$pt")"
+        pt=$(val "$t" steps_per_s) pb=$(val "$t" torch_over_bound)
+        gm=$(val "$out/$GM_CORE.$m.both" gm_steps_per_s)
+        echo "  $m: PyTorch $pt st/s on $(val "$t" blas_core)" \
+            "(pt/bound $(ratio "$pb" 1)); gm on $GM_CORE / this: $(ratio "$gm" "$pt")"
     done ;;
 esac
 b1="$out/$GM_CORE.vae.both" b2="$out/threads2.vae.both"
-echo "vae alone with 2 OpenBLAS threads ($GM_CORE): gm $(val "$b2" gm_steps_per_s) st/s," \
-    "$(ratio "$(val "$b2" gm_steps_per_s)" "$(val "$b1" gm_steps_per_s)")x one thread;" \
-    "bound $(val "$b2" gemm_bound) st/s, $(ratio "$(val "$b2" gemm_bound)" "$(val "$b1" gemm_bound)")x"
-echo "  not used by gm: $(get differ_1_vs_2_threads <"$out/bits") of gm's $(get calls <"$out/bits") products" \
-    "give other bits with 2 threads than with 1 ($GM_CORE; bench_threads),"
-echo "  so every run keeps one thread and the run file does not depend on --jobs"
+g1=$(val "$b1" gm_steps_per_s) g2=$(val "$b2" gm_steps_per_s)
+r1=$(val "$b1" gemm_bound) r2=$(val "$b2" gemm_bound)
+echo "vae alone with 2 OpenBLAS threads ($GM_CORE): gm $g2 st/s," \
+    "$(ratio "$g2" "$g1")x one thread; bound $r2 st/s, $(ratio "$r2" "$r1")x"
+echo "  not used by gm: $(get differ_1_vs_2_threads <"$out/bits") of gm's" \
+    "$(get calls <"$out/bits") products give other bits with 2 threads than"
+echo "  with 1 ($GM_CORE; bench_threads), so every run keeps one thread and the"
+echo "  run file does not depend on --jobs"
 echo
 echo "pt = PyTorch; st/s = steps/s; bound = GEMM-only steps/s in gm's process."
 echo "gm/bound, pt/bound: each framework against the same sgemm calls timed in"

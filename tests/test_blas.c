@@ -270,7 +270,8 @@ static void run_tiny(const char *env_prefix, char *out, size_t n) {
 static void read_blas_core(char *out, size_t n) {
     char dump[64];
     int rc = run(dump, sizeof dump,
-                 "h5dump -a blas_core %s/r.h5 | sed -n 's/.*(0): \"\\(.*\\)\"/\\1/p'",
+                 "h5dump -a blas_core %s/r.h5 | "
+                 "sed -n 's/.*(0): \"\\(.*\\)\"/\\1/p'",
                  dir);
     cr_assert_eq(rc, 0, "%s", dump);
     dump[strcspn(dump, "\n")] = '\0';
