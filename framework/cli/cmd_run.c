@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "blas_kernel.h"
 #include "cli.h"
 #include "gm/config.h"
 #include "gm/runfile.h"
@@ -229,10 +230,11 @@ int cmd_run(int argc, char **argv) {
         return EXIT_USER;
     }
     catch_stop_signals();
-    /* One OpenBLAS thread per job: jobs do not oversubscribe the cores, and
-     * every product sums in the same order whatever --jobs is, so the run
-     * file does not depend on it. */
-    gm_blas_set_threads(1);
+    char blas[128];
+    if (!view.quiet)
+        fprintf(stderr, "gm run: %s, %ld jobs, OpenBLAS %s\n",
+                resume ? resume : file, jobs,
+                cli_blas_describe(blas, sizeof blas));
     gm_train_options opts = {.progress = on_progress,
                              .progress_ctx = &view,
                              .progress_interval = view.live ? 0.25 : 0.0,

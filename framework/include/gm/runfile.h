@@ -3,7 +3,7 @@
  * One experiment writes one file (layout in analysis/README.md):
  *
  *   /                         attrs gm_version, experiment, status, created,
- *                             config_yaml
+ *                             config_yaml, blas_core
  *   /dataset                  attrs name and its parameters; for mixtures a
  *                             float64 dataset centers [K,d] and attr std
  *   /models/<name>            attrs objective and each hyperparameter

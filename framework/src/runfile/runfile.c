@@ -39,10 +39,10 @@ static gm_status write_root(gm_runfile *f, const char *experiment,
     char created[32];
     iso8601_now(created, sizeof created);
     const char *names[] = {"gm_version", "experiment", "status", "created",
-                           "config_yaml"};
+                           "config_yaml", "blas_core"};
     const char *values[] = {gm_version(), experiment, "running", created,
-                            config_yaml};
-    for (int i = 0; i < 5; i++)
+                            config_yaml, gm_blas_core()};
+    for (int i = 0; i < 6; i++)
         if (gm_h5_attr_str(f->file, names[i], values[i]) < 0)
             return gm_h5_fail(err, GM_ERR_IO, f->path, "/",
                               "cannot write attribute '%s'", names[i]);

@@ -68,8 +68,9 @@ static void on_published(gm_run *r, void *ctx) {
     pthread_mutex_unlock(&t->lock);
 }
 
-/* Hands the new checkpoint to the writer, taking back an empty state;
- * waits only while the writer is still writing the previous one. */
+/* Hands the new checkpoint (and the rows before it) to the writer, taking
+ * back an empty state; waits only while the writer is still writing the
+ * previous one. */
 static void on_checkpointed(gm_run *r, void *ctx) {
     trainer *t = ctx;
     pthread_mutex_lock(&t->lock);
@@ -79,6 +80,9 @@ static void on_checkpointed(gm_run *r, void *ctx) {
     r->state = j->ready ? j->ready : j->spare;
     if (!j->ready) j->spare = NULL;
     j->ready = taken;
+    /* The rows the checkpoint follows go to the file with it, never after
+     * it: a resumed run's series must reach its checkpoint's row. */
+    j->published = r->n_rows;
     pthread_cond_broadcast(&t->changed);
     pthread_mutex_unlock(&t->lock);
 }
@@ -450,6 +454,10 @@ gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
             int jobs = opts && opts->jobs > 0 ? opts->jobs : 1;
             jobs = jobs > t.n_jobs ? t.n_jobs : jobs;
             jobs = jobs > GM_MAX_JOBS ? GM_MAX_JOBS : jobs;
+            /* One OpenBLAS thread per run, whatever --jobs is: OpenBLAS's
+             * products are not bit-identical across thread counts, and its
+             * count is process-wide (docs/performance.md). */
+            gm_blas_set_threads(1);
             s = train_all(&t, jobs, err);
         }
         if (s == GM_OK && t.interrupted)
