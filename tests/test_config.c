@@ -884,6 +884,23 @@ static const invalid_case invalid_cases[] = {
      HEAD TRAIN "eval: {every: 0}\n" MODELS_VAE,
      {0}, "x.yaml:4:15: eval.every",
      "must be >= 1, got 0"},
+    {"NUL escape in a string",
+     "experiment: \"exa\\0mple\"\ndataset: {name: ring}\n" TRAIN MODELS_VAE,
+     {0}, "x.yaml:1:13: experiment",
+     "strings cannot contain a NUL character (\\0)"},
+    {"NUL escape in a key",
+     HEAD TRAIN "eval: {\"every\\0\": 2}\n" MODELS_VAE,
+     {0}, "x.yaml:4:8: eval",
+     "strings cannot contain a NUL character"},
+    {"NUL escape in a list item",
+     HEAD TRAIN "models:\n  vae:\n    objective: vae_elbo\n"
+     "    encoder: {hidden: [8, \"\\x00\"]}\n",
+     {0}, "x.yaml:7:27: models.vae.encoder.hidden[1]",
+     "strings cannot contain a NUL character"},
+    {"NUL escape in an override",
+     HEAD TRAIN MODELS_VAE,
+     {"dataset.path=\"a\\0b\""}, "--set dataset.path=\"a\\0b\": dataset.path",
+     "strings cannot contain a NUL character"},
 };
 /* clang-format on */
 enum { N_INVALID = sizeof invalid_cases / sizeof invalid_cases[0] };
