@@ -321,3 +321,38 @@ Test(e2e, hdf5_dataset_with_parallel_jobs, .init = make_dir,
     cr_assert_eq(rc, 0, "%s", out);
     cr_assert(strstr(out, "complete") && strstr(out, "gan"), "%s", out);
 }
+
+/* An HDF5 dataset that cannot be read, in worker threads: one message
+ * from gm naming the file and exit 1, nothing printed by HDF5 itself
+ * (no error stack, no "infinite loop closing library" at exit). */
+Test(e2e, unreadable_hdf5_dataset_is_one_clear_error, .init = make_dir,
+     .fini = remove_dir) {
+    char path[128], yaml[1024], out[8192];
+    snprintf(path, sizeof path, "%s/data.h5", dir);
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert_geq(f, 0);
+    H5Fclose(f);
+    snprintf(path, sizeof path, "%s/not_hdf5.h5", dir);
+    write_file(path, "plain text\n");
+    const char *cases[][2] = {{"data.h5", "no dataset \"x\""},
+                              {"not_hdf5.h5", "not an HDF5 file"}};
+    for (int i = 0; i < 2; i++) {
+        snprintf(yaml, sizeof yaml,
+                 "experiment: broken\n"
+                 "seeds: [1, 2]\n"
+                 "dataset: {name: hdf5, path: %s/%s, key: x}\n"
+                 "train: {steps: 5, batch_size: 4}\n"
+                 "models:\n"
+                 "  gan: {objective: gan}\n",
+                 dir, cases[i][0]);
+        snprintf(path, sizeof path, "%s/broken.yaml", dir);
+        write_file(path, yaml);
+        int rc = run(out, sizeof out,
+                     "%s run %s --jobs 2 --quiet --out %s/r.h5", GM, path, dir);
+        cr_assert_eq(rc, 1, "%s", out);
+        cr_assert(strstr(out, cases[i][0]) && strstr(out, cases[i][1]), "%s",
+                  out);
+        cr_assert_null(strstr(out, "HDF5-DIAG"), "%s", out);
+        cr_assert_null(strstr(out, "infinite loop"), "%s", out);
+    }
+}
