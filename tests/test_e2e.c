@@ -210,6 +210,41 @@ Test(e2e, usage_errors_exit_2) {
     cr_assert_eq(run(out, sizeof out, "%s list things", GM), 2);
 }
 
+/* Each usage error of summary, sample and list: exit 2, before any file
+ * is opened, with a first line saying what is wrong. */
+Test(e2e, usage_errors_say_what_is_wrong) {
+    static const char *const cases[][2] = {
+        {"summary", "missing the run file"},
+        {"summary ''", "the run file's name is empty"},
+        {"summary a.h5 b.h5", "unexpected argument 'b.h5'"},
+        {"summary --bogus", "unexpected argument '--bogus'"},
+        {"sample", "missing the run file"},
+        {"sample ''", "the run file's name is empty"},
+        {"sample x.h5 -n 5", "missing --model"},
+        {"sample x.h5 --model vae", "missing -n"},
+        {"sample x.h5 -n 5 --model", "--model needs a value"},
+        {"sample x.h5 -n 5 --model ''", "--model needs a value"},
+        {"sample x.h5 --model vae -n", "-n needs a value"},
+        {"sample x.h5 --model vae -n 0", "-n needs a count in 1.."},
+        {"sample x.h5 --model vae -n 5 --seed ''", "--seed needs a value"},
+        {"sample x.h5 --model vae -n 5 --seed -1", "--seed needs a seed"},
+        {"sample x.h5 --model vae -n 5 --seed 1x", "--seed needs a seed"},
+        {"sample x.h5 --model vae -n 5 --seed 99999999999999999999",
+         "--seed needs a seed"},
+        {"sample x.h5 --model vae -n 5 --out ''", "--out needs a value"},
+        {"list", "missing what to list"},
+        {"list objectives datasets", "unexpected argument 'datasets'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[4096], first[256];
+        int rc = run(out, sizeof out, "%s %s", GM, cases[i][0]);
+        cr_assert_eq(rc, 2, "gm %s: exit %d\n%s", cases[i][0], rc, out);
+        snprintf(first, sizeof first, "%.*s", (int)strcspn(out, "\n"), out);
+        cr_assert(strstr(first, cases[i][1]), "gm %s: '%s' lacks '%s'",
+                  cases[i][0], first, cases[i][1]);
+    }
+}
+
 Test(e2e, help_version_and_lists) {
     char out[16384];
     cr_assert_eq(run(out, sizeof out, "%s --version", GM), 0);
