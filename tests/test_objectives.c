@@ -3,6 +3,7 @@
  * gradients through each whole objective, and learning a known
  * distribution. */
 #include <criterion/criterion.h>
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -496,5 +497,35 @@ Test(objective_values, gan_phases_have_their_own_learning_rates) {
     cr_assert_float_eq(gm_optim_config_of(m->phases[1].optims[0])->lr, 1e-4f,
                        1e-9);
     gm_model_free(m);
+    gm_registry_free(reg);
+}
+
+/* ---- sizes ------------------------------------------------------------- */
+
+static const char *const builtins[] = {"vae_elbo", "joint_kl", "gan",
+                                       "gan_data_prior"};
+
+/* Built past the reader (which refuses these), an oversized latent_dim is
+ * still an error naming it, not an int overflow or a huge allocation. */
+Test(objective_sizes, huge_latent_dim_is_an_error_not_an_overflow) {
+    gm_registry *reg = gm_registry_create();
+    for (int k = 0; k < 4; k++) {
+        gm_model_spec spec =
+            tiny_spec(reg, builtins[k], INT_MAX, 4, GM_ACT_RELU, 4);
+        gm_rng init = gm_rng_stream(1, "init"),
+               noise = gm_rng_stream(1, "noise");
+        gm_build_ctx ctx = {.spec = &spec,
+                            .data_dim = 2,
+                            .batch_size = 4,
+                            .sample_count = 4,
+                            .init = &init,
+                            .noise = &noise};
+        gm_error err = {0};
+        const gm_objective *o = gm_registry_find(reg, builtins[k], NULL, NULL);
+        cr_assert_null(gm_model_create(o, &ctx, &err), "%s", builtins[k]);
+        cr_assert(strstr(err.message, "latent_dim") ||
+                      strstr(err.message, "too large"),
+                  "%s: %s", builtins[k], err.message);
+    }
     gm_registry_free(reg);
 }
