@@ -8,6 +8,12 @@
 #include "models.h"
 
 const char *const gm_vae_likelihoods[] = {"gaussian", "bernoulli", NULL};
+const char *const gm_vae_roles[] = {"encoder", "decoder"};
+/* The encoder maps x to (mu, logvar), the decoder z to x. */
+const gm_role_shape gm_vae_shapes[] = {
+    {.in = {.data = 1}, .out = {.latent = 2}},
+    {.in = {.latent = 1}, .out = {.data = 1}},
+};
 
 gm_node *gm_vae_recon_elements(gm_graph *g, const gm_vae_parts *p, gm_node *x,
                                gm_node *decoded) {

@@ -391,3 +391,28 @@ Test(e2e, unreadable_hdf5_dataset_is_one_clear_error, .init = make_dir,
         cr_assert_null(strstr(out, "infinite loop"), "%s", out);
     }
 }
+
+/* The tester's cases: a latent_dim that overflowed an int, and a hidden
+ * width that allocated until the OOM killer came. Both are refused when
+ * the file is read, naming the key and the size, before any run starts. */
+Test(e2e, oversized_model_is_refused_when_read, .init = make_dir,
+     .fini = remove_dir) {
+    char path[128], out[4096];
+    snprintf(path, sizeof path, "%s/tiny.yaml", dir);
+    write_file(path, tiny);
+    const char *cases[][2] = {
+        {"models.vae.latent_dim=2147483647", "models.vae.latent_dim: "},
+        {"models.gan.generator.hidden=[64,1000000000]",
+         "models.gan.generator.hidden[1]: "}};
+    for (int i = 0; i < 2; i++) {
+        int rc = run(out, sizeof out, "%s run %s --out %s/big.h5 --set '%s'",
+                     GM, path, dir, cases[i][0]);
+        cr_assert_eq(rc, 1, "%s", out);
+        cr_assert(strstr(out, cases[i][1]) && strstr(out, "too large") &&
+                      strstr(out, "GiB"),
+                  "%s", out);
+        snprintf(path, sizeof path, "%s/big.h5", dir);
+        cr_assert_neq(access(path, F_OK), 0, "no run file is written");
+        snprintf(path, sizeof path, "%s/tiny.yaml", dir);
+    }
+}

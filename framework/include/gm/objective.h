@@ -32,8 +32,9 @@
 #include "gm/nn.h"
 #include "gm/rng.h"
 
-/* Bumped whenever gm_objective or the gm_model_* functions change shape. */
-#define GM_OBJECTIVE_ABI 1
+/* Bumped whenever gm_objective or the gm_model_* functions change shape
+ * (2: the schema's network shapes). */
+#define GM_OBJECTIVE_ABI 2
 
 typedef struct gm_dataset gm_dataset;
 typedef struct gm_model gm_model;

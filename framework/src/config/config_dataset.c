@@ -10,12 +10,13 @@ static const struct {
     const char *name;
     const char *keys[DATASET_MAX_KEYS]; /* "name" and the kind's own */
     int n_keys;
+    int dim; /* of one data point; 0: as the file says */
 } kinds[] = {
-    {"ring", {"name", "modes", "radius", "std", "size"}, 5},
-    {"grid", {"name", "side", "spacing", "std", "size"}, 5},
-    {"fashion_mnist", {"name", "path"}, 2},
-    {"idx", {"name", "path", "test_path"}, 3},
-    {"hdf5", {"name", "path", "key"}, 3},
+    {"ring", {"name", "modes", "radius", "std", "size"}, 5, 2},
+    {"grid", {"name", "side", "spacing", "std", "size"}, 5, 2},
+    {"fashion_mnist", {"name", "path"}, 2, 28 * 28},
+    {"idx", {"name", "path", "test_path"}, 3, 0},
+    {"hdf5", {"name", "path", "key"}, 3, 0},
 };
 enum { N_KINDS = sizeof kinds / sizeof kinds[0] };
 
@@ -27,6 +28,12 @@ static int kind_with_key(const char *key, int kind) {
         for (int j = 0; k != kind && j < kinds[k].n_keys; j++)
             if (strcmp(kinds[k].keys[j], key) == 0) return k;
     return -1;
+}
+
+int gm_cfg_dataset_dim(const gm_dataset_spec *spec) {
+    for (int k = 0; k < N_KINDS; k++)
+        if (strcmp(spec->name, kinds[k].name) == 0) return kinds[k].dim;
+    return 0;
 }
 
 static gm_status check_keys(const gm_cfg *c, const gm_ynode *m, int kind) {
