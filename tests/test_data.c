@@ -389,6 +389,9 @@ Test(mixture, invalid_specs_name_the_key) {
     expect_error(&s, &r, GM_ERR_INVALID, (const char *[]){"dataset.std", 0});
     s = ring_spec(0, 2.0, 0.1, 100);
     expect_error(&s, &r, GM_ERR_INVALID, (const char *[]){"dataset.modes", 0});
+    s = ring_spec(GM_MIXTURE_MODES_MAX + 1, 2.0, 0.1, 100);
+    expect_error(&s, &r, GM_ERR_INVALID,
+                 (const char *[]){"dataset.modes", "1..1000000", 0});
     s = ring_spec(8, 2.0, 0.1, 0);
     expect_error(&s, &r, GM_ERR_INVALID, (const char *[]){"dataset.size", 0});
     s = ring_spec(8, 2.0, 0.1, 100);
