@@ -634,6 +634,11 @@ Test(config_api, error_message_is_one_line) {
 #define TRAIN "train: {steps: 10}\n"                  /* line 3 */
 #define MODELS_VAE "models:\n  vae: {objective: vae_elbo}\n"
 
+/* A key path of 259 characters; at most 255 fit. */
+#define SEG16 "aaaaaaaaaaaaaaa."
+#define SEG64 SEG16 SEG16 SEG16 SEG16
+#define LONG_KEY_PATH SEG64 SEG64 SEG64 SEG64 "bbb"
+
 /* Each fails with GM_ERR_INVALID. */
 typedef struct invalid_case {
     const char *name;
@@ -789,6 +794,10 @@ static const invalid_case invalid_cases[] = {
      minimal_doc,
      {"trainsteps"}, "--set trainsteps",
      "expected key.path=value"},
+    {"--set key path too long",
+     minimal_doc,
+     {LONG_KEY_PATH "=1"}, "--set " LONG_KEY_PATH "=1",
+     "key path longer than 255 characters"},
     {"bad --set key path",
      minimal_doc,
      {"train..steps=5"}, "--set train..steps=5",
