@@ -113,7 +113,9 @@ int cmd_summary(int argc, char **argv) {
             path = argv[i];
         }
     }
-    if (!path) {
+    if (!path || !path[0]) {
+        cli_error("summary", "%s", path ? "the run file's name is empty"
+                                        : "missing the run file RUN.h5");
         fputs(usage, stderr);
         return EXIT_USAGE;
     }
