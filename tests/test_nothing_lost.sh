@@ -201,7 +201,14 @@ cmp "$work/x.yaml" "$work/keep.yaml" || fail "the YAML file was touched"
 rc=0
 "$gm" run "$work/x.yaml" --out "" 2>/dev/null || rc=$?
 [ $rc -eq 2 ] || fail "--out '': exit $rc"
-pass "an input as --out is refused; --out '' is a usage error"
+for args in "" "''" "--resume" "--resume $work/whole.h5 $work/x.yaml" \
+    "--resume $work/whole.h5 --set train.steps=5"; do
+    rc=0
+    eval "\"\$gm\" run $args" 2>"$work/usage.log" || rc=$?
+    [ $rc -eq 2 ] && [ -s "$work/usage.log" ] ||
+        fail "gm run $args: exit $rc: $(cat "$work/usage.log")"
+done
+pass "an input as --out is refused; usage errors of gm run exit 2"
 
 # A write error (the file size limit): the file and the cause, exit 1.
 rc=0
