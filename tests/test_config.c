@@ -165,6 +165,7 @@ Test(config_valid, minimal_fills_defaults) {
     cr_assert_eq(e.train.optimizer.lr, adam.lr);
     cr_assert_eq(e.train.optimizer.beta2, adam.beta2);
     cr_assert_eq(e.eval_every, 100, "eval.every defaults to steps");
+    cr_assert_eq(e.checkpoint_every, 100, "checkpoints at every evaluation");
     cr_assert_eq(e.eval_samples, 1000);
     cr_assert_eq(e.n_models, 1);
     const gm_model_spec *vae = model(&e, "vae");
@@ -345,6 +346,7 @@ Test(config_valid, set_creates_missing_sections) {
     gm_experiment e;
     load_ok(&e, minimal_doc, sets, 3);
     cr_assert_eq(e.eval_every, 7);
+    cr_assert_eq(e.checkpoint_every, 7, "checkpoints follow evaluations");
     const gm_model_spec *vae = model(&e, "vae");
     cr_assert_eq(network(vae, "decoder")->n_hidden, 1);
     cr_assert_eq(network(vae, "decoder")->hidden[0], 3);
@@ -662,6 +664,12 @@ static const invalid_case invalid_cases[] = {
      HEAD TRAIN "eval: {often: 3}\n" MODELS_VAE,
      {0}, "x.yaml:4:8: eval.often",
      "unknown key \"often\" (known keys: every, samples)"},
+    {"checkpoint.every below 1",
+     HEAD TRAIN "checkpoint: {every: 0}\n" MODELS_VAE,
+     {0}, "x.yaml:4:21: checkpoint.every", "must be >= 1, got 0"},
+    {"unknown key under checkpoint",
+     HEAD TRAIN "checkpoint: {evry: 5}\n" MODELS_VAE,
+     {0}, "x.yaml:4:14: checkpoint.evry", "did you mean \"every\""},
     {"string where a number is expected",
      HEAD TRAIN "models:\n  vae:\n    objective: vae_elbo\n    params: {beta: high}\n",
      {0}, "x.yaml:7:20: models.vae.params.beta",
