@@ -215,19 +215,27 @@ static gm_run_log *log_alloc(gm_runfile *f, const char *model, uint64_t seed,
     return log;
 }
 
-gm_run_log *gm_runfile_begin_run(gm_runfile *f, const char *model,
-                                 uint64_t seed, const char *const *metric_names,
-                                 int n_metrics, int k_modes, int n_samples,
-                                 int dim, gm_error *err) {
+/* A log for a run, its arguments checked; NULL with err set. */
+static gm_run_log *new_log(gm_runfile *f, const char *model, uint64_t seed,
+                           const char *const *metric_names, int n_metrics,
+                           int k_modes, int n_samples, int dim,
+                           gm_error *err) {
     if (check_run_args(f, model, metric_names, n_metrics, k_modes, n_samples,
                        dim, err) != GM_OK)
         return NULL;
     gm_run_log *log = log_alloc(f, model, seed, metric_names, n_metrics,
                                 k_modes, n_samples, dim);
-    if (!log) {
-        gm_error_set(err, GM_ERR_NOMEM, "%s: out of memory", f->path);
-        return NULL;
-    }
+    if (!log) gm_error_set(err, GM_ERR_NOMEM, "%s: out of memory", f->path);
+    return log;
+}
+
+gm_run_log *gm_runfile_begin_run(gm_runfile *f, const char *model,
+                                 uint64_t seed, const char *const *metric_names,
+                                 int n_metrics, int k_modes, int n_samples,
+                                 int dim, gm_error *err) {
+    gm_run_log *log = new_log(f, model, seed, metric_names, n_metrics, k_modes,
+                              n_samples, dim, err);
+    if (!log) return NULL;
     char model_obj[GM_H5_OBJ_MAX];
     snprintf(model_obj, sizeof model_obj, "/models/%s", model);
     gm_h5_quiet q = gm_h5_quiet_begin();
@@ -344,15 +352,9 @@ gm_run_log *gm_runfile_continue_run(gm_runfile *f, const char *model,
                                     const char *const *metric_names,
                                     int n_metrics, int k_modes, int n_samples,
                                     int dim, long rows, gm_error *err) {
-    if (check_run_args(f, model, metric_names, n_metrics, k_modes, n_samples,
-                       dim, err) != GM_OK)
-        return NULL;
-    gm_run_log *log = log_alloc(f, model, seed, metric_names, n_metrics,
-                                k_modes, n_samples, dim);
-    if (!log) {
-        gm_error_set(err, GM_ERR_NOMEM, "%s: out of memory", f->path);
-        return NULL;
-    }
+    gm_run_log *log = new_log(f, model, seed, metric_names, n_metrics, k_modes,
+                              n_samples, dim, err);
+    if (!log) return NULL;
     gm_h5_quiet q = gm_h5_quiet_begin();
     gm_status st = GM_OK;
     if (!gm_h5_exists(f->file, log->obj) ||

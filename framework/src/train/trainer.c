@@ -78,6 +78,7 @@ static void on_checkpointed(gm_run *r, void *ctx) {
     while (j->writing) pthread_cond_wait(&t->changed, &t->lock);
     gm_state *taken = r->state;
     r->state = j->ready ? j->ready : j->spare;
+    GM_ASSERT(r->state); /* the writer gives each state back before */
     if (!j->ready) j->spare = NULL;
     j->ready = taken;
     /* The rows the checkpoint follows go to the file with it, never after
