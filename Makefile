@@ -3,8 +3,9 @@
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
+FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build run test sanitize bench plots clean
+.PHONY: all deps build run test sanitize fuzz bench plots clean
 
 all: build
 
@@ -32,6 +33,12 @@ test: build
 sanitize: deps
 	JOBS=$(JOBS) scripts/sanitize.sh
 
+# The experiment loader under clang's libFuzzer with ASan and UBSan for
+# FUZZ_SECONDS, built in build-fuzz/ (tests/fuzz/); fails on any report.
+fuzz:
+	@scripts/deps.sh clang libclang-rt-14-dev
+	JOBS=$(JOBS) FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
 # gm against PyTorch (python3-torch, if installed) and the GEMM-only bound.
 bench: build
 	BUILD=$(BUILD) bench/run.sh
@@ -42,4 +49,4 @@ plots:
 	/usr/bin/python3 analysis/plot_run.py runs/gan_vs_vae.h5 --out runs/plots
 
 clean:
-	rm -rf $(BUILD) build-asan
+	rm -rf $(BUILD) build-asan build-fuzz

@@ -1,33 +1,51 @@
 #!/usr/bin/env bash
 # `make bench`: gm against PyTorch and against the GEMM-only bound, on this
-# machine, in one run (issue 6). Builds nothing: the Makefile builds first.
+# machine, in one run (issues 6 and 13). Builds nothing: the Makefile
+# builds first.
 #
 #   BUILD=build          build directory holding gm and bench/bench_*
 #   BENCH_ROUNDS=1       repeat every measurement; the table shows medians
-#   BENCH_FLAGSHIP=1     0 skips the flagship's end-to-end wall time
+#   BENCH_FLAGSHIP=1     0 skips the flagship's wall time (--jobs 1 and 2)
 #   BENCH_PYTHON=/usr/bin/python3   the Python with PyTorch (Debian's)
+#   BENCH_CORES=gm       the OpenBLAS kernels of the table's rows: "gm" is
+#                        the kernel gm runs on by itself, any other word a
+#                        kernel name set for gm and PyTorch (e.g. "gm Haswell")
 #
-# Every row is run twice, with OPENBLAS_CORETYPE unset (OpenBLAS picks its
-# kernel, AVX-512 here) and with OPENBLAS_CORETYPE=Haswell (this machine's
-# environment, AVX2 kernels). gm, the GEMM bound and PyTorch all use
-# OpenBLAS with one thread. PyTorch runs at its best settings here.
+# Every row runs gm, the GEMM bound and PyTorch on the same kernel, with one
+# OpenBLAS thread; PyTorch at its best settings here. PyTorch also runs as
+# users run it, on OpenBLAS's own kernel. OPENBLAS_CORETYPE and
+# OPENBLAS_L2_SIZE from the caller's environment are ignored: the bench
+# measures what a user without them gets.
 set -u
 cd "$(dirname "$0")/.." || exit 1
+unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 
 BUILD=${BUILD:-build}
 ROUNDS=${BENCH_ROUNDS:-1}
 FLAGSHIP=${BENCH_FLAGSHIP:-1}
 PY=${BENCH_PYTHON:-/usr/bin/python3}
 TUNABLES=glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=1073741824
-CORES="unset Haswell"
 MODELS="gan vae"
 GM_MEM_STEPS=1200 # > 1000: anonymous RSS is compared at 1000 and the end
 
-for m in $MODELS; do
-    if [ ! -x "$BUILD/bench/bench_$m" ]; then
-        echo "bench: $BUILD/bench/bench_$m not built (run make bench)" >&2
+for prog in gm bench/bench_gan bench/bench_vae bench/bench_threads; do
+    if [ ! -x "$BUILD/$prog" ]; then
+        echo "bench: $BUILD/$prog not built (run make bench)" >&2
         exit 1
     fi
+done
+
+# kernel_of ENV...: the kernel `gm --version` names in that environment.
+kernel_of() {
+    env "$@" "$BUILD/gm" --version |
+        sed -n 's/.*OpenBLAS kernel \([^ ]*\).*/\1/p'
+}
+GM_CORE=$(kernel_of)                 # the kernel gm runs on by itself
+OWN_CORE=$(kernel_of GM_BLAS_AUTO=0) # OpenBLAS's own pick: PyTorch's
+CORES=""
+for c in ${BENCH_CORES:-gm}; do
+    [ "$c" = gm ] && c=$GM_CORE
+    case " $CORES " in *" $c "*) ;; *) CORES="$CORES $c" ;; esac
 done
 
 out=$(mktemp -d)
@@ -52,17 +70,19 @@ failed() {
     if [ "${2:-}" = fatal ]; then status=1; fi
 }
 
-# core_env CORE: the env(1) arguments selecting the OpenBLAS kernel.
+# core_env CORE: the env(1) arguments selecting the OpenBLAS kernel
+# ("own": OpenBLAS's own pick).
 core_env() {
-    if [ "$1" = unset ]; then echo "-u OPENBLAS_CORETYPE"; else echo "OPENBLAS_CORETYPE=$1"; fi
+    if [ "$1" = own ]; then echo "-u OPENBLAS_CORETYPE"; else echo "OPENBLAS_CORETYPE=$1"; fi
 }
 
-# run_gm CORE MODEL ARGS...: one benchmark program, OpenBLAS on one thread.
+# run_gm CORE MODEL ARGS...: one benchmark program, OpenBLAS on one thread
+# (OPENBLAS_NUM_THREADS may be overridden in front).
 run_gm() {
     local core=$1 model=$2
     shift 2
     # shellcheck disable=SC2046
-    env $(core_env "$core") OPENBLAS_NUM_THREADS=1 \
+    env $(core_env "$core") OPENBLAS_NUM_THREADS="${THREADS:-1}" \
         "$BUILD/bench/bench_$model" "$@" 2>>"$out/log"
 }
 
@@ -89,40 +109,62 @@ val() {
     if [ -s "$1" ]; then get "$2" <"$1" | median; else echo n/a; fi
 }
 
+# flagship JOBS: seconds of gm run experiments/gan_vs_vae.yaml --jobs JOBS,
+# on the kernel gm picks by itself; n/a if it failed.
+flagship() {
+    local t0 t1
+    t0=$(date +%s.%N)
+    if "$BUILD/gm" run experiments/gan_vs_vae.yaml --jobs "$1" \
+        --out "$out/flagship$1.h5" --quiet 2>>"$out/log"; then
+        t1=$(date +%s.%N)
+        awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }'
+    else
+        failed "the flagship with --jobs $1" fatal
+        echo n/a
+    fi
+}
+
 load_start=$(cut -d' ' -f1-3 /proc/loadavg)
 t_start=$(date +%s)
 for round in $(seq 1 "$ROUNDS"); do
     for core in $CORES; do
         for m in $MODELS; do
-            say "round $round, OPENBLAS_CORETYPE=$core, $m: gm and GEMM bound"
+            say "round $round, OpenBLAS $core, $m: gm and GEMM bound"
             run_gm "$core" "$m" both >>"$out/$core.$m.both" ||
                 failed "bench_$m both" fatal
-            say "round $round, OPENBLAS_CORETYPE=$core, $m: gm memory ($GM_MEM_STEPS steps)"
+            say "round $round, OpenBLAS $core, $m: gm memory" \
+                "($GM_MEM_STEPS steps)"
             run_gm "$core" "$m" gm "$GM_MEM_STEPS" >>"$out/$core.$m.mem" ||
                 failed "bench_$m gm" fatal
             if [ "$have_torch" = 1 ]; then
-                say "round $round, OPENBLAS_CORETYPE=$core, $m: PyTorch"
+                say "round $round, OpenBLAS $core, $m: PyTorch"
                 run_torch "$core" "$m" >>"$out/$core.$m.torch" ||
                     failed "PyTorch $m"
             fi
         done
     done
+    # PyTorch as users run it, unless that kernel is measured above.
+    case " $CORES " in *" $OWN_CORE "*) ;; *)
+        for m in $MODELS; do
+            if [ "$have_torch" = 1 ]; then
+                say "round $round, $m: PyTorch on OpenBLAS's own kernel"
+                run_torch own "$m" >>"$out/own.$m.torch" || failed "PyTorch $m"
+            fi
+        done ;;
+    esac
+    say "round $round, OpenBLAS $GM_CORE, vae: gm and GEMM bound, 2 threads"
+    THREADS=2 run_gm "$GM_CORE" vae both >>"$out/threads2.vae.both" ||
+        failed "bench_vae both with 2 threads" fatal
 done
+OPENBLAS_CORETYPE=$GM_CORE "$BUILD/bench/bench_threads" >"$out/bits" \
+    2>>"$out/log" || failed "bench_threads" fatal
 
-flag_status="skipped (BENCH_FLAGSHIP=0)"
+t_jobs1=n/a t_jobs2=n/a
 if [ "$FLAGSHIP" != 0 ]; then
-    say "flagship: gm run experiments/gan_vs_vae.yaml (default jobs)"
-    t0=$(date +%s.%N)
-    if env -u OPENBLAS_CORETYPE "$BUILD/gm" run experiments/gan_vs_vae.yaml \
-        --out "$out/flagship.h5" --quiet 2>>"$out/log"; then
-        t1=$(date +%s.%N)
-        flag_status=$(awk -v a="$t0" -v b="$t1" 'BEGIN {
-            s = b - a; printf "%.0f s (%dm%02ds), target < 180 s: %s",
-            s, s / 60, s % 60, s < 180 ? "met" : "missed" }')
-    else
-        flag_status="FAILED"
-        failed "the flagship" fatal
-    fi
+    say "flagship: gm run experiments/gan_vs_vae.yaml --jobs 2"
+    t_jobs2=$(flagship 2)
+    say "flagship: gm run experiments/gan_vs_vae.yaml --jobs 1"
+    t_jobs1=$(flagship 1)
 fi
 
 # ---- the table -----------------------------------------------------------
@@ -138,14 +180,21 @@ growth() {
 # ratio A B: A / B to two decimals, n/a if either is missing.
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {
     if (a == "n/a" || b == "n/a" || b == 0) print "n/a"; else printf "%.2f", a / b }'; }
+# target VALUE OP LIMIT: "met" or "missed" (n/a if VALUE is).
+target() { awk -v v="$1" -v op="$2" -v l="$3" 'BEGIN {
+    if (v == "n/a") print "n/a";
+    else print ((op == "<" ? v < l : v >= l) ? "met" : "missed") }'; }
 
 echo
 echo "gm benchmarks: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores,"
 echo "load average at start $load_start, at end $(cut -d' ' -f1-3 /proc/loadavg) (shared machine: quote ratios)"
-echo "OpenBLAS $(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || echo '?'), OPENBLAS_NUM_THREADS=1 for gm, the GEMM bound and PyTorch"
+ov=$(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null || echo '?')
+echo "OpenBLAS $ov: gm runs on $GM_CORE (its own choice, OPENBLAS_CORETYPE unset),"
+echo "  OpenBLAS alone picks $OWN_CORE; one OpenBLAS thread for gm, the bound and PyTorch"
 if [ "$have_torch" = 1 ]; then
     tv=$(dpkg-query -W -f='${Version}' python3-torch 2>/dev/null || "$PY" -c 'import torch; print(torch.__version__)')
-    echo "PyTorch $tv (same OpenBLAS): torch.set_num_threads(1), OMP_NUM_THREADS=1, Adam defaults (foreach off),"
+    echo "PyTorch $tv (same OpenBLAS, same kernel in each row):"
+    echo "  torch.set_num_threads(1), OMP_NUM_THREADS=1, Adam defaults (foreach off),"
     echo "  zero_grad(set_to_none=True), GLIBC_TUNABLES=$TUNABLES"
 else
     echo "PyTorch: not installed (sudo apt-get install python3-torch)"
@@ -156,12 +205,12 @@ echo
 # shellcheck disable=SC2059
 fmt="%-5s %-19s %8s %8s %8s %9s %8s %8s %8s %7s %7s %8s\n"
 # shellcheck disable=SC2059
-printf "$fmt" model "OpenBLAS core" "gm st/s" "pt st/s" "gm/pt" "gm/pt(*)" gm/bound pt/bound "bound" "RSS gm" "RSS pt" "growth"
+printf "$fmt" model "OpenBLAS kernel" "gm st/s" "pt st/s" "gm/pt" "gm/pt(*)" gm/bound pt/bound "bound" "RSS gm" "RSS pt" "growth"
 for core in $CORES; do
     for m in $MODELS; do
         b="$out/$core.$m.both" t="$out/$core.$m.torch" mem="$out/$core.$m.mem"
         name=$(val "$b" blas_core)
-        [ "$core" = unset ] && name="unset ($name)"
+        [ "$core" = "$GM_CORE" ] && name="$name (gm's)"
         gm=$(val "$b" gm_steps_per_s) pt=$(val "$t" steps_per_s)
         gb=$(val "$b" gm_over_bound) pb=$(val "$t" torch_over_bound)
         # shellcheck disable=SC2059
@@ -172,19 +221,48 @@ for core in $CORES; do
     done
 done
 echo
+echo "PyTorch as users run it (OPENBLAS_CORETYPE unset: OpenBLAS's own" \
+    "kernel, $OWN_CORE):"
+case " $CORES " in
+*" $OWN_CORE "*) echo "  the $OWN_CORE rows above" ;;
+*) for m in $MODELS; do
+        t="$out/own.$m.torch"
+        pt=$(val "$t" steps_per_s) pb=$(val "$t" torch_over_bound)
+        gm=$(val "$out/$GM_CORE.$m.both" gm_steps_per_s)
+        echo "  $m: PyTorch $pt st/s on $(val "$t" blas_core)" \
+            "(pt/bound $(ratio "$pb" 1)); gm on $GM_CORE / this: $(ratio "$gm" "$pt")"
+    done ;;
+esac
+b1="$out/$GM_CORE.vae.both" b2="$out/threads2.vae.both"
+g1=$(val "$b1" gm_steps_per_s) g2=$(val "$b2" gm_steps_per_s)
+r1=$(val "$b1" gemm_bound) r2=$(val "$b2" gemm_bound)
+echo "vae alone with 2 OpenBLAS threads ($GM_CORE): gm $g2 st/s," \
+    "$(ratio "$g2" "$g1")x one thread; bound $r2 st/s, $(ratio "$r2" "$r1")x"
+echo "  not used by gm: $(get differ_1_vs_2_threads <"$out/bits") of gm's" \
+    "$(get calls <"$out/bits") products give other bits with 2 threads than"
+echo "  with 1 ($GM_CORE; bench_threads), so every run keeps one thread and the"
+echo "  run file does not depend on --jobs"
+echo
 echo "pt = PyTorch; st/s = steps/s; bound = GEMM-only steps/s in gm's process."
 echo "gm/bound, pt/bound: each framework against the same sgemm calls timed in"
 echo "  alternate windows of its own process (PyTorch's through ctypes, ~2 us/call)."
 echo "gm/pt(*) = (gm/bound) / (pt/bound): the load-robust ratio; gm/pt divides"
 echo "  the medians of two processes run back to back (noisier on a shared machine)."
 echo
-echo "targets: gm >= 0.85 of the GEMM bound; no memory growth: growth = anonymous RSS at the end"
-echo "  minus at step 1000, kB (gm: $GM_MEM_STEPS steps; PyTorch: 1500); 0 when steps allocate nothing"
-echo "flagship (gm run experiments/gan_vs_vae.yaml, 12 runs, default --jobs = $(nproc),"
-echo "  OPENBLAS_CORETYPE unset): $flag_status"
+echo "targets: gm >= 0.90 of the GEMM bound and >= 1.8x PyTorch on the same kernel; no memory"
+echo "  growth: growth = anonymous RSS at the end minus at step 1000, kB (gm: $GM_MEM_STEPS steps;"
+echo "  PyTorch: 1500); 0 when steps allocate nothing"
+if [ "$FLAGSHIP" != 0 ]; then
+    speedup=$(ratio "$t_jobs1" "$t_jobs2")
+    echo "flagship (gm run experiments/gan_vs_vae.yaml, 12 runs, on $GM_CORE): --jobs 1 $t_jobs1 s,"
+    echo "  --jobs 2 $t_jobs2 s (target < 180 s: $(target "$t_jobs2" "<" 180)), speed-up ${speedup}x" \
+        "(target >= 1.8: $(target "$speedup" ">=" 1.8))"
+else
+    echo "flagship: skipped (BENCH_FLAGSHIP=0)"
+fi
 echo "  PyTorch equivalent: not implemented, not measured"
 echo
 echo "raw measurements (medians above are over these):"
-cat "$out"/*.both "$out"/*.mem "$out"/*.torch 2>/dev/null | sed 's/^/  /'
+cat "$out"/*.both "$out"/*.mem "$out"/*.torch "$out/bits" 2>/dev/null | sed 's/^/  /'
 echo "total bench time $(($(date +%s) - t_start)) s"
 exit "$status"

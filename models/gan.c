@@ -26,6 +26,7 @@ const gm_objective gm_objective_gan = {
                           "non-saturating",
                .roles = gm_gan_roles,
                .n_roles = 2,
+               .shapes = gm_gan_shapes,
                .hparams = gan_hparams,
                .n_hparams = sizeof gan_hparams / sizeof gan_hparams[0]},
     .build = gan_build,

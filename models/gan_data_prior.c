@@ -218,6 +218,7 @@ const gm_objective gm_objective_gan_data_prior = {
                           "previous generator (data-prior KL)",
                .roles = gm_gan_roles,
                .n_roles = 2,
+               .shapes = gm_gan_shapes,
                .hparams = prior_hparams,
                .n_hparams = sizeof prior_hparams / sizeof prior_hparams[0]},
     .build = prior_build,

@@ -9,6 +9,11 @@
 
 const char *const gm_gan_losses[] = {"minimax", "non_saturating", NULL};
 const char *const gm_gan_roles[] = {"generator", "discriminator"};
+/* The generator maps z to x, the discriminator x to one logit. */
+const gm_role_shape gm_gan_shapes[] = {
+    {.in = {.latent = 1}, .out = {.data = 1}},
+    {.in = {.data = 1}, .out = {.fixed = 1}},
+};
 
 gm_status gm_gan_networks(gm_model *m, const gm_build_ctx *ctx, gm_gan_parts *p,
                           gm_error *err) {

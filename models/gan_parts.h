@@ -39,6 +39,9 @@ typedef struct gm_gan_parts {
 
 extern const char *const gm_gan_losses[];
 extern const char *const gm_gan_roles[];
+/* The shapes of the roles: generator latent -> data, discriminator
+ * data -> 1. */
+extern const gm_role_shape gm_gan_shapes[];
 
 /* Makes the networks: generator latent -> data, discriminator data -> 1
  * logit. */

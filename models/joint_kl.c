@@ -29,8 +29,6 @@ static gm_status joint_evaluate(void *state, const float *data, int n,
     return gm_vae_evaluate(state, data, n, out, err);
 }
 
-static const char *const joint_roles[] = {"encoder", "decoder"};
-
 /* log p_data(x) per row [rows, 1], from the dataset's exact density. It
  * is a constant of the parameters: no backward. */
 static gm_status log_density_shape(const gm_node *n, gm_shape *out,
@@ -126,8 +124,9 @@ const gm_objective gm_objective_joint_kl = {
     .abi = GM_OBJECTIVE_ABI,
     .schema = {.name = "joint_kl",
                .summary = "VAE model fit by a Monte Carlo KL(q(x,z)||p(x,z))",
-               .roles = joint_roles,
+               .roles = gm_vae_roles,
                .n_roles = 2,
+               .shapes = gm_vae_shapes,
                .hparams = joint_hparams,
                .n_hparams = sizeof joint_hparams / sizeof joint_hparams[0]},
     .build = joint_build,

@@ -34,6 +34,10 @@ typedef struct gm_vae_parts {
 gm_status gm_vae_build_parts(gm_model *m, const gm_build_ctx *ctx,
                              gm_vae_parts *p, gm_error *err);
 
+/* The VAE's network roles (encoder, decoder) and their shapes. */
+extern const char *const gm_vae_roles[2];
+extern const gm_role_shape gm_vae_shapes[2];
+
 /* q(z|x) for x [rows, data_dim] in g: the encoder's mu and logvar, and
  * z = mu + exp(logvar / 2) * eps with eps a noise node named "eps". */
 typedef struct gm_vae_posterior {

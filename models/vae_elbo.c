@@ -33,8 +33,6 @@ static const gm_hparam_spec vae_hparams[] = {
     GM_VAE_EVAL_HPARAM,
 };
 
-static const char *const vae_roles[] = {"encoder", "decoder"};
-
 typedef struct vae_state {
     gm_node *beta; /* the loss's beta, changed by the warm-up schedule */
     double beta_max;
@@ -132,8 +130,9 @@ const gm_objective gm_objective_vae_elbo = {
     .abi = GM_OBJECTIVE_ABI,
     .schema = {.name = "vae_elbo",
                .summary = "VAE: maximise the ELBO, beta-weighted KL",
-               .roles = vae_roles,
+               .roles = gm_vae_roles,
                .n_roles = 2,
+               .shapes = gm_vae_shapes,
                .hparams = vae_hparams,
                .n_hparams = sizeof vae_hparams / sizeof vae_hparams[0]},
     .build = vae_build,

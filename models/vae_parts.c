@@ -1,5 +1,6 @@
 /* The VAE's encoder, reparameterisation, decoder and ELBO terms, shared by
  * vae_elbo and joint_kl. */
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -7,6 +8,12 @@
 #include "models.h"
 
 const char *const gm_vae_likelihoods[] = {"gaussian", "bernoulli", NULL};
+const char *const gm_vae_roles[] = {"encoder", "decoder"};
+/* The encoder maps x to (mu, logvar), the decoder z to x. */
+const gm_role_shape gm_vae_shapes[] = {
+    {.in = {.data = 1}, .out = {.latent = 2}},
+    {.in = {.latent = 1}, .out = {.data = 1}},
+};
 
 gm_node *gm_vae_recon_elements(gm_graph *g, const gm_vae_parts *p, gm_node *x,
                                gm_node *decoded) {
@@ -35,6 +42,11 @@ gm_status gm_vae_build_parts(gm_model *m, const gm_build_ctx *ctx,
     memset(p, 0, sizeof *p);
     const gm_hparams *h = &ctx->spec->params;
     int d = ctx->data_dim, latent = ctx->spec->latent_dim, b = ctx->batch_size;
+    if (latent < 1 || latent > INT_MAX / 2)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "model '%s': latent_dim must be in 1..%d (the "
+                            "encoder outputs 2 x latent_dim), got %d",
+                            ctx->spec->name, INT_MAX / 2, latent);
     const char *lik = gm_hparams_choice(h, "likelihood");
     p->bernoulli = lik && strcmp(lik, "bernoulli") == 0;
     p->fixed_logvar = (float)(2.0 * log(gm_hparams_number(h, "sigma", 1.0)));

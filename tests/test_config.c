@@ -18,8 +18,12 @@ static const gm_hparam_spec vae_params[] = {
     {"likelihood", GM_HP_CHOICE, 0, 0, 0, likelihoods, "gaussian", "p(x|z)"},
     {"learned_sigma", GM_HP_BOOL, 0, 0, 1, NULL, NULL, "learn sigma"},
 };
-static const gm_objective_schema vae_schema = {"vae_elbo", "VAE", vae_roles, 2,
-                                               vae_params, 3};
+static const gm_role_shape vae_shapes[] = {
+    {.in = {.data = 1}, .out = {.latent = 2}},
+    {.in = {.latent = 1}, .out = {.data = 1}},
+};
+static const gm_objective_schema vae_schema = {
+    "vae_elbo", "VAE", vae_roles, 2, vae_params, 3, vae_shapes};
 
 static const char *const gan_roles[] = {"generator", "discriminator"};
 static const char *const gan_losses[] = {"minimax", "non_saturating", NULL};
@@ -27,8 +31,23 @@ static const gm_hparam_spec gan_params[] = {
     {"loss", GM_HP_CHOICE, 0, 0, 0, gan_losses, "non_saturating", "G loss"},
     {"d_steps", GM_HP_INT, 1, 1, 100, NULL, NULL, "D steps per G step"},
 };
-static const gm_objective_schema gan_schema = {"gan", "GAN",      gan_roles,
-                                               2,     gan_params, 2};
+static const gm_role_shape gan_shapes[] = {
+    {.in = {.latent = 1}, .out = {.data = 1}},
+    {.in = {.data = 1}, .out = {.fixed = 1}},
+};
+static const gm_objective_schema gan_schema = {
+    "gan", "GAN", gan_roles, 2, gan_params, 2, gan_shapes};
+
+/* An objective that does not declare its networks' shapes, and one whose
+ * declared shape is broken (an input of width 0). */
+static const gm_objective_schema shapeless_schema = {
+    "shapeless", "no shapes", gan_roles, 2, NULL, 0, NULL};
+static const gm_role_shape broken_shapes[] = {
+    {.in = {0}, .out = {.data = 1}},
+    {.in = {.data = 1}, .out = {.fixed = 1}},
+};
+static const gm_objective_schema broken_schema = {
+    "broken", "bad shape", gan_roles, 2, NULL, 0, broken_shapes};
 
 static const gm_objective_schema *fake_lookup(const char *objective,
                                               const char *plugin, void *ctx,
@@ -41,6 +60,8 @@ static const gm_objective_schema *fake_lookup(const char *objective,
     }
     if (strcmp(objective, "vae_elbo") == 0) return &vae_schema;
     if (strcmp(objective, "gan") == 0) return &gan_schema;
+    if (strcmp(objective, "shapeless") == 0) return &shapeless_schema;
+    if (strcmp(objective, "broken") == 0) return &broken_schema;
     gm_error_set(err, GM_ERR_NOT_FOUND,
                  "unknown objective \"%s\" (known: vae_elbo, gan)", objective);
     return NULL;
@@ -144,6 +165,7 @@ Test(config_valid, minimal_fills_defaults) {
     cr_assert_eq(e.train.optimizer.lr, adam.lr);
     cr_assert_eq(e.train.optimizer.beta2, adam.beta2);
     cr_assert_eq(e.eval_every, 100, "eval.every defaults to steps");
+    cr_assert_eq(e.checkpoint_every, 100, "checkpoints at every evaluation");
     cr_assert_eq(e.eval_samples, 1000);
     cr_assert_eq(e.n_models, 1);
     const gm_model_spec *vae = model(&e, "vae");
@@ -324,6 +346,7 @@ Test(config_valid, set_creates_missing_sections) {
     gm_experiment e;
     load_ok(&e, minimal_doc, sets, 3);
     cr_assert_eq(e.eval_every, 7);
+    cr_assert_eq(e.checkpoint_every, 7, "checkpoints follow evaluations");
     const gm_model_spec *vae = model(&e, "vae");
     cr_assert_eq(network(vae, "decoder")->n_hidden, 1);
     cr_assert_eq(network(vae, "decoder")->hidden[0], 3);
@@ -385,6 +408,26 @@ Test(config_valid, full_document_round_trips_through_config_yaml) {
     cr_assert_eq(e.eval_every, again.eval_every);
     cr_assert_str_eq(e.out, again.out);
     gm_experiment_clear(&again);
+    gm_experiment_clear(&e);
+}
+
+/* Large networks within gm/limits.h load: 784 -> 8192 -> 8192 -> 4 and
+ * back, 141 million parameters, and a layer output of 128 MiB. */
+Test(config_valid, large_networks_within_the_limits) {
+    gm_experiment e;
+    load_ok(&e,
+            "experiment: big\n"
+            "dataset: {name: fashion_mnist}\n"
+            "train: {steps: 1, batch_size: 4096}\n"
+            "models:\n"
+            "  vae:\n"
+            "    objective: vae_elbo\n"
+            "    encoder: {hidden: [8192, 8192]}\n"
+            "    decoder: {hidden: [8192, 8192]}\n"
+            "  shapeless: {objective: shapeless,\n"
+            "              generator: {hidden: [10000, 10000]}}\n",
+            NULL, 0);
+    cr_assert_eq(e.n_models, 2);
     gm_experiment_clear(&e);
 }
 
@@ -593,6 +636,11 @@ Test(config_api, error_message_is_one_line) {
 #define TRAIN "train: {steps: 10}\n"                  /* line 3 */
 #define MODELS_VAE "models:\n  vae: {objective: vae_elbo}\n"
 
+/* A key path of 259 characters; at most 255 fit. */
+#define SEG16 "aaaaaaaaaaaaaaa."
+#define SEG64 SEG16 SEG16 SEG16 SEG16
+#define LONG_KEY_PATH SEG64 SEG64 SEG64 SEG64 "bbb"
+
 /* Each fails with GM_ERR_INVALID. */
 typedef struct invalid_case {
     const char *name;
@@ -616,6 +664,12 @@ static const invalid_case invalid_cases[] = {
      HEAD TRAIN "eval: {often: 3}\n" MODELS_VAE,
      {0}, "x.yaml:4:8: eval.often",
      "unknown key \"often\" (known keys: every, samples)"},
+    {"checkpoint.every below 1",
+     HEAD TRAIN "checkpoint: {every: 0}\n" MODELS_VAE,
+     {0}, "x.yaml:4:21: checkpoint.every", "must be >= 1, got 0"},
+    {"unknown key under checkpoint",
+     HEAD TRAIN "checkpoint: {evry: 5}\n" MODELS_VAE,
+     {0}, "x.yaml:4:14: checkpoint.evry", "did you mean \"every\""},
     {"string where a number is expected",
      HEAD TRAIN "models:\n  vae:\n    objective: vae_elbo\n    params: {beta: high}\n",
      {0}, "x.yaml:7:20: models.vae.params.beta",
@@ -748,6 +802,10 @@ static const invalid_case invalid_cases[] = {
      minimal_doc,
      {"trainsteps"}, "--set trainsteps",
      "expected key.path=value"},
+    {"--set key path too long",
+     minimal_doc,
+     {LONG_KEY_PATH "=1"}, "--set " LONG_KEY_PATH "=1",
+     "key path longer than 255 characters"},
     {"bad --set key path",
      minimal_doc,
      {"train..steps=5"}, "--set train..steps=5",
@@ -884,6 +942,89 @@ static const invalid_case invalid_cases[] = {
      HEAD TRAIN "eval: {every: 0}\n" MODELS_VAE,
      {0}, "x.yaml:4:15: eval.every",
      "must be >= 1, got 0"},
+    {"latent_dim too large for memory",
+     HEAD TRAIN "models:\n  vae:\n    objective: vae_elbo\n"
+     "    latent_dim: 2147483647\n",
+     {0}, "x.yaml:7:17: models.vae.latent_dim",
+     "too large: model vae's networks would hold 828928721536 parameters "
+     "(3.09e+03 GiB of float32), over gm's limit of 1 GiB of parameters per "
+     "model; the largest layer, encoder.2.weight, maps 128 to 4294967294 "
+     "features"},
+    {"latent_dim override too large for memory",
+     HEAD TRAIN MODELS_VAE,
+     {"models.vae.latent_dim=2147483647"},
+     "--set models.vae.latent_dim=2147483647: models.vae.latent_dim",
+     "too large: model vae's networks would hold"},
+    {"hidden width too large for memory",
+     HEAD TRAIN "models:\n  vae:\n    objective: vae_elbo\n"
+     "    encoder: {hidden: [64, 100000000]}\n",
+     {0}, "x.yaml:7:28: models.vae.encoder.hidden[1]",
+     "would hold 6900017350 parameters (25.7 GiB of float32)"},
+    {"the data's dimension counts in the size",
+     "experiment: x\ndataset: {name: fashion_mnist}\n" TRAIN
+     "models:\n  vae:\n    objective: vae_elbo\n"
+     "    decoder: {hidden: [400000]}\n",
+     {0}, "x.yaml:7:24: models.vae.decoder.hidden[0]",
+     "would hold 314918292 parameters (1.17 GiB of float32)"},
+    {"a data dimension only the file knows counts as 1",
+     "experiment: x\ndataset: {name: idx, path: a.idx}\n" TRAIN
+     "models:\n  gan:\n    objective: gan\n"
+     "    discriminator: {hidden: [100000, 100000]}\n",
+     {0}, "x.yaml:7:30: models.gan.discriminator.hidden[0]",
+     "would hold at least 10000417026 parameters"},
+    {"undeclared shapes count as 1",
+     HEAD TRAIN "models:\n  m:\n    objective: shapeless\n"
+     "    generator: {hidden: [100000, 100000]}\n",
+     {0}, "x.yaml:7:26: models.m.generator.hidden[0]",
+     "would hold at least 10000416898 parameters"},
+    {"a declared shape of width 0",
+     HEAD TRAIN "models:\n  m: {objective: broken}\n",
+     {0}, "x.yaml:5:18: models.m.objective",
+     "objective broken declares a shape for network generator whose width "
+     "can be 0 or negative"},
+    {"batch too large for a layer's output",
+     "experiment: x\ndataset: {name: ring}\n"
+     "train: {steps: 10, batch_size: 100000}\n"
+     "models:\n  vae:\n    objective: vae_elbo\n"
+     "    encoder: {hidden: [10000]}\n",
+     {0}, "x.yaml:3:32: train.batch_size",
+     "too large: model vae's encoder.0 output is 10000 wide, and 100000 rows "
+     "of it (train.batch_size) would take 3.73 GiB of float32, over gm's "
+     "limit of 2 GiB for one layer's output"},
+    {"samples too many for a layer's output",
+     HEAD TRAIN MODELS_VAE,
+     {"eval.samples=1000000000"}, "--set eval.samples=1000000000: eval.samples",
+     "and 1000000000 rows of it (eval.samples)"},
+    {"ring with more modes than the loader takes",
+     "experiment: x\ndataset: {name: ring, modes: 2000000}\n" TRAIN MODELS_VAE,
+     {0}, "x.yaml:2:30: dataset.modes",
+     "must be in [1, 1000000], got 2000000"},
+    {"grid wider than the loader takes",
+     "experiment: x\ndataset: {name: grid, side: 1001}\n" TRAIN MODELS_VAE,
+     {0}, "x.yaml:2:29: dataset.side",
+     "must be in [1, 1000], got 1001"},
+    {"mixture larger than the loader takes",
+     "experiment: x\ndataset: {name: ring, size: 3000000000}\n" TRAIN
+     MODELS_VAE,
+     {0}, "x.yaml:2:29: dataset.size",
+     "must be in [1, 2147483647], got 3000000000"},
+    {"NUL escape in a string",
+     "experiment: \"exa\\0mple\"\ndataset: {name: ring}\n" TRAIN MODELS_VAE,
+     {0}, "x.yaml:1:13: experiment",
+     "strings cannot contain a NUL character (\\0)"},
+    {"NUL escape in a key",
+     HEAD TRAIN "eval: {\"every\\0\": 2}\n" MODELS_VAE,
+     {0}, "x.yaml:4:8: eval",
+     "strings cannot contain a NUL character"},
+    {"NUL escape in a list item",
+     HEAD TRAIN "models:\n  vae:\n    objective: vae_elbo\n"
+     "    encoder: {hidden: [8, \"\\x00\"]}\n",
+     {0}, "x.yaml:7:27: models.vae.encoder.hidden[1]",
+     "strings cannot contain a NUL character"},
+    {"NUL escape in an override",
+     HEAD TRAIN MODELS_VAE,
+     {"dataset.path=\"a\\0b\""}, "--set dataset.path=\"a\\0b\": dataset.path",
+     "strings cannot contain a NUL character"},
 };
 /* clang-format on */
 enum { N_INVALID = sizeof invalid_cases / sizeof invalid_cases[0] };

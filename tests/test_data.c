@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <hdf5.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -388,6 +389,9 @@ Test(mixture, invalid_specs_name_the_key) {
     expect_error(&s, &r, GM_ERR_INVALID, (const char *[]){"dataset.std", 0});
     s = ring_spec(0, 2.0, 0.1, 100);
     expect_error(&s, &r, GM_ERR_INVALID, (const char *[]){"dataset.modes", 0});
+    s = ring_spec(GM_MIXTURE_MODES_MAX + 1, 2.0, 0.1, 100);
+    expect_error(&s, &r, GM_ERR_INVALID,
+                 (const char *[]){"dataset.modes", "1..1000000", 0});
     s = ring_spec(8, 2.0, 0.1, 0);
     expect_error(&s, &r, GM_ERR_INVALID, (const char *[]){"dataset.size", 0});
     s = ring_spec(8, 2.0, 0.1, 100);
@@ -726,6 +730,42 @@ Test(hdf5, errors_name_the_file_and_key) {
     expect_error(&s, NULL, GM_ERR_NOT_FOUND, (const char *[]){path, 0});
     write_bytes(path, (const unsigned char *)"hello", 5);
     expect_error(&s, NULL, GM_ERR_IO, (const char *[]){path, "HDF5", 0});
+    remove_tmpdir(dir);
+}
+
+/* A failed load in a worker thread: HDF5 entries left on that thread's
+ * error stack when it exits make HDF5 print "infinite loop closing
+ * library" at exit, so the loader must leave the stack empty. */
+static void *failed_load_leaves_stack(void *spec) {
+    gm_error err = {0};
+    gm_rng stream = gm_rng_stream(1, "data");
+    gm_dataset *d = gm_dataset_create(spec, &stream, &err);
+    cr_assert_null(d);
+    cr_assert_neq(err.status, GM_OK);
+    return (void *)(intptr_t)H5Eget_num(H5E_DEFAULT);
+}
+
+Test(hdf5, a_failed_load_leaves_no_hdf5_error_behind) {
+    char dir[64], path[128];
+    make_tmpdir(dir, sizeof dir);
+    float x[15];
+    double y[8];
+    snprintf(path, sizeof path, "%s/arrays.h5", dir);
+    write_h5(path, x, y);
+    gm_dataset_spec missing_key = h5_spec(path, "group/missing");
+    snprintf(path, sizeof path, "%s/not.h5", dir);
+    write_bytes(path, (const unsigned char *)"hello", 5);
+    gm_dataset_spec not_hdf5 = h5_spec(path, "x");
+    gm_dataset_spec *specs[2] = {&missing_key, &not_hdf5};
+    for (int i = 0; i < 2; i++) {
+        pthread_t t;
+        void *left;
+        cr_assert_eq(
+            pthread_create(&t, NULL, failed_load_leaves_stack, specs[i]), 0);
+        cr_assert_eq(pthread_join(t, &left), 0);
+        cr_assert_eq((intptr_t)left, 0, "%s: %ld HDF5 errors left behind",
+                     specs[i]->key, (long)(intptr_t)left);
+    }
     remove_tmpdir(dir);
 }
 

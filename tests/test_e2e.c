@@ -210,6 +210,41 @@ Test(e2e, usage_errors_exit_2) {
     cr_assert_eq(run(out, sizeof out, "%s list things", GM), 2);
 }
 
+/* Each usage error of summary, sample and list: exit 2, before any file
+ * is opened, with a first line saying what is wrong. */
+Test(e2e, usage_errors_say_what_is_wrong) {
+    static const char *const cases[][2] = {
+        {"summary", "missing the run file"},
+        {"summary ''", "the run file's name is empty"},
+        {"summary a.h5 b.h5", "unexpected argument 'b.h5'"},
+        {"summary --bogus", "unexpected argument '--bogus'"},
+        {"sample", "missing the run file"},
+        {"sample ''", "the run file's name is empty"},
+        {"sample x.h5 -n 5", "missing --model"},
+        {"sample x.h5 --model vae", "missing -n"},
+        {"sample x.h5 -n 5 --model", "--model needs a value"},
+        {"sample x.h5 -n 5 --model ''", "--model needs a value"},
+        {"sample x.h5 --model vae -n", "-n needs a value"},
+        {"sample x.h5 --model vae -n 0", "-n needs a count in 1.."},
+        {"sample x.h5 --model vae -n 5 --seed ''", "--seed needs a value"},
+        {"sample x.h5 --model vae -n 5 --seed -1", "--seed needs a seed"},
+        {"sample x.h5 --model vae -n 5 --seed 1x", "--seed needs a seed"},
+        {"sample x.h5 --model vae -n 5 --seed 99999999999999999999",
+         "--seed needs a seed"},
+        {"sample x.h5 --model vae -n 5 --out ''", "--out needs a value"},
+        {"list", "missing what to list"},
+        {"list objectives datasets", "unexpected argument 'datasets'"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[4096], first[256];
+        int rc = run(out, sizeof out, "%s %s", GM, cases[i][0]);
+        cr_assert_eq(rc, 2, "gm %s: exit %d\n%s", cases[i][0], rc, out);
+        snprintf(first, sizeof first, "%.*s", (int)strcspn(out, "\n"), out);
+        cr_assert(strstr(first, cases[i][1]), "gm %s: '%s' lacks '%s'",
+                  cases[i][0], first, cases[i][1]);
+    }
+}
+
 Test(e2e, help_version_and_lists) {
     char out[16384];
     cr_assert_eq(run(out, sizeof out, "%s --version", GM), 0);
@@ -320,4 +355,65 @@ Test(e2e, hdf5_dataset_with_parallel_jobs, .init = make_dir,
     rc = run(out, sizeof out, "%s summary %s/r.h5", GM, dir);
     cr_assert_eq(rc, 0, "%s", out);
     cr_assert(strstr(out, "complete") && strstr(out, "gan"), "%s", out);
+}
+
+/* An HDF5 dataset that cannot be read, in worker threads: one message
+ * from gm naming the file and exit 1, nothing printed by HDF5 itself
+ * (no error stack, no "infinite loop closing library" at exit). */
+Test(e2e, unreadable_hdf5_dataset_is_one_clear_error, .init = make_dir,
+     .fini = remove_dir) {
+    char path[128], yaml[1024], out[8192];
+    snprintf(path, sizeof path, "%s/data.h5", dir);
+    hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert_geq(f, 0);
+    H5Fclose(f);
+    snprintf(path, sizeof path, "%s/not_hdf5.h5", dir);
+    write_file(path, "plain text\n");
+    const char *cases[][2] = {{"data.h5", "no dataset \"x\""},
+                              {"not_hdf5.h5", "not an HDF5 file"}};
+    for (int i = 0; i < 2; i++) {
+        snprintf(yaml, sizeof yaml,
+                 "experiment: broken\n"
+                 "seeds: [1, 2]\n"
+                 "dataset: {name: hdf5, path: %s/%s, key: x}\n"
+                 "train: {steps: 5, batch_size: 4}\n"
+                 "models:\n"
+                 "  gan: {objective: gan}\n",
+                 dir, cases[i][0]);
+        snprintf(path, sizeof path, "%s/broken.yaml", dir);
+        write_file(path, yaml);
+        int rc = run(out, sizeof out,
+                     "%s run %s --jobs 2 --quiet --out %s/r%d.h5", GM, path,
+                     dir, i);
+        cr_assert_eq(rc, 1, "%s", out);
+        cr_assert(strstr(out, cases[i][0]) && strstr(out, cases[i][1]), "%s",
+                  out);
+        cr_assert_null(strstr(out, "HDF5-DIAG"), "%s", out);
+        cr_assert_null(strstr(out, "infinite loop"), "%s", out);
+    }
+}
+
+/* The tester's cases: a latent_dim that overflowed an int, and a hidden
+ * width that allocated until the OOM killer came. Both are refused when
+ * the file is read, naming the key and the size, before any run starts. */
+Test(e2e, oversized_model_is_refused_when_read, .init = make_dir,
+     .fini = remove_dir) {
+    char path[128], out[4096];
+    snprintf(path, sizeof path, "%s/tiny.yaml", dir);
+    write_file(path, tiny);
+    const char *cases[][2] = {
+        {"models.vae.latent_dim=2147483647", "models.vae.latent_dim: "},
+        {"models.gan.generator.hidden=[64,1000000000]",
+         "models.gan.generator.hidden[1]: "}};
+    for (int i = 0; i < 2; i++) {
+        int rc = run(out, sizeof out, "%s run %s --out %s/big.h5 --set '%s'",
+                     GM, path, dir, cases[i][0]);
+        cr_assert_eq(rc, 1, "%s", out);
+        cr_assert(strstr(out, cases[i][1]) && strstr(out, "too large") &&
+                      strstr(out, "GiB"),
+                  "%s", out);
+        snprintf(path, sizeof path, "%s/big.h5", dir);
+        cr_assert_neq(access(path, F_OK), 0, "no run file is written");
+        snprintf(path, sizeof path, "%s/tiny.yaml", dir);
+    }
 }

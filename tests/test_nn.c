@@ -1,6 +1,7 @@
 /* Modules: PyTorch's Linear initialisation, MLP wiring, frozen copies, and
  * an MLP that learns a regression. */
 #include <criterion/criterion.h>
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 
@@ -52,6 +53,29 @@ Test(nn, too_many_layers_is_an_error) {
     gm_error err = {0};
     cr_assert_eq(gm_mlp_init(&m, p, "net", 2, &s, &init, &err), GM_ERR_INVALID);
     cr_assert(strstr(err.message, "hidden layers"), "%s", err.message);
+    gm_params_free(p);
+}
+
+/* Over gm's parameter limit for a model: refused before any allocation,
+ * with the sizes in 64 bits (784 x 2^31 would overflow an int). */
+Test(nn, an_mlp_over_the_size_limit_allocates_nothing) {
+    gm_params *p = gm_params_create("encoder");
+    gm_rng init = gm_rng_stream(1, "init");
+    gm_mlp m;
+    gm_mlp_spec wide = {.hidden = {INT_MAX}, .n_hidden = 1, .out = 4};
+    gm_mlp_spec deep = {
+        .hidden = {8192, 8192, 8192, 8192, 8192}, .n_hidden = 5, .out = 4};
+    const gm_mlp_spec *specs[2] = {&wide, &deep};
+    for (int i = 0; i < 2; i++) {
+        gm_error err = {0};
+        cr_assert_eq(gm_mlp_init(&m, p, "encoder", 784, specs[i], &init, &err),
+                     GM_ERR_INVALID);
+        cr_assert(strstr(err.message, "encoder") &&
+                      strstr(err.message, "too large") &&
+                      strstr(err.message, "1 GiB"),
+                  "%s", err.message);
+        cr_assert_eq(gm_params_count(p), 0, "%s", err.message);
+    }
     gm_params_free(p);
 }
 

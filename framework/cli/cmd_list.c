@@ -41,17 +41,24 @@ static void list_objectives(const gm_registry *r) {
 }
 
 int cmd_list(int argc, char **argv) {
-    if (argc != 2) {
-        fputs(usage, stderr);
-        return EXIT_USAGE;
-    }
-    if (cli_is_help(argv[1])) {
+    if (argc >= 2 && cli_is_help(argv[1])) {
         fputs(usage, stdout);
         return EXIT_OK;
     }
+    if (argc != 2) {
+        if (argc < 2)
+            cli_error("list", "missing what to list");
+        else
+            cli_error("list", "unexpected argument '%s'", argv[2]);
+        fputs(usage, stderr);
+        return EXIT_USAGE;
+    }
     if (strcmp(argv[1], "objectives") == 0) {
         gm_registry *r = gm_registry_create();
-        if (!r) return EXIT_USER;
+        if (!r) {
+            cli_error("list", "out of memory");
+            return EXIT_USER;
+        }
         list_objectives(r);
         gm_registry_free(r);
         return EXIT_OK;

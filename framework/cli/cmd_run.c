@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "blas_kernel.h"
 #include "cli.h"
 #include "gm/config.h"
 #include "gm/runfile.h"
@@ -157,9 +158,16 @@ int cmd_run(int argc, char **argv) {
             return EXIT_USAGE;
         } else if (strcmp(a, "--resume") == 0) {
             resume = argv[++i];
-        } else if (strcmp(a, "--set") == 0 && n_sets < MAX_ARGS - 1) {
+        } else if ((strcmp(a, "--set") == 0 || strcmp(a, "--out") == 0) &&
+                   n_sets == MAX_ARGS - 1) {
+            cli_error("run", "at most %d --set and --out", MAX_ARGS - 1);
+            return EXIT_USAGE;
+        } else if (strcmp(a, "--plugin") == 0 && n_plugins == MAX_ARGS) {
+            cli_error("run", "at most %d --plugin", MAX_ARGS);
+            return EXIT_USAGE;
+        } else if (strcmp(a, "--set") == 0) {
             sets[n_sets++] = argv[++i];
-        } else if (strcmp(a, "--out") == 0 && n_sets < MAX_ARGS - 1) {
+        } else if (strcmp(a, "--out") == 0) {
             /* --out is the override out=PATH: recorded like any other. */
             snprintf(out_set, sizeof out_set, "out=%s", argv[++i]);
             sets[n_sets++] = out_set;
@@ -171,10 +179,13 @@ int cmd_run(int argc, char **argv) {
                           GM_MAX_JOBS, argv[i]);
                 return EXIT_USAGE;
             }
-        } else if (strcmp(a, "--plugin") == 0 && n_plugins < MAX_ARGS) {
+        } else if (strcmp(a, "--plugin") == 0) {
             plugins[n_plugins++] = argv[++i];
         } else if (a[0] == '-') {
             cli_error("run", "unknown option '%s' (see gm run --help)", a);
+            return EXIT_USAGE;
+        } else if (!*a) {
+            cli_error("run", "the experiment file's path is empty");
             return EXIT_USAGE;
         } else if (!file) {
             file = a;
@@ -190,7 +201,7 @@ int cmd_run(int argc, char **argv) {
         return EXIT_USAGE;
     }
     if (!file && !resume) {
-        fputs(usage, stderr);
+        cli_error("run", "no experiment file (see gm run --help)");
         return EXIT_USAGE;
     }
     gm_error err = {0};
@@ -229,10 +240,11 @@ int cmd_run(int argc, char **argv) {
         return EXIT_USER;
     }
     catch_stop_signals();
-    /* One OpenBLAS thread per job: jobs do not oversubscribe the cores, and
-     * every product sums in the same order whatever --jobs is, so the run
-     * file does not depend on it. */
-    gm_blas_set_threads(1);
+    char blas[128];
+    if (!view.quiet)
+        fprintf(stderr, "gm run: %s, %ld jobs, OpenBLAS %s\n",
+                resume ? resume : file, jobs,
+                cli_blas_describe(blas, sizeof blas));
     gm_train_options opts = {.progress = on_progress,
                              .progress_ctx = &view,
                              .progress_interval = view.live ? 0.25 : 0.0,

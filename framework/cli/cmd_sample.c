@@ -1,5 +1,7 @@
 /* gm sample: draw from a trained model of a run file, as CSV. */
+#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,39 +15,64 @@ static const char usage[] =
     "Draws N samples from a trained model (its checkpoint in the run file)\n"
     "and writes them as CSV, one sample per line (stdout by default).\n";
 
-static bool parse_count(const char *s, long *out) {
+enum { MAX_SAMPLES = 100000000 };
+
+/* A whole decimal number in [lo, hi]: no sign, spaces or trailing text. */
+static bool parse_number(const char *s, long lo, long hi, long *out) {
+    if (!isdigit((unsigned char)s[0])) return false;
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v < 1 || v > 100000000) return false;
+    if (errno || *end || v < lo || v > hi) return false;
     *out = v;
     return true;
 }
 
+/* The value of the option at argv[*i], stepping over it; NULL, with a
+ * message, if it has none or an empty one. */
+static const char *option_value(int argc, char **argv, int *i) {
+    const char *option = argv[*i];
+    if (*i + 1 >= argc || !argv[*i + 1][0]) {
+        cli_error("sample", "%s needs a value", option);
+        return NULL;
+    }
+    return argv[++*i];
+}
+
+/* What a complete command line still lacks, or NULL. */
+static const char *missing(const char *path, const char *model, long n) {
+    if (!path) return "missing the run file RUN.h5";
+    if (!path[0]) return "the run file's name is empty";
+    if (!model) return "missing --model NAME";
+    if (n == 0) return "missing -n N, the number of samples";
+    return NULL;
+}
+
 int cmd_sample(int argc, char **argv) {
-    const char *path = NULL, *model = NULL, *out_path = NULL;
+    const char *path = NULL, *model = NULL, *out_path = NULL, *value;
     long n = 0, seed = 0;
     bool has_seed = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        bool value = i + 1 < argc;
         if (cli_is_help(a)) {
             fputs(usage, stdout);
             return EXIT_OK;
-        } else if (strcmp(a, "--model") == 0 && value) {
-            model = argv[++i];
-        } else if (strcmp(a, "--out") == 0 && value) {
-            out_path = argv[++i];
-        } else if (strcmp(a, "-n") == 0 && value) {
-            if (!parse_count(argv[++i], &n)) {
-                cli_error("sample", "-n needs a count >= 1, got '%s'", argv[i]);
+        } else if (strcmp(a, "--model") == 0) {
+            if (!(model = option_value(argc, argv, &i))) return EXIT_USAGE;
+        } else if (strcmp(a, "--out") == 0) {
+            if (!(out_path = option_value(argc, argv, &i))) return EXIT_USAGE;
+        } else if (strcmp(a, "-n") == 0) {
+            if (!(value = option_value(argc, argv, &i))) return EXIT_USAGE;
+            if (!parse_number(value, 1, MAX_SAMPLES, &n)) {
+                cli_error("sample", "-n needs a count in 1..%d, got '%s'",
+                          MAX_SAMPLES, value);
                 return EXIT_USAGE;
             }
-        } else if (strcmp(a, "--seed") == 0 && value) {
-            char *end;
-            seed = strtol(argv[++i], &end, 10);
-            if (*end || seed < 0) {
-                cli_error("sample", "--seed needs a seed, got '%s'", argv[i]);
+        } else if (strcmp(a, "--seed") == 0) {
+            if (!(value = option_value(argc, argv, &i))) return EXIT_USAGE;
+            if (!parse_number(value, 0, LONG_MAX, &seed)) {
+                cli_error("sample", "--seed needs a seed in 0..%ld, got '%s'",
+                          LONG_MAX, value);
                 return EXIT_USAGE;
             }
             has_seed = true;
@@ -56,7 +83,9 @@ int cmd_sample(int argc, char **argv) {
             path = a;
         }
     }
-    if (!path || !model || n == 0) {
+    const char *lack = missing(path, model, n);
+    if (lack) {
+        cli_error("sample", "%s", lack);
         fputs(usage, stderr);
         return EXIT_USAGE;
     }

@@ -113,10 +113,14 @@ int cmd_summary(int argc, char **argv) {
             path = argv[i];
         }
     }
-    if (!path) {
+    if (!path || !path[0]) {
+        cli_error("summary", "%s", path ? "the run file's name is empty"
+                                        : "missing the run file RUN.h5");
         fputs(usage, stderr);
         return EXIT_USAGE;
     }
+    /* Before reading: a writer that finishes meanwhile leaves "complete". */
+    bool writer = gm_runfile_has_writer(path);
     gm_summary s;
     gm_error err = {0};
     if (gm_runfile_read_summary(path, &s, &err) != GM_OK) {
@@ -125,6 +129,11 @@ int cmd_summary(int argc, char **argv) {
     }
     if (csv) print_csv(&s);
     else print_table(&s, all);
+    if (s.status && strcmp(s.status, "running") == 0 && !writer)
+        fprintf(stderr,
+                "gm summary: no gm run is writing %s: it was stopped; go on "
+                "with 'gm run --resume %s'\n",
+                path, path);
     gm_summary_clear(&s);
     return EXIT_OK;
 }

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "blas_kernel.h"
 #include "cli.h"
 #include "gm/gm.h"
 
@@ -19,7 +20,7 @@ static const char usage[] =
     "  list WHAT          built-in objectives or datasets\n"
     "\n"
     "  gm <command> --help    options of a command\n"
-    "  gm --version           the version\n";
+    "  gm --version           the version, and the OpenBLAS kernel in use\n";
 
 bool cli_is_help(const char *arg) {
     return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
@@ -35,13 +36,22 @@ void cli_error(const char *cmd, const char *fmt, ...) {
 }
 
 int main(int argc, char **argv) {
+    int check_status = cli_blas_check_child();
+    if (check_status >= 0) return check_status;
     if (argc < 2) {
         fputs(usage, stderr);
         return EXIT_USAGE;
     }
     const char *cmd = argv[1];
+    /* The commands that multiply matrices, before they start, and
+     * --version, which names the kernel they would use. */
+    if (strcmp(cmd, "run") == 0 || strcmp(cmd, "sample") == 0 ||
+        strcmp(cmd, "--version") == 0)
+        cli_blas_choose_kernel(argv);
     if (strcmp(cmd, "--version") == 0) {
-        printf("gm %s\n", gm_version());
+        char blas[128];
+        printf("gm %s, OpenBLAS kernel %s\n", gm_version(),
+               cli_blas_describe(blas, sizeof blas));
         return EXIT_OK;
     }
     if (cli_is_help(cmd)) {

@@ -1,8 +1,10 @@
 #include "gm/nn.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
+#include "gm/limits.h"
 #include "gm/ops.h"
 
 static const char *const activation_names[] = {
@@ -80,12 +82,39 @@ gm_node *gm_linear_forward(gm_graph *g, const gm_linear *l, gm_params *group,
                      gm_param(g, group, l->bias));
 }
 
+/* The experiment's reader checks whole models against gm/limits.h; this
+ * catches one network over the limit where the reader could not know its
+ * size (the data's dimension comes from a file), before any allocation. */
+static gm_status check_size(const char *prefix, int in, const gm_mlp_spec *spec,
+                            gm_error *err) {
+    uint64_t params = 0; /* <= GM_MODEL_PARAMS_MAX before each add */
+    int width = in;
+    for (int i = 0; i <= spec->n_hidden; i++) {
+        int next = i < spec->n_hidden ? spec->hidden[i] : spec->out;
+        if (width < 1 || next < 1) return GM_OK; /* gm_linear_init says */
+        params += (uint64_t)width * (uint64_t)next + (uint64_t)next;
+        if (params > GM_MODEL_PARAMS_MAX)
+            return gm_error_set(
+                err, GM_ERR_INVALID,
+                "mlp '%s': too large: more than %llu parameters (%.0f GiB "
+                "of float32, gm's limit for one model); layer %s.%d maps "
+                "%d to %d features",
+                prefix, (unsigned long long)GM_MODEL_PARAMS_MAX,
+                GM_MODEL_PARAM_BYTES_MAX / (double)(1 << 30), prefix, i, width,
+                next);
+        width = next;
+    }
+    return GM_OK;
+}
+
 gm_status gm_mlp_init(gm_mlp *m, gm_params *group, const char *prefix, int in,
                       const gm_mlp_spec *spec, gm_rng *init, gm_error *err) {
     if (spec->n_hidden < 0 || spec->n_hidden >= GM_MLP_MAX_LAYERS)
         return gm_error_set(err, GM_ERR_INVALID,
                             "mlp '%s': %d hidden layers (at most %d)", prefix,
                             spec->n_hidden, GM_MLP_MAX_LAYERS - 1);
+    gm_status size = check_size(prefix, in, spec, err);
+    if (size != GM_OK) return size;
     memset(m, 0, sizeof *m);
     m->params = group;
     m->in = in;

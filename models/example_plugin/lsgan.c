@@ -9,6 +9,12 @@
 #include <gm/ops.h>
 
 static const char *const roles[] = {"generator", "discriminator"};
+/* What each role maps (latent_dim, data's dimension, fixed), so that gm
+ * can check the networks' sizes when it reads the experiment. */
+static const gm_role_shape shapes[] = {
+    {.in = {.latent = 1}, .out = {.data = 1}},
+    {.in = {.data = 1}, .out = {.fixed = 1}},
+};
 
 static const gm_hparam_spec hparams[] = {
     {.name = "d_steps", .type = GM_HP_INT, .def = 1, .min = 1, .max = 100,
@@ -70,6 +76,7 @@ static const gm_objective lsgan = {
                .summary = "least-squares GAN (an out-of-tree example)",
                .roles = roles,
                .n_roles = 2,
+               .shapes = shapes,
                .hparams = hparams,
                .n_hparams = 1},
     .build = build,

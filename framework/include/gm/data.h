@@ -26,6 +26,10 @@
 /* Where Debian's dataset-fashion-mnist package puts its files. */
 #define GM_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
 
+/* The largest mixtures: a ring of a million modes, a 1000 x 1000 grid. */
+#define GM_MIXTURE_MODES_MAX 1000000
+#define GM_GRID_SIDE_MAX 1000
+
 typedef struct gm_dataset gm_dataset;
 typedef struct gm_batcher gm_batcher;
 

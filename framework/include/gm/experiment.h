@@ -78,8 +78,21 @@ typedef struct gm_experiment {
     char *config_yaml; /* the whole document, overrides applied */
 } gm_experiment;
 
+/* The width of a network's input or output as its objective wires it:
+ * latent * latent_dim + data * (the data's dimension) + fixed. A VAE
+ * encoder's output is {.latent = 2}, a discriminator's {.fixed = 1}. */
+typedef struct gm_width {
+    int latent, data, fixed; /* each >= 0 */
+} gm_width;
+
+/* A network role's input and output widths. */
+typedef struct gm_role_shape {
+    gm_width in, out;
+} gm_role_shape;
+
 /* What the configuration reader needs to know of an objective to check a
- * model: the network roles it takes and its hyperparameters. */
+ * model: the network roles it takes, their shapes and its
+ * hyperparameters. */
 typedef struct gm_objective_schema {
     const char *name;
     const char *summary;
@@ -87,6 +100,11 @@ typedef struct gm_objective_schema {
     int n_roles;
     const gm_hparam_spec *hparams;
     int n_hparams;
+    /* shapes[r] for roles[r], so that the reader can check the networks'
+     * sizes (gm/limits.h) before anything is built. NULL if the objective
+     * does not say: the hidden layers are checked then, and each network
+     * in full when it is built. */
+    const gm_role_shape *shapes;
 } gm_objective_schema;
 
 /* Finds the schema of `objective`, loading `plugin` first if it is not

@@ -2,6 +2,7 @@
 #ifndef GM_GM_H
 #define GM_GM_H
 
+#include "gm/blas.h"
 #include "gm/graph.h"
 #include "gm/nn.h"
 #include "gm/op.h"

@@ -32,7 +32,9 @@
 #include "gm/nn.h"
 #include "gm/rng.h"
 
-/* Bumped whenever gm_objective or the gm_model_* functions change shape. */
+/* Bumped whenever gm_objective or the gm_model_* functions change shape
+ * (2: the schema's network shapes, the state hooks, one optimizer per
+ * group). */
 #define GM_OBJECTIVE_ABI 2
 
 typedef struct gm_dataset gm_dataset;

@@ -3,7 +3,7 @@
  * One experiment writes one file (layout in analysis/README.md):
  *
  *   /                         attrs gm_version, experiment, status, created,
- *                             config_yaml
+ *                             config_yaml, blas_core
  *   /dataset                  attrs name and its parameters; for mixtures a
  *                             float64 dataset centers [K,d] and attr std
  *   /models/<name>            attrs objective and each hyperparameter
@@ -63,6 +63,13 @@ gm_runfile *gm_runfile_create(const char *path, gm_runfile_mode mode,
 /* Opens an existing run file to go on writing it (gm run --resume): takes
  * the lock and sets status "running". */
 gm_runfile *gm_runfile_resume(const char *path, gm_error *err);
+
+/* Every change is published at once, unless publishing is deferred: then
+ * the changes wait for the next gm_runfile_flush (or a status that ends
+ * the file), so that what belongs together (a run's new rows and its
+ * checkpoint) is published as one version. */
+void gm_runfile_defer(gm_runfile *f);
+gm_status gm_runfile_flush(gm_runfile *f, gm_error *err);
 
 /* The path the file is for, and where it is published while written (the
  * same, or path.new while replacing an existing file). */
@@ -180,6 +187,11 @@ typedef struct gm_runfile_info {
 
 gm_status gm_runfile_read_info(const char *path, gm_runfile_info *out,
                                gm_error *err);
+
+/* True if a gm process holds the writer's lock of the file at `path` now:
+ * a file whose status is "running" without one was stopped (kill -9, a
+ * crash) and can be resumed. */
+bool gm_runfile_has_writer(const char *path);
 void gm_runfile_info_clear(gm_runfile_info *info);
 
 /* One run of a model. */

@@ -9,6 +9,7 @@
 
 #include <signal.h>
 
+#include "gm/blas.h"
 #include "gm/experiment.h"
 #include "gm/registry.h"
 
@@ -48,9 +49,10 @@ typedef struct gm_train_options {
  * checkpoint, bit for bit as if never stopped). Runs train `jobs` at a
  * time; each evaluation, checkpoint (every e->checkpoint_every steps and
  * at the end) and finished run is in the published file as soon as it
- * comes, and the file does not depend on jobs (give OpenBLAS one thread
- * per job: gm_blas_set_threads). The progress callback is called from the
- * workers, one call at a time. On a NaN or Inf the run file keeps
+ * comes, and the file does not depend on jobs: OpenBLAS is set to one
+ * thread (for the whole process, and left so), since its products change
+ * in the last bits with its thread count. The progress callback is called
+ * from the workers, one call at a time. On a NaN or Inf the run file keeps
  * everything logged so far, its status says "failed: <why>", and the error
  * names model, seed, step and metric. When opts->stop is set, every run
  * checkpoints, the file's status becomes "interrupted", and the result is
@@ -66,8 +68,5 @@ gm_status gm_sample_from_run(const char *path, const char *model,
                              bool has_seed, uint64_t seed, int n,
                              gm_registry *reg, float **out, int *dim,
                              gm_error *err);
-
-/* Sets the number of threads OpenBLAS uses for each matrix product. */
-void gm_blas_set_threads(int n);
 
 #endif

@@ -1,8 +1,10 @@
 /* dataset: its kind, and the keys of that kind with their defaults. */
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "config/config_internal.h"
+#include "gm/data.h"
 
 #define DATASET_MAX_KEYS 5
 
@@ -10,12 +12,13 @@ static const struct {
     const char *name;
     const char *keys[DATASET_MAX_KEYS]; /* "name" and the kind's own */
     int n_keys;
+    int dim; /* of one data point; 0: as the file says */
 } kinds[] = {
-    {"ring", {"name", "modes", "radius", "std", "size"}, 5},
-    {"grid", {"name", "side", "spacing", "std", "size"}, 5},
-    {"fashion_mnist", {"name", "path"}, 2},
-    {"idx", {"name", "path", "test_path"}, 3},
-    {"hdf5", {"name", "path", "key"}, 3},
+    {"ring", {"name", "modes", "radius", "std", "size"}, 5, 2},
+    {"grid", {"name", "side", "spacing", "std", "size"}, 5, 2},
+    {"fashion_mnist", {"name", "path"}, 2, 28 * 28},
+    {"idx", {"name", "path", "test_path"}, 3, 0},
+    {"hdf5", {"name", "path", "key"}, 3, 0},
 };
 enum { N_KINDS = sizeof kinds / sizeof kinds[0] };
 
@@ -27,6 +30,12 @@ static int kind_with_key(const char *key, int kind) {
         for (int j = 0; k != kind && j < kinds[k].n_keys; j++)
             if (strcmp(kinds[k].keys[j], key) == 0) return k;
     return -1;
+}
+
+int gm_cfg_dataset_dim(const gm_dataset_spec *spec) {
+    for (int k = 0; k < N_KINDS; k++)
+        if (strcmp(spec->name, kinds[k].name) == 0) return kinds[k].dim;
+    return 0;
 }
 
 static gm_status check_keys(const gm_cfg *c, const gm_ynode *m, int kind) {
@@ -43,6 +52,12 @@ static gm_status check_keys(const gm_cfg *c, const gm_ynode *m, int kind) {
                        key->text, kinds[other].name, kinds[kind].name);
 }
 
+/* The ranges the mixtures' loader takes (data/mixture.c), checked here
+ * too so that the message has the file position. */
+#define RING_MODES ((gm_cfg_range){1, GM_MIXTURE_MODES_MAX, false, false})
+#define GRID_SIDE ((gm_cfg_range){1, GM_GRID_SIDE_MAX, false, false})
+#define MIXTURE_SIZE ((gm_cfg_range){1, INT_MAX, false, false})
+
 static gm_status mixture(const gm_cfg *c, const gm_ynode *m,
                          gm_dataset_spec *out) {
     gm_status st = GM_OK;
@@ -50,8 +65,7 @@ static gm_status mixture(const gm_cfg *c, const gm_ynode *m,
         out->modes = 8;
         out->radius = 2.0;
         out->std = 0.02;
-        st = gm_cfg_get_int(c, m, "dataset", "modes", GM_CFG_AT_LEAST(1),
-                            &out->modes);
+        st = gm_cfg_get_int(c, m, "dataset", "modes", RING_MODES, &out->modes);
         if (st == GM_OK)
             st = gm_cfg_get_number(c, m, "dataset", "radius", GM_CFG_POSITIVE,
                                    &out->radius);
@@ -59,8 +73,7 @@ static gm_status mixture(const gm_cfg *c, const gm_ynode *m,
         out->side = 5;
         out->spacing = 2.0;
         out->std = 0.05;
-        st = gm_cfg_get_int(c, m, "dataset", "side", GM_CFG_AT_LEAST(1),
-                            &out->side);
+        st = gm_cfg_get_int(c, m, "dataset", "side", GRID_SIDE, &out->side);
         if (st == GM_OK)
             st = gm_cfg_get_number(c, m, "dataset", "spacing", GM_CFG_POSITIVE,
                                    &out->spacing);
@@ -70,8 +83,7 @@ static gm_status mixture(const gm_cfg *c, const gm_ynode *m,
         st = gm_cfg_get_number(c, m, "dataset", "std", GM_CFG_POSITIVE,
                                &out->std);
     if (st == GM_OK)
-        st = gm_cfg_get_long(c, m, "dataset", "size", GM_CFG_AT_LEAST(1),
-                             &out->size);
+        st = gm_cfg_get_long(c, m, "dataset", "size", MIXTURE_SIZE, &out->size);
     return st;
 }
 

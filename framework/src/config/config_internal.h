@@ -157,6 +157,18 @@ gm_status gm_cfg_train(const gm_cfg *c, const gm_cfg_scope *s, int n,
 gm_status gm_cfg_models(const gm_cfg *c, const gm_ynode *root,
                         gm_experiment *e);
 
+/* The dimension of one data point of the dataset, or 0 if only its file
+ * knows it (idx, hdf5). */
+int gm_cfg_dataset_dim(const gm_dataset_spec *spec);
+
+/* Checks that model e->models[index] (its mapping `model` at `path`, all
+ * of it validated but its size) fits the limits of gm/limits.h; reports
+ * the key to change if not. */
+gm_status gm_cfg_model_sizes(const gm_cfg *c, const gm_ynode *root,
+                             const gm_ynode *model, const char *path,
+                             const gm_objective_schema *schema,
+                             const gm_experiment *e, int index);
+
 /* Applies one "a.b.c=value" override to the tree (root a mapping). */
 gm_status gm_cfg_apply_override(gm_ynode *root, const char *set,
                                 const char *source, gm_error *err);

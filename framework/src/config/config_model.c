@@ -109,6 +109,12 @@ static gm_status params(const gm_cfg *c, const gm_ynode *m, const char *path,
     return GM_OK;
 }
 
+/* A width rule that gives at least 1 for any latent_dim and data. */
+static bool width_ok(const gm_width *w) {
+    return w->latent >= 0 && w->data >= 0 && w->fixed >= 0 &&
+           (w->latent > 0 || w->data > 0 || w->fixed > 0);
+}
+
 /* Asks the lookup for the objective's schema and checks it fits. */
 static gm_status schema_of(const gm_cfg *c, const gm_ynode *at,
                            const char *path, const gm_model_spec *spec,
@@ -129,6 +135,12 @@ static gm_status schema_of(const gm_cfg *c, const gm_ynode *at,
                            "parameters; gm takes at most %d and %d",
                            spec->objective, s->n_roles, s->n_hparams,
                            GM_MAX_ROLES, GM_HPARAMS_MAX);
+    for (int r = 0; s->shapes && r < s->n_roles; r++)
+        if (!width_ok(&s->shapes[r].in) || !width_ok(&s->shapes[r].out))
+            return gm_cfg_fail(c, at, path,
+                               "objective %s declares a shape for network "
+                               "%s whose width can be 0 or negative",
+                               spec->objective, s->roles[r]);
     return GM_OK;
 }
 
@@ -156,9 +168,11 @@ static gm_status model_keys_known(const gm_cfg *c, const gm_ynode *m,
                                N_MODEL_KEYS + s->n_roles, hint);
 }
 
-/* Everything but train, which needs the global section. */
+/* Everything but train, which needs the global section; *schema_out gets
+ * the objective's schema. */
 static gm_status model(const gm_cfg *c, const gm_ynode *m, const char *path,
-                       gm_model_spec *out) {
+                       gm_model_spec *out,
+                       const gm_objective_schema **schema_out) {
     char p[GM_CFG_PATH_MAX];
     const gm_ynode *objective;
     gm_status st =
@@ -172,6 +186,7 @@ static gm_status model(const gm_cfg *c, const gm_ynode *m, const char *path,
     const gm_objective_schema *schema = NULL;
     gm_cfg_path_join(p, sizeof p, path, "objective");
     if (st == GM_OK) st = schema_of(c, objective, p, out, &schema);
+    *schema_out = schema;
     if (st == GM_OK) st = model_keys_known(c, m, path, schema);
     out->latent_dim = 2;
     if (st == GM_OK)
@@ -233,8 +248,11 @@ gm_status gm_cfg_models(const gm_cfg *c, const gm_ynode *root,
         gm_cfg_path_join(mpath, sizeof mpath, "models", spec->name);
         if (m->kind != GM_YMAP)
             return gm_cfg_fail_type(c, m, mpath, "a mapping");
-        st = model(c, m, mpath, spec);
+        const gm_objective_schema *schema;
+        st = model(c, m, mpath, spec, &schema);
         if (st == GM_OK) st = model_train(c, root, m, mpath, &spec->train);
+        if (st == GM_OK)
+            st = gm_cfg_model_sizes(c, root, m, mpath, schema, e, i);
         if (st != GM_OK) return st;
     }
     return GM_OK;

@@ -98,8 +98,10 @@ gm_status gm_cfg_apply_override(gm_ynode *root, const char *set,
                                 const char *source, gm_error *err) {
     const char *eq = strchr(set, '=');
     char path[GM_CFG_PATH_MAX];
-    if (!eq || (size_t)(eq - set) >= sizeof path)
-        return fail(err, set, "expected key.path=value");
+    if (!eq) return fail(err, set, "expected key.path=value");
+    if ((size_t)(eq - set) >= sizeof path)
+        return fail(err, set, "key path longer than %zu characters",
+                    sizeof path - 1);
     memcpy(path, set, (size_t)(eq - set));
     path[eq - set] = '\0';
     if (!key_path_ok(path))

@@ -163,6 +163,13 @@ static gm_status open_node(ybuild *b, const yaml_event_t *ev,
 static gm_status add_scalar(ybuild *b, const yaml_event_t *ev) {
     int line = (int)ev->start_mark.line + 1,
         col = (int)ev->start_mark.column + 1;
+    /* A "\0" escape would silently cut the C string the value becomes. */
+    if (memchr(ev->data.scalar.value, '\0', ev->data.scalar.length)) {
+        char path[GM_CFG_PATH_MAX];
+        event_path(b, path, sizeof path);
+        return fail(b, line, col, path,
+                    "strings cannot contain a NUL character (\\0)");
+    }
     gm_ynode *n = gm_ynode_new(GM_YSCALAR, line, col, b->src->set);
     char *text = n ? malloc(ev->data.scalar.length + 1) : NULL;
     if (!text) {

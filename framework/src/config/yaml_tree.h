@@ -36,8 +36,8 @@ typedef struct gm_ysource {
 
 /* Parses one YAML document of `len` bytes. *out is NULL for an empty
  * document. Rejects syntax errors (with libyaml's problem and position),
- * several documents, anchors, aliases, tags, non-scalar keys and duplicate
- * keys. */
+ * several documents, anchors, aliases, tags, non-scalar keys, duplicate
+ * keys and NUL characters in scalars. */
 gm_status gm_ytree_parse(const char *text, size_t len, const gm_ysource *src,
                          gm_ynode **out, gm_error *err);
 

@@ -1,7 +1,8 @@
 /* A 2-D float or double dataset inside an HDF5 file, read as float rows.
  *
  * HDF5's own error printing is switched off while reading (and restored
- * after): failures come back as one gm_error naming the file and key. */
+ * after, its error stack emptied): failures come back as one gm_error
+ * naming the file and key. */
 #include <errno.h>
 #include <hdf5.h>
 #include <limits.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include "data/data_internal.h"
+#include "runfile/h5util.h"
 
 /* The open HDF5 objects, closed together whatever happened. */
 typedef struct h5_handles {
@@ -91,13 +93,10 @@ gm_status gm_data_hdf5_load(gm_dataset *d, const gm_dataset_spec *spec,
                             "dataset.key: hdf5 needs the name of a dataset "
                             "inside %s",
                             spec->path);
-    H5E_auto2_t printer;
-    void *printer_data;
-    H5Eget_auto2(H5E_DEFAULT, &printer, &printer_data);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    gm_h5_quiet quiet = gm_h5_quiet_begin();
     h5_handles h = {-1, -1, -1, -1};
     gm_status st = read_array(d, spec->path, spec->key, &h, err);
     close_all(&h);
-    H5Eset_auto2(H5E_DEFAULT, printer, printer_data);
+    gm_h5_quiet_end(quiet);
     return st;
 }

@@ -66,10 +66,10 @@ gm_status gm_data_ring_load(gm_dataset *d, const gm_dataset_spec *spec,
                             gm_rng *stream, gm_error *err) {
     gm_status st = check_common(spec, stream, err);
     if (st != GM_OK) return st;
-    if (spec->modes < 1)
+    if (spec->modes < 1 || spec->modes > GM_MIXTURE_MODES_MAX)
         return gm_error_set(err, GM_ERR_INVALID,
-                            "dataset.modes: ring needs modes >= 1, got %d",
-                            spec->modes);
+                            "dataset.modes: ring needs modes in 1..%d, got %d",
+                            GM_MIXTURE_MODES_MAX, spec->modes);
     if (!(spec->radius >= 0.0 && isfinite(spec->radius)))
         return gm_error_set(err, GM_ERR_INVALID,
                             "dataset.radius: ring needs a finite radius >= 0, "
@@ -88,10 +88,10 @@ gm_status gm_data_grid_load(gm_dataset *d, const gm_dataset_spec *spec,
                             gm_rng *stream, gm_error *err) {
     gm_status st = check_common(spec, stream, err);
     if (st != GM_OK) return st;
-    if (spec->side < 1 || spec->side > 1000)
+    if (spec->side < 1 || spec->side > GM_GRID_SIDE_MAX)
         return gm_error_set(err, GM_ERR_INVALID,
-                            "dataset.side: grid needs side in 1..1000, got %d",
-                            spec->side);
+                            "dataset.side: grid needs side in 1..%d, got %d",
+                            GM_GRID_SIDE_MAX, spec->side);
     if (!(spec->spacing > 0.0 && isfinite(spec->spacing)))
         return gm_error_set(err, GM_ERR_INVALID,
                             "dataset.spacing: grid needs a finite spacing > 0, "

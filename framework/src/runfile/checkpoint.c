@@ -124,7 +124,7 @@ gm_status gm_runfile_write_state(gm_runfile *f, const char *model,
     }
     if (ck >= 0) H5Gclose(ck);
     if (sg >= 0) H5Gclose(sg);
-    if (st == GM_OK) st = gm_runfile_publish(f, false, err);
+    if (st == GM_OK) st = gm_runfile_changed(f, err);
     gm_h5_quiet_end(q);
     return st;
 }

@@ -13,6 +13,10 @@ gm_h5_quiet gm_h5_quiet_begin(void) {
 }
 
 void gm_h5_quiet_end(gm_h5_quiet q) {
+    /* gm has reported any error itself. Left on the stack, the entries of
+     * a thread that then exits keep HDF5 from closing ("infinite loop
+     * closing library" at exit). */
+    H5Eclear2(H5E_DEFAULT);
     H5Eset_auto2(H5E_DEFAULT, q.func, q.data);
 }
 

@@ -24,7 +24,8 @@ typedef struct gm_h5_quiet {
     void *data;
 } gm_h5_quiet;
 
-/* Turns HDF5's automatic error printing off; returns what to restore. */
+/* Turns HDF5's automatic error printing off; returns what to restore.
+ * The end empties the calling thread's HDF5 error stack, then restores. */
 gm_h5_quiet gm_h5_quiet_begin(void);
 void gm_h5_quiet_end(gm_h5_quiet q);
 

@@ -57,6 +57,16 @@ gm_status gm_runfile_lock(gm_runfile *f, gm_error *err) {
     return GM_OK;
 }
 
+bool gm_runfile_has_writer(const char *path) {
+    char lock_path[GM_PATH_BUF];
+    beside(lock_path, sizeof lock_path, path, ".lock");
+    int fd = open(lock_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false; /* never written by this gm */
+    bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd); /* releases the shared lock if it was taken */
+    return held;
+}
+
 void gm_runfile_unlock(gm_runfile *f) {
     if (f->lock_fd < 0) return;
     close(f->lock_fd); /* releases the lock; the file stays for the next */
@@ -113,7 +123,20 @@ gm_status gm_runfile_publish(gm_runfile *f, bool durable, gm_error *err) {
         st = gm_error_set(err, GM_ERR_IO, "%s: cannot replace it: %s",
                           f->live_path, strerror(errno));
     if (st != GM_OK) unlink(tmp);
+    if (st == GM_OK) f->dirty = false;
     return st;
+}
+
+gm_status gm_runfile_changed(gm_runfile *f, gm_error *err) {
+    if (!f->deferred) return gm_runfile_publish(f, false, err);
+    f->dirty = true;
+    return GM_OK;
+}
+
+void gm_runfile_defer(gm_runfile *f) { f->deferred = true; }
+
+gm_status gm_runfile_flush(gm_runfile *f, gm_error *err) {
+    return f->dirty ? gm_runfile_publish(f, false, err) : GM_OK;
 }
 
 /* The file access properties of the in-memory copy the writer works on.

@@ -39,10 +39,10 @@ static gm_status write_root(gm_runfile *f, const char *experiment,
     char created[32];
     iso8601_now(created, sizeof created);
     const char *names[] = {"gm_version", "experiment", "status", "created",
-                           "config_yaml"};
+                           "config_yaml", "blas_core"};
     const char *values[] = {gm_version(), experiment, "running", created,
-                            config_yaml};
-    for (int i = 0; i < 5; i++)
+                            config_yaml, gm_blas_core()};
+    for (int i = 0; i < 6; i++)
         if (gm_h5_attr_str(f->file, names[i], values[i]) < 0)
             return gm_h5_fail(err, GM_ERR_IO, f->path, "/",
                               "cannot write attribute '%s'", names[i]);
@@ -51,7 +51,7 @@ static gm_status write_root(gm_runfile *f, const char *experiment,
         return gm_h5_fail(err, GM_ERR_IO, f->path, "/models",
                           "cannot create group");
     H5Gclose(g);
-    return gm_runfile_publish(f, false, err);
+    return gm_runfile_changed(f, err);
 }
 
 static gm_runfile *runfile_alloc(const char *path, const char *live_path,
@@ -141,7 +141,7 @@ gm_runfile *gm_runfile_resume(const char *path, gm_error *err) {
     if (st == GM_OK && gm_h5_attr_str(f->file, "status", "running") < 0)
         st = gm_h5_fail(err, GM_ERR_IO, path, "/",
                         "cannot write attribute 'status'");
-    if (st == GM_OK) st = gm_runfile_publish(f, false, err);
+    if (st == GM_OK) st = gm_runfile_changed(f, err);
     gm_h5_quiet_end(q);
     if (st != GM_OK) {
         gm_runfile_close(f, NULL);
@@ -202,7 +202,7 @@ gm_status gm_runfile_set_dataset(gm_runfile *f, const char *name,
     if (st == GM_OK && centers)
         st = write_centers(f, g, centers, k, d, std, err);
     if (g >= 0) H5Gclose(g);
-    if (st == GM_OK) st = gm_runfile_publish(f, false, err);
+    if (st == GM_OK) st = gm_runfile_changed(f, err);
     gm_h5_quiet_end(q);
     return st;
 }
@@ -246,7 +246,7 @@ gm_status gm_runfile_add_model(gm_runfile *f, const char *model,
     else
         st = write_hparams(f, g, obj, params, err);
     if (g >= 0) H5Gclose(g);
-    if (st == GM_OK) st = gm_runfile_publish(f, false, err);
+    if (st == GM_OK) st = gm_runfile_changed(f, err);
     gm_h5_quiet_end(q);
     return st;
 }
@@ -265,7 +265,7 @@ gm_status gm_runfile_set_model_attr(gm_runfile *f, const char *model,
         st = gm_h5_fail(err, GM_ERR_IO, f->path, obj,
                         "cannot write attribute '%s'", name);
     if (g >= 0) H5Gclose(g);
-    if (st == GM_OK) st = gm_runfile_publish(f, false, err);
+    if (st == GM_OK) st = gm_runfile_changed(f, err);
     gm_h5_quiet_end(q);
     return st;
 }
@@ -298,6 +298,7 @@ gm_status gm_runfile_close(gm_runfile *f, gm_error *err) {
     if (!f) return GM_OK;
     gm_status st = GM_OK;
     while (f->logs) gm_run_log_detach(f->logs);
+    if (f->file >= 0 && f->dirty) st = gm_runfile_publish(f, false, err);
     if (f->file >= 0) {
         /* Every function closes what it opens; a leak would keep the file
          * open after H5Fclose. */
@@ -310,7 +311,7 @@ gm_status gm_runfile_close(gm_runfile *f, gm_error *err) {
         gm_h5_quiet_end(q);
     }
     /* Replacing an existing file: only by a finished or interrupted run. */
-    if (f->replaceable && strcmp(f->live_path, f->path) != 0 &&
+    if (st == GM_OK && f->replaceable && strcmp(f->live_path, f->path) != 0 &&
         rename(f->live_path, f->path) != 0)
         st = gm_error_set(err, GM_ERR_IO, "%s: cannot replace it with %s: %s",
                           f->path, f->live_path, strerror(errno));

@@ -17,6 +17,8 @@ struct gm_runfile {
     unsigned char *image; /* buffer for the published image */
     size_t image_cap;
     bool replaceable; /* status complete or interrupted: may replace path */
+    bool deferred;    /* changes wait for gm_runfile_flush */
+    bool dirty;       /* changed since the last publication */
     gm_run_log *logs; /* open run logs, linked through their `next` */
 };
 
@@ -29,6 +31,9 @@ void gm_run_log_detach(gm_run_log *log);
 gm_status gm_runfile_lock(gm_runfile *f, gm_error *err);
 void gm_runfile_unlock(gm_runfile *f);
 gm_status gm_runfile_publish(gm_runfile *f, bool durable, gm_error *err);
+/* After a change: publishes, or only notes it while publishing is
+ * deferred. */
+gm_status gm_runfile_changed(gm_runfile *f, gm_error *err);
 hid_t gm_runfile_memory_fapl(void);
 
 /* Writes "/models/<model>/seed_<seed>" into buf (GM_H5_OBJ_MAX bytes). */

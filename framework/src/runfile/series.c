@@ -215,19 +215,27 @@ static gm_run_log *log_alloc(gm_runfile *f, const char *model, uint64_t seed,
     return log;
 }
 
-gm_run_log *gm_runfile_begin_run(gm_runfile *f, const char *model,
-                                 uint64_t seed, const char *const *metric_names,
-                                 int n_metrics, int k_modes, int n_samples,
-                                 int dim, gm_error *err) {
+/* A log for a run, its arguments checked; NULL with err set. */
+static gm_run_log *new_log(gm_runfile *f, const char *model, uint64_t seed,
+                           const char *const *metric_names, int n_metrics,
+                           int k_modes, int n_samples, int dim,
+                           gm_error *err) {
     if (check_run_args(f, model, metric_names, n_metrics, k_modes, n_samples,
                        dim, err) != GM_OK)
         return NULL;
     gm_run_log *log = log_alloc(f, model, seed, metric_names, n_metrics,
                                 k_modes, n_samples, dim);
-    if (!log) {
-        gm_error_set(err, GM_ERR_NOMEM, "%s: out of memory", f->path);
-        return NULL;
-    }
+    if (!log) gm_error_set(err, GM_ERR_NOMEM, "%s: out of memory", f->path);
+    return log;
+}
+
+gm_run_log *gm_runfile_begin_run(gm_runfile *f, const char *model,
+                                 uint64_t seed, const char *const *metric_names,
+                                 int n_metrics, int k_modes, int n_samples,
+                                 int dim, gm_error *err) {
+    gm_run_log *log = new_log(f, model, seed, metric_names, n_metrics, k_modes,
+                              n_samples, dim, err);
+    if (!log) return NULL;
     char model_obj[GM_H5_OBJ_MAX];
     snprintf(model_obj, sizeof model_obj, "/models/%s", model);
     gm_h5_quiet q = gm_h5_quiet_begin();
@@ -256,7 +264,7 @@ gm_run_log *gm_runfile_begin_run(gm_runfile *f, const char *model,
                             "cannot create group");
     }
     if (st == GM_OK) st = create_datasets(log, f->path, seed, err);
-    if (st == GM_OK) st = gm_runfile_publish(f, false, err);
+    if (st == GM_OK) st = gm_runfile_changed(f, err);
     if (st != GM_OK) {
         gm_run_log_detach(log);
         /* Leave no half-made run behind. */
@@ -287,7 +295,7 @@ gm_status gm_runfile_add_run(gm_runfile *f, const char *model, uint64_t seed,
         st = gm_h5_fail(err, GM_ERR_IO, f->path, obj,
                         "cannot write attributes");
     if (g >= 0) H5Gclose(g);
-    if (st == GM_OK) st = gm_runfile_publish(f, false, err);
+    if (st == GM_OK) st = gm_runfile_changed(f, err);
     gm_h5_quiet_end(q);
     return st;
 }
@@ -344,15 +352,9 @@ gm_run_log *gm_runfile_continue_run(gm_runfile *f, const char *model,
                                     const char *const *metric_names,
                                     int n_metrics, int k_modes, int n_samples,
                                     int dim, long rows, gm_error *err) {
-    if (check_run_args(f, model, metric_names, n_metrics, k_modes, n_samples,
-                       dim, err) != GM_OK)
-        return NULL;
-    gm_run_log *log = log_alloc(f, model, seed, metric_names, n_metrics,
-                                k_modes, n_samples, dim);
-    if (!log) {
-        gm_error_set(err, GM_ERR_NOMEM, "%s: out of memory", f->path);
-        return NULL;
-    }
+    gm_run_log *log = new_log(f, model, seed, metric_names, n_metrics, k_modes,
+                              n_samples, dim, err);
+    if (!log) return NULL;
     gm_h5_quiet q = gm_h5_quiet_begin();
     gm_status st = GM_OK;
     if (!gm_h5_exists(f->file, log->obj) ||
@@ -383,7 +385,7 @@ gm_run_log *gm_runfile_continue_run(gm_runfile *f, const char *model,
                         gm_h5_attr_i64(log->group, "steps", last) < 0))
         st = gm_h5_fail(err, GM_ERR_IO, f->path, log->obj,
                         "cannot write attributes");
-    if (st == GM_OK) st = gm_runfile_publish(f, false, err);
+    if (st == GM_OK) st = gm_runfile_changed(f, err);
     if (st != GM_OK) {
         gm_run_log_detach(log);
         gm_run_log_free(log);
@@ -483,7 +485,7 @@ gm_status gm_run_log_append(gm_run_log *log, long step, const double *metrics,
                         (unsigned long long)log->rows + 1);
     else
         st = write_rows(log, step, metrics, mode_counts, samples, err);
-    if (st == GM_OK) st = gm_runfile_publish(log->owner, false, err);
+    if (st == GM_OK) st = gm_runfile_changed(log->owner, err);
     if (st == GM_OK) {
         log->rows++;
         log->last_step = step;
@@ -510,7 +512,7 @@ gm_status gm_run_log_finish(gm_run_log *log, long steps, double train_seconds,
                         "cannot write attributes steps, train_seconds and "
                         "status");
     else
-        st = gm_runfile_publish(log->owner, false, err);
+        st = gm_runfile_changed(log->owner, err);
     gm_h5_quiet_end(q);
     return st;
 }

@@ -104,7 +104,7 @@ gm_status gm_runfile_write_summary(gm_runfile *f, gm_error *err) {
         st = write_table(f->file, f->path, &s, err);
         gm_summary_clear(&s);
     }
-    if (st == GM_OK) st = gm_runfile_publish(f, false, err);
+    if (st == GM_OK) st = gm_runfile_changed(f, err);
     gm_h5_quiet_end(q);
     return st;
 }

@@ -215,7 +215,7 @@ gm_status gm_run_load_state(gm_run *r, const gm_state *s, gm_error *err) {
     if (st == GM_OK) st = gm_model_load_state(r->model, s, err);
     if (st != GM_OK) return st;
     r->steps_done = (long)step;
-    r->n_rows = (long)rows;
+    r->n_rows = r->first_row = (long)rows;
     r->checkpoint_step = (long)step;
     return GM_OK;
 }
@@ -244,12 +244,13 @@ gm_status gm_run_train(gm_run *r, const gm_run_callbacks *cb, gm_error *err) {
         if (eval) {
             s = evaluate(r, step, err);
             if (s != GM_OK) return s;
-            if (cb->published) cb->published(r, cb->ctx);
         }
         if (step % r->e->checkpoint_every == 0 || step == steps) {
             s = checkpoint(r, cb, err);
             if (s != GM_OK) return s;
         }
+        /* after the checkpoint of the same step: one publication for both */
+        if (eval && cb->published) cb->published(r, cb->ctx);
         bool due = cb->progress_interval > 0 &&
                    t1 - last_report >= cb->progress_interval;
         if (cb->progress && (eval || due)) {

@@ -50,6 +50,7 @@ struct gm_run {
     int *row_modes;     /* [cap_rows, k_modes] or NULL */
     float *row_samples; /* [cap_rows, snapshot, dim] */
     long n_rows;
+    long first_row; /* rows before it came from a checkpoint: not in memory */
 
     long steps_done;
     double train_seconds; /* training only, evaluation excluded */

@@ -68,8 +68,9 @@ static void on_published(gm_run *r, void *ctx) {
     pthread_mutex_unlock(&t->lock);
 }
 
-/* Hands the new checkpoint to the writer, taking back an empty state;
- * waits only while the writer is still writing the previous one. */
+/* Hands the new checkpoint (and the rows before it) to the writer, taking
+ * back an empty state; waits only while the writer is still writing the
+ * previous one. */
 static void on_checkpointed(gm_run *r, void *ctx) {
     trainer *t = ctx;
     pthread_mutex_lock(&t->lock);
@@ -77,8 +78,12 @@ static void on_checkpointed(gm_run *r, void *ctx) {
     while (j->writing) pthread_cond_wait(&t->changed, &t->lock);
     gm_state *taken = r->state;
     r->state = j->ready ? j->ready : j->spare;
+    GM_ASSERT(r->state); /* the writer gives each state back before */
     if (!j->ready) j->spare = NULL;
     j->ready = taken;
+    /* The rows the checkpoint follows go to the file with it, never after
+     * it: a resumed run's series must reach its checkpoint's row. */
+    j->published = r->n_rows;
     pthread_cond_broadcast(&t->changed);
     pthread_mutex_unlock(&t->lock);
 }
@@ -98,7 +103,7 @@ static void on_progress(gm_run *r, bool evaluation, void *ctx) {
     long steps = r->spec->train.steps;
     double rate =
         r->steps_done / (r->train_seconds > 0 ? r->train_seconds : 1e-9);
-    long last = r->n_rows - 1;
+    long last = r->n_rows > r->first_row ? r->n_rows - 1 : -1;
     gm_progress p = {
         .model = r->spec->name,
         .seed = r->seed,
@@ -247,6 +252,7 @@ static gm_status write_news(trainer *t, job *j, gm_error *err) {
                                    err);
     if (s == GM_OK && finished && j->status == GM_OK && j->log)
         s = gm_run_log_finish(j->log, r->steps_done, r->train_seconds, err);
+    if (s == GM_OK) s = gm_runfile_flush(t->file, err); /* one version */
     pthread_mutex_unlock(&t->hdf5);
     pthread_mutex_lock(&t->lock);
     if (state) {
@@ -327,11 +333,14 @@ static gm_status train_all(trainer *t, int n_threads, gm_error *err) {
     pthread_mutex_unlock(&t->lock);
     for (int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
+    pthread_mutex_lock(&t->hdf5);
     for (int i = 0; i < t->n_jobs; i++) {
+        gm_run_log_free(t->jobs[i].log);
         gm_run_free(&t->jobs[i].run);
         gm_state_free(t->jobs[i].ready);
         gm_state_free(t->jobs[i].spare);
     }
+    pthread_mutex_unlock(&t->hdf5);
     return s;
 }
 
@@ -433,7 +442,11 @@ gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
                                             e->name, e->config_yaml, err);
         if (!t.file) s = err->status;
     }
-    if (s == GM_OK) s = resume ? plan_resume(&t, err) : lay_out(&t, err);
+    if (s == GM_OK) {
+        gm_runfile_defer(t.file);
+        s = resume ? plan_resume(&t, err) : lay_out(&t, err);
+    }
+    if (s == GM_OK) s = gm_runfile_flush(t.file, err);
     if (t.file) {
         pthread_mutex_init(&t.lock, NULL);
         pthread_mutex_init(&t.hdf5, NULL);
@@ -442,6 +455,10 @@ gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
             int jobs = opts && opts->jobs > 0 ? opts->jobs : 1;
             jobs = jobs > t.n_jobs ? t.n_jobs : jobs;
             jobs = jobs > GM_MAX_JOBS ? GM_MAX_JOBS : jobs;
+            /* One OpenBLAS thread per run, whatever --jobs is: OpenBLAS's
+             * products are not bit-identical across thread counts, and its
+             * count is process-wide (docs/performance.md). */
+            gm_blas_set_threads(1);
             s = train_all(&t, jobs, err);
         }
         if (s == GM_OK && t.interrupted)
