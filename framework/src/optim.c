@@ -169,11 +169,11 @@ static void adam_step(const gm_optim *o, float *restrict w,
 static void update_range(gm_optim *o, size_t from, size_t n, double *sumsq) {
     float *w = gm_params_data(o->group) + from;
     const float *g = gm_params_grad(o->group) + from;
-    float *m = o->state[0] ? o->state[0] + from : NULL;
+    float *first = o->state[0] ? o->state[0] + from : NULL; /* buf or m */
     if (o->cfg.kind == GM_OPTIM_SGD)
-        sgd_step(o, w, g, m, n);
+        sgd_step(o, w, g, first, n);
     else
-        adam_step(o, w, g, m, o->state[1] + from, n, sumsq);
+        adam_step(o, w, g, first, o->state[1] + from, n, sumsq);
 }
 
 void gm_optim_step(gm_optim *o) {
