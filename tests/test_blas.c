@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "shell_run.h"
+
 #include "blas/kernel_choice.h"
 #include "blas/sgemm_check.h"
 #include "gm/blas.h"
@@ -160,27 +162,12 @@ Test(sgemm_check, reading_c_when_beta_is_zero_fails) {
 
 /* ---- the check in a child gm, with each kernel this CPU runs ----------- */
 
-/* Runs a shell command; returns its exit code and stdout+stderr in out. */
-static int run(char *out, size_t n, const char *fmt, ...) {
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    strcat(cmd, " 2>&1");
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t got = fread(out, 1, n - 1, p);
-    out[got] = '\0';
-    int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 /* The exit status of gm checking `kernel` while OpenBLAS loaded `loaded`. */
 static int check_in_child(const char *loaded, const char *kernel, char *out,
                           size_t n) {
-    return run(out, n, "env OPENBLAS_CORETYPE=%s GM_BLAS_CHECK_KERNEL=%s %s",
-               loaded, kernel, GM);
+    return shell_run(out, n,
+                     "env OPENBLAS_CORETYPE=%s GM_BLAS_CHECK_KERNEL=%s %s",
+                     loaded, kernel, GM);
 }
 
 Test(sgemm_check, every_kernel_this_cpu_runs_passes_in_a_child) {
@@ -262,17 +249,18 @@ static void run_tiny(const char *env_prefix, char *out, size_t n) {
     char path[128];
     snprintf(path, sizeof path, "%s/tiny.yaml", dir);
     write_file(path, tiny);
-    int rc = run(out, n, "%s run %s --out %s/r.h5", env_prefix, path, dir);
+    int rc =
+        shell_run(out, n, "%s run %s --out %s/r.h5", env_prefix, path, dir);
     cr_assert_eq(rc, 0, "%s", out);
 }
 
 /* The root attribute blas_core of dir/r.h5. */
 static void read_blas_core(char *out, size_t n) {
     char dump[64];
-    int rc = run(dump, sizeof dump,
-                 "h5dump -a blas_core %s/r.h5 | "
-                 "sed -n 's/.*(0): \"\\(.*\\)\"/\\1/p'",
-                 dir);
+    int rc = shell_run(dump, sizeof dump,
+                       "h5dump -a blas_core %s/r.h5 | "
+                       "sed -n 's/.*(0): \"\\(.*\\)\"/\\1/p'",
+                       dir);
     cr_assert_eq(rc, 0, "%s", dump);
     dump[strcspn(dump, "\n")] = '\0';
     snprintf(out, n, "%s", dump);
@@ -290,7 +278,8 @@ Test(blas_command, chooses_a_better_kernel_and_records_it, .init = make_dir,
     cr_assert_not(strstr(out, "warning"), "%s", out);
     read_blas_core(core, sizeof core);
     cr_assert_str_eq(core, want);
-    cr_assert_eq(run(out, sizeof out, ON_PRESCOTT " %s --version", GM), 0);
+    cr_assert_eq(shell_run(out, sizeof out, ON_PRESCOTT " %s --version", GM),
+                 0);
     snprintf(line, sizeof line, "OpenBLAS kernel %s (chosen by gm", want);
     cr_assert(strstr(out, line), "want '%s' in:\n%s", line, out);
 }
@@ -354,18 +343,19 @@ Test(blas_threads, the_file_does_not_depend_on_jobs_or_threads,
     snprintf(path, sizeof path, "%s/wide.yaml", dir);
     write_file(path, wide);
     for (int jobs = 1; jobs <= 2; jobs++) {
-        int rc = run(out, sizeof out,
-                     "env OPENBLAS_NUM_THREADS=%d %s run %s --jobs %d --quiet "
-                     "--out %s/j%d.h5",
-                     3 - jobs, GM, path, jobs, dir, jobs);
+        int rc =
+            shell_run(out, sizeof out,
+                      "env OPENBLAS_NUM_THREADS=%d %s run %s --jobs %d --quiet "
+                      "--out %s/j%d.h5",
+                      3 - jobs, GM, path, jobs, dir, jobs);
         cr_assert_eq(rc, 0, "%s", out);
     }
     const char *objects[] = {"/models/vae/seed_1/checkpoint/params",
                              "/models/vae/seed_2/metrics",
                              "/models/vae/seed_2/samples"};
     for (int i = 0; i < 3; i++) {
-        int rc = run(out, sizeof out, "h5diff -q %s/j1.h5 %s/j2.h5 %s %s", dir,
-                     dir, objects[i], objects[i]);
+        int rc = shell_run(out, sizeof out, "h5diff -q %s/j1.h5 %s/j2.h5 %s %s",
+                           dir, dir, objects[i], objects[i]);
         cr_assert_eq(rc, 0, "%s differs:\n%s", objects[i], out);
     }
 }

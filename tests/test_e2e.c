@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "shell_run.h"
+
 #define GM GM_BINARY_DIR "/gm"
 
 static char dir[64];
@@ -22,22 +24,6 @@ static void remove_dir(void) {
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     cr_assert_eq(system(cmd), 0);
-}
-
-/* Runs a shell command; returns its exit code and its stdout+stderr in out. */
-static int run(char *out, size_t n, const char *fmt, ...) {
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    strcat(cmd, " 2>&1");
-    FILE *p = popen(cmd, "r");
-    cr_assert_not_null(p);
-    size_t got = fread(out, 1, n - 1, p);
-    out[got] = '\0';
-    int status = pclose(p);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 static void write_file(const char *path, const char *text) {
@@ -91,7 +77,8 @@ Test(e2e, run_then_summary_then_sample, .init = make_dir, .fini = remove_dir) {
     char path[128], out[16384];
     snprintf(path, sizeof path, "%s/tiny.yaml", dir);
     write_file(path, tiny);
-    int rc = run(out, sizeof out, "%s run %s --out %s/tiny.h5", GM, path, dir);
+    int rc =
+        shell_run(out, sizeof out, "%s run %s --out %s/tiny.h5", GM, path, dir);
     cr_assert_eq(rc, 0, "%s", out);
     cr_assert(strstr(out, "wrote"), "%s", out);
 
@@ -118,30 +105,31 @@ Test(e2e, run_then_summary_then_sample, .init = make_dir, .fini = remove_dir) {
         }
     H5Fclose(f);
 
-    rc = run(out, sizeof out, "%s summary %s", GM, path);
+    rc = shell_run(out, sizeof out, "%s summary %s", GM, path);
     cr_assert_eq(rc, 0, "%s", out);
     cr_assert(strstr(out, "vae") && strstr(out, "vae_elbo") &&
                   strstr(out, "gan") && strstr(out, "modes_covered"),
               "%s", out);
-    rc = run(out, sizeof out, "%s summary %s --csv", GM, path);
+    rc = shell_run(out, sizeof out, "%s summary %s --csv", GM, path);
     cr_assert_eq(rc, 0, "%s", out);
     cr_assert(strstr(out, "model,objective,n_seeds"), "%s", out);
 
-    rc = run(out, sizeof out, "%s sample %s --model gan --seed 2 -n 7", GM,
-             path);
+    rc = shell_run(out, sizeof out, "%s sample %s --model gan --seed 2 -n 7",
+                   GM, path);
     cr_assert_eq(rc, 0, "%s", out);
     int lines = 0;
     for (char *c = out; *c; c++) lines += *c == '\n';
     cr_assert_eq(lines, 7, "%s", out);
     cr_assert(strchr(out, ','), "two columns: %s", out);
 
-    rc = run(out, sizeof out, "%s sample %s --model vae -n 3 --out %s/s.csv",
-             GM, path, dir);
+    rc = shell_run(out, sizeof out,
+                   "%s sample %s --model vae -n 3 --out %s/s.csv", GM, path,
+                   dir);
     cr_assert_eq(rc, 0, "%s", out);
-    rc = run(out, sizeof out, "wc -l < %s/s.csv", dir);
+    rc = shell_run(out, sizeof out, "wc -l < %s/s.csv", dir);
     cr_assert_eq(atoi(out), 3);
 
-    rc = run(out, sizeof out, "%s sample %s --model nope -n 3", GM, path);
+    rc = shell_run(out, sizeof out, "%s sample %s --model nope -n 3", GM, path);
     cr_assert_eq(rc, 1);
     cr_assert(strstr(out, "nope"), "%s", out);
 }
@@ -161,7 +149,8 @@ Test(e2e, nan_stops_the_run_and_leaves_a_readable_file, .init = make_dir,
                      "    objective: gan\n"
                      "    generator: {hidden: [16]}\n"
                      "    discriminator: {hidden: [16]}\n");
-    int rc = run(out, sizeof out, "%s run %s --out %s/nan.h5", GM, path, dir);
+    int rc =
+        shell_run(out, sizeof out, "%s run %s --out %s/nan.h5", GM, path, dir);
     cr_assert_eq(rc, 1, "%s", out);
     cr_assert(strstr(out, "model 'gan', seed 1: step "), "%s", out);
     cr_assert(strstr(out, " is inf") || strstr(out, " is nan") ||
@@ -177,7 +166,7 @@ Test(e2e, nan_stops_the_run_and_leaves_a_readable_file, .init = make_dir,
     cr_assert_gt(n, 0, "the steps before the failure are logged");
     cr_assert_eq(series_length(f, "/models/gan/seed_1/metrics/d_real"), n);
     H5Fclose(f);
-    rc = run(out, sizeof out, "%s summary %s", GM, path);
+    rc = shell_run(out, sizeof out, "%s summary %s", GM, path);
     cr_assert_eq(rc, 0, "%s", out);
     cr_assert(strstr(out, "failed"), "%s", out);
 }
@@ -185,29 +174,29 @@ Test(e2e, nan_stops_the_run_and_leaves_a_readable_file, .init = make_dir,
 Test(e2e, user_errors_exit_1_with_a_message, .init = make_dir,
      .fini = remove_dir) {
     char path[128], out[4096];
-    int rc = run(out, sizeof out, "%s run %s/missing.yaml", GM, dir);
+    int rc = shell_run(out, sizeof out, "%s run %s/missing.yaml", GM, dir);
     cr_assert_eq(rc, 1, "%s", out);
     cr_assert(strstr(out, "missing.yaml"), "%s", out);
     snprintf(path, sizeof path, "%s/bad.yaml", dir);
     write_file(path, tiny);
-    rc = run(out, sizeof out, "%s run %s --set models.gan.params.loss=hinge",
-             GM, path);
+    rc = shell_run(out, sizeof out,
+                   "%s run %s --set models.gan.params.loss=hinge", GM, path);
     cr_assert_eq(rc, 1, "%s", out);
     cr_assert(strstr(out, "models.gan.params.loss"), "%s", out);
     cr_assert_null(strstr(out, "wrote"));
-    rc = run(out, sizeof out, "%s summary %s/none.h5", GM, dir);
+    rc = shell_run(out, sizeof out, "%s summary %s/none.h5", GM, dir);
     cr_assert_eq(rc, 1, "%s", out);
     cr_assert(strstr(out, "none.h5"), "%s", out);
 }
 
 Test(e2e, usage_errors_exit_2) {
     char out[4096];
-    cr_assert_eq(run(out, sizeof out, "%s", GM), 2);
-    cr_assert_eq(run(out, sizeof out, "%s frobnicate", GM), 2);
-    cr_assert_eq(run(out, sizeof out, "%s run", GM), 2);
-    cr_assert_eq(run(out, sizeof out, "%s run x.yaml --bogus", GM), 2);
-    cr_assert_eq(run(out, sizeof out, "%s sample x.h5 -n zero", GM), 2);
-    cr_assert_eq(run(out, sizeof out, "%s list things", GM), 2);
+    cr_assert_eq(shell_run(out, sizeof out, "%s", GM), 2);
+    cr_assert_eq(shell_run(out, sizeof out, "%s frobnicate", GM), 2);
+    cr_assert_eq(shell_run(out, sizeof out, "%s run", GM), 2);
+    cr_assert_eq(shell_run(out, sizeof out, "%s run x.yaml --bogus", GM), 2);
+    cr_assert_eq(shell_run(out, sizeof out, "%s sample x.h5 -n zero", GM), 2);
+    cr_assert_eq(shell_run(out, sizeof out, "%s list things", GM), 2);
 }
 
 /* Each usage error of summary, sample and list: exit 2, before any file
@@ -237,7 +226,7 @@ Test(e2e, usage_errors_say_what_is_wrong) {
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char out[4096], first[256];
-        int rc = run(out, sizeof out, "%s %s", GM, cases[i][0]);
+        int rc = shell_run(out, sizeof out, "%s %s", GM, cases[i][0]);
         cr_assert_eq(rc, 2, "gm %s: exit %d\n%s", cases[i][0], rc, out);
         snprintf(first, sizeof first, "%.*s", (int)strcspn(out, "\n"), out);
         cr_assert(strstr(first, cases[i][1]), "gm %s: '%s' lacks '%s'",
@@ -247,23 +236,24 @@ Test(e2e, usage_errors_say_what_is_wrong) {
 
 Test(e2e, help_version_and_lists) {
     char out[16384];
-    cr_assert_eq(run(out, sizeof out, "%s --version", GM), 0);
+    cr_assert_eq(shell_run(out, sizeof out, "%s --version", GM), 0);
     cr_assert(strncmp(out, "gm ", 3) == 0, "%s", out);
-    cr_assert_eq(run(out, sizeof out, "%s --help", GM), 0);
+    cr_assert_eq(shell_run(out, sizeof out, "%s --help", GM), 0);
     cr_assert(strstr(out, "summary"), "%s", out);
     const char *cmds[] = {"run", "summary", "sample", "list"};
     for (int i = 0; i < 4; i++) {
-        cr_assert_eq(run(out, sizeof out, "%s %s --help", GM, cmds[i]), 0);
+        cr_assert_eq(shell_run(out, sizeof out, "%s %s --help", GM, cmds[i]),
+                     0);
         cr_assert(strstr(out, "usage: gm"), "%s", out);
     }
-    cr_assert_eq(run(out, sizeof out, "%s list objectives", GM), 0);
+    cr_assert_eq(shell_run(out, sizeof out, "%s list objectives", GM), 0);
     const char *objectives[] = {"vae_elbo", "joint_kl", "gan",
                                 "gan_data_prior"};
     for (int i = 0; i < 4; i++)
         cr_assert(strstr(out, objectives[i]), "%s missing in:\n%s",
                   objectives[i], out);
     cr_assert(strstr(out, "lambda"), "parameters are listed: %s", out);
-    cr_assert_eq(run(out, sizeof out, "%s list datasets", GM), 0);
+    cr_assert_eq(shell_run(out, sizeof out, "%s list datasets", GM), 0);
     cr_assert(strstr(out, "ring") && strstr(out, "fashion_mnist"), "%s", out);
 }
 
@@ -275,8 +265,9 @@ Test(e2e, jobs_do_not_change_the_run_file, .init = make_dir,
     snprintf(path, sizeof path, "%s/tiny.yaml", dir);
     write_file(path, tiny);
     for (int jobs = 1; jobs <= 3; jobs += 2) {
-        int rc = run(out, sizeof out, "%s run %s --jobs %d --quiet --out %s/j%d.h5",
-                     GM, path, jobs, dir, jobs);
+        int rc = shell_run(out, sizeof out,
+                           "%s run %s --jobs %d --quiet --out %s/j%d.h5", GM,
+                           path, jobs, dir, jobs);
         cr_assert_eq(rc, 0, "%s", out);
     }
     char dump[2][16384];
@@ -285,8 +276,9 @@ Test(e2e, jobs_do_not_change_the_run_file, .init = make_dir,
         "-d /models/gan/seed_2/mode_counts "
         "-d /models/vae/seed_1/checkpoint/params/decoder/decoder.1.weight";
     for (int k = 0; k < 2; k++) {
-        int rc = run(dump[k], sizeof dump[k], "h5dump %s %s/j%d.h5 | tail -n +2",
-                     objects, dir, k ? 3 : 1);
+        int rc = shell_run(dump[k], sizeof dump[k],
+                           "h5dump %s %s/j%d.h5 | tail -n +2", objects, dir,
+                           k ? 3 : 1);
         cr_assert_eq(rc, 0, "%s", dump[k]);
         cr_assert(strstr(dump[k], "DATA"), "%s", dump[k]);
     }
@@ -298,14 +290,15 @@ Test(e2e, jobs_do_not_change_the_run_file, .init = make_dir,
 Test(e2e, short_flagship_summary_has_all_four_models, .init = make_dir,
      .fini = remove_dir) {
     char out[16384];
-    int rc = run(out, sizeof out,
-                 "%s run %s/experiments/gan_vs_vae.yaml --quiet --out %s/f.h5 "
-                 "--set train.steps=20 --set eval.every=10 "
-                 "--set eval.samples=300 --set dataset.size=3000 "
-                 "--set train.batch_size=64 --set seeds=[1,2]",
-                 GM, GM_SOURCE_DIR, dir);
+    int rc =
+        shell_run(out, sizeof out,
+                  "%s run %s/experiments/gan_vs_vae.yaml --quiet --out %s/f.h5 "
+                  "--set train.steps=20 --set eval.every=10 "
+                  "--set eval.samples=300 --set dataset.size=3000 "
+                  "--set train.batch_size=64 --set seeds=[1,2]",
+                  GM, GM_SOURCE_DIR, dir);
     cr_assert_eq(rc, 0, "%s", out);
-    rc = run(out, sizeof out, "%s summary %s/f.h5", GM, dir);
+    rc = shell_run(out, sizeof out, "%s summary %s/f.h5", GM, dir);
     cr_assert_eq(rc, 0, "%s", out);
     const char *want[] = {"vae_elbo",      "joint_kl",    "gan_data_prior",
                           "gan_prior",     "modes_covered", "hq_fraction",
@@ -349,10 +342,11 @@ Test(e2e, hdf5_dataset_with_parallel_jobs, .init = make_dir,
              path);
     snprintf(path, sizeof path, "%s/h5data.yaml", dir);
     write_file(path, yaml);
-    int rc = run(out, sizeof out, "%s run %s --jobs 2 --quiet --out %s/r.h5",
-                 GM, path, dir);
+    int rc =
+        shell_run(out, sizeof out, "%s run %s --jobs 2 --quiet --out %s/r.h5",
+                  GM, path, dir);
     cr_assert_eq(rc, 0, "%s", out);
-    rc = run(out, sizeof out, "%s summary %s/r.h5", GM, dir);
+    rc = shell_run(out, sizeof out, "%s summary %s/r.h5", GM, dir);
     cr_assert_eq(rc, 0, "%s", out);
     cr_assert(strstr(out, "complete") && strstr(out, "gan"), "%s", out);
 }
@@ -382,9 +376,9 @@ Test(e2e, unreadable_hdf5_dataset_is_one_clear_error, .init = make_dir,
                  dir, cases[i][0]);
         snprintf(path, sizeof path, "%s/broken.yaml", dir);
         write_file(path, yaml);
-        int rc = run(out, sizeof out,
-                     "%s run %s --jobs 2 --quiet --out %s/r%d.h5", GM, path,
-                     dir, i);
+        int rc = shell_run(out, sizeof out,
+                           "%s run %s --jobs 2 --quiet --out %s/r%d.h5", GM,
+                           path, dir, i);
         cr_assert_eq(rc, 1, "%s", out);
         cr_assert(strstr(out, cases[i][0]) && strstr(out, cases[i][1]), "%s",
                   out);
@@ -406,8 +400,9 @@ Test(e2e, oversized_model_is_refused_when_read, .init = make_dir,
         {"models.gan.generator.hidden=[64,1000000000]",
          "models.gan.generator.hidden[1]: "}};
     for (int i = 0; i < 2; i++) {
-        int rc = run(out, sizeof out, "%s run %s --out %s/big.h5 --set '%s'",
-                     GM, path, dir, cases[i][0]);
+        int rc =
+            shell_run(out, sizeof out, "%s run %s --out %s/big.h5 --set '%s'",
+                      GM, path, dir, cases[i][0]);
         cr_assert_eq(rc, 1, "%s", out);
         cr_assert(strstr(out, cases[i][1]) && strstr(out, "too large") &&
                       strstr(out, "GiB"),
