@@ -112,13 +112,16 @@ static gm_status parse_key(const gm_cfg *c, const gm_ynode *models,
     }
     if (strcmp(root, "models") != 0) {
         const char *close = gm_cfg_suggest(root, roots, 2);
-        return gm_cfg_fail(
-            c, k->key, k->path,
-            "only models.<name>.<key> (one model) and train.<key> (every "
-            "model) can be swept%s%s%s; the other sections are shared by "
-            "every model: write one experiment file per value",
-            close ? "; did you mean \"" : "", close ? close : "",
-            close ? "\"?" : "");
+        if (close && strcmp(close, root) != 0)
+            return gm_cfg_fail(c, k->key, k->path,
+                               "unknown section \"%s\", did you mean "
+                               "\"%s\"?",
+                               root, close);
+        return gm_cfg_fail(c, k->key, k->path,
+                           "only models.<name>.<key> (one model) and "
+                           "train.<key> (every model) can be swept; the other "
+                           "sections are shared by every model: write one "
+                           "experiment file per value");
     }
     const char *name = dot ? dot + 1 : "";
     const char *rest = strchr(name, '.');
@@ -324,7 +327,7 @@ static gm_status add_model(const gm_cfg *c, expansion *x, gm_ynode *key,
         return gm_error_set(c->err, GM_ERR_NOMEM, "out of memory");
     }
     gm_cfg_sweep_point *p = &s->points[s->n_points++];
-    p->n = 0;
+    memset(p, 0, sizeof *p);
     if (n > 0) record(p, keys, n, at);
     return GM_OK;
 }
