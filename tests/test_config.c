@@ -1274,6 +1274,14 @@ static const invalid_case invalid_cases[] = {
      "  models.vae.decoder.activation: [" SEG16 SEG16 SEG16 "]\n",
      {0}, "x.yaml:5:3: models.vae",
      "names of this model's sweep points would be longer than 127"},
+    {"sweep: too many models",
+     HEAD TRAIN MODELS_VAE "sweep:\n"
+     "  models.vae.params.beta: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n"
+     "  models.vae.latent_dim: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n"
+     "  models.vae.encoder.activation_param: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n"
+     "  models.vae.decoder.activation_param: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n",
+     {0}, "x.yaml:5:3: models.vae",
+     "the sweep makes more than 4096 models (this one alone at least 10000)"},
     {"sweep: an override's empty list",
      HEAD TRAIN MODELS_VAE,
      {"sweep.models.vae.latent_dim=[]"},

@@ -19,8 +19,8 @@
 
 #include "config/config_internal.h"
 
-/* Points one model may expand into. */
-#define SWEEP_MAX_POINTS 4096
+/* Models an expanded experiment may hold. */
+#define SWEEP_MAX_MODELS 4096
 
 static const char *const sweep_roots[] = {"models", "train"};
 
@@ -332,10 +332,11 @@ static gm_status add_model(const gm_cfg *c, expansion *x, gm_ynode *key,
     return GM_OK;
 }
 
-/* One model: as it is, or one copy per point of its keys' grid. */
+/* One model: as it is, or one copy per point of its keys' grid; `later`
+ * models follow it. */
 static gm_status expand_model(const gm_cfg *c, expansion *x,
                               const gm_ynode *key, const gm_ynode *model,
-                              sweep_key *all, int n_all) {
+                              sweep_key *all, int n_all, int later) {
     sweep_key *keys[GM_SWEEP_MAX_KEYS];
     int n = 0;
     char path[GM_CFG_PATH_MAX];
@@ -365,13 +366,16 @@ static gm_status expand_model(const gm_cfg *c, expansion *x,
     if (model->kind != GM_YMAP)
         return gm_cfg_fail_type(c, model, path, "a mapping");
     long points = 1;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n && points <= SWEEP_MAX_MODELS; i++)
         points *= keys[i]->values->n;
-    if (points > SWEEP_MAX_POINTS)
+    long models = x->sweep->n_points + points + later;
+    if (models > SWEEP_MAX_MODELS)
         return gm_cfg_fail(c, key, path,
-                           "the sweep makes %ld models of this one; at most "
-                           "%d",
-                           points, SWEEP_MAX_POINTS);
+                           "the sweep makes more than %d models (this one "
+                           "alone %s%ld); sweep fewer values",
+                           SWEEP_MAX_MODELS,
+                           points > SWEEP_MAX_MODELS ? "at least " : "",
+                           points);
     int at[GM_SWEEP_MAX_KEYS] = {0};
     for (long p = 0; p < points && st == GM_OK; p++) {
         char name[GM_MODEL_NAME_MAX];
@@ -443,8 +447,9 @@ gm_status gm_cfg_sweep_expand(const gm_cfg *c, const gm_ynode *root,
     expansion x = {.models = expanded, .sweep = sweep};
     st = read_keys(c, block, models, keys);
     for (int i = 0; st == GM_OK && i < gm_ymap_len(models); i++)
-        st = expand_model(c, &x, gm_ymap_key(models, i), gm_ymap_val(models, i),
-                          keys, gm_ymap_len(block));
+        st =
+            expand_model(c, &x, gm_ymap_key(models, i), gm_ymap_val(models, i),
+                         keys, gm_ymap_len(block), gm_ymap_len(models) - 1 - i);
     free(keys);
     if (st != GM_OK) {
         gm_ynode_free(expanded);
