@@ -84,7 +84,8 @@ typedef struct gm_experiment {
     long checkpoint_every; /* steps between checkpoints (and at the end) */
     gm_model_spec *models; /* in file order */
     int n_models;
-    char *config_yaml; /* the whole document, overrides applied */
+    char *config_yaml; /* the whole document, overrides applied, its
+                          sweep block (if any) not expanded */
 } gm_experiment;
 
 /* The width of a network's input or output as its objective wires it:
