@@ -89,7 +89,6 @@ static gm_status check_values(const gm_cfg *c, sweep_key *k) {
 static gm_status parse_key(const gm_cfg *c, const gm_ynode *models,
                            sweep_key *k) {
     const char *text = k->key->text;
-    const char *const *roots = sweep_roots;
     for (const char *s = text, *dot;; s = dot + 1) {
         dot = strchr(s, '.');
         size_t len = dot ? (size_t)(dot - s) : strlen(s);
@@ -111,7 +110,7 @@ static gm_status parse_key(const gm_cfg *c, const gm_ynode *models,
                    : gm_cfg_fail(c, k->key, k->path, "key path too long");
     }
     if (strcmp(root, "models") != 0) {
-        const char *close = gm_cfg_suggest(root, roots, 2);
+        const char *close = gm_cfg_suggest(root, sweep_roots, 2);
         if (close && strcmp(close, root) != 0)
             return gm_cfg_fail(c, k->key, k->path,
                                "unknown section \"%s\", did you mean "
@@ -275,7 +274,8 @@ static void record(gm_cfg_sweep_point *p, sweep_key *const *keys, int n,
         snprintf(v->key, sizeof v->key, "%s", keys[i]->rel);
         snprintf(v->text, sizeof v->text, "%s", x->text);
         bool integer;
-        v->is_number = gm_cfg_is_number(x, &integer);
+        v->is_number =
+            gm_cfg_is_number(x, &integer) && isfinite(strtod(x->text, NULL));
         v->is_integer = keys[i]->integer;
         v->number = v->is_number ? strtod(x->text, NULL) : 0.0;
     }
@@ -288,22 +288,14 @@ typedef struct expansion {
     int cap_points;
 } expansion;
 
-/* Appends one model (taking key and value) and its point (NULL: none). */
+/* Appends one model (taking key and value) and its point: the values
+ * at[0..n) of keys[0..n) (n = 0: a model not swept). The names are
+ * distinct: the values of a key are (check_values), and the short names
+ * of a model's keys are. */
 static gm_status add_model(const gm_cfg *c, expansion *x, gm_ynode *key,
                            gm_ynode *value, sweep_key *const *keys, int n,
                            const int *at) {
     gm_cfg_sweep *s = x->sweep;
-    for (int i = 0; i < gm_ymap_len(x->models); i++)
-        if (strcmp(gm_ymap_key(x->models, i)->text, key->text) == 0) {
-            char path[GM_CFG_PATH_MAX];
-            gm_cfg_path_join(path, sizeof path, "models", key->text);
-            gm_status st = gm_cfg_fail(c, key, path,
-                                       "the sweep makes two models of this "
-                                       "name");
-            gm_ynode_free(key);
-            gm_ynode_free(value);
-            return st;
-        }
     if (s->n_points == x->cap_points) {
         int cap = x->cap_points ? 2 * x->cap_points : 16;
         gm_cfg_sweep_point *p = realloc(s->points, (size_t)cap * sizeof *p);
@@ -330,6 +322,30 @@ static gm_status add_model(const gm_cfg *c, expansion *x, gm_ynode *key,
     memset(p, 0, sizeof *p);
     if (n > 0) record(p, keys, n, at);
     return GM_OK;
+}
+
+/* Appends the point `at` of the grid of keys[0..n): a copy of the model
+ * named `name` with the point's values grafted in. */
+static gm_status add_point(const gm_cfg *c, expansion *x, const gm_ynode *key,
+                           const gm_ynode *model, const char *name,
+                           sweep_key *const *keys, int n, const int *at) {
+    gm_ynode *k = gm_ynode_clone(key);
+    gm_ynode *m = k ? gm_ynode_clone(model) : NULL;
+    char *text = m ? strdup(name) : NULL;
+    if (!text) {
+        gm_ynode_free(k);
+        gm_ynode_free(m);
+        return gm_error_set(c->err, GM_ERR_NOMEM, "out of memory");
+    }
+    free(k->text);
+    k->text = text;
+    gm_status st = GM_OK;
+    for (int i = 0; i < n && st == GM_OK; i++)
+        st = graft(c, keys[i], m, keys[i]->values->child[at[i]]);
+    if (st == GM_OK) return add_model(c, x, k, m, keys, n, at);
+    gm_ynode_free(k);
+    gm_ynode_free(m);
+    return st;
 }
 
 /* One model: as it is, or one copy per point of its keys' grid; `later`
@@ -380,25 +396,7 @@ static gm_status expand_model(const gm_cfg *c, expansion *x,
     for (long p = 0; p < points && st == GM_OK; p++) {
         char name[GM_MODEL_NAME_MAX];
         st = point_name(c, key, keys, n, at, name, sizeof name);
-        gm_ynode *k = st == GM_OK ? gm_ynode_clone(key) : NULL;
-        gm_ynode *m = k ? gm_ynode_clone(model) : NULL;
-        char *text = m ? strdup(name) : NULL;
-        if (st == GM_OK && !text) {
-            gm_ynode_free(k);
-            gm_ynode_free(m);
-            return gm_error_set(c->err, GM_ERR_NOMEM, "out of memory");
-        }
-        if (st != GM_OK) break;
-        free(k->text);
-        k->text = text;
-        for (int i = 0; i < n && st == GM_OK; i++)
-            st = graft(c, keys[i], m, keys[i]->values->child[at[i]]);
-        if (st == GM_OK)
-            st = add_model(c, x, k, m, keys, n, at);
-        else {
-            gm_ynode_free(k);
-            gm_ynode_free(m);
-        }
+        if (st == GM_OK) st = add_point(c, x, key, model, name, keys, n, at);
         /* The next point: the last key varies fastest. */
         for (int i = n - 1; i >= 0 && ++at[i] == keys[i]->values->n; i--)
             at[i] = 0;
