@@ -304,6 +304,18 @@ Test(sweep, resume_rebuilds_every_point, .init = make_dir, .fini = remove_dir) {
     gm_experiment_clear(&e);
     gm_registry_free(reg);
 
+    /* An interrupted file has no /summary: the table, swept values
+     * included, comes from the model groups. */
+    gm_summary table;
+    cr_assert_eq(gm_runfile_read_summary(got, &table, &err), GM_OK, "%s",
+                 err.message);
+    cr_assert(table.from_series);
+    cr_assert_eq(table.n_sweep, 2);
+    cr_assert_str_eq(table.sweep_keys[0], "params.beta");
+    cr_assert_str_eq(table.sweep_values[2 * 2 + 0], "4");
+    cr_assert_str_eq(table.sweep_values[2 * 2 + 1], "1");
+    gm_summary_clear(&table);
+
     rc = shell_run(out, sizeof out, "%s run --resume %s --quiet", GM, got);
     cr_assert_eq(rc, 0, "%s", out);
     gm_runfile_info info;
