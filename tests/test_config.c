@@ -527,6 +527,190 @@ Test(config_valid, model_order_is_kept) {
     gm_experiment_clear(&e);
 }
 
+/* ---- sweeps ------------------------------------------------------------- */
+
+static const char sweep_doc[] = "experiment: x\n"
+                                "dataset: {name: ring}\n"
+                                "train: {steps: 10}\n"
+                                "models:\n"
+                                "  first: {objective: gan}\n"
+                                "  vae:\n"
+                                "    objective: vae_elbo\n"
+                                "    latent_dim: 3\n"
+                                "    params: {beta: 1.0}\n"
+                                "  gan: {objective: gan}\n";
+
+/* The names of e's models, comma-separated. */
+static void model_names(const gm_experiment *e, char *out, size_t cap) {
+    size_t k = 0;
+    out[0] = '\0';
+    for (int i = 0; i < e->n_models && k < cap; i++)
+        k += (size_t)snprintf(out + k, cap - k, "%s%s", i ? " " : "",
+                              e->models[i].name);
+}
+
+static void load_sweep(gm_experiment *e, const char *sweep,
+                       const char *const *sets, int n) {
+    char doc[2048];
+    snprintf(doc, sizeof doc, "%ssweep:\n%s", sweep_doc, sweep);
+    load_ok(e, doc, sets, n);
+}
+
+Test(config_sweep, one_key_replaces_the_model_in_place) {
+    gm_experiment e;
+    load_sweep(&e, "  models.vae.params.beta: [0.1, 0.25, 1, 4]\n", NULL, 0);
+    char names[512];
+    model_names(&e, names, sizeof names);
+    cr_assert_str_eq(names, "first vae[beta=0.1] vae[beta=0.25] vae[beta=1] "
+                            "vae[beta=4] gan");
+    const double betas[] = {0.1, 0.25, 1, 4};
+    for (int i = 0; i < 4; i++) {
+        const gm_model_spec *m = &e.models[1 + i];
+        ASSERT_FLOAT_EQ(param(m, "beta"), betas[i]);
+        cr_assert_eq(m->latent_dim, 3, "the rest of the model is kept");
+        cr_assert_eq(m->n_sweep, 1);
+        cr_assert_str_eq(m->sweep[0].key, "params.beta");
+        cr_assert(m->sweep[0].is_number);
+        cr_assert_not(m->sweep[0].is_integer, "0.1 is not an integer");
+        ASSERT_FLOAT_EQ(m->sweep[0].number, betas[i]);
+    }
+    cr_assert_str_eq(e.models[2].sweep[0].text, "0.25");
+    cr_assert_eq(e.models[0].n_sweep, 0);
+    cr_assert_eq(e.models[5].n_sweep, 0);
+    gm_experiment_clear(&e);
+}
+
+Test(config_sweep, two_keys_give_the_cartesian_product_first_key_slowest) {
+    gm_experiment e;
+    load_sweep(&e,
+               "  models.vae.params.beta: [4, 0.5]\n"
+               "  models.vae.latent_dim: [8, 32]\n",
+               NULL, 0);
+    char names[512];
+    model_names(&e, names, sizeof names);
+    cr_assert_str_eq(names,
+                     "first vae[beta=4,latent_dim=8] vae[beta=4,latent_dim=32] "
+                     "vae[beta=0.5,latent_dim=8] vae[beta=0.5,latent_dim=32] "
+                     "gan");
+    const gm_model_spec *m = model(&e, "vae[beta=0.5,latent_dim=32]");
+    cr_assert_eq(m->latent_dim, 32);
+    ASSERT_FLOAT_EQ(param(m, "beta"), 0.5);
+    cr_assert_eq(m->n_sweep, 2);
+    cr_assert_str_eq(m->sweep[1].key, "latent_dim");
+    cr_assert_str_eq(m->sweep[1].text, "32");
+    cr_assert(m->sweep[1].is_integer, "every latent_dim is an integer");
+    cr_assert_not(m->sweep[0].is_integer, "0.5 is not");
+    gm_experiment_clear(&e);
+}
+
+Test(config_sweep, values_are_named_as_written) {
+    gm_experiment e;
+    load_sweep(&e, "  models.vae.train.optimizer.lr: [1.0e-3, 0.10]\n", NULL,
+               0);
+    cr_assert_str_eq(e.models[1].name, "vae[lr=1.0e-3]");
+    cr_assert_str_eq(e.models[2].name, "vae[lr=0.10]");
+    cr_assert_float_eq(e.models[1].train.optimizer.lr, 1.0e-3f, 1e-9);
+    cr_assert_str_eq(e.models[1].sweep[0].key, "train.optimizer.lr");
+    cr_assert_eq(e.models[0].train.optimizer.lr, e.train.optimizer.lr,
+                 "other models keep the global rate");
+    gm_experiment_clear(&e);
+}
+
+Test(config_sweep, a_shared_last_component_names_more_of_the_path) {
+    gm_experiment e;
+    load_sweep(&e,
+               "  models.vae.encoder.activation: [tanh]\n"
+               "  models.vae.decoder.activation: [elu]\n"
+               "  models.vae.params.likelihood: [bernoulli]\n",
+               NULL, 0);
+    const gm_model_spec *m = &e.models[1];
+    cr_assert_str_eq(m->name, "vae[encoder.activation=tanh,"
+                              "decoder.activation=elu,likelihood=bernoulli]");
+    cr_assert_eq(network(m, "encoder")->activation, GM_ACT_TANH);
+    cr_assert_eq(network(m, "decoder")->activation, GM_ACT_ELU);
+    cr_assert_str_eq(gm_hparams_choice(&m->params, "likelihood"), "bernoulli");
+    cr_assert_not(m->sweep[2].is_number, "a string stays a string");
+    gm_experiment_clear(&e);
+}
+
+Test(config_sweep, a_train_key_sweeps_every_model) {
+    gm_experiment e;
+    load_sweep(&e,
+               "  train.steps: [20, 30]\n"
+               "  models.gan.params.d_steps: [2]\n",
+               NULL, 0);
+    char names[512];
+    model_names(&e, names, sizeof names);
+    cr_assert_str_eq(names, "first[steps=20] first[steps=30] vae[steps=20] "
+                            "vae[steps=30] gan[steps=20,d_steps=2] "
+                            "gan[steps=30,d_steps=2]");
+    cr_assert_eq(model(&e, "vae[steps=30]")->train.steps, 30);
+    cr_assert_eq(model(&e, "gan[steps=20,d_steps=2]")->train.steps, 20);
+    cr_assert_eq(param(model(&e, "gan[steps=20,d_steps=2]"), "d_steps"), 2);
+    cr_assert_str_eq(e.models[0].sweep[0].key, "train.steps");
+    cr_assert_eq(e.train.steps, 10, "the global section is untouched");
+    gm_experiment_clear(&e);
+}
+
+Test(config_sweep, null_or_empty_sweep_changes_nothing) {
+    const char *sweeps[] = {"  {}\n", "  null\n"};
+    for (int i = 0; i < 2; i++) {
+        char doc[1024];
+        snprintf(doc, sizeof doc, "%ssweep:\n%s", sweep_doc, sweeps[i]);
+        gm_experiment e;
+        load_ok(&e, doc, NULL, 0);
+        char names[256];
+        model_names(&e, names, sizeof names);
+        cr_assert_str_eq(names, "first vae gan", "sweep: %s", sweeps[i]);
+        gm_experiment_clear(&e);
+    }
+}
+
+Test(config_sweep, set_composes_with_the_sweep) {
+    const char *sets[] = {"sweep.models.vae.params.beta=[2, 3]",
+                          "models.vae.latent_dim=16",
+                          "sweep.models.gan.params.loss=[minimax]"};
+    gm_experiment e;
+    load_sweep(&e, "  models.vae.params.beta: [0.1, 4]\n", sets, 3);
+    char names[512];
+    model_names(&e, names, sizeof names);
+    cr_assert_str_eq(names, "first vae[beta=2] vae[beta=3] gan[loss=minimax]",
+                     "the override replaces the file's list");
+    cr_assert_eq(model(&e, "vae[beta=3]")->latent_dim, 16,
+                 "an override of the model applies to every point");
+    gm_experiment_clear(&e);
+
+    const char *off[] = {"sweep=null"};
+    load_sweep(&e, "  models.vae.params.beta: [0.1, 4]\n", off, 1);
+    model_names(&e, names, sizeof names);
+    cr_assert_str_eq(names, "first vae gan");
+    gm_experiment_clear(&e);
+}
+
+/* The run file stores the document unexpanded; reading it again expands
+ * it into the same models (what --resume and gm sample rely on). */
+Test(config_sweep, config_yaml_expands_to_the_same_models) {
+    const char *sets[] = {"sweep.models.vae.latent_dim=[1, 2]"};
+    gm_experiment e, again;
+    load_sweep(&e, "  models.vae.params.beta: [0.1, 4]\n", sets, 1);
+    cr_assert(strstr(e.config_yaml, "sweep:"), "%s", e.config_yaml);
+    cr_assert_null(strstr(e.config_yaml, "vae["), "%s", e.config_yaml);
+    load_ok(&again, e.config_yaml, NULL, 0);
+    cr_assert_eq(again.n_models, 6);
+    cr_assert_eq(again.n_models, e.n_models);
+    for (int i = 0; i < e.n_models; i++) {
+        const gm_model_spec *a = &e.models[i], *b = &again.models[i];
+        cr_assert_str_eq(a->name, b->name);
+        cr_assert_eq(a->latent_dim, b->latent_dim);
+        cr_assert_eq(memcmp(&a->params, &b->params, sizeof a->params), 0);
+        cr_assert_eq(a->n_sweep, b->n_sweep);
+        cr_assert_eq(memcmp(a->sweep, b->sweep, sizeof a->sweep), 0, "%s",
+                     a->name);
+    }
+    gm_experiment_clear(&again);
+    gm_experiment_clear(&e);
+}
+
 Test(config_file, load_from_file_keeps_exact_text) {
     const char *path = GM_SOURCE_DIR "/tests/fixtures/config/gan_vs_vae.yaml";
     gm_experiment e;
@@ -1025,6 +1209,92 @@ static const invalid_case invalid_cases[] = {
      HEAD TRAIN MODELS_VAE,
      {"dataset.path=\"a\\0b\""}, "--set dataset.path=\"a\\0b\": dataset.path",
      "strings cannot contain a NUL character"},
+    {"sweep: unknown key inside a model, with a suggestion",
+     HEAD TRAIN MODELS_VAE "sweep:\n  models.vae.params.btea: [1]\n",
+     {0}, "x.yaml:7:3: models.vae[btea=1].params.btea",
+     "unknown key \"btea\", did you mean \"beta\"?"},
+    {"sweep: a model that does not exist",
+     HEAD TRAIN MODELS_VAE "sweep:\n  models.vea.latent_dim: [1]\n",
+     {0}, "x.yaml:7:3: sweep.models.vea.latent_dim",
+     "no model \"vea\" to sweep, did you mean \"vae\"?"},
+    {"sweep: a value out of range points at its list item",
+     HEAD TRAIN MODELS_VAE "sweep:\n  models.vae.params.beta: [1, -2]\n",
+     {0}, "x.yaml:7:31: models.vae[beta=-2].params.beta",
+     "must be in [0, 1000], got -2"},
+    {"sweep: a value of the wrong type",
+     HEAD TRAIN MODELS_VAE "sweep:\n  models.vae.latent_dim: [2, wide]\n",
+     {0}, "x.yaml:7:30: models.vae[latent_dim=wide].latent_dim",
+     "expected an integer, got \"wide\""},
+    {"sweep: an empty list",
+     HEAD TRAIN MODELS_VAE "sweep:\n  models.vae.params.beta: []\n",
+     {0}, "x.yaml:7:27: sweep.models.vae.params.beta",
+     "empty list: a swept key needs at least one value"},
+    {"sweep: a value that is not a list",
+     HEAD TRAIN MODELS_VAE "sweep:\n  models.vae.params.beta: 4\n",
+     {0}, "x.yaml:7:27: sweep.models.vae.params.beta",
+     "expected a non-empty list of values, got \"4\""},
+    {"sweep: the same value twice would name two models alike",
+     HEAD TRAIN MODELS_VAE "sweep:\n  models.vae.params.beta: [1, 2, 1]\n",
+     {0}, "x.yaml:7:34: sweep.models.vae.params.beta[2]",
+     "duplicate value 1 (also [0])"},
+    {"sweep: a section shared by every model",
+     HEAD TRAIN MODELS_VAE "sweep:\n  dataset.size: [10, 20]\n",
+     {0}, "x.yaml:7:3: sweep.dataset.size",
+     "only models.<name>.<key> (one model) and train.<key> (every model) "
+     "can be swept"},
+    {"sweep: a misspelt section",
+     HEAD TRAIN MODELS_VAE "sweep:\n  modls.vae.latent_dim: [1]\n",
+     {0}, "x.yaml:7:3: sweep.modls.vae.latent_dim",
+     "unknown section \"modls\", did you mean \"models\"?"},
+    {"sweep: a model without a key",
+     HEAD TRAIN MODELS_VAE "sweep:\n  models.vae: [1]\n",
+     {0}, "x.yaml:7:3: sweep.models.vae",
+     "expected models.<name>.<key>"},
+    {"sweep: a value that cannot be part of a name",
+     HEAD TRAIN MODELS_VAE "sweep:\n  models.vae.plugin: [a/b.so]\n",
+     {0}, "x.yaml:7:23: sweep.models.vae.plugin[0]",
+     "\"a/b.so\" cannot be part of a model name"},
+    {"sweep: a list value",
+     HEAD TRAIN MODELS_VAE "sweep:\n  models.vae.encoder.hidden: [[8]]\n",
+     {0}, "x.yaml:7:31: sweep.models.vae.encoder.hidden[0]",
+     "lists and mappings cannot be swept"},
+    {"sweep: a key inside a scalar",
+     HEAD TRAIN "models:\n  vae: {objective: vae_elbo, params: {beta: 1}}\n"
+     "sweep:\n  models.vae.params.beta.x: [1]\n",
+     {0}, "x.yaml:7:3: sweep.models.vae.params.beta.x",
+     "beta in the model is a scalar, not a mapping"},
+    {"sweep: a key swept for every model and for one",
+     HEAD TRAIN MODELS_VAE "sweep:\n  train.steps: [1]\n"
+     "  models.vae.train.steps: [2]\n",
+     {0}, "x.yaml:8:3: sweep.models.vae.train.steps",
+     "sweeps models.vae.train.steps, which sweep.train.steps sweeps too"},
+    {"sweep: names too long",
+     HEAD TRAIN MODELS_VAE "sweep:\n"
+     "  models.vae.encoder.activation: [" SEG16 SEG16 SEG16 "]\n"
+     "  models.vae.decoder.activation: [" SEG16 SEG16 SEG16 "]\n",
+     {0}, "x.yaml:5:3: models.vae",
+     "names of this model's sweep points would be longer than 127"},
+    {"sweep: too many models",
+     HEAD TRAIN MODELS_VAE "sweep:\n"
+     "  models.vae.params.beta: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n"
+     "  models.vae.latent_dim: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n"
+     "  models.vae.encoder.activation_param: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n"
+     "  models.vae.decoder.activation_param: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n",
+     {0}, "x.yaml:5:3: models.vae",
+     "the sweep makes more than 4096 models (this one alone at least 10000)"},
+    {"sweep: an override's empty list",
+     HEAD TRAIN MODELS_VAE,
+     {"sweep.models.vae.latent_dim=[]"},
+     "--set sweep.models.vae.latent_dim=[]: sweep.models.vae.latent_dim",
+     "empty list"},
+    {"sweep: an override's value out of range",
+     HEAD TRAIN MODELS_VAE,
+     {"sweep.models.vae.latent_dim=[0]"},
+     "--set sweep.models.vae.latent_dim=[0]: models.vae[latent_dim=0].latent_dim",
+     "must be >= 1, got 0"},
+    {"sweep: not a mapping",
+     HEAD TRAIN MODELS_VAE "sweep: [models.vae.latent_dim]\n",
+     {0}, "x.yaml:6:8: sweep", "expected a mapping, got a list"},
 };
 /* clang-format on */
 enum { N_INVALID = sizeof invalid_cases / sizeof invalid_cases[0] };

@@ -10,8 +10,9 @@
 static const char usage[] =
     "usage: gm summary RUN.h5 [--all] [--csv]\n"
     "\n"
-    "One row per model: the final value of each headline metric, as mean\n"
-    "± standard error over seeds.\n"
+    "One row per model: the values of the keys a sweep set in it, then the\n"
+    "final value of each headline metric, as mean ± standard error over\n"
+    "seeds.\n"
     "\n"
     "  --all   every metric, not only the headline ones\n"
     "  --csv   comma-separated, every metric, mean and se columns\n";
@@ -29,13 +30,40 @@ static bool is_headline(const char *name) {
     return false;
 }
 
+/* One CSV field, quoted (RFC 4180) when it holds a comma, a quote or a
+ * line break: a sweep point's name "vae[beta=4,latent_dim=8]" does. */
+static void csv_field(const char *text, bool first) {
+    if (!first) putchar(',');
+    if (!text[strcspn(text, ",\"\r\n")]) {
+        fputs(text, stdout);
+        return;
+    }
+    putchar('"');
+    for (const char *p = text; *p; p++) {
+        if (*p == '"') putchar('"');
+        putchar(*p);
+    }
+    putchar('"');
+}
+
+static const char *sweep_value(const gm_summary *s, int model, int key) {
+    return s->sweep_values[(size_t)model * (size_t)s->n_sweep + (size_t)key];
+}
+
 static void print_csv(const gm_summary *s) {
-    printf("model,objective,n_seeds");
+    csv_field("model", true);
+    for (int k = 0; k < s->n_sweep; k++)
+        csv_field(s->sweep_keys[k], false);
+    printf(",objective,n_seeds");
     for (int j = 0; j < s->n_metrics; j++)
         printf(",%s_mean,%s_se", s->metrics[j], s->metrics[j]);
     putchar('\n');
     for (int i = 0; i < s->n_models; i++) {
-        printf("%s,%s,%d", s->models[i], s->objectives[i], s->n_seeds[i]);
+        csv_field(s->models[i], true);
+        for (int k = 0; k < s->n_sweep; k++)
+            csv_field(sweep_value(s, i, k), false);
+        csv_field(s->objectives[i], false);
+        printf(",%d", s->n_seeds[i]);
         for (int j = 0; j < s->n_metrics; j++)
             printf(",%.10g,%.10g", s->mean[i * s->n_metrics + j],
                    s->se[i * s->n_metrics + j]);
@@ -62,7 +90,14 @@ static void print_table(const gm_summary *s, bool all) {
         if (all || is_headline(s->metrics[j])) cols[n_cols++] = j;
     if (n_cols == 0)
         for (int j = 0; j < s->n_metrics && n_cols < 256; j++) cols[n_cols++] = j;
-    int w_model = 5, w_obj = 9, w[256];
+    int w_model = 5, w_obj = 9, w[256], w_sweep[256];
+    int n_sweep = s->n_sweep < 256 ? s->n_sweep : 256;
+    for (int k = 0; k < n_sweep; k++) {
+        w_sweep[k] = width(s->sweep_keys[k]);
+        for (int i = 0; i < s->n_models; i++)
+            if (width(sweep_value(s, i, k)) > w_sweep[k])
+                w_sweep[k] = width(sweep_value(s, i, k));
+    }
     for (int i = 0; i < s->n_models; i++) {
         w_model = w_model > width(s->models[i]) ? w_model : width(s->models[i]);
         w_obj = w_obj > width(s->objectives[i]) ? w_obj : width(s->objectives[i]);
@@ -79,12 +114,17 @@ static void print_table(const gm_summary *s, bool all) {
     printf("%s: %s%s\n", s->experiment ? s->experiment : "?",
            s->status ? s->status : "?",
            s->from_series ? " (no /summary: computed from the series)" : "");
-    printf("%-*s  %-*s  %5s", w_model, "model", w_obj, "objective", "seeds");
+    printf("%-*s", w_model, "model");
+    for (int k = 0; k < n_sweep; k++)
+        printf("  %*s", w_sweep[k], s->sweep_keys[k]);
+    printf("  %-*s  %5s", w_obj, "objective", "seeds");
     for (int c = 0; c < n_cols; c++) printf("  %*s", w[c], s->metrics[cols[c]]);
     putchar('\n');
     for (int i = 0; i < s->n_models; i++) {
-        printf("%-*s  %-*s  %5d", w_model, s->models[i], w_obj,
-               s->objectives[i], s->n_seeds[i]);
+        printf("%-*s", w_model, s->models[i]);
+        for (int k = 0; k < n_sweep; k++)
+            printf("  %*s", w_sweep[k], sweep_value(s, i, k));
+        printf("  %-*s  %5d", w_obj, s->objectives[i], s->n_seeds[i]);
         for (int c = 0; c < n_cols; c++) {
             char cell[64];
             format_cell(cell, sizeof cell, s->mean[i * s->n_metrics + cols[c]],

@@ -58,6 +58,7 @@ static void check_success(const gm_experiment *e) {
         REQUIRE(m->name[0] && m->latent_dim >= 1);
         REQUIRE(m->train.steps >= 1 && m->train.batch_size >= 1);
         REQUIRE(m->n_networks >= 0 && m->n_networks <= GM_MAX_ROLES);
+        REQUIRE(m->n_sweep >= 0 && m->n_sweep <= GM_SWEEP_MAX_KEYS);
         for (int r = 0; r < m->n_networks; r++) {
             const gm_mlp_spec *mlp = &m->networks[r].mlp;
             REQUIRE(mlp->n_hidden >= 0 && mlp->n_hidden < GM_MLP_MAX_LAYERS);
@@ -88,6 +89,10 @@ static void put_model(FILE *f, const gm_model_spec *m) {
     for (int k = 0; k < m->params.n; k++)
         fprintf(f, "param %s %a %s\n", m->params.item[k].name,
                 m->params.item[k].number, m->params.item[k].choice);
+    for (int k = 0; k < m->n_sweep; k++)
+        fprintf(f, "sweep %s %s %d %d %a\n", m->sweep[k].key, m->sweep[k].text,
+                m->sweep[k].is_number, m->sweep[k].is_integer,
+                m->sweep[k].number);
     put_train(f, &m->train);
 }
 

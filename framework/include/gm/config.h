@@ -1,8 +1,11 @@
 /* gm/config.h: reading and validating experiment files.
  *
- * An experiment file is YAML (see DESIGN.md, "Experiment file"). Loading
+ * An experiment file is YAML (README.md, "The experiment file"). Loading
  * parses it into a tree with positions, applies `--set key.path=value`
- * overrides to that tree, and checks every key against the schema: the
+ * overrides to that tree, expands a `sweep:` block (each swept model
+ * becomes one model per point of the grid of its values, named
+ * "vae[beta=4,latent_dim=8]", with its keys and values in
+ * gm_model_spec.sweep), and checks every key against the schema: the
  * fixed sections, and for each model the roles and hyperparameters its
  * objective declares (found through a gm_schema_lookup). Errors are one
  * line naming where and which key, e.g.

@@ -12,10 +12,12 @@
 #include "gm/nn.h"
 #include "gm/optim.h"
 #include "gm/status.h"
+#include "gm/sweep.h"
 
 #define GM_PATH_MAX 1024
 #define GM_MAX_SEEDS 64
 #define GM_MAX_ROLES 4
+#define GM_MODEL_NAME_MAX 128
 
 /* dataset: one of ring | grid | fashion_mnist | idx | hdf5. Only the
  * fields of the chosen kind are meaningful. */
@@ -52,7 +54,9 @@ typedef struct gm_network_spec {
 } gm_network_spec;
 
 typedef struct gm_model_spec {
-    char name[64];
+    /* The name in the file, or for a point of a sweep the swept model's
+     * name and its values: "vae[beta=4,latent_dim=8]". */
+    char name[GM_MODEL_NAME_MAX];
     char objective[64];
     char plugin[GM_PATH_MAX]; /* shared library, or "" for built-ins */
     int latent_dim;
@@ -60,6 +64,11 @@ typedef struct gm_model_spec {
     int n_networks;
     gm_hparams params;   /* every hyperparameter, defaults filled in */
     gm_train_spec train; /* the global train with this model's overrides */
+    /* The keys the experiment's sweep set in this model, in the order of
+     * the sweep block, and their values here; n_sweep is 0 for a model
+     * not swept. */
+    gm_sweep_value sweep[GM_SWEEP_MAX_KEYS];
+    int n_sweep;
 } gm_model_spec;
 
 typedef struct gm_experiment {
@@ -75,7 +84,8 @@ typedef struct gm_experiment {
     long checkpoint_every; /* steps between checkpoints (and at the end) */
     gm_model_spec *models; /* in file order */
     int n_models;
-    char *config_yaml; /* the whole document, overrides applied */
+    char *config_yaml; /* the whole document, overrides applied, its
+                          sweep block (if any) not expanded */
 } gm_experiment;
 
 /* The width of a network's input or output as its objective wires it:

@@ -32,10 +32,11 @@
 #include "gm/nn.h"
 #include "gm/rng.h"
 
-/* Bumped whenever gm_objective or the gm_model_* functions change shape
- * (2: the schema's network shapes, the state hooks, one optimizer per
- * group). */
-#define GM_OBJECTIVE_ABI 2
+/* Bumped whenever gm_objective, gm_model_spec or the gm_model_*
+ * functions change shape (2: the schema's network shapes, the state
+ * hooks, one optimizer per group; 3: gm_model_spec's longer name and
+ * sweep keys). */
+#define GM_OBJECTIVE_ABI 3
 
 typedef struct gm_dataset gm_dataset;
 typedef struct gm_model gm_model;

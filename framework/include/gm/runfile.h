@@ -6,7 +6,9 @@
  *                             config_yaml, blas_core
  *   /dataset                  attrs name and its parameters; for mixtures a
  *                             float64 dataset centers [K,d] and attr std
- *   /models/<name>            attrs objective and each hyperparameter
+ *   /models/<name>            attrs objective and each hyperparameter;
+ *                             for a sweep point, sweep_keys and
+ *                             sweep.<key> for each swept key
  *   /models/<name>/seed_<s>   attrs seed, status (pending | running |
  *                             complete), steps, train_seconds
  *     metrics/step            int64 [n]     evaluation steps
@@ -41,6 +43,7 @@
 #include "gm/hparams.h"
 #include "gm/state.h"
 #include "gm/status.h"
+#include "gm/sweep.h"
 
 typedef struct gm_runfile gm_runfile;
 typedef struct gm_run_log gm_run_log;
@@ -90,6 +93,14 @@ gm_status gm_runfile_set_dataset(gm_runfile *f, const char *name,
 gm_status gm_runfile_add_model(gm_runfile *f, const char *model,
                                const char *objective, const gm_hparams *params,
                                gm_error *err);
+
+/* Records a sweep point's keys and values on /models/<model>: attr
+ * sweep_keys (the keys, in order, as strings) and one attr sweep.<key>
+ * per key: int64 when every value of the key is an integer, float64 for
+ * other numbers, else the string as written. */
+gm_status gm_runfile_set_model_sweep(gm_runfile *f, const char *model,
+                                     const gm_sweep_value *values, int n,
+                                     gm_error *err);
 
 /* Writes (replacing) a float64 attribute `name` on /models/<model>: a fact
  * an objective states about itself (e.g. joint_kl_includes_data_entropy). */
@@ -162,9 +173,11 @@ gm_status gm_runfile_set_status(gm_runfile *f, const char *status,
 
 /* Computes /summary from the series in the file and writes it (replacing
  * an earlier one): a compound table with one row per model, columns
- * model, objective, n_seeds and <metric>_mean, <metric>_se for every
- * metric of any model (NaN where a model lacks it); its attr `metrics`
- * lists the metric names in order. se = sample std / sqrt(n), 0 for n = 1;
+ * model, objective, n_seeds, sweep.<key> (a string) for every key any
+ * model sweeps ("" where a model does not), and <metric>_mean,
+ * <metric>_se for every metric of any model (NaN where a model lacks
+ * it); its attrs `metrics` and `sweep_keys` list the metric names and
+ * the swept keys in order. se = sample std / sqrt(n), 0 for n = 1;
  * seeds with no evaluation are left out. */
 gm_status gm_runfile_write_summary(gm_runfile *f, gm_error *err);
 
@@ -232,6 +245,12 @@ typedef struct gm_summary {
     char **objectives; /* [n_models] */
     int *n_seeds;      /* [n_models] seeds with at least one evaluation */
     char **metrics;    /* [n_metrics] */
+    /* Every key any model sweeps (sweep_keys), in order of first
+     * appearance, and each model's value of each as text: the string, or
+     * the number printed (%.15g); "" where a model does not sweep it. */
+    int n_sweep;
+    char **sweep_keys;   /* [n_sweep] */
+    char **sweep_values; /* [n_models, n_sweep] */
     double *mean;      /* [n_models, n_metrics]; NaN where absent */
     double *se;        /* [n_models, n_metrics]; NaN where absent */
 } gm_summary;

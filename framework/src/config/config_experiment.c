@@ -4,9 +4,9 @@
 
 #include "config/config_internal.h"
 
-static const char *const top_keys[] = {
-    "experiment", "seeds", "out", "dataset", "train", "eval", "checkpoint",
-    "models"};
+static const char *const top_keys[] = {"experiment", "seeds",  "out",
+                                       "dataset",    "train",  "eval",
+                                       "checkpoint", "models", "sweep"};
 static const char *const eval_keys[] = {"every", "samples"};
 static const char *const checkpoint_keys[] = {"every"};
 
@@ -85,7 +85,7 @@ gm_status gm_cfg_experiment(const gm_cfg *c, const gm_ynode *root,
                             gm_experiment *e) {
     if (root->kind != GM_YMAP)
         return gm_cfg_fail_type(c, root, "", "a mapping at the top level");
-    gm_status st = gm_cfg_check_keys(c, root, "", top_keys, 8);
+    gm_status st = gm_cfg_check_keys(c, root, "", top_keys, 9);
     char path[GM_CFG_PATH_MAX];
     const gm_ynode *v;
     if (st == GM_OK)

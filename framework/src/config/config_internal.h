@@ -30,12 +30,25 @@ void gm_cfg_path_join(char *out, size_t cap, const char *parent,
  * synonym such as learning_rate for lr); NULL if none is close. */
 const char *gm_cfg_suggest(const char *word, const char *const *names, int n);
 
+/* The sweep keys and values of each model of an expanded document, in
+ * the order of its models mapping (config_sweep.c). */
+typedef struct gm_cfg_sweep_point {
+    gm_sweep_value value[GM_SWEEP_MAX_KEYS];
+    int n; /* 0: a model the sweep does not touch */
+} gm_cfg_sweep_point;
+
+typedef struct gm_cfg_sweep {
+    gm_cfg_sweep_point *points;
+    int n_points;
+} gm_cfg_sweep;
+
 /* The validator's context. */
 typedef struct gm_cfg {
     const char *source; /* file name for messages */
     gm_error *err;
     gm_schema_lookup lookup;
     void *lookup_ctx;
+    const gm_cfg_sweep *sweep; /* NULL or the expansion of the document */
 } gm_cfg;
 
 /* Reports an error at `at` for the key `path`; returns GM_ERR_INVALID. */
@@ -60,6 +73,10 @@ typedef struct gm_cfg_range {
 #define GM_CFG_AT_LEAST(x) ((gm_cfg_range){(x), INFINITY, false, false})
 #define GM_CFG_POSITIVE ((gm_cfg_range){0, INFINITY, true, false})
 #define GM_CFG_UNIT_OPEN ((gm_cfg_range){0, 1, false, true}) /* [0, 1) */
+
+/* True for a plain scalar written as a decimal number; *integer says
+ * whether it has only digits (no point, no exponent). */
+bool gm_cfg_is_number(const gm_ynode *v, bool *integer);
 
 /* Typed reads of a value node `v` at key `path`: check the type and the
  * range, report the error, or store the value. */
@@ -172,6 +189,15 @@ gm_status gm_cfg_model_sizes(const gm_cfg *c, const gm_ynode *root,
 /* Applies one "a.b.c=value" override to the tree (root a mapping). */
 gm_status gm_cfg_apply_override(gm_ynode *root, const char *set,
                                 const char *source, gm_error *err);
+
+/* Expands the document's `sweep:` block: *out is a copy of root whose
+ * swept models are replaced, in place, by one model per point of the
+ * grid ("vae[beta=4]"), and sweep gets each model's swept keys and values
+ * (free with gm_cfg_sweep_clear). *out is NULL when there is nothing to
+ * expand (no sweep, or a null or empty one). */
+gm_status gm_cfg_sweep_expand(const gm_cfg *c, const gm_ynode *root,
+                              gm_ynode **out, gm_cfg_sweep *sweep);
+void gm_cfg_sweep_clear(gm_cfg_sweep *sweep);
 
 /* Validates the whole document into e (which must be zeroed). */
 gm_status gm_cfg_experiment(const gm_cfg *c, const gm_ynode *root,

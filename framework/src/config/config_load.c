@@ -72,7 +72,16 @@ static gm_status load(gm_experiment *out, const char *text, size_t len,
         st = gm_cfg_fail_type(&c, root, "", "a mapping at the top level");
     for (int i = 0; st == GM_OK && i < n; i++)
         st = gm_cfg_apply_override(root, sets[i], source, err);
-    if (st == GM_OK) st = gm_cfg_experiment(&c, root, out);
+    gm_ynode *expanded = NULL;
+    gm_cfg_sweep sweep = {0};
+    if (st == GM_OK) st = gm_cfg_sweep_expand(&c, root, &expanded, &sweep);
+    c.sweep = &sweep;
+    if (st == GM_OK)
+        st = gm_cfg_experiment(&c, expanded ? expanded : root, out);
+    gm_ynode_free(expanded);
+    gm_cfg_sweep_clear(&sweep);
+    /* The document as given, sweep unexpanded: reading it back expands it
+     * the same way. */
     if (st == GM_OK)
         st = config_text(out, root, text, len, source, sets, n, err);
     if (st == GM_OK) snprintf(out->source, sizeof out->source, "%s", source);

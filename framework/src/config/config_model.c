@@ -241,8 +241,19 @@ gm_status gm_cfg_models(const gm_cfg *c, const gm_ynode *root,
     for (int i = 0; i < e->n_models; i++) {
         gm_model_spec *spec = &e->models[i];
         const gm_ynode *m = gm_ymap_val(ms, i);
-        st = gm_cfg_name(c, gm_ymap_key(ms, i), "models", spec->name,
-                         sizeof spec->name);
+        const gm_cfg_sweep_point *point =
+            c->sweep && i < c->sweep->n_points ? &c->sweep->points[i] : NULL;
+        if (point && point->n > 0) {
+            /* A sweep point: the expansion checked and made its name. */
+            snprintf(spec->name, sizeof spec->name, "%s",
+                     gm_ymap_key(ms, i)->text);
+            memcpy(spec->sweep, point->value,
+                   (size_t)point->n * sizeof *point->value);
+            spec->n_sweep = point->n;
+        } else {
+            st = gm_cfg_name(c, gm_ymap_key(ms, i), "models", spec->name,
+                             sizeof spec->name);
+        }
         if (st != GM_OK) return st;
         char mpath[GM_CFG_PATH_MAX];
         gm_cfg_path_join(mpath, sizeof mpath, "models", spec->name);

@@ -125,6 +125,12 @@ gm_status gm_cfg_apply_override(gm_ynode *root, const char *set,
             gm_ynode_free(value);
             return st;
         }
+        /* The keys of sweep are whole key paths:
+         * sweep.models.vae.params.beta sets its "models.vae.params.beta". */
+        if (seg == path && strcmp(sub, "sweep") == 0) {
+            seg = dot + 1;
+            break;
+        }
     }
     if (!put(m, seg, strlen(seg), value, set))
         return gm_error_set(err, GM_ERR_NOMEM, "out of memory for --set");

@@ -116,6 +116,10 @@ static bool number_syntax(const char *s, bool *integer) {
     return *p == '\0';
 }
 
+bool gm_cfg_is_number(const gm_ynode *v, bool *integer) {
+    return v->kind == GM_YSCALAR && v->plain && number_syntax(v->text, integer);
+}
+
 static bool in_range(double x, gm_cfg_range r) {
     bool lo = r.lo_open ? x > r.lo : x >= r.lo;
     bool hi = r.hi_open ? x < r.hi : x <= r.hi;

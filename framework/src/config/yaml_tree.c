@@ -43,6 +43,26 @@ void gm_ynode_free(gm_ynode *node) {
     free(node);
 }
 
+gm_ynode *gm_ynode_clone(const gm_ynode *node) {
+    gm_ynode *c = gm_ynode_new(node->kind, node->line, node->col, node->set);
+    if (!c) return NULL;
+    c->plain = node->plain;
+    c->style = node->style;
+    if (node->text && !(c->text = strdup(node->text))) {
+        gm_ynode_free(c);
+        return NULL;
+    }
+    for (int i = 0; i < node->n; i++) {
+        gm_ynode *child = gm_ynode_clone(node->child[i]);
+        if (!child || !gm_ynode_append(c, child)) {
+            gm_ynode_free(child);
+            gm_ynode_free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
 int gm_ymap_find(const gm_ynode *m, const char *key) {
     for (int i = 0; i < gm_ymap_len(m); i++)
         if (strcmp(gm_ymap_key(m, i)->text, key) == 0) return i;

@@ -48,6 +48,10 @@ gm_ynode *gm_ynode_new(gm_ynode_kind kind, int line, int col, const char *set);
  * case the caller still owns `child`. */
 bool gm_ynode_append(gm_ynode *parent, gm_ynode *child);
 
+/* A deep copy of a node, positions and origins included; NULL if out of
+ * memory. */
+gm_ynode *gm_ynode_clone(const gm_ynode *node);
+
 /* Frees a node and everything under it (NULL is fine). */
 void gm_ynode_free(gm_ynode *node);
 

@@ -251,6 +251,45 @@ gm_status gm_runfile_add_model(gm_runfile *f, const char *model,
     return st;
 }
 
+static herr_t write_sweep_value(hid_t g, const gm_sweep_value *v) {
+    char name[GM_SWEEP_KEY_MAX + 8];
+    snprintf(name, sizeof name, "sweep.%s", v->key);
+    if (!v->is_number) return gm_h5_attr_str(g, name, v->text);
+    return v->is_integer ? gm_h5_attr_i64(g, name, (int64_t)v->number)
+                         : gm_h5_attr_double(g, name, v->number);
+}
+
+gm_status gm_runfile_set_model_sweep(gm_runfile *f, const char *model,
+                                     const gm_sweep_value *values, int n,
+                                     gm_error *err) {
+    if (n <= 0) return GM_OK;
+    char obj[GM_H5_OBJ_MAX];
+    snprintf(obj, sizeof obj, "/models/%s", model);
+    char *keys[GM_SWEEP_MAX_KEYS];
+    for (int i = 0; i < n && i < GM_SWEEP_MAX_KEYS; i++)
+        keys[i] = (char *)values[i].key;
+    if (n > GM_SWEEP_MAX_KEYS)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "%s: %s: %d swept keys, at most %d", f->path, obj,
+                            n, GM_SWEEP_MAX_KEYS);
+    gm_h5_quiet q = gm_h5_quiet_begin();
+    gm_status st = GM_OK;
+    hid_t g = H5Gopen2(f->file, obj, H5P_DEFAULT);
+    if (g < 0)
+        st = gm_h5_fail(err, GM_ERR_STATE, f->path, obj, "no such model");
+    else if (gm_h5_attr_strs(g, "sweep_keys", keys, n) < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, f->path, obj,
+                        "cannot write attribute 'sweep_keys'");
+    for (int i = 0; st == GM_OK && i < n; i++)
+        if (write_sweep_value(g, &values[i]) < 0)
+            st = gm_h5_fail(err, GM_ERR_IO, f->path, obj,
+                            "cannot write attribute 'sweep.%s'", values[i].key);
+    if (g >= 0) H5Gclose(g);
+    if (st == GM_OK) st = gm_runfile_changed(f, err);
+    gm_h5_quiet_end(q);
+    return st;
+}
+
 gm_status gm_runfile_set_model_attr(gm_runfile *f, const char *model,
                                     const char *name, double value,
                                     gm_error *err) {

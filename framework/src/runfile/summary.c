@@ -2,12 +2,16 @@
  * metric's final value, as one compound table with a row per model:
  *
  *   model (str), objective (str), n_seeds (int32),
+ *   sweep.<key> (str) for each key a model sweeps,
  *   <metric>_mean (float64), <metric>_se (float64) for each metric
  *
- * and an attribute `metrics` listing the metric names in column order. */
+ * and attributes `metrics` and `sweep_keys` listing the metric names and
+ * the swept keys in column order. */
 #include "runfile/runfile_internal.h"
 
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 /* One seed's final value of one metric. */
@@ -16,12 +20,21 @@ typedef struct final_value {
     double value;
 } final_value;
 
+/* One model's value of one swept key, as text. */
+typedef struct sweep_cell {
+    int model, key;
+    char *text;
+} sweep_cell;
+
 typedef struct collect {
     const char *path;
     gm_summary *out;
     final_value *finals;
     int n_finals, cap_finals;
     int cap_metrics;
+    sweep_cell *cells;
+    int n_cells, cap_cells;
+    int cap_sweep_keys;
 } collect;
 
 static gm_status nomem(const collect *c, gm_error *err) {
@@ -53,6 +66,93 @@ static bool add_final(collect *c, int model, int metric, double value) {
     }
     c->finals[c->n_finals++] = (final_value){model, metric, value};
     return true;
+}
+
+static int sweep_key_index(collect *c, const char *key) {
+    gm_summary *s = c->out;
+    for (int i = 0; i < s->n_sweep; i++)
+        if (strcmp(s->sweep_keys[i], key) == 0) return i;
+    if (s->n_sweep == c->cap_sweep_keys) {
+        int cap = c->cap_sweep_keys ? 2 * c->cap_sweep_keys : 8;
+        char **k = realloc(s->sweep_keys, (size_t)cap * sizeof *k);
+        if (!k) return -1;
+        s->sweep_keys = k;
+        c->cap_sweep_keys = cap;
+    }
+    if (!(s->sweep_keys[s->n_sweep] = strdup(key))) return -1;
+    return s->n_sweep++;
+}
+
+/* An attribute's value as text: a string as it is, a number printed. */
+static char *attr_text(hid_t obj, const char *name) {
+    if (H5Aexists(obj, name) <= 0) return NULL;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t t = a >= 0 ? H5Aget_type(a) : -1;
+    H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
+    if (t >= 0) H5Tclose(t);
+    if (a >= 0) H5Aclose(a);
+    if (cls == H5T_STRING) return gm_h5_attr_read_str(obj, name);
+    char text[64];
+    int64_t i;
+    double d;
+    if (cls == H5T_INTEGER && gm_h5_attr_read_i64(obj, name, &i))
+        snprintf(text, sizeof text, "%" PRId64, i);
+    else if (cls == H5T_FLOAT && gm_h5_attr_read_double(obj, name, &d))
+        snprintf(text, sizeof text, "%.15g", d);
+    else
+        return NULL;
+    return strdup(text);
+}
+
+/* The model's swept keys and values (attrs sweep_keys, sweep.<key>). */
+static gm_status collect_sweep(collect *c, hid_t g, int model, gm_error *err) {
+    char **keys;
+    int n = gm_h5_attr_read_strs(g, "sweep_keys", &keys);
+    gm_status st = GM_OK;
+    for (int i = 0; st == GM_OK && i < n; i++) {
+        char name[GM_H5_NAME_MAX + 8];
+        snprintf(name, sizeof name, "sweep.%s", keys[i]);
+        char *text = attr_text(g, name);
+        if (!text) text = strdup("");
+        int k = text ? sweep_key_index(c, keys[i]) : -1;
+        if (k >= 0 && c->n_cells == c->cap_cells) {
+            int cap = c->cap_cells ? 2 * c->cap_cells : 16;
+            sweep_cell *cells = realloc(c->cells, (size_t)cap * sizeof *cells);
+            if (cells) {
+                c->cells = cells;
+                c->cap_cells = cap;
+            } else {
+                k = -1;
+            }
+        }
+        if (k < 0) {
+            free(text);
+            st = nomem(c, err);
+        } else {
+            c->cells[c->n_cells++] = (sweep_cell){model, k, text};
+        }
+    }
+    gm_h5_names_free(keys, n);
+    return st;
+}
+
+/* The [n_models, n_sweep] table of the collected cells. */
+static gm_status sweep_table(collect *c, gm_error *err) {
+    gm_summary *s = c->out;
+    size_t cells = (size_t)s->n_models * (size_t)s->n_sweep;
+    s->sweep_values = calloc(cells + 1, sizeof *s->sweep_values);
+    if (!s->sweep_values) return nomem(c, err);
+    for (int i = 0; i < c->n_cells; i++) {
+        size_t at = (size_t)c->cells[i].model * (size_t)s->n_sweep +
+                    (size_t)c->cells[i].key;
+        free(s->sweep_values[at]);
+        s->sweep_values[at] = c->cells[i].text;
+        c->cells[i].text = NULL;
+    }
+    for (size_t i = 0; i < cells; i++)
+        if (!s->sweep_values[i] && !(s->sweep_values[i] = strdup("")))
+            return nomem(c, err);
+    return GM_OK;
 }
 
 /* Length of a 1-D dataset and its last value (as double). */
@@ -114,9 +214,10 @@ static gm_status collect_model(collect *c, hid_t models, int model,
     if (g < 0) return gm_h5_fail(err, GM_ERR_IO, c->path, obj, "cannot open");
     char *objective = gm_h5_attr_read_str(g, "objective");
     s->objectives[model] = objective ? objective : strdup("");
+    gm_status st =
+        s->objectives[model] ? collect_sweep(c, g, model, err) : nomem(c, err);
     char **names;
     int n = gm_h5_list(g, &names);
-    gm_status st = s->objectives[model] ? GM_OK : nomem(c, err);
     if (st == GM_OK && n < 0)
         st = gm_h5_fail(err, GM_ERR_IO, c->path, obj, "cannot list seeds");
     for (int i = 0; st == GM_OK && i < n; i++) {
@@ -185,6 +286,7 @@ static gm_status compute(collect *c, hid_t file, gm_error *err) {
     for (int i = 0; st == GM_OK && i < s->n_models; i++)
         st = collect_model(c, models, i, err);
     H5Gclose(models);
+    if (st == GM_OK) st = sweep_table(c, err);
     if (st != GM_OK) return st;
     size_t cells = (size_t)s->n_models * (size_t)s->n_metrics + 1;
     s->mean = malloc(cells * sizeof *s->mean);
@@ -202,6 +304,9 @@ gm_status gm_runfile_compute_summary(hid_t file, const char *path,
     out->status = gm_h5_attr_read_str(file, "status");
     gm_status st = compute(&c, file, err);
     free(c.finals);
+    for (int i = 0; i < c.n_cells; i++)
+        free(c.cells[i].text);
+    free(c.cells);
     if (st != GM_OK) gm_summary_clear(out);
     return st;
 }
@@ -213,6 +318,8 @@ void gm_summary_clear(gm_summary *s) {
     gm_h5_names_free(s->models, s->n_models);
     gm_h5_names_free(s->objectives, s->n_models);
     gm_h5_names_free(s->metrics, s->n_metrics);
+    gm_h5_names_free(s->sweep_keys, s->n_sweep);
+    gm_h5_names_free(s->sweep_values, s->n_models * s->n_sweep);
     free(s->n_seeds);
     free(s->mean);
     free(s->se);

@@ -9,18 +9,21 @@
     "standard error (sample std / sqrt(n_seeds), 0 for one seed) over seeds "  \
     "of each seed's final value; NaN where the model has no such metric"
 
-/* Row layout in memory: model, objective, n_seeds, then (mean, se) pairs. */
+/* Row layout in memory: model, objective, n_seeds, the swept values
+ * (strings), then (mean, se) pairs. */
 typedef struct row_layout {
-    size_t model, objective, n_seeds, values, size;
+    size_t model, objective, n_seeds, sweep, values, size;
 } row_layout;
 
-static row_layout layout_of(int n_metrics) {
+static row_layout layout_of(int n_sweep, int n_metrics) {
     row_layout l;
     l.model = 0;
     l.objective = sizeof(char *);
     l.n_seeds = 2 * sizeof(char *);
-    size_t a = alignof(double);
-    l.values = (l.n_seeds + sizeof(int) + a - 1) / a * a;
+    size_t a = alignof(char *);
+    l.sweep = (l.n_seeds + sizeof(int) + a - 1) / a * a;
+    a = alignof(double);
+    l.values = (l.sweep + sizeof(char *) * (size_t)n_sweep + a - 1) / a * a;
     l.size = l.values + 2 * sizeof(double) * (size_t)n_metrics;
     return l;
 }
@@ -32,6 +35,11 @@ static hid_t row_type(const gm_summary *s, row_layout l) {
     bool ok = t >= 0 && H5Tinsert(t, "model", l.model, str) >= 0 &&
               H5Tinsert(t, "objective", l.objective, str) >= 0 &&
               H5Tinsert(t, "n_seeds", l.n_seeds, H5T_NATIVE_INT) >= 0;
+    for (int i = 0; ok && i < s->n_sweep; i++) {
+        char name[GM_H5_NAME_MAX + 8];
+        snprintf(name, sizeof name, "sweep.%s", s->sweep_keys[i]);
+        ok = H5Tinsert(t, name, l.sweep + sizeof(char *) * (size_t)i, str) >= 0;
+    }
     for (int i = 0; ok && i < s->n_metrics; i++) {
         char name[GM_H5_NAME_MAX + 8];
         size_t off = l.values + 2 * sizeof(double) * (size_t)i;
@@ -52,6 +60,8 @@ static void fill_rows(const gm_summary *s, row_layout l, char *rows) {
         memcpy(r + l.model, &s->models[m], sizeof(char *));
         memcpy(r + l.objective, &s->objectives[m], sizeof(char *));
         memcpy(r + l.n_seeds, &s->n_seeds[m], sizeof(int));
+        memcpy(r + l.sweep, &s->sweep_values[(size_t)m * (size_t)s->n_sweep],
+               sizeof(char *) * (size_t)s->n_sweep);
         for (int k = 0; k < s->n_metrics; k++) {
             size_t at = (size_t)m * (size_t)s->n_metrics + (size_t)k;
             double pair[2] = {s->mean[at], s->se[at]};
@@ -62,7 +72,7 @@ static void fill_rows(const gm_summary *s, row_layout l, char *rows) {
 
 static gm_status write_table(hid_t file, const char *path, const gm_summary *s,
                              gm_error *err) {
-    row_layout l = layout_of(s->n_metrics);
+    row_layout l = layout_of(s->n_sweep, s->n_metrics);
     char *rows = calloc((size_t)s->n_models + 1, l.size);
     if (!rows)
         return gm_error_set(err, GM_ERR_NOMEM, "%s: out of memory", path);
@@ -85,6 +95,7 @@ static gm_status write_table(hid_t file, const char *path, const gm_summary *s,
              H5Dwrite(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0)
         st = gm_h5_fail(err, GM_ERR_IO, path, "/summary", "cannot write");
     else if (gm_h5_attr_strs(ds, "metrics", s->metrics, s->n_metrics) < 0 ||
+             gm_h5_attr_strs(ds, "sweep_keys", s->sweep_keys, s->n_sweep) < 0 ||
              gm_h5_attr_str(ds, "description", SUMMARY_DOC) < 0)
         st = gm_h5_fail(err, GM_ERR_IO, path, "/summary",
                         "cannot write attributes");
@@ -156,6 +167,39 @@ static gm_status read_values(hid_t ds, const char *path, gm_summary *s,
     return st;
 }
 
+/* The sweep.<key> columns of the keys in attr sweep_keys (none in a file
+ * written before sweeps, or without one). */
+static gm_status read_sweep(hid_t ds, const char *path, gm_summary *s,
+                            gm_error *err) {
+    int n = H5Aexists(ds, "sweep_keys") > 0
+                ? gm_h5_attr_read_strs(ds, "sweep_keys", &s->sweep_keys)
+                : 0;
+    if (n < 0)
+        return gm_h5_fail(err, GM_ERR_IO, path, "/summary",
+                          "cannot read attribute 'sweep_keys'");
+    s->n_sweep = n;
+    size_t cells = (size_t)s->n_models * (size_t)n;
+    s->sweep_values = calloc(cells + 1, sizeof *s->sweep_values);
+    char **col = calloc((size_t)s->n_models + 1, sizeof *col);
+    gm_status st =
+        s->sweep_values && col
+            ? GM_OK
+            : gm_error_set(err, GM_ERR_NOMEM, "%s: out of memory", path);
+    for (int k = 0; st == GM_OK && k < n && s->n_models > 0; k++) {
+        char name[GM_H5_NAME_MAX + 8];
+        snprintf(name, sizeof name, "sweep.%s", s->sweep_keys[k]);
+        if (read_str_column(ds, name, col, s->n_models) < 0)
+            st = gm_h5_fail(err, GM_ERR_IO, path, "/summary",
+                            "cannot read column '%s'", name);
+        for (int m = 0; m < s->n_models; m++) {
+            s->sweep_values[(size_t)m * (size_t)n + (size_t)k] = col[m];
+            col[m] = NULL;
+        }
+    }
+    free(col);
+    return st;
+}
+
 static gm_status read_table(hid_t file, const char *path, gm_summary *s,
                             gm_error *err) {
     hid_t ds = H5Dopen2(file, "summary", H5P_DEFAULT);
@@ -189,6 +233,7 @@ static gm_status read_table(hid_t file, const char *path, gm_summary *s,
          read_column(ds, "n_seeds", H5T_NATIVE_INT, s->n_seeds) < 0))
         st = gm_h5_fail(err, GM_ERR_IO, path, "/summary",
                         "cannot read the model columns");
+    if (st == GM_OK) st = read_sweep(ds, path, s, err);
     if (st == GM_OK) st = read_values(ds, path, s, err);
     H5Dclose(ds);
     return st;

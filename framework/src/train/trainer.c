@@ -381,6 +381,10 @@ static gm_status lay_out(trainer *t, gm_error *err) {
         s = gm_runfile_add_model(t->file, e->models[m].name,
                                  e->models[m].objective, &e->models[m].params,
                                  err);
+        if (s == GM_OK)
+            s = gm_runfile_set_model_sweep(t->file, e->models[m].name,
+                                           e->models[m].sweep,
+                                           e->models[m].n_sweep, err);
         for (int k = 0; s == GM_OK && k < e->n_seeds; k++)
             s = gm_runfile_add_run(t->file, e->models[m].name, e->seeds[k],
                                    err);
