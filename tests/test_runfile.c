@@ -857,3 +857,71 @@ Test(runfile, create_makes_parents_and_replaces_only_when_done) {
     rmdir(runs);
     rmdir(dir);
 }
+
+/* ---- vector series ------------------------------------------------------
+ */
+
+/* The dimensions of a [rows, len] dataset of a closed file. */
+static void vector_dims(const char *path, const char *obj, hsize_t *dims) {
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t ds = H5Dopen2(f, obj, H5P_DEFAULT);
+    cr_assert(ds >= 0, "%s: %s", path, obj);
+    hid_t sp = H5Dget_space(ds);
+    cr_assert_eq(H5Sget_simple_extent_ndims(sp), 2);
+    H5Sget_simple_extent_dims(sp, dims, NULL);
+    H5Sclose(sp);
+    H5Dclose(ds);
+    H5Fclose(f);
+}
+
+Test(runfile, vectors_are_series_cut_back_on_resume) {
+    const char *path = out_path("vectors");
+    const char *names[] = {"kl_per_dim"},
+               *obj = "/models/vae/seed_1/vectors/kl_per_dim";
+    const int lens[] = {3}, wrong[] = {4};
+    gm_error err = {0};
+    gm_runfile *f = create_or_die(path);
+    gm_hparams h = model_params();
+    gm_runfile_add_model(f, "vae", "vae_elbo", &h, &err);
+    gm_run_log *log =
+        gm_runfile_begin_run(f, "vae", 1, metric_names, 2, 0, 0, 0, &err);
+    cr_assert_not_null(log, "%s", err.message);
+    cr_assert_eq(gm_run_log_add_vectors(log, names, lens, 1, &err), GM_OK, "%s",
+                 err.message);
+    cr_assert_eq(gm_run_log_add_vectors(log, names, lens, 1, &err),
+                 GM_ERR_INVALID, "vectors are added once");
+    double m[2] = {1, 2}, v[3] = {0.5, 0.25, 0.125};
+    cr_assert_eq(gm_run_log_append(log, 1, m, NULL, NULL, NULL, &err),
+                 GM_ERR_INVALID, "a row without its vectors");
+    cr_assert(strstr(err.message, "vectors missing"), "%s", err.message);
+    for (long step = 1; step <= 3; step++)
+        cr_assert_eq(gm_run_log_append(log, step, m, NULL, NULL, v, &err),
+                     GM_OK, "%s", err.message);
+    gm_run_log_free(log);
+    cr_assert_eq(gm_runfile_close(f, &err), GM_OK, "%s", err.message);
+    hsize_t dims[2];
+    vector_dims(path, obj, dims);
+    cr_assert(dims[0] == 3 && dims[1] == 3, "[%llu, %llu]",
+              (unsigned long long)dims[0], (unsigned long long)dims[1]);
+
+    f = gm_runfile_resume(path, &err);
+    cr_assert_not_null(f, "%s", err.message);
+    log =
+        gm_runfile_continue_run(f, "vae", 1, metric_names, 2, 0, 0, 0, 1, &err);
+    cr_assert_not_null(log, "%s", err.message);
+    cr_assert_eq(gm_run_log_add_vectors(log, names, wrong, 1, &err), GM_ERR_IO,
+                 "a vector of another length");
+    cr_assert(strstr(err.message, "kl_per_dim"), "%s", err.message);
+    gm_run_log_free(log);
+    log =
+        gm_runfile_continue_run(f, "vae", 1, metric_names, 2, 0, 0, 0, 1, &err);
+    cr_assert_eq(gm_run_log_add_vectors(log, names, lens, 1, &err), GM_OK, "%s",
+                 err.message);
+    gm_run_log_free(log);
+    cr_assert_eq(gm_runfile_close(f, &err), GM_OK, "%s", err.message);
+    vector_dims(path, obj, dims);
+    cr_assert(dims[0] == 1 && dims[1] == 3,
+              "cut back to the checkpoint's "
+              "row: [%llu, %llu]",
+              (unsigned long long)dims[0], (unsigned long long)dims[1]);
+}
