@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build run test sanitize fuzz bench plots clean
+.PHONY: all deps build run test sanitize fuzz bench plots beta_sweep clean
 
 all: build
 
@@ -47,6 +47,14 @@ bench: build
 plots:
 	@scripts/deps.sh python3-h5py python3-matplotlib python3-numpy
 	/usr/bin/python3 analysis/plot_run.py runs/gan_vs_vae.h5 --out runs/plots
+
+# The autoencoder family on Fashion-MNIST (dataset-fashion-mnist; about 15
+# minutes with 2 cores): runs/beta_sweep.h5, its table and its figures in
+# runs/beta_sweep/.
+beta_sweep: build
+	@scripts/deps.sh dataset-fashion-mnist python3-h5py python3-matplotlib python3-numpy
+	$(BUILD)/gm run experiments/beta_sweep.yaml --force
+	/usr/bin/python3 analysis/plot_rate_distortion.py runs/beta_sweep.h5 --out runs/beta_sweep
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

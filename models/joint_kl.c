@@ -16,7 +16,7 @@
 
 static const gm_hparam_spec joint_hparams[] = {
     GM_VAE_LIKELIHOOD_HPARAMS,
-    GM_VAE_EVAL_HPARAM,
+    GM_VAE_EVAL_HPARAMS,
 };
 
 static void eval_free(void *p) {
@@ -77,16 +77,19 @@ static gm_status joint_build(gm_model *m, const gm_build_ctx *ctx,
     if (s != GM_OK) return s;
     gm_graph *g = p.graph;
     gm_vae_eval *eval = calloc(1, sizeof *eval);
-    gm_hooks hooks = {.state = eval,
-                      .free_state = eval_free,
-                      .evaluate = joint_evaluate,
-                      .eval_metrics = gm_vae_eval_metrics,
-                      .n_eval_metrics = GM_VAE_EVAL_METRICS,
-                      .save_state = joint_save,
-                      .load_state = joint_load};
-    s = eval ? gm_model_set_hooks(m, &hooks, err)
+    s = eval ? gm_vae_eval_build(eval, &p, ctx, err)
              : gm_error_set(err, GM_ERR_NOMEM, "out of memory");
-    if (s == GM_OK) s = gm_vae_eval_build(eval, &p, ctx, err);
+    if (s == GM_OK) {
+        gm_hooks hooks = {.state = eval,
+                          .free_state = eval_free,
+                          .evaluate = joint_evaluate,
+                          .save_state = joint_save,
+                          .load_state = joint_load};
+        gm_vae_eval_hooks(eval, &hooks);
+        s = gm_model_set_hooks(m, &hooks, err);
+    } else if (eval) {
+        eval_free(eval);
+    }
     if (s != GM_OK) {
         gm_graph_free(g);
         return s;

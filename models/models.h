@@ -17,7 +17,9 @@ extern const gm_objective *const gm_builtin_objectives[];
  * decoder p(x|z), wired in one graph with the ELBO's terms:
  *   recon_nll = mean over the batch of -log p(x|z)       (metric recon_nll)
  *   kl        = mean over the batch of KL(q(z|x)||p(z))  (metric kl_qz_pz)
- *   elbo      = -(recon_nll + kl)                        (metric elbo) */
+ *   elbo      = -(recon_nll + kl)                        (metric elbo)
+ * With the hyperparameter posterior: deterministic (vae_elbo's plain
+ * autoencoder) z = mu(x), and kl_elem, kl and elbo are NULL. */
 typedef struct gm_vae_parts {
     gm_graph *graph;
     gm_node *x, *mu, *logvar, *z, *decoded;
@@ -27,6 +29,7 @@ typedef struct gm_vae_parts {
     gm_params *groups[2]; /* encoder, decoder */
     gm_mlp encoder, decoder;
     bool bernoulli;
+    bool deterministic; /* z = mu(x): no noise, no KL term or metric */
     float fixed_logvar; /* gaussian with fixed sigma: 2 log sigma */
     int decoder_logvar; /* learned log-variance view, or -1 */
 } gm_vae_parts;
@@ -39,7 +42,8 @@ extern const char *const gm_vae_roles[2];
 extern const gm_role_shape gm_vae_shapes[2];
 
 /* q(z|x) for x [rows, data_dim] in g: the encoder's mu and logvar, and
- * z = mu + exp(logvar / 2) * eps with eps a noise node named "eps". */
+ * z = mu + exp(logvar / 2) * eps with eps a noise node named "eps", or
+ * z = mu for a deterministic encoder. */
 typedef struct gm_vae_posterior {
     gm_node *mu, *logvar, *z;
 } gm_vae_posterior;
@@ -79,36 +83,61 @@ extern const char *const gm_vae_likelihoods[];
         .doc = "samples add the gaussian observation noise to the mean"        \
     }
 
-/* Held-out evaluation of a VAE (models/vae_eval.c): iwae_logpx,
- * elbo_eval, posterior_gap, active_units, in that order. */
-#define GM_VAE_EVAL_METRICS 4
-extern const char *const gm_vae_eval_metrics[GM_VAE_EVAL_METRICS];
+/* Held-out evaluation of a VAE (models/vae_eval.c): distortion, rate,
+ * elbo_eval, iwae_logpx, posterior_gap, active_units, mutual_info,
+ * marginal_kl and the vector kl_per_dim [latent_dim]; for a deterministic
+ * encoder distortion and active_units only. */
 
-/* The hyperparameter both VAE objectives take for it. */
-#define GM_VAE_EVAL_HPARAM                                                     \
+/* The hyperparameters both VAE objectives take for it. */
+#define GM_VAE_EVAL_HPARAMS                                                    \
+    {.name = "iwae_k",                                                         \
+     .type = GM_HP_INT,                                                        \
+     .def = 64,                                                                \
+     .min = 1,                                                                 \
+     .max = 4096,                                                              \
+     .doc = "importance samples per row for iwae_logpx"},                      \
     {                                                                          \
-        .name = "iwae_k", .type = GM_HP_INT, .def = 64, .min = 1, .max = 4096, \
-        .doc = "importance samples per row for iwae_logpx"                     \
+        .name = "iwae_rows", .type = GM_HP_INT, .def = 0, .min = 0,            \
+        .max = 1e9,                                                            \
+        .doc = "held-out rows for iwae_logpx and posterior_gap (0: all)"       \
     }
 
 typedef struct gm_vae_eval {
-    gm_graph *graph;
-    gm_node *x, *mu, *iwae, *elbo;
-    int k, chunk, dim, latent;
-    double *mu_sum, *mu_sq; /* [latent] each, for active units */
+    bool deterministic;
+    int k, iwae_rows, dim, latent;
+    int rows; /* the held-out rows it was built for */
+    /* the posterior pass: x [post_chunk, dim] -> one draw per row */
+    gm_graph *post;
+    gm_node *post_x, *post_mu, *post_lv, *post_z;
+    gm_node *post_nll; /* [post_chunk]: -log p(x|z) */
+    gm_node *post_kl;  /* [post_chunk, latent], NULL if deterministic */
+    int post_chunk;
+    /* the importance-weighted pass: [iw_chunk * k] draws */
+    gm_graph *iw;
+    gm_node *iw_x, *iw_mu, *iw_lv, *iwae, *iw_elbo;
+    int iw_chunk;
+    float *z_mu, *z_lv, *z;          /* [rows, latent] each, of the last pass */
+    double *kl_dim, *mu_sum, *mu_sq; /* [latent] each */
+    double *work;                    /* for gm_aggregate_kl */
 } gm_vae_eval;
 
 gm_status gm_vae_eval_build(gm_vae_eval *e, const gm_vae_parts *p,
                             const gm_build_ctx *ctx, gm_error *err);
 void gm_vae_eval_clear(gm_vae_eval *e);
 
-/* The evaluation graph's noise, for a run state (gm_save_state_fn). */
+/* Names the metrics and vectors gm_vae_evaluate writes in h (which then
+ * points into e). */
+void gm_vae_eval_hooks(const gm_vae_eval *e, gm_hooks *h);
+
+/* The evaluation graphs' noise, for a run state (gm_save_state_fn). */
 gm_status gm_vae_eval_save(const gm_vae_eval *e, gm_state *out,
                            const char *prefix, gm_error *err);
 gm_status gm_vae_eval_load(gm_vae_eval *e, const gm_state *in,
                            const char *prefix, gm_error *err);
 
-/* Evaluates rows data [n, dim] into out[0..GM_VAE_EVAL_METRICS). */
+/* Evaluates rows data [n, dim] (n at most ctx->eval_rows of the build)
+ * into out: the metrics, then kl_per_dim, as gm_vae_eval_hooks names
+ * them. */
 gm_status gm_vae_evaluate(gm_vae_eval *e, const float *data, int n, double *out,
                           gm_error *err);
 

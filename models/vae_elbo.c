@@ -1,7 +1,11 @@
 /* vae_elbo: the VAE's evidence lower bound,
  *   L = E_q(z|x)[log p(x|z)] - beta * KL(q(z|x) || N(0, I)),
  * with z = mu + exp(logvar / 2) * eps. The loss is -L per example, averaged
- * over the batch. */
+ * over the batch. The autoencoder family is this one loss: beta-VAE for
+ * any beta >= 0, the stochastic autoencoder at beta = 0 (noise, no KL),
+ * and with posterior: deterministic the plain autoencoder (z = mu(x), no
+ * noise, no KL term; beta must be 0). All of them sample the same way,
+ * z ~ N(0, I) through the decoder. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +13,8 @@
 #include "gm/objective.h"
 #include "gm/ops.h"
 #include "models.h"
+
+static const char *const posteriors[] = {"gaussian", "deterministic", NULL};
 
 static const gm_hparam_spec vae_hparams[] = {
     {.name = "beta",
@@ -30,7 +36,13 @@ static const gm_hparam_spec vae_hparams[] = {
      .min = 0.0,
      .max = 100.0,
      .doc = "minimum KL (nats) per latent dimension in the loss"},
-    GM_VAE_EVAL_HPARAM,
+    {.name = "posterior",
+     .type = GM_HP_CHOICE,
+     .choices = posteriors,
+     .def_choice = "gaussian",
+     .doc = "q(z|x): gaussian (reparameterised) or deterministic (z = mu(x), "
+            "the plain autoencoder; needs beta 0)"},
+    GM_VAE_EVAL_HPARAMS,
 };
 
 typedef struct vae_state {
@@ -79,47 +91,76 @@ static gm_status vae_load(void *state, const gm_state *in, const char *prefix,
     return st == GM_OK ? gm_vae_eval_load(&s->eval, in, prefix, err) : st;
 }
 
-static gm_status vae_build(gm_model *m, const gm_build_ctx *ctx,
-                           gm_error *err) {
-    gm_vae_parts p;
-    gm_status s = gm_vae_build_parts(m, ctx, &p, err);
-    if (s != GM_OK) return s;
-    gm_graph *g = p.graph;
-    const gm_hparams *h = &ctx->spec->params;
-    vae_state *st = calloc(1, sizeof *st);
-    if (!st) {
-        gm_graph_free(g);
-        return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
-    }
-    st->beta_max = gm_hparams_number(h, "beta", 1.0);
-    st->warmup = (long)gm_hparams_number(h, "warmup_steps", 0);
-    st->beta = gm_input(g, "beta", (int[]){1}, 1);
-    gm_hooks hooks = {.state = st,
-                      .free_state = vae_state_free,
-                      .after_step = vae_after_step,
-                      .evaluate = vae_evaluate,
-                      .eval_metrics = gm_vae_eval_metrics,
-                      .n_eval_metrics = GM_VAE_EVAL_METRICS,
-                      .save_state = vae_save,
-                      .load_state = vae_load};
-    s = gm_model_set_hooks(m, &hooks, err);
-    if (s == GM_OK) s = gm_vae_eval_build(&st->eval, &p, ctx, err);
-    if (s != GM_OK) {
-        gm_graph_free(g);
-        return s;
-    }
-    /* Free bits: each latent dimension's batch-mean KL counts as at least
-     * lambda, max(kl, lambda) = relu(kl - lambda) + lambda. */
-    gm_node *kl_term = p.kl;
-    double lambda = gm_hparams_number(h, "free_bits", 0.0);
+/* The loss: reconstruction plus beta times the KL term, whose per-dimension
+ * batch means count as at least free_bits lambda each,
+ * max(kl, lambda) = relu(kl - lambda) + lambda. */
+static gm_node *vae_loss(gm_graph *g, const gm_vae_parts *p, gm_node *beta,
+                         double lambda) {
+    if (p->deterministic) return p->recon_nll;
+    gm_node *kl_term = p->kl;
     if (lambda > 0.0) {
-        gm_node *per_dim = gm_mean(g, p.kl_elem, GM_AXIS_PER_COL);
+        gm_node *per_dim = gm_mean(g, p->kl_elem, GM_AXIS_PER_COL);
         gm_node *floor = gm_add_scalar(
             g, gm_relu(g, gm_add_scalar(g, per_dim, (float)-lambda)),
             (float)lambda);
         kl_term = gm_sum(g, floor, GM_AXIS_ALL);
     }
-    gm_node *loss = gm_add(g, p.recon_nll, gm_mul(g, st->beta, kl_term));
+    return gm_add(g, p->recon_nll, gm_mul(g, beta, kl_term));
+}
+
+/* The hooks' state with its evaluation built; NULL with err set. */
+static vae_state *vae_state_create(const gm_vae_parts *p,
+                                   const gm_build_ctx *ctx, gm_error *err) {
+    const gm_hparams *h = &ctx->spec->params;
+    vae_state *st = calloc(1, sizeof *st);
+    if (!st) {
+        gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    st->beta_max = gm_hparams_number(h, "beta", 1.0);
+    st->warmup = (long)gm_hparams_number(h, "warmup_steps", 0);
+    st->beta = gm_input(p->graph, "beta", (int[]){1}, 1);
+    if (gm_vae_eval_build(&st->eval, p, ctx, err) != GM_OK) {
+        vae_state_free(st);
+        return NULL;
+    }
+    return st;
+}
+
+static gm_status vae_build(gm_model *m, const gm_build_ctx *ctx,
+                           gm_error *err) {
+    const gm_hparams *h = &ctx->spec->params;
+    gm_vae_parts p;
+    gm_status s = gm_vae_build_parts(m, ctx, &p, err);
+    if (s != GM_OK) return s;
+    double lambda = gm_hparams_number(h, "free_bits", 0.0);
+    if (p.deterministic &&
+        (gm_hparams_number(h, "beta", 1.0) != 0.0 || lambda > 0.0)) {
+        gm_graph_free(p.graph);
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "model '%s': posterior: deterministic has no KL "
+                            "term; set params.beta to 0 (and no free_bits)",
+                            ctx->spec->name);
+    }
+    gm_graph *g = p.graph;
+    vae_state *st = vae_state_create(&p, ctx, err);
+    if (!st) {
+        gm_graph_free(g);
+        return err->status;
+    }
+    gm_hooks hooks = {.state = st,
+                      .free_state = vae_state_free,
+                      .after_step = vae_after_step,
+                      .evaluate = vae_evaluate,
+                      .save_state = vae_save,
+                      .load_state = vae_load};
+    gm_vae_eval_hooks(&st->eval, &hooks);
+    s = gm_model_set_hooks(m, &hooks, err);
+    if (s != GM_OK) {
+        gm_graph_free(g);
+        return s;
+    }
+    gm_node *loss = vae_loss(g, &p, st->beta, lambda);
     s = gm_model_add_phase(m, "vae", g, loss, p.groups, 2, 1, err);
     if (s != GM_OK) return s;
     vae_after_step(st, 0, err); /* beta before the first step */
@@ -129,7 +170,8 @@ static gm_status vae_build(gm_model *m, const gm_build_ctx *ctx,
 const gm_objective gm_objective_vae_elbo = {
     .abi = GM_OBJECTIVE_ABI,
     .schema = {.name = "vae_elbo",
-               .summary = "VAE: maximise the ELBO, beta-weighted KL",
+               .summary = "VAE: maximise the ELBO, beta-weighted KL; the "
+                          "autoencoders are its special cases",
                .roles = gm_vae_roles,
                .n_roles = 2,
                .shapes = gm_vae_shapes,

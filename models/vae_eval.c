@@ -1,114 +1,273 @@
-/* The VAE's evaluation on held-out rows: the importance-weighted bound
- *   iwae_logpx = mean_x log (1/K) sum_k p(x, z_k) / q(z_k|x),  z_k ~ q(z|x)
- * (Burda et al.), which tends to log p(x) as K grows; the ELBO on the same
- * rows (closed-form KL, averaged over the K draws); their difference
- * posterior_gap, an estimate of KL(q(z|x) || p(z|x)); and active_units,
- * the latent dimensions whose posterior mean varies across x
- * (Cov_x E_q[z_u] > 0.01, Burda et al.). */
+/* The VAE's evaluation on the held-out rows (docs/metrics.md):
+ *   distortion    mean -log p(x|z), z one draw from q(z|x) (z = mu(x) for
+ *                 the deterministic encoder), nats per row
+ *   rate          mean KL(q(z|x) || p(z)), closed form, nats per row
+ *   elbo_eval     -(distortion + rate)
+ *   iwae_logpx    mean log (1/K) sum_k p(x, z_k) / q(z_k|x) (Burda et al.)
+ *                 on the first iwae_rows rows, which tends to log p(x) as
+ *                 K grows
+ *   posterior_gap iwae_logpx minus the ELBO on the same rows and draws, an
+ *                 estimate of KL(q(z|x) || p(z|x))
+ *   active_units  latent dimensions with Cov_x E_q[z_u] > 0.01 (Burda et
+ *                 al.)
+ *   marginal_kl   KL(q(z) || p(z)), q(z) the mixture of the rows'
+ *                 posteriors (gm/aggregate_kl.h)
+ *   mutual_info   I_q(x; z) = rate - marginal_kl (Hoffman and Johnson)
+ *   kl_per_dim    the vector of each latent dimension's mean KL.
+ * A deterministic encoder has no density, so only distortion and
+ * active_units. Two graphs: the posterior pass encodes every row once and
+ * keeps mu, logvar and z; the importance-weighted pass decodes K draws per
+ * row from the kept posteriors (the encoder is not run again). */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "gm/aggregate_kl.h"
 #include "gm/ops.h"
 #include "models.h"
 
-/* Rows per forward: chunk data rows, each repeated K times. */
-#define EVAL_BATCH 4096
+/* Rows per forward of the posterior pass. */
+#define POSTERIOR_BATCH 1000
+/* Rows per forward of the importance-weighted pass: chunk rows, each
+ * repeated K times. */
+#define IWAE_BATCH 4096
 
-const char *const gm_vae_eval_metrics[GM_VAE_EVAL_METRICS] = {
-    "iwae_logpx", "elbo_eval", "posterior_gap", "active_units"};
+static const char *const gaussian_metrics[] = {
+    "distortion",    "rate",         "elbo_eval",   "iwae_logpx",
+    "posterior_gap", "active_units", "mutual_info", "marginal_kl"};
+static const char *const deterministic_metrics[] = {"distortion",
+                                                    "active_units"};
+static const char *const vectors[] = {"kl_per_dim"};
 
 static gm_node *per_row(gm_graph *g, gm_node *x) {
     return gm_sum(g, x, GM_AXIS_PER_ROW);
 }
 
-gm_status gm_vae_eval_build(gm_vae_eval *e, const gm_vae_parts *p,
-                            const gm_build_ctx *ctx, gm_error *err) {
-    memset(e, 0, sizeof *e);
-    int k = (int)gm_hparams_number(&ctx->spec->params, "iwae_k", 64);
-    e->k = k;
-    e->chunk = EVAL_BATCH / k > 0 ? EVAL_BATCH / k : 1;
-    e->dim = ctx->data_dim;
-    e->latent = ctx->spec->latent_dim;
-    int n = e->chunk * k;
-    gm_graph *g = e->graph = gm_graph_create("vae_eval");
-    if (!g) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
-    gm_graph_freeze(g, p->groups[0]);
-    gm_graph_freeze(g, p->groups[1]);
-    e->x = gm_input(g, "x", (int[]){n, e->dim}, 2);
-    gm_vae_posterior q = gm_vae_encode(g, p, e->x, ctx->noise);
-    gm_node *z = q.z, *lv = q.logvar;
-    e->mu = q.mu;
-    gm_node *decoded = gm_mlp_forward(g, &p->decoder, z);
-    gm_node *nll_x = /* -log p(x|z) */
-        per_row(g, gm_vae_recon_elements(g, p, e->x, decoded));
-    gm_node *nll_q = per_row(g, gm_gaussian_nll(g, z, e->mu, lv));
-    gm_node *nll_p =
-        per_row(g, gm_gaussian_nll_fixed(g, z, gm_scalar(g, 0.0f), 0.0f));
-    /* log w = log p(x|z) + log p(z) - log q(z|x) */
-    gm_node *log_w = gm_sub(g, nll_q, gm_add(g, nll_x, nll_p));
-    gm_node *lse =
-        gm_logsumexp_rows(g, gm_reshape(g, log_w, (int[]){e->chunk, k}, 2));
-    e->iwae = gm_add_scalar(g, lse, -logf((float)k));
-    e->elbo =
-        gm_neg(g, gm_add(g, nll_x, per_row(g, gm_kl_normal_std(g, e->mu, lv))));
+static gm_status graph_done(gm_graph *g, gm_error *err) {
     if (gm_graph_error(g)) {
         *err = *gm_graph_error(g);
         return err->status;
     }
-    gm_status s = gm_graph_compile(g, err);
-    if (s != GM_OK) return s;
-    e->mu_sum = calloc((size_t)2 * e->latent, sizeof *e->mu_sum);
-    if (!e->mu_sum) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+    return gm_graph_compile(g, err);
+}
+
+static gm_graph *frozen_graph(const char *name, const gm_vae_parts *p) {
+    gm_graph *g = gm_graph_create(name);
+    if (!g) return NULL;
+    gm_graph_freeze(g, p->groups[0]);
+    gm_graph_freeze(g, p->groups[1]);
+    return g;
+}
+
+/* x [chunk, dim] -> mu, logvar, z, -log p(x|z) per row, KL per element. */
+static gm_status build_posterior(gm_vae_eval *e, const gm_vae_parts *p,
+                                 const gm_build_ctx *ctx, gm_error *err) {
+    gm_graph *g = e->post = frozen_graph("vae_eval_posterior", p);
+    if (!g) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+    e->post_x = gm_input(g, "x", (int[]){e->post_chunk, e->dim}, 2);
+    gm_vae_posterior q = gm_vae_encode(g, p, e->post_x, ctx->noise);
+    e->post_mu = q.mu;
+    e->post_lv = q.logvar;
+    e->post_z = q.z;
+    gm_node *decoded = gm_mlp_forward(g, &p->decoder, q.z);
+    e->post_nll = per_row(g, gm_vae_recon_elements(g, p, e->post_x, decoded));
+    if (!e->deterministic) e->post_kl = gm_kl_normal_std(g, q.mu, q.logvar);
+    return graph_done(g, err);
+}
+
+/* x, mu, logvar [chunk * K, ...] -> the IWAE bound per row and the ELBO
+ * per draw. */
+static gm_status build_iwae(gm_vae_eval *e, const gm_vae_parts *p,
+                            const gm_build_ctx *ctx, gm_error *err) {
+    int n = e->iw_chunk * e->k, latent = e->latent;
+    gm_graph *g = e->iw = frozen_graph("vae_eval_iwae", p);
+    if (!g) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+    e->iw_x = gm_input(g, "x", (int[]){n, e->dim}, 2);
+    e->iw_mu = gm_input(g, "mu", (int[]){n, latent}, 2);
+    e->iw_lv = gm_input(g, "logvar", (int[]){n, latent}, 2);
+    gm_node *eps = gm_randn(g, "eps", (int[]){n, latent}, 2, ctx->noise);
+    gm_node *sigma = gm_exp(g, gm_scale(g, e->iw_lv, 0.5f));
+    gm_node *z = gm_add(g, e->iw_mu, gm_mul(g, sigma, eps));
+    gm_node *decoded = gm_mlp_forward(g, &p->decoder, z);
+    gm_node *nll_x = /* -log p(x|z) */
+        per_row(g, gm_vae_recon_elements(g, p, e->iw_x, decoded));
+    gm_node *nll_q = per_row(g, gm_gaussian_nll(g, z, e->iw_mu, e->iw_lv));
+    gm_node *nll_p =
+        per_row(g, gm_gaussian_nll_fixed(g, z, gm_scalar(g, 0.0f), 0.0f));
+    /* log w = log p(x|z) + log p(z) - log q(z|x) */
+    gm_node *log_w = gm_sub(g, nll_q, gm_add(g, nll_x, nll_p));
+    gm_node *lse = gm_logsumexp_rows(
+        g, gm_reshape(g, log_w, (int[]){e->iw_chunk, e->k}, 2));
+    e->iwae = gm_add_scalar(g, lse, -logf((float)e->k));
+    e->iw_elbo =
+        gm_neg(g, gm_add(g, nll_x,
+                         per_row(g, gm_kl_normal_std(g, e->iw_mu, e->iw_lv))));
+    return graph_done(g, err);
+}
+
+static gm_status alloc_buffers(gm_vae_eval *e, gm_error *err) {
+    size_t cells = (size_t)e->rows * e->latent;
+    e->z_mu = malloc(3 * cells * sizeof *e->z_mu);
+    e->kl_dim = calloc((size_t)3 * e->latent, sizeof *e->kl_dim);
+    if (!e->deterministic)
+        e->work = malloc(gm_aggregate_kl_workspace(e->rows, e->latent) *
+                         sizeof *e->work);
+    if (!e->z_mu || !e->kl_dim || (!e->deterministic && !e->work))
+        return gm_error_set(err, GM_ERR_NOMEM,
+                            "out of memory for the evaluation of %d held-out "
+                            "rows",
+                            e->rows);
+    e->z_lv = e->z_mu + cells;
+    e->z = e->z_lv + cells;
+    e->mu_sum = e->kl_dim + e->latent;
     e->mu_sq = e->mu_sum + e->latent;
     return GM_OK;
 }
 
-void gm_vae_eval_clear(gm_vae_eval *e) {
-    gm_graph_free(e->graph);
-    free(e->mu_sum);
+gm_status gm_vae_eval_build(gm_vae_eval *e, const gm_vae_parts *p,
+                            const gm_build_ctx *ctx, gm_error *err) {
     memset(e, 0, sizeof *e);
+    const gm_hparams *h = &ctx->spec->params;
+    e->deterministic = p->deterministic;
+    e->k = (int)gm_hparams_number(h, "iwae_k", 64);
+    e->iwae_rows = (int)gm_hparams_number(h, "iwae_rows", 0);
+    e->dim = ctx->data_dim;
+    e->latent = ctx->spec->latent_dim;
+    e->rows = ctx->eval_rows > 0 ? ctx->eval_rows : 1;
+    e->post_chunk = e->rows < POSTERIOR_BATCH ? e->rows : POSTERIOR_BATCH;
+    e->iw_chunk = IWAE_BATCH / e->k > 0 ? IWAE_BATCH / e->k : 1;
+    if (e->iw_chunk > e->rows) e->iw_chunk = e->rows;
+    gm_status s = build_posterior(e, p, ctx, err);
+    if (s == GM_OK && !e->deterministic) s = build_iwae(e, p, ctx, err);
+    return s == GM_OK ? alloc_buffers(e, err) : s;
+}
+
+void gm_vae_eval_hooks(const gm_vae_eval *e, gm_hooks *h) {
+    if (e->deterministic) {
+        h->eval_metrics = deterministic_metrics;
+        h->n_eval_metrics = 2;
+        return;
+    }
+    h->eval_metrics = gaussian_metrics;
+    h->n_eval_metrics = sizeof gaussian_metrics / sizeof gaussian_metrics[0];
+    h->eval_vectors = vectors;
+    h->eval_vector_lens = &e->latent;
+    h->n_eval_vectors = 1;
+}
+
+void gm_vae_eval_clear(gm_vae_eval *e) {
+    gm_graph_free(e->post);
+    gm_graph_free(e->iw);
+    free(e->z_mu);
+    free(e->kl_dim);
+    free(e->work);
+    memset(e, 0, sizeof *e);
+}
+
+/* Copies rows [start, start + rows) of src [n, width] into dst [chunk,
+ * width], each `repeat` times; a short last chunk repeats the first row
+ * (its results are not counted). */
+static void fill_rows(float *dst, const float *src, int start, int rows,
+                      int chunk, int repeat, int width) {
+    size_t bytes = (size_t)width * sizeof(float);
+    for (int i = 0; i < chunk; i++)
+        for (int k = 0; k < repeat; k++)
+            memcpy(dst + ((size_t)i * repeat + k) * width,
+                   src + (size_t)(start + (i < rows ? i : 0)) * width, bytes);
+}
+
+/* The posterior pass over every row: distortion and rate sums, the KL per
+ * dimension, the means' moments; keeps mu, logvar and z. */
+static double posterior_pass(gm_vae_eval *e, const float *data, int n) {
+    int L = e->latent;
+    double distortion = 0.0;
+    memset(e->kl_dim, 0, (size_t)3 * L * sizeof *e->kl_dim);
+    for (int start = 0; start < n; start += e->post_chunk) {
+        int rows = n - start < e->post_chunk ? n - start : e->post_chunk;
+        fill_rows(gm_node_data(e->post_x), data, start, rows, e->post_chunk, 1,
+                  e->dim);
+        gm_graph_forward(e->post);
+        const float *nll = gm_node_data(e->post_nll);
+        const float *mu = gm_node_data(e->post_mu);
+        const float *kl = e->post_kl ? gm_node_data(e->post_kl) : NULL;
+        size_t cells = (size_t)rows * L, at = (size_t)start * L;
+        memcpy(e->z_mu + at, mu, cells * sizeof(float));
+        memcpy(e->z_lv + at, gm_node_data(e->post_lv), cells * sizeof(float));
+        memcpy(e->z + at, gm_node_data(e->post_z), cells * sizeof(float));
+        for (int i = 0; i < rows; i++) {
+            distortion += nll[i];
+            for (int u = 0; u < L; u++) {
+                double m = mu[(size_t)i * L + u];
+                e->mu_sum[u] += m;
+                e->mu_sq[u] += m * m;
+                if (kl) e->kl_dim[u] += kl[(size_t)i * L + u];
+            }
+        }
+    }
+    return distortion / n;
+}
+
+/* The IWAE bound and the ELBO on the same draws, over the first `n` rows
+ * of the posterior pass. */
+static void iwae_pass(gm_vae_eval *e, const float *data, int n, double *iwae,
+                      double *elbo) {
+    double iw_sum = 0.0, elbo_sum = 0.0;
+    for (int start = 0; start < n; start += e->iw_chunk) {
+        int rows = n - start < e->iw_chunk ? n - start : e->iw_chunk;
+        fill_rows(gm_node_data(e->iw_x), data, start, rows, e->iw_chunk, e->k,
+                  e->dim);
+        fill_rows(gm_node_data(e->iw_mu), e->z_mu, start, rows, e->iw_chunk,
+                  e->k, e->latent);
+        fill_rows(gm_node_data(e->iw_lv), e->z_lv, start, rows, e->iw_chunk,
+                  e->k, e->latent);
+        gm_graph_forward(e->iw);
+        const float *iw = gm_node_data(e->iwae), *el = gm_node_data(e->iw_elbo);
+        for (int i = 0; i < rows; i++) {
+            iw_sum += iw[i];
+            for (int k = 0; k < e->k; k++)
+                elbo_sum += el[i * e->k + k] / e->k;
+        }
+    }
+    *iwae = iw_sum / n;
+    *elbo = elbo_sum / n;
 }
 
 gm_status gm_vae_evaluate(gm_vae_eval *e, const float *data, int n, double *out,
                           gm_error *err) {
-    (void)err;
-    double iwae = 0.0, elbo = 0.0;
-    memset(e->mu_sum, 0, (size_t)2 * e->latent * sizeof *e->mu_sum);
-    float *x = gm_node_data(e->x);
-    size_t row = (size_t)e->dim * sizeof(float);
-    for (int start = 0; start < n; start += e->chunk) {
-        int rows = n - start < e->chunk ? n - start : e->chunk;
-        /* A short last chunk repeats its first row; those results are
-         * not counted. */
-        for (int i = 0; i < e->chunk; i++)
-            for (int k = 0; k < e->k; k++)
-                memcpy(x + ((size_t)i * e->k + k) * e->dim,
-                       data + (size_t)(start + (i < rows ? i : 0)) * e->dim,
-                       row);
-        gm_graph_forward(e->graph);
-        const float *iw = gm_node_data(e->iwae), *el = gm_node_data(e->elbo);
-        const float *mu = gm_node_data(e->mu);
-        for (int i = 0; i < rows; i++) {
-            iwae += iw[i];
-            for (int k = 0; k < e->k; k++)
-                elbo += el[i * e->k + k] / e->k;
-            for (int u = 0; u < e->latent; u++) {
-                double m = mu[(size_t)i * e->k * e->latent + u];
-                e->mu_sum[u] += m;
-                e->mu_sq[u] += m * m;
-            }
-        }
-    }
+    if (n < 1 || n > e->rows)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "the VAE evaluation was built for 1..%d held-out "
+                            "rows, got %d",
+                            e->rows, n);
+    double distortion = posterior_pass(e, data, n);
     int active = 0;
     for (int u = 0; u < e->latent; u++) {
         double mean = e->mu_sum[u] / n;
         active += e->mu_sq[u] / n - mean * mean > 0.01;
     }
-    out[0] = iwae / n;
-    out[1] = elbo / n;
-    out[2] = out[0] - out[1];
-    out[3] = active;
+    out[0] = distortion;
+    if (e->deterministic) {
+        out[1] = active;
+        return GM_OK;
+    }
+    double rate = 0.0;
+    for (int u = 0; u < e->latent; u++) {
+        e->kl_dim[u] /= n;
+        rate += e->kl_dim[u];
+        out[8 + u] = e->kl_dim[u]; /* the vector kl_per_dim */
+    }
+    int iw_rows = e->iwae_rows > 0 && e->iwae_rows < n ? e->iwae_rows : n;
+    double iwae, elbo_iw;
+    iwae_pass(e, data, iw_rows, &iwae, &elbo_iw);
+    double marginal =
+        gm_aggregate_kl(e->z_mu, e->z_lv, e->z, n, e->latent, e->work);
+    out[1] = rate;
+    out[2] = -(distortion + rate);
+    out[3] = iwae;
+    out[4] = iwae - elbo_iw;
+    out[5] = active;
+    out[6] = rate - marginal;
+    out[7] = marginal;
     return GM_OK;
 }
 
@@ -116,12 +275,18 @@ gm_status gm_vae_eval_save(const gm_vae_eval *e, gm_state *out,
                            const char *prefix, gm_error *err) {
     char name[512];
     snprintf(name, sizeof name, "%s/eval_rng", prefix);
-    return gm_graph_save_state(e->graph, out, name, err);
+    gm_status s = gm_graph_save_state(e->post, out, name, err);
+    snprintf(name, sizeof name, "%s/eval_iwae_rng", prefix);
+    if (s == GM_OK && e->iw) s = gm_graph_save_state(e->iw, out, name, err);
+    return s;
 }
 
 gm_status gm_vae_eval_load(gm_vae_eval *e, const gm_state *in,
                            const char *prefix, gm_error *err) {
     char name[512];
     snprintf(name, sizeof name, "%s/eval_rng", prefix);
-    return gm_graph_load_state(e->graph, in, name, err);
+    gm_status s = gm_graph_load_state(e->post, in, name, err);
+    snprintf(name, sizeof name, "%s/eval_iwae_rng", prefix);
+    if (s == GM_OK && e->iw) s = gm_graph_load_state(e->iw, in, name, err);
+    return s;
 }

@@ -31,10 +31,23 @@ gm_vae_posterior gm_vae_encode(gm_graph *g, const gm_vae_parts *p, gm_node *x,
     gm_vae_posterior q;
     q.mu = gm_slice_cols(g, h, 0, latent);
     q.logvar = gm_slice_cols(g, h, latent, latent);
+    if (p->deterministic) {
+        q.z = q.mu;
+        return q;
+    }
     gm_node *eps = gm_randn(g, "eps", (int[]){rows, latent}, 2, noise);
     gm_node *sigma = gm_exp(g, gm_scale(g, q.logvar, 0.5f));
     q.z = gm_add(g, q.mu, gm_mul(g, sigma, eps));
     return q;
+}
+
+/* The parts' graph error, if any (the graph then freed). */
+static gm_status graph_status(gm_vae_parts *p, gm_error *err) {
+    if (!gm_graph_error(p->graph)) return GM_OK;
+    *err = *gm_graph_error(p->graph);
+    gm_graph_free(p->graph);
+    p->graph = NULL;
+    return err->status;
 }
 
 gm_status gm_vae_build_parts(gm_model *m, const gm_build_ctx *ctx,
@@ -49,6 +62,8 @@ gm_status gm_vae_build_parts(gm_model *m, const gm_build_ctx *ctx,
                             ctx->spec->name, INT_MAX / 2, latent);
     const char *lik = gm_hparams_choice(h, "likelihood");
     p->bernoulli = lik && strcmp(lik, "bernoulli") == 0;
+    const char *posterior = gm_hparams_choice(h, "posterior");
+    p->deterministic = posterior && strcmp(posterior, "deterministic") == 0;
     p->fixed_logvar = (float)(2.0 * log(gm_hparams_number(h, "sigma", 1.0)));
     p->decoder_logvar = -1;
 
@@ -73,17 +88,18 @@ gm_status gm_vae_build_parts(gm_model *m, const gm_build_ctx *ctx,
     gm_vae_posterior q = gm_vae_encode(g, p, p->x, ctx->noise);
     p->mu = gm_node_set_name(q.mu, "mu");
     p->logvar = gm_node_set_name(q.logvar, "logvar");
-    p->z = gm_node_set_name(q.z, "z");
+    p->z = p->deterministic ? p->mu : gm_node_set_name(q.z, "z");
     p->decoded =
         gm_node_set_name(gm_mlp_forward(g, &p->decoder, p->z), "x_hat");
     p->recon_elem = gm_vae_recon_elements(g, p, p->x, p->decoded);
-    p->kl_elem = gm_kl_normal_std(g, p->mu, p->logvar);
     float per_example = 1.0f / (float)b;
     p->recon_nll = gm_node_set_role(
         gm_node_set_name(
             gm_scale(g, gm_sum(g, p->recon_elem, GM_AXIS_ALL), per_example),
             "recon_nll"),
         GM_ROLE_METRIC);
+    if (p->deterministic) return graph_status(p, err);
+    p->kl_elem = gm_kl_normal_std(g, p->mu, p->logvar);
     p->kl = gm_node_set_role(
         gm_node_set_name(
             gm_scale(g, gm_sum(g, p->kl_elem, GM_AXIS_ALL), per_example),
@@ -92,13 +108,7 @@ gm_status gm_vae_build_parts(gm_model *m, const gm_build_ctx *ctx,
     p->elbo = gm_node_set_role(
         gm_node_set_name(gm_neg(g, gm_add(g, p->recon_nll, p->kl)), "elbo"),
         GM_ROLE_METRIC);
-    if (gm_graph_error(g)) {
-        *err = *gm_graph_error(g);
-        gm_graph_free(g);
-        p->graph = NULL;
-        return err->status;
-    }
-    return GM_OK;
+    return graph_status(p, err);
 }
 
 gm_status gm_vae_set_sampler(gm_model *m, const gm_build_ctx *ctx,

@@ -167,6 +167,7 @@ Test(config_valid, minimal_fills_defaults) {
     cr_assert_eq(e.eval_every, 100, "eval.every defaults to steps");
     cr_assert_eq(e.checkpoint_every, 100, "checkpoints at every evaluation");
     cr_assert_eq(e.eval_samples, 1000);
+    cr_assert_eq(e.eval_held_out, 0, "the whole test split by default");
     cr_assert_eq(e.n_models, 1);
     const gm_model_spec *vae = model(&e, "vae");
     cr_assert_str_eq(vae->objective, "vae_elbo");
@@ -190,6 +191,14 @@ Test(config_valid, minimal_fills_defaults) {
     gm_experiment_clear(&e);
     cr_assert_null(e.models);
     cr_assert_null(e.config_yaml);
+}
+
+Test(config_valid, held_out_rows) {
+    gm_experiment e;
+    const char *set[] = {"eval.held_out=500"};
+    load_ok(&e, minimal_doc, set, 1);
+    cr_assert_eq(e.eval_held_out, 500);
+    gm_experiment_clear(&e);
 }
 
 Test(config_valid, full_document) {
@@ -847,7 +856,10 @@ static const invalid_case invalid_cases[] = {
     {"unknown key without suggestion lists the known ones",
      HEAD TRAIN "eval: {often: 3}\n" MODELS_VAE,
      {0}, "x.yaml:4:8: eval.often",
-     "unknown key \"often\" (known keys: every, samples)"},
+     "unknown key \"often\" (known keys: every, samples, held_out)"},
+    {"eval.held_out below 1",
+     HEAD TRAIN "eval: {held_out: 0}\n" MODELS_VAE,
+     {0}, "x.yaml:4:18: eval.held_out", "must be >= 1, got 0"},
     {"checkpoint.every below 1",
      HEAD TRAIN "checkpoint: {every: 0}\n" MODELS_VAE,
      {0}, "x.yaml:4:21: checkpoint.every", "must be >= 1, got 0"},

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 
+#include "gm/aggregate_kl.h"
 #include "gm/metrics.h"
 
 /* The ring of 4 (radius 1, std 0.1): centres (1,0), (0,1), (-1,0), (0,-1). */
@@ -63,4 +64,63 @@ Test(metrics, off_mode_points_count_for_nothing) {
     cr_assert_eq(m.modes_covered, 1);
     cr_assert_float_eq(m.hq_fraction, 0.25, 1e-12);
     gm_dataset_free(d);
+}
+
+/* ---- the aggregate posterior's KL (ELBO surgery) ----------------------- */
+
+/* A linear-Gaussian encoder on x ~ N(0, 1): q(z | x) = N(a x, s^2 I).
+ * Then q(z) = N(0, S) with S = a a^T + s^2 I, det S = s^(2D - 2)
+ * (s^2 + |a|^2), and
+ *   I_q(x; z)       = 0.5 log(1 + |a|^2 / s^2),
+ *   KL(q(z) || p)   = 0.5 (tr S - D - log det S).
+ * Draws mu, logvar and one z per row into the given arrays; returns the
+ * rate, the mean KL(q(z|x_n) || p(z)) over the rows. */
+static double linear_gaussian(const double *a, int dim, double s, int n,
+                              float *mu, float *logvar, float *z) {
+    gm_rng r = gm_rng_stream(7, "surgery");
+    double rate = 0.0;
+    for (int i = 0; i < n; i++) {
+        double x = gm_rng_normal(&r);
+        for (int d = 0; d < dim; d++) {
+            size_t at = (size_t)i * dim + d;
+            mu[at] = (float)(a[d] * x);
+            logvar[at] = (float)(2.0 * log(s));
+            z[at] = (float)(mu[at] + s * gm_rng_normal(&r));
+            rate += 0.5 * ((double)mu[at] * mu[at] + s * s - 1 - 2 * log(s));
+        }
+    }
+    return rate / n;
+}
+
+Test(aggregate_kl, linear_gaussian_closed_form) {
+    enum { N = 4000, D = 2 };
+    const double a[D] = {1.0, 0.3}, s = 0.5;
+    static float mu[N * D], logvar[N * D], z[N * D];
+    double rate = linear_gaussian(a, D, s, N, mu, logvar, z);
+    double a2 = a[0] * a[0] + a[1] * a[1];
+    double log_det = (D - 1) * log(s * s) + log(s * s + a2);
+    double want_kl = 0.5 * (a2 + D * s * s - D - log_det);
+    double want_mi = 0.5 * log(1 + a2 / (s * s));
+    double *work = malloc(gm_aggregate_kl_workspace(N, D) * sizeof *work);
+    double kl = gm_aggregate_kl(mu, logvar, z, N, D, work);
+    free(work);
+    cr_assert_float_eq(kl, want_kl, 0.03, "marginal KL %g, want %g", kl,
+                       want_kl);
+    cr_assert_float_eq(rate - kl, want_mi, 0.03, "I_q %g, want %g", rate - kl,
+                       want_mi);
+}
+
+/* The bias the docs state: over N rows the mixture's I_q is at most
+ * log N, so a code far more informative than log N nats reads as about
+ * log N of mutual information, the rest as marginal KL. */
+Test(aggregate_kl, mutual_information_saturates_at_log_n) {
+    enum { N = 500, D = 2 };
+    const double a[D] = {1.0, 1.0}, s = 1e-5; /* I_q = 12.2 nats */
+    static float mu[N * D], logvar[N * D], z[N * D];
+    double rate = linear_gaussian(a, D, s, N, mu, logvar, z);
+    double *work = malloc(gm_aggregate_kl_workspace(N, D) * sizeof *work);
+    double mi = rate - gm_aggregate_kl(mu, logvar, z, N, D, work);
+    free(work);
+    cr_assert(mi <= log(N) + 1e-6 && mi > log(N) - 0.05,
+              "I_q %g against log N %g", mi, log(N));
 }

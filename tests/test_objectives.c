@@ -56,6 +56,9 @@ static void set_choice(gm_model_spec *s, const char *name, const char *v) {
     cr_assert_fail("no hyperparameter %s", name);
 }
 
+/* Held-out rows the models are built to evaluate. */
+#define EVAL_ROWS 1000
+
 static gm_model *build(gm_registry *reg, const gm_model_spec *spec,
                        const gm_dataset *data, int dim, int samples) {
     gm_rng init = gm_rng_stream(1, "init"), noise = gm_rng_stream(1, "noise");
@@ -63,6 +66,7 @@ static gm_model *build(gm_registry *reg, const gm_model_spec *spec,
                         .data_dim = dim,
                         .batch_size = spec->train.batch_size,
                         .sample_count = samples,
+                        .eval_rows = EVAL_ROWS,
                         .data = data,
                         .seed = 1,
                         .init = &init,
@@ -183,6 +187,165 @@ Test(objective_values, vae_warmup_ramps_beta) {
                            recon + beta[k] * kl, TOL, "after step %ld",
                            steps[k]);
     }
+    gm_model_free(m);
+    gm_registry_free(reg);
+}
+
+/* The plain autoencoder: z = mu(x), the loss is the reconstruction alone,
+ * and there is neither noise nor a KL metric. */
+Test(objective_values, autoencoder_matches_numpy) {
+    gm_registry *reg = gm_registry_create();
+    gm_model_spec spec = tiny_spec(reg, "vae_elbo", 1, 3, GM_ACT_TANH, 2);
+    set_number(&spec, "sigma", 0.5);
+    set_number(&spec, "beta", 0.0);
+    set_choice(&spec, "posterior", "deterministic");
+    gm_model *m = build(reg, &spec, NULL, 2, 4);
+    fill_fixture_params(m);
+    gm_graph *g = m->phases[0].graph;
+    set_input(g, "x", X);
+    gm_graph_forward(g);
+    cr_assert_float_eq(gm_node_scalar(m->phases[0].loss), 7.03606868, TOL);
+    cr_assert_float_eq(metric(g, "recon_nll"), 7.03606868, TOL);
+    gm_error err = {0};
+    cr_assert_null(gm_graph_find(g, "eps", &err), "no noise");
+    cr_assert_null(gm_graph_find(g, "kl_qz_pz", &err), "no KL metric");
+    cr_assert_eq(m->n_eval_metrics, 2);
+    cr_assert_str_eq(m->eval_names[0], "distortion");
+    cr_assert_str_eq(m->eval_names[1], "active_units");
+    gm_model_free(m);
+    gm_registry_free(reg);
+}
+
+/* The stochastic autoencoder is beta 0: the loss is the reconstruction at
+ * the noisy z, and the KL is still measured. */
+Test(objective_values, stochastic_autoencoder_matches_numpy) {
+    gm_registry *reg = gm_registry_create();
+    gm_model_spec spec = tiny_spec(reg, "vae_elbo", 1, 3, GM_ACT_TANH, 2);
+    set_number(&spec, "sigma", 0.5);
+    set_number(&spec, "beta", 0.0);
+    gm_model *m = vae_fixture(reg, &spec, NULL);
+    gm_graph *g = m->phases[0].graph;
+    gm_graph_forward(g);
+    cr_assert_float_eq(gm_node_scalar(m->phases[0].loss), 7.41214967, TOL);
+    cr_assert_float_eq(metric(g, "kl_qz_pz"), 0.0656399687, TOL);
+    gm_model_free(m);
+    gm_registry_free(reg);
+}
+
+Test(objective_values, deterministic_posterior_refuses_a_kl_weight) {
+    gm_registry *reg = gm_registry_create();
+    gm_model_spec spec = tiny_spec(reg, "vae_elbo", 1, 3, GM_ACT_TANH, 2);
+    set_choice(&spec, "posterior", "deterministic"); /* beta stays 1 */
+    gm_rng init = gm_rng_stream(1, "init"), noise = gm_rng_stream(1, "noise");
+    gm_build_ctx ctx = {.spec = &spec,
+                        .data_dim = 2,
+                        .batch_size = 2,
+                        .sample_count = 4,
+                        .eval_rows = 4,
+                        .init = &init,
+                        .noise = &noise};
+    gm_error err = {0};
+    const gm_objective *o = gm_registry_find(reg, "vae_elbo", NULL, &err);
+    cr_assert_null(gm_model_create(o, &ctx, &err));
+    cr_assert(strstr(err.message, "model 'vae_elbo'") &&
+                  strstr(err.message, "params.beta to 0"),
+              "%s", err.message);
+    gm_registry_free(reg);
+}
+
+/* A linear encoder whose posteriors are known by construction on rows
+ * (cos i, 2 sin 0.7 i): mu = (x0, 0.05 x1, 0.5), logvar = (-1, 0, 0.3).
+ * Only the first dimension's mean varies by more than 0.01; each
+ * dimension's KL is 0.5 mean(mu^2 + e^lv - 1 - lv). */
+#define KNOWN_ROWS 500
+static const double known_lv[3] = {-1.0, 0.0, 0.3};
+
+static gm_model *known_encoder(gm_registry *reg, const char *posterior,
+                               float *rows) {
+    gm_model_spec spec = tiny_spec(reg, "vae_elbo", 3, 3, GM_ACT_TANH, 2);
+    spec.networks[0].mlp.n_hidden = 0; /* encoder: one affine map */
+    set_choice(&spec, "posterior", posterior);
+    set_number(&spec, "beta", strcmp(posterior, "gaussian") == 0);
+    set_number(&spec, "iwae_k", 8);
+    gm_model *m = build(reg, &spec, NULL, 2, 4);
+    gm_params *enc = m->owned[0];
+    cr_assert_str_eq(gm_params_name(enc), "encoder");
+    float *w = gm_params_data(enc); /* weight [6, 2], bias [6] */
+    memset(w, 0, gm_params_numel(enc) * sizeof *w);
+    w[0 * 2 + 0] = 1.0f;
+    w[1 * 2 + 1] = 0.05f;
+    float *b = w + 12;
+    b[2] = 0.5f;
+    for (int u = 0; u < 3; u++)
+        b[3 + u] = (float)known_lv[u];
+    for (int i = 0; i < KNOWN_ROWS; i++) {
+        rows[2 * i] = (float)cos(i);
+        rows[2 * i + 1] = (float)(2.0 * sin(0.7 * i));
+    }
+    return m;
+}
+
+static int eval_index(const gm_model *m, const char *name) {
+    for (int i = 0; i < m->n_eval_metrics; i++)
+        if (strcmp(m->eval_names[i], name) == 0) return i;
+    cr_assert_fail("no evaluation metric %s", name);
+    return -1;
+}
+
+Test(objective_eval, kl_per_dim_and_active_units_known_by_construction) {
+    gm_registry *reg = gm_registry_create();
+    static float rows[2 * KNOWN_ROWS];
+    gm_model *m = known_encoder(reg, "gaussian", rows);
+    cr_assert_eq(m->n_eval_vectors, 1);
+    cr_assert_str_eq(m->eval_vector_names[0], "kl_per_dim");
+    cr_assert_eq(m->eval_vector_lens[0], 3);
+    double out[GM_MAX_EVAL_METRICS + 3], want[3] = {0}, rate = 0;
+    for (int i = 0; i < KNOWN_ROWS; i++) {
+        double mu[3] = {(float)rows[2 * i], 0.05f * rows[2 * i + 1], 0.5};
+        for (int u = 0; u < 3; u++)
+            want[u] += 0.5 *
+                       (mu[u] * mu[u] + exp(known_lv[u]) - 1 - known_lv[u]) /
+                       KNOWN_ROWS;
+    }
+    gm_error err = {0};
+    cr_assert_eq(m->hooks.evaluate(m->hooks.state, rows, KNOWN_ROWS, out, &err),
+                 GM_OK, "%s", err.message);
+    const double *kl = out + m->n_eval_metrics;
+    for (int u = 0; u < 3; u++) {
+        cr_assert_float_eq(kl[u], want[u], 1e-5, "dim %d: %g, want %g", u,
+                           kl[u], want[u]);
+        rate += want[u];
+    }
+    double got_rate = out[eval_index(m, "rate")];
+    cr_assert_float_eq(got_rate, rate, 1e-5);
+    cr_assert_eq(out[eval_index(m, "active_units")], 1.0);
+    double d = out[eval_index(m, "distortion")];
+    cr_assert_float_eq(out[eval_index(m, "elbo_eval")], -(d + got_rate), 1e-9);
+    double mi = out[eval_index(m, "mutual_info")];
+    double marginal = out[eval_index(m, "marginal_kl")];
+    cr_assert_float_eq(mi + marginal, got_rate, 1e-9);
+    cr_assert(mi > 0 && mi < log(KNOWN_ROWS) && marginal > 0,
+              "I_q %g, marginal KL %g", mi, marginal);
+    cr_assert(out[eval_index(m, "posterior_gap")] > -0.05, "gap %g",
+              out[eval_index(m, "posterior_gap")]);
+    gm_model_free(m);
+    gm_registry_free(reg);
+}
+
+Test(objective_eval, deterministic_encoder_active_units) {
+    gm_registry *reg = gm_registry_create();
+    static float rows[2 * KNOWN_ROWS];
+    gm_model *m = known_encoder(reg, "deterministic", rows);
+    cr_assert_eq(m->n_eval_vectors, 0);
+    double out[2];
+    gm_error err = {0};
+    cr_assert_eq(m->hooks.evaluate(m->hooks.state, rows, KNOWN_ROWS, out, &err),
+                 GM_OK, "%s", err.message);
+    cr_assert(isfinite(out[0]), "distortion %g", out[0]);
+    cr_assert_eq(out[1], 1.0, "active units %g", out[1]);
+    cr_assert_eq(
+        m->hooks.evaluate(m->hooks.state, rows, EVAL_ROWS + 1, out, &err),
+        GM_ERR_INVALID, "more rows than built for");
     gm_model_free(m);
     gm_registry_free(reg);
 }
@@ -402,6 +565,62 @@ Test(objective_learning, vae_elbo_fits_a_gaussian) {
 
 Test(objective_learning, joint_kl_fits_a_gaussian) {
     vae_fits_gaussian("joint_kl");
+}
+
+/* The evaluation of a fitted model on 1000 fresh rows of its data. */
+static void evaluate_fit(const fit *f, double mean, double std, double *out) {
+    static float rows[EVAL_ROWS];
+    gm_rng r = gm_rng_stream(4, "data");
+    for (int i = 0; i < EVAL_ROWS; i++)
+        rows[i] = (float)(mean + std * gm_rng_normal(&r));
+    gm_error err = {0};
+    cr_assert_eq(f->model->hooks.evaluate(f->model->hooks.state, rows,
+                                          EVAL_ROWS, out, &err),
+                 GM_OK, "%s", err.message);
+}
+
+/* Each member of the family learns: its reconstructions of N(3, 0.5^2)
+ * beat the data mean's, whose distortion under sigma 0.1 is
+ * 0.5 log(2 pi 0.01) + 0.25 / 0.02 = 11.1 nats. */
+static double family_distortion(const char *posterior, double beta,
+                                double *rate) {
+    gm_registry *reg = gm_registry_create();
+    gm_model_spec spec = tiny_spec(reg, "vae_elbo", 1, 16, GM_ACT_TANH, 128);
+    set_choice(&spec, "posterior", posterior);
+    set_number(&spec, "beta", beta);
+    set_number(&spec, "sigma", 0.1);
+    spec.train.optimizer.lr = 1e-2f;
+    fit f = train_1d(reg, &spec, 3.0, 0.5, 1500);
+    double out[GM_MAX_EVAL_METRICS + 1];
+    evaluate_fit(&f, 3.0, 0.5, out);
+    double d = out[eval_index(f.model, "distortion")];
+    if (rate) *rate = out[eval_index(f.model, "rate")];
+    fit_free(&f);
+    gm_registry_free(reg);
+    return d;
+}
+
+Test(objective_learning, autoencoder_reconstructs) {
+    double d = family_distortion("deterministic", 0.0, NULL);
+    cr_assert(d < 0.0, "autoencoder distortion %g nats", d);
+}
+
+Test(objective_learning, stochastic_autoencoder_reconstructs) {
+    double rate, d = family_distortion("gaussian", 0.0, &rate);
+    cr_assert(d < 0.0, "stochastic autoencoder distortion %g nats", d);
+    cr_assert(rate > 2.0, "no KL term: a narrow posterior, rate %g", rate);
+}
+
+/* beta trades rate for distortion: beta 4 codes fewer nats than beta 0.25
+ * and reconstructs worse. */
+Test(objective_learning, beta_vae_trades_rate_for_distortion) {
+    double rate_lo, rate_hi;
+    double d_lo = family_distortion("gaussian", 0.25, &rate_lo);
+    double d_hi = family_distortion("gaussian", 4.0, &rate_hi);
+    cr_assert(rate_hi < rate_lo && d_hi > d_lo,
+              "beta 0.25: rate %g distortion %g; beta 4: rate %g distortion "
+              "%g",
+              rate_lo, d_lo, rate_hi, d_hi);
 }
 
 static void gan_moves_to_data_mean(const char *objective) {

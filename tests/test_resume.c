@@ -1,6 +1,6 @@
 /* Nothing lost: a run stopped at any step and resumed from its checkpoint
- * gives the same metrics, samples, mode counts and final state, bit for
- * bit, as a run never stopped; for every built-in objective, with one and
+ * gives the same metrics, vectors, samples, mode counts and final state, bit
+ * for bit, as a run never stopped; for every built-in objective, with one and
  * two jobs. */
 #include <criterion/criterion.h>
 #include <hdf5.h>
@@ -28,6 +28,11 @@ static const char experiment[] =
     "    encoder: {hidden: [8]}\n"
     "    decoder: {hidden: [8]}\n"
     "    params: {sigma: 0.1, iwae_k: 4, warmup_steps: 20}\n"
+    "  ae:\n"
+    "    objective: vae_elbo\n"
+    "    encoder: {hidden: [8]}\n"
+    "    decoder: {hidden: [8]}\n"
+    "    params: {sigma: 0.1, posterior: deterministic, beta: 0}\n"
     "  joint:\n"
     "    objective: joint_kl\n"
     "    encoder: {hidden: [8]}\n"
@@ -47,9 +52,9 @@ static const char experiment[] =
     "    discriminator: {hidden: [8]}\n"
     "    params: {previous: frozen, refresh_every: 3}\n";
 
-static const char *const models[] = {"vae", "joint", "gan", "prior",
-                                     "frozen"};
-#define N_MODELS 5
+static const char *const models[] = {"vae", "ae",    "joint",
+                                     "gan", "prior", "frozen"};
+#define N_MODELS 6
 
 /* Stops the experiment once a run of `model` (any if NULL) reaches `at`. */
 typedef struct stopper {
@@ -164,6 +169,11 @@ static void same_runs(const char *want, const char *got) {
             }
             snprintf(path, sizeof path, "%s/samples", group);
             same_dataset(a, b, path);
+            if (strcmp(models[m], "vae") == 0 ||
+                strcmp(models[m], "joint") == 0) {
+                snprintf(path, sizeof path, "%s/vectors/kl_per_dim", group);
+                same_dataset(a, b, path);
+            }
             snprintf(path, sizeof path, "%s/mode_counts", group);
             same_dataset(a, b, path);
         }

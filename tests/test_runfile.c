@@ -73,9 +73,9 @@ static void append_evals(gm_run_log *log, int m, int s, int n) {
             counts[k] = count_of(m, s, e, k);
         for (int i = 0; i < S * D; i++)
             samples[i] = sample_of(m, s, e, i);
-        cr_assert_eq(
-            gm_run_log_append(log, step_of(e), metrics, counts, samples, &err),
-            GM_OK, "append: %s", err.message);
+        cr_assert_eq(gm_run_log_append(log, step_of(e), metrics, counts,
+                                       samples, NULL, &err),
+                     GM_OK, "append: %s", err.message);
     }
 }
 
@@ -410,8 +410,8 @@ Test(runfile, h5dump_reads_the_file_while_training_and_after) {
         gm_runfile_begin_run(f, "vae", 1, metric_names, 2, 0, 0, 0, &err);
     cr_assert_not_null(log, "%s", err.message);
     double m[2] = {1, 2};
-    cr_assert_eq(gm_run_log_append(log, 5, m, NULL, NULL, &err), GM_OK, "%s",
-                 err.message);
+    cr_assert_eq(gm_run_log_append(log, 5, m, NULL, NULL, NULL, &err), GM_OK,
+                 "%s", err.message);
     bool have_h5dump = access(H5DUMP, X_OK) == 0;
     if (have_h5dump) {
         char *argv[] = {H5DUMP, "-d", "/models/vae/seed_1/metrics/step",
@@ -656,8 +656,8 @@ Test(runfile, summary_one_seed_and_missing_metrics) {
     gm_run_log *log =
         gm_runfile_begin_run(f, "zeta", 1, elbo, 1, 0, 0, 0, &err);
     const double v1[] = {-3.0}, v2[] = {-2.0};
-    gm_run_log_append(log, 1, v1, NULL, NULL, &err);
-    gm_run_log_append(log, 2, v2, NULL, NULL, &err);
+    gm_run_log_append(log, 1, v1, NULL, NULL, NULL, &err);
+    gm_run_log_append(log, 2, v2, NULL, NULL, NULL, &err);
     gm_run_log_free(log);
     log = gm_runfile_begin_run(f, "zeta", 2, elbo, 1, 0, 0, 0, &err);
     gm_run_log_free(log); /* began, never evaluated: not counted */
@@ -667,7 +667,7 @@ Test(runfile, summary_one_seed_and_missing_metrics) {
         log =
             gm_runfile_begin_run(f, "alpha", (uint64_t)s, d, 1, 0, 0, 0, &err);
         cr_assert_not_null(log, "%s", err.message);
-        gm_run_log_append(log, 100, &finals[s], NULL, NULL, &err);
+        gm_run_log_append(log, 100, &finals[s], NULL, NULL, NULL, &err);
         gm_run_log_free(log);
     }
     cr_assert_eq(gm_runfile_write_summary(f, &err), GM_OK, "%s", err.message);
@@ -790,15 +790,17 @@ Test(runfile, append_and_begin_run_refuse_bad_calls) {
     gm_run_log_free(other);
     double m[2] = {1, 2};
     int counts[K] = {1, 2, 3};
-    cr_assert_eq(gm_run_log_append(log, 10, m, counts, NULL, &err), GM_OK);
-    cr_assert_eq(gm_run_log_append(log, 10, m, counts, NULL, &err),
+    cr_assert_eq(gm_run_log_append(log, 10, m, counts, NULL, NULL, &err),
+                 GM_OK);
+    cr_assert_eq(gm_run_log_append(log, 10, m, counts, NULL, NULL, &err),
                  GM_ERR_INVALID, "steps must increase");
     cr_assert(strstr(err.message, "step 10 does not follow step 10"), "%s",
               err.message);
-    cr_assert_eq(gm_run_log_append(log, 20, m, NULL, NULL, &err),
+    cr_assert_eq(gm_run_log_append(log, 20, m, NULL, NULL, NULL, &err),
                  GM_ERR_INVALID, "mode counts are required");
-    cr_assert_eq(gm_run_log_append(log, 20, m, counts, (float[]){0}, &err),
-                 GM_ERR_INVALID, "no samples in this run");
+    cr_assert_eq(
+        gm_run_log_append(log, 20, m, counts, (float[]){0}, NULL, &err),
+        GM_ERR_INVALID, "no samples in this run");
     cr_assert_eq(gm_run_log_rows(log), 1, "refused rows are not written");
     gm_run_log_free(log);
     cr_assert_null(
@@ -809,7 +811,8 @@ Test(runfile, append_and_begin_run_refuse_bad_calls) {
     log = gm_runfile_begin_run(f, "gan", 2, metric_names, 2, 0, 0, 0, &err);
     cr_assert_not_null(log, "%s", err.message);
     cr_assert_eq(gm_runfile_close(f, &err), GM_OK, "%s", err.message);
-    cr_assert_eq(gm_run_log_append(log, 1, m, NULL, NULL, &err), GM_ERR_STATE);
+    cr_assert_eq(gm_run_log_append(log, 1, m, NULL, NULL, NULL, &err),
+                 GM_ERR_STATE);
     gm_run_log_free(log);
     hid_t h = open_ro(path);
     H5Dclose(open_ds(h, "/models/gan/seed_1/mode_counts", H5T_INTEGER, 4, 2,
@@ -853,4 +856,72 @@ Test(runfile, create_makes_parents_and_replaces_only_when_done) {
     snprintf(runs, sizeof runs, "%s/runs", dir);
     rmdir(runs);
     rmdir(dir);
+}
+
+/* ---- vector series ------------------------------------------------------
+ */
+
+/* The dimensions of a [rows, len] dataset of a closed file. */
+static void vector_dims(const char *path, const char *obj, hsize_t *dims) {
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t ds = H5Dopen2(f, obj, H5P_DEFAULT);
+    cr_assert(ds >= 0, "%s: %s", path, obj);
+    hid_t sp = H5Dget_space(ds);
+    cr_assert_eq(H5Sget_simple_extent_ndims(sp), 2);
+    H5Sget_simple_extent_dims(sp, dims, NULL);
+    H5Sclose(sp);
+    H5Dclose(ds);
+    H5Fclose(f);
+}
+
+Test(runfile, vectors_are_series_cut_back_on_resume) {
+    const char *path = out_path("vectors");
+    const char *names[] = {"kl_per_dim"},
+               *obj = "/models/vae/seed_1/vectors/kl_per_dim";
+    const int lens[] = {3}, wrong[] = {4};
+    gm_error err = {0};
+    gm_runfile *f = create_or_die(path);
+    gm_hparams h = model_params();
+    gm_runfile_add_model(f, "vae", "vae_elbo", &h, &err);
+    gm_run_log *log =
+        gm_runfile_begin_run(f, "vae", 1, metric_names, 2, 0, 0, 0, &err);
+    cr_assert_not_null(log, "%s", err.message);
+    cr_assert_eq(gm_run_log_add_vectors(log, names, lens, 1, &err), GM_OK, "%s",
+                 err.message);
+    cr_assert_eq(gm_run_log_add_vectors(log, names, lens, 1, &err),
+                 GM_ERR_INVALID, "vectors are added once");
+    double m[2] = {1, 2}, v[3] = {0.5, 0.25, 0.125};
+    cr_assert_eq(gm_run_log_append(log, 1, m, NULL, NULL, NULL, &err),
+                 GM_ERR_INVALID, "a row without its vectors");
+    cr_assert(strstr(err.message, "vectors missing"), "%s", err.message);
+    for (long step = 1; step <= 3; step++)
+        cr_assert_eq(gm_run_log_append(log, step, m, NULL, NULL, v, &err),
+                     GM_OK, "%s", err.message);
+    gm_run_log_free(log);
+    cr_assert_eq(gm_runfile_close(f, &err), GM_OK, "%s", err.message);
+    hsize_t dims[2];
+    vector_dims(path, obj, dims);
+    cr_assert(dims[0] == 3 && dims[1] == 3, "[%llu, %llu]",
+              (unsigned long long)dims[0], (unsigned long long)dims[1]);
+
+    f = gm_runfile_resume(path, &err);
+    cr_assert_not_null(f, "%s", err.message);
+    log =
+        gm_runfile_continue_run(f, "vae", 1, metric_names, 2, 0, 0, 0, 1, &err);
+    cr_assert_not_null(log, "%s", err.message);
+    cr_assert_eq(gm_run_log_add_vectors(log, names, wrong, 1, &err), GM_ERR_IO,
+                 "a vector of another length");
+    cr_assert(strstr(err.message, "kl_per_dim"), "%s", err.message);
+    gm_run_log_free(log);
+    log =
+        gm_runfile_continue_run(f, "vae", 1, metric_names, 2, 0, 0, 0, 1, &err);
+    cr_assert_eq(gm_run_log_add_vectors(log, names, lens, 1, &err), GM_OK, "%s",
+                 err.message);
+    gm_run_log_free(log);
+    cr_assert_eq(gm_runfile_close(f, &err), GM_OK, "%s", err.message);
+    vector_dims(path, obj, dims);
+    cr_assert(dims[0] == 1 && dims[1] == 3,
+              "cut back to the checkpoint's "
+              "row: [%llu, %llu]",
+              (unsigned long long)dims[0], (unsigned long long)dims[1]);
 }

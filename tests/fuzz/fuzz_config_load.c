@@ -52,7 +52,8 @@ static void check_success(const gm_experiment *e) {
     REQUIRE(e->name[0] && e->out[0] && e->config_yaml);
     REQUIRE(e->n_seeds >= 1 && e->n_seeds <= GM_MAX_SEEDS);
     REQUIRE(e->n_models >= 1 && e->models);
-    REQUIRE(e->eval_every >= 1 && e->eval_samples >= 1);
+    REQUIRE(e->eval_every >= 1 && e->eval_samples >= 1 &&
+            e->eval_held_out >= 0);
     for (int i = 0; i < e->n_models; i++) {
         const gm_model_spec *m = &e->models[i];
         REQUIRE(m->name[0] && m->latent_dim >= 1);
@@ -102,8 +103,8 @@ static char *describe(const gm_experiment *e) {
     size_t len = 0;
     FILE *f = open_memstream(&text, &len);
     REQUIRE(f);
-    fprintf(f, "%s %s %ld %d\n", e->name, e->out, e->eval_every,
-            e->eval_samples);
+    fprintf(f, "%s %s %ld %d %d\n", e->name, e->out, e->eval_every,
+            e->eval_samples, e->eval_held_out);
     for (int i = 0; i < e->n_seeds; i++)
         fprintf(f, "seed %" PRIu64 "\n", e->seeds[i]);
     const gm_dataset_spec *d = &e->dataset;

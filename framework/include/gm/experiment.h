@@ -81,6 +81,9 @@ typedef struct gm_experiment {
     gm_train_spec train;
     long eval_every;
     int eval_samples;
+    /* held-out rows for the objective's evaluation; 0: the dataset's whole
+     * test split, or 1000 training rows if it has none */
+    int eval_held_out;
     long checkpoint_every; /* steps between checkpoints (and at the end) */
     gm_model_spec *models; /* in file order */
     int n_models;

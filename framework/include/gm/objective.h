@@ -35,7 +35,8 @@
 /* Bumped whenever gm_objective, gm_model_spec or the gm_model_*
  * functions change shape (2: the schema's network shapes, the state
  * hooks, one optimizer per group; 3: gm_model_spec's longer name and
- * sweep keys). */
+ * sweep keys, vector evaluation metrics, the held-out row count in the
+ * build context). */
 #define GM_OBJECTIVE_ABI 3
 
 typedef struct gm_dataset gm_dataset;
@@ -47,6 +48,7 @@ typedef struct gm_build_ctx {
     int data_dim;              /* dimension of one data point x */
     int batch_size;
     int sample_count;          /* rows the sampler graph must produce */
+    int eval_rows; /* held-out rows the evaluate hook gets (0: none) */
     const gm_dataset *data;    /* for densities (gm/data.h); may be NULL */
     uint64_t seed;
     gm_rng *init;  /* stream for initial parameter values */
@@ -110,8 +112,11 @@ typedef gm_status (*gm_before_phase_fn)(void *state, int phase, int repeat,
 /* Called after every training step (step counts from 1). */
 typedef gm_status (*gm_after_step_fn)(void *state, long step, gm_error *err);
 
-/* Called at each evaluation with `n` held-out data rows [n, data_dim];
- * writes one value per name in gm_hooks.eval_metrics into out. */
+/* Called at each evaluation with `n` held-out data rows [n, data_dim]
+ * (n <= gm_build_ctx.eval_rows); writes one value per name in
+ * gm_hooks.eval_metrics into out, then the vectors of
+ * gm_hooks.eval_vectors one after the other (eval_vector_lens[i] values
+ * each). */
 typedef gm_status (*gm_evaluate_fn)(void *state, const float *data, int n,
                                     double *out, gm_error *err);
 
@@ -129,6 +134,8 @@ typedef gm_status (*gm_load_state_fn)(void *state, const gm_state *in,
                                       const char *prefix, gm_error *err);
 
 #define GM_MAX_EVAL_METRICS 16
+#define GM_MAX_EVAL_VECTORS 4
+#define GM_MAX_EVAL_VECTOR_LEN 65536
 
 /* An objective's optional hooks and the state they share; every member
  * may be NULL. The model frees state with free_state when it goes. */
@@ -140,6 +147,12 @@ typedef struct gm_hooks {
     gm_evaluate_fn evaluate;
     const char *const *eval_metrics; /* names of what evaluate writes */
     int n_eval_metrics;
+    /* Vectors evaluate writes after the scalars (e.g. the KL of each
+     * latent dimension): names, lengths; each is logged as a series
+     * [evaluations, length] under vectors/<name>. */
+    const char *const *eval_vectors;
+    const int *eval_vector_lens;
+    int n_eval_vectors;
     gm_save_state_fn save_state; /* needed whenever the hooks keep state */
     gm_load_state_fn load_state;
 } gm_hooks;

@@ -132,14 +132,22 @@ gm_run_log *gm_runfile_continue_run(gm_runfile *f, const char *model,
                                     int n_metrics, int k_modes, int n_samples,
                                     int dim, long rows, gm_error *err);
 
+/* Adds n series of vectors (float64 [rows, lens[i]], under vectors/ in the
+ * run's group) to a log just begun or continued, before its next append:
+ * created for a run with no rows, else opened and cut to the log's rows
+ * like the other series. At most GM_MAX_EVAL_VECTORS, once per log. */
+gm_status gm_run_log_add_vectors(gm_run_log *log, const char *const *names,
+                                 const int *lens, int n, gm_error *err);
+
 /* Appends one evaluation: extends every series by one row, writes it and
  * flushes the file. `step` must exceed the previous one; `metrics` has
- * n_metrics values; mode_counts [k_modes] and samples [n_samples, dim]
- * must be given exactly when the run was begun with them. On failure no
- * series is left longer than the others. */
+ * n_metrics values; mode_counts [k_modes], samples [n_samples, dim] and
+ * vectors (the vectors' values one after the other) must be given exactly
+ * when the run has them. On failure no series is left longer than the
+ * others. */
 gm_status gm_run_log_append(gm_run_log *log, long step, const double *metrics,
                             const int *mode_counts, const float *samples,
-                            gm_error *err);
+                            const double *vectors, gm_error *err);
 
 /* Rows appended so far. */
 long gm_run_log_rows(const gm_run_log *log);

@@ -7,7 +7,7 @@
 static const char *const top_keys[] = {"experiment", "seeds",  "out",
                                        "dataset",    "train",  "eval",
                                        "checkpoint", "models", "sweep"};
-static const char *const eval_keys[] = {"every", "samples"};
+static const char *const eval_keys[] = {"every", "samples", "held_out"};
 static const char *const checkpoint_keys[] = {"every"};
 
 static gm_status seeds(const gm_cfg *c, const gm_ynode *root,
@@ -45,7 +45,7 @@ static gm_status eval(const gm_cfg *c, const gm_ynode *root, gm_experiment *e) {
     char path[GM_CFG_PATH_MAX];
     const gm_ynode *m = gm_cfg_get(root, "", "eval", path, sizeof path);
     gm_status st = gm_cfg_map(c, m, path, &m);
-    if (st == GM_OK) st = gm_cfg_check_keys(c, m, path, eval_keys, 2);
+    if (st == GM_OK) st = gm_cfg_check_keys(c, m, path, eval_keys, 3);
     e->eval_samples = 1000;
     if (st == GM_OK)
         st = gm_cfg_get_int(c, m, path, "samples", GM_CFG_AT_LEAST(1),
@@ -54,6 +54,10 @@ static gm_status eval(const gm_cfg *c, const gm_ynode *root, gm_experiment *e) {
     if (st == GM_OK)
         st = gm_cfg_get_long(c, m, path, "every", GM_CFG_AT_LEAST(1),
                              &e->eval_every);
+    e->eval_held_out = 0; /* the whole test split */
+    if (st == GM_OK)
+        st = gm_cfg_get_int(c, m, path, "held_out", GM_CFG_AT_LEAST(1),
+                            &e->eval_held_out);
     return st;
 }
 

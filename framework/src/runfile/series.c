@@ -5,6 +5,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "gm/objective.h"
+
 #define SERIES_CHUNK 64 /* rows per chunk of step and metrics */
 #define COUNTS_CHUNK 16 /* rows per chunk of mode_counts */
 #define SAMPLES_CHUNK_BYTES (1 << 20)
@@ -19,6 +21,10 @@ struct gm_run_log {
     char **names;  /* [n_metrics] */
     hid_t counts;  /* int32 [n,K] or -1 */
     hid_t samples; /* float32 [n,S,d] or -1 */
+    hid_t vector[GM_MAX_EVAL_VECTORS]; /* float64 [n, vector_len[i]] */
+    int vector_len[GM_MAX_EVAL_VECTORS];
+    char vector_name[GM_MAX_EVAL_VECTORS][GM_NAME_MAX];
+    int n_vectors, vector_values;
     int n_metrics, k, s, d;
     hsize_t rows;
     long last_step;
@@ -47,8 +53,10 @@ static hid_t create_series(hid_t loc, const char *name, hid_t type, int rank,
 }
 
 /* Series slots: 0 step, 1..n_metrics the metrics, then mode_counts, then
- * samples (those two are -1 when the run has none). */
-static int series_count(const gm_run_log *log) { return 3 + log->n_metrics; }
+ * samples (those two are -1 when the run has none), then the vectors. */
+static int series_count(const gm_run_log *log) {
+    return 3 + log->n_metrics + log->n_vectors;
+}
 
 /* The dataset in slot i, its rank and its dimensions after the first. */
 static hid_t series_id(const gm_run_log *log, int i, int *rank,
@@ -60,6 +68,12 @@ static hid_t series_id(const gm_run_log *log, int i, int *rank,
         *rank = 2;
         inner[0] = (hsize_t)log->k;
         return log->counts;
+    }
+    if (i > log->n_metrics + 2) {
+        int v = i - log->n_metrics - 3;
+        *rank = 2;
+        inner[0] = (hsize_t)log->vector_len[v];
+        return log->vector[v];
     }
     *rank = 3;
     inner[0] = (hsize_t)log->s;
@@ -196,6 +210,8 @@ static gm_run_log *log_alloc(gm_runfile *f, const char *model, uint64_t seed,
     if (!log) return NULL;
     log->owner = f;
     log->group = log->step = log->counts = log->samples = -1;
+    for (int i = 0; i < GM_MAX_EVAL_VECTORS; i++)
+        log->vector[i] = -1;
     log->n_metrics = n_metrics;
     log->k = k;
     log->s = s;
@@ -409,7 +425,8 @@ static gm_status require_open(const gm_run_log *log, gm_error *err) {
 
 static gm_status check_append(const gm_run_log *log, long step,
                               const double *metrics, const int *counts,
-                              const float *samples, gm_error *err) {
+                              const float *samples, const double *vectors,
+                              gm_error *err) {
     gm_status ready = require_open(log, err);
     if (ready != GM_OK) return ready;
     const char *path = log->owner->path;
@@ -433,12 +450,16 @@ static gm_status check_append(const gm_run_log *log, long step,
                             "%s: %s: samples %s (the run keeps %d samples)",
                             path, log->obj, samples ? "given" : "missing",
                             log->s);
+    if ((log->n_vectors > 0) != (vectors != NULL))
+        return gm_error_set(
+            err, GM_ERR_INVALID, "%s: %s: vectors %s (the run has %d vectors)",
+            path, log->obj, vectors ? "given" : "missing", log->n_vectors);
     return GM_OK;
 }
 
 static gm_status write_rows(gm_run_log *log, long step, const double *metrics,
                             const int *counts, const float *samples,
-                            gm_error *err) {
+                            const double *vectors, gm_error *err) {
     const char *path = log->owner->path;
     char obj[GM_H5_OBJ_MAX], metrics_obj[GM_H5_OBJ_MAX];
     int64_t s64 = step;
@@ -466,6 +487,16 @@ static gm_status write_rows(gm_run_log *log, long step, const double *metrics,
         return gm_h5_fail(err, GM_ERR_IO, path, obj, "cannot write row %llu",
                           (unsigned long long)log->rows);
     }
+    for (int v = 0, at = 0; v < log->n_vectors; at += log->vector_len[v++]) {
+        if (write_row(log, log->n_metrics + 3 + v, H5T_NATIVE_DOUBLE,
+                      vectors + at) >= 0)
+            continue;
+        char group[GM_H5_OBJ_MAX];
+        gm_h5_join(group, log->obj, "vectors");
+        gm_h5_join(obj, group, log->vector_name[v]);
+        return gm_h5_fail(err, GM_ERR_IO, path, obj, "cannot write row %llu",
+                          (unsigned long long)log->rows);
+    }
     if (gm_h5_attr_i64(log->group, "steps", step) < 0)
         return gm_h5_fail(err, GM_ERR_IO, path, log->obj,
                           "cannot write attribute 'steps'");
@@ -474,8 +505,9 @@ static gm_status write_rows(gm_run_log *log, long step, const double *metrics,
 
 gm_status gm_run_log_append(gm_run_log *log, long step, const double *metrics,
                             const int *mode_counts, const float *samples,
-                            gm_error *err) {
-    gm_status st = check_append(log, step, metrics, mode_counts, samples, err);
+                            const double *vectors, gm_error *err) {
+    gm_status st =
+        check_append(log, step, metrics, mode_counts, samples, vectors, err);
     if (st != GM_OK) return st;
     const char *path = log->owner->path;
     gm_h5_quiet q = gm_h5_quiet_begin();
@@ -484,7 +516,7 @@ gm_status gm_run_log_append(gm_run_log *log, long step, const double *metrics,
                         "cannot extend the series to %llu rows",
                         (unsigned long long)log->rows + 1);
     else
-        st = write_rows(log, step, metrics, mode_counts, samples, err);
+        st = write_rows(log, step, metrics, mode_counts, samples, vectors, err);
     if (st == GM_OK) st = gm_runfile_changed(log->owner, err);
     if (st == GM_OK) {
         log->rows++;
@@ -497,6 +529,80 @@ gm_status gm_run_log_append(gm_run_log *log, long step, const double *metrics,
 }
 
 long gm_run_log_rows(const gm_run_log *log) { return (long)log->rows; }
+
+/* Opens vectors/<name> [rows, len] of a run begun earlier, or creates it
+ * for a run with no rows yet. */
+static hid_t open_vector(hid_t group, const char *name, int len, bool create) {
+    if (!create) {
+        hid_t ds = H5Dopen2(group, name, H5P_DEFAULT);
+        hid_t space = ds >= 0 ? H5Dget_space(ds) : -1;
+        hsize_t dims[2] = {0};
+        bool fits = space >= 0 && H5Sget_simple_extent_ndims(space) == 2 &&
+                    H5Sget_simple_extent_dims(space, dims, NULL) == 2 &&
+                    dims[1] == (hsize_t)len;
+        if (space >= 0) H5Sclose(space);
+        if (fits || ds < 0) return ds;
+        H5Dclose(ds);
+        return -1;
+    }
+    hsize_t inner[1] = {(hsize_t)len}, chunk[2] = {SERIES_CHUNK, inner[0]};
+    return create_series(group, name, H5T_IEEE_F64LE, 2, inner, chunk, false);
+}
+
+gm_status gm_run_log_add_vectors(gm_run_log *log, const char *const *names,
+                                 const int *lens, int n, gm_error *err) {
+    gm_status st = require_open(log, err);
+    if (st != GM_OK) return st;
+    const char *path = log->owner->path;
+    if (log->n_vectors > 0 || n < 0 || n > GM_MAX_EVAL_VECTORS)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "%s: %s: bad vector series (%d, at most %d, once)",
+                            path, log->obj, n, GM_MAX_EVAL_VECTORS);
+    for (int i = 0; st == GM_OK && i < n; i++) {
+        st = gm_h5_check_name(path, "vector", names[i], err);
+        if (st == GM_OK && (lens[i] < 1 || strlen(names[i]) >= GM_NAME_MAX))
+            st = gm_error_set(err, GM_ERR_INVALID,
+                              "%s: %s: vector '%s' of length %d", path,
+                              log->obj, names[i], lens[i]);
+    }
+    if (st != GM_OK || n == 0) return st;
+    char obj[GM_H5_OBJ_MAX];
+    gm_h5_join(obj, log->obj, "vectors");
+    gm_h5_quiet q = gm_h5_quiet_begin();
+    bool exists = H5Lexists(log->group, "vectors", H5P_DEFAULT) > 0;
+    hid_t g = exists ? H5Gopen2(log->group, "vectors", H5P_DEFAULT)
+                     : gm_h5_group_create(log->group, "vectors");
+    if (g < 0) st = gm_h5_fail(err, GM_ERR_IO, path, obj, "cannot open group");
+    for (int i = 0; st == GM_OK && i < n; i++) {
+        bool create = H5Lexists(g, names[i], H5P_DEFAULT) <= 0;
+        if (create && log->rows > 0) {
+            st = gm_error_set(err, GM_ERR_NOT_FOUND,
+                              "%s: %s: no series '%s' (the run's vectors "
+                              "differ from the file's)",
+                              path, obj, names[i]);
+            break;
+        }
+        log->vector[i] = open_vector(g, names[i], lens[i], create);
+        if (log->vector[i] < 0) {
+            st = gm_h5_fail(err, GM_ERR_IO, path, obj,
+                            "cannot %s vector series '%s' of length %d",
+                            create ? "create" : "open", names[i], lens[i]);
+            break;
+        }
+        log->vector_len[i] = lens[i];
+        snprintf(log->vector_name[i], GM_NAME_MAX, "%s", names[i]);
+        log->n_vectors = i + 1;
+    }
+    if (g >= 0) H5Gclose(g);
+    /* Rows after a checkpoint are evaluated again, as for the scalars. */
+    if (st == GM_OK && set_rows(log, log->rows) < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, path, obj,
+                        "cannot cut the vectors back to %llu rows",
+                        (unsigned long long)log->rows);
+    if (st == GM_OK) st = gm_runfile_changed(log->owner, err);
+    gm_h5_quiet_end(q);
+    return st;
+}
 
 gm_status gm_run_log_finish(gm_run_log *log, long steps, double train_seconds,
                             gm_error *err) {
@@ -530,6 +636,8 @@ void gm_run_log_detach(gm_run_log *log) {
     log->group = log->step = log->counts = log->samples = -1;
     for (int i = 0; i < log->n_metrics; i++)
         log->metric[i] = -1;
+    for (int i = 0; i < log->n_vectors; i++)
+        log->vector[i] = -1;
     for (gm_run_log **at = log->owner ? &log->owner->logs : NULL; at && *at;
          at = &(*at)->next)
         if (*at == log) {

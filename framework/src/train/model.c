@@ -178,19 +178,45 @@ gm_status gm_model_set_attr(gm_model *m, const char *name, double value,
 
 gm_status gm_model_set_hooks(gm_model *m, const gm_hooks *hooks,
                              gm_error *err) {
+    gm_status st = GM_OK;
     if (hooks->n_eval_metrics < 0 ||
-        hooks->n_eval_metrics > GM_MAX_EVAL_METRICS) {
+        hooks->n_eval_metrics > GM_MAX_EVAL_METRICS)
+        st = gm_error_set(err, GM_ERR_INVALID, "at most %d evaluation metrics",
+                          GM_MAX_EVAL_METRICS);
+    else if (hooks->n_eval_vectors < 0 ||
+             hooks->n_eval_vectors > GM_MAX_EVAL_VECTORS)
+        st = gm_error_set(err, GM_ERR_INVALID, "at most %d evaluation vectors",
+                          GM_MAX_EVAL_VECTORS);
+    int values = 0;
+    for (int i = 0; st == GM_OK && i < hooks->n_eval_vectors; i++) {
+        int len = hooks->eval_vector_lens[i];
+        if (len < 1 || len > GM_MAX_EVAL_VECTOR_LEN)
+            st = gm_error_set(err, GM_ERR_INVALID,
+                              "evaluation vector '%s' has length %d, not in "
+                              "1..%d",
+                              hooks->eval_vectors[i], len,
+                              GM_MAX_EVAL_VECTOR_LEN);
+        values += len;
+    }
+    if (st != GM_OK) {
         if (hooks->free_state) hooks->free_state(hooks->state);
-        return gm_error_set(err, GM_ERR_INVALID,
-                            "at most %d evaluation metrics",
-                            GM_MAX_EVAL_METRICS);
+        return st;
     }
     if (m->hooks.free_state) m->hooks.free_state(m->hooks.state);
     m->hooks = *hooks;
     for (int i = 0; i < hooks->n_eval_metrics; i++)
         snprintf(m->eval_names[i], GM_NAME_MAX, "%s", hooks->eval_metrics[i]);
     m->n_eval_metrics = hooks->n_eval_metrics;
-    m->hooks.eval_metrics = NULL; /* the copies above are what count */
+    for (int i = 0; i < hooks->n_eval_vectors; i++) {
+        snprintf(m->eval_vector_names[i], GM_NAME_MAX, "%s",
+                 hooks->eval_vectors[i]);
+        m->eval_vector_lens[i] = hooks->eval_vector_lens[i];
+    }
+    m->n_eval_vectors = hooks->n_eval_vectors;
+    m->eval_vector_values = values;
+    /* the copies above are what count */
+    m->hooks.eval_metrics = m->hooks.eval_vectors = NULL;
+    m->hooks.eval_vector_lens = NULL;
     return GM_OK;
 }
 

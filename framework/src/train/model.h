@@ -54,6 +54,10 @@ struct gm_model {
     int n_train_metrics;
     char eval_names[GM_MAX_EVAL_METRICS][GM_NAME_MAX];
     int n_eval_metrics;
+    char eval_vector_names[GM_MAX_EVAL_VECTORS][GM_NAME_MAX];
+    int eval_vector_lens[GM_MAX_EVAL_VECTORS];
+    int n_eval_vectors;
+    int eval_vector_values; /* the sum of eval_vector_lens */
 };
 
 /* Builds `objective` for the model described by ctx, compiles its graphs

@@ -1,6 +1,7 @@
 /* One (model, seed) run: setup, the step loop, and evaluations. */
 #include "run.h"
 
+#include <limits.h>
 #include <math.h>
 #include <string.h>
 #include <time.h>
@@ -8,8 +9,9 @@
 #include "gm/kde.h"
 #include "gm/metrics.h"
 
-/* Rows of held-out data handed to an objective's evaluate hook. */
-#define EVAL_ROWS 1000
+/* Rows handed to an objective's evaluate hook by default when the dataset
+ * has no test split (eval.held_out sets it). */
+#define EVAL_TRAIN_ROWS 1000
 /* Sample snapshots of high-dimensional data keep this many rows. */
 #define IMAGE_SNAPSHOT 64
 
@@ -39,33 +41,48 @@ static gm_status alloc_rows(gm_run *r, gm_error *err) {
     if (r->k_modes)
         r->row_modes = calloc(rows * r->k_modes, sizeof *r->row_modes);
     r->samples = malloc((size_t)r->e->eval_samples * r->dim * sizeof(float));
+    const gm_model *m = r->model;
+    int vec = m->eval_vector_values;
+    r->eval_out =
+        malloc((size_t)(m->n_eval_metrics + vec + 1) * sizeof *r->eval_out);
+    if (vec) r->row_vectors = calloc(rows * vec, sizeof *r->row_vectors);
     r->state = gm_state_create();
     r->checkpoint_step = -1;
     if (!r->row_step || !r->row_values || !r->row_samples || !r->samples ||
-        (r->k_modes && !r->row_modes) || !r->state)
+        (r->k_modes && !r->row_modes) || !r->state || !r->eval_out ||
+        (vec && !r->row_vectors))
         return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     return GM_OK;
 }
 
-/* Held-out rows for the evaluate hook: the test split if there is one. */
-static const float *eval_rows(const gm_dataset *d, int *n) {
-    if (gm_dataset_test_rows(d) > 0) {
-        *n = (int)fmin((double)gm_dataset_test_rows(d), EVAL_ROWS);
-        return gm_dataset_test_data(d);
-    }
-    *n = (int)fmin((double)gm_dataset_rows(d), EVAL_ROWS);
-    return gm_dataset_data(d);
+/* Held-out rows for the evaluate hook: eval.held_out rows (0: the whole
+ * test split, or EVAL_TRAIN_ROWS training rows without one). */
+static gm_status held_out_rows(gm_run *r, gm_error *err) {
+    const gm_dataset *d = r->data;
+    bool test = gm_dataset_test_rows(d) > 0;
+    size_t have = test ? gm_dataset_test_rows(d) : gm_dataset_rows(d);
+    long want = r->e->eval_held_out;
+    if (want == 0)
+        want = test ? (long)fmin((double)have, INT_MAX)
+                    : (long)fmin((double)have, EVAL_TRAIN_ROWS);
+    if ((size_t)want > have)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "eval.held_out %ld exceeds the %zu %s rows of the "
+                            "dataset",
+                            want, have, test ? "test" : "training");
+    r->held_out = test ? gm_dataset_test_data(d) : gm_dataset_data(d);
+    r->n_held_out = (int)want;
+    return GM_OK;
 }
 
-/* Mean log p_data over the evaluation rows: the data term of the IWAE
+/* Mean log p_data over the held-out rows: the data term of the IWAE
  * forward KL, the same at every evaluation of a run. */
-static double eval_rows_log_density(const gm_dataset *d) {
-    int n;
-    const float *rows = eval_rows(d, &n);
+static double held_out_log_density(const gm_run *r) {
     double sum = 0.0;
-    for (int i = 0; i < n; i++)
-        sum += gm_dataset_log_density(d, rows + (size_t)i * gm_dataset_dim(d));
-    return sum / n;
+    for (int i = 0; i < r->n_held_out; i++)
+        sum +=
+            gm_dataset_log_density(r->data, r->held_out + (size_t)i * r->dim);
+    return sum / r->n_held_out;
 }
 
 gm_status gm_run_setup(gm_run *r, gm_error *err) {
@@ -84,10 +101,13 @@ gm_status gm_run_setup(gm_run *r, gm_error *err) {
                                    gm_rng_stream(r->seed, "batches"), err);
     if (!r->batcher) return err->status;
     r->dim = gm_dataset_dim(r->data);
+    gm_status st = held_out_rows(r, err);
+    if (st != GM_OK) return st;
     gm_build_ctx ctx = {.spec = spec,
                         .data_dim = r->dim,
                         .batch_size = spec->train.batch_size,
                         .sample_count = r->e->eval_samples,
+                        .eval_rows = r->n_held_out,
                         .data = r->data,
                         .seed = r->seed,
                         .init = &init,
@@ -114,7 +134,7 @@ gm_status gm_run_setup(gm_run *r, gm_error *err) {
                 r->iwae_index = m->n_train_metrics + i;
         if (r->iwae_index >= 0) {
             add_name(r, "kl_data_model_iwae");
-            r->eval_log_p_data = eval_rows_log_density(r->data);
+            r->eval_log_p_data = held_out_log_density(r);
         }
     }
     r->snapshot = r->dim <= 16 || r->e->eval_samples < IMAGE_SNAPSHOT
@@ -153,10 +173,21 @@ static gm_status evaluate(gm_run *r, long step, gm_error *err) {
     gm_model_take_train_metrics(m, row);
     int at = m->n_train_metrics;
     if (m->hooks.evaluate) {
-        int n;
-        const float *rows = eval_rows(r->data, &n);
-        gm_status s = m->hooks.evaluate(m->hooks.state, rows, n, row + at, err);
+        gm_status s = m->hooks.evaluate(m->hooks.state, r->held_out,
+                                        r->n_held_out, r->eval_out, err);
         if (s != GM_OK) return s;
+        memcpy(row + at, r->eval_out, (size_t)m->n_eval_metrics * sizeof *row);
+        const double *v = r->eval_out + m->n_eval_metrics;
+        for (int i = 0; i < m->n_eval_vectors; v += m->eval_vector_lens[i++])
+            for (int j = 0; j < m->eval_vector_lens[i]; j++)
+                if (!isfinite(v[j]))
+                    return gm_error_set(err, GM_ERR_NUMERIC,
+                                        "step %ld: %s[%d] is %g", step,
+                                        m->eval_vector_names[i], j, v[j]);
+        int vec = m->eval_vector_values;
+        if (vec)
+            memcpy(r->row_vectors + k * vec, r->eval_out + m->n_eval_metrics,
+                   (size_t)vec * sizeof *r->row_vectors);
     }
     at += m->n_eval_metrics;
     gm_model_sample(m, r->samples);
@@ -270,6 +301,8 @@ void gm_run_free(gm_run *r) {
     free(r->row_values);
     free(r->row_modes);
     free(r->row_samples);
+    free(r->row_vectors);
+    free(r->eval_out);
     gm_state_free(r->state);
     r->state = NULL;
     r->model = NULL;
@@ -280,4 +313,6 @@ void gm_run_free(gm_run *r) {
     r->row_values = NULL;
     r->row_modes = NULL;
     r->row_samples = NULL;
+    r->row_vectors = NULL;
+    r->eval_out = NULL;
 }

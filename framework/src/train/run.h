@@ -41,6 +41,9 @@ struct gm_run {
     int iwae_index;         /* where iwae_logpx sits in a row, or -1 */
     double eval_log_p_data; /* mean log p_data(x) on the evaluation rows */
     float *samples;         /* [eval_samples, dim], drawn at each evaluation */
+    const float *held_out;  /* [n_held_out, dim]: the evaluate hook's rows */
+    int n_held_out;
+    double *eval_out; /* [n_eval_metrics + vector values]: the hook's output */
 
     /* Evaluation rows, written by the run; rows below the published count
      * (kept by the driver) never change again. */
@@ -49,6 +52,7 @@ struct gm_run {
     double *row_values; /* [cap_rows, n_logged] */
     int *row_modes;     /* [cap_rows, k_modes] or NULL */
     float *row_samples; /* [cap_rows, snapshot, dim] */
+    double *row_vectors; /* [cap_rows, model->eval_vector_values] or NULL */
     long n_rows;
     long first_row; /* rows before it came from a checkpoint: not in memory */
 

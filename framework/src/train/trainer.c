@@ -221,7 +221,12 @@ static gm_status open_log(trainer *t, job *j, gm_error *err) {
         j->log = gm_runfile_continue_run(t->file, r->spec->name, r->seed,
                                          r->names, r->n_logged, r->k_modes,
                                          r->snapshot, r->dim, j->written, err);
-    return j->log ? GM_OK : err->status;
+    if (!j->log) return err->status;
+    const char *names[GM_MAX_EVAL_VECTORS];
+    for (int i = 0; i < m->n_eval_vectors; i++)
+        names[i] = m->eval_vector_names[i];
+    return gm_run_log_add_vectors(j->log, names, m->eval_vector_lens,
+                                  m->n_eval_vectors, err);
 }
 
 /* Writes what job j has published since the last call. Called with the
@@ -245,7 +250,10 @@ static gm_status write_news(trainer *t, job *j, gm_error *err) {
         s = gm_run_log_append(
             j->log, r->row_step[k], r->row_values + k * r->n_logged,
             r->row_modes ? r->row_modes + k * r->k_modes : NULL,
-            r->row_samples + (size_t)k * r->snapshot * r->dim, err);
+            r->row_samples + (size_t)k * r->snapshot * r->dim,
+            r->row_vectors ? r->row_vectors + k * r->model->eval_vector_values
+                           : NULL,
+            err);
     }
     if (s == GM_OK && state && j->log)
         s = gm_runfile_write_state(t->file, r->spec->name, r->seed, state,
