@@ -91,8 +91,8 @@ static gm_status vae_build(gm_model *m, const gm_build_ctx *ctx,
         gm_graph_free(g);
         return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     }
-    st->beta_max = gm_hparams_number(h, "beta", 1.0);
-    st->warmup = (long)gm_hparams_number(h, "warmup_steps", 0);
+    st->beta_max = gm_hparams_number(h, "beta");
+    st->warmup = (long)gm_hparams_number(h, "warmup_steps");
     st->beta = gm_input(g, "beta", (int[]){1}, 1);
     gm_hooks hooks = {.state = st,
                       .free_state = vae_state_free,
@@ -111,7 +111,7 @@ static gm_status vae_build(gm_model *m, const gm_build_ctx *ctx,
     /* Free bits: each latent dimension's batch-mean KL counts as at least
      * lambda, max(kl, lambda) = relu(kl - lambda) + lambda. */
     gm_node *kl_term = p.kl;
-    double lambda = gm_hparams_number(h, "free_bits", 0.0);
+    double lambda = gm_hparams_number(h, "free_bits");
     if (lambda > 0.0) {
         gm_node *per_dim = gm_mean(g, p.kl_elem, GM_AXIS_PER_COL);
         gm_node *floor = gm_add_scalar(

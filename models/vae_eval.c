@@ -25,7 +25,7 @@ static gm_node *per_row(gm_graph *g, gm_node *x) {
 gm_status gm_vae_eval_build(gm_vae_eval *e, const gm_vae_parts *p,
                             const gm_build_ctx *ctx, gm_error *err) {
     memset(e, 0, sizeof *e);
-    int k = (int)gm_hparams_number(&ctx->spec->params, "iwae_k", 64);
+    int k = (int)gm_hparams_number(&ctx->spec->params, "iwae_k");
     e->k = k;
     e->chunk = EVAL_BATCH / k > 0 ? EVAL_BATCH / k : 1;
     e->dim = ctx->data_dim;

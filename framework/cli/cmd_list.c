@@ -12,10 +12,10 @@ static void print_hparam(const gm_hparam_spec *h) {
     printf("    %-14s ", h->name);
     switch (h->type) {
     case GM_HP_FLOAT:
-        printf("number in [%g, %g], default %g", h->min, h->max, h->def);
-        break;
     case GM_HP_INT:
-        printf("integer in [%g, %g], default %g", h->min, h->max, h->def);
+        printf("%s", h->type == GM_HP_INT ? "integer" : "number");
+        if (gm_hparam_bounded(h)) printf(" in [%g, %g]", h->min, h->max);
+        printf(", default %g", h->def);
         break;
     case GM_HP_BOOL:
         printf("true|false, default %s", h->def != 0 ? "true" : "false");

@@ -34,8 +34,9 @@
 
 /* Bumped whenever gm_objective or the gm_model_* functions change shape
  * (2: the schema's network shapes, the state hooks, one optimizer per
- * group). */
-#define GM_OBJECTIVE_ABI 2
+ * group; 3: hyperparameter lookups without a fallback, open ranges by
+ * default). */
+#define GM_OBJECTIVE_ABI 3
 
 typedef struct gm_dataset gm_dataset;
 typedef struct gm_model gm_model;

@@ -56,7 +56,9 @@ static int count_choices(const char *const *choices) {
 
 static gm_status param(const gm_cfg *c, const gm_ynode *v, const char *path,
                        const gm_hparam_spec *spec, gm_hparams *h, int i) {
-    gm_cfg_range r = {spec->min, spec->max, false, false};
+    gm_cfg_range r = gm_hparam_bounded(spec)
+                         ? (gm_cfg_range){spec->min, spec->max, false, false}
+                         : GM_CFG_ANY;
     gm_status st = GM_OK;
     switch (spec->type) {
     case GM_HP_FLOAT: return gm_cfg_number(c, v, path, r, &h->item[i].number);
