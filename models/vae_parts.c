@@ -118,7 +118,7 @@ gm_status gm_vae_set_sampler(gm_model *m, const gm_build_ctx *ctx,
                                 g, gm_param(g, p->groups[1], p->decoder_logvar),
                                 0.5f))
                 : gm_scalar(g, expf(0.5f * p->fixed_logvar));
-        out = gm_add(g, out, gm_mul(g, eps, std));
+        out = gm_add(g, out, gm_mul_bcast(g, eps, std));
     }
     return gm_model_set_sampler(m, g, gm_node_set_name(out, "samples"), err);
 }
