@@ -36,6 +36,7 @@ typedef struct gm_cfg {
     gm_error *err;
     gm_schema_lookup lookup;
     void *lookup_ctx;
+    const char *only_model; /* validate this model alone, or NULL: all */
 } gm_cfg;
 
 /* Reports an error at `at` for the key `path`; returns GM_ERR_INVALID. */
