@@ -7,5 +7,7 @@ const gm_objective *const gm_builtin_objectives[] = {
     &gm_objective_joint_kl,
     &gm_objective_gan,
     &gm_objective_gan_data_prior,
+    &gm_objective_aae,
+    &gm_objective_ali,
     NULL,
 };

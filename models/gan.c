@@ -1,6 +1,7 @@
 /* gan: the discriminator maximises E_data[log D] + E_g[log(1 - D)]; the
  * generator minimises E_g[log(1 - D)] (minimax) or -E_g[log D]
- * (non-saturating). */
+ * (non-saturating); or the hinge or least-squares pair of the loss table
+ * (adversarial_loss.h). */
 #include "gan_parts.h"
 #include "models.h"
 
@@ -22,8 +23,9 @@ static gm_status gan_build(gm_model *m, const gm_build_ctx *ctx,
 const gm_objective gm_objective_gan = {
     .abi = GM_OBJECTIVE_ABI,
     .schema = {.name = "gan",
-               .summary = "GAN: discriminator and generator, minimax or "
-                          "non-saturating",
+               .summary = "GAN: discriminator and generator, with a "
+                          "loss family (minimax, non-saturating, hinge, "
+                          "least squares)",
                .roles = gm_gan_roles,
                .n_roles = 2,
                .shapes = gm_gan_shapes,

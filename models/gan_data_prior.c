@@ -154,11 +154,10 @@ static gm_status build_generator(prior_state *s, const gm_build_ctx *ctx,
         gm_mlp_forward(g, &p->disc, gm_node_set_name(fake, "fake"));
     gm_node *gan_loss = gm_gan_generator_loss(g, p, logit);
     gm_node *sq = gm_square(g, gm_sub(g, fake, previous));
-    const char *reduction = gm_hparams_choice(h, "reduction");
-    gm_node *dist = reduction && strcmp(reduction, "sum") == 0
+    gm_node *dist = gm_hparams_is(h, "reduction", "sum")
                         ? gm_scale(g, gm_sum(g, sq, GM_AXIS_ALL), 1.0f / b)
                         : gm_mean(g, sq, GM_AXIS_ALL);
-    float lambda = (float)gm_hparams_number(h, "lambda", 5.0);
+    float lambda = (float)gm_hparams_number(h, "lambda");
     gm_node *prior = gm_node_set_role(
         gm_node_set_name(gm_scale(g, dist, lambda), "prior_kl"),
         GM_ROLE_METRIC);
@@ -181,11 +180,10 @@ static gm_status prior_build(gm_model *m, const gm_build_ctx *ctx,
     if (s != GM_OK) return s;
     prior_state *st = calloc(1, sizeof *st);
     if (!st) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
-    const char *previous = gm_hparams_choice(h, "previous");
-    st->cached = !previous || strcmp(previous, "cached") == 0;
+    st->cached = gm_hparams_is(h, "previous", "cached");
     st->generator_phase = 1;
     st->generator = p.generator;
-    st->refresh_every = (long)gm_hparams_number(h, "refresh_every", 10);
+    st->refresh_every = (long)gm_hparams_number(h, "refresh_every");
     st->z_stream = gm_rng_split(ctx->noise);
     gm_hooks hooks = {.state = st,
                       .free_state = prior_state_free,
@@ -206,7 +204,7 @@ static gm_status prior_build(gm_model *m, const gm_build_ctx *ctx,
     gm_node *loss = NULL;
     s = build_generator(st, ctx, &p, &g, &loss, err);
     if (s != GM_OK) return s;
-    int g_steps = (int)gm_hparams_number(h, "g_steps", 2);
+    int g_steps = (int)gm_hparams_number(h, "g_steps");
     s = gm_gan_add_generator_phase(m, ctx, &p, g, loss, g_steps, err);
     return s == GM_OK ? gm_gan_set_sampler(m, ctx, &p, err) : s;
 }

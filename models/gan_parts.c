@@ -1,13 +1,10 @@
-/* The GAN's networks, discriminator phase, generator graph and sampler.
- * Losses are computed from the discriminator's logit l with
- * log D = -softplus(-l) and log(1 - D) = -softplus(l), which stay finite
- * however confident D is. */
+/* The GAN's networks, discriminator phase, generator graph and sampler;
+ * the losses come from the loss family's table (adversarial_loss.c). */
 #include <string.h>
 
 #include "gan_parts.h"
 #include "gm/ops.h"
 
-const char *const gm_gan_losses[] = {"minimax", "non_saturating", NULL};
 const char *const gm_gan_roles[] = {"generator", "discriminator"};
 /* The generator maps z to x, the discriminator x to one logit. */
 const gm_role_shape gm_gan_shapes[] = {
@@ -19,19 +16,14 @@ gm_status gm_gan_networks(gm_model *m, const gm_build_ctx *ctx, gm_gan_parts *p,
                           gm_error *err) {
     memset(p, 0, sizeof *p);
     const gm_hparams *h = &ctx->spec->params;
-    const char *loss = gm_hparams_choice(h, "loss");
-    p->minimax = loss && strcmp(loss, "minimax") == 0;
-    p->d_steps = (int)gm_hparams_number(h, "d_steps", 1);
+    p->loss = gm_adv_loss_of(h);
+    p->d_steps = (int)gm_hparams_number(h, "d_steps");
     p->generator = gm_model_network(m, ctx, "generator", ctx->spec->latent_dim,
                                     ctx->data_dim, &p->gen, err);
     if (!p->generator) return err->status;
     p->discriminator = gm_model_network(m, ctx, "discriminator", ctx->data_dim,
                                         1, &p->disc, err);
     return p->discriminator ? GM_OK : err->status;
-}
-
-static gm_node *metric(gm_graph *g, gm_node *n, const char *name) {
-    return gm_node_set_role(gm_node_set_name(n, name), GM_ROLE_METRIC);
 }
 
 static gm_status graph_failed(gm_graph *g, gm_error *err) {
@@ -52,21 +44,15 @@ gm_status gm_gan_add_discriminator_phase(gm_model *m, const gm_build_ctx *ctx,
     gm_node *fake = gm_node_set_name(gm_mlp_forward(g, &p->gen, z), "fake");
     gm_node *real_logit = gm_mlp_forward(g, &p->disc, x);
     gm_node *fake_logit = gm_mlp_forward(g, &p->disc, fake);
-    /* -E_data[log D] - E_g[log(1 - D)] */
-    gm_node *loss = gm_add(
-        g, gm_mean(g, gm_softplus(g, gm_neg(g, real_logit)), GM_AXIS_ALL),
-        gm_mean(g, gm_softplus(g, fake_logit), GM_AXIS_ALL));
-    metric(g, gm_mean(g, gm_sigmoid(g, real_logit), GM_AXIS_ALL), "d_real");
-    metric(g, gm_mean(g, gm_sigmoid(g, fake_logit), GM_AXIS_ALL), "d_fake");
-    /* The logit estimates log p_data/p_g (exactly so for the optimal D). */
-    metric(g, gm_mean(g, real_logit, GM_AXIS_ALL), "kl_data_model_disc");
-    metric(g, gm_neg(g, gm_mean(g, fake_logit, GM_AXIS_ALL)),
-           "kl_model_data_disc");
+    /* A logit estimates log p_data/p_g (exactly so for the optimal D). */
+    gm_node *loss = gm_adv_discriminator_loss(
+        g, p->loss, real_logit, fake_logit,
+        (gm_adv_metric_names){"kl_data_model_disc", "kl_model_data_disc"});
     if (gm_graph_error(g)) return graph_failed(g, err);
     gm_params *groups[1] = {p->discriminator};
     gm_status s = gm_model_add_phase(m, "discriminator", g, loss, groups, 1,
                                      p->d_steps, err);
-    double lr = gm_hparams_number(&ctx->spec->params, "d_lr", 0);
+    double lr = gm_hparams_number(&ctx->spec->params, "d_lr");
     if (s == GM_OK && lr > 0)
         s = gm_model_set_phase_lr(m, "discriminator", (float)lr, err);
     return s;
@@ -79,7 +65,7 @@ gm_status gm_gan_add_generator_phase(gm_model *m, const gm_build_ctx *ctx,
     gm_params *groups[1] = {p->generator};
     gm_status s =
         gm_model_add_phase(m, "generator", g, loss, groups, 1, repeats, err);
-    double lr = gm_hparams_number(&ctx->spec->params, "g_lr", 0);
+    double lr = gm_hparams_number(&ctx->spec->params, "g_lr");
     if (s == GM_OK && lr > 0)
         s = gm_model_set_phase_lr(m, "generator", (float)lr, err);
     return s;
@@ -87,9 +73,7 @@ gm_status gm_gan_add_generator_phase(gm_model *m, const gm_build_ctx *ctx,
 
 gm_node *gm_gan_generator_loss(gm_graph *g, const gm_gan_parts *p,
                                gm_node *fake_logit) {
-    if (p->minimax)
-        return gm_neg(g, gm_mean(g, gm_softplus(g, fake_logit), GM_AXIS_ALL));
-    return gm_mean(g, gm_softplus(g, gm_neg(g, fake_logit)), GM_AXIS_ALL);
+    return gm_adv_generator_loss(g, p->loss, fake_logit, NULL);
 }
 
 gm_status gm_gan_generator_graph_build(const gm_build_ctx *ctx,

@@ -3,23 +3,19 @@
 #ifndef GM_MODELS_GAN_PARTS_H
 #define GM_MODELS_GAN_PARTS_H
 
+#include "adversarial_loss.h"
 #include "gm/objective.h"
 
 typedef struct gm_gan_parts {
     gm_params *generator, *discriminator;
     gm_mlp gen, disc;
-    bool minimax; /* generator loss E[log(1 - D)] rather than -E[log D] */
+    const gm_adv_loss *loss;
     int d_steps;
 } gm_gan_parts;
 
 /* Hyperparameters both GAN objectives take: loss and d_steps. */
 #define GM_GAN_HPARAMS                                                         \
-    {.name = "loss",                                                           \
-     .type = GM_HP_CHOICE,                                                     \
-     .choices = gm_gan_losses,                                                 \
-     .def_choice = "non_saturating",                                           \
-     .doc = "generator loss: minimax E[log(1-D)] or non_saturating "           \
-            "-E[log D]"},                                                      \
+    GM_ADV_LOSS_HPARAM,                                                        \
         {.name = "d_steps",                                                    \
          .type = GM_HP_INT,                                                    \
          .def = 1,                                                             \
@@ -37,7 +33,6 @@ typedef struct gm_gan_parts {
         .doc = "generator learning rate (0: the model's optimizer lr)"         \
     }
 
-extern const char *const gm_gan_losses[];
 extern const char *const gm_gan_roles[];
 /* The shapes of the roles: generator latent -> data, discriminator
  * data -> 1. */
@@ -48,8 +43,10 @@ extern const gm_role_shape gm_gan_shapes[];
 gm_status gm_gan_networks(gm_model *m, const gm_build_ctx *ctx, gm_gan_parts *p,
                           gm_error *err);
 
-/* The discriminator's phase: -E_data[log D] - E_g[log(1 - D)], with the
- * metrics d_real, d_fake and the density-ratio KL estimates. */
+/* The discriminator's phase: the loss family's discriminator loss on data
+ * and G(z), with its metrics (gm_adv_discriminator_loss) and, for a logit
+ * loss, the density-ratio KL estimates kl_data_model_disc and
+ * kl_model_data_disc. */
 gm_status gm_gan_add_discriminator_phase(gm_model *m, const gm_build_ctx *ctx,
                                          const gm_gan_parts *p, gm_error *err);
 
@@ -59,8 +56,7 @@ gm_status gm_gan_add_generator_phase(gm_model *m, const gm_build_ctx *ctx,
                                      const gm_gan_parts *p, gm_graph *g,
                                      gm_node *loss, int repeats, gm_error *err);
 
-/* The generator's loss from the discriminator's logits on its samples:
- * E[log(1 - D)] (minimax) or -E[log D] (non-saturating). */
+/* The generator's loss from the discriminator's scores on its samples. */
 gm_node *gm_gan_generator_loss(gm_graph *g, const gm_gan_parts *p,
                                gm_node *fake_logit);
 

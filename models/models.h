@@ -9,6 +9,8 @@ extern const gm_objective gm_objective_vae_elbo;
 extern const gm_objective gm_objective_joint_kl;
 extern const gm_objective gm_objective_gan;
 extern const gm_objective gm_objective_gan_data_prior;
+extern const gm_objective gm_objective_aae;
+extern const gm_objective gm_objective_ali;
 
 /* Every built-in objective, NULL-terminated. */
 extern const gm_objective *const gm_builtin_objectives[];

@@ -117,8 +117,8 @@ static vae_state *vae_state_create(const gm_vae_parts *p,
         gm_error_set(err, GM_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    st->beta_max = gm_hparams_number(h, "beta", 1.0);
-    st->warmup = (long)gm_hparams_number(h, "warmup_steps", 0);
+    st->beta_max = gm_hparams_number(h, "beta");
+    st->warmup = (long)gm_hparams_number(h, "warmup_steps");
     st->beta = gm_input(p->graph, "beta", (int[]){1}, 1);
     if (gm_vae_eval_build(&st->eval, p, ctx, err) != GM_OK) {
         vae_state_free(st);
@@ -133,9 +133,9 @@ static gm_status vae_build(gm_model *m, const gm_build_ctx *ctx,
     gm_vae_parts p;
     gm_status s = gm_vae_build_parts(m, ctx, &p, err);
     if (s != GM_OK) return s;
-    double lambda = gm_hparams_number(h, "free_bits", 0.0);
+    double lambda = gm_hparams_number(h, "free_bits");
     if (p.deterministic &&
-        (gm_hparams_number(h, "beta", 1.0) != 0.0 || lambda > 0.0)) {
+        (gm_hparams_number(h, "beta") != 0.0 || lambda > 0.0)) {
         gm_graph_free(p.graph);
         return gm_error_set(err, GM_ERR_INVALID,
                             "model '%s': posterior: deterministic has no KL "

@@ -129,8 +129,8 @@ gm_status gm_vae_eval_build(gm_vae_eval *e, const gm_vae_parts *p,
     memset(e, 0, sizeof *e);
     const gm_hparams *h = &ctx->spec->params;
     e->deterministic = p->deterministic;
-    e->k = (int)gm_hparams_number(h, "iwae_k", 64);
-    e->iwae_rows = (int)gm_hparams_number(h, "iwae_rows", 0);
+    e->k = (int)gm_hparams_number(h, "iwae_k");
+    e->iwae_rows = (int)gm_hparams_number(h, "iwae_rows");
     e->dim = ctx->data_dim;
     e->latent = ctx->spec->latent_dim;
     e->rows = ctx->eval_rows > 0 ? ctx->eval_rows : 1;

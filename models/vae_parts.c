@@ -60,11 +60,9 @@ gm_status gm_vae_build_parts(gm_model *m, const gm_build_ctx *ctx,
                             "model '%s': latent_dim must be in 1..%d (the "
                             "encoder outputs 2 x latent_dim), got %d",
                             ctx->spec->name, INT_MAX / 2, latent);
-    const char *lik = gm_hparams_choice(h, "likelihood");
-    p->bernoulli = lik && strcmp(lik, "bernoulli") == 0;
-    const char *posterior = gm_hparams_choice(h, "posterior");
-    p->deterministic = posterior && strcmp(posterior, "deterministic") == 0;
-    p->fixed_logvar = (float)(2.0 * log(gm_hparams_number(h, "sigma", 1.0)));
+    p->bernoulli = gm_hparams_is(h, "likelihood", "bernoulli");
+    p->deterministic = gm_hparams_is(h, "posterior", "deterministic");
+    p->fixed_logvar = (float)(2.0 * log(gm_hparams_number(h, "sigma")));
     p->decoder_logvar = -1;
 
     p->groups[0] =
@@ -73,7 +71,7 @@ gm_status gm_vae_build_parts(gm_model *m, const gm_build_ctx *ctx,
     p->groups[1] =
         gm_model_network(m, ctx, "decoder", latent, d, &p->decoder, err);
     if (!p->groups[1]) return err->status;
-    if (!p->bernoulli && gm_hparams_number(h, "learn_sigma", 0) != 0) {
+    if (!p->bernoulli && gm_hparams_number(h, "learn_sigma") != 0) {
         p->decoder_logvar =
             gm_params_add(p->groups[1], "logvar", (int[]){d}, 1, err);
         if (p->decoder_logvar < 0) return err->status;
@@ -120,7 +118,7 @@ gm_status gm_vae_set_sampler(gm_model *m, const gm_build_ctx *ctx,
     gm_node *out = gm_mlp_forward(g, &p->decoder, z);
     if (p->bernoulli) {
         out = gm_sigmoid(g, out);
-    } else if (gm_hparams_number(&ctx->spec->params, "sample_noise", 0)) {
+    } else if (gm_hparams_number(&ctx->spec->params, "sample_noise")) {
         gm_node *eps =
             gm_randn(g, "obs_noise", (int[]){n, ctx->data_dim}, 2, ctx->noise);
         gm_node *std =
@@ -129,7 +127,7 @@ gm_status gm_vae_set_sampler(gm_model *m, const gm_build_ctx *ctx,
                                 g, gm_param(g, p->groups[1], p->decoder_logvar),
                                 0.5f))
                 : gm_scalar(g, expf(0.5f * p->fixed_logvar));
-        out = gm_add(g, out, gm_mul(g, eps, std));
+        out = gm_add(g, out, gm_mul_bcast(g, eps, std));
     }
     return gm_model_set_sampler(m, g, gm_node_set_name(out, "samples"), err);
 }

@@ -25,7 +25,42 @@ gm="$work/prefix/bin/gm"
 "$gm" run "$src/models/example_plugin/lsgan.yaml" \
     --set models.lsgan.plugin="$lib" --set train.steps=60 \
     --out "$work/b.h5" --quiet
-"$gm" list objectives >/dev/null
+# gm list shows the plugin's parameters.
+"$gm" list objectives --plugin "$lib" >"$work/list"
+grep -q "^lsgan" "$work/list"
+grep -q "d_steps" "$work/list"
+
+# A relative plugin: path is taken from the experiment file's directory,
+# whatever the directory gm runs in; the run file records it absolute, so
+# gm sample finds it from anywhere, as it finds a --plugin library.
+mkdir -p "$work/exp" "$work/elsewhere"
+sed 's/^    objective: lsgan$/    objective: lsgan\n    plugin: ..\/build\/liblsgan.so/' \
+    "$src/models/example_plugin/lsgan.yaml" >"$work/exp/lsgan.yaml"
+grep -q "plugin: ../build/liblsgan.so" "$work/exp/lsgan.yaml"
+(cd "$work/elsewhere" &&
+    "$gm" run ../exp/lsgan.yaml --set train.steps=40 --set eval.every=20 \
+        --out rel.h5 --quiet)
+for run in a.h5 elsewhere/rel.h5; do
+    (cd / && "$gm" sample "$work/$run" --model lsgan -n 7 >"$work/samples")
+    test "$(wc -l <"$work/samples")" -eq 7
+    test "$(head -1 "$work/samples" | tr ',' '\n' | wc -l)" -eq 2
+done
+(cd / && "$gm" sample "$work/a.h5" --model lsgan -n 3 --plugin "$lib" \
+    >/dev/null)
+
+# Sampling a built-in model does not need the other models' plugins.
+cp "$lib" "$work/libgone.so"
+"$gm" run "$src/models/example_plugin/lsgan.yaml" --plugin "$work/libgone.so" \
+    --set 'models.gan={objective: gan, generator: {hidden: [8]}, discriminator: {hidden: [8]}}' \
+    --set train.steps=20 --out "$work/mixed.h5" --quiet
+rm "$work/libgone.so"
+"$gm" sample "$work/mixed.h5" --model gan -n 4 >"$work/samples"
+test "$(wc -l <"$work/samples")" -eq 4
+if "$gm" sample "$work/mixed.h5" --model lsgan -n 4 2>"$work/err"; then
+    echo "sampling a model whose plugin is gone must fail" >&2
+    exit 1
+fi
+grep -q "libgone.so" "$work/err"
 # A bad library is a clear error naming it.
 if "$gm" run "$src/models/example_plugin/lsgan.yaml" --plugin "$work/nope.so" \
     --out "$work/c.h5" 2>"$work/err"; then
@@ -56,4 +91,5 @@ for lib in noentry oldabi; do
     grep -q "lib$lib.so" "$work/err"
 done
 grep -q "ABI version mismatch" "$work/err"
-echo "plugin example: built out of tree and ran; bad libraries refused"
+echo "plugin example: built out of tree, ran, listed and sampled from" \
+    "anywhere; bad libraries refused"

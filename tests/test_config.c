@@ -96,7 +96,7 @@ static const gm_mlp_spec *network(const gm_model_spec *m, const char *role) {
 }
 
 static double param(const gm_model_spec *m, const char *name) {
-    return gm_hparams_number(&m->params, name, NAN);
+    return gm_hparams_number(&m->params, name);
 }
 
 #define ASSERT_FLOAT_EQ(a, b)                                                  \

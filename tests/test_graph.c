@@ -53,6 +53,9 @@ Test(graph, loss_role_needs_a_scalar) {
     gm_error err = {0};
     cr_assert_eq(gm_graph_compile(g, &err), GM_ERR_SHAPE);
     cr_assert(strstr(err.message, "[2, 2]"), "%s", err.message);
+    /* An unnamed node is named by its op and place, never as ''. */
+    cr_assert(strstr(err.message, "the neg node #1"), "%s", err.message);
+    cr_assert_null(strstr(err.message, "''"), "%s", err.message);
     gm_graph_free(g);
 }
 

@@ -1,4 +1,4 @@
-/* The four built-in objectives: values on a tiny hand-computed case
+/* The built-in objectives: values on a tiny hand-computed case
  * (numbers from tests/fixtures/objectives_reference.py, NumPy in double),
  * gradients through each whole objective, and learning a known
  * distribution. */
@@ -405,6 +405,150 @@ Test(objective_values, gan_minimax_matches_numpy) {
     gan_values("minimax", -0.478034895);
 }
 
+/* The raw-score losses of the table: the discriminator's loss, its
+ * d_score_* metrics (no d_real: the scores are not probabilities) and the
+ * generator's loss. */
+static void gan_score_values(const char *loss, double want_d, double want_g) {
+    gm_registry *reg = gm_registry_create();
+    gm_model_spec spec = tiny_spec(reg, "gan", 1, 3, GM_ACT_TANH, 2);
+    set_choice(&spec, "loss", loss);
+    gm_model *m = build(reg, &spec, NULL, 2, 4);
+    fill_fixture_params(m);
+    const float z[2] = {0.4f, -1.2f};
+    gm_graph *d = m->phases[0].graph, *g = m->phases[1].graph;
+    set_input(d, "x", X);
+    fix_noise(d, "z", z);
+    gm_graph_forward(d);
+    cr_assert_float_eq(gm_node_scalar(m->phases[0].loss), want_d, TOL, "%s",
+                       loss);
+    cr_assert_float_eq(metric(d, "d_score_real"), -0.602921673, TOL);
+    cr_assert_float_eq(metric(d, "d_score_fake"), -0.48966497, TOL);
+    cr_assert_null(gm_graph_find(d, "d_real", NULL), "%s logs d_real", loss);
+    fix_noise(g, "z", z);
+    gm_graph_forward(g);
+    cr_assert_float_eq(gm_node_scalar(m->phases[1].loss), want_g, TOL, "%s",
+                       loss);
+    gm_model_free(m);
+    gm_registry_free(reg);
+}
+
+Test(objective_values, gan_hinge_matches_numpy) {
+    gan_score_values("hinge", 2.1132567, 0.48966497);
+}
+
+Test(objective_values, gan_least_squares_matches_numpy) {
+    gan_score_values("least_squares", 1.41367714, 1.10973531);
+}
+
+/* ali's fixture: the VAE fixture's encoder and eps make the real pairs,
+ * the GAN fixture's generator and z the fake ones. */
+static gm_model *ali_fixture(gm_registry *reg, const char *loss) {
+    gm_model_spec spec = tiny_spec(reg, "ali", 1, 3, GM_ACT_TANH, 2);
+    set_choice(&spec, "loss", loss);
+    gm_model *m = build(reg, &spec, NULL, 2, 4);
+    fill_fixture_params(m);
+    for (int p = 0; p < 2; p++) {
+        gm_graph *g = m->phases[p].graph;
+        set_input(g, "x", X);
+        gm_graph_forward(g);
+        set_input(g, "eps", (const float[]){0.3f, -0.7f});
+        set_input(g, "z", (const float[]){0.4f, -1.2f});
+        gm_graph_hold_noise(g, true);
+        gm_graph_forward(g);
+    }
+    return m;
+}
+
+static void ali_values(const char *loss, double want_d, double want_g) {
+    gm_registry *reg = gm_registry_create();
+    gm_model *m = ali_fixture(reg, loss);
+    cr_assert_float_eq(gm_node_scalar(m->phases[0].loss), want_d, TOL, "%s",
+                       loss);
+    cr_assert_float_eq(gm_node_scalar(m->phases[1].loss), want_g, TOL, "%s",
+                       loss);
+    if (strcmp(loss, "non_saturating") == 0) {
+        gm_graph *d = m->phases[0].graph;
+        cr_assert_float_eq(metric(d, "d_real"), 0.628743424, TOL);
+        cr_assert_float_eq(metric(d, "d_fake"), 0.606680789, TOL);
+        cr_assert_float_eq(metric(d, "kl_data_model_disc"), 0.528071653, TOL);
+    }
+    gm_model_free(m);
+    gm_registry_free(reg);
+}
+
+Test(objective_values, ali_non_saturating_matches_numpy) {
+    ali_values("non_saturating", 1.40079964, 1.49376598);
+}
+
+Test(objective_values, ali_minimax_matches_numpy) {
+    ali_values("minimax", 1.40079964, -1.40079964);
+}
+
+Test(objective_values, ali_hinge_matches_numpy) {
+    ali_values("hinge", 1.90703366, 0.0929663446);
+}
+
+Test(objective_values, ali_least_squares_matches_numpy) {
+    ali_values("least_squares", 0.21890724, 0.311873584);
+}
+
+/* The evaluation hook: x -> E -> G and the aggregate posterior's KL. */
+Test(objective_values, ali_evaluation_matches_numpy) {
+    gm_registry *reg = gm_registry_create();
+    gm_model *m = ali_fixture(reg, "non_saturating");
+    cr_assert_eq(m->n_eval_metrics, 2);
+    cr_assert_str_eq(m->eval_names[0], "recon_mse");
+    cr_assert_str_eq(m->eval_names[1], "kl_agg_qz_pz");
+    double out[2];
+    gm_error err = {0};
+    cr_assert_eq(m->hooks.evaluate(m->hooks.state, X, 2, out, &err), GM_OK);
+    cr_assert_float_eq(out[0], 2.50342187, TOL);
+    cr_assert_float_eq(out[1], 0.0571769825, TOL);
+    gm_model_free(m);
+    gm_registry_free(reg);
+}
+
+static void aae_values(const char *loss, double want_d, double want_reg) {
+    gm_registry *reg = gm_registry_create();
+    gm_model_spec spec = tiny_spec(reg, "aae", 1, 3, GM_ACT_TANH, 2);
+    set_number(&spec, "sigma", 0.5);
+    set_choice(&spec, "loss", loss);
+    gm_model *m = build(reg, &spec, NULL, 2, 4);
+    fill_fixture_params(m);
+    cr_assert_eq(m->n_phases, 3);
+    cr_assert_str_eq(m->phases[0].name, "reconstruction");
+    cr_assert_str_eq(m->phases[2].name, "regularisation");
+    for (int p = 0; p < 3; p++) {
+        gm_graph *g = m->phases[p].graph;
+        set_input(g, "x", X);
+        gm_graph_forward(g);
+        set_input(g, "eps", (const float[]){0.3f, -0.7f});
+        if (p == 1) set_input(g, "z_prior", (const float[]){0.4f, -1.2f});
+        gm_graph_hold_noise(g, true);
+        gm_graph_forward(g);
+    }
+    cr_assert_float_eq(gm_node_scalar(m->phases[0].loss), 7.41214967, TOL);
+    cr_assert_float_eq(gm_node_scalar(m->phases[1].loss), want_d, TOL, "%s",
+                       loss);
+    cr_assert_float_eq(gm_node_scalar(m->phases[2].loss), want_reg, TOL, "%s",
+                       loss);
+    if (strcmp(loss, "non_saturating") == 0)
+        cr_assert_float_eq(metric(m->phases[1].graph, "kl_qz_pz_disc"),
+                           0.318077228, TOL);
+    /* One optimizer for the encoder, shared by both phases that train it. */
+    cr_assert_eq(m->phases[0].optims[0], m->phases[2].optims[0]);
+    gm_model_free(m);
+    gm_registry_free(reg);
+}
+
+Test(objective_values, aae_non_saturating_matches_numpy) {
+    aae_values("non_saturating", 1.41578017, 0.864999613);
+}
+
+Test(objective_values, aae_least_squares_matches_numpy) {
+    aae_values("least_squares", 0.929819611, 0.869566849);
+}
+
 Test(objective_values, gan_data_prior_matches_numpy) {
     gm_registry *reg = gm_registry_create();
     gm_model_spec spec = tiny_spec(reg, "gan_data_prior", 1, 3, GM_ACT_TANH, 2);
@@ -492,6 +636,8 @@ Test(objective_gradients, gan) { gradient_through("gan", "z"); }
 Test(objective_gradients, gan_data_prior) {
     gradient_through("gan_data_prior", "z");
 }
+Test(objective_gradients, aae) { gradient_through("aae", "eps"); }
+Test(objective_gradients, ali) { gradient_through("ali", "z"); }
 
 /* ---- learning ---------------------------------------------------------- */
 
@@ -644,6 +790,42 @@ Test(objective_learning, gan_data_prior_moves_its_mean_to_the_data) {
     gan_moves_to_data_mean("gan_data_prior");
 }
 
+Test(objective_learning, ali_moves_its_mean_to_the_data) {
+    gan_moves_to_data_mean("ali");
+}
+
+/* The adversarial autoencoder reconstructs its data (its decoder uses z:
+ * an encoder that ignored x would leave recon_mse at the data's variance,
+ * 0.09) and pulls the aggregate posterior q(z) toward N(0, 1), so the
+ * decoder's samples from p(z) land on the data's mean and spread. */
+Test(objective_learning, aae_matches_q_z_to_the_prior) {
+    gm_registry *reg = gm_registry_create();
+    gm_model_spec spec = tiny_spec(reg, "aae", 1, 16, GM_ACT_RELU, 128);
+    set_number(&spec, "sigma", 0.2);
+    set_number(&spec, "d_steps", 2);
+    spec.train.optimizer.lr = 2e-3f;
+    spec.train.optimizer.beta1 = 0.5f;
+    fit f = train_1d(reg, &spec, 2.0, 0.3, 3000);
+    enum { N = 1000 };
+    float rows[N];
+    gm_rng r = gm_rng_stream(4, "held_out");
+    for (int i = 0; i < N; i++)
+        rows[i] = (float)(2.0 + 0.3 * gm_rng_normal(&r));
+    double out[2];
+    gm_error err = {0};
+    cr_assert_eq(
+        f.model->hooks.evaluate(f.model->hooks.state, rows, N, out, &err),
+        GM_OK);
+    cr_assert_lt(out[0], 0.01, "recon_mse %g", out[0]);
+    cr_assert_lt(out[1], 0.05, "kl_agg_qz_pz %g", out[1]);
+    double mean, std;
+    moments(f.samples, 4000, &mean, &std);
+    cr_assert_float_eq(mean, 2.0, 0.1, "sample mean %g", mean);
+    cr_assert_float_eq(std, 0.3, 0.1, "sample std %g", std);
+    fit_free(&f);
+    gm_registry_free(reg);
+}
+
 /* theta = theta': the data-prior term is 0 and adds no gradient, so the
  * generator's gradient equals that of the same model with lambda = 0. */
 static void prior_vanishes_at_theta_prime(const char *previous) {
@@ -721,8 +903,9 @@ Test(objective_values, gan_phases_have_their_own_learning_rates) {
 
 /* ---- sizes ------------------------------------------------------------- */
 
-static const char *const builtins[] = {"vae_elbo", "joint_kl", "gan",
-                                       "gan_data_prior"};
+static const char *const builtins[] = {"vae_elbo",       "joint_kl", "gan",
+                                       "gan_data_prior", "aae",      "ali"};
+#define N_BUILTINS (int)(sizeof builtins / sizeof builtins[0])
 
 static int width_of(gm_width w, int latent, int data) {
     return w.latent * latent + w.data * data + w.fixed;
@@ -739,7 +922,7 @@ static const gm_shape *view_shape(const gm_params *p, const char *name) {
 Test(objective_sizes, declared_shapes_are_the_built_ones) {
     gm_registry *reg = gm_registry_create();
     const int latent = 3, data = 5, hidden = 7;
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < N_BUILTINS; k++) {
         const gm_objective_schema *s =
             &gm_registry_find(reg, builtins[k], NULL, NULL)->schema;
         cr_assert_not_null(s->shapes, "%s declares no shapes", s->name);
@@ -771,7 +954,7 @@ Test(objective_sizes, declared_shapes_are_the_built_ones) {
  * still an error naming it, not an int overflow or a huge allocation. */
 Test(objective_sizes, huge_latent_dim_is_an_error_not_an_overflow) {
     gm_registry *reg = gm_registry_create();
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < N_BUILTINS; k++) {
         gm_model_spec spec =
             tiny_spec(reg, builtins[k], INT_MAX, 4, GM_ACT_RELU, 4);
         gm_rng init = gm_rng_stream(1, "init"),

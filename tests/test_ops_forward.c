@@ -78,8 +78,9 @@ Test(forward_arith, add_broadcasts_rows_columns_and_scalars) {
     gm_node *row2 = cst(g, (int[]){1, 3}, 2, (float[]){10, 20, 30});
     gm_node *col = cst(g, (int[]){2, 1}, 2, (float[]){100, 200});
     gm_node *sc = gm_scalar(g, 0.5f);
-    gm_node *y_row = gm_add(g, x, row), *y_row2 = gm_add(g, row2, x);
-    gm_node *y_col = gm_add(g, x, col), *y_sc = gm_add(g, sc, x);
+    gm_node *y_row = gm_add_bcast(g, x, row);
+    gm_node *y_row2 = gm_add_bcast(g, row2, x);
+    gm_node *y_col = gm_add_bcast(g, x, col), *y_sc = gm_add(g, sc, x);
     run(g);
     const double by_row[] = {11, 22, 33, 14, 25, 36};
     expect(y_row, (int[]){2, 3}, 2, by_row, TOL);
@@ -97,8 +98,9 @@ Test(forward_arith, sub_mul_div_with_broadcast_operand_first) {
     gm_node *x = cst(g, (int[]){2, 3}, 2, X23);
     gm_node *row = cst(g, (int[]){3}, 1, (float[]){10, 20, 30});
     gm_node *col = cst(g, (int[]){2, 1}, 2, (float[]){12, 60});
-    gm_node *d = gm_sub(g, row, x), *q = gm_div(g, col, x);
-    gm_node *p = gm_mul(g, col, x), *r = gm_div(g, x, gm_scalar(g, 4.0f));
+    gm_node *d = gm_sub_bcast(g, row, x), *q = gm_div_bcast(g, col, x);
+    gm_node *p = gm_mul_bcast(g, col, x);
+    gm_node *r = gm_div(g, x, gm_scalar(g, 4.0f));
     run(g);
     expect(d, (int[]){2, 3}, 2, (double[]){9, 18, 27, 6, 15, 24}, TOL);
     expect(q, (int[]){2, 3}, 2, (double[]){12, 6, 4, 15, 12, 10}, TOL);
@@ -114,11 +116,31 @@ Test(forward_arith, three_d_broadcast) {
     gm_node *x = cst(g, (int[]){2, 2, 2}, 3, (float[]){1, 2, 3, 4, 5, 6, 7, 8});
     gm_node *col = cst(g, (int[]){2, 2, 1}, 3, (float[]){10, 20, 30, 40});
     gm_node *row = cst(g, (int[]){2}, 1, (float[]){100, 200});
-    gm_node *y = gm_add(g, gm_add(g, x, col), row);
+    gm_node *y = gm_add_bcast(g, gm_add_bcast(g, x, col), row);
     run(g);
     expect(y, (int[]){2, 2, 2}, 3,
            (double[]){111, 212, 123, 224, 135, 236, 147, 248}, 1e-4);
     gm_graph_free(g);
+}
+
+/* Without _bcast, a column or row is not repeated: [2, 1] + [2, 3] is an
+ * error naming the op, both nodes and both shapes, as is a row. */
+Test(forward_arith, repeating_a_column_or_row_must_be_asked_for) {
+    const int shapes[2][2] = {{2, 1}, {1, 3}};
+    const char *want[2] = {"add of 'logit' [2, 1] and 'h' [2, 3]",
+                           "add of 'logit' [1, 3] and 'h' [2, 3]"};
+    for (int k = 0; k < 2; k++) {
+        gm_graph *g = gm_graph_create("strict");
+        gm_node *small =
+            gm_node_set_name(gm_input(g, "in", shapes[k], 2), "logit");
+        gm_node *h = gm_input(g, "h", (int[]){2, 3}, 2);
+        cr_assert_null(gm_add(g, small, h));
+        const gm_error *e = gm_graph_error(g);
+        cr_assert_not_null(e);
+        cr_assert(strstr(e->message, want[k]), "%s", e->message);
+        cr_assert(strstr(e->message, "gm_add_bcast"), "%s", e->message);
+        gm_graph_free(g);
+    }
 }
 
 /* Equal sizes of different rank: the result has the larger rank whichever

@@ -613,13 +613,13 @@ static void binary_case(const char *op, binary_fn fn, operand_kind kind,
         binary_case(#OP, gm_##OP, FULL, RA, RB, TOLS);                         \
     }                                                                          \
     GRAD_TEST(grad_##OP, row) {                                                \
-        binary_case(#OP, gm_##OP, ROW, RA, RB, TOLS);                          \
+        binary_case(#OP, gm_##OP##_bcast, ROW, RA, RB, TOLS);                  \
     }                                                                          \
     GRAD_TEST(grad_##OP, row_2d) {                                             \
-        binary_case(#OP, gm_##OP, ROW2D, RA, RB, TOLS);                        \
+        binary_case(#OP, gm_##OP##_bcast, ROW2D, RA, RB, TOLS);                \
     }                                                                          \
     GRAD_TEST(grad_##OP, column) {                                             \
-        binary_case(#OP, gm_##OP, COL, RA, RB, TOLS);                          \
+        binary_case(#OP, gm_##OP##_bcast, COL, RA, RB, TOLS);                  \
     }                                                                          \
     GRAD_TEST(grad_##OP, scalar) {                                             \
         binary_case(#OP, gm_##OP, SCALAR, RA, RB, TOLS);                       \
@@ -641,7 +641,8 @@ GRAD_TEST(grad_mul, three_d_row_and_column) {
         gm_node *x = leaf(&c, (int[]){d0, d1, d2}, 3, ANY);
         gm_node *row = leaf(&c, (int[]){d2}, 1, ANY);
         gm_node *col = leaf(&c, (int[]){d0, d1, 1}, 3, ANY);
-        gm_node *y = gm_add(c.g, gm_mul(c.g, x, row), gm_mul(c.g, col, x));
+        gm_node *y =
+            gm_add(c.g, gm_mul_bcast(c.g, x, row), gm_mul_bcast(c.g, col, x));
         assert_shape(y, (int[]){d0, d1, d2}, 3);
         case_check(&c, y, "mul", TOL);
     }
@@ -878,7 +879,7 @@ GRAD_TEST(grad_shape, reshape_of_op_result) {
         gm_node *flat = gm_reshape(c.g, gm_tanh(c.g, x), (int[]){2 * r * k}, 1);
         gm_node *m = gm_reshape(c.g, flat, (int[]){k, 2 * r}, 2);
         gm_node *y =
-            gm_mul(c.g, gm_exp(c.g, m), leaf(&c, (int[]){2 * r}, 1, ANY));
+            gm_mul_bcast(c.g, gm_exp(c.g, m), leaf(&c, (int[]){2 * r}, 1, ANY));
         case_check(&c, y, "reshape", TOL);
     }
 }
@@ -1050,7 +1051,7 @@ static void reparam_case(operand_kind lv_kind) {
         gm_rng noise = gm_rng_stream(7u + (uint64_t)t, "noise");
         gm_node *eps = gm_randn(c.g, "eps", (int[]){rows, cols}, 2, &noise);
         gm_node *sd = gm_exp(c.g, gm_scale(c.g, lv, 0.5f));
-        gm_node *z = gm_add(c.g, mu, gm_mul(c.g, sd, eps));
+        gm_node *z = gm_add(c.g, mu, gm_mul_bcast(c.g, sd, eps));
         assert_shape(z, (int[]){rows, cols}, 2);
         case_check(&c, z, "randn", TOL);
     }
@@ -1076,8 +1077,8 @@ GRAD_TEST(grad_composite, vae_loss) {
         gm_node *w2 = leaf(&c, (int[]){dz, 2 * dz}, 2, ANY);
         gm_node *w3 = leaf(&c, (int[]){dz, dx}, 2, ANY);
         gm_node *b3 = leaf(&c, (int[]){1, dx}, 2, ANY);
-        gm_node *h =
-            gm_tanh(c.g, gm_add(c.g, gm_matmul(c.g, x, w1, false, false), b1));
+        gm_node *h = gm_tanh(
+            c.g, gm_add_bcast(c.g, gm_matmul(c.g, x, w1, false, false), b1));
         gm_node *stats =
             gm_matmul(c.g, gm_slice_cols(c.g, h, 0, dz), w2, false, false);
         gm_node *mu = gm_slice_cols(c.g, stats, 0, dz);
@@ -1086,7 +1087,8 @@ GRAD_TEST(grad_composite, vae_loss) {
         gm_node *eps = gm_randn(c.g, "eps", (int[]){batch, dz}, 2, &noise);
         gm_node *z = gm_add(
             c.g, mu, gm_mul(c.g, gm_exp(c.g, gm_scale(c.g, lv, 0.5f)), eps));
-        gm_node *xhat = gm_add(c.g, gm_matmul(c.g, z, w3, false, false), b3);
+        gm_node *xhat =
+            gm_add_bcast(c.g, gm_matmul(c.g, z, w3, false, false), b3);
         gm_node *rec = gm_sum(c.g, gm_gaussian_nll_fixed(c.g, x, xhat, 0.0f),
                               GM_AXIS_PER_ROW);
         gm_node *kl =

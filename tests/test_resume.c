@@ -50,11 +50,22 @@ static const char experiment[] =
     "    objective: gan_data_prior\n"
     "    generator: {hidden: [8]}\n"
     "    discriminator: {hidden: [8]}\n"
-    "    params: {previous: frozen, refresh_every: 3}\n";
+    "    params: {previous: frozen, refresh_every: 3}\n"
+    "  aae:\n"
+    "    objective: aae\n"
+    "    encoder: {hidden: [8]}\n"
+    "    decoder: {hidden: [8]}\n"
+    "    discriminator: {hidden: [8]}\n"
+    "    params: {sigma: 0.1, loss: hinge}\n"
+    "  ali:\n"
+    "    objective: ali\n"
+    "    encoder: {hidden: [8]}\n"
+    "    generator: {hidden: [8]}\n"
+    "    discriminator: {hidden: [8]}\n";
 
-static const char *const models[] = {"vae", "ae",    "joint",
-                                     "gan", "prior", "frozen"};
-#define N_MODELS 6
+static const char *const models[] = {"vae",   "ae",     "joint", "gan",
+                                     "prior", "frozen", "aae",   "ali"};
+#define N_MODELS 8
 
 /* Stops the experiment once a run of `model` (any if NULL) reaches `at`. */
 typedef struct stopper {

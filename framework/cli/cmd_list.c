@@ -1,4 +1,5 @@
-/* gm list: what is built in. */
+/* gm list: the objectives (built in, and those of --plugin libraries)
+ * and the datasets. */
 #include <stdio.h>
 #include <string.h>
 
@@ -6,16 +7,17 @@
 #include "gm/data.h"
 #include "gm/registry.h"
 
-static const char usage[] = "usage: gm list objectives|datasets\n";
+static const char usage[] = "usage: gm list objectives [--plugin LIB.so ...]\n"
+                            "       gm list datasets\n";
 
 static void print_hparam(const gm_hparam_spec *h) {
     printf("    %-14s ", h->name);
     switch (h->type) {
     case GM_HP_FLOAT:
-        printf("number in [%g, %g], default %g", h->min, h->max, h->def);
-        break;
     case GM_HP_INT:
-        printf("integer in [%g, %g], default %g", h->min, h->max, h->def);
+        printf("%s", h->type == GM_HP_INT ? "integer" : "number");
+        if (gm_hparam_bounded(h)) printf(" in [%g, %g]", h->min, h->max);
+        printf(", default %g", h->def);
         break;
     case GM_HP_BOOL:
         printf("true|false, default %s", h->def != 0 ? "true" : "false");
@@ -45,20 +47,33 @@ int cmd_list(int argc, char **argv) {
         fputs(usage, stdout);
         return EXIT_OK;
     }
-    if (argc != 2) {
+    bool objectives = argc >= 2 && strcmp(argv[1], "objectives") == 0;
+    int bad = 2; /* the first argument out of place */
+    while (objectives && bad + 1 < argc && strcmp(argv[bad], "--plugin") == 0)
+        bad += 2;
+    if (argc < 2 || bad < argc) {
         if (argc < 2)
             cli_error("list", "missing what to list");
+        else if (strcmp(argv[bad], "--plugin") == 0)
+            cli_error("list", "--plugin needs a library");
         else
-            cli_error("list", "unexpected argument '%s'", argv[2]);
+            cli_error("list", "unexpected argument '%s'", argv[bad]);
         fputs(usage, stderr);
         return EXIT_USAGE;
     }
-    if (strcmp(argv[1], "objectives") == 0) {
+    if (objectives) {
         gm_registry *r = gm_registry_create();
         if (!r) {
             cli_error("list", "out of memory");
             return EXIT_USER;
         }
+        gm_error err = {0};
+        for (int i = 3; i < argc; i += 2)
+            if (!gm_registry_load(r, argv[i], &err)) {
+                cli_error("list", "%s", err.message);
+                gm_registry_free(r);
+                return EXIT_USER;
+            }
         list_objectives(r);
         gm_registry_free(r);
         return EXIT_OK;

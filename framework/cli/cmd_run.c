@@ -101,6 +101,50 @@ static gm_status load_from_run(gm_experiment *e, const char *path,
     return s;
 }
 
+/* Loads the experiment again with each plugin model's library as an
+ * absolute `models.<name>.plugin` override (single-quoted YAML), so that
+ * the config_yaml the run file records finds it from any directory, for
+ * gm sample and --resume; also when it came with --plugin. */
+static gm_status record_plugins(gm_experiment *e, const char *file,
+                                const char *const *sets, int n_sets,
+                                gm_registry *reg, gm_error *err) {
+    enum { ENTRY = 2 * GM_PATH_MAX + 96 };
+    int n_models = e->n_models, n = n_sets;
+    char *entries = calloc((size_t)n_models, ENTRY);
+    const char **all = calloc((size_t)(n_sets + n_models), sizeof *all);
+    if (!entries || !all) {
+        free(entries);
+        free(all);
+        return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+    }
+    for (int i = 0; i < n_sets; i++)
+        all[i] = sets[i];
+    for (int m = 0; m < n_models; m++) {
+        const gm_model_spec *s = &e->models[m];
+        const char *lib = s->plugin[0]
+                              ? s->plugin
+                              : gm_registry_plugin_path(reg, s->objective);
+        if (!lib) continue;
+        char *entry = entries + (size_t)m * ENTRY;
+        size_t k =
+            (size_t)snprintf(entry, ENTRY, "models.%s.plugin='", s->name);
+        for (const char *c = lib; *c && k + 3 < ENTRY; c++) {
+            if (*c == '\'') entry[k++] = '\'';
+            entry[k++] = *c;
+        }
+        entry[k++] = '\'';
+        all[n++] = entry;
+    }
+    gm_status st = GM_OK;
+    if (n > n_sets) {
+        gm_experiment_clear(e);
+        st = gm_config_load(e, file, all, n, gm_registry_schema, reg, err);
+    }
+    free(entries);
+    free(all);
+    return st;
+}
+
 typedef struct progress_view {
     bool live; /* a terminal: one line redrawn in place */
     bool quiet;
@@ -222,6 +266,8 @@ int cmd_run(int argc, char **argv) {
         resume ? load_from_run(&e, resume, reg, &err)
                : gm_config_load(&e, file, sets, n_sets, gm_registry_schema, reg,
                                 &err);
+    if (loaded == GM_OK && !resume)
+        loaded = record_plugins(&e, file, sets, n_sets, reg, &err);
     if (loaded != GM_OK) {
         fprintf(stderr, "%s\n", err.message);
         gm_registry_free(reg);

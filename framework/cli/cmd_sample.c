@@ -11,9 +11,14 @@
 
 static const char usage[] =
     "usage: gm sample RUN.h5 --model NAME [--seed S] -n N [--out FILE.csv]\n"
+    "                 [--plugin LIB.so ...]\n"
     "\n"
     "Draws N samples from a trained model (its checkpoint in the run file)\n"
-    "and writes them as CSV, one sample per line (stdout by default).\n";
+    "and writes them as CSV, one sample per line (stdout by default). A\n"
+    "plugin model's library is the one the run recorded; --plugin gives\n"
+    "another (e.g. after the library moved).\n";
+
+enum { MAX_PLUGINS = 16 };
 
 enum { MAX_SAMPLES = 100000000 };
 
@@ -50,6 +55,8 @@ static const char *missing(const char *path, const char *model, long n) {
 
 int cmd_sample(int argc, char **argv) {
     const char *path = NULL, *model = NULL, *out_path = NULL, *value;
+    const char *plugins[MAX_PLUGINS];
+    int n_plugins = 0;
     long n = 0, seed = 0;
     bool has_seed = false;
     for (int i = 1; i < argc; i++) {
@@ -61,6 +68,13 @@ int cmd_sample(int argc, char **argv) {
             if (!(model = option_value(argc, argv, &i))) return EXIT_USAGE;
         } else if (strcmp(a, "--out") == 0) {
             if (!(out_path = option_value(argc, argv, &i))) return EXIT_USAGE;
+        } else if (strcmp(a, "--plugin") == 0) {
+            if (n_plugins == MAX_PLUGINS) {
+                cli_error("sample", "at most %d --plugin", MAX_PLUGINS);
+                return EXIT_USAGE;
+            }
+            if (!(plugins[n_plugins++] = option_value(argc, argv, &i)))
+                return EXIT_USAGE;
         } else if (strcmp(a, "-n") == 0) {
             if (!(value = option_value(argc, argv, &i))) return EXIT_USAGE;
             if (!parse_number(value, 1, MAX_SAMPLES, &n)) {
@@ -93,10 +107,13 @@ int cmd_sample(int argc, char **argv) {
     gm_error err = {0};
     float *x = NULL;
     int dim = 0;
-    gm_status s = reg ? gm_sample_from_run(path, model, has_seed,
-                                           (uint64_t)seed, (int)n, reg, &x,
-                                           &dim, &err)
-                      : gm_error_set(&err, GM_ERR_NOMEM, "out of memory");
+    gm_status s =
+        reg ? GM_OK : gm_error_set(&err, GM_ERR_NOMEM, "out of memory");
+    for (int i = 0; s == GM_OK && i < n_plugins; i++)
+        if (!gm_registry_load(reg, plugins[i], &err)) s = err.status;
+    if (s == GM_OK)
+        s = gm_sample_from_run(path, model, has_seed, (uint64_t)seed, (int)n,
+                               reg, &x, &dim, &err);
     gm_registry_free(reg);
     if (s != GM_OK) {
         cli_error("sample", "%s", err.message);

@@ -98,20 +98,31 @@ gm_node *gm_node_set_name(gm_node *n, const char *name) {
     return n;
 }
 
+const char *gm_node_label(const gm_node *n, char *buf, size_t cap) {
+    if (n->name[0])
+        snprintf(buf, cap, "'%s'", n->name);
+    else
+        snprintf(buf, cap, "the %s node #%d", n->def ? n->def->name : "leaf",
+                 n->id);
+    return buf;
+}
+
 gm_node *gm_node_set_role(gm_node *n, gm_role role) {
     if (!n) return NULL;
+    char label[GM_NAME_MAX + 32];
     if ((role == GM_ROLE_LOSS || role == GM_ROLE_METRIC) && n->numel != 1) {
         char s[64];
         return gm_graph_fail(
             n->graph, GM_ERR_SHAPE,
-            "a loss or metric must have shape [1], node '%s' has %s", n->name,
+            "a loss or metric must have shape [1], node %s has %s",
+            gm_node_label(n, label, sizeof label),
             gm_shape_str(&n->shape, s, sizeof s));
     }
     if (n->role == GM_ROLE_INPUT || n->role == GM_ROLE_PARAM ||
         n->role == GM_ROLE_CONST)
         return gm_graph_fail(n->graph, GM_ERR_INVALID,
-                             "node '%s' is a leaf; its role cannot change",
-                             n->name);
+                             "node %s is a leaf; its role cannot change",
+                             gm_node_label(n, label, sizeof label));
     n->role = role;
     return n;
 }
@@ -387,11 +398,12 @@ gm_status gm_graph_backward_notify(gm_graph *g, gm_node *loss,
                             "graph '%s': backward needs a [1] node of this "
                             "graph as its loss",
                             g->name);
+    char label[GM_NAME_MAX + 32];
     if (!loss->needs_grad)
         return gm_error_set(err, GM_ERR_INVALID,
-                            "graph '%s': loss '%s' depends on no trainable "
+                            "graph '%s': loss %s depends on no trainable "
                             "parameter",
-                            g->name, loss->name);
+                            g->name, gm_node_label(loss, label, sizeof label));
     if (g->grad_floats) memset(g->grad_base, 0, g->grad_floats * sizeof(float));
     memset(g->mark, 0, (size_t)g->n_nodes);
     /* No consumer of the loss is on its path, so its gradient is exactly 1

@@ -90,7 +90,14 @@ static inline size_t gm_bcast_index(gm_bcast kind, size_t i, size_t r,
 gm_status gm_shape_same_as_input(const gm_node *n, gm_shape *out,
                                  gm_error *err);
 
-/* Shape rule for ops whose inputs broadcast against each other. */
+/* Shape rule for ops whose inputs broadcast against each other: equal
+ * shapes or a one-element operand, and a row [cols] / [1, cols] or a
+ * column [rows, 1] repeated only when the node's parameter 0 is 1 (asked
+ * for with the *_bcast constructors). */
 gm_status gm_shape_broadcast(const gm_node *n, gm_shape *out, gm_error *err);
+
+/* A node as messages name it: its name in quotes, or its op and position
+ * ("the mean node #12") when it has none. */
+const char *gm_node_label(const gm_node *n, char *buf, size_t cap);
 
 #endif

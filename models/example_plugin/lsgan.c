@@ -45,11 +45,13 @@ static gm_status build(gm_model *m, const gm_build_ctx *ctx, gm_error *err) {
     gm_node *real = gm_mlp_forward(g, &disc, x);
     gm_node *fake = gm_mlp_forward(g, &disc, gm_mlp_forward(g, &gen, z));
     gm_node *loss_d = gm_add(g, half_mse(g, real, 1.0f), half_mse(g, fake, 0.0f));
-    gm_node_set_role(gm_node_set_name(gm_mean(g, real, GM_AXIS_ALL), "d_real"),
-                     GM_ROLE_METRIC);
-    gm_node_set_role(gm_node_set_name(gm_mean(g, fake, GM_AXIS_ALL), "d_fake"),
-                     GM_ROLE_METRIC);
-    int d_steps = (int)gm_hparams_number(&ctx->spec->params, "d_steps", 1);
+    gm_node_set_role(
+        gm_node_set_name(gm_mean(g, real, GM_AXIS_ALL), "d_score_real"),
+        GM_ROLE_METRIC);
+    gm_node_set_role(
+        gm_node_set_name(gm_mean(g, fake, GM_AXIS_ALL), "d_score_fake"),
+        GM_ROLE_METRIC);
+    int d_steps = (int)gm_hparams_number(&ctx->spec->params, "d_steps");
     gm_status s = gm_model_add_phase(m, "discriminator", g, loss_d, &dp, 1,
                                      d_steps, err);
     if (s != GM_OK) return s;

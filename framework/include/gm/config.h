@@ -36,4 +36,13 @@ gm_status gm_config_load_string(gm_experiment *out, const char *text,
                                 gm_schema_lookup lookup, void *lookup_ctx,
                                 gm_error *err);
 
+/* As gm_config_load_string, with only the model `model` checked and kept
+ * (out->models holds it alone): what reading one model of a run file
+ * needs, when the others' objectives may come from plugins not at hand.
+ * An error if the document has no such model. */
+gm_status gm_config_load_model(gm_experiment *out, const char *text,
+                               const char *name_for_messages, const char *model,
+                               gm_schema_lookup lookup, void *lookup_ctx,
+                               gm_error *err);
+
 #endif

@@ -20,9 +20,9 @@ typedef struct gm_hparam_spec {
     const char *name;
     gm_hparam_type type;
     double def;                 /* default for numbers and bools */
-    double min, max;            /* inclusive range for numbers (give
-                                   -INFINITY/INFINITY for an open one:
-                                   0 and 0 allow only 0) */
+    double min, max;            /* inclusive range for numbers; both left
+                                   out (0 and 0) means unbounded, and
+                                   -INFINITY or INFINITY opens one side */
     const char *const *choices; /* NULL-terminated, for GM_HP_CHOICE */
     const char *def_choice;     /* default for GM_HP_CHOICE */
     const char *doc;            /* one line, shown by `gm list objectives` */
@@ -45,11 +45,20 @@ typedef struct gm_hparams {
 /* Fills `out` with the defaults of specs[0..n). */
 void gm_hparams_defaults(gm_hparams *out, const gm_hparam_spec *specs, int n);
 
-/* The value of `name` (numbers and bools); `fallback` if there is none. */
-double gm_hparams_number(const gm_hparams *h, const char *name,
-                         double fallback);
+/* Whether a number hyperparameter has a range: false when its min and max
+ * are both 0, i.e. left out of the table. */
+bool gm_hparam_bounded(const gm_hparam_spec *spec);
 
-/* The value of a choice; NULL if there is none. */
+/* The value of the number or bool `name`. Defaults live only in the spec
+ * table: a name the table lacks, or one of another type, is a bug in the
+ * objective (a typo would otherwise fall back silently), so it aborts
+ * naming the hyperparameter. */
+double gm_hparams_number(const gm_hparams *h, const char *name);
+
+/* The value of the choice `name`; aborts as gm_hparams_number does. */
 const char *gm_hparams_choice(const gm_hparams *h, const char *name);
+
+/* Whether the choice `name` is `value`. */
+bool gm_hparams_is(const gm_hparams *h, const char *name, const char *value);
 
 #endif

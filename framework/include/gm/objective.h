@@ -36,7 +36,8 @@
  * functions change shape (2: the schema's network shapes, the state
  * hooks, one optimizer per group; 3: gm_model_spec's longer name and
  * sweep keys, vector evaluation metrics, the held-out row count in the
- * build context). */
+ * build context, hyperparameter lookups without a fallback, open ranges
+ * by default). */
 #define GM_OBJECTIVE_ABI 3
 
 typedef struct gm_dataset gm_dataset;

@@ -5,9 +5,13 @@
  * a matrix [rows, cols], cols being the last dimension.
  *
  * Broadcasting (binary element-wise ops and the optional operands below):
- * an operand may have the other's shape, or be a row [cols] / [1, cols]
- * repeated over rows, or a column [rows, 1] repeated over columns, or a
- * scalar [1]. The result has the larger operand's shape. */
+ * an operand may have the other's shape, or be a scalar [1]. A row
+ * [cols] / [1, cols] repeated over rows, or a column [rows, 1] repeated
+ * over columns, must be asked for: gm_add_bcast and its kin allow it,
+ * gm_add refuses it with an error naming both shapes (an [n, 1] where an
+ * [n, m] was meant is a common slip). The optional operands of the losses
+ * below broadcast as documented there. The result has the larger
+ * operand's shape. */
 #ifndef GM_OPS_H
 #define GM_OPS_H
 
@@ -38,6 +42,11 @@ gm_node *gm_add(gm_graph *g, gm_node *a, gm_node *b);
 gm_node *gm_sub(gm_graph *g, gm_node *a, gm_node *b);
 gm_node *gm_mul(gm_graph *g, gm_node *a, gm_node *b);
 gm_node *gm_div(gm_graph *g, gm_node *a, gm_node *b);
+/* The same, also repeating a row or a column of one operand. */
+gm_node *gm_add_bcast(gm_graph *g, gm_node *a, gm_node *b);
+gm_node *gm_sub_bcast(gm_graph *g, gm_node *a, gm_node *b);
+gm_node *gm_mul_bcast(gm_graph *g, gm_node *a, gm_node *b);
+gm_node *gm_div_bcast(gm_graph *g, gm_node *a, gm_node *b);
 gm_node *gm_scale(gm_graph *g, gm_node *x, float alpha);     /* alpha * x */
 gm_node *gm_add_scalar(gm_graph *g, gm_node *x, float c);    /* x + c */
 gm_node *gm_neg(gm_graph *g, gm_node *x);

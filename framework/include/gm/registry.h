@@ -15,6 +15,12 @@ typedef struct gm_registry gm_registry;
 gm_registry *gm_registry_create(void);
 void gm_registry_free(gm_registry *r);
 
+/* Adds an objective: the built-ins come in this way, and a library's
+ * through gm_registry_load. Refused, naming it, if its abi is not
+ * GM_OBJECTIVE_ABI, it lacks a name or a build function, or its name is
+ * taken. */
+gm_status gm_registry_add(gm_registry *r, const gm_objective *o, gm_error *err);
+
 /* Loads the objective of the shared library at `path` (once per path).
  * Errors name the path: missing file, no gm_objective_entry, an ABI other
  * than GM_OBJECTIVE_ABI, a name already taken. */
@@ -30,6 +36,11 @@ const gm_objective *gm_registry_find(gm_registry *r, const char *name,
 const gm_objective_schema *gm_registry_schema(const char *name,
                                               const char *plugin, void *ctx,
                                               gm_error *err);
+
+/* The absolute path of the library that provided `objective`, or NULL for
+ * a built-in (or an unknown name). */
+const char *gm_registry_plugin_path(const gm_registry *r,
+                                    const char *objective);
 
 int gm_registry_count(const gm_registry *r);
 const gm_objective *gm_registry_at(const gm_registry *r, int index);

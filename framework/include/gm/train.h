@@ -60,6 +60,13 @@ typedef struct gm_train_options {
 gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
                               const gm_train_options *opts, gm_error *err);
 
+/* Builds every model of the experiment once (networks, phase graphs,
+ * sampler, hooks) with the first seed and frees it, so that a graph error
+ * in any model is found before anything trains. gm_train_experiment calls
+ * it before it touches the run file. The error names the model. */
+gm_status gm_check_models(const gm_experiment *e, gm_registry *reg,
+                          gm_error *err);
+
 /* Draws n samples from the model `model` of the run file at `path`, as
  * trained with `seed` (has_seed false: the file's first seed of that
  * model): rebuilds the model from the file's config_yaml, loads its

@@ -49,6 +49,7 @@ typedef struct gm_cfg {
     gm_schema_lookup lookup;
     void *lookup_ctx;
     const gm_cfg_sweep *sweep; /* NULL or the expansion of the document */
+    const char *only_model; /* validate this model alone, or NULL: all */
 } gm_cfg;
 
 /* Reports an error at `at` for the key `path`; returns GM_ERR_INVALID. */

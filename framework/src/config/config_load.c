@@ -54,7 +54,7 @@ static gm_status config_text(gm_experiment *out, const gm_ynode *root,
 static gm_status load(gm_experiment *out, const char *text, size_t len,
                       const char *source, const char *const *sets, int n,
                       gm_schema_lookup lookup, void *lookup_ctx,
-                      gm_error *err) {
+                      const char *only_model, gm_error *err) {
     gm_ysource src = {.source = source, .set = NULL, .base_path = ""};
     gm_ynode *root;
     gm_status st = gm_ytree_parse(text, len, &src, &root, err);
@@ -67,7 +67,8 @@ static gm_status load(gm_experiment *out, const char *text, size_t len,
     gm_cfg c = {.source = source,
                 .err = err,
                 .lookup = lookup,
-                .lookup_ctx = lookup_ctx};
+                .lookup_ctx = lookup_ctx,
+                .only_model = only_model};
     if (root->kind != GM_YMAP)
         st = gm_cfg_fail_type(&c, root, "", "a mapping at the top level");
     for (int i = 0; st == GM_OK && i < n; i++)
@@ -80,6 +81,9 @@ static gm_status load(gm_experiment *out, const char *text, size_t len,
         st = gm_cfg_experiment(&c, expanded ? expanded : root, out);
     gm_ynode_free(expanded);
     gm_cfg_sweep_clear(&sweep);
+    if (st == GM_OK && only_model && out->n_models == 0)
+        st = gm_error_set(err, GM_ERR_NOT_FOUND, "%s: no model '%s'", source,
+                          only_model);
     /* The document as given, sweep unexpanded: reading it back expands it
      * the same way. */
     if (st == GM_OK)
@@ -102,7 +106,20 @@ gm_status gm_config_load_string(gm_experiment *out, const char *text,
                             "gm_config_load_string: missing text, name or "
                             "objective lookup");
     return load(out, text, strlen(text), name_for_messages, overrides,
-                n_overrides, lookup, lookup_ctx, err);
+                n_overrides, lookup, lookup_ctx, NULL, err);
+}
+
+gm_status gm_config_load_model(gm_experiment *out, const char *text,
+                               const char *name_for_messages, const char *model,
+                               gm_schema_lookup lookup, void *lookup_ctx,
+                               gm_error *err) {
+    memset(out, 0, sizeof *out);
+    if (!text || !name_for_messages || !model || !lookup)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "gm_config_load_model: missing text, name, model "
+                            "or objective lookup");
+    return load(out, text, strlen(text), name_for_messages, NULL, 0, lookup,
+                lookup_ctx, model, err);
 }
 
 /* The whole file in a new NUL-terminated buffer. */
@@ -150,7 +167,7 @@ gm_status gm_config_load(gm_experiment *out, const char *path,
     gm_status st = read_file(path, &text, &len, err);
     if (st != GM_OK) return st;
     st = load(out, text, len, path, overrides, n_overrides, lookup, lookup_ctx,
-              err);
+              NULL, err);
     free(text);
     return st;
 }

@@ -1,5 +1,6 @@
 /* models: each model's objective (whose schema gives its network roles and
  * hyperparameters), networks, params and per-model train. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,9 @@ static int count_choices(const char *const *choices) {
 
 static gm_status param(const gm_cfg *c, const gm_ynode *v, const char *path,
                        const gm_hparam_spec *spec, gm_hparams *h, int i) {
-    gm_cfg_range r = {spec->min, spec->max, false, false};
+    gm_cfg_range r = gm_hparam_bounded(spec)
+                         ? (gm_cfg_range){spec->min, spec->max, false, false}
+                         : GM_CFG_ANY;
     gm_status st = GM_OK;
     switch (spec->type) {
     case GM_HP_FLOAT: return gm_cfg_number(c, v, path, r, &h->item[i].number);
@@ -168,6 +171,32 @@ static gm_status model_keys_known(const gm_cfg *c, const gm_ynode *m,
                                N_MODEL_KEYS + s->n_roles, hint);
 }
 
+/* A relative plugin path is taken from the experiment file's directory,
+ * so that the file runs from any directory, and made absolute where the
+ * library exists (the run file then records where it was). */
+static gm_status resolve_plugin(const gm_cfg *c, const gm_ynode *m,
+                                const char *path, char *plugin, size_t cap) {
+    if (!plugin[0]) return GM_OK;
+    char joined[2 * GM_PATH_MAX];
+    const char *slash = strrchr(c->source, '/');
+    if (plugin[0] != '/' && slash)
+        snprintf(joined, sizeof joined, "%.*s/%s", (int)(slash - c->source),
+                 c->source, plugin);
+    else
+        snprintf(joined, sizeof joined, "%s", plugin);
+    char real[PATH_MAX];
+    const char *resolved = realpath(joined, real) ? real : joined;
+    if (strlen(resolved) >= cap) {
+        char p[GM_CFG_PATH_MAX];
+        gm_cfg_path_join(p, sizeof p, path, "plugin");
+        return gm_cfg_fail(c, gm_cfg_get(m, path, "plugin", p, sizeof p), p,
+                           "the plugin's path is longer than %zu characters",
+                           cap - 1);
+    }
+    snprintf(plugin, cap, "%s", resolved);
+    return GM_OK;
+}
+
 /* Everything but train, which needs the global section; *schema_out gets
  * the objective's schema. */
 static gm_status model(const gm_cfg *c, const gm_ynode *m, const char *path,
@@ -183,6 +212,8 @@ static gm_status model(const gm_cfg *c, const gm_ynode *m, const char *path,
     if (st == GM_OK)
         st = gm_cfg_get_string(c, m, path, "plugin", out->plugin,
                                sizeof out->plugin);
+    if (st == GM_OK)
+        st = resolve_plugin(c, m, path, out->plugin, sizeof out->plugin);
     const gm_objective_schema *schema = NULL;
     gm_cfg_path_join(p, sizeof p, path, "objective");
     if (st == GM_OK) st = schema_of(c, objective, p, out, &schema);
@@ -237,24 +268,29 @@ gm_status gm_cfg_models(const gm_cfg *c, const gm_ynode *root,
     e->models = calloc((size_t)gm_ymap_len(ms), sizeof *e->models);
     if (!e->models)
         return gm_error_set(c->err, GM_ERR_NOMEM, "out of memory for models");
-    e->n_models = gm_ymap_len(ms);
-    for (int i = 0; i < e->n_models; i++) {
+    for (int k = 0; k < gm_ymap_len(ms); k++) {
+        int i = e->n_models;
         gm_model_spec *spec = &e->models[i];
-        const gm_ynode *m = gm_ymap_val(ms, i);
+        const gm_ynode *m = gm_ymap_val(ms, k);
         const gm_cfg_sweep_point *point =
-            c->sweep && i < c->sweep->n_points ? &c->sweep->points[i] : NULL;
+            c->sweep && k < c->sweep->n_points ? &c->sweep->points[k] : NULL;
         if (point && point->n > 0) {
             /* A sweep point: the expansion checked and made its name. */
             snprintf(spec->name, sizeof spec->name, "%s",
-                     gm_ymap_key(ms, i)->text);
+                     gm_ymap_key(ms, k)->text);
             memcpy(spec->sweep, point->value,
                    (size_t)point->n * sizeof *point->value);
             spec->n_sweep = point->n;
         } else {
-            st = gm_cfg_name(c, gm_ymap_key(ms, i), "models", spec->name,
+            st = gm_cfg_name(c, gm_ymap_key(ms, k), "models", spec->name,
                              sizeof spec->name);
         }
         if (st != GM_OK) return st;
+        if (c->only_model && strcmp(spec->name, c->only_model) != 0) {
+            memset(spec, 0, sizeof *spec);
+            continue;
+        }
+        e->n_models++;
         char mpath[GM_CFG_PATH_MAX];
         gm_cfg_path_join(mpath, sizeof mpath, "models", spec->name);
         if (m->kind != GM_YMAP)

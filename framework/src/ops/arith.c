@@ -113,23 +113,38 @@ GM_UNARY_OP(scale, p[0] * x, p[0]);
 GM_UNARY_OP(add_scalar, x + p[0], 1.0f);
 GM_UNARY_OP(neg, -x, -1.0f);
 
+/* Parameter 0 says whether a row or column may be repeated
+ * (gm_shape_broadcast). */
 static gm_node *binary(gm_graph *g, const gm_op_def *def, gm_node *a,
-                       gm_node *b) {
+                       gm_node *b, bool repeat) {
     gm_node *in[2] = {a, b};
-    return gm_node_new(g, def, in, 2, NULL, 0);
+    float p = repeat ? 1.0f : 0.0f;
+    return gm_node_new(g, def, in, 2, &p, 1);
 }
 
 gm_node *gm_add(gm_graph *g, gm_node *a, gm_node *b) {
-    return binary(g, &gm_op_add, a, b);
+    return binary(g, &gm_op_add, a, b, false);
 }
 gm_node *gm_sub(gm_graph *g, gm_node *a, gm_node *b) {
-    return binary(g, &gm_op_sub, a, b);
+    return binary(g, &gm_op_sub, a, b, false);
 }
 gm_node *gm_mul(gm_graph *g, gm_node *a, gm_node *b) {
-    return binary(g, &gm_op_mul, a, b);
+    return binary(g, &gm_op_mul, a, b, false);
 }
 gm_node *gm_div(gm_graph *g, gm_node *a, gm_node *b) {
-    return binary(g, &gm_op_div, a, b);
+    return binary(g, &gm_op_div, a, b, false);
+}
+gm_node *gm_add_bcast(gm_graph *g, gm_node *a, gm_node *b) {
+    return binary(g, &gm_op_add, a, b, true);
+}
+gm_node *gm_sub_bcast(gm_graph *g, gm_node *a, gm_node *b) {
+    return binary(g, &gm_op_sub, a, b, true);
+}
+gm_node *gm_mul_bcast(gm_graph *g, gm_node *a, gm_node *b) {
+    return binary(g, &gm_op_mul, a, b, true);
+}
+gm_node *gm_div_bcast(gm_graph *g, gm_node *a, gm_node *b) {
+    return binary(g, &gm_op_div, a, b, true);
 }
 gm_node *gm_scale(gm_graph *g, gm_node *x, float alpha) {
     return gm_node_new(g, &gm_op_scale, &x, 1, &alpha, 1);

@@ -23,7 +23,9 @@ gm_status gm_shape_same_as_input(const gm_node *n, gm_shape *out,
 /* The output takes the shape of the input every other input broadcasts to:
  * the largest one; between equal sizes ([cols] and [1, cols], [1] and
  * [1, 1]) the one with more dimensions, so that operand order does not
- * change the result's shape. */
+ * change the result's shape. A row or column repeated without being asked
+ * for is refused: [512, 1] + [512, 256] is more often a bug (a per-row
+ * value where a matrix was meant) than a wish. */
 gm_status gm_shape_broadcast(const gm_node *n, gm_shape *out, gm_error *err) {
     const gm_shape *big = &n->in[0]->shape;
     for (int i = 1; i < n->n_in; i++) {
@@ -31,13 +33,24 @@ gm_status gm_shape_broadcast(const gm_node *n, gm_shape *out, gm_error *err) {
         size_t ns = gm_shape_numel(s), nb = gm_shape_numel(big);
         if (ns > nb || (ns == nb && s->ndim > big->ndim)) big = s;
     }
+    bool asked = n->p[0] == 1.0f;
     for (int i = 0; i < n->n_in; i++) {
-        if (gm_bcast_kind(&n->in[i]->shape, big) == GM_BCAST_NONE) {
-            char a[64], b[64];
+        gm_bcast kind = gm_bcast_kind(&n->in[i]->shape, big);
+        bool repeats = (kind == GM_BCAST_ROW || kind == GM_BCAST_COL) &&
+                       gm_shape_numel(&n->in[i]->shape) != gm_shape_numel(big);
+        if (kind == GM_BCAST_NONE || (repeats && !asked)) {
+            const gm_node *a = n->in[0], *b = n->in[i == 0 ? 1 : i];
+            char sa[64], sb[64], la[GM_NAME_MAX + 32], lb[GM_NAME_MAX + 32];
             return gm_error_set(
-                err, GM_ERR_SHAPE, "%s: shapes %s and %s do not broadcast",
-                n->def->name, gm_shape_str(&n->in[0]->shape, a, sizeof a),
-                gm_shape_str(&n->in[i == 0 ? 1 : i]->shape, b, sizeof b));
+                err, GM_ERR_SHAPE, "%s of %s %s and %s %s: %s", n->def->name,
+                gm_node_label(a, la, sizeof la),
+                gm_shape_str(&a->shape, sa, sizeof sa),
+                gm_node_label(b, lb, sizeof lb),
+                gm_shape_str(&b->shape, sb, sizeof sb),
+                kind == GM_BCAST_NONE
+                    ? "the shapes do not broadcast"
+                    : "the shapes differ (repeating a row or column must be "
+                      "asked for, with gm_add_bcast and its kin)");
         }
     }
     *out = *big;

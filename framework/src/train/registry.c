@@ -1,6 +1,9 @@
 #include "gm/registry.h"
 
 #include <dlfcn.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "models.h"
@@ -18,11 +21,35 @@ struct gm_registry {
     int n_plugins;
 };
 
+static const gm_objective *by_name(const gm_registry *r, const char *name);
+
+/* Why o cannot join r, or NULL. */
+static const char *refusal(const gm_registry *r, const gm_objective *o) {
+    return !o                           ? "no objective"
+           : o->abi != GM_OBJECTIVE_ABI ? "ABI version mismatch"
+           : !o->schema.name || !o->build
+               ? "its objective lacks a name or a build function"
+           : by_name(r, o->schema.name) ? "its objective's name is taken"
+           : r->n == MAX_OBJECTIVES     ? "too many objectives"
+                                        : NULL;
+}
+
+gm_status gm_registry_add(gm_registry *r, const gm_objective *o,
+                          gm_error *err) {
+    const char *why = refusal(r, o);
+    if (why)
+        return gm_error_set(err, GM_ERR_INVALID, "objective %s: %s",
+                            o && o->schema.name ? o->schema.name : "(null)",
+                            why);
+    r->objectives[r->n++] = o;
+    return GM_OK;
+}
+
 gm_registry *gm_registry_create(void) {
     gm_registry *r = calloc(1, sizeof *r);
     if (!r) return NULL;
-    for (int i = 0; gm_builtin_objectives[i] && r->n < MAX_OBJECTIVES; i++)
-        r->objectives[r->n++] = gm_builtin_objectives[i];
+    for (int i = 0; gm_builtin_objectives[i]; i++)
+        GM_ASSERT(gm_registry_add(r, gm_builtin_objectives[i], NULL) == GM_OK);
     return r;
 }
 
@@ -46,8 +73,10 @@ typedef const gm_objective *(*entry_fn)(void);
 
 const gm_objective *gm_registry_load(gm_registry *r, const char *path,
                                      gm_error *err) {
+    char real[PATH_MAX];
+    const char *key = realpath(path, real) ? real : path;
     for (int i = 0; i < r->n_plugins; i++)
-        if (strcmp(r->plugins[i].path, path) == 0)
+        if (strcmp(r->plugins[i].path, key) == 0)
             return r->plugins[i].objective;
     if (r->n_plugins == MAX_OBJECTIVES || r->n == MAX_OBJECTIVES) {
         gm_error_set(err, GM_ERR_INVALID, "%s: too many plugins", path);
@@ -86,7 +115,7 @@ const gm_objective *gm_registry_load(gm_registry *r, const char *path,
         dlclose(handle);
         return NULL;
     }
-    char *copy = strdup(path);
+    char *copy = strdup(key);
     if (!copy) {
         dlclose(handle);
         gm_error_set(err, GM_ERR_NOMEM, "out of memory");
@@ -131,6 +160,14 @@ const gm_objective_schema *gm_registry_schema(const char *name,
                                               gm_error *err) {
     const gm_objective *o = gm_registry_find(ctx, name, plugin, err);
     return o ? &o->schema : NULL;
+}
+
+const char *gm_registry_plugin_path(const gm_registry *r,
+                                    const char *objective) {
+    for (int i = 0; i < r->n_plugins; i++)
+        if (strcmp(r->plugins[i].objective->schema.name, objective) == 0)
+            return r->plugins[i].path;
+    return NULL;
 }
 
 int gm_registry_count(const gm_registry *r) { return r->n; }

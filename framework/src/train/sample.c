@@ -54,6 +54,16 @@ static gm_status load_params(const char *path, const char *model,
     return s;
 }
 
+/* The objective by name when the registry has it (built in, or loaded
+ * with --plugin), else from the model's own plugin: path. */
+static const gm_objective_schema *known_first(const char *objective,
+                                              const char *plugin, void *ctx,
+                                              gm_error *err) {
+    const gm_objective *o = gm_registry_find(ctx, objective, NULL, NULL);
+    if (o) return &o->schema;
+    return gm_registry_schema(objective, plugin, ctx, err);
+}
+
 gm_status gm_sample_from_run(const char *path, const char *model,
                              bool has_seed, uint64_t seed, int n,
                              gm_registry *reg, float **out, int *dim,
@@ -66,8 +76,8 @@ gm_status gm_sample_from_run(const char *path, const char *model,
     s = gm_runfile_read_info(path, &info, err);
     if (s != GM_OK) return s;
     gm_experiment e;
-    s = gm_config_load_string(&e, info.config_yaml ? info.config_yaml : "",
-                              path, NULL, 0, gm_registry_schema, reg, err);
+    s = gm_config_load_model(&e, info.config_yaml ? info.config_yaml : "", path,
+                             model, known_first, reg, err);
     gm_runfile_info_clear(&info);
     if (s != GM_OK) return s;
     const gm_model_spec *spec = NULL;
@@ -83,7 +93,8 @@ gm_status gm_sample_from_run(const char *path, const char *model,
     else if (!d) s = err->status;
     if (s == GM_OK) {
         const gm_objective *o =
-            gm_registry_find(reg, spec->objective, spec->plugin, err);
+            gm_registry_find(reg, spec->objective, NULL, NULL);
+        if (!o) o = gm_registry_find(reg, spec->objective, spec->plugin, err);
         gm_build_ctx ctx = {.spec = spec,
                             .data_dim = gm_dataset_dim(d),
                             .batch_size = spec->train.batch_size,

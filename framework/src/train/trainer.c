@@ -426,6 +426,8 @@ static gm_status finish_file(trainer *t, gm_status s, gm_error *err) {
 
 gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
                               const gm_train_options *opts, gm_error *err) {
+    gm_status checked = gm_check_models(e, reg, err);
+    if (checked != GM_OK) return checked;
     trainer t = {.e = e, .opts = opts, .n_runs = e->n_models * e->n_seeds};
     t.n_jobs = t.n_runs;
     t.jobs = calloc((size_t)t.n_runs, sizeof *t.jobs);

@@ -1,0 +1,41 @@
+/* Building every model of an experiment once before any training, so that
+ * an error in the last model's graphs stops the experiment before the
+ * first model has trained for an hour. */
+#include <string.h>
+
+#include "gm/data.h"
+#include "gm/train.h"
+#include "model.h"
+
+gm_status gm_check_models(const gm_experiment *e, gm_registry *reg,
+                          gm_error *err) {
+    uint64_t seed = e->n_seeds > 0 ? e->seeds[0] : 0;
+    gm_rng data = gm_rng_stream(seed, "data");
+    gm_dataset *d = gm_dataset_create(&e->dataset, &data, err);
+    if (!d) return err->status;
+    gm_status s = GM_OK;
+    for (int i = 0; s == GM_OK && i < e->n_models; i++) {
+        const gm_model_spec *spec = &e->models[i];
+        gm_rng init = gm_rng_stream(seed, "init");
+        gm_rng noise = gm_rng_stream(seed, "noise");
+        gm_build_ctx ctx = {.spec = spec,
+                            .data_dim = gm_dataset_dim(d),
+                            .batch_size = spec->train.batch_size,
+                            .sample_count = e->eval_samples,
+                            .data = d,
+                            .seed = seed,
+                            .init = &init,
+                            .noise = &noise};
+        const gm_objective *o =
+            gm_registry_find(reg, spec->objective, spec->plugin, err);
+        gm_model *m = o ? gm_model_create(o, &ctx, err) : NULL;
+        if (!m) {
+            gm_error inner = *err;
+            s = gm_error_set(err, inner.status, "model '%s': %s", spec->name,
+                             inner.message);
+        }
+        gm_model_free(m);
+    }
+    gm_dataset_free(d);
+    return s;
+}

@@ -1,0 +1,182 @@
+/* ali: adversarially learned inference (ALI, Dumoulin et al. 2017; BiGAN,
+ * Donahue et al. 2017). An encoder q(z|x) = N(mu(x), exp(logvar(x)))
+ * (reparameterised) and a generator x = G(z) are trained against a
+ * discriminator on (x, z) pairs: real pairs (x, z ~ q(z|x)) with x from
+ * the data, i.e. q(x, z) = p_data(x) q(z|x), against fake pairs
+ * (G(z), z) with z ~ N(0, I), i.e. p(x, z) = p(z) p(x|z). It matches the
+ * same two joints as joint_kl, with a discriminator instead of an explicit
+ * KL. The loss family is the `loss` table of adversarial_loss.h; the
+ * encoder and generator minimise its generator terms on both sides.
+ * At evaluation: recon_mse (x -> E -> G) and kl_agg_qz_pz
+ * (latent_eval.h). */
+#include <limits.h>
+#include <stdlib.h>
+
+#include "adversarial_loss.h"
+#include "gm/ops.h"
+#include "latent_eval.h"
+#include "models.h"
+
+static const char *const ali_roles[] = {"encoder", "generator",
+                                        "discriminator"};
+static const gm_role_shape ali_shapes[] = {
+    {.in = {.data = 1}, .out = {.latent = 2}},             /* x -> mu, logvar */
+    {.in = {.latent = 1}, .out = {.data = 1}},             /* z -> x */
+    {.in = {.latent = 1, .data = 1}, .out = {.fixed = 1}}, /* (x, z) -> 1 */
+};
+
+static const gm_hparam_spec ali_hparams[] = {
+    GM_ADV_LOSS_HPARAM,
+    {.name = "d_steps",
+     .type = GM_HP_INT,
+     .def = 1,
+     .min = 1,
+     .max = 100,
+     .doc = "discriminator steps per encoder/generator step"},
+    {.name = "d_lr",
+     .type = GM_HP_FLOAT,
+     .def = 0,
+     .min = 0,
+     .max = 10,
+     .doc = "discriminator learning rate (0: the model's optimizer lr)"},
+    {.name = "g_lr",
+     .type = GM_HP_FLOAT,
+     .def = 0,
+     .min = 0,
+     .max = 10,
+     .doc = "encoder and generator learning rate (0: the model's lr)"},
+};
+
+typedef struct ali_parts {
+    gm_mlp enc, gen, disc;
+    gm_params *encoder, *generator, *discriminator;
+    const gm_adv_loss *loss;
+} ali_parts;
+
+typedef struct ali_scores {
+    gm_node *real, *fake;
+} ali_scores;
+
+/* The discriminator's scores on (x, z ~ q(z|x)) and (G(z), z ~ p(z)). */
+static ali_scores pair_scores(gm_graph *g, const ali_parts *p,
+                              const gm_build_ctx *ctx) {
+    int b = ctx->batch_size, latent = ctx->spec->latent_dim;
+    gm_node *x = gm_input(g, "x", (int[]){b, ctx->data_dim}, 2);
+    gm_gaussian_code q = gm_gaussian_encode(g, &p->enc, x, "eps", ctx->noise);
+    gm_node *z = gm_randn(g, "z", (int[]){b, latent}, 2, ctx->noise);
+    gm_node *fake_x = gm_node_set_name(gm_mlp_forward(g, &p->gen, z), "fake");
+    gm_node *real_pair[2] = {x, q.z}, *fake_pair[2] = {fake_x, z};
+    return (ali_scores){
+        gm_mlp_forward(g, &p->disc, gm_concat_cols(g, real_pair, 2)),
+        gm_mlp_forward(g, &p->disc, gm_concat_cols(g, fake_pair, 2))};
+}
+
+static gm_status graph_failed(gm_graph *g, gm_error *err) {
+    *err = *gm_graph_error(g);
+    gm_graph_free(g);
+    return err->status;
+}
+
+static gm_status add_phase(gm_model *m, const char *name, gm_graph *g,
+                           gm_node *loss, gm_params **groups, int n,
+                           int repeats, double lr, gm_error *err) {
+    if (gm_graph_error(g)) return graph_failed(g, err);
+    gm_status s = gm_model_add_phase(m, name, g, loss, groups, n, repeats, err);
+    if (s == GM_OK && lr > 0)
+        s = gm_model_set_phase_lr(m, name, (float)lr, err);
+    return s;
+}
+
+static gm_status discriminator_phase(gm_model *m, const gm_build_ctx *ctx,
+                                     const ali_parts *p, gm_error *err) {
+    const gm_hparams *h = &ctx->spec->params;
+    gm_graph *g = gm_graph_create("discriminator");
+    if (!g) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+    gm_graph_freeze(g, p->encoder);
+    gm_graph_freeze(g, p->generator);
+    ali_scores s = pair_scores(g, p, ctx);
+    /* A logit estimates log q(x,z)/p(x,z) (exactly so for the optimal D). */
+    gm_node *loss = gm_adv_discriminator_loss(
+        g, p->loss, s.real, s.fake,
+        (gm_adv_metric_names){"kl_data_model_disc", "kl_model_data_disc"});
+    gm_params *groups[1] = {p->discriminator};
+    return add_phase(m, "discriminator", g, loss, groups, 1,
+                     (int)gm_hparams_number(h, "d_steps"),
+                     gm_hparams_number(h, "d_lr"), err);
+}
+
+static gm_status generator_phase(gm_model *m, const gm_build_ctx *ctx,
+                                 const ali_parts *p, gm_error *err) {
+    gm_graph *g = gm_graph_create("generator");
+    if (!g) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+    gm_graph_freeze(g, p->discriminator);
+    ali_scores s = pair_scores(g, p, ctx);
+    gm_node *loss = gm_adv_generator_loss(g, p->loss, s.fake, s.real);
+    gm_params *groups[2] = {p->encoder, p->generator};
+    return add_phase(m, "generator", g, loss, groups, 2, 1,
+                     gm_hparams_number(&ctx->spec->params, "g_lr"), err);
+}
+
+static gm_status set_sampler(gm_model *m, const gm_build_ctx *ctx,
+                             const ali_parts *p, gm_error *err) {
+    gm_graph *g = gm_graph_create("sampler");
+    if (!g) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+    gm_node *z =
+        gm_randn(g, "z", (int[]){ctx->sample_count, ctx->spec->latent_dim}, 2,
+                 ctx->noise);
+    gm_node *x = gm_node_set_name(gm_mlp_forward(g, &p->gen, z), "samples");
+    return gm_model_set_sampler(m, g, x, err);
+}
+
+static gm_status set_eval(gm_model *m, const gm_build_ctx *ctx,
+                          const ali_parts *p, gm_error *err) {
+    gm_latent_eval *e = calloc(1, sizeof *e);
+    gm_hooks hooks = {.state = e,
+                      .free_state = gm_latent_eval_free,
+                      .evaluate = gm_latent_evaluate,
+                      .eval_metrics = gm_latent_eval_metrics,
+                      .n_eval_metrics = GM_LATENT_EVAL_METRICS};
+    gm_status s = e ? gm_model_set_hooks(m, &hooks, err)
+                    : gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+    return s == GM_OK ? gm_latent_eval_build(e, &p->enc, p->encoder, &p->gen,
+                                             p->generator, ctx->data_dim,
+                                             ctx->spec->latent_dim, err)
+                      : s;
+}
+
+static gm_status ali_build(gm_model *m, const gm_build_ctx *ctx,
+                           gm_error *err) {
+    int d = ctx->data_dim, latent = ctx->spec->latent_dim;
+    if (latent < 1 || latent > INT_MAX / 2 || d > INT_MAX - latent)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "model '%s': latent_dim must be in 1..%d (the "
+                            "encoder outputs 2 x latent_dim), got %d",
+                            ctx->spec->name, INT_MAX / 2, latent);
+    ali_parts p = {.loss = gm_adv_loss_of(&ctx->spec->params)};
+    p.encoder = gm_model_network(m, ctx, "encoder", d, 2 * latent, &p.enc, err);
+    p.generator = p.encoder ? gm_model_network(m, ctx, "generator", latent, d,
+                                               &p.gen, err)
+                            : NULL;
+    p.discriminator = p.generator
+                          ? gm_model_network(m, ctx, "discriminator",
+                                             d + latent, 1, &p.disc, err)
+                          : NULL;
+    if (!p.discriminator) return err->status;
+    gm_status s = discriminator_phase(m, ctx, &p, err);
+    if (s == GM_OK) s = generator_phase(m, ctx, &p, err);
+    if (s == GM_OK) s = set_sampler(m, ctx, &p, err);
+    return s == GM_OK ? set_eval(m, ctx, &p, err) : s;
+}
+
+const gm_objective gm_objective_ali = {
+    .abi = GM_OBJECTIVE_ABI,
+    .schema = {.name = "ali",
+               .summary = "ALI/BiGAN: encoder and generator against a "
+                          "discriminator on (x, z) pairs",
+               .roles = ali_roles,
+               .n_roles = 3,
+               .shapes = ali_shapes,
+               .hparams = ali_hparams,
+               .n_hparams = sizeof ali_hparams / sizeof ali_hparams[0]},
+    .build = ali_build,
+};

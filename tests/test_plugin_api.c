@@ -1,0 +1,183 @@
+/* What a plugin author meets: objectives added to a registry as a plugin
+ * is, a graph error in any model found before anything trains (naming
+ * model and node), number hyperparameters without a range taking any
+ * value, and a lookup of an undeclared hyperparameter refused. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gm/config.h"
+#include "gm/ops.h"
+#include "gm/registry.h"
+#include "gm/train.h"
+
+static const char *const roles[] = {"generator"};
+
+static const gm_hparam_spec hparams[] = {
+    {.name = "offset",
+     .type = GM_HP_FLOAT,
+     .def = 0.5,
+     .doc = "no range given: any number"},
+    {.name = "scale",
+     .type = GM_HP_FLOAT,
+     .def = 1,
+     .min = 0,
+     .max = 2,
+     .doc = "a range"},
+};
+
+/* A phase whose loss is the [b, d] output of the generator itself, not a
+ * [1] node: an error only building the graph finds. */
+static gm_status broken_build(gm_model *m, const gm_build_ctx *ctx,
+                              gm_error *err) {
+    gm_mlp gen;
+    gm_params *p = gm_model_network(m, ctx, "generator", ctx->spec->latent_dim,
+                                    ctx->data_dim, &gen, err);
+    if (!p) return err->status;
+    gm_graph *g = gm_graph_create("broken");
+    gm_node *z = gm_randn(g, "z", (int[]){ctx->batch_size, 2}, 2, ctx->noise);
+    gm_node *wide = gm_mlp_forward(g, &gen, z);
+    gm_node *loss = gm_add(g, gm_sum(g, wide, GM_AXIS_PER_ROW), wide);
+    return gm_model_add_phase(m, "broken", g, loss, &p, 1, 1, err);
+}
+
+/* Reads its parameters as a plugin would, with a typo in one name. */
+static gm_status typo_build(gm_model *m, const gm_build_ctx *ctx,
+                            gm_error *err) {
+    (void)m;
+    (void)err;
+    gm_hparams_number(&ctx->spec->params, "ofset");
+    return GM_OK;
+}
+
+static const gm_objective broken = {
+    .abi = GM_OBJECTIVE_ABI,
+    .schema = {.name = "broken",
+               .roles = roles,
+               .n_roles = 1,
+               .hparams = hparams,
+               .n_hparams = 2},
+    .build = broken_build,
+};
+
+static const gm_objective typo = {
+    .abi = GM_OBJECTIVE_ABI,
+    .schema = {.name = "typo",
+               .roles = roles,
+               .n_roles = 1,
+               .hparams = hparams,
+               .n_hparams = 2},
+    .build = typo_build,
+};
+
+static gm_registry *registry_with(const gm_objective *o) {
+    gm_registry *r = gm_registry_create();
+    gm_error err = {0};
+    cr_assert_eq(gm_registry_add(r, o, &err), GM_OK, "%s", err.message);
+    return r;
+}
+
+static const char doc[] = "experiment: preflight\n"
+                          "seeds: [1]\n"
+                          "dataset: {name: ring, modes: 4, size: 200}\n"
+                          "train: {steps: 20, batch_size: 8}\n"
+                          "eval: {every: 10, samples: 50}\n"
+                          "models:\n"
+                          "  gan:\n"
+                          "    objective: gan\n"
+                          "    generator: {hidden: [4]}\n"
+                          "    discriminator: {hidden: [4]}\n"
+                          "  late:\n"
+                          "    objective: %s\n"
+                          "    generator: {hidden: [4]}\n"
+                          "    params: {offset: %s}\n";
+
+static gm_status load(gm_experiment *e, gm_registry *r, const char *objective,
+                      const char *offset, gm_error *err) {
+    char text[sizeof doc + 64];
+    snprintf(text, sizeof text, doc, objective, offset);
+    return gm_config_load_string(e, text, "preflight.yaml", NULL, 0,
+                                 gm_registry_schema, r, err);
+}
+
+Test(plugin_api, graph_errors_of_the_last_model_stop_before_training) {
+    gm_registry *r = registry_with(&broken);
+    gm_experiment e;
+    gm_error err = {0};
+    cr_assert_eq(load(&e, r, "broken", "1", &err), GM_OK, "%s", err.message);
+    char out[] = "/tmp/gm_preflight_XXXXXX";
+    int fd = mkstemp(out);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    unlink(out);
+    snprintf(e.out, sizeof e.out, "%s", out);
+    gm_train_options opts = {.jobs = 1};
+    cr_assert_neq(gm_train_experiment(&e, r, &opts, &err), GM_OK);
+    cr_assert(strstr(err.message, "model 'late'"), "%s", err.message);
+    cr_assert(strstr(err.message, "add of the sum node #"), "%s", err.message);
+    cr_assert(strstr(err.message, "[8, 1]") && strstr(err.message, "[8, 2]"),
+              "%s", err.message);
+    cr_assert_neq(access(out, F_OK), 0, "no run file: nothing trained");
+    gm_experiment_clear(&e);
+    gm_registry_free(r);
+}
+
+Test(plugin_api, a_number_without_a_range_takes_any_value) {
+    gm_registry *r = registry_with(&broken);
+    const char *values[] = {"-3.5", "1.0e6", "0.5"};
+    for (int i = 0; i < 3; i++) {
+        gm_experiment e;
+        gm_error err = {0};
+        cr_assert_eq(load(&e, r, "broken", values[i], &err), GM_OK, "%s: %s",
+                     values[i], err.message);
+        cr_assert_float_eq(gm_hparams_number(&e.models[1].params, "offset"),
+                           atof(values[i]), 1e-9);
+        gm_experiment_clear(&e);
+    }
+    gm_registry_free(r);
+}
+
+Test(plugin_api, a_ranged_number_is_still_checked) {
+    gm_registry *r = registry_with(&broken);
+    char text[sizeof doc + 64];
+    snprintf(text, sizeof text, doc, "broken", "0");
+    strcat(text, "    train: {steps: 5}\n");
+    const char *set = "models.late.params.scale=3";
+    gm_experiment e;
+    gm_error err = {0};
+    cr_assert_neq(gm_config_load_string(&e, text, "p.yaml", &set, 1,
+                                        gm_registry_schema, r, &err),
+                  GM_OK);
+    cr_assert(strstr(err.message, "models.late.params.scale"), "%s",
+              err.message);
+    gm_registry_free(r);
+}
+
+Test(plugin_api, the_registry_refuses_a_second_objective_of_a_name) {
+    gm_registry *r = gm_registry_create();
+    gm_objective again = broken;
+    again.schema.name = "gan";
+    gm_error err = {0};
+    cr_assert_neq(gm_registry_add(r, &again, &err), GM_OK);
+    cr_assert(strstr(err.message, "gan") && strstr(err.message, "taken"), "%s",
+              err.message);
+    gm_objective old = broken;
+    old.abi = GM_OBJECTIVE_ABI - 1;
+    cr_assert_neq(gm_registry_add(r, &old, &err), GM_OK);
+    cr_assert(strstr(err.message, "ABI"), "%s", err.message);
+    gm_registry_free(r);
+}
+
+/* A typo in a hyperparameter's name aborts at once, naming it, instead of
+ * quietly reading a default. */
+Test(plugin_api, an_undeclared_hyperparameter_name_aborts, .signal = SIGABRT) {
+    gm_registry *r = registry_with(&typo);
+    gm_experiment e;
+    gm_error err = {0};
+    cr_assert_eq(load(&e, r, "typo", "1", &err), GM_OK, "%s", err.message);
+    gm_check_models(&e, r, &err);
+}
