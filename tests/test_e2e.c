@@ -131,7 +131,10 @@ Test(e2e, run_then_summary_then_sample, .init = make_dir, .fini = remove_dir) {
 
     rc = shell_run(out, sizeof out, "%s sample %s --model nope -n 3", GM, path);
     cr_assert_eq(rc, 1);
-    cr_assert(strstr(out, "nope"), "%s", out);
+    cr_assert(strstr(out, "has no model 'nope' (it has vae, gan)"), "%s", out);
+    rc = shell_run(out, sizeof out, "%s sample %s --model gann -n 3", GM, path);
+    cr_assert_eq(rc, 1);
+    cr_assert(strstr(out, "did you mean 'gan'?"), "%s", out);
 }
 
 Test(e2e, nan_stops_the_run_and_leaves_a_readable_file, .init = make_dir,
@@ -187,6 +190,12 @@ Test(e2e, user_errors_exit_1_with_a_message, .init = make_dir,
     rc = shell_run(out, sizeof out, "%s summary %s/none.h5", GM, dir);
     cr_assert_eq(rc, 1, "%s", out);
     cr_assert(strstr(out, "none.h5"), "%s", out);
+    /* The experiment file where its run file was meant. */
+    rc = shell_run(out, sizeof out, "%s summary %s", GM, path);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "bad.yaml is an experiment file; this wants a run "
+                          "file (RUN.h5): train it with 'gm run "),
+              "%s", out);
 }
 
 Test(e2e, usage_errors_exit_2) {
@@ -199,10 +208,12 @@ Test(e2e, usage_errors_exit_2) {
     cr_assert_eq(shell_run(out, sizeof out, "%s list things", GM), 2);
 }
 
-/* Each usage error of summary, sample and list: exit 2, before any file
+/* Each usage error of run, summary, sample and list: exit 2, before any file
  * is opened, with a first line saying what is wrong. */
 Test(e2e, usage_errors_say_what_is_wrong) {
     static const char *const cases[][2] = {
+        {"run x.yaml --set train.steps",
+         "--set needs key.path=value, got 'train.steps'"},
         {"summary", "missing the run file"},
         {"summary ''", "the run file's name is empty"},
         {"summary a.h5 b.h5", "unexpected argument 'b.h5'"},
@@ -246,6 +257,9 @@ Test(e2e, help_version_and_lists) {
                      0);
         cr_assert(strstr(out, "usage: gm"), "%s", out);
     }
+    cr_assert_eq(shell_run(out, sizeof out, "%s sample --help", GM), 0);
+    cr_assert(strstr(out, "\n  --seed S "), "every option is explained: %s",
+              out);
     cr_assert_eq(shell_run(out, sizeof out, "%s list objectives", GM), 0);
     const char *objectives[] = {"vae_elbo", "joint_kl", "gan",
                                 "gan_data_prior"};

@@ -165,6 +165,10 @@ int cmd_run(int argc, char **argv) {
         } else if (strcmp(a, "--plugin") == 0 && n_plugins == MAX_ARGS) {
             cli_error("run", "at most %d --plugin", MAX_ARGS);
             return EXIT_USAGE;
+        } else if (strcmp(a, "--set") == 0 && !strchr(argv[i + 1], '=')) {
+            cli_error("run", "--set needs key.path=value, got '%s'",
+                      argv[i + 1]);
+            return EXIT_USAGE;
         } else if (strcmp(a, "--set") == 0) {
             sets[n_sets++] = argv[++i];
         } else if (strcmp(a, "--out") == 0) {

@@ -10,10 +10,16 @@
 #include "gm/train.h"
 
 static const char usage[] =
-    "usage: gm sample RUN.h5 --model NAME [--seed S] -n N [--out FILE.csv]\n"
+    "usage: gm sample RUN.h5 --model NAME -n N [--seed S] [--out FILE.csv]\n"
     "\n"
     "Draws N samples from a trained model (its checkpoint in the run file)\n"
-    "and writes them as CSV, one sample per line (stdout by default).\n";
+    "and writes them as CSV, one sample per line (stdout by default).\n"
+    "\n"
+    "  --model NAME  the model, as named in the experiment file\n"
+    "  -n N          the number of samples\n"
+    "  --seed S      the run (training seed) whose checkpoint to use\n"
+    "                (default: the first with a checkpoint)\n"
+    "  --out FILE    write the CSV to FILE instead of stdout\n";
 
 enum { MAX_SAMPLES = 100000000 };
 
