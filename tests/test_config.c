@@ -23,7 +23,7 @@ static const gm_role_shape vae_shapes[] = {
     {.in = {.latent = 1}, .out = {.data = 1}},
 };
 static const gm_objective_schema vae_schema = {
-    "vae_elbo", "VAE", vae_roles, 2, vae_params, 3, vae_shapes};
+    "vae_elbo", "VAE", vae_roles, 2, vae_params, 3, vae_shapes, NULL, 0};
 
 static const char *const gan_roles[] = {"generator", "discriminator"};
 static const char *const gan_losses[] = {"minimax", "non_saturating", NULL};
@@ -36,18 +36,18 @@ static const gm_role_shape gan_shapes[] = {
     {.in = {.data = 1}, .out = {.fixed = 1}},
 };
 static const gm_objective_schema gan_schema = {
-    "gan", "GAN", gan_roles, 2, gan_params, 2, gan_shapes};
+    "gan", "GAN", gan_roles, 2, gan_params, 2, gan_shapes, NULL, 0};
 
 /* An objective that does not declare its networks' shapes, and one whose
  * declared shape is broken (an input of width 0). */
 static const gm_objective_schema shapeless_schema = {
-    "shapeless", "no shapes", gan_roles, 2, NULL, 0, NULL};
+    "shapeless", "no shapes", gan_roles, 2, NULL, 0, NULL, NULL, 0};
 static const gm_role_shape broken_shapes[] = {
     {.in = {0}, .out = {.data = 1}},
     {.in = {.data = 1}, .out = {.fixed = 1}},
 };
 static const gm_objective_schema broken_schema = {
-    "broken", "bad shape", gan_roles, 2, NULL, 0, broken_shapes};
+    "broken", "bad shape", gan_roles, 2, NULL, 0, broken_shapes, NULL, 0};
 
 static const gm_objective_schema *fake_lookup(const char *objective,
                                               const char *plugin, void *ctx,

@@ -1,33 +1,26 @@
 /* gm summary: the comparison table of a run file, mean ± standard error
- * over seeds of each metric's final value. */
+ * over seeds of each metric's final value, and each column's unit. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "gm/metric_info.h"
+#include "gm/registry.h"
 #include "gm/runfile.h"
 
 static const char usage[] =
     "usage: gm summary RUN.h5 [--all] [--csv]\n"
     "\n"
     "One row per model: the final value of each headline metric, as mean\n"
-    "± standard error over seeds.\n"
+    "± standard error over seeds, then each column's unit and which way is\n"
+    "better. The headline metrics are each objective's own (held-out ones\n"
+    "first) and then gm's sample-based ones.\n"
     "\n"
     "  --all   every metric, not only the headline ones\n"
     "  --csv   comma-separated, every metric, mean and se columns\n";
 
-/* The columns a comparison of mode covering and mode collapse needs, in
- * this order, where the file has them. */
-static const char *const headline[] = {
-    "modes_covered", "hq_fraction", "kl_data_model", "kl_model_data",
-    "elbo",          "joint_kl",    "d_real",        "d_fake",
-    "prior_kl",      NULL};
-
-static bool is_headline(const char *name) {
-    for (int i = 0; headline[i]; i++)
-        if (strcmp(headline[i], name) == 0) return true;
-    return false;
-}
+enum { MAX_COLUMNS = 256 };
 
 static void print_csv(const gm_summary *s) {
     printf("model,objective,n_seeds");
@@ -43,10 +36,54 @@ static void print_csv(const gm_summary *s) {
     }
 }
 
-static void format_cell(char *out, size_t n, double mean, double se) {
-    if (isnan(mean)) snprintf(out, n, "-");
-    else if (se > 0) snprintf(out, n, "%.4g ± %.2g", mean, se);
-    else snprintf(out, n, "%.4g", mean);
+/* The column of metric `name`, or -1. */
+static int metric_column(const gm_summary *s, const char *name) {
+    for (int j = 0; j < s->n_metrics; j++)
+        if (strcmp(s->metrics[j], name) == 0) return j;
+    return -1;
+}
+
+static bool model_has(const gm_summary *s, int model, int metric) {
+    return !isnan(s->mean[model * s->n_metrics + metric]);
+}
+
+/* Adds metric j to cols once. */
+static void add_column(int *cols, int *n_cols, int j) {
+    for (int c = 0; c < *n_cols; c++)
+        if (cols[c] == j) return;
+    if (*n_cols < MAX_COLUMNS) cols[(*n_cols)++] = j;
+}
+
+/* The headline columns: every model's objective's own in model order,
+ * then gm's sample-based ones; a model whose objective gm does not know
+ * (a plugin's, not loaded here) adds every metric it has. */
+static int headline_columns(const gm_summary *s, int *cols) {
+    gm_registry *reg = gm_registry_create();
+    int n_cols = 0;
+    for (int i = 0; i < s->n_models; i++) {
+        gm_error err = {0};
+        const gm_objective *o =
+            reg ? gm_registry_find(reg, s->objectives[i], NULL, &err) : NULL;
+        if (!o) {
+            for (int j = 0; j < s->n_metrics; j++)
+                if (model_has(s, i, j) &&
+                    !gm_metric_is_sample_headline(s->metrics[j]))
+                    add_column(cols, &n_cols, j);
+            continue;
+        }
+        for (int h = 0; h < o->schema.n_headline; h++) {
+            int j = metric_column(s, o->schema.headline[h]);
+            if (j >= 0 && model_has(s, i, j)) add_column(cols, &n_cols, j);
+        }
+    }
+    gm_registry_free(reg);
+    const char *common[GM_MAX_HEADLINE];
+    int n_common = gm_headline_metrics(NULL, common);
+    for (int h = 0; h < n_common; h++) {
+        int j = metric_column(s, common[h]);
+        if (j >= 0) add_column(cols, &n_cols, j);
+    }
+    return n_cols;
 }
 
 /* Display width: "±" is two bytes but one column. */
@@ -56,13 +93,34 @@ static int width(const char *s) {
     return w;
 }
 
+/* Each column's unit and better direction, one line each. */
+static void print_legend(const gm_summary *s, const int *cols, int n_cols) {
+    int w = 0;
+    for (int c = 0; c < n_cols; c++)
+        w = w > width(s->metrics[cols[c]]) ? w : width(s->metrics[cols[c]]);
+    putchar('\n');
+    for (int c = 0; c < n_cols; c++) {
+        const char *name = s->metrics[cols[c]];
+        const gm_metric_info *info = gm_metric_info_find(name);
+        if (!info)
+            printf("%-*s  no unit on record (not in docs/metrics.md)\n", w,
+                   name);
+        else if (info->better == GM_BETTER_NEITHER)
+            printf("%-*s  %s, a diagnostic (neither way is better)\n", w, name,
+                   info->unit);
+        else
+            printf("%-*s  %s, %s is better\n", w, name, info->unit,
+                   gm_better_name(info->better));
+    }
+}
+
 static void print_table(const gm_summary *s, bool all) {
-    int cols[256], n_cols = 0;
-    for (int j = 0; j < s->n_metrics && n_cols < 256; j++)
-        if (all || is_headline(s->metrics[j])) cols[n_cols++] = j;
+    int cols[MAX_COLUMNS], n_cols = 0;
+    if (!all) n_cols = headline_columns(s, cols);
     if (n_cols == 0)
-        for (int j = 0; j < s->n_metrics && n_cols < 256; j++) cols[n_cols++] = j;
-    int w_model = 5, w_obj = 9, w[256];
+        for (int j = 0; j < s->n_metrics && n_cols < MAX_COLUMNS; j++)
+            cols[n_cols++] = j;
+    int w_model = 5, w_obj = 9, w[MAX_COLUMNS];
     for (int i = 0; i < s->n_models; i++) {
         w_model = w_model > width(s->models[i]) ? w_model : width(s->models[i]);
         w_obj = w_obj > width(s->objectives[i]) ? w_obj : width(s->objectives[i]);
@@ -70,9 +128,10 @@ static void print_table(const gm_summary *s, bool all) {
     for (int c = 0; c < n_cols; c++) {
         w[c] = width(s->metrics[cols[c]]);
         for (int i = 0; i < s->n_models; i++) {
-            char cell[64];
-            format_cell(cell, sizeof cell, s->mean[i * s->n_metrics + cols[c]],
-                        s->se[i * s->n_metrics + cols[c]]);
+            char cell[96];
+            cli_format_estimate(cell, sizeof cell,
+                                s->mean[i * s->n_metrics + cols[c]],
+                                s->se[i * s->n_metrics + cols[c]]);
             w[c] = w[c] > width(cell) ? w[c] : width(cell);
         }
     }
@@ -86,13 +145,15 @@ static void print_table(const gm_summary *s, bool all) {
         printf("%-*s  %-*s  %5d", w_model, s->models[i], w_obj,
                s->objectives[i], s->n_seeds[i]);
         for (int c = 0; c < n_cols; c++) {
-            char cell[64];
-            format_cell(cell, sizeof cell, s->mean[i * s->n_metrics + cols[c]],
-                        s->se[i * s->n_metrics + cols[c]]);
+            char cell[96];
+            cli_format_estimate(cell, sizeof cell,
+                                s->mean[i * s->n_metrics + cols[c]],
+                                s->se[i * s->n_metrics + cols[c]]);
             printf("  %*s%s", w[c] - width(cell), "", cell);
         }
         putchar('\n');
     }
+    print_legend(s, cols, n_cols);
 }
 
 int cmd_summary(int argc, char **argv) {
