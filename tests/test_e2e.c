@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <hdf5.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,28 @@ static void read_status(hid_t f, char *out, size_t n) {
     H5Aclose(a);
 }
 
+/* In a pipe, gm run prints one short line per evaluation: run, step,
+ * rate, time left and the model's headline metrics, not every metric. */
+static void check_pipe_progress(const char *out) {
+    int lines = 0;
+    for (const char *l = strstr(out, "\n["); l; l = strstr(l + 1, "\n[")) {
+        char line[512];
+        snprintf(line, sizeof line, "%.*s", (int)strcspn(l + 1, "\n"), l + 1);
+        cr_assert_lt(strlen(line), 200, "too long: %s", line);
+        cr_assert(strstr(line, " steps/s  ") && strstr(line, "s left "),
+                  "no rate or time left: %s", line);
+        cr_assert(strstr(line, "step 20/40") || strstr(line, "step 40/40"),
+                  "%s", line);
+        cr_assert_null(strstr(line, "loss_"), "a training loss: %s", line);
+        bool vae = strstr(line, "] vae seed ") != NULL;
+        cr_assert(strstr(line, vae ? "  elbo_eval=" : "  d_real="),
+                  "the objective's headline first: %s", line);
+        cr_assert(strstr(line, " modes_covered="), "%s", line);
+        lines++;
+    }
+    cr_assert_eq(lines, 8, "2 models x 2 seeds x 2 evaluations:\n%s", out);
+}
+
 Test(e2e, run_then_summary_then_sample, .init = make_dir, .fini = remove_dir) {
     char path[128], out[16384];
     snprintf(path, sizeof path, "%s/tiny.yaml", dir);
@@ -81,6 +104,7 @@ Test(e2e, run_then_summary_then_sample, .init = make_dir, .fini = remove_dir) {
         shell_run(out, sizeof out, "%s run %s --out %s/tiny.h5", GM, path, dir);
     cr_assert_eq(rc, 0, "%s", out);
     cr_assert(strstr(out, "wrote"), "%s", out);
+    check_pipe_progress(out);
 
     snprintf(path, sizeof path, "%s/tiny.h5", dir);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
