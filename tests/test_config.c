@@ -110,7 +110,8 @@ static const char minimal_doc[] = "experiment: mini\n"
                                   "models:\n"
                                   "  vae: {objective: vae_elbo}\n";
 
-/* The flagship experiment of DESIGN.md, less the out-of-tree model. */
+/* The flagship experiment (experiments/gan_vs_vae.yaml), less the
+ * out-of-tree model. */
 static const char full_doc[] =
     "experiment: gan_vs_vae          # output defaults to "
     "runs/<experiment>.h5\n"

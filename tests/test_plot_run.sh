@@ -52,6 +52,22 @@ done
 n=$(find "$work/png" -type f | wc -l)
 [ "$n" -eq 10 ] || fail "expected 10 files in $work/png, found $n"
 
+# Every concrete checkpoint path analysis/README.md names is in the file.
+"$py" - "$src/analysis/README.md" "$work/x.h5" <<'EOF' ||
+import re
+import sys
+import h5py
+doc = open(sys.argv[1], encoding="utf-8").read()
+paths = set(re.findall(r"`(checkpoint/[^`<>.]*(?:\.[^`<>.]+)*)`", doc))
+assert "checkpoint/params/generator/generator.0.weight" in paths, paths
+with h5py.File(sys.argv[2], "r") as f:
+    runs = [g + "/seed_1/" for g in f["models"]]
+    for p in paths:
+        assert any(r + p in f["models"] for r in runs), f"no {p} in the file"
+print(f"analysis/README.md: {len(paths)} checkpoint paths found in a run")
+EOF
+    fail "analysis/README.md names a checkpoint path the file lacks"
+
 # The figures themselves, as matplotlib objects: every model its own line
 # style and marker in kl.png and modes.png; every metrics_* panel a y label
 # with the unit docs/metrics.md gives; log and symlog ticks plain numbers.

@@ -1,11 +1,11 @@
 /* gm/config.h: reading and validating experiment files.
  *
- * An experiment file is YAML (see DESIGN.md, "Experiment file"). Loading
- * parses it into a tree with positions, applies `--set key.path=value`
- * overrides to that tree, and checks every key against the schema: the
- * fixed sections, and for each model the roles and hyperparameters its
- * objective declares (found through a gm_schema_lookup). Errors are one
- * line naming where and which key, e.g.
+ * An experiment file is YAML (README.md, "The experiment file", shows
+ * one). Loading parses it into a tree with positions, applies
+ * `--set key.path=value` overrides to that tree, and checks every key
+ * against the schema: the fixed sections, and for each model the roles
+ * and hyperparameters its objective declares (found through a
+ * gm_schema_lookup). Errors are one line naming where and which key, e.g.
  *   experiments/x.yaml:12:5: models.gan.params.lambda: expected a number,
  *   got "high"
  * or `--set models.gan.params.lambda=high: ...` when an override is at
