@@ -73,6 +73,7 @@ EOF
 # with the unit docs/metrics.md gives; log and symlog ticks plain numbers.
 "$py" - "$src/analysis" "$work/x.h5" "$work/objects" <<'EOF' ||
 import sys
+sys.dont_write_bytecode = True  # nothing written into the source tree
 sys.path.insert(0, sys.argv[1])
 import plot_run
 

@@ -15,7 +15,8 @@ int cmd_list(int argc, char **argv);
 
 /* Writes "mean ± se" to out[n] with the digits se supports (880 ± 9,
  * 0.251 ± 0.012; estimate_format.c has the rule), "mean" to 4 significant
- * digits when se is 0 (one seed), "-" when mean is NaN. */
+ * digits when se is 0 (one seed, or seeds that agree), "-" when mean is
+ * NaN. */
 void cli_format_estimate(char *out, size_t n, double mean, double se);
 
 /* True if argv[i] is -h or --help. */

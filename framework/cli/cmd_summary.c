@@ -93,24 +93,37 @@ static int width(const char *s) {
     return w;
 }
 
-/* Each column's unit and better direction, one line each. */
+/* What a column's numbers are: its unit and which way is better. */
+static void describe(char *out, size_t n, const char *metric) {
+    const gm_metric_info *info = gm_metric_info_find(metric);
+    if (!info)
+        snprintf(out, n, "no unit on record (not in docs/metrics.md)");
+    else if (info->better == GM_BETTER_NEITHER)
+        snprintf(out, n, "%s, a diagnostic (neither way is better)",
+                 info->unit);
+    else
+        snprintf(out, n, "%s, %s is better", info->unit,
+                 gm_better_name(info->better));
+}
+
+/* The columns' units and directions, one line per description:
+ * "elbo_eval, iwae_logpx: nats per example, higher is better". */
 static void print_legend(const gm_summary *s, const int *cols, int n_cols) {
-    int w = 0;
-    for (int c = 0; c < n_cols; c++)
-        w = w > width(s->metrics[cols[c]]) ? w : width(s->metrics[cols[c]]);
+    bool done[MAX_COLUMNS] = {false};
     putchar('\n');
     for (int c = 0; c < n_cols; c++) {
-        const char *name = s->metrics[cols[c]];
-        const gm_metric_info *info = gm_metric_info_find(name);
-        if (!info)
-            printf("%-*s  no unit on record (not in docs/metrics.md)\n", w,
-                   name);
-        else if (info->better == GM_BETTER_NEITHER)
-            printf("%-*s  %s, a diagnostic (neither way is better)\n", w, name,
-                   info->unit);
-        else
-            printf("%-*s  %s, %s is better\n", w, name, info->unit,
-                   gm_better_name(info->better));
+        if (done[c]) continue;
+        char what[160], other[160];
+        describe(what, sizeof what, s->metrics[cols[c]]);
+        fputs(s->metrics[cols[c]], stdout);
+        for (int d = c + 1; d < n_cols; d++) {
+            describe(other, sizeof other, s->metrics[cols[d]]);
+            if (!done[d] && strcmp(what, other) == 0) {
+                printf(", %s", s->metrics[cols[d]]);
+                done[d] = true;
+            }
+        }
+        printf(": %s\n", what);
     }
 }
 
