@@ -242,6 +242,7 @@ Test(e2e, usage_errors_say_what_is_wrong) {
         {"summary ''", "the run file's name is empty"},
         {"summary a.h5 b.h5", "unexpected argument 'b.h5'"},
         {"summary --bogus", "unexpected argument '--bogus'"},
+        {"summary x.h5 --plugin", "--plugin needs a value"},
         {"sample", "missing the run file"},
         {"sample ''", "the run file's name is empty"},
         {"sample x.h5 -n 5", "missing --model"},

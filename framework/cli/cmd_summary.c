@@ -10,17 +10,19 @@
 #include "gm/runfile.h"
 
 static const char usage[] =
-    "usage: gm summary RUN.h5 [--all] [--csv]\n"
+    "usage: gm summary RUN.h5 [--all] [--csv] [--plugin LIB.so ...]\n"
     "\n"
     "One row per model: the final value of each headline metric, as mean\n"
     "± standard error over seeds, then each column's unit and which way is\n"
     "better. The headline metrics are each objective's own (held-out ones\n"
     "first) and then gm's sample-based ones.\n"
     "\n"
-    "  --all   every metric, not only the headline ones\n"
-    "  --csv   comma-separated, every metric, mean and se columns\n";
+    "  --all         every metric, not only the headline ones\n"
+    "  --csv         comma-separated, every metric, mean and se columns\n"
+    "  --plugin LIB  the library of a plugin objective, for its headline\n"
+    "                (without it, its models show every metric)\n";
 
-enum { MAX_COLUMNS = 256 };
+enum { MAX_COLUMNS = 256, MAX_PLUGINS = 64 };
 
 static void print_csv(const gm_summary *s) {
     printf("model,objective,n_seeds");
@@ -55,15 +57,14 @@ static void add_column(int *cols, int *n_cols, int j) {
 }
 
 /* The headline columns: every model's objective's own in model order,
- * then gm's sample-based ones; a model whose objective gm does not know
- * (a plugin's, not loaded here) adds every metric it has. */
-static int headline_columns(const gm_summary *s, int *cols) {
-    gm_registry *reg = gm_registry_create();
+ * then gm's sample-based ones; a model whose objective reg does not have
+ * (a plugin's, not loaded) adds every metric it has. */
+static int headline_columns(const gm_summary *s, gm_registry *reg, int *cols) {
     int n_cols = 0;
     for (int i = 0; i < s->n_models; i++) {
         gm_error err = {0};
         const gm_objective *o =
-            reg ? gm_registry_find(reg, s->objectives[i], NULL, &err) : NULL;
+            gm_registry_find(reg, s->objectives[i], NULL, &err);
         if (!o) {
             for (int j = 0; j < s->n_metrics; j++)
                 if (model_has(s, i, j) &&
@@ -76,7 +77,6 @@ static int headline_columns(const gm_summary *s, int *cols) {
             if (j >= 0 && model_has(s, i, j)) add_column(cols, &n_cols, j);
         }
     }
-    gm_registry_free(reg);
     const char *common[GM_MAX_HEADLINE];
     int n_common = gm_headline_metrics(NULL, common);
     for (int h = 0; h < n_common; h++) {
@@ -127,9 +127,9 @@ static void print_legend(const gm_summary *s, const int *cols, int n_cols) {
     }
 }
 
-static void print_table(const gm_summary *s, bool all) {
+static void print_table(const gm_summary *s, gm_registry *reg, bool all) {
     int cols[MAX_COLUMNS], n_cols = 0;
-    if (!all) n_cols = headline_columns(s, cols);
+    if (!all) n_cols = headline_columns(s, reg, cols);
     if (n_cols == 0)
         for (int j = 0; j < s->n_metrics && n_cols < MAX_COLUMNS; j++)
             cols[n_cols++] = j;
@@ -170,12 +170,23 @@ static void print_table(const gm_summary *s, bool all) {
 }
 
 int cmd_summary(int argc, char **argv) {
-    const char *path = NULL;
+    const char *path = NULL, *plugins[MAX_PLUGINS];
+    int n_plugins = 0;
     bool csv = false, all = false;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
             fputs(usage, stdout);
             return EXIT_OK;
+        } else if (strcmp(argv[i], "--plugin") == 0) {
+            if (i + 1 >= argc || !argv[i + 1][0]) {
+                cli_error("summary", "--plugin needs a value");
+                return EXIT_USAGE;
+            }
+            if (n_plugins == MAX_PLUGINS) {
+                cli_error("summary", "at most %d --plugin", MAX_PLUGINS);
+                return EXIT_USAGE;
+            }
+            plugins[n_plugins++] = argv[++i];
         } else if (strcmp(argv[i], "--csv") == 0) {
             csv = true;
         } else if (strcmp(argv[i], "--all") == 0) {
@@ -193,16 +204,31 @@ int cmd_summary(int argc, char **argv) {
         fputs(usage, stderr);
         return EXIT_USAGE;
     }
+    gm_error err = {0};
+    gm_registry *reg = gm_registry_create();
+    if (!reg) {
+        cli_error("summary", "out of memory");
+        return EXIT_USER;
+    }
+    for (int i = 0; i < n_plugins; i++) {
+        if (!gm_registry_load(reg, plugins[i], &err)) {
+            cli_error("summary", "%s", err.message);
+            gm_registry_free(reg);
+            return EXIT_USER;
+        }
+    }
     /* Before reading: a writer that finishes meanwhile leaves "complete". */
     bool writer = gm_runfile_has_writer(path);
     gm_summary s;
-    gm_error err = {0};
     if (gm_runfile_read_summary(path, &s, &err) != GM_OK) {
         cli_error("summary", "%s", err.message);
+        gm_registry_free(reg);
         return EXIT_USER;
     }
     if (csv) print_csv(&s);
-    else print_table(&s, all);
+    else
+        print_table(&s, reg, all);
+    gm_registry_free(reg);
     if (s.status && strcmp(s.status, "running") == 0 && !writer)
         fprintf(stderr,
                 "gm summary: no gm run is writing %s: it was stopped; go on "
