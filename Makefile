@@ -4,8 +4,11 @@ BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_FLAGS ?=
 FUZZ_SECONDS ?= 60
+# `make install`: gm, libgm and the headers, by default where no root is
+# needed and ~/.local/bin is often on PATH already.
+PREFIX ?= $(HOME)/.local
 
-.PHONY: all deps build run test sanitize fuzz bench plots beta_sweep clean
+.PHONY: all deps build install run test sanitize fuzz bench plots beta_sweep clean
 
 all: build
 
@@ -17,6 +20,12 @@ $(BUILD)/CMakeCache.txt:
 
 build: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
+
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; \
+	 *) echo "$(PREFIX)/bin is not on PATH: add it, e.g." \
+	         "echo 'export PATH=\"$(PREFIX)/bin:\$$PATH\"' >> ~/.bashrc" ;; esac
 
 # The flagship experiment: writes runs/gan_vs_vae.h5 (replacing an earlier
 # one once the new one is complete) and prints its table.
@@ -45,6 +54,8 @@ bench: build
 
 # Figures of the flagship's run file (after `make run`) in runs/plots/.
 plots:
+	@test -f runs/gan_vs_vae.h5 || { echo "make plots: no runs/gan_vs_vae.h5" \
+	    "yet: 'make run' writes it"; exit 1; }
 	@scripts/deps.sh python3-h5py python3-matplotlib python3-numpy
 	/usr/bin/python3 analysis/plot_run.py runs/gan_vs_vae.h5 --out runs/plots
 

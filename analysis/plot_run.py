@@ -9,8 +9,12 @@ Writes into DIR:
                        every model), a grid of images for image data
   kl.png               forward and reverse KL over steps, every model
   modes.png            modes covered and high-quality fraction over steps
-  metrics_<model>.png  every other metric of the model over steps
-Curves are the mean over seeds with the min-max band over seeds shaded.
+  metrics_<model>.png  every other metric of the model over steps, each
+                       panel with its unit and better direction (from
+                       docs/metrics.md's table)
+Curves are the mean over seeds with the min-max band over seeds shaded;
+in kl.png and modes.png every model has its own colour, line style and
+marker, so that curves on top of each other stay visible.
 A figure whose data is absent is skipped with a note; a failed or still
 running run is plotted as far as it goes. Needs numpy, h5py, matplotlib.
 """
@@ -26,6 +30,7 @@ import numpy as np
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402 (after choosing the backend)
 from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import FuncFormatter, NullFormatter  # noqa: E402
 
 DPI = 120
 KL_METRICS = ("kl_data_model", "kl_model_data")
@@ -40,6 +45,38 @@ KL_LINTHRESH = 0.1
 # A positive series spanning this factor or more gets a log axis.
 LOG_SPAN = 50.0
 MAX_IMAGES = 64
+# One style per model in the shared figures, cycled past eight models.
+LINESTYLES = ("-", "--", ":", "-.")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
+# At most this many markers on a curve: enough to tell curves apart.
+MAX_MARKERS = 15
+# The table of every metric's unit and better direction.
+METRICS_DOC = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           os.pardir, "docs", "metrics.md")
+
+
+def read_metric_units(path=METRICS_DOC):
+    """{name: (unit, better)} from the rows "| `name` | unit | better | ..."
+    of docs/metrics.md; {} when the file is not there."""
+    units = {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if not line.startswith("| `"):
+                    continue
+                cells = [c.strip() for c in line.strip().strip("|").split("|")]
+                if len(cells) >= 3:
+                    units[cells[0].strip("`")] = (cells[1], cells[2])
+    except OSError:
+        pass
+    return units
+
+
+def metric_unit(units, metric):
+    """(unit, better) of a metric (loss_<phase> for every loss), or None."""
+    if metric.startswith("loss_"):
+        metric = "loss_<phase>"
+    return units.get(metric)
 
 
 # ---- reading ---------------------------------------------------------------
@@ -164,43 +201,72 @@ def note_nonfinite(ax, counts):
                 transform=ax.transAxes, fontsize=8, color="dimgray")
 
 
+def plain_number(y, _pos=None):
+    """A tick label as a plain number (1000, 0.1, -10), not as 10^3."""
+    if y == 0:
+        return "0"
+    if abs(y) >= 1e5 or abs(y) < 1e-3:
+        return f"{y:.0e}"
+    return f"{y:g}"
+
+
+def power_of_ten_below(x):
+    return 10.0 ** math.floor(math.log10(x))
+
+
 def set_scale(ax, values, linthresh=None):
     """Log y axis when positive values span orders of magnitude, symlog
-    when values of both signs do, else linear."""
+    when negative ones (an ELBO) or values of both signs do, else linear;
+    log ticks read as plain numbers."""
     v = np.concatenate([np.ravel(x) for x in values]) if values else []
     v = np.asarray(v, dtype=float)
     v = v[np.isfinite(v)]
     if len(v) == 0:
         return
-    if np.all(v > 0):
-        if v.max() / v.min() >= LOG_SPAN:
-            ax.set_yscale("log")
-        return
     a = np.abs(v[v != 0])
     if len(a) == 0:
         return
-    small = linthresh or float(np.percentile(a, 10))
-    if a.max() / small >= LOG_SPAN:
+    if np.all(v > 0):
+        if v.max() / v.min() < LOG_SPAN:
+            return
+        ax.set_yscale("log")
+    elif np.all(v < 0):
+        if a.max() / a.min() < LOG_SPAN:
+            return
+        # Below every value: the linear band near 0 holds no data, and the
+        # ticks are the decades the values cross (-10, -100, -1000).
+        ax.set_yscale("symlog", linthresh=power_of_ten_below(a.min()),
+                      linscale=0.2)
+    else:
+        small = linthresh or power_of_ten_below(float(np.percentile(a, 10)))
+        if a.max() / small < LOG_SPAN:
+            return
         # Widen the linear band with the decades shown so that its tick
         # labels (-small, 0, small) do not overlap.
         decades = math.log10(a.max() / small)
         ax.set_yscale("symlog", linthresh=small,
                       linscale=max(1.0, decades / 3))
+    ax.yaxis.set_major_formatter(FuncFormatter(plain_number))
+    ax.yaxis.set_minor_formatter(NullFormatter())
 
 
-def plot_band(ax, model, metric, color, label=None):
-    """Draws the mean over seeds with its min-max band; returns the values
-    drawn (for choosing the scale) or None when there are none."""
+def plot_band(ax, model, metric, color, label=None, style=0):
+    """Draws the mean over seeds with its min-max band, in line style and
+    marker number `style`; returns the values drawn (for choosing the
+    scale) or None when there are none."""
     agg = over_seeds(model, metric)
     if agg is None:
         return None
     steps, mean, lo, hi = agg
     n_seeds = sum(1 for s in model.seeds if len(s.metrics.get(metric, ())))
-    marker = "o" if len(steps) <= 30 else None
     if label is not None and n_seeds > 1:
         label = f"{label} ({n_seeds} seeds)"
-    ax.plot(steps, mean, color=color, marker=marker, markersize=4,
-            label=label)
+    # Hollow markers on every other style: one on top of another shows.
+    ax.plot(steps, mean, color=color, label=label,
+            linestyle=LINESTYLES[style % len(LINESTYLES)],
+            marker=MARKERS[style % len(MARKERS)], markersize=5,
+            markevery=max(1, len(steps) // MAX_MARKERS),
+            markerfacecolor=color if style % 2 == 0 else "none")
     if n_seeds > 1:
         ax.fill_between(steps, lo, hi, color=color, alpha=0.2, linewidth=0)
     return [mean, lo, hi]
@@ -400,7 +466,7 @@ def curves_figure(run, panels, what, path):
         drawn = []
         for i, m in enumerate(models):
             drawn += plot_band(ax, m, panel.metric, f"C{i % 10}",
-                               label=m.name) or []
+                               label=m.name, style=i) or []
         note_nonfinite(ax, {m.name: count_nonfinite(m, panel.metric)
                             for m in models})
         if panel.ref is not None:
@@ -423,7 +489,8 @@ def curves_figure(run, panels, what, path):
 
 
 def metrics_figure(run, model, path):
-    """Every metric of the model not in kl.png or modes.png, one panel each."""
+    """Every metric of the model not in kl.png or modes.png, one panel each,
+    its unit on the y axis and its better direction in the title."""
     names = [n for n in model.metric_names()
              if n not in KL_METRICS + MODE_METRICS and model.has(n)]
     if not names:
@@ -442,7 +509,12 @@ def metrics_figure(run, model, path):
         else:
             set_scale(ax, drawn)
         note_nonfinite(ax, {"": count_nonfinite(model, metric)})
-        ax.set_title(metric, fontsize=10)
+        unit = metric_unit(run["units"], metric)
+        ax.set_ylabel(unit[0] if unit else "value (no unit on record)",
+                      fontsize=9)
+        better = (f" ({unit[1]} is better)"
+                  if unit and unit[1] in ("higher", "lower") else "")
+        ax.set_title(metric + better, fontsize=10)
         ax.set_xlabel("training step", fontsize=9)
         ax.tick_params(labelsize=8)
         ax.grid(True, alpha=0.3)
@@ -492,6 +564,7 @@ def main():
             "status": attr_str(f, "status"),
             "dim": dim,
             "centers": centers,
+            "units": read_metric_units(),
             "models": [Model(n, g) for n, g in f["models"].items()
                        if isinstance(g, h5py.Group)],
         }

@@ -134,6 +134,8 @@ static gm_status aae_build(gm_model *m, const gm_build_ctx *ctx,
     return s == GM_OK ? set_eval(m, ctx, &p, err) : s;
 }
 
+static const char *const aae_headline[] = {"recon_mse", "kl_agg_qz_pz"};
+
 const gm_objective gm_objective_aae = {
     .abi = GM_OBJECTIVE_ABI,
     .schema = {.name = "aae",
@@ -143,6 +145,8 @@ const gm_objective gm_objective_aae = {
                .n_roles = 3,
                .shapes = aae_shapes,
                .hparams = aae_hparams,
-               .n_hparams = sizeof aae_hparams / sizeof aae_hparams[0]},
+               .n_hparams = sizeof aae_hparams / sizeof aae_hparams[0],
+               .headline = aae_headline,
+               .n_headline = sizeof aae_headline / sizeof aae_headline[0]},
     .build = aae_build,
 };

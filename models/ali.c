@@ -168,6 +168,9 @@ static gm_status ali_build(gm_model *m, const gm_build_ctx *ctx,
     return s == GM_OK ? set_eval(m, ctx, &p, err) : s;
 }
 
+static const char *const ali_headline[] = {"recon_mse", "kl_agg_qz_pz",
+                                           "d_real", "d_fake"};
+
 const gm_objective gm_objective_ali = {
     .abi = GM_OBJECTIVE_ABI,
     .schema = {.name = "ali",
@@ -177,6 +180,8 @@ const gm_objective gm_objective_ali = {
                .n_roles = 3,
                .shapes = ali_shapes,
                .hparams = ali_hparams,
-               .n_hparams = sizeof ali_hparams / sizeof ali_hparams[0]},
+               .n_hparams = sizeof ali_hparams / sizeof ali_hparams[0],
+               .headline = ali_headline,
+               .n_headline = sizeof ali_headline / sizeof ali_headline[0]},
     .build = ali_build,
 };

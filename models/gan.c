@@ -20,6 +20,9 @@ static gm_status gan_build(gm_model *m, const gm_build_ctx *ctx,
     return s == GM_OK ? gm_gan_set_sampler(m, ctx, &p, err) : s;
 }
 
+/* A GAN has no held-out likelihood: the discriminator's view. */
+static const char *const gan_headline[] = {"d_real", "d_fake"};
+
 const gm_objective gm_objective_gan = {
     .abi = GM_OBJECTIVE_ABI,
     .schema = {.name = "gan",
@@ -30,6 +33,8 @@ const gm_objective gm_objective_gan = {
                .n_roles = 2,
                .shapes = gm_gan_shapes,
                .hparams = gan_hparams,
-               .n_hparams = sizeof gan_hparams / sizeof gan_hparams[0]},
+               .n_hparams = sizeof gan_hparams / sizeof gan_hparams[0],
+               .headline = gan_headline,
+               .n_headline = sizeof gan_headline / sizeof gan_headline[0]},
     .build = gan_build,
 };

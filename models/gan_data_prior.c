@@ -209,6 +209,8 @@ static gm_status prior_build(gm_model *m, const gm_build_ctx *ctx,
     return s == GM_OK ? gm_gan_set_sampler(m, ctx, &p, err) : s;
 }
 
+static const char *const prior_headline[] = {"d_real", "d_fake", "prior_kl"};
+
 const gm_objective gm_objective_gan_data_prior = {
     .abi = GM_OBJECTIVE_ABI,
     .schema = {.name = "gan_data_prior",
@@ -218,6 +220,8 @@ const gm_objective gm_objective_gan_data_prior = {
                .n_roles = 2,
                .shapes = gm_gan_shapes,
                .hparams = prior_hparams,
-               .n_hparams = sizeof prior_hparams / sizeof prior_hparams[0]},
+               .n_hparams = sizeof prior_hparams / sizeof prior_hparams[0],
+               .headline = prior_headline,
+               .n_headline = sizeof prior_headline / sizeof prior_headline[0]},
     .build = prior_build,
 };

@@ -123,6 +123,10 @@ static gm_status joint_build(gm_model *m, const gm_build_ctx *ctx,
     return s == GM_OK ? gm_vae_set_sampler(m, ctx, &p, err) : s;
 }
 
+/* Held-out first, then the training objective itself. */
+static const char *const joint_headline[] = {"elbo_eval", "iwae_logpx",
+                                             "joint_kl"};
+
 const gm_objective gm_objective_joint_kl = {
     .abi = GM_OBJECTIVE_ABI,
     .schema = {.name = "joint_kl",
@@ -131,6 +135,8 @@ const gm_objective gm_objective_joint_kl = {
                .n_roles = 2,
                .shapes = gm_vae_shapes,
                .hparams = joint_hparams,
-               .n_hparams = sizeof joint_hparams / sizeof joint_hparams[0]},
+               .n_hparams = sizeof joint_hparams / sizeof joint_hparams[0],
+               .headline = joint_headline,
+               .n_headline = sizeof joint_headline / sizeof joint_headline[0]},
     .build = joint_build,
 };

@@ -21,6 +21,18 @@ gm="$work/prefix/bin/gm"
 "$gm" run "$src/models/example_plugin/lsgan.yaml" --plugin "$lib" \
     --set train.steps=60 --set eval.every=30 --out "$work/a.h5" --quiet
 "$gm" summary "$work/a.h5" | grep -q "lsgan"
+# gm summary with the library shows the plugin's headline, not its loss.
+"$gm" summary "$work/a.h5" --plugin "$lib" >"$work/summary"
+header=$(grep "^model " "$work/summary")
+case "$header" in
+*"d_real"*"d_fake"*"modes_covered"*) ;;
+*) echo "the plugin's headline is not the summary's columns: $header" >&2
+   exit 1 ;;
+esac
+if echo "$header" | grep -q "loss_"; then
+    echo "a training loss among the headline columns: $header" >&2
+    exit 1
+fi
 # With plugin: in the YAML:
 "$gm" run "$src/models/example_plugin/lsgan.yaml" \
     --set models.lsgan.plugin="$lib" --set train.steps=60 \

@@ -23,7 +23,7 @@ static const gm_role_shape vae_shapes[] = {
     {.in = {.latent = 1}, .out = {.data = 1}},
 };
 static const gm_objective_schema vae_schema = {
-    "vae_elbo", "VAE", vae_roles, 2, vae_params, 3, vae_shapes};
+    "vae_elbo", "VAE", vae_roles, 2, vae_params, 3, vae_shapes, NULL, 0};
 
 static const char *const gan_roles[] = {"generator", "discriminator"};
 static const char *const gan_losses[] = {"minimax", "non_saturating", NULL};
@@ -36,18 +36,18 @@ static const gm_role_shape gan_shapes[] = {
     {.in = {.data = 1}, .out = {.fixed = 1}},
 };
 static const gm_objective_schema gan_schema = {
-    "gan", "GAN", gan_roles, 2, gan_params, 2, gan_shapes};
+    "gan", "GAN", gan_roles, 2, gan_params, 2, gan_shapes, NULL, 0};
 
 /* An objective that does not declare its networks' shapes, and one whose
  * declared shape is broken (an input of width 0). */
 static const gm_objective_schema shapeless_schema = {
-    "shapeless", "no shapes", gan_roles, 2, NULL, 0, NULL};
+    "shapeless", "no shapes", gan_roles, 2, NULL, 0, NULL, NULL, 0};
 static const gm_role_shape broken_shapes[] = {
     {.in = {0}, .out = {.data = 1}},
     {.in = {.data = 1}, .out = {.fixed = 1}},
 };
 static const gm_objective_schema broken_schema = {
-    "broken", "bad shape", gan_roles, 2, NULL, 0, broken_shapes};
+    "broken", "bad shape", gan_roles, 2, NULL, 0, broken_shapes, NULL, 0};
 
 static const gm_objective_schema *fake_lookup(const char *objective,
                                               const char *plugin, void *ctx,
@@ -110,7 +110,8 @@ static const char minimal_doc[] = "experiment: mini\n"
                                   "models:\n"
                                   "  vae: {objective: vae_elbo}\n";
 
-/* The flagship experiment of DESIGN.md, less the out-of-tree model. */
+/* The flagship experiment (experiments/gan_vs_vae.yaml), less the
+ * out-of-tree model. */
 static const char full_doc[] =
     "experiment: gan_vs_vae          # output defaults to "
     "runs/<experiment>.h5\n"
@@ -962,6 +963,14 @@ static const invalid_case invalid_cases[] = {
      HEAD TRAIN "models: vae: x\n",
      {0}, "x.yaml:4:12",
      "YAML syntax error: mapping values are not allowed in this context"},
+    {"tab in a block's indentation",
+     HEAD TRAIN "models:\n\tvae: {objective: vae}\n",
+     {0}, "x.yaml:5:1",
+     "a tab in the indentation: YAML indentation must be spaces"},
+    {"tab after spaces in a key's indentation",
+     HEAD "train:\n  steps: 10\n \tbatch_size: 8\n" MODELS_VAE,
+     {0}, "x.yaml:5:2",
+     "a tab in the indentation: YAML indentation must be spaces"},
     {"unclosed flow mapping",
      "experiment: x\ndataset: {name: ring\n" TRAIN,
      {0}, "x.yaml:3:6",

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <hdf5.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +74,28 @@ static void read_status(hid_t f, char *out, size_t n) {
     H5Aclose(a);
 }
 
+/* In a pipe, gm run prints one short line per evaluation: run, step,
+ * rate, time left and the model's headline metrics, not every metric. */
+static void check_pipe_progress(const char *out) {
+    int lines = 0;
+    for (const char *l = strstr(out, "\n["); l; l = strstr(l + 1, "\n[")) {
+        char line[512];
+        snprintf(line, sizeof line, "%.*s", (int)strcspn(l + 1, "\n"), l + 1);
+        cr_assert_lt(strlen(line), 200, "too long: %s", line);
+        cr_assert(strstr(line, " steps/s  ") && strstr(line, "s left "),
+                  "no rate or time left: %s", line);
+        cr_assert(strstr(line, "step 20/40") || strstr(line, "step 40/40"),
+                  "%s", line);
+        cr_assert_null(strstr(line, "loss_"), "a training loss: %s", line);
+        bool vae = strstr(line, "] vae seed ") != NULL;
+        cr_assert(strstr(line, vae ? "  elbo_eval=" : "  d_real="),
+                  "the objective's headline first: %s", line);
+        cr_assert(strstr(line, " modes_covered="), "%s", line);
+        lines++;
+    }
+    cr_assert_eq(lines, 8, "2 models x 2 seeds x 2 evaluations:\n%s", out);
+}
+
 Test(e2e, run_then_summary_then_sample, .init = make_dir, .fini = remove_dir) {
     char path[128], out[16384];
     snprintf(path, sizeof path, "%s/tiny.yaml", dir);
@@ -81,6 +104,7 @@ Test(e2e, run_then_summary_then_sample, .init = make_dir, .fini = remove_dir) {
         shell_run(out, sizeof out, "%s run %s --out %s/tiny.h5", GM, path, dir);
     cr_assert_eq(rc, 0, "%s", out);
     cr_assert(strstr(out, "wrote"), "%s", out);
+    check_pipe_progress(out);
 
     snprintf(path, sizeof path, "%s/tiny.h5", dir);
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
@@ -131,7 +155,10 @@ Test(e2e, run_then_summary_then_sample, .init = make_dir, .fini = remove_dir) {
 
     rc = shell_run(out, sizeof out, "%s sample %s --model nope -n 3", GM, path);
     cr_assert_eq(rc, 1);
-    cr_assert(strstr(out, "nope"), "%s", out);
+    cr_assert(strstr(out, "has no model 'nope' (it has vae, gan)"), "%s", out);
+    rc = shell_run(out, sizeof out, "%s sample %s --model gann -n 3", GM, path);
+    cr_assert_eq(rc, 1);
+    cr_assert(strstr(out, "did you mean 'gan'?"), "%s", out);
 }
 
 Test(e2e, nan_stops_the_run_and_leaves_a_readable_file, .init = make_dir,
@@ -188,6 +215,12 @@ Test(e2e, user_errors_exit_1_with_a_message, .init = make_dir,
     rc = shell_run(out, sizeof out, "%s summary %s/none.h5", GM, dir);
     cr_assert_eq(rc, 1, "%s", out);
     cr_assert(strstr(out, "none.h5"), "%s", out);
+    /* The experiment file where its run file was meant. */
+    rc = shell_run(out, sizeof out, "%s summary %s", GM, path);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "bad.yaml is an experiment file; this wants a run "
+                          "file (RUN.h5): train it with 'gm run "),
+              "%s", out);
 }
 
 Test(e2e, usage_errors_exit_2) {
@@ -200,14 +233,17 @@ Test(e2e, usage_errors_exit_2) {
     cr_assert_eq(shell_run(out, sizeof out, "%s list things", GM), 2);
 }
 
-/* Each usage error of summary, sample and list: exit 2, before any file
+/* Each usage error of run, summary, sample and list: exit 2, before any file
  * is opened, with a first line saying what is wrong. */
 Test(e2e, usage_errors_say_what_is_wrong) {
     static const char *const cases[][2] = {
+        {"run x.yaml --set train.steps",
+         "--set needs key.path=value, got 'train.steps'"},
         {"summary", "missing the run file"},
         {"summary ''", "the run file's name is empty"},
         {"summary a.h5 b.h5", "unexpected argument 'b.h5'"},
         {"summary --bogus", "unexpected argument '--bogus'"},
+        {"summary x.h5 --plugin", "--plugin needs a value"},
         {"sample", "missing the run file"},
         {"sample ''", "the run file's name is empty"},
         {"sample x.h5 -n 5", "missing --model"},
@@ -247,6 +283,9 @@ Test(e2e, help_version_and_lists) {
                      0);
         cr_assert(strstr(out, "usage: gm"), "%s", out);
     }
+    cr_assert_eq(shell_run(out, sizeof out, "%s sample --help", GM), 0);
+    cr_assert(strstr(out, "\n  --seed S "), "every option is explained: %s",
+              out);
     cr_assert_eq(shell_run(out, sizeof out, "%s list objectives", GM), 0);
     const char *objectives[] = {"vae_elbo", "joint_kl", "gan",
                                 "gan_data_prior"};
@@ -254,6 +293,8 @@ Test(e2e, help_version_and_lists) {
         cr_assert(strstr(out, objectives[i]), "%s missing in:\n%s",
                   objectives[i], out);
     cr_assert(strstr(out, "lambda"), "parameters are listed: %s", out);
+    cr_assert(strstr(out, "\n  headline: elbo_eval iwae_logpx\n"),
+              "vae_elbo's headline metrics are listed: %s", out);
     cr_assert_eq(shell_run(out, sizeof out, "%s list datasets", GM), 0);
     cr_assert(strstr(out, "ring") && strstr(out, "fashion_mnist"), "%s", out);
 }

@@ -52,6 +52,70 @@ done
 n=$(find "$work/png" -type f | wc -l)
 [ "$n" -eq 10 ] || fail "expected 10 files in $work/png, found $n"
 
+# Every concrete checkpoint path analysis/README.md names is in the file.
+"$py" - "$src/analysis/README.md" "$work/x.h5" <<'EOF' ||
+import re
+import sys
+import h5py
+doc = open(sys.argv[1], encoding="utf-8").read()
+paths = set(re.findall(r"`(checkpoint/[^`<>.]*(?:\.[^`<>.]+)*)`", doc))
+assert "checkpoint/params/generator/generator.0.weight" in paths, paths
+with h5py.File(sys.argv[2], "r") as f:
+    runs = [g + "/seed_1/" for g in f["models"]]
+    for p in paths:
+        assert any(r + p in f["models"] for r in runs), f"no {p} in the file"
+print(f"analysis/README.md: {len(paths)} checkpoint paths found in a run")
+EOF
+    fail "analysis/README.md names a checkpoint path the file lacks"
+
+# The figures themselves, as matplotlib objects: every model its own line
+# style and marker in kl.png and modes.png; every metrics_* panel a y label
+# with the unit docs/metrics.md gives; log and symlog ticks plain numbers.
+"$py" - "$src/analysis" "$work/x.h5" "$work/objects" <<'EOF' ||
+import sys
+sys.dont_write_bytecode = True  # nothing written into the source tree
+sys.path.insert(0, sys.argv[1])
+import plot_run
+
+figures = {}
+plot_run.save = lambda fig, path: figures.setdefault(path.rsplit("/", 1)[1],
+                                                     fig)
+sys.argv = ["plot_run.py", sys.argv[2], "--out", sys.argv[3]]
+plot_run.main()
+units = plot_run.read_metric_units()
+assert units["elbo_eval"] == ("nats per example", "higher"), units
+for name in ("kl.png", "modes.png"):
+    for ax in figures[name].axes:
+        styles = [(l.get_linestyle(), l.get_marker()) for l in ax.get_lines()
+                  if not l.get_label().startswith(("_", "K ="))]
+        assert len(styles) == 4, (name, styles)
+        assert len(set(styles)) == 4, (name, styles)
+# An ELBO from -711 to -7, and a loss crossing 0: symlog, plain ticks.
+for values in ([-711.0, -60.0, -7.0], [700.0, 20.0, -3.0]):
+    fig, ax = plot_run.plt.subplots()
+    ax.plot([0, 1, 2], values)
+    plot_run.set_scale(ax, [values])
+    figures[f"scale_check_{values[0]}"] = fig
+symlog = 0
+for name, fig in figures.items():
+    for ax in fig.axes:
+        if not ax.get_lines():
+            continue
+        if name.startswith("metrics_"):
+            metric = ax.get_title().split(" ")[0]
+            want = plot_run.metric_unit(units, metric)
+            assert want, f"{name}: {metric} has no unit in docs/metrics.md"
+            assert ax.get_ylabel() == want[0], (name, metric, ax.get_ylabel())
+        if ax.get_yscale() in ("log", "symlog"):
+            symlog += ax.get_yscale() == "symlog"
+            fmt = ax.yaxis.get_major_formatter()
+            for y in ax.get_yticks():
+                float(fmt(y))  # a plain number, not 10^k
+assert symlog >= 2, "both scale checks use a symlog axis"
+print("figure objects: styles, units and ticks checked")
+EOF
+    fail "plot_run.py's figures: see above"
+
 # --seed picks the seed of the sample figures; an absent seed skips them.
 "$py" "$plot" "$work/x.h5" --out "$work/seed2" --seed 2 >/dev/null ||
     fail "--seed 2 failed"

@@ -36,6 +36,9 @@ static void list_objectives(const gm_registry *r) {
         const gm_objective_schema *s = &gm_registry_at(r, i)->schema;
         printf("%s — %s\n  networks:", s->name, s->summary ? s->summary : "");
         for (int k = 0; k < s->n_roles; k++) printf(" %s", s->roles[k]);
+        printf("\n  headline:");
+        for (int k = 0; k < s->n_headline; k++)
+            printf(" %s", s->headline[k]);
         printf("\n  params:\n");
         for (int k = 0; k < s->n_hparams; k++) print_hparam(&s->hparams[k]);
         putchar('\n');

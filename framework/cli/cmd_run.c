@@ -9,6 +9,7 @@
 #include "blas_kernel.h"
 #include "cli.h"
 #include "gm/config.h"
+#include "gm/metric_info.h"
 #include "gm/runfile.h"
 #include "gm/train.h"
 
@@ -144,35 +145,85 @@ static gm_status record_plugins(gm_experiment *e, const char *file,
     free(all);
     return st;
 }
+/* Metrics the terminal line has room for. */
+enum { LIVE_METRICS = 3 };
 
 typedef struct progress_view {
     bool live; /* a terminal: one line redrawn in place */
     bool quiet;
+    /* Each model's headline metrics (gm/metric_info.h), in e->models'
+     * order, found before training starts. */
+    const gm_experiment *e;
+    const char *(*headline)[GM_MAX_HEADLINE];
+    int *n_headline;
 } progress_view;
 
-static void print_metrics(const gm_progress *p, int max) {
-    for (int i = 0; i < p->n_metrics && i < max; i++)
-        fprintf(stderr, " %s=%.4g", p->metric_names[i], p->metrics[i]);
+/* Finds every model's headline metrics; false if out of memory. */
+static bool progress_view_init(progress_view *v, const gm_experiment *e,
+                               gm_registry *reg) {
+    v->e = e;
+    v->headline = calloc((size_t)e->n_models + 1, sizeof *v->headline);
+    v->n_headline = calloc((size_t)e->n_models + 1, sizeof *v->n_headline);
+    if (!v->headline || !v->n_headline) return false;
+    for (int m = 0; m < e->n_models; m++) {
+        gm_error err = {0};
+        const gm_objective *o = gm_registry_find(reg, e->models[m].objective,
+                                                 e->models[m].plugin, &err);
+        v->n_headline[m] =
+            gm_headline_metrics(o ? &o->schema : NULL, v->headline[m]);
+    }
+    return true;
+}
+
+static void progress_view_clear(progress_view *v) {
+    free(v->headline);
+    free(v->n_headline);
+}
+
+/* " name=value" for up to `max` of the model's headline metrics that the
+ * last evaluation has, in headline order. */
+static void print_headline(const progress_view *v, const gm_progress *p,
+                           int max) {
+    int m = 0;
+    while (m < v->e->n_models && strcmp(v->e->models[m].name, p->model) != 0)
+        m++;
+    if (m == v->e->n_models) return;
+    int shown = 0;
+    for (int h = 0; h < v->n_headline[m] && shown < max; h++)
+        for (int i = 0; i < p->n_metrics; i++)
+            if (strcmp(p->metric_names[i], v->headline[m][h]) == 0) {
+                fprintf(stderr, " %s=%.4g", p->metric_names[i], p->metrics[i]);
+                shown++;
+                break;
+            }
+}
+
+/* "42s", "3m05s", "2h10m". */
+static void format_duration(char *out, size_t n, double seconds) {
+    long s = seconds > 0 && seconds < 1e9 ? (long)(seconds + 0.5) : 0;
+    if (s < 100)
+        snprintf(out, n, "%lds", s);
+    else if (s < 3600)
+        snprintf(out, n, "%ldm%02lds", s / 60, s % 60);
+    else
+        snprintf(out, n, "%ldh%02ldm", s / 3600, s % 3600 / 60);
 }
 
 static void on_progress(const gm_progress *p, void *ctx) {
     const progress_view *v = ctx;
-    if (v->quiet) return;
-    if (v->live) {
-        fprintf(stderr, "\r\033[K[%d/%d] %s seed %llu  step %ld/%ld  %.0f "
-                        "steps/s  %.0fs left ",
-                p->run_index + 1, p->n_runs, p->model,
-                (unsigned long long)p->seed, p->step, p->steps,
-                p->steps_per_second, p->eta_seconds);
-        print_metrics(p, 3);
-        if (p->step == p->steps) fputc('\n', stderr);
-    } else if (p->evaluation) {
-        fprintf(stderr, "[%d/%d] %s seed %llu step %ld/%ld:", p->run_index + 1,
-                p->n_runs, p->model, (unsigned long long)p->seed, p->step,
-                p->steps);
-        print_metrics(p, p->n_metrics);
-        fputc('\n', stderr);
-    }
+    if (v->quiet || (!v->live && !p->evaluation)) return;
+    char left[32];
+    format_duration(left, sizeof left, p->eta_seconds);
+    /* The terminal's line is redrawn in place; a pipe gets one line per
+     * evaluation, with the headline metrics (the file has them all). */
+    fprintf(stderr,
+            "%s[%d/%d] %s seed %llu  step %ld/%ld  %.0f steps/s  %s "
+            "left ",
+            v->live ? "\r\033[K" : "", p->run_index + 1, p->n_runs, p->model,
+            (unsigned long long)p->seed, p->step, p->steps, p->steps_per_second,
+            left);
+    print_headline(v, p, v->live ? LIVE_METRICS : GM_MAX_HEADLINE);
+    if (!v->live || p->step == p->steps) fputc('\n', stderr);
     fflush(stderr);
 }
 
@@ -208,6 +259,10 @@ int cmd_run(int argc, char **argv) {
             return EXIT_USAGE;
         } else if (strcmp(a, "--plugin") == 0 && n_plugins == MAX_ARGS) {
             cli_error("run", "at most %d --plugin", MAX_ARGS);
+            return EXIT_USAGE;
+        } else if (strcmp(a, "--set") == 0 && !strchr(argv[i + 1], '=')) {
+            cli_error("run", "--set needs key.path=value, got '%s'",
+                      argv[i + 1]);
             return EXIT_USAGE;
         } else if (strcmp(a, "--set") == 0) {
             sets[n_sets++] = argv[++i];
@@ -285,6 +340,13 @@ int cmd_run(int argc, char **argv) {
         gm_registry_free(reg);
         return EXIT_USER;
     }
+    if (!progress_view_init(&view, &e, reg)) {
+        cli_error("run", "out of memory");
+        progress_view_clear(&view);
+        gm_experiment_clear(&e);
+        gm_registry_free(reg);
+        return EXIT_USER;
+    }
     catch_stop_signals();
     char blas[128];
     if (!view.quiet)
@@ -315,6 +377,7 @@ int cmd_run(int argc, char **argv) {
     } else if (!view.quiet) {
         fprintf(stderr, "gm run: wrote %s\n", e.out);
     }
+    progress_view_clear(&view);
     gm_experiment_clear(&e);
     gm_registry_free(reg);
     return code;

@@ -10,13 +10,19 @@
 #include "gm/train.h"
 
 static const char usage[] =
-    "usage: gm sample RUN.h5 --model NAME [--seed S] -n N [--out FILE.csv]\n"
+    "usage: gm sample RUN.h5 --model NAME -n N [--seed S] [--out FILE.csv]\n"
     "                 [--plugin LIB.so ...]\n"
     "\n"
     "Draws N samples from a trained model (its checkpoint in the run file)\n"
-    "and writes them as CSV, one sample per line (stdout by default). A\n"
-    "plugin model's library is the one the run recorded; --plugin gives\n"
-    "another (e.g. after the library moved).\n";
+    "and writes them as CSV, one sample per line (stdout by default).\n"
+    "\n"
+    "  --model NAME    the model, as named in the experiment file\n"
+    "  -n N            the number of samples\n"
+    "  --seed S        the run (training seed) whose checkpoint to use\n"
+    "                  (default: the first with a checkpoint)\n"
+    "  --out FILE      write the CSV to FILE instead of stdout\n"
+    "  --plugin LIB    a plugin model's library, instead of the one the run\n"
+    "                  recorded (e.g. after the library moved); repeatable\n";
 
 enum { MAX_PLUGINS = 16 };
 

@@ -1,34 +1,29 @@
 /* gm summary: the comparison table of a run file, mean ± standard error
- * over seeds of each metric's final value. */
+ * over seeds of each metric's final value, and each column's unit. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "gm/metric_info.h"
+#include "gm/registry.h"
 #include "gm/runfile.h"
 
 static const char usage[] =
-    "usage: gm summary RUN.h5 [--all] [--csv]\n"
+    "usage: gm summary RUN.h5 [--all] [--csv] [--plugin LIB.so ...]\n"
     "\n"
     "One row per model: the values of the keys a sweep set in it, then the\n"
     "final value of each headline metric, as mean ± standard error over\n"
-    "seeds.\n"
+    "seeds, then each column's unit and which way is better. The headline\n"
+    "metrics are each objective's own (held-out ones first) and then gm's\n"
+    "sample-based ones.\n"
     "\n"
-    "  --all   every metric, not only the headline ones\n"
-    "  --csv   comma-separated, every metric, mean and se columns\n";
+    "  --all         every metric, not only the headline ones\n"
+    "  --csv         comma-separated, every metric, mean and se columns\n"
+    "  --plugin LIB  the library of a plugin objective, for its headline\n"
+    "                (without it, its models show every metric)\n";
 
-/* The columns a comparison of mode covering and mode collapse needs, in
- * this order, where the file has them. */
-static const char *const headline[] = {
-    "modes_covered", "hq_fraction", "kl_data_model", "kl_model_data",
-    "elbo",          "joint_kl",    "d_real",        "d_fake",
-    "prior_kl",      NULL};
-
-static bool is_headline(const char *name) {
-    for (int i = 0; headline[i]; i++)
-        if (strcmp(headline[i], name) == 0) return true;
-    return false;
-}
+enum { MAX_COLUMNS = 256, MAX_PLUGINS = 64 };
 
 /* One CSV field, quoted (RFC 4180) when it holds a comma, a quote or a
  * line break: a sweep point's name "vae[beta=4,latent_dim=8]" does. */
@@ -71,10 +66,52 @@ static void print_csv(const gm_summary *s) {
     }
 }
 
-static void format_cell(char *out, size_t n, double mean, double se) {
-    if (isnan(mean)) snprintf(out, n, "-");
-    else if (se > 0) snprintf(out, n, "%.4g ± %.2g", mean, se);
-    else snprintf(out, n, "%.4g", mean);
+/* The column of metric `name`, or -1. */
+static int metric_column(const gm_summary *s, const char *name) {
+    for (int j = 0; j < s->n_metrics; j++)
+        if (strcmp(s->metrics[j], name) == 0) return j;
+    return -1;
+}
+
+static bool model_has(const gm_summary *s, int model, int metric) {
+    return !isnan(s->mean[model * s->n_metrics + metric]);
+}
+
+/* Adds metric j to cols once. */
+static void add_column(int *cols, int *n_cols, int j) {
+    for (int c = 0; c < *n_cols; c++)
+        if (cols[c] == j) return;
+    if (*n_cols < MAX_COLUMNS) cols[(*n_cols)++] = j;
+}
+
+/* The headline columns: every model's objective's own in model order,
+ * then gm's sample-based ones; a model whose objective reg does not have
+ * (a plugin's, not loaded) adds every metric it has. */
+static int headline_columns(const gm_summary *s, gm_registry *reg, int *cols) {
+    int n_cols = 0;
+    for (int i = 0; i < s->n_models; i++) {
+        gm_error err = {0};
+        const gm_objective *o =
+            gm_registry_find(reg, s->objectives[i], NULL, &err);
+        if (!o) {
+            for (int j = 0; j < s->n_metrics; j++)
+                if (model_has(s, i, j) &&
+                    !gm_metric_is_sample_headline(s->metrics[j]))
+                    add_column(cols, &n_cols, j);
+            continue;
+        }
+        for (int h = 0; h < o->schema.n_headline; h++) {
+            int j = metric_column(s, o->schema.headline[h]);
+            if (j >= 0 && model_has(s, i, j)) add_column(cols, &n_cols, j);
+        }
+    }
+    const char *common[GM_MAX_HEADLINE];
+    int n_common = gm_headline_metrics(NULL, common);
+    for (int h = 0; h < n_common; h++) {
+        int j = metric_column(s, common[h]);
+        if (j >= 0) add_column(cols, &n_cols, j);
+    }
+    return n_cols;
 }
 
 /* Display width: "±" is two bytes but one column. */
@@ -84,14 +121,48 @@ static int width(const char *s) {
     return w;
 }
 
-static void print_table(const gm_summary *s, bool all) {
-    int cols[256], n_cols = 0;
-    for (int j = 0; j < s->n_metrics && n_cols < 256; j++)
-        if (all || is_headline(s->metrics[j])) cols[n_cols++] = j;
+/* What a column's numbers are: its unit and which way is better. */
+static void describe(char *out, size_t n, const char *metric) {
+    const gm_metric_info *info = gm_metric_info_find(metric);
+    if (!info)
+        snprintf(out, n, "no unit on record (not in docs/metrics.md)");
+    else if (info->better == GM_BETTER_NEITHER)
+        snprintf(out, n, "%s, a diagnostic (neither way is better)",
+                 info->unit);
+    else
+        snprintf(out, n, "%s, %s is better", info->unit,
+                 gm_better_name(info->better));
+}
+
+/* The columns' units and directions, one line per description:
+ * "elbo_eval, iwae_logpx: nats per example, higher is better". */
+static void print_legend(const gm_summary *s, const int *cols, int n_cols) {
+    bool done[MAX_COLUMNS] = {false};
+    putchar('\n');
+    for (int c = 0; c < n_cols; c++) {
+        if (done[c]) continue;
+        char what[160], other[160];
+        describe(what, sizeof what, s->metrics[cols[c]]);
+        fputs(s->metrics[cols[c]], stdout);
+        for (int d = c + 1; d < n_cols; d++) {
+            describe(other, sizeof other, s->metrics[cols[d]]);
+            if (!done[d] && strcmp(what, other) == 0) {
+                printf(", %s", s->metrics[cols[d]]);
+                done[d] = true;
+            }
+        }
+        printf(": %s\n", what);
+    }
+}
+
+static void print_table(const gm_summary *s, gm_registry *reg, bool all) {
+    int cols[MAX_COLUMNS], n_cols = 0;
+    if (!all) n_cols = headline_columns(s, reg, cols);
     if (n_cols == 0)
-        for (int j = 0; j < s->n_metrics && n_cols < 256; j++) cols[n_cols++] = j;
-    int w_model = 5, w_obj = 9, w[256], w_sweep[256];
-    int n_sweep = s->n_sweep < 256 ? s->n_sweep : 256;
+        for (int j = 0; j < s->n_metrics && n_cols < MAX_COLUMNS; j++)
+            cols[n_cols++] = j;
+    int w_model = 5, w_obj = 9, w[MAX_COLUMNS], w_sweep[MAX_COLUMNS];
+    int n_sweep = s->n_sweep < MAX_COLUMNS ? s->n_sweep : MAX_COLUMNS;
     for (int k = 0; k < n_sweep; k++) {
         w_sweep[k] = width(s->sweep_keys[k]);
         for (int i = 0; i < s->n_models; i++)
@@ -105,9 +176,10 @@ static void print_table(const gm_summary *s, bool all) {
     for (int c = 0; c < n_cols; c++) {
         w[c] = width(s->metrics[cols[c]]);
         for (int i = 0; i < s->n_models; i++) {
-            char cell[64];
-            format_cell(cell, sizeof cell, s->mean[i * s->n_metrics + cols[c]],
-                        s->se[i * s->n_metrics + cols[c]]);
+            char cell[96];
+            cli_format_estimate(cell, sizeof cell,
+                                s->mean[i * s->n_metrics + cols[c]],
+                                s->se[i * s->n_metrics + cols[c]]);
             w[c] = w[c] > width(cell) ? w[c] : width(cell);
         }
     }
@@ -126,22 +198,35 @@ static void print_table(const gm_summary *s, bool all) {
             printf("  %*s", w_sweep[k], sweep_value(s, i, k));
         printf("  %-*s  %5d", w_obj, s->objectives[i], s->n_seeds[i]);
         for (int c = 0; c < n_cols; c++) {
-            char cell[64];
-            format_cell(cell, sizeof cell, s->mean[i * s->n_metrics + cols[c]],
-                        s->se[i * s->n_metrics + cols[c]]);
+            char cell[96];
+            cli_format_estimate(cell, sizeof cell,
+                                s->mean[i * s->n_metrics + cols[c]],
+                                s->se[i * s->n_metrics + cols[c]]);
             printf("  %*s%s", w[c] - width(cell), "", cell);
         }
         putchar('\n');
     }
+    print_legend(s, cols, n_cols);
 }
 
 int cmd_summary(int argc, char **argv) {
-    const char *path = NULL;
+    const char *path = NULL, *plugins[MAX_PLUGINS];
+    int n_plugins = 0;
     bool csv = false, all = false;
     for (int i = 1; i < argc; i++) {
         if (cli_is_help(argv[i])) {
             fputs(usage, stdout);
             return EXIT_OK;
+        } else if (strcmp(argv[i], "--plugin") == 0) {
+            if (i + 1 >= argc || !argv[i + 1][0]) {
+                cli_error("summary", "--plugin needs a value");
+                return EXIT_USAGE;
+            }
+            if (n_plugins == MAX_PLUGINS) {
+                cli_error("summary", "at most %d --plugin", MAX_PLUGINS);
+                return EXIT_USAGE;
+            }
+            plugins[n_plugins++] = argv[++i];
         } else if (strcmp(argv[i], "--csv") == 0) {
             csv = true;
         } else if (strcmp(argv[i], "--all") == 0) {
@@ -159,16 +244,31 @@ int cmd_summary(int argc, char **argv) {
         fputs(usage, stderr);
         return EXIT_USAGE;
     }
+    gm_error err = {0};
+    gm_registry *reg = gm_registry_create();
+    if (!reg) {
+        cli_error("summary", "out of memory");
+        return EXIT_USER;
+    }
+    for (int i = 0; i < n_plugins; i++) {
+        if (!gm_registry_load(reg, plugins[i], &err)) {
+            cli_error("summary", "%s", err.message);
+            gm_registry_free(reg);
+            return EXIT_USER;
+        }
+    }
     /* Before reading: a writer that finishes meanwhile leaves "complete". */
     bool writer = gm_runfile_has_writer(path);
     gm_summary s;
-    gm_error err = {0};
     if (gm_runfile_read_summary(path, &s, &err) != GM_OK) {
         cli_error("summary", "%s", err.message);
+        gm_registry_free(reg);
         return EXIT_USER;
     }
     if (csv) print_csv(&s);
-    else print_table(&s, all);
+    else
+        print_table(&s, reg, all);
+    gm_registry_free(reg);
     if (s.status && strcmp(s.status, "running") == 0 && !writer)
         fprintf(stderr,
                 "gm summary: no gm run is writing %s: it was stopped; go on "

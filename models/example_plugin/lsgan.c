@@ -72,6 +72,9 @@ static gm_status build(gm_model *m, const gm_build_ctx *ctx, gm_error *err) {
     return gm_model_set_sampler(m, g, samples, err);
 }
 
+/* What gm summary and the progress line show first. */
+static const char *const headline[] = {"d_real", "d_fake"};
+
 static const gm_objective lsgan = {
     .abi = GM_OBJECTIVE_ABI,
     .schema = {.name = "lsgan",
@@ -80,7 +83,9 @@ static const gm_objective lsgan = {
                .n_roles = 2,
                .shapes = shapes,
                .hparams = hparams,
-               .n_hparams = 1},
+               .n_hparams = 1,
+               .headline = headline,
+               .n_headline = 2},
     .build = build,
 };
 

@@ -118,6 +118,13 @@ typedef struct gm_objective_schema {
      * does not say: the hidden layers are checked then, and each network
      * in full when it is built. */
     const gm_role_shape *shapes;
+    /* The metrics that tell how well a model of this objective did, most
+     * telling first (held-out ones before training ones, where it has
+     * them): `gm summary` shows them as its columns and the progress line
+     * in a pipe prints them, each followed by gm's sample-based ones
+     * (gm/metric_info.h). NULL and 0: gm's alone. */
+    const char *const *headline;
+    int n_headline;
 } gm_objective_schema;
 
 /* Finds the schema of `objective`, loading `plugin` first if it is not

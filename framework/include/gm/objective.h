@@ -9,8 +9,8 @@
  *     each `repeats` times: fill the graph's inputs, forward, backward, one
  *     optimizer step per group.
  *   - metrics: [1] nodes marked GM_ROLE_METRIC in any phase graph, logged
- *     under their node names (standard names in DESIGN.md), averaged over
- *     the steps between evaluations;
+ *     under their node names (the standard names, units and meanings are
+ *     in docs/metrics.md), averaged over the steps between evaluations;
  *   - a sampler: a graph whose node `samples` [n, data_dim] holds draws
  *     x ~ p_model at each forward.
  * Optional hooks (gm_hooks) run before each phase's forward, after each
@@ -37,7 +37,7 @@
  * hooks, one optimizer per group; 3: gm_model_spec's longer name and
  * sweep keys, vector evaluation metrics, the held-out row count in the
  * build context, hyperparameter lookups without a fallback, open ranges
- * by default). */
+ * by default, the schema's headline metrics). */
 #define GM_OBJECTIVE_ABI 3
 
 typedef struct gm_dataset gm_dataset;

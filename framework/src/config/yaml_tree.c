@@ -250,6 +250,16 @@ static void offset_to_mark(const char *text, size_t offset, int *line,
     }
 }
 
+/* The column (from 1) of a tab in the indentation of line `line` (from
+ * 1) of text, or 0 if its indentation has none. */
+static int indentation_tab(const char *text, int line) {
+    for (int l = 1; l < line && *text; text++)
+        l += *text == '\n';
+    for (int col = 1; text[col - 1] == ' ' || text[col - 1] == '\t'; col++)
+        if (text[col - 1] == '\t') return col;
+    return 0;
+}
+
 static gm_status syntax_error(ybuild *b, const yaml_parser_t *p,
                               const char *text) {
     if (p->error == YAML_MEMORY_ERROR)
@@ -261,6 +271,13 @@ static gm_status syntax_error(ybuild *b, const yaml_parser_t *p,
         line = (int)p->problem_mark.line + 1;
         col = (int)p->problem_mark.column + 1;
     }
+    /* libyaml's words for a tab ("found character that cannot start any
+     * token") do not say what to do. */
+    int tab = p->error == YAML_READER_ERROR ? 0 : indentation_tab(text, line);
+    if (tab)
+        return fail(b, line, tab, "",
+                    "a tab in the indentation: YAML indentation must be "
+                    "spaces");
     const char *problem = p->problem ? p->problem : "unknown problem";
     if (p->context)
         return fail(b, line, col, "", "YAML syntax error: %s (%s at line %d)",

@@ -57,6 +57,23 @@ hid_t gm_h5_fapl(void) {
     return fapl;
 }
 
+/* A file that is not HDF5: most often the experiment's YAML, given where
+ * its run file was meant. */
+static gm_status not_a_run_file(const char *path, gm_error *err) {
+    const char *dot = strrchr(path, '.');
+    bool yaml = dot && (strcmp(dot, ".yaml") == 0 || strcmp(dot, ".yml") == 0);
+    if (yaml)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "%s is an experiment file; this wants a run file "
+                            "(RUN.h5): train it with 'gm run %s', which "
+                            "writes runs/<experiment>.h5",
+                            path, path);
+    return gm_error_set(err, GM_ERR_IO,
+                        "%s: not an HDF5 file, or a corrupt one; this wants "
+                        "a run file (RUN.h5, written by gm run)",
+                        path);
+}
+
 gm_status gm_h5_open_read(const char *path, hid_t *file, gm_error *err) {
     *file = H5I_INVALID_HID;
     struct stat st;
@@ -68,10 +85,7 @@ gm_status gm_h5_open_read(const char *path, hid_t *file, gm_error *err) {
         return gm_error_set(err, GM_ERR_IO, "%s: not a regular file", path);
     hid_t fapl = gm_h5_fapl();
     *file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    gm_status status = GM_OK;
-    if (*file < 0)
-        status = gm_h5_fail(err, GM_ERR_IO, path, "/",
-                            "not an HDF5 file, or a corrupt one");
+    gm_status status = *file < 0 ? not_a_run_file(path, err) : GM_OK;
     H5Pclose(fapl);
     return status;
 }

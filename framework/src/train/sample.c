@@ -3,19 +3,42 @@
  * no retraining and no original YAML file are needed. */
 #include <string.h>
 
+#include "config/config_internal.h"
 #include "gm/config.h"
 #include "gm/data.h"
 #include "gm/runfile.h"
 #include "gm/train.h"
 #include "model.h"
 
+/* Model names offered for a misspelt --model (a run file rarely has more). */
+#define GM_MAX_LISTED_MODELS 64
+
+/* "FILE has no model 'gann' (did you mean 'gan'? it has vae, gan)". */
+static gm_status no_such_model(const char *path, const char *model,
+                               const gm_runfile_index *idx, gm_error *err) {
+    const char *names[GM_MAX_LISTED_MODELS];
+    char list[256] = "";
+    int n = 0;
+    for (; n < idx->n_models && n < GM_MAX_LISTED_MODELS; n++) {
+        names[n] = idx->models[n].name;
+        size_t used = strlen(list);
+        snprintf(list + used, sizeof list - used, "%s%s", n ? ", " : "",
+                 names[n]);
+    }
+    const char *near = gm_cfg_suggest(model, names, n);
+    char hint[96] = "";
+    if (near) snprintf(hint, sizeof hint, "did you mean '%s'? ", near);
+    return gm_error_set(err, GM_ERR_NOT_FOUND,
+                        "%s has no model '%s' (%sit has %s)", path, model, hint,
+                        n ? list : "none");
+}
+
 static gm_status find_seed(const char *path, const char *model, bool has_seed,
                            uint64_t *seed, gm_error *err) {
     gm_runfile_index idx;
     gm_status s = gm_runfile_list_models(path, &idx, err);
     if (s != GM_OK) return s;
-    s = gm_error_set(err, GM_ERR_NOT_FOUND, "%s has no model '%s'", path,
-                     model);
+    s = no_such_model(path, model, &idx, err);
     for (int i = 0; i < idx.n_models; i++) {
         gm_runfile_model *m = &idx.models[i];
         if (strcmp(m->name, model) != 0) continue;

@@ -1,0 +1,32 @@
+#!/bin/bash
+# The docs a new user follows: README.md's shell commands call the gm
+# that `make build` makes (build/gm, not a gm on PATH), every `make`
+# target it names exists, and no file points to a DESIGN.md that is not
+# in the repository.
+# usage: test_docs.sh SOURCE_DIR
+set -euo pipefail
+src=$1
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+# Lines of README.md's ```sh blocks.
+sh_lines=$(awk '/^```/ { inside = ($0 == "```sh"); next } inside' \
+    "$src/README.md")
+[ -n "$sh_lines" ] || fail "README.md has no sh code blocks"
+bare=$(grep -E '^(gm|\$ gm) ' <<<"$sh_lines" || true)
+[ -z "$bare" ] || fail "README.md calls gm, not build/gm: $bare"
+
+for target in $(grep -oE '`make [a-z]+' "$src/README.md" | sort -u |
+    cut -d' ' -f2); do
+    grep -qE "^$target:" "$src/Makefile" ||
+        fail "README.md names 'make $target', which the Makefile lacks"
+done
+
+design=$(grep -rIl --exclude-dir='build*' --exclude-dir=.git \
+    --exclude=test_docs.sh 'DESIGN\.md' "$src" || true)
+[ -z "$design" ] || fail "these point to a DESIGN.md outside the repo: $design"
+
+echo "docs: README commands call build/gm, its make targets exist, no DESIGN.md"

@@ -1,0 +1,145 @@
+/* gm summary's table on a run file with known final values: which columns
+ * it shows and in what order, the digits of each cell, and the legend of
+ * units and directions. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gm/runfile.h"
+#include "shell_run.h"
+
+#define GM GM_BINARY_DIR "/gm"
+
+static char dir[64], path[128];
+
+static void make_dir(void) {
+    snprintf(dir, sizeof dir, "/tmp/gm_summary_XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/s.h5", dir);
+}
+
+static void remove_dir(void) {
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* One run of `model` whose metrics end at `finals` (one evaluation). */
+static void add_run(gm_runfile *f, const char *model, uint64_t seed,
+                    const char *const *names, const double *finals, int n) {
+    gm_error err = {0};
+    gm_run_log *log =
+        gm_runfile_begin_run(f, model, seed, names, n, 0, 0, 0, &err);
+    cr_assert_not_null(log, "%s", err.message);
+    cr_assert_eq(gm_run_log_append(log, 10, finals, NULL, NULL, NULL, &err), GM_OK,
+                 "%s", err.message);
+    gm_run_log_free(log);
+}
+
+/* Two seeds of a VAE, a GAN and a plugin's objective gm does not know.
+ * Two seeds a, b: mean (a + b) / 2, standard error |a - b| / 2. */
+static void write_file(void) {
+    gm_error err = {0};
+    gm_runfile *f = gm_runfile_create(path, GM_RUNFILE_NEW, "known",
+                                      "experiment: known\n", &err);
+    cr_assert_not_null(f, "%s", err.message);
+    const char *models[][2] = {
+        {"vae", "vae_elbo"}, {"gan", "gan"}, {"mine", "my_plugin"}};
+    for (int m = 0; m < 3; m++)
+        cr_assert_eq(
+            gm_runfile_add_model(f, models[m][0], models[m][1], NULL, &err),
+            GM_OK, "%s", err.message);
+    const char *vae[] = {"loss_vae",  "elbo",          "iwae_logpx",
+                         "elbo_eval", "modes_covered", "kl_model_data"};
+    const double vae1[] = {1, 2, -871.6, 0.239, 7, 5.0},
+                 vae2[] = {1, 2, -889.2, 0.263, 8, 5.0};
+    add_run(f, "vae", 1, vae, vae1, 6);
+    add_run(f, "vae", 2, vae, vae2, 6);
+    const char *gan[] = {"loss_generator", "d_real", "d_fake", "modes_covered",
+                         "kl_model_data"};
+    const double gan1[] = {1, 0.6, 0.4, 2, 1234.5},
+                 gan2[] = {1, 0.6, 0.4, 3, 1234.5};
+    add_run(f, "gan", 1, gan, gan1, 5);
+    add_run(f, "gan", 2, gan, gan2, 5);
+    const char *mine[] = {"my_score"};
+    const double mine1[] = {0.5};
+    add_run(f, "mine", 1, mine, mine1, 1);
+    cr_assert_eq(gm_runfile_write_summary(f, &err), GM_OK, "%s", err.message);
+    cr_assert_eq(gm_runfile_close(f, &err), GM_OK, "%s", err.message);
+}
+
+/* The line of out that starts with `start`, cut at its end. */
+static const char *line_of(const char *out, const char *start, char *buf,
+                           size_t n) {
+    for (const char *l = out; l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : 0)
+        if (strncmp(l, start, strlen(start)) == 0) {
+            snprintf(buf, n, "%.*s", (int)strcspn(l, "\n"), l);
+            return buf;
+        }
+    cr_assert_fail("no line starting '%s' in:\n%s", start, out);
+    return NULL;
+}
+
+Test(summary_table, objective_headlines_first_then_the_sample_metrics,
+     .init = make_dir, .fini = remove_dir) {
+    write_file();
+    char out[8192], line[1024];
+    int rc = shell_run(out, sizeof out, "%s summary %s", GM, path);
+    cr_assert_eq(rc, 0, "%s", out);
+    /* vae_elbo's (held-out first), gan's, the unknown plugin's every
+     * metric, then gm's own; training-only metrics stay out. */
+    line_of(out, "model", line, sizeof line);
+    const char *order[] = {"elbo_eval",     "iwae_logpx", "d_real",
+                           "d_fake",        "my_score",   "modes_covered",
+                           "kl_model_data", NULL};
+    const char *at = line;
+    for (int i = 0; order[i]; i++) {
+        const char *next = strstr(at, order[i]);
+        cr_assert_not_null(next, "'%s' missing or out of order in '%s'",
+                           order[i], line);
+        at = next + strlen(order[i]);
+    }
+    cr_assert_null(strstr(line, "loss_"), "%s", line);
+    cr_assert_null(strstr(line, " elbo "), "%s", line);
+    cr_assert_null(strstr(line, "hq_fraction"), "no model has it: %s", line);
+}
+
+Test(summary_table, digits_follow_the_standard_error, .init = make_dir,
+     .fini = remove_dir) {
+    write_file();
+    char out[8192], line[1024];
+    int rc = shell_run(out, sizeof out, "%s summary %s", GM, path);
+    cr_assert_eq(rc, 0, "%s", out);
+    line_of(out, "vae ", line, sizeof line);
+    /* se 8.8 -> one digit; se 0.012 -> two (it begins with 1). */
+    cr_assert(strstr(line, " 0.251 ± 0.012 "), "%s", line);
+    cr_assert(strstr(line, " -880 ± 9 "), "%s", line);
+    cr_assert(strstr(line, " 7.5 ± 0.5 "), "%s", line);
+    cr_assert(strcmp(line + strlen(line) - 3, "  5") == 0,
+              "both seeds 5: no ±: %s", line);
+    line_of(out, "gan ", line, sizeof line);
+    cr_assert(strstr(line, " 2.5 ± 0.5 "), "%s", line);
+    cr_assert(strcmp(line + strlen(line) - 6, "  1234") == 0, "%s", line);
+    line_of(out, "mine ", line, sizeof line);
+    cr_assert(strstr(line, " 0.5 "), "one seed: %s", line);
+}
+
+Test(summary_table, legend_gives_each_columns_unit_and_direction,
+     .init = make_dir, .fini = remove_dir) {
+    write_file();
+    char out[8192];
+    int rc = shell_run(out, sizeof out, "%s summary %s", GM, path);
+    cr_assert_eq(rc, 0, "%s", out);
+    /* One line per description, columns that share one together. */
+    const char *legend[] = {
+        "\nelbo_eval, iwae_logpx: nats per example, higher is better\n",
+        "\nd_real, d_fake: probability, a diagnostic (neither way is better)\n",
+        "\nmy_score: no unit on record (not in docs/metrics.md)\n",
+        "\nmodes_covered: modes, higher is better\n",
+        "\nkl_model_data: nats, lower is better\n"};
+    for (size_t i = 0; i < sizeof legend / sizeof legend[0]; i++)
+        cr_assert(strstr(out, legend[i]), "'%s' missing in:\n%s", legend[i],
+                  out);
+}
