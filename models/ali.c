@@ -168,8 +168,9 @@ static gm_status ali_build(gm_model *m, const gm_build_ctx *ctx,
     return s == GM_OK ? set_eval(m, ctx, &p, err) : s;
 }
 
-static const char *const ali_headline[] = {"recon_mse", "kl_agg_qz_pz",
-                                           "d_real", "d_fake"};
+static const char *const ali_headline[] = {
+    "recon_mse", "kl_agg_qz_pz", "d_real", "d_fake", "d_score_real",
+    "d_score_fake"};
 
 const gm_objective gm_objective_ali = {
     .abi = GM_OBJECTIVE_ABI,

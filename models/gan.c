@@ -21,7 +21,9 @@ static gm_status gan_build(gm_model *m, const gm_build_ctx *ctx,
 }
 
 /* A GAN has no held-out likelihood: the discriminator's view. */
-static const char *const gan_headline[] = {"d_real", "d_fake"};
+/* d_score_* in place of d_real/d_fake for the losses on raw scores. */
+static const char *const gan_headline[] = {"d_real", "d_fake", "d_score_real",
+                                           "d_score_fake"};
 
 const gm_objective gm_objective_gan = {
     .abi = GM_OBJECTIVE_ABI,

@@ -209,7 +209,8 @@ static gm_status prior_build(gm_model *m, const gm_build_ctx *ctx,
     return s == GM_OK ? gm_gan_set_sampler(m, ctx, &p, err) : s;
 }
 
-static const char *const prior_headline[] = {"d_real", "d_fake", "prior_kl"};
+static const char *const prior_headline[] = {
+    "d_real", "d_fake", "d_score_real", "d_score_fake", "prior_kl"};
 
 const gm_objective gm_objective_gan_data_prior = {
     .abi = GM_OBJECTIVE_ABI,

@@ -61,7 +61,10 @@ gm_status gm_vae_build_parts(gm_model *m, const gm_build_ctx *ctx,
                             "encoder outputs 2 x latent_dim), got %d",
                             ctx->spec->name, INT_MAX / 2, latent);
     p->bernoulli = gm_hparams_is(h, "likelihood", "bernoulli");
-    p->deterministic = gm_hparams_is(h, "posterior", "deterministic");
+    /* vae_elbo has the plain autoencoder; joint_kl and aae share this code
+     * without it. */
+    p->deterministic = gm_hparams_declares(h, "posterior") &&
+                       gm_hparams_is(h, "posterior", "deterministic");
     p->fixed_logvar = (float)(2.0 * log(gm_hparams_number(h, "sigma")));
     p->decoder_logvar = -1;
 

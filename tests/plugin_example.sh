@@ -25,7 +25,7 @@ gm="$work/prefix/bin/gm"
 "$gm" summary "$work/a.h5" --plugin "$lib" >"$work/summary"
 header=$(grep "^model " "$work/summary")
 case "$header" in
-*"d_real"*"d_fake"*"modes_covered"*) ;;
+*"d_score_real"*"d_score_fake"*"modes_covered"*) ;;
 *) echo "the plugin's headline is not the summary's columns: $header" >&2
    exit 1 ;;
 esac

@@ -19,7 +19,7 @@ sh_lines=$(awk '/^```/ { inside = ($0 == "```sh"); next } inside' \
 bare=$(grep -E '^(gm|\$ gm) ' <<<"$sh_lines" || true)
 [ -z "$bare" ] || fail "README.md calls gm, not build/gm: $bare"
 
-for target in $(grep -oE '`make [a-z]+' "$src/README.md" | sort -u |
+for target in $(grep -oE '`make [a-z_]+' "$src/README.md" | sort -u |
     cut -d' ' -f2); do
     grep -qE "^$target:" "$src/Makefile" ||
         fail "README.md names 'make $target', which the Makefile lacks"

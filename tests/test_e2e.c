@@ -293,7 +293,8 @@ Test(e2e, help_version_and_lists) {
         cr_assert(strstr(out, objectives[i]), "%s missing in:\n%s",
                   objectives[i], out);
     cr_assert(strstr(out, "lambda"), "parameters are listed: %s", out);
-    cr_assert(strstr(out, "\n  headline: elbo_eval iwae_logpx\n"),
+    cr_assert(strstr(out, "\n  headline: elbo_eval iwae_logpx distortion rate "
+                            "active_units\n"),
               "vae_elbo's headline metrics are listed: %s", out);
     cr_assert_eq(shell_run(out, sizeof out, "%s list datasets", GM), 0);
     cr_assert(strstr(out, "ring") && strstr(out, "fashion_mnist"), "%s", out);

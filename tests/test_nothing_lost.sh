@@ -23,8 +23,8 @@ cat >"$work/x.yaml" <<'YAML'
 experiment: lost
 seeds: [1, 2]
 dataset: {name: ring, modes: 8, radius: 2.0, std: 0.02, size: 4000}
-train: {steps: 1200, batch_size: 64, optimizer: {name: adam, lr: 1.0e-3}}
-eval: {every: 300, samples: 300}
+train: {steps: 6000, batch_size: 64, optimizer: {name: adam, lr: 1.0e-3}}
+eval: {every: 1500, samples: 300}
 checkpoint: {every: 100}
 models:
   vae:
@@ -38,11 +38,15 @@ models:
     discriminator: {hidden: [64, 64]}
 YAML
 
-# Waits until the file at $1 holds a checkpoint of a run not yet complete.
+# Waits (up to about 2 minutes, for a loaded machine) until the file at $1
+# holds a checkpoint of the first run: at step 100 of 6000, with three runs
+# to go, so a fast idle machine is still training when the test acts.
 wait_for_checkpoint() {
-    for _ in $(seq 1 600); do
+    for _ in $(seq 1 2400); do
+        # grep without -q reads all of h5ls's output: with pipefail, an
+        # early exit would fail the pipe through h5ls's SIGPIPE
         if [ -f "$1" ] && h5ls -r "$1" 2>/dev/null |
-            grep -q "seed_2/checkpoint/run/step"; then
+            grep "seed_1/checkpoint/run/step" >/dev/null; then
             return 0
         fi
         sleep 0.05
@@ -91,14 +95,14 @@ kill -9 $pid
 wait $pid 2>/dev/null || true
 h5dump -a /models/gan/seed_1/status "$work/order.h5" | grep -q '"complete"' ||
     fail "the finished gan is not in the file"
-h5ls -r "$work/order.h5" | grep -q "vae/seed_1/checkpoint/run/step" ||
+h5ls -r "$work/order.h5" | grep "vae/seed_1/checkpoint/run/step" >/dev/null ||
     fail "the vae has no checkpoint"
 pass "a finished run is in the file at once, whatever the order"
 
 # SIGINT and SIGTERM: checkpoint, status interrupted, how to go on.
 for sig in INT TERM; do
     out="$work/sig_$sig.h5"
-    # one job: the runs after the first checkpoint of seed 2 leave time
+    # one job: the runs after the first checkpoint leave time
     "$gm" run "$work/x.yaml" --out "$out" --jobs 1 2>"$work/sig.log" &
     pid=$!
     wait_for_checkpoint "$out"
@@ -127,9 +131,10 @@ pass "a second SIGINT stops at once, the file stays readable"
 diff "$work/whole.csv" "$work/sig.csv" || fail "summary after SIGINT+resume"
 pass "SIGINT then --resume gives the uninterrupted summary"
 
-# One writer per file; readers always succeed while it writes.
+# One writer per file; readers always succeed while it writes. 40000 steps
+# keep it writing while the second writer tries, on a fast idle machine too.
 "$gm" run "$work/x.yaml" --out "$work/live.h5" --quiet --jobs 2 \
-    --set train.steps=4000 &
+    --set train.steps=40000 &
 pid=$!
 wait_for_checkpoint "$work/live.h5"
 rc=0
@@ -178,8 +183,7 @@ rc=0
 [ $rc -eq 1 ] || fail "existing --out: exit $rc"
 grep -q "use 'gm run --resume" "$work/exists.log" || fail "existing --out msg"
 cp "$work/whole.h5" "$work/forced.h5"
-"$gm" run "$work/x.yaml" --out "$work/forced.h5" --force --quiet --jobs 1 \
-    --set train.steps=900 &
+"$gm" run "$work/x.yaml" --out "$work/forced.h5" --force --quiet --jobs 1 &
 pid=$!
 wait_for_checkpoint "$work/forced.h5.new"
 kill -9 $pid

@@ -145,8 +145,9 @@ static gm_status record_plugins(gm_experiment *e, const char *file,
     free(all);
     return st;
 }
-/* Metrics the terminal line has room for. */
-enum { LIVE_METRICS = 3 };
+/* Metrics the terminal line has room for, and a pipe's line (about 150
+ * characters: the file has every metric). */
+enum { LIVE_METRICS = 3, PIPE_METRICS = 6 };
 
 typedef struct progress_view {
     bool live; /* a terminal: one line redrawn in place */
@@ -222,7 +223,7 @@ static void on_progress(const gm_progress *p, void *ctx) {
             v->live ? "\r\033[K" : "", p->run_index + 1, p->n_runs, p->model,
             (unsigned long long)p->seed, p->step, p->steps, p->steps_per_second,
             left);
-    print_headline(v, p, v->live ? LIVE_METRICS : GM_MAX_HEADLINE);
+    print_headline(v, p, v->live ? LIVE_METRICS : PIPE_METRICS);
     if (!v->live || p->step == p->steps) fputc('\n', stderr);
     fflush(stderr);
 }

@@ -46,3 +46,9 @@ const char *gm_hparams_choice(const gm_hparams *h, const char *name) {
 bool gm_hparams_is(const gm_hparams *h, const char *name, const char *value) {
     return strcmp(gm_hparams_choice(h, name), value) == 0;
 }
+
+bool gm_hparams_declares(const gm_hparams *h, const char *name) {
+    for (int i = 0; i < h->n; i++)
+        if (strcmp(h->item[i].name, name) == 0) return true;
+    return false;
+}

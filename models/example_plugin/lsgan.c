@@ -73,7 +73,7 @@ static gm_status build(gm_model *m, const gm_build_ctx *ctx, gm_error *err) {
 }
 
 /* What gm summary and the progress line show first. */
-static const char *const headline[] = {"d_real", "d_fake"};
+static const char *const headline[] = {"d_score_real", "d_score_fake"};
 
 static const gm_objective lsgan = {
     .abi = GM_OBJECTIVE_ABI,

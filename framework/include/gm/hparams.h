@@ -61,4 +61,8 @@ const char *gm_hparams_choice(const gm_hparams *h, const char *name);
 /* Whether the choice `name` is `value`. */
 bool gm_hparams_is(const gm_hparams *h, const char *name, const char *value);
 
+/* Whether the objective's table declares `name`: for code that several
+ * objectives share, where one of them has a setting the others lack. */
+bool gm_hparams_declares(const gm_hparams *h, const char *name);
+
 #endif
