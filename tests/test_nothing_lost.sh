@@ -41,8 +41,10 @@ YAML
 # Waits until the file at $1 holds a checkpoint of a run not yet complete.
 wait_for_checkpoint() {
     for _ in $(seq 1 600); do
+        # grep reads all of h5ls's output: with -q it would stop at the
+        # match and h5ls's SIGPIPE would fail the pipeline (pipefail).
         if [ -f "$1" ] && h5ls -r "$1" 2>/dev/null |
-            grep -q "seed_2/checkpoint/run/step"; then
+            grep "seed_2/checkpoint/run/step" >/dev/null; then
             return 0
         fi
         sleep 0.05
