@@ -35,6 +35,8 @@
 static const char *const gaussian_metrics[] = {
     "distortion",    "rate",         "elbo_eval",   "iwae_logpx",
     "posterior_gap", "active_units", "mutual_info", "marginal_kl"};
+#define GAUSSIAN_METRICS                                                       \
+    (int)(sizeof gaussian_metrics / sizeof *gaussian_metrics)
 static const char *const deterministic_metrics[] = {"distortion",
                                                     "active_units"};
 static const char *const vectors[] = {"kl_per_dim"};
@@ -149,7 +151,7 @@ void gm_vae_eval_hooks(const gm_vae_eval *e, gm_hooks *h) {
         return;
     }
     h->eval_metrics = gaussian_metrics;
-    h->n_eval_metrics = sizeof gaussian_metrics / sizeof gaussian_metrics[0];
+    h->n_eval_metrics = GAUSSIAN_METRICS;
     h->eval_vectors = vectors;
     h->eval_vector_lens = &e->latent;
     h->n_eval_vectors = 1;
@@ -254,7 +256,7 @@ gm_status gm_vae_evaluate(gm_vae_eval *e, const float *data, int n, double *out,
     for (int u = 0; u < e->latent; u++) {
         e->kl_dim[u] /= n;
         rate += e->kl_dim[u];
-        out[8 + u] = e->kl_dim[u]; /* the vector kl_per_dim */
+        out[GAUSSIAN_METRICS + u] = e->kl_dim[u]; /* the vector kl_per_dim */
     }
     int iw_rows = e->iwae_rows > 0 && e->iwae_rows < n ? e->iwae_rows : n;
     double iwae, elbo_iw;

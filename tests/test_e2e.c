@@ -223,6 +223,26 @@ Test(e2e, user_errors_exit_1_with_a_message, .init = make_dir,
               "%s", out);
 }
 
+/* More held-out rows than the dataset has, and the autoencoder with a KL
+ * weight: errors naming the setting, exit 1. */
+Test(e2e, evaluation_settings_errors, .init = make_dir, .fini = remove_dir) {
+    char path[128], out[4096];
+    snprintf(path, sizeof path, "%s/held.yaml", dir);
+    write_file(path, tiny);
+    int rc = shell_run(out, sizeof out,
+                       "%s run %s --set eval.held_out=2001 --out %s/h.h5", GM,
+                       path, dir);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "eval.held_out 2001 exceeds the 2000 training rows"),
+              "%s", out);
+    rc = shell_run(out, sizeof out,
+                   "%s run %s --set models.vae.params.posterior=deterministic "
+                   "--out %s/d.h5",
+                   GM, path, dir);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "set params.beta to 0"), "%s", out);
+}
+
 Test(e2e, usage_errors_exit_2) {
     char out[4096];
     cr_assert_eq(shell_run(out, sizeof out, "%s", GM), 2);

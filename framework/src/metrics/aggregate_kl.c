@@ -14,6 +14,18 @@
 /* Draws per product: [BLOCK, n] log-densities at a time. */
 #define BLOCK 256
 
+/* log q(z_i | x_i), term by term. */
+static double own_log_density(const float *mu, const float *logvar,
+                              const float *z, int i, int dim) {
+    double sum = 0.0;
+    for (int d = 0; d < dim; d++) {
+        size_t at = (size_t)i * dim + d;
+        double diff = (double)z[at] - mu[at];
+        sum += log(2.0 * M_PI) + logvar[at] + diff * diff * exp(-logvar[at]);
+    }
+    return -0.5 * sum;
+}
+
 size_t gm_aggregate_kl_workspace(int n, int dim) {
     /* weights [n, 2 dim], constants [n], draws [BLOCK, 2 dim], products
      * [BLOCK, n] */
@@ -50,10 +62,13 @@ double gm_aggregate_kl(const float *mu, const float *logvar, const float *z,
                     zz, k, w, k, 0.0, s, n);
         for (int i = 0; i < rows; i++) {
             double *si = s + (size_t)i * n, top = -INFINITY, sum = 0.0;
-            for (int m = 0; m < n; m++) {
+            for (int m = 0; m < n; m++)
                 si[m] = -0.5 * (si[m] + c[m]); /* log q(z_i | x_m) */
+            /* z_i's own component, where the expansion's cancellation
+             * matters most (precisions of 1e20 and more), exactly. */
+            si[start + i] = own_log_density(mu, logvar, z, start + i, dim);
+            for (int m = 0; m < n; m++)
                 top = si[m] > top ? si[m] : top;
-            }
             for (int m = 0; m < n; m++) /* float e^-x: vectorises */
                 sum += gm_exp_nonpos((float)(si[m] - top));
             double log_q = top + log(sum) - log((double)n), log_p = 0.0;
