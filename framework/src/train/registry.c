@@ -96,12 +96,7 @@ const gm_objective *gm_registry_load(gm_registry *r, const char *path,
     const gm_objective *o = entry ? entry() : NULL;
     const char *why = !entry ? "it has no gm_objective_entry function"
                       : !o   ? "gm_objective_entry returned NULL"
-                      : o->abi != GM_OBJECTIVE_ABI ? "ABI version mismatch"
-                      : !o->schema.name || !o->build
-                          ? "its objective lacks a name or a build function"
-                      : by_name(r, o->schema.name) ? "its objective's name is "
-                                                     "taken"
-                                                   : NULL;
+                             : refusal(r, o);
     if (why) {
         if (o && o->abi != GM_OBJECTIVE_ABI)
             gm_error_set(err, GM_ERR_INVALID,
