@@ -2,7 +2,9 @@
 # gm run under mpirun: 3 ranks (oversubscribed on any machine) write the
 # same run file as one process, bit for bit but for the timings; a rank
 # killed mid-run leaves a published file that `--resume` (under mpirun)
-# completes into that same file; a refused --out stops every rank. A gm
+# completes into that same file, and so does SIGTERM to every rank (as
+# Slurm sends) with a --resume of one process; a refused --out stops
+# every rank. A gm
 # built without MPI says so under a launcher instead of training.
 # usage: test_mpi.sh SOURCE_DIR BINARY_DIR MPI_FOUND
 set -euo pipefail
@@ -87,28 +89,36 @@ grep -q "3 MPI ranks: 1 jobs here and 2 on the others" "$work/ranks.log" ||
 same_file "$work/serial/mpi.h5" "$work/ranks/mpi.h5"
 pass "3 ranks write the file of one process"
 
+# Starts mpirun with 3 ranks in the background on ../x.yaml into mpi.h5
+# of the current directory, and waits until a checkpoint is in the file;
+# sets launcher, and ranks to the rank processes (rank 1 first).
+start_and_wait() {
+    mpirun --oversubscribe -np 3 "$gm" run ../x.yaml --out mpi.h5 --jobs 1 \
+        --quiet >launch.log 2>&1 &
+    launcher=$! # the ranks are its children
+    ranks=""
+    local deadline=$((SECONDS + 300)) # a loaded machine starts ranks slowly
+    while [ $SECONDS -lt $deadline ]; do
+        if [ -z "$ranks" ]; then
+            for p in $(pgrep -P $launcher || true); do
+                grep -qz "^OMPI_COMM_WORLD_RANK=1$" "/proc/$p/environ" \
+                    2>/dev/null && ranks="$p $(pgrep -P $launcher | grep -v "^$p$")"
+            done
+        fi
+        if [ -n "$ranks" ] && [ -f mpi.h5 ] &&
+            h5ls -r mpi.h5 2>/dev/null | grep -q "checkpoint/run/step"; then
+            return 0
+        fi
+        sleep 0.05
+    done
+    fail "no rank 1 or no checkpoint under mpirun: $(tail -5 launch.log)"
+}
+
 # kill -9 one worker rank once a checkpoint is in the file: mpirun ends
 # the job, the published file stays readable, and --resume completes it.
 cd "$work/killed"
-mpirun --oversubscribe -np 3 "$gm" run ../x.yaml --out mpi.h5 --jobs 1 \
-    --quiet >"$work/killed.log" 2>&1 &
-launcher=$! # the ranks are its children
-victim=""
-for _ in $(seq 1 600); do
-    if [ -z "$victim" ]; then
-        for p in $(pgrep -P $launcher || true); do
-            grep -qz "^OMPI_COMM_WORLD_RANK=1$" "/proc/$p/environ" 2>/dev/null &&
-                victim=$p
-        done
-    fi
-    if [ -n "$victim" ] && [ -f mpi.h5 ] &&
-        h5ls -r mpi.h5 2>/dev/null | grep -q "checkpoint/run/step"; then
-        break
-    fi
-    sleep 0.05
-done
-[ -n "$victim" ] || fail "no rank 1 under mpirun"
-kill -9 "$victim"
+start_and_wait
+kill -9 ${ranks%% *}
 if wait $launcher; then fail "mpirun ended well after a rank was killed"; fi
 status=$(status_of mpi.h5)
 [ "$status" = running ] || [ "$status" = interrupted ] ||
@@ -118,6 +128,20 @@ mpi "$gm" run --resume mpi.h5 --jobs 1 --quiet >"$work/resume.log" 2>&1 ||
 [ "$(status_of mpi.h5)" = complete ] || fail "status after resume"
 same_file "$work/serial/mpi.h5" mpi.h5
 pass "a rank killed mid-run, then --resume under mpirun: the same file"
+
+# SIGTERM to every rank, as Slurm's scancel and time limit send: every run
+# checkpoints, the file says interrupted, and one process resumes it.
+mkdir -p "$work/stopped"
+cd "$work/stopped"
+start_and_wait
+kill -TERM $ranks
+if wait $launcher; then fail "mpirun ended well after SIGTERM"; fi
+[ "$(status_of mpi.h5)" = interrupted ] ||
+    fail "status after SIGTERM: $(status_of mpi.h5); $(tail -5 launch.log)"
+grep -q "gm run --resume mpi.h5" launch.log || fail "no word of --resume"
+"$gm" run --resume mpi.h5 --jobs 2 --quiet || fail "resume after SIGTERM"
+same_file "$work/serial/mpi.h5" mpi.h5
+pass "SIGTERM to every rank, then --resume without mpirun: the same file"
 
 # rank 0 refuses an existing --out: every rank stops at once.
 if mpi "$gm" run ../x.yaml --out mpi.h5 --quiet >"$work/exists.log" 2>&1; then
