@@ -153,8 +153,9 @@ static int serve_rank_0(gm_cluster *cluster, gm_registry *reg, bool loaded,
     if (loaded && !ok)
         fprintf(stderr, "gm run (rank %d): %s; this rank trains nothing\n",
                 gm_cluster_rank(cluster), err.message);
-    gm_status s = gm_cluster_count_threads(cluster, ok ? jobs : 0, &err);
-    if (ok && s == GM_OK) {
+    gm_cluster_count_threads(cluster, ok ? jobs : 0);
+    gm_status s = GM_OK;
+    if (ok) {
         catch_stop_signals();
         gm_train_options opts = {
             .jobs = jobs, .stop = &stop_signal, .cluster = cluster};
@@ -305,12 +306,7 @@ int cmd_run(int argc, char **argv) {
     }
     if (cluster)
         gm_cluster_share_text(cluster, ready ? e.config_yaml : NULL, NULL);
-    if (ready && cluster &&
-        gm_cluster_count_threads(cluster, (int)jobs, &err) != GM_OK) {
-        fprintf(stderr, "gm run: %s\n", err.message);
-        gm_experiment_clear(&e);
-        ready = false;
-    }
+    if (ready && cluster) gm_cluster_count_threads(cluster, (int)jobs);
     if (!ready) {
         gm_registry_free(reg);
         gm_cluster_leave(cluster);

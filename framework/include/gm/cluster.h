@@ -45,8 +45,9 @@ void gm_cluster_share_text(gm_cluster *c, const char *text, char **received);
 /* After the text: every rank says how many runs it trains at once (its
  * `jobs`; 0 if it cannot train, e.g. a plugin missing on its machine),
  * and rank 0 learns them. Every rank calls it once, unless rank 0 failed
- * (shared a NULL text). */
-gm_status gm_cluster_count_threads(gm_cluster *c, int jobs, gm_error *err);
+ * (shared a NULL text). Out of memory here aborts the MPI job: the
+ * other ranks would wait for rank 0 for ever. */
+void gm_cluster_count_threads(gm_cluster *c, int jobs);
 
 /* On rank 0, after gm_cluster_count_threads: the training threads of
  * all other ranks together. */

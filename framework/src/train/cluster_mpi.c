@@ -193,24 +193,20 @@ void gm_cluster_share_text(gm_cluster *c, const char *text, char **received) {
     if (c->rank > 0) *received = doc;
 }
 
-gm_status gm_cluster_count_threads(gm_cluster *c, int jobs, gm_error *err) {
+void gm_cluster_count_threads(gm_cluster *c, int jobs) {
     int *counts = c->rank == 0 ? calloc((size_t)c->size, sizeof *counts) : 0;
     if (c->rank == 0 && !counts) MPI_Abort(MPI_COMM_WORLD, 1);
     MPI_Gather(&jobs, 1, MPI_INT, counts, 1, MPI_INT, 0, MPI_COMM_WORLD);
-    if (c->rank > 0) return GM_OK;
+    if (c->rank > 0) return;
     int n = 0;
     for (int r = 1; r < c->size; r++)
         n += counts[r];
     c->slots = calloc(n > 0 ? (size_t)n : 1, sizeof *c->slots);
-    if (!c->slots) {
-        free(counts);
-        return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
-    }
+    if (!c->slots) MPI_Abort(MPI_COMM_WORLD, 1); /* the others wait for it */
     for (int r = 1; r < c->size; r++)
         for (int k = 0; k < counts[r]; k++)
             c->slots[c->n_slots++] = (slot){.rank = r, .tag = k};
     free(counts);
-    return GM_OK;
 }
 
 static void send_header(gm_cluster *c, const slot *s, int type) {
@@ -267,11 +263,13 @@ gm_status gm_cluster_train_remote(gm_cluster *c, int index, gm_run *r,
     send_bytes(c, &job, sizeof job, s->rank, s->tag);
     if (size > 0) send_bytes(c, state, size, s->rank, s->tag);
     bool stop_sent = false;
+    gm_status failed = GM_OK; /* then stop the run and wait for its end */
     for (;;) {
         header h;
         for (long ns = NAP_MIN_NS; !header_arrived(c, s->rank, s->tag, &h);
              nap(&ns))
-            if (!stop_sent && cb->stop && cb->stop(cb->ctx)) {
+            if (!stop_sent &&
+                (failed != GM_OK || (cb->stop && cb->stop(cb->ctx)))) {
                 send_header(c, s, MSG_STOP);
                 stop_sent = true;
             }
@@ -280,6 +278,7 @@ gm_status gm_cluster_train_remote(gm_cluster *c, int index, gm_run *r,
         if (!grow(&s->buf, &s->cap, n)) /* the slot's message still comes */
             MPI_Abort(MPI_COMM_WORLD, 1);
         if (n > 0) receive_bytes(c, s->buf, n, s->rank, s->tag);
+        if (failed != GM_OK && h.type != MSG_END) continue;
         const char *p = take_rows(r, &h, s->buf);
         r->steps_done = (long)h.steps_done;
         r->train_seconds = h.train_seconds;
@@ -287,19 +286,18 @@ gm_status gm_cluster_train_remote(gm_cluster *c, int index, gm_run *r,
         case MSG_PUBLISHED:
             if (cb->published) cb->published(r, cb->ctx);
             break;
-        case MSG_CHECKPOINT: {
-            gm_status st =
+        case MSG_CHECKPOINT:
+            failed =
                 gm_state_from_bytes(r->state, p, (size_t)h.state_size, err);
-            if (st != GM_OK) return st;
+            if (failed != GM_OK) break;
             r->checkpoint_step = r->steps_done;
             if (cb->checkpointed) cb->checkpointed(r, cb->ctx);
             break;
-        }
         case MSG_PROGRESS:
             if (cb->progress) cb->progress(r, h.evaluation != 0, cb->ctx);
             break;
         case MSG_END:
-            if (h.status == GM_OK) return GM_OK;
+            if (failed != GM_OK || h.status == GM_OK) return failed;
             p += h.state_size;
             return gm_error_set(err, (gm_status)h.status, "%.*s",
                                 (int)h.message_size, p);
@@ -430,6 +428,8 @@ static void *serve_slot(void *arg) {
         gm_error err = {0};
         gm_status s =
             size > 0 ? gm_state_from_bytes(state, bytes, size, &err) : GM_OK;
+        w->run = (gm_run){0};
+        w->sent_rows = 0;
         w->stopped = false;
         if (s == GM_OK) s = set_up(w, h.index, size > 0 ? state : NULL, &err);
         if (s == GM_OK) s = gm_run_train(&w->run, &cb, &err);

@@ -20,10 +20,7 @@ void gm_cluster_share_text(gm_cluster *c, const char *text, char **received) {
     GM_ASSERT(false);
 }
 
-gm_status gm_cluster_count_threads(gm_cluster *c, int jobs, gm_error *err) {
-    GM_ASSERT(false);
-    return GM_ERR_INVALID;
-}
+void gm_cluster_count_threads(gm_cluster *c, int jobs) { GM_ASSERT(false); }
 
 void gm_cluster_leave(gm_cluster *c) { GM_ASSERT(!c); }
 
