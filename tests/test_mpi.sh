@@ -1,11 +1,11 @@
 #!/bin/bash
-# gm run under mpirun: 3 ranks (oversubscribed on any machine) write the
-# same run file as one process, bit for bit but for the timings; a rank
-# killed mid-run leaves a published file that `--resume` (under mpirun)
-# completes into that same file, and so does SIGTERM to every rank (as
-# Slurm sends) with a --resume of one process; a refused --out stops
-# every rank. A gm
-# built without MPI says so under a launcher instead of training.
+# gm run under mpirun: 3 ranks (oversubscribed on any machine), or 2 of 3
+# threads each, write the same run file as one process, bit for bit but
+# for the timings; a rank killed mid-run leaves a published file that
+# `--resume` (under mpirun) completes into that same file, and so does
+# SIGTERM to every rank (as Slurm sends) with a --resume of one process;
+# a refused --out stops every rank. A gm built without MPI says so under
+# a launcher instead of training.
 # usage: test_mpi.sh SOURCE_DIR BINARY_DIR MPI_FOUND
 set -euo pipefail
 gm="$2/gm"
@@ -90,6 +90,15 @@ grep -q "3 MPI ranks: 1 jobs here and 2 on the others" "$work/ranks.log" ||
     fail "rank 0 did not report every run's end"
 same_file "$work/serial/mpi.h5" "$work/ranks/mpi.h5"
 pass "3 ranks write the file of one process"
+
+# 2 ranks of 3 threads each: the threads of a rank share its MPI.
+mkdir -p "$work/threads"
+(cd "$work/threads" &&
+    mpirun --oversubscribe -np 2 env "$ranks_env" "$gm" run ../x.yaml \
+        --out mpi.h5 --jobs 3 --quiet >"$work/threads.log" 2>&1) ||
+    fail "mpirun with 3 jobs a rank: $(tail -5 "$work/threads.log")"
+same_file "$work/serial/mpi.h5" "$work/threads/mpi.h5"
+pass "2 ranks of 3 threads write the file of one process"
 
 # Starts mpirun with 3 ranks in the background on ../x.yaml into mpi.h5
 # of the current directory, and waits until a checkpoint is in the file;
