@@ -174,11 +174,10 @@ static int join_cluster(gm_cluster **cluster) {
     gm_error err = {0};
     if (!gm_cluster_available()) {
         cli_error("run",
-                  "started as one of %d MPI ranks, but %s (or run gm "
-                  "without mpirun)",
-                  ranks,
-                  "this gm was built without MPI: install "
-                  "libopenmpi-dev and rebuild");
+                  "started as one of %d MPI ranks, but this gm was built "
+                  "without MPI: install libopenmpi-dev and rebuild, or run "
+                  "gm without mpirun",
+                  ranks);
         return EXIT_USER;
     }
     if (!(*cluster = gm_cluster_join(&err))) {
