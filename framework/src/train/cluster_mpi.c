@@ -42,6 +42,7 @@ typedef struct header {
     int64_t state_size;         /* state bytes after the rows */
     int64_t message_size;       /* END: error message after the state */
     double train_seconds;
+    double progress_interval; /* JOB: seconds between progress reports */
 } header;
 
 #define PIECE_MAX ((size_t)1 << 30)
@@ -258,8 +259,10 @@ gm_status gm_cluster_train_remote(gm_cluster *c, int index, gm_run *r,
     size_t size = 0;
     const void *state =
         r->checkpoint_step >= 0 ? gm_state_bytes(r->state, &size) : NULL;
-    header job = {
-        .type = MSG_JOB, .index = r->index, .state_size = (int64_t)size};
+    header job = {.type = MSG_JOB,
+                  .index = r->index,
+                  .state_size = (int64_t)size,
+                  .progress_interval = cb->progress_interval};
     send_bytes(c, &job, sizeof job, s->rank, s->tag);
     if (size > 0) send_bytes(c, state, size, s->rank, s->tag);
     bool stop_sent = false;
@@ -410,8 +413,7 @@ static void *serve_slot(void *arg) {
                            .checkpointed = on_checkpointed,
                            .progress = on_progress,
                            .stop = on_stop,
-                           .ctx = w,
-                           .progress_interval = sv->opts->progress_interval};
+                           .ctx = w};
     gm_state *state = gm_state_create();
     char *bytes = NULL;
     size_t cap = 0;
@@ -431,6 +433,7 @@ static void *serve_slot(void *arg) {
         w->run = (gm_run){0};
         w->sent_rows = 0;
         w->stopped = false;
+        cb.progress_interval = h.progress_interval; /* rank 0's display */
         if (s == GM_OK) s = set_up(w, h.index, size > 0 ? state : NULL, &err);
         if (s == GM_OK) s = gm_run_train(&w->run, &cb, &err);
         send_news(w, (header){.type = MSG_END, .status = s}, NULL,
