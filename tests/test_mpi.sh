@@ -14,6 +14,9 @@ trap 'kill -9 $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 export CI=1
 # CI runs as root; Open MPI refuses root without these.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# Containers often forbid the cross-process reads (CMA) Open MPI's shared
+# memory uses for large messages, which then fail; copy through memory.
+export OMPI_MCA_btl_vader_single_copy_mechanism=none
 # In the ASan build, the ranks run without LeakSanitizer: Open MPI keeps
 # memory until exit in components it unloads at MPI_Finalize, so the
 # reports name no module a suppression could match. (The runs of one
