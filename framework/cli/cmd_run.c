@@ -8,6 +8,7 @@
 
 #include "blas_kernel.h"
 #include "cli.h"
+#include "gm/cluster.h"
 #include "gm/config.h"
 #include "gm/metric_info.h"
 #include "gm/runfile.h"
@@ -35,7 +36,11 @@ static const char usage[] =
     "\n"
     "Ctrl-C (SIGINT) or SIGTERM: every run checkpoints at its next step, the\n"
     "file is marked interrupted, and gm exits 130 or 143; a second Ctrl-C\n"
-    "stops at once (the last checkpoints stay).\n";
+    "stops at once (the last checkpoints stay).\n"
+    "\n"
+    "Under mpirun or srun, rank 0 writes the run file and every rank trains\n"
+    "--jobs runs at once (default: its machine's cores over its ranks\n"
+    "there); the run file is the same as one process's.\n";
 
 #define MAX_ARGS 64
 
@@ -228,6 +233,56 @@ static void on_progress(const gm_progress *p, void *ctx) {
     fflush(stderr);
 }
 
+/* A rank other than 0: trains the runs rank 0 hands it, from the
+ * experiment rank 0 shares; rank 0 reports every outcome. */
+static int serve_rank_0(gm_cluster *cluster, gm_registry *reg, bool loaded,
+                        int jobs) {
+    char *doc = NULL;
+    gm_cluster_share_text(cluster, NULL, &doc);
+    if (!doc) return EXIT_USER; /* rank 0 failed and said why */
+    gm_error err = {0};
+    gm_experiment e;
+    bool ok =
+        loaded && gm_config_load_string(&e, doc, "the experiment", NULL, 0,
+                                        gm_registry_schema, reg, &err) == GM_OK;
+    free(doc);
+    if (loaded && !ok)
+        fprintf(stderr, "gm run (rank %d): %s; this rank trains nothing\n",
+                gm_cluster_rank(cluster), err.message);
+    gm_cluster_count_threads(cluster, ok ? jobs : 0);
+    gm_status s = GM_OK;
+    if (ok) {
+        catch_stop_signals();
+        gm_train_options opts = {
+            .jobs = jobs, .stop = &stop_signal, .cluster = cluster};
+        s = gm_train_experiment(&e, reg, &opts, &err);
+    }
+    if (ok) gm_experiment_clear(&e);
+    if (stop_signal) return 128 + stop_signal;
+    return ok && s == GM_OK ? EXIT_OK : EXIT_USER;
+}
+
+/* Joins the MPI job if a launcher started several ranks of gm. */
+static int join_cluster(gm_cluster **cluster) {
+    int ranks = gm_cluster_launched_size();
+    *cluster = NULL;
+    if (ranks == 1) return EXIT_OK;
+    gm_error err = {0};
+    if (!gm_cluster_available()) {
+        cli_error("run",
+                  "started as one of %d MPI ranks, but this gm was built "
+                  "without MPI: install libopenmpi-dev and rebuild, or run "
+                  "gm without mpirun",
+                  ranks);
+        return EXIT_USER;
+    }
+    if (!(*cluster = gm_cluster_join(&err))) {
+        cli_error("run", "%s", err.message);
+        return EXIT_USER;
+    }
+    return EXIT_OK;
+}
+
 int cmd_run(int argc, char **argv) {
     const char *file = NULL, *resume = NULL;
     bool force = false;
@@ -235,7 +290,7 @@ int cmd_run(int argc, char **argv) {
     int n_sets = 0, n_plugins = 0;
     char out_set[GM_PATH_MAX + 8];
     progress_view view = {.live = isatty(STDERR_FILENO) && !getenv("CI")};
-    long cores = sysconf(_SC_NPROCESSORS_ONLN), jobs = cores > 0 ? cores : 1;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN), jobs = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_value = i + 1 < argc;
@@ -304,41 +359,58 @@ int cmd_run(int argc, char **argv) {
         cli_error("run", "no experiment file (see gm run --help)");
         return EXIT_USAGE;
     }
+    gm_cluster *cluster;
+    int code = join_cluster(&cluster);
+    if (code != EXIT_OK) return code;
+    if (jobs == 0) { /* the cores, shared by the ranks on this machine */
+        long ranks_here = cluster ? gm_cluster_local_size(cluster) : 1;
+        jobs = cores > ranks_here ? cores / ranks_here : 1;
+    }
     gm_error err = {0};
     gm_registry *reg = gm_registry_create();
-    if (!reg) {
-        cli_error("run", "out of memory");
-        return EXIT_USER;
-    }
-    for (int i = 0; i < n_plugins; i++) {
+    bool plugins_loaded = reg != NULL;
+    if (!reg) cli_error("run", "out of memory");
+    for (int i = 0; plugins_loaded && i < n_plugins; i++)
         if (!gm_registry_load(reg, plugins[i], &err)) {
             fprintf(stderr, "gm run: %s\n", err.message);
-            gm_registry_free(reg);
-            return EXIT_USER;
+            plugins_loaded = false;
         }
-    }
-    gm_experiment e;
-    gm_status loaded =
-        resume ? load_from_run(&e, resume, reg, &err)
-               : gm_config_load(&e, file, sets, n_sets, gm_registry_schema, reg,
-                                &err);
-    if (loaded == GM_OK && !resume)
-        loaded = record_plugins(&e, file, sets, n_sets, reg, &err);
-    if (loaded != GM_OK) {
-        fprintf(stderr, "%s\n", err.message);
+    if (cluster && gm_cluster_rank(cluster) > 0) {
+        code = serve_rank_0(cluster, reg, plugins_loaded, (int)jobs);
         gm_registry_free(reg);
-        return EXIT_USER;
+        gm_cluster_leave(cluster);
+        return code;
+    }
+    gm_experiment e = {0};
+    bool ready = plugins_loaded;
+    if (ready) {
+        gm_status loaded = resume
+                               ? load_from_run(&e, resume, reg, &err)
+                               : gm_config_load(&e, file, sets, n_sets,
+                                                gm_registry_schema, reg, &err);
+        if (loaded == GM_OK && !resume)
+            loaded = record_plugins(&e, file, sets, n_sets, reg, &err);
+        if (loaded != GM_OK) fprintf(stderr, "%s\n", err.message);
+        ready = loaded == GM_OK;
     }
     struct stat out_stat;
-    bool out_exists = !resume && stat(e.out, &out_stat) == 0;
-    if ((out_exists && !force) || (!resume && out_is_an_input(&e, file))) {
+    bool out_exists = ready && !resume && stat(e.out, &out_stat) == 0;
+    if (ready &&
+        ((out_exists && !force) || (!resume && out_is_an_input(&e, file)))) {
         if (out_exists && !force)
             cli_error("run",
                       "%s exists: use 'gm run --resume %s' to continue it, or "
                       "--force to replace it",
                       e.out, e.out);
         gm_experiment_clear(&e);
+        ready = false;
+    }
+    if (cluster)
+        gm_cluster_share_text(cluster, ready ? e.config_yaml : NULL, NULL);
+    if (ready && cluster) gm_cluster_count_threads(cluster, (int)jobs);
+    if (!ready) {
         gm_registry_free(reg);
+        gm_cluster_leave(cluster);
         return EXIT_USER;
     }
     if (!progress_view_init(&view, &e, reg)) {
@@ -350,7 +422,14 @@ int cmd_run(int argc, char **argv) {
     }
     catch_stop_signals();
     char blas[128];
-    if (!view.quiet)
+    if (!view.quiet && cluster)
+        fprintf(stderr,
+                "gm run: %s, %d MPI ranks: %ld jobs here and %d on the "
+                "others, OpenBLAS %s\n",
+                resume ? resume : file, gm_cluster_size(cluster), jobs,
+                gm_cluster_remote_slots(cluster),
+                cli_blas_describe(blas, sizeof blas));
+    else if (!view.quiet)
         fprintf(stderr, "gm run: %s, %ld jobs, OpenBLAS %s\n",
                 resume ? resume : file, jobs,
                 cli_blas_describe(blas, sizeof blas));
@@ -360,14 +439,15 @@ int cmd_run(int argc, char **argv) {
                              .jobs = (int)jobs,
                              .resume = resume != NULL,
                              .replace = force,
-                             .stop = &stop_signal};
+                             .stop = &stop_signal,
+                             .cluster = cluster};
     if (out_exists && !view.quiet)
         fprintf(stderr, "gm run: writing %s.new; it replaces %s when the run "
                         "completes or is interrupted\n",
                 e.out, e.out);
     gm_status s = gm_train_experiment(&e, reg, &opts, &err);
     if (view.live && !view.quiet) fputs("\r\033[K", stderr);
-    int code = s == GM_OK ? EXIT_OK : EXIT_USER;
+    code = s == GM_OK ? EXIT_OK : EXIT_USER;
     if (s == GM_INTERRUPTED) {
         fprintf(stderr, "gm run: interrupted; every run is checkpointed in %s\n"
                         "gm run: go on with:  gm run --resume %s\n",
@@ -381,5 +461,6 @@ int cmd_run(int argc, char **argv) {
     progress_view_clear(&view);
     gm_experiment_clear(&e);
     gm_registry_free(reg);
+    gm_cluster_leave(cluster);
     return code;
 }

@@ -10,6 +10,7 @@
 #include <signal.h>
 
 #include "gm/blas.h"
+#include "gm/cluster.h"
 #include "gm/experiment.h"
 #include "gm/registry.h"
 
@@ -42,6 +43,10 @@ typedef struct gm_train_options {
     /* Set (e.g. by a signal handler) to stop: every run checkpoints at its
      * next step, and the file is marked interrupted. May be NULL. */
     const volatile sig_atomic_t *stop;
+    /* The MPI job this process is a rank of (gm/cluster.h), or NULL: every
+     * rank calls gm_train_experiment; rank 0 writes e->out, and every
+     * rank trains `jobs` runs at once. */
+    gm_cluster *cluster;
 } gm_train_options;
 
 /* Trains the experiment into the run file e->out (a new one, or with

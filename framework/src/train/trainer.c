@@ -1,6 +1,8 @@
 /* The experiment: every (model, seed) run, trained by `jobs` worker
- * threads, while this thread writes to the run file whatever any run
- * publishes (evaluation rows, checkpoints, its end) as soon as it comes.
+ * threads (and, under MPI, by the other ranks' threads, each driven by a
+ * worker thread here: train/cluster_mpi.c), while this thread writes to
+ * the run file whatever any run publishes (evaluation rows, checkpoints,
+ * its end) as soon as it comes.
  * Every run's group is laid out in experiment order before training, and
  * runs share nothing but the read-only experiment, so the file is the same
  * whatever the number of jobs. Resuming continues the unfinished runs of
@@ -9,8 +11,8 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "gm/runfile.h"
-#include "run.h"
 
 /* Where a run stands in the file when the experiment starts. */
 typedef enum start_kind {
@@ -40,6 +42,7 @@ typedef struct trainer {
     const gm_experiment *e;
     const gm_train_options *opts;
     gm_runfile *file;
+    gm_cluster *cluster; /* NULL: every run trains in this process */
     job *jobs;
     int n_jobs, n_runs;
     pthread_mutex_t lock;
@@ -136,8 +139,16 @@ static gm_status set_up(trainer *t, job *j) {
     return s;
 }
 
+/* A worker thread: trains its runs here, or on another rank's thread
+ * (the cluster's slot `slot`) if slot >= 0. */
+typedef struct worker_arg {
+    trainer *t;
+    int slot;
+} worker_arg;
+
 static void *worker(void *arg) {
-    trainer *t = arg;
+    const worker_arg *w = arg;
+    trainer *t = w->t;
     gm_run_callbacks cb = {.published = on_published,
                            .checkpointed = on_checkpointed,
                            .progress = on_progress,
@@ -151,6 +162,7 @@ static void *worker(void *arg) {
         pthread_mutex_unlock(&t->lock);
         if (i >= 0 && on_stop(t)) i = -1; /* runs not begun stay as they are */
         if (i < 0) {
+            if (w->slot >= 0) gm_cluster_release(t->cluster, w->slot);
             pthread_mutex_lock(&t->lock);
             t->workers--;
             pthread_cond_broadcast(&t->changed);
@@ -167,7 +179,10 @@ static void *worker(void *arg) {
         j->published = j->written = j->run.n_rows; /* rows in the file */
         pthread_cond_broadcast(&t->changed);
         pthread_mutex_unlock(&t->lock);
-        if (s == GM_OK) s = gm_run_train(&j->run, &cb, &j->err);
+        if (s == GM_OK)
+            s = w->slot < 0 ? gm_run_train(&j->run, &cb, &j->err)
+                            : gm_cluster_train_remote(t->cluster, w->slot,
+                                                      &j->run, &cb, &j->err);
         pthread_mutex_lock(&t->lock);
         j->status = s;
         j->finished = true;
@@ -293,15 +308,23 @@ static void prefix_run(gm_error *err, gm_status s, const gm_run *r) {
                  (unsigned long long)r->seed, why);
 }
 
-/* Runs the workers and writes whatever they publish until every job is
- * done; returns the first failure, its message prefixed with the run. */
-static gm_status train_all(trainer *t, int n_threads, gm_error *err) {
-    pthread_t threads[GM_MAX_JOBS];
+/* Runs the workers (n_local here, then one per slot of the cluster) and
+ * writes whatever they publish until every job is done; returns the first
+ * failure, its message prefixed with the run. */
+static gm_status train_all(trainer *t, int n_local, gm_error *err) {
+    int n_threads =
+        n_local + (t->cluster ? gm_cluster_remote_slots(t->cluster) : 0);
+    pthread_t *threads = calloc((size_t)n_threads, sizeof *threads);
+    worker_arg *args = calloc((size_t)n_threads, sizeof *args);
     int started = 0;
     gm_status s = GM_OK;
     pthread_mutex_lock(&t->lock);
-    for (; started < n_threads; started++, t->workers++)
-        if (pthread_create(&threads[started], NULL, worker, t) != 0) break;
+    for (; threads && args && started < n_threads; started++, t->workers++) {
+        args[started] =
+            (worker_arg){t, started < n_local ? -1 : started - n_local};
+        if (pthread_create(&threads[started], NULL, worker, &args[started]))
+            break;
+    }
     if (started == 0)
         s = gm_error_set(err, GM_ERR_NOMEM, "cannot start a worker thread");
     for (int left = t->n_jobs; started > 0 && left > 0;) {
@@ -341,6 +364,8 @@ static gm_status train_all(trainer *t, int n_threads, gm_error *err) {
     pthread_mutex_unlock(&t->lock);
     for (int i = 0; i < started; i++)
         pthread_join(threads[i], NULL);
+    free(threads);
+    free(args);
     pthread_mutex_lock(&t->hdf5);
     for (int i = 0; i < t->n_jobs; i++) {
         gm_run_log_free(t->jobs[i].log);
@@ -426,9 +451,15 @@ static gm_status finish_file(trainer *t, gm_status s, gm_error *err) {
 
 gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
                               const gm_train_options *opts, gm_error *err) {
+    gm_cluster *cluster = opts ? opts->cluster : NULL;
+    if (cluster && gm_cluster_rank(cluster) > 0)
+        return gm_cluster_serve(cluster, e, reg, opts, err);
     gm_status checked = gm_check_models(e, reg, err);
     if (checked != GM_OK) return checked;
-    trainer t = {.e = e, .opts = opts, .n_runs = e->n_models * e->n_seeds};
+    trainer t = {.e = e,
+                 .opts = opts,
+                 .cluster = cluster,
+                 .n_runs = e->n_models * e->n_seeds};
     t.n_jobs = t.n_runs;
     t.jobs = calloc((size_t)t.n_runs, sizeof *t.jobs);
     if (!t.jobs) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
