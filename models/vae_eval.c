@@ -35,6 +35,7 @@ gm_status gm_vae_eval_build(gm_vae_eval *e, const gm_vae_parts *p,
     if (!g) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     gm_graph_freeze(g, p->groups[0]);
     gm_graph_freeze(g, p->groups[1]);
+    gm_graph_set_training(g, false); /* batch norm: running statistics */
     e->x = gm_input(g, "x", (int[]){n, e->dim}, 2);
     gm_vae_posterior q = gm_vae_encode(g, p, e->x, ctx->noise);
     gm_node *z = q.z, *lv = q.logvar;

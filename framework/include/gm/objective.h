@@ -34,8 +34,8 @@
 
 /* Bumped whenever gm_objective or the gm_model_* functions change shape
  * (2: the schema's network shapes, the state hooks, one optimizer per
- * group). */
-#define GM_OBJECTIVE_ABI 2
+ * group; 3: networks as lists of layers, which made gm_mlp larger). */
+#define GM_OBJECTIVE_ABI 3
 
 typedef struct gm_dataset gm_dataset;
 typedef struct gm_model gm_model;
@@ -62,9 +62,12 @@ typedef struct gm_objective {
     gm_objective_build_fn build;
 } gm_objective;
 
-/* The network of `role` as the YAML describes it (hidden widths and
- * activation), from `in` to `out` features, in a new parameter group named
- * after the role and owned by the model. NULL with err set on failure. */
+/* The network of `role` as the YAML describes it (an MLP's hidden widths
+ * and activation, or a list of layers), from `in` to `out` features, in a
+ * new parameter group named after the role and owned by the model, which
+ * is returned. Batch norm layers keep their running statistics in a
+ * second group, "<role>.stats", also the model's, which no phase trains.
+ * NULL with err set on failure. */
 gm_params *gm_model_network(gm_model *m, const gm_build_ctx *ctx,
                             const char *role, int in, int out, gm_mlp *mlp,
                             gm_error *err);

@@ -54,13 +54,15 @@ gm_node *gm_conv_transpose2d(gm_graph *g, gm_node *x, gm_node *weight,
 
 /* Batch normalisation over axis 1 of x [N, C] or [N, C, H, W], as
  * torch.nn.BatchNorm1d/2d: y = weight (x - mean) / sqrt(var + eps) + bias
- * per channel, weight and bias [C]. With training true, mean and var are
+ * per channel, weight and bias [C]. With training true while the graph
+ * trains (gm_graph_set_training, the default), mean and var are
  * the batch's (var biased) and each forward moves running_mean and
  * running_var towards them: r = (1 - momentum) r + momentum batch_value
- * (the unbiased variance, as PyTorch). With training false, it normalises
- * with running_mean and running_var. The running statistics [C] are state,
- * not trained: no gradient flows to them; keep them in a parameter group
- * no optimizer steps (gm_net does), so checkpoints save them. */
+ * (the unbiased variance, as PyTorch). Otherwise (training false, or a
+ * graph that evaluates) it normalises with running_mean and running_var.
+ * The running statistics [C] are state, not trained: no
+ * gradient flows to them; keep them in a parameter group no optimizer
+ * steps (gm_net_init does), so checkpoints save them. */
 gm_node *gm_batch_norm(gm_graph *g, gm_node *x, gm_node *weight, gm_node *bias,
                        gm_node *running_mean, gm_node *running_var,
                        bool training, float momentum, float eps);

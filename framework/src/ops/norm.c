@@ -59,6 +59,11 @@ static gm_status bn_shape(const gm_node *n, gm_shape *out, gm_error *err) {
     return GM_OK;
 }
 
+/* Batch statistics where the op asks for them and its graph trains. */
+static bool batch_statistics(const gm_node *n) {
+    return n->p[2] != 0.0f && !n->graph->evaluating;
+}
+
 /* mean [C] then 1/sqrt(var + eps) [C], kept for backward */
 static size_t bn_scratch(const gm_node *n) {
     return 2 * (size_t)n->in[BN_X]->shape.dim[1];
@@ -89,7 +94,7 @@ static void bn_forward(gm_node *n) {
                 *beta = n->in[BN_BETA]->data;
     float *run_mean = n->in[BN_MEAN]->data, *run_var = n->in[BN_VAR]->data;
     float momentum = n->p[0], eps = n->p[1];
-    bool training = n->p[2] != 0.0f;
+    bool training = batch_statistics(n);
     float *mean = n->scratch, *inv_std = n->scratch + l.c;
     double count = (double)l.n * (double)l.s;
     for (int c = 0; c < l.c; c++) {
@@ -139,7 +144,7 @@ static void channel_sums(const gm_node *n, bn_layout l, int c, double *sum_dy,
 static void bn_backward(gm_node *n) {
     bn_layout l = layout_of(n);
     gm_node *x = n->in[BN_X], *gamma = n->in[BN_GAMMA], *beta = n->in[BN_BETA];
-    bool training = n->p[2] != 0.0f;
+    bool training = batch_statistics(n);
     double count = (double)l.n * (double)l.s;
     for (int c = 0; c < l.c; c++) {
         double sum_dy, sum_dy_xhat;
