@@ -1,7 +1,7 @@
 /* Nothing lost: a run stopped at any step and resumed from its checkpoint
  * gives the same metrics, samples, mode counts and final state, bit for
- * bit, as a run never stopped; for every built-in objective, with one and
- * two jobs. */
+ * bit, as a run never stopped; for every built-in objective (and a GAN of
+ * convolutions and batch norm), with one and two jobs. */
 #include <criterion/criterion.h>
 #include <hdf5.h>
 #include <stdio.h>
@@ -45,11 +45,22 @@ static const char experiment[] =
     "    objective: gan_data_prior\n"
     "    generator: {hidden: [8]}\n"
     "    discriminator: {hidden: [8]}\n"
-    "    params: {previous: frozen, refresh_every: 3}\n";
+    "    params: {previous: frozen, refresh_every: 3}\n"
+    /* convolutions and batch norm, whose running statistics must resume */
+    "  conv:\n"
+    "    objective: gan\n"
+    "    generator:\n"
+    "      layers: [{linear: {out: 8}}, batch_norm, relu, {reshape: [2, 2, "
+    "2]},\n"
+    "               {conv_transpose2d: {out: 1, kernel: 2}}, flatten, linear]\n"
+    "    discriminator:\n"
+    "      layers: [{linear: {out: 18}}, {reshape: [2, 3, 3]},\n"
+    "               {conv2d: {out: 2, kernel: 2}}, batch_norm, leaky_relu,\n"
+    "               flatten, linear]\n";
 
-static const char *const models[] = {"vae", "joint", "gan", "prior",
-                                     "frozen"};
-#define N_MODELS 5
+static const char *const models[] = {"vae",    "joint",  "gan",
+                                     "prior",  "frozen", "conv"};
+#define N_MODELS 6
 
 /* Stops the experiment once a run of `model` (any if NULL) reaches `at`. */
 typedef struct stopper {
