@@ -505,6 +505,50 @@ Test(config_valid, layer_lists) {
     gm_experiment_clear(&e);
 }
 
+/* stacked_fashion_mnist: size and seed with their defaults, and 3 x 784
+ * values per image for the networks' shapes. */
+Test(config_valid, stacked_fashion_mnist) {
+    gm_experiment e;
+    load_ok(&e,
+            "experiment: x\n"
+            "dataset: {name: stacked_fashion_mnist, size: 1000, seed: 3}\n"
+            "train: {steps: 10}\n"
+            "models:\n"
+            "  gan:\n"
+            "    objective: gan\n"
+            "    discriminator: {layers: [{reshape: [3, 28, 28]}, flatten, "
+            "linear]}\n",
+            NULL, 0);
+    cr_assert_str_eq(e.dataset.name, "stacked_fashion_mnist");
+    cr_assert_eq(e.dataset.size, 1000);
+    cr_assert_eq(e.dataset.seed, 3);
+    cr_assert_str_eq(e.dataset.path, "/usr/share/datasets/fashion-mnist");
+    gm_experiment_clear(&e);
+    load_ok(&e,
+            "experiment: x\n"
+            "dataset: {name: stacked_fashion_mnist}\n"
+            "train: {steps: 10}\n"
+            "models: {gan: {objective: gan}}\n",
+            NULL, 0);
+    cr_assert_eq(e.dataset.size, 60000);
+    cr_assert_eq(e.dataset.seed, 1);
+    gm_experiment_clear(&e);
+    gm_error err = {0};
+    cr_assert_eq(load(&e,
+                      "experiment: x\n"
+                      "dataset: {name: stacked_fashion_mnist}\n"
+                      "train: {steps: 10}\n"
+                      "models:\n"
+                      "  gan:\n"
+                      "    objective: gan\n"
+                      "    discriminator: {layers: [{reshape: [1, 28, 28]}]}\n",
+                      NULL, 0, &err),
+                 GM_ERR_INVALID);
+    cr_assert(strstr(err.message, "2352 values cannot be viewed as [1, 28, "
+                                  "28]"),
+              "%s", err.message);
+}
+
 Test(config_valid, grid_and_file_datasets) {
     static const char *const docs[] = {
         "experiment: x\ndataset: {name: grid, side: 4, std: 0.1, size: 50}\n"
