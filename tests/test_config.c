@@ -1180,6 +1180,10 @@ static const invalid_case invalid_cases[] = {
      IMG_DISC "        - {conv2d: {out: 3}}\n",
      {0}, "x.yaml:9:20: models.gan.discriminator.layers[0].conv2d.kernel",
      "missing required key"},
+    {"layer list over the parameter limit",
+     IMG_DISC "        - {linear: {out: 16000000}}\n        - linear\n",
+     {0}, "x.yaml:9:11: models.gan.discriminator.layers[0]",
+     "too large: model gan's networks would hold 12576118033 parameters"},
     {"hidden and layers in one network",
      IMG_HEAD "models:\n  gan:\n    objective: gan\n    discriminator:\n"
      "      hidden: [4]\n      layers: [flatten, linear]\n",
