@@ -714,6 +714,30 @@ Test(forward_conv, conv_transpose2d_stride_1_no_bias) {
     gm_graph_free(g);
 }
 
+Test(forward_conv, bias_channels_by_hand) {
+    gm_graph *g = gm_graph_create("g");
+    const float xv[8] = {1, 2, 3, 4, 5, 6, 7, 8}; /* [2, 2, 1, 2] */
+    gm_node *x = cst(g, (int[]){2, 2, 1, 2}, 4, xv);
+    gm_node *b = cst(g, (int[]){2}, 1, (const float[]){10, -10});
+    gm_node *y = gm_bias_channels(g, x, b);
+    run(g);
+    expect(y, (int[]){2, 2, 1, 2}, 4,
+           (const double[]){11, 12, -7, -6, 15, 16, -3, -2}, TOL);
+    gm_graph_free(g);
+}
+
+Test(forward_errors, bias_channels_of_another_channel_count) {
+    gm_graph *g = gm_graph_create("g");
+    gm_node *x = gm_input(g, "x", (int[]){2, 2, 1, 2}, 4);
+    gm_node *b = gm_input(g, "b", (int[]){3}, 1);
+    cr_assert_null(gm_bias_channels(g, x, b));
+    const char *m = gm_graph_error(g)->message;
+    cr_assert(strstr(m, "bias_channels") && strstr(m, "[2, 2, 1, 2]") &&
+                  strstr(m, "[3]"),
+              "%s", m);
+    gm_graph_free(g);
+}
+
 /* One training forward (output, then the running statistics it moved)
  * and one evaluation forward from the same initial statistics. */
 static void batch_norm_against_torch(const int *shape, int ndim,

@@ -894,6 +894,31 @@ GRAD_TEST(grad_conv, dcgan_chain) {
     }
 }
 
+/* bias_channels on images and on [N, C], its input also read by a second
+ * op (so its gradient is added to, not overwritten). */
+static void bias_channels_case(int ndim, bool chained) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, ndim == 4 ? "bias_channels/nchw" : "bias_channels/nc",
+                   t);
+        int ch = rand_dim(&c, 1, 4);
+        int dims[4] = {rand_dim(&c, 1, 3), ch, rand_dim(&c, 1, 3),
+                       rand_dim(&c, 1, 3)};
+        gm_node *x = leaf(&c, dims, ndim, ANY);
+        gm_node *b = leaf(&c, (int[]){ch}, 1, ANY);
+        gm_node *y = gm_bias_channels(c.g, x, b);
+        assert_shape(y, dims, ndim);
+        if (chained) y = gm_add(c.g, y, gm_tanh(c.g, x));
+        case_check(&c, y, "bias_channels", TOL);
+    }
+}
+
+GRAD_TEST(grad_conv, bias_channels_nchw) { bias_channels_case(4, false); }
+GRAD_TEST(grad_conv, bias_channels_nc) { bias_channels_case(2, false); }
+GRAD_TEST(grad_conv, bias_channels_input_read_twice) {
+    bias_channels_case(4, true);
+}
+
 /* ---- batch norm -------------------------------------------------------- */
 
 /* The running statistics are constants here: state the op reads (and in
@@ -1261,7 +1286,8 @@ GRAD_TEST(grad_composite, vae_loss) {
  * fails below; its test, a GRAD_TEST like every one that reaches
  * case_check, checks it with parameters and through intermediates. */
 static const char covered[] =
-    " matmul affine affine_relu conv2d conv_transpose2d batch_norm add sub mul "
+    " matmul affine affine_relu conv2d conv_transpose2d bias_channels"
+    " batch_norm add sub mul "
     "div scale add_scalar neg exp log"
     " square sqrt abs"
     " relu leaky_relu elu tanh sigmoid softplus log_sigmoid"

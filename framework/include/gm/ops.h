@@ -50,6 +50,11 @@ gm_node *gm_conv2d(gm_graph *g, gm_node *x, gm_node *weight, gm_node *bias,
 gm_node *gm_conv_transpose2d(gm_graph *g, gm_node *x, gm_node *weight,
                              gm_node *bias, int stride, int padding);
 
+/* x + bias[c] on channel c (axis 1) of x [N, C] or [N, C, H, W], bias [C]:
+ * the per-channel bias on its own (the convolutions fold theirs in), read
+ * in place rather than broadcast to x's shape. */
+gm_node *gm_bias_channels(gm_graph *g, gm_node *x, gm_node *bias);
+
 /* ---- normalisation (ops/norm.c) ---- */
 
 /* Batch normalisation over axis 1 of x [N, C] or [N, C, H, W], as

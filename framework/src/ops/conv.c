@@ -75,9 +75,14 @@ static size_t patch_rows(const conv_geometry *q) {
 }
 
 /* y[n, c, :, :] = bias[c] for every sample, ready for sgemm's beta 1. */
+/* Values per sample and channel of y [N, C, ...]. */
+static size_t plane_of(const gm_node *y) {
+    return y->numel / ((size_t)y->shape.dim[0] * (size_t)y->shape.dim[1]);
+}
+
 static void fill_bias(gm_node *y, const gm_node *bias) {
     int batch = y->shape.dim[0], ch = y->shape.dim[1];
-    size_t plane = (size_t)y->shape.dim[2] * y->shape.dim[3];
+    size_t plane = plane_of(y);
     float *out = y->data;
     for (int n = 0; n < batch; n++)
         for (int c = 0; c < ch; c++, out += plane) {
@@ -91,7 +96,7 @@ static void fill_bias(gm_node *y, const gm_node *bias) {
 static void bias_backward(const gm_node *y, gm_node *bias) {
     if (!bias || !bias->grad) return;
     int batch = y->shape.dim[0], ch = y->shape.dim[1];
-    size_t plane = (size_t)y->shape.dim[2] * y->shape.dim[3];
+    size_t plane = plane_of(y);
     if (bias->grad_fresh) memset(bias->grad, 0, (size_t)ch * sizeof(float));
     const float *dy = y->grad;
     for (int n = 0; n < batch; n++)
@@ -340,4 +345,60 @@ gm_node *gm_conv_transpose2d(gm_graph *g, gm_node *x, gm_node *weight,
                              gm_node *bias, int stride, int padding) {
     return conv_node(g, &gm_op_conv_transpose2d, x, weight, bias, stride,
                      padding);
+}
+
+/* ---- bias_channels ------------------------------------------------------ */
+
+/* y = x + bias[c] over channel c (axis 1) of x [N, C] or [N, C, H, W]:
+ * the bias read in place, not broadcast into a tensor of x's shape. */
+static gm_status bias_channels_shape(const gm_node *n, gm_shape *out,
+                                     gm_error *err) {
+    const gm_shape *x = &n->in[0]->shape, *b = &n->in[1]->shape;
+    char sx[64], sb[64];
+    if (x->ndim < 2 || b->ndim != 1 || b->dim[0] != x->dim[1])
+        return gm_error_set(err, GM_ERR_SHAPE,
+                            "bias_channels: x %s and bias %s do not fit x "
+                            "[N, C, ...] and bias [C]",
+                            gm_shape_str(x, sx, sizeof sx),
+                            gm_shape_str(b, sb, sizeof sb));
+    *out = *x;
+    return GM_OK;
+}
+
+static void bias_channels_forward(gm_node *n) {
+    const gm_node *x = n->in[0], *b = n->in[1];
+    size_t plane = plane_of(n), rows = n->numel / plane;
+    for (size_t r = 0; r < rows; r++) {
+        float v = b->data[r % (size_t)n->shape.dim[1]];
+        const float *in = x->data + r * plane;
+        float *out = n->data + r * plane;
+        for (size_t i = 0; i < plane; i++)
+            out[i] = in[i] + v;
+    }
+}
+
+static void bias_channels_backward(gm_node *n) {
+    gm_node *x = n->in[0];
+    bias_backward(n, n->in[1]);
+    if (!x->grad) return;
+    if (x->grad_fresh) {
+        memcpy(x->grad, n->grad, n->numel * sizeof(float));
+        return;
+    }
+    for (size_t i = 0; i < n->numel; i++)
+        x->grad[i] += n->grad[i];
+}
+
+const gm_op_def gm_op_bias_channels = {
+    .name = "bias_channels",
+    .arity = 2,
+    .shape = bias_channels_shape,
+    .forward = bias_channels_forward,
+    .backward = bias_channels_backward,
+    .flags = GM_OP_OVERWRITES,
+};
+
+gm_node *gm_bias_channels(gm_graph *g, gm_node *x, gm_node *bias) {
+    gm_node *in[2] = {x, bias};
+    return gm_node_new(g, &gm_op_bias_channels, in, 2, NULL, 0);
 }

@@ -6,6 +6,7 @@ const gm_op_def *const gm_op_table[] = {
     [GM_OP_AFFINE_RELU] = &gm_op_affine_relu,
     [GM_OP_CONV2D] = &gm_op_conv2d,
     [GM_OP_CONV_TRANSPOSE2D] = &gm_op_conv_transpose2d,
+    [GM_OP_BIAS_CHANNELS] = &gm_op_bias_channels,
     [GM_OP_BATCH_NORM] = &gm_op_batch_norm,
     [GM_OP_ADD] = &gm_op_add,
     [GM_OP_SUB] = &gm_op_sub,
