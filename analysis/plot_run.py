@@ -150,17 +150,21 @@ def attr_str(obj, name):
 
 
 def dataset_info(f):
-    """(dim or None, centers [K, d] or None) of /dataset."""
+    """(dim or None, centers [K, d] or None, image shape (C, H, W) or None)
+    of /dataset."""
     ds = f.get("dataset")
     if not isinstance(ds, h5py.Group):
-        return None, None
+        return None, None, None
     dim = ds.attrs.get("dim")
     dim = int(dim) if dim is not None and np.isfinite(dim) else None
     centers = ds.get("centers")
     centers = None if centers is None else np.asarray(centers[()], float)
     if centers is not None and (centers.ndim != 2 or len(centers) == 0):
         centers = None
-    return dim, centers
+    shape = tuple(ds.attrs.get(k) for k in ("channels", "height", "width"))
+    valid = all(v is not None and np.isfinite(v) and v >= 1 for v in shape)
+    shape = tuple(int(v) for v in shape) if valid else None
+    return dim, centers, shape
 
 
 # ---- series over seeds -----------------------------------------------------
@@ -359,28 +363,34 @@ def mode_summary(run, seed):
     return ", ".join(parts) if parts else "no mode metrics"
 
 
-def image_figure(model, seed, x, step, path):
-    """Up to 64 samples as square grey images in an 8-wide grid."""
-    side = math.isqrt(x.shape[1])
+def image_figure(model, seed, x, step, shape, path):
+    """Up to 64 samples as images of shape (C, H, W) in an 8-wide grid:
+    grey for one channel, colour (the channels as red, green, blue) for
+    three."""
+    ch, h, w = shape
     n = min(len(x), MAX_IMAGES)
     cols = min(8, n)
     rows = -(-n // cols)
-    tiles = np.ones((rows * (side + 1) + 1, cols * (side + 1) + 1))
+    tiles = np.ones((rows * (h + 1) + 1, cols * (w + 1) + 1, ch))
     lo, hi = np.nanmin(x[:n]), np.nanmax(x[:n])
     in_unit = lo >= 0 and hi <= 1
     for i in range(n):
         r, c = divmod(i, cols)
-        img = x[i].reshape(side, side)
+        img = x[i].reshape(ch, h, w).transpose(1, 2, 0)
         if not in_unit:  # scale each image to [0, 1] for display
             img = (img - img.min()) / max(np.ptp(img), 1e-12)
-        tiles[1 + r * (side + 1):1 + r * (side + 1) + side,
-              1 + c * (side + 1):1 + c * (side + 1) + side] = img
-    fig, ax = plt.subplots(figsize=(6.4, 6.4 * rows / cols + 0.6))
-    ax.imshow(tiles, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        tiles[1 + r * (h + 1):1 + r * (h + 1) + h,
+              1 + c * (w + 1):1 + c * (w + 1) + w] = img
+    fig, ax = plt.subplots(figsize=(6.4, 6.4 * rows * h / (cols * w) + 0.6))
+    if ch == 3:
+        ax.imshow(np.clip(tiles, 0, 1), interpolation="nearest")
+    else:
+        ax.imshow(tiles[:, :, 0], cmap="gray", vmin=0, vmax=1,
+                  interpolation="nearest")
     ax.set_axis_off()
     scale = "" if in_unit else ", each image rescaled to [0, 1]"
     ax.set_title(f"{model.name} ({model.objective}), seed {seed.seed}, "
-                 f"step {step}\n{n} of {len(x)} samples, {side}x{side}"
+                 f"step {step}\n{n} of {len(x)} samples, {ch}x{h}x{w}"
                  f"{scale}", fontsize=11)
     fig.tight_layout()
     save(fig, path)
@@ -401,8 +411,15 @@ def histogram_figure(run, model, seed, x, step, path):
     save(fig, path)
 
 
-def is_image(run, d):
-    return run["dim"] == 784 or (d > 16 and math.isqrt(d) ** 2 == d)
+def image_shape(run, d):
+    """(C, H, W) of samples of d values as images, or None: the shape the
+    run file gives /dataset, else square grey images (older files)."""
+    shape = run["image"]
+    if shape is not None and shape[0] in (1, 3) and math.prod(shape) == d:
+        return shape
+    if run["dim"] == 784 or (d > 16 and math.isqrt(d) ** 2 == d):
+        return (1, math.isqrt(d), math.isqrt(d))
+    return None
 
 
 def sample_figures(run, want_seed, out):
@@ -424,12 +441,13 @@ def sample_figures(run, want_seed, out):
             continue
         chosen.append((m, seeds[0], x, step))
     points = [x for _, _, x, _ in chosen
-              if x.shape[1] >= 2 and not is_image(run, x.shape[1])]
+              if x.shape[1] >= 2 and not image_shape(run, x.shape[1])]
     lims = scatter_limits(run["centers"], points) if points else None
     for m, seed, x, step in chosen:
         path = os.path.join(out, f"samples_{m.name}.png")
-        if is_image(run, x.shape[1]):
-            image_figure(m, seed, x, step, path)
+        shape = image_shape(run, x.shape[1])
+        if shape:
+            image_figure(m, seed, x, step, shape, path)
         elif x.shape[1] == 1:
             histogram_figure(run, m, seed, x, step, path)
         else:
@@ -558,13 +576,14 @@ def main():
     args = ap.parse_args()
 
     with open_run(args.run) as f:
-        dim, centers = dataset_info(f)
+        dim, centers, image = dataset_info(f)
         run = {
             "experiment": attr_str(f, "experiment"),
             "status": attr_str(f, "status"),
             "dim": dim,
             "centers": centers,
             "units": read_metric_units(),
+            "image": image,
             "models": [Model(n, g) for n, g in f["models"].items()
                        if isinstance(g, h5py.Group)],
         }

@@ -38,6 +38,7 @@ gm_status gm_latent_eval_build(gm_latent_eval *e, const gm_mlp *encoder,
     if (!g) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     gm_graph_freeze(g, encoder_group);
     gm_graph_freeze(g, decoder_group);
+    gm_graph_set_training(g, false); /* batch norm: running statistics */
     e->x = gm_input(g, "x", (int[]){e->chunk, data_dim}, 2);
     gm_node *h = gm_mlp_forward(g, encoder, e->x);
     e->mu = gm_slice_cols(g, h, 0, latent);

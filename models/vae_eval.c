@@ -58,6 +58,7 @@ static gm_graph *frozen_graph(const char *name, const gm_vae_parts *p) {
     if (!g) return NULL;
     gm_graph_freeze(g, p->groups[0]);
     gm_graph_freeze(g, p->groups[1]);
+    gm_graph_set_training(g, false); /* batch norm: running statistics */
     return g;
 }
 

@@ -70,3 +70,62 @@ Test(alloc, vae_training_steps_allocate_nothing) {
     gm_params_free(enc_p);
     gm_params_free(dec_p);
 }
+
+/* A conv net step: convolutions (their column buffers are scratch planned
+ * at compile), a transposed convolution, batch norm moving its running
+ * statistics, Adam. */
+Test(alloc, conv_training_steps_allocate_nothing) {
+    gm_error err = {0};
+    gm_rng init = gm_rng_stream(2, "init");
+    gm_params *p = gm_params_create("net");
+    gm_params *stats = gm_params_create("net.stats");
+    gm_mlp net;
+    gm_mlp_spec s = {.out = 64, .n_layers = 7};
+    s.layers[0] = (gm_layer_spec){
+        .kind = GM_LAYER_RESHAPE, .shape = {1, 8, 8}, .ndim = 3};
+    s.layers[1] = (gm_layer_spec){.kind = GM_LAYER_CONV2D,
+                                  .out = 4,
+                                  .kernel = 4,
+                                  .stride = 2,
+                                  .padding = 1};
+    s.layers[2] = (gm_layer_spec){.kind = GM_LAYER_BATCH_NORM};
+    s.layers[3] = (gm_layer_spec){.kind = GM_LAYER_LEAKY_RELU};
+    s.layers[4] = (gm_layer_spec){.kind = GM_LAYER_CONV_TRANSPOSE2D,
+                                  .out = 1,
+                                  .kernel = 4,
+                                  .stride = 2,
+                                  .padding = 1};
+    s.layers[5] = (gm_layer_spec){.kind = GM_LAYER_SIGMOID};
+    s.layers[6] = (gm_layer_spec){.kind = GM_LAYER_FLATTEN};
+    cr_assert_eq(gm_net_init(&net, p, stats, "net", 64, &s, &init, &err), GM_OK,
+                 "%s", err.message);
+    gm_graph *g = gm_graph_create("conv");
+    gm_node *x = gm_input(g, "x", (int[]){16, 64}, 2);
+    gm_node *y = gm_mlp_forward(g, &net, x);
+    gm_node *loss = gm_node_set_role(
+        gm_mean(g, gm_square(g, gm_sub(g, y, x)), GM_AXIS_ALL), GM_ROLE_LOSS);
+    cr_assert_eq(gm_graph_compile(g, &err), GM_OK, "%s", err.message);
+    gm_optim_config oc = gm_optim_defaults(GM_OPTIM_ADAM);
+    gm_optim *o = gm_optim_create(p, &oc, &err);
+    gm_rng data = gm_rng_stream(2, "data");
+    float *xs = gm_node_data(x);
+    size_t arena = gm_graph_arena_bytes(g);
+    for (int step = 0; step < 21; step++) {
+        if (step == 1) alloc_counter_start();
+        for (int i = 0; i < 16 * 64; i++)
+            xs[i] = gm_rng_uniform(&data);
+        gm_params_zero_grad(p);
+        gm_graph_forward(g);
+        gm_optim_backward_step(&o, 1, g, loss, NULL);
+    }
+    size_t allocations = alloc_counter_stop();
+    cr_assert_eq(allocations, 0u, "%zu allocations in 20 steps", allocations);
+    cr_assert_eq(gm_graph_arena_bytes(g), arena, "the arena never grows");
+    cr_assert(isfinite(gm_node_scalar(loss)));
+    cr_assert_neq(gm_params_view_data(stats, 0)[0], 0.0f,
+                  "batch norm moved its running mean");
+    gm_optim_free(o);
+    gm_graph_free(g);
+    gm_params_free(stats);
+    gm_params_free(p);
+}

@@ -451,6 +451,114 @@ Test(config_valid, empty_hidden_list_is_a_linear_map) {
     gm_experiment_clear(&e);
 }
 
+/* A DCGAN's networks as layer lists: every layer kind, its arguments and
+ * the defaults of those not given. */
+Test(config_valid, layer_lists) {
+    gm_experiment e;
+    load_ok(&e,
+            "experiment: x\n"
+            "dataset: {name: fashion_mnist}\n"
+            "train: {steps: 10}\n"
+            "models:\n"
+            "  gan:\n"
+            "    objective: gan\n"
+            "    latent_dim: 16\n"
+            "    generator:\n"
+            "      layers:\n"
+            "        - {linear: {out: 392}}\n"
+            "        - {batch_norm: {momentum: 0.05}}\n"
+            "        - relu\n"
+            "        - {reshape: [8, 7, 7]}\n"
+            "        - {conv_transpose2d: {out: 4, kernel: 4, stride: 2, "
+            "padding: 1, bias: false}}\n"
+            "        - tanh\n"
+            "        - {conv_transpose2d: {out: 1, kernel: 4, stride: 2, "
+            "padding: 1}}\n"
+            "        - sigmoid\n"
+            "    discriminator:\n"
+            "      layers:\n"
+            "        - {reshape: [1, 28, 28]}\n"
+            "        - {conv2d: {out: 4, kernel: 3}}\n"
+            "        - {leaky_relu: {slope: 0.1}}\n"
+            "        - batch_norm\n"
+            "        - flatten\n"
+            "        - linear\n",
+            NULL, 0);
+    const gm_mlp_spec *g = network(model(&e, "gan"), "generator");
+    const gm_mlp_spec *d = network(model(&e, "gan"), "discriminator");
+    cr_assert_eq(g->n_layers, 8);
+    cr_assert_eq(g->layers[0].kind, GM_LAYER_LINEAR);
+    cr_assert_eq(g->layers[0].out, 392);
+    cr_assert_eq(g->layers[1].kind, GM_LAYER_BATCH_NORM);
+    ASSERT_FLOAT_EQ(g->layers[1].momentum, 0.05);
+    cr_assert_eq(g->layers[1].eps, 0.0f, "0 takes the default");
+    cr_assert_eq(g->layers[2].kind, GM_LAYER_RELU);
+    cr_assert_eq(g->layers[3].kind, GM_LAYER_RESHAPE);
+    cr_assert_eq(g->layers[3].ndim, 3);
+    cr_assert_eq(g->layers[3].shape[0], 8);
+    cr_assert_eq(g->layers[3].shape[2], 7);
+    const gm_layer_spec *up = &g->layers[4];
+    cr_assert_eq(up->kind, GM_LAYER_CONV_TRANSPOSE2D);
+    cr_assert(up->out == 4 && up->kernel == 4 && up->stride == 2 &&
+              up->padding == 1 && up->no_bias);
+    cr_assert_eq(g->layers[5].kind, GM_LAYER_TANH);
+    cr_assert_not(g->layers[6].no_bias);
+    cr_assert_eq(g->layers[7].kind, GM_LAYER_SIGMOID);
+    cr_assert_eq(d->n_layers, 6);
+    cr_assert(d->layers[1].kind == GM_LAYER_CONV2D &&
+              d->layers[1].stride == 1 && d->layers[1].padding == 0);
+    cr_assert_eq(d->layers[2].kind, GM_LAYER_LEAKY_RELU);
+    ASSERT_FLOAT_EQ(d->layers[2].slope, 0.1);
+    cr_assert_eq(d->layers[4].kind, GM_LAYER_FLATTEN);
+    cr_assert_eq(d->layers[5].kind, GM_LAYER_LINEAR);
+    cr_assert_eq(d->layers[5].out, 0, "the last linear takes the objective's");
+    gm_experiment_clear(&e);
+}
+
+/* stacked_fashion_mnist: size and seed with their defaults, and 3 x 784
+ * values per image for the networks' shapes. */
+Test(config_valid, stacked_fashion_mnist) {
+    gm_experiment e;
+    load_ok(&e,
+            "experiment: x\n"
+            "dataset: {name: stacked_fashion_mnist, size: 1000, seed: 3}\n"
+            "train: {steps: 10}\n"
+            "models:\n"
+            "  gan:\n"
+            "    objective: gan\n"
+            "    discriminator: {layers: [{reshape: [3, 28, 28]}, flatten, "
+            "linear]}\n",
+            NULL, 0);
+    cr_assert_str_eq(e.dataset.name, "stacked_fashion_mnist");
+    cr_assert_eq(e.dataset.size, 1000);
+    cr_assert_eq(e.dataset.seed, 3);
+    cr_assert_str_eq(e.dataset.path, "/usr/share/datasets/fashion-mnist");
+    gm_experiment_clear(&e);
+    load_ok(&e,
+            "experiment: x\n"
+            "dataset: {name: stacked_fashion_mnist}\n"
+            "train: {steps: 10}\n"
+            "models: {gan: {objective: gan}}\n",
+            NULL, 0);
+    cr_assert_eq(e.dataset.size, 60000);
+    cr_assert_eq(e.dataset.seed, 1);
+    gm_experiment_clear(&e);
+    gm_error err = {0};
+    cr_assert_eq(load(&e,
+                      "experiment: x\n"
+                      "dataset: {name: stacked_fashion_mnist}\n"
+                      "train: {steps: 10}\n"
+                      "models:\n"
+                      "  gan:\n"
+                      "    objective: gan\n"
+                      "    discriminator: {layers: [{reshape: [1, 28, 28]}]}\n",
+                      NULL, 0, &err),
+                 GM_ERR_INVALID);
+    cr_assert(strstr(err.message, "2352 values cannot be viewed as [1, 28, "
+                                  "28]"),
+              "%s", err.message);
+}
+
 Test(config_valid, grid_and_file_datasets) {
     static const char *const docs[] = {
         "experiment: x\ndataset: {name: grid, side: 4, std: 0.1, size: 50}\n"
@@ -829,6 +937,12 @@ Test(config_api, error_message_is_one_line) {
 #define HEAD "experiment: x\ndataset: {name: ring}\n" /* lines 1-2 */
 #define TRAIN "train: {steps: 10}\n"                  /* line 3 */
 #define MODELS_VAE "models:\n  vae: {objective: vae_elbo}\n"
+/* Fashion-MNIST's 784 pixels into a GAN's discriminator given as layers
+ * (lines 1-8); the layers follow from line 9. */
+#define IMG_HEAD "experiment: x\ndataset: {name: fashion_mnist}\n" TRAIN
+#define IMG_DISC                                                               \
+    IMG_HEAD "models:\n  gan:\n    objective: gan\n    discriminator:\n"       \
+             "      layers:\n"
 
 /* A key path of 259 characters; at most 255 fit. */
 #define SEG16 "aaaaaaaaaaaaaaa."
@@ -1056,9 +1170,9 @@ static const invalid_case invalid_cases[] = {
      {0}, "x.yaml:7:5: models.vae.encodr",
      "unknown key \"encodr\", did you mean \"encoder\"?"},
     {"unknown network key",
-     HEAD TRAIN "models:\n  vae:\n    objective: vae_elbo\n    encoder: {layers: [8]}\n",
-     {0}, "x.yaml:7:15: models.vae.encoder.layers",
-     "unknown key \"layers\", did you mean \"hidden\"?"},
+     HEAD TRAIN "models:\n  vae:\n    objective: vae_elbo\n    encoder: {hiden: [8]}\n",
+     {0}, "x.yaml:7:15: models.vae.encoder.hiden",
+     "unknown key \"hiden\", did you mean \"hidden\"?"},
     {"misspelt activation",
      HEAD TRAIN "models:\n  vae:\n    objective: vae_elbo\n    encoder: {activation: relux}\n",
      {0}, "x.yaml:7:27: models.vae.encoder.activation",
@@ -1316,6 +1430,56 @@ static const invalid_case invalid_cases[] = {
     {"sweep: not a mapping",
      HEAD TRAIN MODELS_VAE "sweep: [models.vae.latent_dim]\n",
      {0}, "x.yaml:6:8: sweep", "expected a mapping, got a list"},
+    /* layer lists: each layer's shape against its input, at its item */
+    {"reshape to another size",
+     IMG_DISC "        - {reshape: [1, 28, 27]}\n",
+     {0}, "x.yaml:9:11: models.gan.discriminator.layers[0] (reshape)",
+     "input [784]: 784 values cannot be viewed as [1, 28, 27] (756)"},
+    {"convolution of flat features",
+     IMG_DISC "        - {conv2d: {out: 8, kernel: 3}}\n",
+     {0}, "x.yaml:9:11: models.gan.discriminator.layers[0] (conv2d)",
+     "input [784]: needs an image [channels, height, width]"},
+    {"linear layer on an image",
+     IMG_DISC "        - {reshape: [1, 28, 28]}\n"
+     "        - {conv2d: {out: 4, kernel: 4, stride: 2, padding: 1}}\n"
+     "        - linear\n",
+     {0}, "x.yaml:11:11: models.gan.discriminator.layers[2] (linear)",
+     "input [4, 14, 14]: needs flat features; put a flatten before it"},
+    {"kernel larger than the image",
+     IMG_DISC "        - {reshape: [1, 28, 28]}\n"
+     "        - {conv2d: {out: 4, kernel: 40}}\n",
+     {0}, "x.yaml:10:11: models.gan.discriminator.layers[1] (conv2d)",
+     "input [1, 28, 28]: a 40x40 kernel with stride 1 and padding 0 leaves "
+     "no output"},
+    {"network output of the wrong width",
+     IMG_DISC "        - flatten\n        - {linear: {out: 3}}\n",
+     {0}, "x.yaml:10:11: models.gan.discriminator.layers[1] (linear)",
+     "output [3] has 3 features, but the network must give 1"},
+    {"unknown layer",
+     IMG_DISC "        - {conv: {out: 3}}\n",
+     {0}, "x.yaml:9:12: models.gan.discriminator.layers[0]",
+     "did you mean \"conv2d\""},
+    {"unknown layer argument",
+     IMG_DISC "        - {conv2d: {out: 3, kernal: 3}}\n",
+     {0}, "x.yaml:9:29: models.gan.discriminator.layers[0].conv2d.kernal",
+     "did you mean \"kernel\""},
+    {"argument to a layer that takes none",
+     IMG_DISC "        - {relu: {slope: 1}}\n",
+     {0}, "x.yaml:9:19: models.gan.discriminator.layers[0].relu.slope",
+     "relu takes no arguments"},
+    {"convolution without a kernel",
+     IMG_DISC "        - {conv2d: {out: 3}}\n",
+     {0}, "x.yaml:9:20: models.gan.discriminator.layers[0].conv2d.kernel",
+     "missing required key"},
+    {"layer list over the parameter limit",
+     IMG_DISC "        - {linear: {out: 16000000}}\n        - linear\n",
+     {0}, "x.yaml:9:11: models.gan.discriminator.layers[0]",
+     "too large: model gan's networks would hold 12576118033 parameters"},
+    {"hidden and layers in one network",
+     IMG_HEAD "models:\n  gan:\n    objective: gan\n    discriminator:\n"
+     "      hidden: [4]\n      layers: [flatten, linear]\n",
+     {0}, "x.yaml:8:15: models.gan.discriminator.hidden",
+     "either hidden: [...] (an MLP) or layers: [...], not both"},
 };
 /* clang-format on */
 enum { N_INVALID = sizeof invalid_cases / sizeof invalid_cases[0] };

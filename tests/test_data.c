@@ -273,13 +273,23 @@ static void check_mixture_samples(const gm_dataset *d, double std) {
     free(count);
 }
 
+/* gm_dataset_shape gives ndim and [c, h, w] (h, w 0 for flat rows). */
+static void assert_row_shape(const gm_dataset *d, int ndim, int c, int h,
+                             int w) {
+    int shape[3];
+    cr_assert_eq(gm_dataset_shape(d, shape), ndim);
+    cr_assert(shape[0] == c && shape[1] == h && shape[2] == w,
+              "shape [%d, %d, %d], want [%d, %d, %d]", shape[0], shape[1],
+              shape[2], c, h, w);
+}
+
 Test(mixture, ring_sample_statistics) {
     gm_dataset_spec s = ring_spec(8, 2.0, 0.05, 20000);
     gm_dataset *d = make(&s, 7);
     cr_assert_eq(gm_dataset_rows(d), 20000u);
     cr_assert_eq(gm_dataset_test_rows(d), 0u);
     cr_assert_null(gm_dataset_test_data(d));
-    cr_assert_eq(gm_dataset_image_side(d), 0);
+    assert_row_shape(d, 1, 2, 0, 0);
     check_mixture_samples(d, 0.05);
     gm_dataset_free(d);
 }
@@ -406,14 +416,16 @@ Test(mixture, invalid_specs_name_the_key) {
 }
 
 Test(dataset, kinds_and_arrays) {
-    const char *want[] = {"ring", "grid", "fashion_mnist", "idx", "hdf5"};
-    for (int i = 0; i < 5; i++) {
+    const char *want[] = {"ring",          "grid",
+                          "fashion_mnist", "stacked_fashion_mnist",
+                          "idx",           "hdf5"};
+    for (int i = 0; i < 6; i++) {
         const gm_dataset_kind *k = gm_dataset_kind_at(i);
         cr_assert_not_null(k);
         cr_assert_str_eq(k->name, want[i]);
         cr_assert(k->summary[0] && k->params[0]);
     }
-    cr_assert_null(gm_dataset_kind_at(5));
+    cr_assert_null(gm_dataset_kind_at(6));
     float rows[6] = {1, 2, 3, 4, 5, 6};
     gm_dataset *d = gm_dataset_from_array(rows, 3, 2, NULL);
     rows[0] = 99; /* the dataset keeps its own copy */
@@ -440,8 +452,8 @@ Test(idx, ubyte_round_trip_plain_and_gzip) {
         bool gz;
         int ndim;
         uint32_t dims[3];
-        int dim, side;
-    } cases[] = {{false, 3, {4, 3, 3}, 9, 3}, {true, 2, {300, 1000}, 1000, 0}};
+        int dim, shape_ndim;
+    } cases[] = {{false, 3, {4, 3, 3}, 9, 3}, {true, 2, {300, 1000}, 1000, 1}};
     char dir[64], path[128];
     make_tmpdir(dir, sizeof dir);
     for (int c = 0; c < 2; c++) {
@@ -459,7 +471,10 @@ Test(idx, ubyte_round_trip_plain_and_gzip) {
         cr_assert_str_eq(gm_dataset_name(d), "idx");
         cr_assert_eq(gm_dataset_rows(d), rows);
         cr_assert_eq(gm_dataset_dim(d), cases[c].dim);
-        cr_assert_eq(gm_dataset_image_side(d), cases[c].side);
+        if (cases[c].shape_ndim == 3) /* [n, 3, 3]: grey 3x3 images */
+            assert_row_shape(d, 3, 1, 3, 3);
+        else
+            assert_row_shape(d, 1, cases[c].dim, 0, 0);
         cr_assert_null(gm_dataset_labels(d));
         cr_assert_eq(gm_dataset_test_rows(d), 0u);
         const float *x = gm_dataset_data(d);
@@ -501,7 +516,7 @@ Test(idx, float_gzip_round_trip_with_test_split) {
     gm_dataset *d = load(&s);
     cr_assert_eq(gm_dataset_rows(d), 7u);
     cr_assert_eq(gm_dataset_dim(d), 3);
-    cr_assert_eq(gm_dataset_image_side(d), 0);
+    assert_row_shape(d, 1, 3, 0, 0); /* the train file's [7, 3] */
     cr_assert_eq(memcmp(gm_dataset_data(d), v, sizeof v), 0);
     cr_assert_eq(gm_dataset_test_rows(d), 2u);
     cr_assert_eq(memcmp(gm_dataset_test_data(d), w, sizeof w), 0);
@@ -929,7 +944,7 @@ Test(fashion_mnist, real_files_or_a_clear_not_installed_error) {
     cr_assert_str_eq(gm_dataset_name(d), "fashion_mnist");
     cr_assert_eq(gm_dataset_rows(d), 60000u);
     cr_assert_eq(gm_dataset_dim(d), 784);
-    cr_assert_eq(gm_dataset_image_side(d), 28);
+    assert_row_shape(d, 3, 1, 28, 28);
     cr_assert_eq(gm_dataset_test_rows(d), 10000u);
     cr_assert_eq(gm_dataset_modes(d), 0);
     check_fashion_split(gm_dataset_data(d), gm_dataset_labels(d), 60000);
@@ -985,7 +1000,7 @@ Test(fashion_mnist, reads_the_four_files_plain_or_gzipped) {
     cr_assert_eq(gm_dataset_rows(d), 3u);
     cr_assert_eq(gm_dataset_test_rows(d), 2u);
     cr_assert_eq(gm_dataset_dim(d), 784);
-    cr_assert_eq(gm_dataset_image_side(d), 28);
+    assert_row_shape(d, 3, 1, 28, 28);
     for (size_t i = 0; i < 3 * 784; i++)
         cr_assert(gm_dataset_data(d)[i] == (float)(i % 256) / 255.0f);
     for (int i = 0; i < 3; i++)
@@ -993,6 +1008,88 @@ Test(fashion_mnist, reads_the_four_files_plain_or_gzipped) {
     cr_assert_eq(gm_dataset_test_labels(d)[1], 3);
     cr_assert(gm_dataset_test_data(d)[1000] == (float)(1000 % 256) / 255.0f);
     gm_dataset_free(d);
+    remove_tmpdir(dir);
+}
+
+/* ---- stacked Fashion-MNIST --------------------------------------------- */
+
+/* The index of the image among n of `images` equal to img [784], or -1. */
+static int find_image(const float *images, int n, const float *img) {
+    for (int k = 0; k < n; k++)
+        if (memcmp(images + (size_t)k * 784, img, 784 * sizeof *img) == 0)
+            return k;
+    return -1;
+}
+
+/* Each channel of a stacked row is one of the split's images, and the
+ * row's label spells their labels as the digits l1 l2 l3. */
+static void check_stacked_split(const float *rows, const int *labels, int n,
+                                const float *images, const int *image_labels,
+                                int n_images) {
+    int seen[3][10] = {{0}};
+    for (int i = 0; i < n; i++) {
+        cr_assert(labels[i] >= 0 && labels[i] < 1000, "label %d", labels[i]);
+        int digits[3] = {labels[i] / 100, labels[i] / 10 % 10, labels[i] % 10};
+        for (int c = 0; c < 3; c++) {
+            int k = find_image(images, n_images, rows + (i * 3 + c) * 784);
+            cr_assert_geq(k, 0, "row %d channel %d is no source image", i, c);
+            cr_assert_eq(image_labels[k], digits[c], "row %d channel %d", i, c);
+            seen[c][digits[c]]++;
+        }
+    }
+    /* every channel draws on its own: it takes several source labels */
+    for (int c = 0; c < 3; c++) {
+        int distinct = 0;
+        for (int l = 0; l < 10; l++)
+            distinct += seen[c][l] > 0;
+        cr_assert_geq(distinct, 3, "channel %d", c);
+    }
+}
+
+Test(stacked_fashion_mnist, channels_are_three_images_and_labels_their_digits) {
+    char dir[64];
+    make_tmpdir(dir, sizeof dir);
+    write_fashion_split(dir, "train", 5, true, 28, -1); /* labels 0 3 6 9 2 */
+    write_fashion_split(dir, "t10k", 4, false, 28, -1);
+    gm_dataset_spec s = file_spec("stacked_fashion_mnist", dir);
+    s.size = 40;
+    s.seed = 7;
+    gm_dataset *d = load(&s);
+    gm_dataset_spec fs = file_spec("fashion_mnist", dir);
+    gm_dataset *f = load(&fs);
+    cr_assert_eq(gm_dataset_rows(d), 40u);
+    cr_assert_eq(gm_dataset_dim(d), 3 * 784);
+    assert_row_shape(d, 3, 3, 28, 28);
+    cr_assert_eq(gm_dataset_test_rows(d), 4u, "as many as the test images");
+    check_stacked_split(gm_dataset_data(d), gm_dataset_labels(d), 40,
+                        gm_dataset_data(f), gm_dataset_labels(f), 5);
+    check_stacked_split(gm_dataset_test_data(d), gm_dataset_test_labels(d), 4,
+                        gm_dataset_test_data(f), gm_dataset_test_labels(f), 4);
+    /* the seed decides the draw: again the same, another seed not */
+    gm_dataset *again = load(&s);
+    cr_assert_eq(memcmp(gm_dataset_data(again), gm_dataset_data(d),
+                        40 * 3 * 784 * sizeof(float)),
+                 0);
+    s.seed = 8;
+    gm_dataset *other = load(&s);
+    cr_assert_neq(memcmp(gm_dataset_labels(other), gm_dataset_labels(d),
+                         40 * sizeof(int)),
+                  0);
+    gm_dataset_free(other);
+    gm_dataset_free(again);
+    gm_dataset_free(f);
+    gm_dataset_free(d);
+    remove_tmpdir(dir);
+}
+
+Test(stacked_fashion_mnist, missing_files_name_the_path_and_the_package) {
+    char dir[64];
+    make_tmpdir(dir, sizeof dir);
+    gm_dataset_spec s = file_spec("stacked_fashion_mnist", dir);
+    s.size = 10;
+    expect_error(&s, NULL, GM_ERR_NOT_FOUND,
+                 (const char *[]){"train-images-idx3-ubyte",
+                                  "apt-get install dataset-fashion-mnist", 0});
     remove_tmpdir(dir);
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -474,4 +475,72 @@ Test(e2e, oversized_model_is_refused_when_read, .init = make_dir,
         cr_assert_neq(access(path, F_OK), 0, "no run file is written");
         snprintf(path, sizeof path, "%s/tiny.yaml", dir);
     }
+}
+
+/* An IDX file of unsigned bytes: n items of `item` bytes each, value
+ * (i * 37 + k) % 256 for byte k of item i (labels: (i * 7) % 10). */
+static void write_ubyte_idx(const char *path, int ndim, const unsigned *dims,
+                            bool labels) {
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f, "%s", path);
+    unsigned char magic[4] = {0, 0, 0x08, (unsigned char)ndim};
+    fwrite(magic, 1, 4, f);
+    size_t item = 1;
+    for (int d = 0; d < ndim; d++) {
+        unsigned char be[4] = {
+            (unsigned char)(dims[d] >> 24), (unsigned char)(dims[d] >> 16),
+            (unsigned char)(dims[d] >> 8), (unsigned char)dims[d]};
+        fwrite(be, 1, 4, f);
+        if (d > 0) item *= dims[d];
+    }
+    for (unsigned i = 0; i < dims[0]; i++)
+        for (size_t k = 0; k < item; k++)
+            fputc(labels ? (int)(i * 7 % 10) : (int)((i * 37 + k) % 256), f);
+    fclose(f);
+}
+
+/* experiments/fashion_dcgan.yaml (a DCGAN and a convolutional VAE given
+ * as layer lists) trains a few steps, on a small Fashion-MNIST written
+ * here, and its run file knows the images' shape. */
+Test(e2e, conv_experiment_trains_a_few_steps, .init = make_dir,
+     .fini = remove_dir) {
+    char fm[128], path[192], out[16384];
+    snprintf(fm, sizeof fm, "%s/fashion", dir);
+    cr_assert_eq(mkdir(fm, 0700), 0);
+    const char *split[2] = {"train", "t10k"};
+    unsigned rows[2] = {64, 16};
+    for (int s = 0; s < 2; s++) {
+        snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", fm, split[s]);
+        write_ubyte_idx(path, 3, (unsigned[]){rows[s], 28, 28}, false);
+        snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", fm, split[s]);
+        write_ubyte_idx(path, 1, (unsigned[]){rows[s]}, true);
+    }
+    int rc = shell_run(out, sizeof out,
+                       "%s run %s/experiments/fashion_dcgan.yaml --quiet "
+                       "--out %s/c.h5 --set train.steps=4 --set eval.every=2 "
+                       "--set eval.samples=16 --set train.batch_size=16 "
+                       "--set dataset.path=%s",
+                       GM, GM_SOURCE_DIR, dir, fm);
+    cr_assert_eq(rc, 0, "%s", out);
+    rc = shell_run(out, sizeof out, "%s summary %s/c.h5", GM, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    const char *want[] = {"dcgan", "conv_vae", "d_real", "elbo", "complete"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        cr_assert(strstr(out, want[i]), "'%s' missing in:\n%s", want[i], out);
+    snprintf(path, sizeof path, "%s/c.h5", dir);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert_geq(f, 0);
+    const char *attrs[3] = {"channels", "height", "width"};
+    const double shape[3] = {1, 28, 28};
+    for (int i = 0; i < 3; i++) {
+        double v = 0;
+        hid_t a =
+            H5Aopen_by_name(f, "dataset", attrs[i], H5P_DEFAULT, H5P_DEFAULT);
+        cr_assert_geq(a, 0, "no /dataset attribute %s", attrs[i]);
+        H5Aread(a, H5T_NATIVE_DOUBLE, &v);
+        H5Aclose(a);
+        cr_assert_eq(v, shape[i], "%s", attrs[i]);
+    }
+    cr_assert_eq(series_length(f, "models/dcgan/seed_1/samples"), 2);
+    H5Fclose(f);
 }

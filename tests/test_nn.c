@@ -1,5 +1,7 @@
-/* Modules: PyTorch's Linear initialisation, MLP wiring, frozen copies, and
- * an MLP that learns a regression. */
+/* Modules: PyTorch's Linear initialisation, MLP wiring, frozen copies, an
+ * MLP that learns a regression; networks as lists of layers: their layout
+ * and initialisation, forward, batch norm's two modes, shape errors, and a
+ * conv net that learns. */
 #include <criterion/criterion.h>
 #include <limits.h>
 #include <math.h>
@@ -223,5 +225,274 @@ Test(nn, mlp_fits_a_regression) {
     cr_assert_lt(last, first / 100);
     gm_optim_free(o);
     gm_graph_free(g);
+    gm_params_free(p);
+}
+
+/* ---- networks as lists of layers --------------------------------------- */
+
+static gm_layer_spec layer(gm_layer_kind kind) {
+    return (gm_layer_spec){.kind = kind};
+}
+
+static gm_layer_spec conv(gm_layer_kind kind, int out, int kernel, int stride,
+                          int padding) {
+    return (gm_layer_spec){.kind = kind,
+                           .out = out,
+                           .kernel = kernel,
+                           .stride = stride,
+                           .padding = padding};
+}
+
+static gm_layer_spec reshape3(int c, int h, int w) {
+    return (gm_layer_spec){
+        .kind = GM_LAYER_RESHAPE, .shape = {c, h, w}, .ndim = 3};
+}
+
+/* A small DCGAN generator: 4 -> linear 72 -> batch norm -> relu ->
+ * [8, 3, 3] -> transposed conv to [4, 6, 6] -> batch norm -> relu ->
+ * transposed conv to [1, 12, 12] -> tanh; 144 features out. */
+static gm_mlp_spec small_generator(void) {
+    gm_mlp_spec s = {.out = 144, .n_layers = 9};
+    s.layers[0] = (gm_layer_spec){.kind = GM_LAYER_LINEAR, .out = 72};
+    s.layers[1] = layer(GM_LAYER_BATCH_NORM);
+    s.layers[2] = layer(GM_LAYER_RELU);
+    s.layers[3] = reshape3(8, 3, 3);
+    s.layers[4] = conv(GM_LAYER_CONV_TRANSPOSE2D, 4, 4, 2, 1);
+    s.layers[5] = layer(GM_LAYER_BATCH_NORM);
+    s.layers[6] = layer(GM_LAYER_RELU);
+    s.layers[7] = conv(GM_LAYER_CONV_TRANSPOSE2D, 1, 4, 2, 1);
+    s.layers[8] = layer(GM_LAYER_TANH);
+    return s;
+}
+
+static const gm_param_view *view(const gm_params *p, const char *name) {
+    int i = gm_params_find(p, name);
+    cr_assert_geq(i, 0, "no view %s", name);
+    return gm_params_view(p, i);
+}
+
+/* Every value of view `name` within +-bound, and some near each end. */
+static void assert_uniform_in(gm_params *p, const char *name, float bound) {
+    int i = gm_params_find(p, name);
+    cr_assert_geq(i, 0, "no view %s", name);
+    const float *v = gm_params_view_data(p, i);
+    float lo = 1, hi = -1;
+    for (size_t k = 0; k < gm_params_view(p, i)->numel; k++) {
+        cr_assert_leq(fabsf(v[k]), bound, "%s[%zu]", name, k);
+        lo = fminf(lo, v[k]);
+        hi = fmaxf(hi, v[k]);
+    }
+    cr_assert(lo < -0.8f * bound && hi > 0.8f * bound, "%s in [%g, %g] of %g",
+              name, lo, hi, bound);
+}
+
+Test(nn_layers, parameters_are_laid_out_and_initialised_as_pytorch) {
+    gm_params *p = gm_params_create("generator");
+    gm_params *stats = gm_params_create("generator.stats");
+    gm_rng init = gm_rng_stream(1, "init");
+    gm_mlp m;
+    gm_mlp_spec s = small_generator();
+    gm_error err = {0};
+    cr_assert_eq(gm_net_init(&m, p, stats, "gen", 4, &s, &init, &err), GM_OK,
+                 "%s", err.message);
+    cr_assert_eq(m.in, 4);
+    cr_assert_eq(m.out, 144);
+    /* named by position, as torch.nn.Sequential */
+    const gm_shape *w4 = &view(p, "gen.4.weight")->shape;
+    cr_assert(w4->ndim == 4 && w4->dim[0] == 8 && w4->dim[1] == 4 &&
+                  w4->dim[2] == 4 && w4->dim[3] == 4,
+              "[C_in, C_out, kH, kW]");
+    cr_assert_eq(view(p, "gen.7.weight")->shape.dim[1], 1);
+    cr_assert_eq(view(p, "gen.0.weight")->shape.dim[0], 72);
+    cr_assert_eq(gm_params_numel(p), (size_t)(72 * 4 + 72) + 2 * 72 +
+                                         (8 * 4 * 16 + 4) + 2 * 4 +
+                                         (4 * 1 * 16 + 1));
+    /* PyTorch's bounds: 1/sqrt(fan_in), a transposed convolution's fan_in
+     * counting its output channels */
+    assert_uniform_in(p, "gen.0.weight", 1.0f / sqrtf(4.0f));
+    assert_uniform_in(p, "gen.4.weight", 1.0f / sqrtf(4.0f * 16.0f));
+    int bn_w = gm_params_find(p, "gen.1.weight"),
+        bn_b = gm_params_find(p, "gen.1.bias");
+    for (int c = 0; c < 72; c++) {
+        cr_assert_eq(gm_params_view_data(p, bn_w)[c], 1.0f);
+        cr_assert_eq(gm_params_view_data(p, bn_b)[c], 0.0f);
+    }
+    /* running statistics in their own group, 0 and 1 */
+    cr_assert_eq(gm_params_count(stats), 4);
+    cr_assert_eq(gm_params_find(p, "gen.1.running_mean"), -1);
+    const float *rv =
+        gm_params_view_data(stats, gm_params_find(stats, "gen.5.running_var"));
+    const float *rm =
+        gm_params_view_data(stats, gm_params_find(stats, "gen.5.running_mean"));
+    for (int c = 0; c < 4; c++)
+        cr_assert(rv[c] == 1.0f && rm[c] == 0.0f);
+    gm_params_free(stats);
+    gm_params_free(p);
+}
+
+/* A conv discriminator, its input reshaped, its output flattened, as
+ * gm_conv2d and friends compute it by hand. */
+Test(nn_layers, forward_is_the_ops_it_lists) {
+    gm_params *p = gm_params_create("discriminator");
+    gm_rng init = gm_rng_stream(2, "init");
+    gm_mlp m;
+    gm_mlp_spec s = {.out = 1, .n_layers = 5};
+    s.layers[0] = reshape3(1, 6, 6);
+    s.layers[1] = conv(GM_LAYER_CONV2D, 3, 3, 2, 1);
+    s.layers[2] = (gm_layer_spec){.kind = GM_LAYER_LEAKY_RELU, .slope = 0.1f};
+    s.layers[3] = layer(GM_LAYER_FLATTEN);
+    s.layers[4] = layer(GM_LAYER_LINEAR); /* out: the network's, 1 */
+    gm_error err = {0};
+    cr_assert_eq(gm_net_init(&m, p, NULL, "disc", 36, &s, &init, &err), GM_OK,
+                 "%s", err.message);
+    gm_graph *g = gm_graph_create("g");
+    float xs[2 * 36];
+    gm_rng data = gm_rng_stream(3, "x");
+    gm_rng_fill_normal(&data, xs, 72);
+    gm_node *x = gm_constant(g, "x", (int[]){2, 36}, 2, xs);
+    gm_node *y = gm_mlp_forward(g, &m, x);
+    gm_node *img = gm_reshape(g, x, (int[]){2, 1, 6, 6}, 4);
+    gm_node *h = gm_conv2d(g, img, gm_param(g, p, 0), gm_param(g, p, 1), 2, 1);
+    h = gm_reshape(g, gm_leaky_relu(g, h, 0.1f), (int[]){2, 27}, 2);
+    gm_node *want = gm_affine(g, h, gm_param(g, p, 2), gm_param(g, p, 3));
+    cr_assert_eq(gm_graph_compile(g, &err), GM_OK, "%s", err.message);
+    gm_graph_forward(g);
+    cr_assert_eq(gm_node_shape(y)->ndim, 2);
+    cr_assert_eq(gm_node_shape(y)->dim[1], 1);
+    for (int i = 0; i < 2; i++)
+        cr_assert_float_eq(gm_node_data(y)[i], gm_node_data(want)[i], 1e-6);
+    gm_graph_free(g);
+    gm_params_free(p);
+}
+
+/* Batch norm: a training graph normalises with the batch and moves the
+ * shared running statistics; an evaluating graph (a sampler) uses them and
+ * leaves them be. */
+Test(nn_layers, batch_norm_trains_and_evaluates) {
+    gm_params *p = gm_params_create("net");
+    gm_params *stats = gm_params_create("net.stats");
+    gm_rng init = gm_rng_stream(4, "init");
+    gm_mlp m;
+    gm_mlp_spec s = {.out = 2, .n_layers = 1};
+    s.layers[0] =
+        (gm_layer_spec){.kind = GM_LAYER_BATCH_NORM, .momentum = 0.5f};
+    cr_assert_eq(gm_net_init(&m, p, stats, "bn", 2, &s, &init, NULL), GM_OK);
+    const float xs[8] = {1, 10, 3, 20, 5, 30, 7, 40}; /* 4 rows, 2 features */
+    gm_graph *train = gm_graph_create("train"), *eval = gm_graph_create("eval");
+    gm_node *yt = gm_mlp_forward(train, &m,
+                                 gm_constant(train, "x", (int[]){4, 2}, 2, xs));
+    gm_node *ye =
+        gm_mlp_forward(eval, &m, gm_constant(eval, "x", (int[]){4, 2}, 2, xs));
+    gm_graph_set_training(eval, false);
+    cr_assert(gm_graph_training(train) && !gm_graph_training(eval));
+    cr_assert_eq(gm_graph_compile(train, NULL), GM_OK);
+    cr_assert_eq(gm_graph_compile(eval, NULL), GM_OK);
+    gm_graph_forward(train);
+    /* column 0: mean 4, biased variance 5 */
+    cr_assert_float_eq(gm_node_data(yt)[0], -3.0 / sqrt(5 + 1e-5), 1e-5);
+    const float *mean = gm_params_view_data(stats, 0);
+    const float *var = gm_params_view_data(stats, 1);
+    cr_assert_float_eq(mean[0], 0.5 * 4, 1e-6);
+    cr_assert_float_eq(var[0], 0.5 + 0.5 * 20.0 / 3, 1e-5, "unbiased");
+    float before[2] = {mean[1], var[1]};
+    gm_graph_forward(eval);
+    cr_assert_float_eq(gm_node_data(ye)[0], (1 - 2.0) / sqrt(var[0] + 1e-5),
+                       1e-5);
+    cr_assert(mean[1] == before[0] && var[1] == before[1]);
+    gm_graph_free(train);
+    gm_graph_free(eval);
+    gm_params_free(stats);
+    gm_params_free(p);
+}
+
+/* What the reader checks at validation is checked again when a network is
+ * built (for data whose shape only its file knows), naming the layer. */
+Test(nn_layers, a_layer_that_does_not_fit_is_named) {
+    gm_params *p = gm_params_create("net");
+    gm_rng init = gm_rng_stream(5, "init");
+    gm_mlp m;
+    gm_mlp_spec s = {.out = 1, .n_layers = 3};
+    s.layers[0] = reshape3(1, 5, 5);
+    s.layers[1] = conv(GM_LAYER_CONV2D, 4, 3, 1, 0);
+    s.layers[2] = layer(GM_LAYER_LINEAR);
+    gm_error err = {0};
+    cr_assert_eq(gm_net_init(&m, p, NULL, "discriminator", 25, &s, &init, &err),
+                 GM_ERR_SHAPE);
+    cr_assert_str_eq(err.message,
+                     "discriminator.layers[2] (linear): input [4, 3, 3]: "
+                     "needs flat features; put a flatten before it");
+    cr_assert_eq(gm_params_count(p), 0, "nothing allocated");
+    s.layers[0] = reshape3(1, 4, 4); /* 16 values, not 25 */
+    cr_assert_eq(gm_net_init(&m, p, NULL, "discriminator", 25, &s, &init, &err),
+                 GM_ERR_SHAPE);
+    cr_assert(strstr(err.message, "layers[0] (reshape): input [25]: 25 values "
+                                  "cannot be viewed as [1, 4, 4]"),
+              "%s", err.message);
+    s = small_generator();
+    cr_assert_eq(gm_net_init(&m, p, NULL, "gen", 4, &s, &init, &err),
+                 GM_ERR_INVALID);
+    cr_assert(strstr(err.message, "running statistics"), "%s", err.message);
+    gm_params_free(p);
+}
+
+Test(nn_layers, kind_names_round_trip) {
+    for (int k = 0; k < GM_LAYER_KIND_COUNT; k++) {
+        gm_layer_kind parsed;
+        cr_assert(gm_layer_kind_parse(gm_layer_kind_name(k), &parsed));
+        cr_assert_eq(parsed, (gm_layer_kind)k);
+    }
+    gm_layer_kind out;
+    cr_assert_not(gm_layer_kind_parse("conv3d", &out));
+}
+
+/* Convergence: a conv net (conv, batch norm, relu, linear) learns what a
+ * fixed random teacher conv net computes from 8x8 images. */
+Test(nn_layers, conv_net_fits_a_teacher) {
+    enum { N = 32, SIDE = 8, IN = SIDE * SIDE };
+    gm_mlp_spec s = {.out = 1, .n_layers = 6};
+    s.layers[0] = reshape3(1, SIDE, SIDE);
+    s.layers[1] = conv(GM_LAYER_CONV2D, 4, 3, 2, 1);
+    s.layers[2] = layer(GM_LAYER_BATCH_NORM);
+    s.layers[3] = layer(GM_LAYER_RELU);
+    s.layers[4] = layer(GM_LAYER_FLATTEN);
+    s.layers[5] = layer(GM_LAYER_LINEAR);
+    gm_params *tp = gm_params_create("teacher"), *p = gm_params_create("net");
+    gm_params *tstats = gm_params_create("t.stats"),
+              *stats = gm_params_create("net.stats");
+    gm_rng tinit = gm_rng_stream(6, "teacher"), init = gm_rng_stream(7, "init");
+    gm_mlp teacher, student;
+    cr_assert_eq(gm_net_init(&teacher, tp, tstats, "t", IN, &s, &tinit, NULL),
+                 GM_OK);
+    cr_assert_eq(gm_net_init(&student, p, stats, "s", IN, &s, &init, NULL),
+                 GM_OK);
+    gm_graph *g = gm_graph_create("fit");
+    gm_graph_freeze(g, tp);
+    float xs[N * IN];
+    gm_rng data = gm_rng_stream(8, "x");
+    gm_rng_fill_normal(&data, xs, N * IN);
+    gm_node *x = gm_constant(g, "x", (int[]){N, IN}, 2, xs);
+    gm_node *target = gm_detach(g, gm_mlp_forward(g, &teacher, x));
+    gm_node *err = gm_sub(g, gm_mlp_forward(g, &student, x), target);
+    gm_node *mse = gm_mean(g, gm_square(g, err), GM_AXIS_ALL);
+    cr_assert_eq(gm_graph_compile(g, NULL), GM_OK);
+    gm_optim_config c = gm_optim_defaults(GM_OPTIM_ADAM);
+    c.lr = 0.01f;
+    gm_optim *o = gm_optim_create(p, &c, NULL);
+    gm_graph_forward(g);
+    float first = gm_node_scalar(mse);
+    for (int step = 0; step < 400; step++) {
+        gm_params_zero_grad(p);
+        gm_graph_forward(g);
+        gm_graph_backward(g, mse, NULL);
+        gm_optim_step(o);
+    }
+    gm_graph_forward(g);
+    float last = gm_node_scalar(mse);
+    cr_assert_lt(last, first / 100, "mse %g, started at %g", last, first);
+    gm_optim_free(o);
+    gm_graph_free(g);
+    gm_params_free(tstats);
+    gm_params_free(stats);
+    gm_params_free(tp);
     gm_params_free(p);
 }

@@ -1,12 +1,15 @@
 /* Forward values of every op family against numbers worked out by hand
- * (small integers) or with Python's math module (e.g. 1000 + math.log(2),
- * 0.5 * (math.log(2 * math.pi) + 1)), written into the tests; and the
- * errors the graph API returns for bad shapes, unknown names and bad
- * losses. */
+ * (small integers), with Python's math module (e.g. 1000 + math.log(2),
+ * 0.5 * (math.log(2 * math.pi) + 1)), written into the tests, or, for
+ * convolutions and batch norm, with PyTorch in double precision
+ * (tests/fixtures/conv_reference.py); and the errors the graph API returns
+ * for bad shapes, unknown names and bad losses. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "fixtures/conv_reference.h" /* PyTorch's numbers */
 #include "gm/gm.h"
 
 /* Values of order 1 must match to float precision. */
@@ -649,8 +652,10 @@ Test(forward, affine_relu_by_hand) {
     cr_assert_eq(gm_graph_backward(g, loss, NULL), GM_OK);
     const float *dw = gm_params_grad(p), *db = dw + 6;
     const float want_dw[6] = {0, 0, 0, 1, 2, 3}, want_db[2] = {0, 1};
-    for (int i = 0; i < 6; i++) cr_assert_float_eq(dw[i], want_dw[i], 1e-6);
-    for (int i = 0; i < 2; i++) cr_assert_float_eq(db[i], want_db[i], 1e-6);
+    for (int i = 0; i < 6; i++)
+        cr_assert_float_eq(dw[i], want_dw[i], 1e-6);
+    for (int i = 0; i < 2; i++)
+        cr_assert_float_eq(db[i], want_db[i], 1e-6);
     for (int i = 0; i < 4; i++)
         cr_assert_float_eq(gm_node_grad(y)[i], masked[i], 1e-6, "dy[%d]", i);
     gm_graph_free(g);
@@ -666,6 +671,162 @@ Test(forward, affine_shape_error_names_all_three) {
     const char *m = gm_graph_error(g)->message;
     cr_assert(strstr(m, "affine") && strstr(m, "[4, 3]") &&
                   strstr(m, "[2, 5]") && strstr(m, "[2]"),
+              "%s", m);
+    gm_graph_free(g);
+}
+
+/* ---- convolutions and batch norm against PyTorch ----------------------- */
+
+/* A constant whose element i is float(0.5 sin(1.3 i + phase)) + offset,
+ * the fill of conv_reference.py. */
+static gm_node *wave(gm_graph *g, const int *shape, int ndim, double phase,
+                     double offset) {
+    gm_shape s;
+    cr_assert(gm_shape_make(&s, shape, ndim));
+    size_t n = gm_shape_numel(&s);
+    float *v = malloc(n * sizeof *v);
+    cr_assert_not_null(v);
+    for (size_t i = 0; i < n; i++)
+        v[i] = (float)(offset +
+                       (double)(float)(0.5 * sin(1.3 * (double)i + phase)));
+    gm_node *c = gm_constant(g, NULL, shape, ndim, v);
+    free(v);
+    return c;
+}
+
+Test(forward_conv, conv2d_stride_2_padding_1_bias) {
+    gm_graph *g = gm_graph_create("g");
+    gm_node *x = wave(g, (int[]){2, 3, 5, 6}, 4, 0.1, 0.0);
+    gm_node *w = wave(g, (int[]){4, 3, 3, 2}, 4, 0.7, 0.0);
+    gm_node *b = wave(g, (int[]){4}, 1, 0.3, 0.0);
+    gm_node *y = gm_conv2d(g, x, w, b, 2, 1);
+    run(g);
+    expect(y, (int[]){2, 4, 3, 4}, 4, conv2d_s2p1, TOL);
+    gm_graph_free(g);
+}
+
+Test(forward_conv, conv2d_stride_1_no_bias) {
+    gm_graph *g = gm_graph_create("g");
+    gm_node *x = wave(g, (int[]){1, 2, 4, 4}, 4, 0.2, 0.0);
+    gm_node *w = wave(g, (int[]){3, 2, 3, 3}, 4, 0.9, 0.0);
+    gm_node *y = gm_conv2d(g, x, w, NULL, 1, 0);
+    run(g);
+    expect(y, (int[]){1, 3, 2, 2}, 4, conv2d_s1p0, TOL);
+    gm_graph_free(g);
+}
+
+Test(forward_conv, conv_transpose2d_stride_2_padding_1_bias) {
+    gm_graph *g = gm_graph_create("g");
+    gm_node *x = wave(g, (int[]){2, 3, 3, 4}, 4, 0.4, 0.0);
+    gm_node *w = wave(g, (int[]){3, 2, 4, 4}, 4, 0.5, 0.0);
+    gm_node *b = wave(g, (int[]){2}, 1, 0.6, 0.0);
+    gm_node *y = gm_conv_transpose2d(g, x, w, b, 2, 1);
+    run(g);
+    expect(y, (int[]){2, 2, 6, 8}, 4, conv_transpose2d_s2p1, TOL);
+    gm_graph_free(g);
+}
+
+Test(forward_conv, conv_transpose2d_stride_1_no_bias) {
+    gm_graph *g = gm_graph_create("g");
+    gm_node *x = wave(g, (int[]){1, 2, 2, 3}, 4, 0.8, 0.0);
+    gm_node *w = wave(g, (int[]){2, 3, 3, 2}, 4, 0.15, 0.0);
+    gm_node *y = gm_conv_transpose2d(g, x, w, NULL, 1, 0);
+    run(g);
+    expect(y, (int[]){1, 3, 4, 4}, 4, conv_transpose2d_s1p0, TOL);
+    gm_graph_free(g);
+}
+
+Test(forward_conv, bias_channels_by_hand) {
+    gm_graph *g = gm_graph_create("g");
+    const float xv[8] = {1, 2, 3, 4, 5, 6, 7, 8}; /* [2, 2, 1, 2] */
+    gm_node *x = cst(g, (int[]){2, 2, 1, 2}, 4, xv);
+    gm_node *b = cst(g, (int[]){2}, 1, (const float[]){10, -10});
+    gm_node *y = gm_bias_channels(g, x, b);
+    run(g);
+    expect(y, (int[]){2, 2, 1, 2}, 4,
+           (const double[]){11, 12, -7, -6, 15, 16, -3, -2}, TOL);
+    gm_graph_free(g);
+}
+
+Test(forward_errors, bias_channels_of_another_channel_count) {
+    gm_graph *g = gm_graph_create("g");
+    gm_node *x = gm_input(g, "x", (int[]){2, 2, 1, 2}, 4);
+    gm_node *b = gm_input(g, "b", (int[]){3}, 1);
+    cr_assert_null(gm_bias_channels(g, x, b));
+    const char *m = gm_graph_error(g)->message;
+    cr_assert(strstr(m, "bias_channels") && strstr(m, "[2, 2, 1, 2]") &&
+                  strstr(m, "[3]"),
+              "%s", m);
+    gm_graph_free(g);
+}
+
+/* One training forward (output, then the running statistics it moved)
+ * and one evaluation forward from the same initial statistics. */
+static void batch_norm_against_torch(const int *shape, int ndim,
+                                     const double *train, const double *mean,
+                                     const double *var, const double *eval) {
+    int c = shape[1];
+    for (int training = 1; training >= 0; training--) {
+        gm_graph *g = gm_graph_create("g");
+        gm_node *x = wave(g, shape, ndim, 0.25, 0.0);
+        gm_node *gamma = wave(g, (int[]){c}, 1, 0.35, 1.0);
+        gm_node *beta = wave(g, (int[]){c}, 1, 0.45, 0.0);
+        gm_node *rm = wave(g, (int[]){c}, 1, 0.55, 0.0);
+        gm_node *rv = wave(g, (int[]){c}, 1, 0.65, 1.0);
+        gm_node *y =
+            gm_batch_norm(g, x, gamma, beta, rm, rv, training, 0.1f, 1e-5f);
+        run(g);
+        expect(y, shape, ndim, training ? train : eval, TOL);
+        if (training) {
+            expect(rm, (int[]){c}, 1, mean, TOL);
+            expect(rv, (int[]){c}, 1, var, TOL);
+        }
+        gm_graph_free(g);
+    }
+}
+
+Test(forward_norm, batch_norm_2d_train_and_eval) {
+    batch_norm_against_torch((int[]){3, 2, 2, 3}, 4, batch_norm_train_nchw,
+                             batch_norm_running_mean_nchw,
+                             batch_norm_running_var_nchw, batch_norm_eval_nchw);
+}
+
+Test(forward_norm, batch_norm_1d_train_and_eval) {
+    batch_norm_against_torch((int[]){4, 3}, 2, batch_norm_train_nc,
+                             batch_norm_running_mean_nc,
+                             batch_norm_running_var_nc, batch_norm_eval_nc);
+}
+
+Test(forward_errors, conv2d_channels_differ) {
+    gm_graph *g = gm_graph_create("g");
+    gm_node *x = gm_input(g, "x", (int[]){2, 3, 8, 8}, 4);
+    gm_node *w = gm_input(g, "w", (int[]){4, 2, 3, 3}, 4);
+    cr_assert_null(gm_conv2d(g, x, w, NULL, 1, 0));
+    const char *m = gm_graph_error(g)->message;
+    cr_assert(strstr(m, "conv2d") && strstr(m, "[2, 3, 8, 8]") &&
+                  strstr(m, "[4, 2, 3, 3]"),
+              "%s", m);
+    gm_graph_free(g);
+}
+
+Test(forward_errors, conv2d_kernel_larger_than_image) {
+    gm_graph *g = gm_graph_create("g");
+    gm_node *x = gm_input(g, "x", (int[]){1, 1, 2, 2}, 4);
+    gm_node *w = gm_input(g, "w", (int[]){1, 1, 5, 5}, 4);
+    cr_assert_null(gm_conv2d(g, x, w, NULL, 1, 1));
+    const char *m = gm_graph_error(g)->message;
+    cr_assert(strstr(m, "5x5") && strstr(m, "[1, 1, 2, 2]"), "%s", m);
+    gm_graph_free(g);
+}
+
+Test(forward_errors, batch_norm_channel_count) {
+    gm_graph *g = gm_graph_create("g");
+    gm_node *x = gm_input(g, "x", (int[]){4, 3, 2, 2}, 4);
+    gm_node *v2 = gm_input(g, "v2", (int[]){2}, 1);
+    gm_node *v3 = gm_input(g, "v3", (int[]){3}, 1);
+    cr_assert_null(gm_batch_norm(g, x, v3, v3, v2, v3, true, 0.1f, 1e-5f));
+    const char *m = gm_graph_error(g)->message;
+    cr_assert(strstr(m, "[4, 3, 2, 2]") && strstr(m, "running mean is [2]"),
               "%s", m);
     gm_graph_free(g);
 }

@@ -795,6 +795,186 @@ GRAD_TEST(grad_reduce, logsumexp_rows_large_values) {
                    (gm_gradcheck_tol){5e-2f, 1e-3, 3e-4});
 }
 
+/* ---- convolutions ----------------------------------------------------- */
+
+/* Random NCHW geometry: kernels 1..3 (not square), stride 1..2, padding
+ * 0..1, images at least as large as the kernel. */
+typedef struct conv_case_dims {
+    int n, c_in, c_out, h, w, kh, kw, stride, pad;
+} conv_case_dims;
+
+static conv_case_dims rand_conv(gc_case *c) {
+    conv_case_dims d = {.n = rand_dim(c, 1, 2),
+                        .c_in = rand_dim(c, 1, 3),
+                        .c_out = rand_dim(c, 1, 3),
+                        .kh = rand_dim(c, 1, 3),
+                        .kw = rand_dim(c, 1, 3),
+                        .stride = rand_dim(c, 1, 2),
+                        .pad = rand_dim(c, 0, 1)};
+    d.h = d.kh + rand_dim(c, 0, 3);
+    d.w = d.kw + rand_dim(c, 0, 3);
+    return d;
+}
+
+static void conv2d_case(bool with_bias, bool chained) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, with_bias ? "conv2d/bias" : "conv2d", t);
+        conv_case_dims d = rand_conv(&c);
+        gm_node *x = leaf(&c, (int[]){d.n, d.c_in, d.h, d.w}, 4, ANY);
+        gm_node *w = leaf(&c, (int[]){d.c_out, d.c_in, d.kh, d.kw}, 4, ANY);
+        gm_node *b = with_bias ? leaf(&c, (int[]){d.c_out}, 1, ANY) : NULL;
+        gm_node *y = gm_conv2d(c.g, x, w, b, d.stride, d.pad);
+        int oh = (d.h + 2 * d.pad - d.kh) / d.stride + 1;
+        int ow = (d.w + 2 * d.pad - d.kw) / d.stride + 1;
+        assert_shape(y, (int[]){d.n, d.c_out, oh, ow}, 4);
+        /* x feeds two convolutions: each must add to its gradient */
+        if (chained) {
+            gm_node *w2 =
+                leaf(&c, (int[]){d.c_out, d.c_in, d.kh, d.kw}, 4, ANY);
+            y = gm_add(c.g, y, gm_conv2d(c.g, x, w2, NULL, d.stride, d.pad));
+        }
+        case_check(&c, y, "conv2d", TOL);
+    }
+}
+
+GRAD_TEST(grad_conv, conv2d) { conv2d_case(false, false); }
+GRAD_TEST(grad_conv, conv2d_bias) { conv2d_case(true, false); }
+GRAD_TEST(grad_conv, conv2d_input_read_twice) { conv2d_case(true, true); }
+
+static void conv_transpose2d_case(bool with_bias, bool chained) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, with_bias ? "conv_transpose2d/bias" : "conv_transpose2d",
+                   t);
+        conv_case_dims d = rand_conv(&c);
+        d.h -= d.kh - 1; /* the input is the small side */
+        d.w -= d.kw - 1;
+        int oh = (d.h - 1) * d.stride - 2 * d.pad + d.kh;
+        int ow = (d.w - 1) * d.stride - 2 * d.pad + d.kw;
+        if (oh < 1 || ow < 1) d.pad = 0, oh += 2, ow += 2;
+        gm_node *x = leaf(&c, (int[]){d.n, d.c_in, d.h, d.w}, 4, ANY);
+        gm_node *w = leaf(&c, (int[]){d.c_in, d.c_out, d.kh, d.kw}, 4, ANY);
+        gm_node *b = with_bias ? leaf(&c, (int[]){d.c_out}, 1, ANY) : NULL;
+        gm_node *y = gm_conv_transpose2d(c.g, x, w, b, d.stride, d.pad);
+        assert_shape(y, (int[]){d.n, d.c_out, oh, ow}, 4);
+        /* w feeds two transposed convolutions */
+        if (chained) {
+            gm_node *x2 = leaf(&c, (int[]){d.n, d.c_in, d.h, d.w}, 4, ANY);
+            y = gm_add(c.g, y,
+                       gm_conv_transpose2d(c.g, x2, w, NULL, d.stride, d.pad));
+        }
+        case_check(&c, y, "conv_transpose2d", TOL);
+    }
+}
+
+GRAD_TEST(grad_conv, conv_transpose2d) { conv_transpose2d_case(false, false); }
+GRAD_TEST(grad_conv, conv_transpose2d_bias) {
+    conv_transpose2d_case(true, false);
+}
+GRAD_TEST(grad_conv, conv_transpose2d_weight_read_twice) {
+    conv_transpose2d_case(true, true);
+}
+
+/* DCGAN's up- and down-sampling (kernel 4, stride 2, padding 1) in a
+ * chain: a transposed convolution doubles 3x3 to 6x6, a convolution
+ * halves it back. */
+GRAD_TEST(grad_conv, dcgan_chain) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, "conv/dcgan_chain", t);
+        gm_node *z = leaf(&c, (int[]){2, 2, 3, 3}, 4, ANY);
+        gm_node *w1 = leaf(&c, (int[]){2, 3, 4, 4}, 4, SMALL);
+        gm_node *w2 = leaf(&c, (int[]){2, 3, 4, 4}, 4, SMALL);
+        gm_node *b2 = leaf(&c, (int[]){2}, 1, ANY);
+        gm_node *h = gm_tanh(c.g, gm_conv_transpose2d(c.g, z, w1, NULL, 2, 1));
+        assert_shape(h, (int[]){2, 3, 6, 6}, 4);
+        gm_node *y = gm_conv2d(c.g, h, w2, b2, 2, 1);
+        assert_shape(y, (int[]){2, 2, 3, 3}, 4);
+        case_check(&c, y, "conv2d", TOL);
+    }
+}
+
+/* bias_channels on images and on [N, C], its input also read by a second
+ * op (so its gradient is added to, not overwritten). */
+static void bias_channels_case(int ndim, bool chained) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, ndim == 4 ? "bias_channels/nchw" : "bias_channels/nc",
+                   t);
+        int ch = rand_dim(&c, 1, 4);
+        int dims[4] = {rand_dim(&c, 1, 3), ch, rand_dim(&c, 1, 3),
+                       rand_dim(&c, 1, 3)};
+        gm_node *x = leaf(&c, dims, ndim, ANY);
+        gm_node *b = leaf(&c, (int[]){ch}, 1, ANY);
+        gm_node *y = gm_bias_channels(c.g, x, b);
+        assert_shape(y, dims, ndim);
+        if (chained) y = gm_add(c.g, y, gm_tanh(c.g, x));
+        case_check(&c, y, "bias_channels", TOL);
+    }
+}
+
+GRAD_TEST(grad_conv, bias_channels_nchw) { bias_channels_case(4, false); }
+GRAD_TEST(grad_conv, bias_channels_nc) { bias_channels_case(2, false); }
+GRAD_TEST(grad_conv, bias_channels_input_read_twice) {
+    bias_channels_case(4, true);
+}
+
+/* ---- batch norm -------------------------------------------------------- */
+
+/* The running statistics are constants here: state the op reads (and in
+ * training mode writes), with no gradient. */
+static void batch_norm_case(bool training, int ndim) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(
+            &c,
+            training
+                ? (ndim == 4 ? "batch_norm/train/nchw" : "batch_norm/train/nc")
+                : (ndim == 4 ? "batch_norm/eval/nchw" : "batch_norm/eval/nc"),
+            t);
+        int ch = rand_dim(&c, 1, 3);
+        int dims[4] = {rand_dim(&c, 3, 4), ch, rand_dim(&c, 1, 3),
+                       rand_dim(&c, 2, 3)};
+        gm_node *x = leaf(&c, dims, ndim, ANY);
+        gm_node *gamma = leaf(&c, (int[]){ch}, 1, ANY);
+        gm_node *beta = leaf(&c, (int[]){ch}, 1, ANY);
+        gm_node *mean = fixed(&c, (int[]){ch}, 1, ANY);
+        gm_node *var = fixed(&c, (int[]){ch}, 1, POSITIVE);
+        gm_node *y = gm_batch_norm(c.g, x, gamma, beta, mean, var, training,
+                                   0.1f, 1e-5f);
+        assert_shape(y, dims, ndim);
+        case_check(&c, y, "batch_norm", TOL_CURVED);
+    }
+}
+
+GRAD_TEST(grad_norm, batch_norm_train_nchw) { batch_norm_case(true, 4); }
+GRAD_TEST(grad_norm, batch_norm_train_nc) { batch_norm_case(true, 2); }
+GRAD_TEST(grad_norm, batch_norm_eval_nchw) { batch_norm_case(false, 4); }
+GRAD_TEST(grad_norm, batch_norm_eval_nc) { batch_norm_case(false, 2); }
+
+/* Batch norm between two layers, its output read twice: the input
+ * gradient of the layer before goes through the batch statistics. */
+GRAD_TEST(grad_norm, batch_norm_in_a_conv_net) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, "batch_norm/conv_net", t);
+        gm_node *x = leaf(&c, (int[]){3, 1, 4, 4}, 4, ANY);
+        gm_node *w = leaf(&c, (int[]){2, 1, 3, 3}, 4, ANY);
+        gm_node *gamma = leaf(&c, (int[]){2}, 1, ANY);
+        gm_node *beta = leaf(&c, (int[]){2}, 1, ANY);
+        gm_node *mean = fixed(&c, (int[]){2}, 1, ANY);
+        gm_node *var = fixed(&c, (int[]){2}, 1, POSITIVE);
+        gm_node *h = gm_batch_norm(c.g, gm_conv2d(c.g, x, w, NULL, 1, 1), gamma,
+                                   beta, mean, var, true, 0.1f, 1e-5f);
+        gm_node *y = gm_add(c.g, gm_tanh(c.g, h), h);
+        /* The batch statistics round in float: the central differences of
+         * this net scatter by about 2e-4 around the analytic gradient
+         * whatever the step (2e-2 to 1e-3), hence the wider atol. */
+        case_check(&c, y, "batch_norm", (gm_gradcheck_tol){1e-2f, 1e-3, 5e-4});
+    }
+}
+
 /* ---- shape ops --------------------------------------------------------- */
 
 GRAD_TEST(grad_shape, slice_cols) {
@@ -1108,7 +1288,9 @@ GRAD_TEST(grad_composite, vae_loss) {
  * fails below; its test, a GRAD_TEST like every one that reaches
  * case_check, checks it with parameters and through intermediates. */
 static const char covered[] =
-    " matmul affine affine_relu add sub mul div scale add_scalar neg exp log"
+    " matmul affine affine_relu conv2d conv_transpose2d bias_channels"
+    " batch_norm add sub mul "
+    "div scale add_scalar neg exp log"
     " square sqrt abs"
     " relu leaky_relu elu tanh sigmoid softplus log_sigmoid"
     " sum mean logsumexp_rows slice_cols concat_cols reshape detach"

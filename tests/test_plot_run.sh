@@ -148,6 +148,39 @@ grep -q "note: skipped kl.png" "$work/outf" || fail "kl.png skip not noted"
 grep -q "note: skipped samples_gan.png" "$work/outf" ||
     fail "samples skip not noted"
 
+# Images of the shape /dataset gives: 3 channels drawn in colour (red
+# images stay red).
+"$py" - "$work/img.h5" <<'EOF'
+import sys
+import h5py
+import numpy as np
+with h5py.File(sys.argv[1], "w") as f:
+    f.attrs["status"] = "complete"
+    f.attrs["experiment"] = "images"
+    ds = f.create_group("dataset")
+    ds.attrs["name"] = "stacked_fashion_mnist"
+    for k, v in (("dim", 2352), ("channels", 3), ("height", 28),
+                 ("width", 28)):
+        ds.attrs[k] = float(v)
+    run = f.create_group("models/gan/seed_1")
+    f["models/gan"].attrs["objective"] = "gan"
+    run["metrics/step"] = np.array([10], "i8")
+    red = np.zeros((1, 16, 3, 28, 28), "f4")
+    red[:, :, 0] = 1.0
+    run["samples"] = red.reshape(1, 16, 2352)
+EOF
+"$py" "$plot" "$work/img.h5" --out "$work/img" >/dev/null ||
+    fail "plot_run.py failed on 3-channel images"
+check_png "$work/img/samples_gan.png"
+"$py" - "$work/img/samples_gan.png" <<'EOF' ||
+import sys
+import matplotlib.image as mpimg
+px = mpimg.imread(sys.argv[1])
+red = (px[:, :, 0] > 0.8) & (px[:, :, 1] < 0.2) & (px[:, :, 2] < 0.2)
+sys.exit(0 if red.sum() > 1000 else 1)
+EOF
+    fail "3-channel samples not drawn in colour"
+
 # Bad input files exit 1 with a message naming the file.
 expect_exit1() {
     local file=$1 message=$2 rc=0
@@ -159,4 +192,4 @@ expect_exit1 "$work/none.h5" "none.h5: no such file"
 echo "not hdf5" >"$work/text.h5"
 expect_exit1 "$work/text.h5" "text.h5: not an HDF5 file"
 
-echo "plot_run: 6 figures written and valid; failed and bad files handled"
+echo "plot_run: figures written and valid, 3-channel images in colour; failed and bad files handled"

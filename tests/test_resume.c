@@ -1,7 +1,7 @@
 /* Nothing lost: a run stopped at any step and resumed from its checkpoint
  * gives the same metrics, vectors, samples, mode counts and final state, bit
- * for bit, as a run never stopped; for every built-in objective, with one and
- * two jobs. */
+ * for bit, as a run never stopped; for every built-in objective (and a GAN
+ * of convolutions and batch norm), with one and two jobs. */
 #include <criterion/criterion.h>
 #include <hdf5.h>
 #include <stdio.h>
@@ -61,11 +61,22 @@ static const char experiment[] =
     "    objective: ali\n"
     "    encoder: {hidden: [8]}\n"
     "    generator: {hidden: [8]}\n"
-    "    discriminator: {hidden: [8]}\n";
+    "    discriminator: {hidden: [8]}\n"
+    /* convolutions and batch norm, whose running statistics must resume */
+    "  conv:\n"
+    "    objective: gan\n"
+    "    generator:\n"
+    "      layers: [{linear: {out: 8}}, batch_norm, relu, {reshape: [2, 2, "
+    "2]},\n"
+    "               {conv_transpose2d: {out: 1, kernel: 2}}, flatten, linear]\n"
+    "    discriminator:\n"
+    "      layers: [{linear: {out: 18}}, {reshape: [2, 3, 3]},\n"
+    "               {conv2d: {out: 2, kernel: 2}}, batch_norm, leaky_relu,\n"
+    "               flatten, linear]\n";
 
-static const char *const models[] = {"vae",   "ae",     "joint", "gan",
-                                     "prior", "frozen", "aae",   "ali"};
-#define N_MODELS 8
+static const char *const models[] = {"vae",   "ae",     "joint", "gan",   "prior",
+                                     "frozen", "aae",   "ali",   "conv"};
+#define N_MODELS 9
 
 /* Stops the experiment once a run of `model` (any if NULL) reaches `at`. */
 typedef struct stopper {

@@ -45,6 +45,12 @@ size_t gm_graph_arena_bytes(const gm_graph *g) {
 
 void gm_graph_hold_noise(gm_graph *g, bool hold) { g->hold_noise = hold; }
 
+void gm_graph_set_training(gm_graph *g, bool training) {
+    g->evaluating = !training;
+}
+
+bool gm_graph_training(const gm_graph *g) { return !g->evaluating; }
+
 gm_node *gm_graph_fail(gm_graph *g, gm_status status, const char *fmt, ...) {
     if (g->error.status != GM_OK) return NULL;
     char msg[GM_ERROR_MAX];
@@ -186,7 +192,10 @@ gm_node *gm_scalar(gm_graph *g, float value) {
     return gm_constant(g, NULL, &one, 1, &value);
 }
 
+static bool is_frozen(const gm_graph *g, const gm_params *group);
+
 void gm_graph_freeze(gm_graph *g, const gm_params *group) {
+    if (is_frozen(g, group)) return;
     if (g->n_frozen == (int)(sizeof g->frozen / sizeof g->frozen[0])) {
         gm_graph_fail(g, GM_ERR_INVALID, "too many frozen groups");
         return;

@@ -39,6 +39,7 @@ struct gm_graph {
     gm_error error;
     bool compiled;
     bool hold_noise;
+    bool evaluating; /* gm_graph_set_training(g, false) */
     const gm_params *frozen[8];
     int n_frozen;
 

@@ -6,6 +6,7 @@
 
 #include "gm/limits.h"
 #include "gm/ops.h"
+#include "nn_internal.h"
 
 static const char *const activation_names[] = {
     [GM_ACT_NONE] = "none",
@@ -109,6 +110,11 @@ static gm_status check_size(const char *prefix, int in, const gm_mlp_spec *spec,
 
 gm_status gm_mlp_init(gm_mlp *m, gm_params *group, const char *prefix, int in,
                       const gm_mlp_spec *spec, gm_rng *init, gm_error *err) {
+    if (spec->n_layers != 0)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "mlp '%s': a list of layers is built by "
+                            "gm_net_init",
+                            prefix);
     if (spec->n_hidden < 0 || spec->n_hidden >= GM_MLP_MAX_LAYERS)
         return gm_error_set(err, GM_ERR_INVALID,
                             "mlp '%s': %d hidden layers (at most %d)", prefix,
@@ -138,6 +144,7 @@ gm_status gm_mlp_init(gm_mlp *m, gm_params *group, const char *prefix, int in,
 
 gm_node *gm_mlp_forward_with(gm_graph *g, const gm_mlp *m, gm_params *params,
                              gm_node *x) {
+    if (m->n_net > 0) return gm_net_forward_layers(g, m, params, x);
     for (int i = 0; i < m->n_layers; i++) {
         const gm_linear *l = &m->layers[i];
         gm_activation act =

@@ -8,6 +8,9 @@
  *                  centres and their exact log-density (for the KL metrics)
  *   fashion_mnist  Zalando's Fashion-MNIST from its IDX files (Debian's
  *                  dataset-fashion-mnist), pixels in [0, 1], with labels
+ *   stacked_fashion_mnist  three random Fashion-MNIST images as the three
+ *                  channels of one [3, 28, 28], labelled l1*100 + l2*10 + l3
+ *                  (1000 classes, as Stacked MNIST in VEEGAN and PacGAN)
  *   idx            any IDX file (plain or gzip), optional test file
  *   hdf5           a 2-D float or double dataset inside an HDF5 file
  * A gm_batcher deals shuffled mini-batches of a dataset, a new order each
@@ -81,9 +84,10 @@ const float *gm_dataset_test_data(const gm_dataset *d);
 /* Class of each test row [test_rows]; NULL if none. */
 const int *gm_dataset_test_labels(const gm_dataset *d);
 
-/* Side of square images (28 for Fashion-MNIST) for sample grids; 0 when the
- * rows are not square images. */
-int gm_dataset_image_side(const gm_dataset *d);
+/* The shape of one row: 3 with shape [C, H, W] for images (Fashion-MNIST
+ * [1, 28, 28], Stacked Fashion-MNIST [3, 28, 28], an IDX file [n, H, W]),
+ * else 1 with shape [dim] (and 0s). */
+int gm_dataset_shape(const gm_dataset *d, int shape[3]);
 
 /* Number of mixture components K; 0 if d is not a mixture. */
 int gm_dataset_modes(const gm_dataset *d);

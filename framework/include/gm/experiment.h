@@ -19,8 +19,8 @@
 #define GM_MAX_ROLES 4
 #define GM_MODEL_NAME_MAX 128
 
-/* dataset: one of ring | grid | fashion_mnist | idx | hdf5. Only the
- * fields of the chosen kind are meaningful. */
+/* dataset: one of ring | grid | fashion_mnist | stacked_fashion_mnist |
+ * idx | hdf5. Only the fields of the chosen kind are meaningful. */
 typedef struct gm_dataset_spec {
     char name[32];
     /* ring: `modes` centres on a circle of `radius`; grid: side x side
@@ -39,6 +39,10 @@ typedef struct gm_dataset_spec {
     char path[GM_PATH_MAX];
     char test_path[GM_PATH_MAX];
     char key[256];
+    /* stacked_fashion_mnist: `size` stacked images (and a test split of
+     * as many as Fashion-MNIST's test images) drawn with `seed` from the
+     * fashion_mnist files in `path`. */
+    long seed;
 } gm_dataset_spec;
 
 typedef struct gm_train_spec {

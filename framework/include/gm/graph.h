@@ -55,7 +55,8 @@ gm_node *gm_constant(gm_graph *g, const char *name, const int *shape, int ndim,
 gm_node *gm_scalar(gm_graph *g, float value);
 
 /* No gradient flows into `group` in this graph (e.g. the discriminator in
- * the generator's phase): its parameter nodes act as constants. */
+ * the generator's phase): its parameter nodes act as constants. Freezing
+ * a group twice is freezing it once. */
 void gm_graph_freeze(gm_graph *g, const gm_params *group);
 
 /* Names a node (unique in the graph) and returns it, for chaining. */
@@ -104,6 +105,13 @@ gm_status gm_graph_load_state(gm_graph *g, const gm_state *s,
 /* With hold = true, random nodes keep their last draw across forwards
  * (for gradient checks and deterministic evaluation). */
 void gm_graph_hold_noise(gm_graph *g, bool hold);
+
+/* A graph trains (the default) or evaluates: batch norm normalises with
+ * the batch's statistics and updates its running ones while it trains,
+ * and uses the running ones while it evaluates (a sampler). Read at each
+ * forward and backward, so it may be set after building. */
+void gm_graph_set_training(gm_graph *g, bool training);
+bool gm_graph_training(const gm_graph *g);
 
 int gm_graph_node_count(const gm_graph *g);
 gm_node *gm_graph_node(const gm_graph *g, int index);

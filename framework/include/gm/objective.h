@@ -37,7 +37,8 @@
  * hooks, one optimizer per group; 3: gm_model_spec's longer name and
  * sweep keys, vector evaluation metrics, the held-out row count in the
  * build context, hyperparameter lookups without a fallback, open ranges
- * by default, the schema's headline metrics). */
+ * by default, the schema's headline metrics, networks as lists of layers
+ * (a larger gm_mlp)). */
 #define GM_OBJECTIVE_ABI 3
 
 typedef struct gm_dataset gm_dataset;
@@ -66,9 +67,12 @@ typedef struct gm_objective {
     gm_objective_build_fn build;
 } gm_objective;
 
-/* The network of `role` as the YAML describes it (hidden widths and
- * activation), from `in` to `out` features, in a new parameter group named
- * after the role and owned by the model. NULL with err set on failure. */
+/* The network of `role` as the YAML describes it (an MLP's hidden widths
+ * and activation, or a list of layers), from `in` to `out` features, in a
+ * new parameter group named after the role and owned by the model, which
+ * is returned. Batch norm layers keep their running statistics in a
+ * second group, "<role>.stats", also the model's, which no phase trains.
+ * NULL with err set on failure. */
 gm_params *gm_model_network(gm_model *m, const gm_build_ctx *ctx,
                             const char *role, int in, int out, gm_mlp *mlp,
                             gm_error *err);

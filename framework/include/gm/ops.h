@@ -36,6 +36,46 @@ gm_node *gm_affine(gm_graph *g, gm_node *x, gm_node *weight, gm_node *bias);
 gm_node *gm_affine_relu(gm_graph *g, gm_node *x, gm_node *weight,
                         gm_node *bias);
 
+/* ---- convolutions (ops/conv.c) ---- */
+
+/* Images are NCHW: x [N, C_in, H, W]. Both convolutions take a stride and
+ * a zero padding on every side, as torch.nn.Conv2d and ConvTranspose2d
+ * (without output_padding, groups or dilation), and an optional bias
+ * [C_out] (NULL for none) added without a separate pass. */
+
+/* weight [C_out, C_in, kH, kW] -> [N, C_out, oH, oW] with
+ * oH = (H + 2 padding - kH) / stride + 1 (rounded down), oW likewise. */
+gm_node *gm_conv2d(gm_graph *g, gm_node *x, gm_node *weight, gm_node *bias,
+                   int stride, int padding);
+
+/* The transpose of conv2d (its input gradient as a forward):
+ * weight [C_in, C_out, kH, kW] -> [N, C_out, oH, oW] with
+ * oH = (H - 1) stride - 2 padding + kH, oW likewise. */
+gm_node *gm_conv_transpose2d(gm_graph *g, gm_node *x, gm_node *weight,
+                             gm_node *bias, int stride, int padding);
+
+/* x + bias[c] on channel c (axis 1) of x [N, C] or [N, C, H, W], bias [C]:
+ * the per-channel bias on its own (the convolutions fold theirs in), read
+ * in place rather than broadcast to x's shape. */
+gm_node *gm_bias_channels(gm_graph *g, gm_node *x, gm_node *bias);
+
+/* ---- normalisation (ops/norm.c) ---- */
+
+/* Batch normalisation over axis 1 of x [N, C] or [N, C, H, W], as
+ * torch.nn.BatchNorm1d/2d: y = weight (x - mean) / sqrt(var + eps) + bias
+ * per channel, weight and bias [C]. With training true while the graph
+ * trains (gm_graph_set_training, the default), mean and var are
+ * the batch's (var biased) and each forward moves running_mean and
+ * running_var towards them: r = (1 - momentum) r + momentum batch_value
+ * (the unbiased variance, as PyTorch). Otherwise (training false, or a
+ * graph that evaluates) it normalises with running_mean and running_var.
+ * The running statistics [C] are state, not trained: no
+ * gradient flows to them; keep them in a parameter group no optimizer
+ * steps (gm_net_init does), so checkpoints save them. */
+gm_node *gm_batch_norm(gm_graph *g, gm_node *x, gm_node *weight, gm_node *bias,
+                       gm_node *running_mean, gm_node *running_var,
+                       bool training, float momentum, float eps);
+
 /* ---- arithmetic (ops/arith.c) ---- */
 
 gm_node *gm_add(gm_graph *g, gm_node *a, gm_node *b);

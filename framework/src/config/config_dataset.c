@@ -17,6 +17,7 @@ static const struct {
     {"ring", {"name", "modes", "radius", "std", "size"}, 5, 2},
     {"grid", {"name", "side", "spacing", "std", "size"}, 5, 2},
     {"fashion_mnist", {"name", "path"}, 2, 28 * 28},
+    {"stacked_fashion_mnist", {"name", "path", "size", "seed"}, 4, 3 * 28 * 28},
     {"idx", {"name", "path", "test_path"}, 3, 0},
     {"hdf5", {"name", "path", "key"}, 3, 0},
 };
@@ -97,12 +98,25 @@ static gm_status required_string(const gm_cfg *c, const gm_ynode *m,
     return st == GM_OK ? gm_cfg_string(c, v, path, out, cap) : st;
 }
 
+/* Stacked images take memory: 9.4 KiB each. */
+#define STACKED_SIZE ((gm_cfg_range){1, 1000000, false, false})
+
 static gm_status files(const gm_cfg *c, const gm_ynode *m,
                        gm_dataset_spec *out) {
-    if (strcmp(out->name, "fashion_mnist") == 0) {
+    bool stacked = strcmp(out->name, "stacked_fashion_mnist") == 0;
+    if (stacked || strcmp(out->name, "fashion_mnist") == 0) {
         snprintf(out->path, sizeof out->path, "%s", fashion_mnist_dir);
-        return gm_cfg_get_string(c, m, "dataset", "path", out->path,
-                                 sizeof out->path);
+        gm_status st = gm_cfg_get_string(c, m, "dataset", "path", out->path,
+                                         sizeof out->path);
+        out->size = 60000;
+        out->seed = 1;
+        if (st == GM_OK && stacked)
+            st = gm_cfg_get_long(c, m, "dataset", "size", STACKED_SIZE,
+                                 &out->size);
+        if (st == GM_OK && stacked)
+            st = gm_cfg_get_long(c, m, "dataset", "seed", GM_CFG_AT_LEAST(0),
+                                 &out->seed);
+        return st;
     }
     gm_status st = required_string(c, m, "path", out->path, sizeof out->path);
     if (st != GM_OK) return st;

@@ -175,6 +175,10 @@ gm_status gm_cfg_train(const gm_cfg *c, const gm_cfg_scope *s, int n,
 gm_status gm_cfg_models(const gm_cfg *c, const gm_ynode *root,
                         gm_experiment *e);
 
+/* A network's `layers:` list (v, at path) into out->layers. */
+gm_status gm_cfg_layers(const gm_cfg *c, const gm_ynode *v, const char *path,
+                        gm_mlp_spec *out);
+
 /* The dimension of one data point of the dataset, or 0 if only its file
  * knows it (idx, hdf5). */
 int gm_cfg_dataset_dim(const gm_dataset_spec *spec);

@@ -11,7 +11,7 @@ static const char *const model_keys[] = {"objective", "plugin", "latent_dim",
                                          "params", "train"};
 enum { N_MODEL_KEYS = sizeof model_keys / sizeof model_keys[0] };
 static const char *const network_keys[] = {"hidden", "activation",
-                                           "activation_param"};
+                                           "activation_param", "layers"};
 
 static gm_status network(const gm_cfg *c, const gm_ynode *m, const char *path,
                          gm_mlp_spec *out) {
@@ -19,9 +19,22 @@ static gm_status network(const gm_cfg *c, const gm_ynode *m, const char *path,
                          .n_hidden = 2,
                          .activation = GM_ACT_RELU,
                          .out_activation = GM_ACT_NONE};
-    gm_status st = gm_cfg_check_keys(c, m, path, network_keys, 3);
+    gm_status st = gm_cfg_check_keys(c, m, path, network_keys, 4);
     if (st != GM_OK) return st;
     char p[GM_CFG_PATH_MAX];
+    const gm_ynode *layers = gm_cfg_get(m, path, "layers", p, sizeof p);
+    if (layers) {
+        for (int k = 0; k < 3; k++) {
+            char other[GM_CFG_PATH_MAX];
+            const gm_ynode *o =
+                gm_cfg_get(m, path, network_keys[k], other, sizeof other);
+            if (o)
+                return gm_cfg_fail(c, o, other,
+                                   "a network is either hidden: [...] (an "
+                                   "MLP) or layers: [...], not both");
+        }
+        return gm_cfg_layers(c, layers, p, out);
+    }
     const gm_ynode *v = gm_cfg_get(m, path, "hidden", p, sizeof p);
     if (v && v->kind != GM_YSEQ)
         return gm_cfg_fail_type(c, v, p, "a list of layer widths");

@@ -1,10 +1,12 @@
 /* A model's size: its networks must fit the limits of gm/limits.h.
  *
- * Checked when the experiment is read, from the hidden widths, latent_dim,
+ * Checked when the experiment is read, from the hidden widths (or the
+ * layers, whose shapes are checked here too), latent_dim,
  * the data's dimension where the dataset fixes it and the objective's role
  * shapes, in 64-bit counts that saturate instead of wrapping. A typo then
  * fails with a message naming its key, before anything is allocated,
  * rather than overflowing an int or exhausting memory in the build. */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -103,6 +105,61 @@ static int network_widths(const sizes_ctx *s, model_sizes *m, int role,
     }
     out[n++] = end_width(s, m, role, false);
     return n;
+}
+
+/* A network's end width, or 0 if no key fixes it (the data's dimension
+ * only its file knows, or no declared shape). */
+static int known_end_width(const sizes_ctx *s, int role, bool input) {
+    model_sizes probe;
+    memset(&probe, 0, sizeof probe);
+    width w = end_width(s, &probe, role, input);
+    return probe.lower_bound || w.value > INT_MAX ? 0 : (int)w.value;
+}
+
+/* A list of layers: each one's shape checked (where both ends are known),
+ * its parameters counted and its output a width. */
+static gm_status add_layer_network(const sizes_ctx *s, model_sizes *m,
+                                   int role) {
+    const char *name = s->schema->roles[role];
+    const gm_mlp_spec *spec = &s->spec->networks[role].mlp;
+    int in = known_end_width(s, role, true);
+    int out = known_end_width(s, role, false);
+    if (in == 0 || out == 0) { /* checked when the network is built */
+        m->lower_bound = true;
+        return GM_OK;
+    }
+    char net_path[GM_CFG_PATH_MAX], layers_path[GM_CFG_PATH_MAX];
+    const gm_ynode *net =
+        gm_cfg_get(s->model, s->path, name, net_path, sizeof net_path);
+    const gm_ynode *items =
+        gm_cfg_get(net, net_path, "layers", layers_path, sizeof layers_path);
+    gm_layer layers[GM_NET_MAX_LAYERS];
+    gm_error perr = {0};
+    int bad;
+    if (gm_net_plan(spec, in, out, net_path, layers, &bad, &perr) != GM_OK) {
+        const gm_ynode *at = bad >= 0 ? items->child[bad] : items;
+        return gm_cfg_fail(s->c, at, "", "%s", perr.message);
+    }
+    for (int i = 0; i < spec->n_layers; i++) {
+        const gm_layer *l = &layers[i];
+        width w = {.value = 1, .at = items->child[i]};
+        for (int d = 0; d < l->out_ndim; d++)
+            w.value = mul_sat(w.value, (uint64_t)l->out_shape[d]);
+        snprintf(w.name, sizeof w.name, "%s.layers[%d] output", name, i);
+        snprintf(w.path, sizeof w.path, "%s[%d]", layers_path, i);
+        if (w.value > m->widest.value) m->widest = w;
+        m->params = add_sat(m->params, (uint64_t)l->params);
+        if ((uint64_t)l->params <= m->largest_params) continue;
+        m->largest_params = (uint64_t)l->params;
+        m->largest_in = (width){.value = 1};
+        for (int d = 0; d < l->in_ndim; d++)
+            m->largest_in.value =
+                mul_sat(m->largest_in.value, (uint64_t)l->in_shape[d]);
+        m->largest_out = w;
+        snprintf(m->largest_name, sizeof m->largest_name, "%s.%d.weight", name,
+                 i);
+    }
+    return GM_OK;
 }
 
 static void add_network(const sizes_ctx *s, model_sizes *m, int role) {
@@ -223,8 +280,13 @@ gm_status gm_cfg_model_sizes(const gm_cfg *c, const gm_ynode *root,
                    .data_dim_known = data_dim > 0};
     model_sizes m;
     memset(&m, 0, sizeof m);
-    for (int r = 0; r < spec->n_networks; r++)
-        add_network(&s, &m, r);
-    gm_status st = check_params(&s, &m);
+    gm_status st = GM_OK;
+    for (int r = 0; st == GM_OK && r < spec->n_networks; r++) {
+        if (spec->networks[r].mlp.n_layers > 0)
+            st = add_layer_network(&s, &m, r);
+        else
+            add_network(&s, &m, r);
+    }
+    if (st == GM_OK) st = check_params(&s, &m);
     return st == GM_OK ? check_layer_output(&s, e, &m) : st;
 }

@@ -21,7 +21,7 @@ struct gm_dataset {
     size_t test_rows;
     float *test_data; /* [test_rows, dim] or NULL */
     int *test_labels; /* [test_rows] or NULL */
-    int image_side;
+    int shape[3];     /* one row as an image [C, H, W], or all 0 */
     /* mixtures only */
     int modes;
     float *centers; /* [modes, dim] */
@@ -65,8 +65,10 @@ typedef struct gm_idx_array {
 gm_status gm_data_idx_read(const char *path, bool scale_ubyte,
                            gm_idx_array *out, gm_error *err);
 
-/* Side of the square images an IDX array of shape [n, s, s] holds; 0 for
- * any other shape. */
-int gm_data_idx_image_side(const gm_idx_array *a);
+/* stacked_fashion_mnist: spec->size images of three Fashion-MNIST images
+ * (from directory spec->path) drawn with spec->seed. */
+gm_status gm_data_stacked_fashion_load(gm_dataset *d,
+                                       const gm_dataset_spec *spec,
+                                       gm_error *err);
 
 #endif

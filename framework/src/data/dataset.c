@@ -16,6 +16,11 @@ static gm_status load_fashion(gm_dataset *d, const gm_dataset_spec *spec,
                               gm_rng *stream, gm_error *err) {
     return gm_data_fashion_load(d, spec, err);
 }
+static gm_status load_stacked_fashion(gm_dataset *d,
+                                      const gm_dataset_spec *spec,
+                                      gm_rng *stream, gm_error *err) {
+    return gm_data_stacked_fashion_load(d, spec, err);
+}
 static gm_status load_hdf5(gm_dataset *d, const gm_dataset_spec *spec,
                            gm_rng *stream, gm_error *err) {
     return gm_data_hdf5_load(d, spec, err);
@@ -34,6 +39,10 @@ static const struct {
     {{"fashion_mnist", "Zalando's Fashion-MNIST, 28x28 pixels in [0, 1]",
       "path (directory, default " GM_FASHION_MNIST_DIR ")"},
      load_fashion},
+    {{"stacked_fashion_mnist",
+      "three Fashion-MNIST images as the channels of one, 1000 classes",
+      "path size seed"},
+     load_stacked_fashion},
     {{"idx", "an IDX file (plain or .gz), rows = first dimension",
       "path test_path"},
      load_idx},
@@ -54,7 +63,8 @@ gm_dataset *gm_dataset_create(const gm_dataset_spec *spec, gm_rng *data_stream,
     if (k == N_KINDS) {
         gm_error_set(err, GM_ERR_NOT_FOUND,
                      "dataset.name: unknown dataset \"%s\" (expected ring, "
-                     "grid, fashion_mnist, idx or hdf5)",
+                     "grid, fashion_mnist, stacked_fashion_mnist, idx or "
+                     "hdf5)",
                      spec->name);
         return NULL;
     }
@@ -120,7 +130,15 @@ const float *gm_dataset_test_data(const gm_dataset *d) { return d->test_data; }
 const int *gm_dataset_test_labels(const gm_dataset *d) {
     return d->test_labels;
 }
-int gm_dataset_image_side(const gm_dataset *d) { return d->image_side; }
+int gm_dataset_shape(const gm_dataset *d, int shape[3]) {
+    if (d->shape[0] == 0) {
+        shape[0] = d->dim;
+        shape[1] = shape[2] = 0;
+        return 1;
+    }
+    memcpy(shape, d->shape, sizeof d->shape);
+    return 3;
+}
 int gm_dataset_modes(const gm_dataset *d) { return d->modes; }
 const float *gm_dataset_centers(const gm_dataset *d) { return d->centers; }
 double gm_dataset_std(const gm_dataset *d) { return d->std; }

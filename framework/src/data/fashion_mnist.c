@@ -78,7 +78,8 @@ gm_status gm_data_fashion_load(gm_dataset *d, const gm_dataset_spec *spec,
                                gm_error *err) {
     const char *dir = spec->path[0] ? spec->path : GM_FASHION_MNIST_DIR;
     d->dim = SIDE * SIDE;
-    d->image_side = SIDE;
+    d->shape[0] = 1;
+    d->shape[1] = d->shape[2] = SIDE;
     gm_status st =
         load_split(dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                    &d->data, &d->labels, &d->rows, err);

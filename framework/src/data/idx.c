@@ -201,11 +201,6 @@ gm_status gm_data_idx_read(const char *path, bool scale_ubyte,
     return st;
 }
 
-int gm_data_idx_image_side(const gm_idx_array *a) {
-    bool square = a->ndim == 3 && a->dims[1] == a->dims[2];
-    return square ? (int)a->dims[1] : 0;
-}
-
 gm_status gm_data_idx_load(gm_dataset *d, const gm_dataset_spec *spec,
                            gm_error *err) {
     if (!spec->path[0])
@@ -217,7 +212,11 @@ gm_status gm_data_idx_load(gm_dataset *d, const gm_dataset_spec *spec,
     d->data = train.values;
     d->rows = train.rows;
     d->dim = train.cols;
-    d->image_side = gm_data_idx_image_side(&train);
+    if (train.ndim == 3) { /* [n, H, W]: grey images */
+        d->shape[0] = 1;
+        d->shape[1] = (int)train.dims[1];
+        d->shape[2] = (int)train.dims[2];
+    }
     if (!spec->test_path[0]) return GM_OK;
     gm_idx_array test;
     st = gm_data_idx_read(spec->test_path, true, &test, err);

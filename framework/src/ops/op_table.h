@@ -10,6 +10,10 @@ typedef enum gm_op_id {
     GM_OP_MATMUL,
     GM_OP_AFFINE,
     GM_OP_AFFINE_RELU,
+    GM_OP_CONV2D,
+    GM_OP_CONV_TRANSPOSE2D,
+    GM_OP_BIAS_CHANNELS,
+    GM_OP_BATCH_NORM,
     GM_OP_ADD,
     GM_OP_SUB,
     GM_OP_MUL,
@@ -45,6 +49,9 @@ typedef enum gm_op_id {
 } gm_op_id;
 
 extern const gm_op_def gm_op_matmul, gm_op_affine, gm_op_affine_relu;
+extern const gm_op_def gm_op_conv2d, gm_op_conv_transpose2d,
+    gm_op_bias_channels;
+extern const gm_op_def gm_op_batch_norm;
 extern const gm_op_def gm_op_add, gm_op_sub, gm_op_mul, gm_op_div;
 extern const gm_op_def gm_op_scale, gm_op_add_scalar, gm_op_neg;
 extern const gm_op_def gm_op_exp, gm_op_log, gm_op_square, gm_op_sqrt,

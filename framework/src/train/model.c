@@ -4,6 +4,20 @@
 #include <math.h>
 #include <string.h>
 
+/* The group of a network's batch norm statistics, "<role>.stats", which
+ * the model owns and no phase trains. */
+static gm_params *running_stats(gm_model *m, const char *role, gm_error *err) {
+    char name[GM_NAME_MAX];
+    snprintf(name, sizeof name, "%s.stats", role);
+    gm_params *stats = gm_params_create(name);
+    if (!stats || gm_model_adopt_params(m, stats, err) != GM_OK) {
+        gm_params_free(stats);
+        if (!stats) gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    return stats;
+}
+
 gm_params *gm_model_network(gm_model *m, const gm_build_ctx *ctx,
                             const char *role, int in, int out, gm_mlp *mlp,
                             gm_error *err) {
@@ -25,7 +39,10 @@ gm_params *gm_model_network(gm_model *m, const gm_build_ctx *ctx,
     }
     gm_mlp_spec spec = net->mlp;
     spec.out = out;
-    if (gm_mlp_init(mlp, p, role, in, &spec, ctx->init, err) != GM_OK)
+    gm_params *stats =
+        gm_net_has_stats(&spec) ? running_stats(m, role, err) : NULL;
+    if (gm_net_has_stats(&spec) && !stats) return NULL;
+    if (gm_net_init(mlp, p, stats, role, in, &spec, ctx->init, err) != GM_OK)
         return NULL;
     return p;
 }
@@ -154,6 +171,7 @@ gm_status gm_model_set_sampler(gm_model *m, gm_graph *g, gm_node *samples,
                                gm_error *err) {
     gm_graph_free(m->sampler);
     m->sampler = g;
+    gm_graph_set_training(g, false); /* batch norm: running statistics */
     gm_status s = gm_graph_compile(g, err);
     if (s != GM_OK) return s;
     const gm_shape *shape = samples ? gm_node_shape(samples) : NULL;

@@ -197,8 +197,8 @@ static gm_status write_dataset(gm_runfile *file, const gm_experiment *e,
     const gm_dataset_spec *ds = &e->dataset;
     bool ring = strcmp(ds->name, "ring") == 0;
     bool grid = strcmp(ds->name, "grid") == 0;
-    const char *names[6];
-    double values[6];
+    const char *names[9];
+    double values[9];
     int n = 0;
     if (ring) {
         names[n] = "modes", values[n++] = ds->modes;
@@ -210,6 +210,12 @@ static gm_status write_dataset(gm_runfile *file, const gm_experiment *e,
     }
     names[n] = "size", values[n++] = (double)gm_dataset_rows(d);
     names[n] = "dim", values[n++] = gm_dataset_dim(d);
+    int shape[3];
+    if (gm_dataset_shape(d, shape) == 3) { /* samples are images */
+        names[n] = "channels", values[n++] = shape[0];
+        names[n] = "height", values[n++] = shape[1];
+        names[n] = "width", values[n++] = shape[2];
+    }
     return gm_runfile_set_dataset(file, ds->name, names, values, n,
                                   gm_dataset_centers(d), gm_dataset_modes(d),
                                   gm_dataset_dim(d), gm_dataset_std(d), err);
