@@ -167,10 +167,16 @@ static bool grow(char **buf, size_t *cap, size_t n) {
     return true;
 }
 
+/* The values of the evaluation vectors (gm_hooks) in one row; 0 without. */
+static size_t row_vector_values(const gm_run *r) {
+    return r->row_vectors ? (size_t)r->model->eval_vector_values : 0;
+}
+
 static size_t row_bytes(const gm_run *r) {
     return sizeof(int64_t) + (size_t)r->n_logged * sizeof(double) +
            (size_t)r->k_modes * sizeof(int) +
-           (size_t)r->snapshot * r->dim * sizeof(float);
+           (size_t)r->snapshot * r->dim * sizeof(float) +
+           row_vector_values(r) * sizeof(double);
 }
 
 static char *put(char *p, const void *v, size_t n) {
@@ -248,6 +254,9 @@ static const char *take_rows(gm_run *r, const header *h, const char *p) {
                     (size_t)r->k_modes * sizeof *r->row_modes);
         p = get(p, r->row_samples + (size_t)k * r->snapshot * r->dim,
                 (size_t)r->snapshot * r->dim * sizeof *r->row_samples);
+        if (row_vector_values(r))
+            p = get(p, r->row_vectors + (size_t)k * row_vector_values(r),
+                    row_vector_values(r) * sizeof(double));
     }
     if (h->rows_to > h->rows_from) r->n_rows = (long)h->rows_to;
     return p;
@@ -356,6 +365,9 @@ static void send_news(serving *w, header h, const gm_state *state,
                     (size_t)r->k_modes * sizeof *r->row_modes);
         p = put(p, r->row_samples + (size_t)k * r->snapshot * r->dim,
                 (size_t)r->snapshot * r->dim * sizeof *r->row_samples);
+        if (row_vector_values(r))
+            p = put(p, r->row_vectors + (size_t)k * row_vector_values(r),
+                    row_vector_values(r) * sizeof(double));
     }
     if (state_size) p = put(p, bytes, state_size);
     if (message) put(p, message, (size_t)h.message_size);
