@@ -2,7 +2,7 @@
 """The rate-distortion study of a run file of vae_elbo models, such as
 experiments/beta_sweep.yaml's (layout: analysis/README.md).
 
-usage: analysis/plot_rate_distortion.py RUN.h5 --out DIR [--seed S]
+usage: analysis/plot_rate_distortion.py RUN.h5 --out DIR [--seed S] [--data IDX]
 
 Each vae_elbo model is one point, placed by its hyperparameters (the
 attributes beta and posterior of /models/<name>), whatever its name. Writes
@@ -16,13 +16,24 @@ into DIR:
                        sorted by their KL, mean over seeds)
   samples.png          samples of every model side by side (seed S, default
                        the first), z ~ N(0, I) through the decoder
+  reconstructions.png  held-out images (--data, an IDX file; default
+                       Fashion-MNIST's test images) and each model's
+                       reconstruction decoder(mu(x)), computed here in
+                       NumPy from the checkpoint's weights (networks of
+                       Linear layers with ReLU between them, gm's default);
+                       checked first against the run file: the plain
+                       autoencoder's distortion recomputed on the held-out
+                       images must match its last evaluation
 and prints the table of docs/results.md (Markdown) on stdout. A figure
 whose data is absent is skipped with a note. Needs numpy, h5py,
 matplotlib.
 """
 import argparse
+import gzip
 import math
 import os
+import re
+import struct
 import sys
 
 import h5py
@@ -38,6 +49,8 @@ TABLE = (("rate", "rate"), ("distortion", "distortion"),
          ("posterior_gap", "gap"), ("active_units", "active"),
          ("mutual_info", "I_q"), ("marginal_kl", "marginal KL"))
 IMAGES_PER_MODEL = 16
+RECONSTRUCTED = 8
+FASHION_TEST = "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
 
 
 class Point:
@@ -51,6 +64,12 @@ class Point:
         if isinstance(posterior, bytes):
             posterior = posterior.decode()
         self.deterministic = str(posterior) == "deterministic"
+        likelihood = group.attrs.get("likelihood", b"gaussian")
+        if isinstance(likelihood, bytes):
+            likelihood = likelihood.decode()
+        self.bernoulli = str(likelihood) == "bernoulli"
+        self.sigma = float(group.attrs.get("sigma", 1.0))
+        self.weights = {}  # seed -> {"encoder": [(W, b), ...], "decoder": ...}
         self.seeds = {}
         for key, run in group.items():
             if not key.startswith("seed_") or "metrics" not in run:
@@ -68,6 +87,12 @@ class Point:
             if samples is not None and samples.shape[0] > row:
                 values["samples"] = np.asarray(samples[row], dtype=float)
             self.seeds[int(key[5:])] = values
+            params = run.get("checkpoint/params")
+            if params is not None:
+                self.weights[int(key[5:])] = {
+                    role: layers(params[role]) for role in ("encoder",
+                                                            "decoder")
+                    if role in params}
 
     def label(self):
         if self.deterministic:
@@ -89,6 +114,128 @@ class Point:
         v = [np.sort(s["kl_per_dim"])[::-1] for s in self.seeds.values()
              if "kl_per_dim" in s]
         return np.mean(v, axis=0) if v else None
+
+
+def layers(group):
+    """[(W, b), ...] of a network's checkpoint group, in layer order
+    (datasets <role>.<i>.weight and <role>.<i>.bias)."""
+    found = {}
+    for name, d in group.items():
+        m = re.fullmatch(r".*\.(\d+)\.(weight|bias)", name)
+        if m:
+            found.setdefault(int(m.group(1)), {})[m.group(2)] = \
+                np.asarray(d, dtype=np.float64)
+    return [(found[i]["weight"], found[i]["bias"]) for i in sorted(found)]
+
+
+def mlp(net, x):
+    """x through Linear layers with ReLU between them."""
+    for i, (w, b) in enumerate(net):
+        x = x @ w.T + b
+        if i < len(net) - 1:
+            x = np.maximum(x, 0.0)
+    return x
+
+
+def reconstruct(point, seed, x):
+    """decoder(mu(x)) as the likelihood's mean, and the distortion
+    -log p(x | mu(x)) per row."""
+    net = point.weights[seed]
+    latent = net["decoder"][0][0].shape[1]  # mu, then the log-variance
+    out = mlp(net["decoder"], mlp(net["encoder"], x)[:, :latent])
+    if point.bernoulli:
+        nll = np.logaddexp(0.0, out) - x * out
+        return 1.0 / (1.0 + np.exp(-out)), nll.sum(axis=1)
+    z = (x - out) / point.sigma
+    nll = 0.5 * z * z + math.log(point.sigma) + 0.5 * math.log(2 * math.pi)
+    return out, nll.sum(axis=1)
+
+
+def read_idx_images(path):
+    """The rows of an IDX file of unsigned bytes (divided by 255, as gm
+    reads them), or None if it cannot be read as one."""
+    try:
+        with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
+            data = f.read()
+        magic, = struct.unpack(">I", data[:4])
+        ndim = magic & 0xFF
+        dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
+    except (OSError, struct.error):
+        return None
+    if magic >> 8 != 0x08 or ndim < 2:
+        return None
+    n, size = dims[0], int(np.prod(dims[1:]))
+    x = np.frombuffer(data, np.uint8, count=n * size, offset=4 + 4 * ndim)
+    return x.reshape(n, size).astype(np.float64) / 255.0
+
+
+def held_out_rows(path):
+    """eval.held_out of the run's experiment, or None (the whole split)."""
+    with h5py.File(path, "r") as f:
+        text = f.attrs.get("config_yaml", b"")
+    if isinstance(text, bytes):
+        text = text.decode()
+    m = re.search(r"held_out:\s*(\d+)", str(text))
+    return int(m.group(1)) if m else None
+
+
+def reconstructions_figure(points, run_path, data_path, seed, path):
+    x = read_idx_images(data_path)
+    shown = [p for p in points if p.weights]
+    if x is None or not shown:
+        print(f"note: skipped reconstructions.png: no images in {data_path}"
+              if x is None else
+              "note: skipped reconstructions.png: no checkpoints")
+        return
+    first = next(iter(shown[0].weights.values()))
+    if not first.get("encoder") or first["encoder"][0][0].shape[1] != \
+            x.shape[1]:
+        print(f"note: skipped reconstructions.png: {data_path} is not the "
+              "models' data")
+        return
+    # The check: the plain autoencoder's distortion on the held-out rows.
+    n = held_out_rows(run_path) or x.shape[0]
+    for p in shown:
+        if not p.deterministic:
+            continue
+        for s, values in p.seeds.items():
+            if s not in p.weights or "distortion" not in values:
+                continue
+            _, nll = reconstruct(p, s, x[:n])
+            mine, theirs = float(nll.mean()), values["distortion"]
+            print(f"check: {p.name} seed {s}: distortion {mine:.4f} "
+                  f"recomputed here, {theirs:.4f} in the run file")
+            if abs(mine - theirs) > 1e-3 * max(1.0, abs(theirs)):
+                print("note: skipped reconstructions.png: the recomputed "
+                      "distortion disagrees (networks other than ReLU MLPs?)")
+                return
+            break
+        break
+    rows = x[:RECONSTRUCTED]
+    side = int(round(math.sqrt(x.shape[1])))
+    if side * side != x.shape[1]:
+        print("note: skipped reconstructions.png: the data are not square "
+              "images")
+        return
+    fig, axes = plt.subplots(len(shown) + 1, 1,
+                             figsize=(RECONSTRUCTED * 0.9,
+                                      0.95 * (len(shown) + 1)),
+                             squeeze=False)
+
+    def strip(images):
+        return np.hstack([im.reshape(side, side) for im in images])
+
+    axes[0, 0].imshow(strip(rows), cmap="gray_r", vmin=0, vmax=1)
+    axes[0, 0].set_title("held-out images", fontsize=8)
+    for ax, p in zip(axes[1:, 0], shown):
+        s = seed if seed in p.weights else next(iter(p.weights))
+        mean, _ = reconstruct(p, s, rows)
+        ax.imshow(strip(mean), cmap="gray_r", vmin=0, vmax=1)
+        ax.set_title(f"{p.label()}: decoder(mu(x))", fontsize=8)
+    for ax in axes.flat:
+        ax.axis("off")
+    fig.tight_layout()
+    save(fig, path)
 
 
 def read_points(path):
@@ -264,6 +411,9 @@ def main():
     ap.add_argument("run", help="the run file (HDF5)")
     ap.add_argument("--out", required=True, help="directory for the PNGs")
     ap.add_argument("--seed", type=int, help="the seed of the samples")
+    ap.add_argument("--data", default=FASHION_TEST,
+                    help="IDX file of held-out images for the "
+                    "reconstructions (default: Fashion-MNIST's test set)")
     args = ap.parse_args()
     points = read_points(args.run)
     if not points:
@@ -273,6 +423,8 @@ def main():
                                                 "rate_distortion.png"))
     units_figure(points, os.path.join(args.out, "units.png"))
     samples_figure(points, args.seed, os.path.join(args.out, "samples.png"))
+    reconstructions_figure(points, args.run, args.data, args.seed,
+                           os.path.join(args.out, "reconstructions.png"))
     print_table(points)
 
 
