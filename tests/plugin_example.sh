@@ -37,6 +37,14 @@ fi
 "$gm" run "$src/models/example_plugin/lsgan.yaml" \
     --set models.lsgan.plugin="$lib" --set train.steps=60 \
     --out "$work/b.h5" --quiet
+# A swept plugin model: each point records the swept model's library.
+"$gm" run "$src/models/example_plugin/lsgan.yaml" \
+    --set models.lsgan.plugin="$lib" --set train.steps=20 \
+    --set eval.every=20 --set 'sweep.models.lsgan.latent_dim=[2,3]' \
+    --out "$work/swept.h5" --quiet
+(cd / && "$gm" sample "$work/swept.h5" --model 'lsgan[latent_dim=3]' -n 2 \
+    >"$work/samples")
+test "$(wc -l <"$work/samples")" -eq 2
 # gm list shows the plugin's parameters.
 "$gm" list objectives --plugin "$lib" >"$work/list"
 grep -q "^lsgan" "$work/list"

@@ -132,8 +132,12 @@ static gm_status record_plugins(gm_experiment *e, const char *file,
                               : gm_registry_plugin_path(reg, s->objective);
         if (!lib) continue;
         char *entry = entries + (size_t)m * ENTRY;
-        size_t k =
-            (size_t)snprintf(entry, ENTRY, "models.%s.plugin='", s->name);
+        /* A sweep point's override goes to the swept model, whose name is
+         * the point's up to its '[' (overrides apply before the sweep). */
+        int base = s->n_sweep > 0 ? (int)strcspn(s->name, "[")
+                                  : (int)strlen(s->name);
+        size_t k = (size_t)snprintf(entry, ENTRY, "models.%.*s.plugin='",
+                                    base, s->name);
         for (const char *c = lib; *c && k + 3 < ENTRY; c++) {
             if (*c == '\'') entry[k++] = '\'';
             entry[k++] = *c;
