@@ -82,11 +82,15 @@ pass "kill -9 then --resume gives the uninterrupted summary"
 # the file's order still trains (a slow vae beside a fast gan, 2 jobs).
 "$gm" run "$work/x.yaml" --out "$work/order.h5" --quiet --jobs 2 \
     --set 'seeds=[1]' --set 'models.vae.encoder.hidden=[512, 512]' \
-    --set 'models.vae.decoder.hidden=[512, 512]' --set train.steps=3000 &
+    --set 'models.vae.decoder.hidden=[512, 512]' --set train.steps=3000 \
+    --set models.vae.train.steps=60000 &
 pid=$!
-for _ in $(seq 1 1200); do
+# until the gan is complete and the vae (20x longer) has a checkpoint
+for _ in $(seq 1 2400); do
     h5dump -a /models/gan/seed_1/status "$work/order.h5" 2>/dev/null |
-        grep -q '"complete"' && break
+        grep '"complete"' >/dev/null &&
+        h5ls -r "$work/order.h5" 2>/dev/null |
+        grep "vae/seed_1/checkpoint/run/step" >/dev/null && break
     sleep 0.05
 done
 h5dump -a /models/vae/seed_1/status "$work/order.h5" | grep -q '"running"' ||
