@@ -12,6 +12,7 @@
 #include "gm/config.h"
 #include "gm/runfile.h"
 #include "gm/train.h"
+#include "run_compare.h"
 
 #define SEEDS 2
 
@@ -78,19 +79,6 @@ static const char *const models[] = {"vae",   "ae",     "joint", "gan",   "prior
                                      "frozen", "aae",   "ali",   "conv"};
 #define N_MODELS 9
 
-/* Stops the experiment once a run of `model` (any if NULL) reaches `at`. */
-typedef struct stopper {
-    const char *model;
-    long at;
-    volatile sig_atomic_t flag;
-} stopper;
-
-static void stop_at(const gm_progress *p, void *ctx) {
-    stopper *s = ctx;
-    if ((!s->model || strcmp(p->model, s->model) == 0) && p->step >= s->at)
-        s->flag = 1;
-}
-
 static gm_status train_until(const char *out, int jobs, bool resume,
                              const char *model, long stop, gm_error *err) {
     gm_registry *reg = gm_registry_create();
@@ -101,11 +89,11 @@ static gm_status train_until(const char *out, int jobs, bool resume,
     gm_status s = gm_config_load_string(&e, experiment, "resume.yaml", sets, 1,
                                         gm_registry_schema, reg, err);
     cr_assert_eq(s, GM_OK, "%s", err->message);
-    stopper st = {.model = model, .at = stop};
+    test_stopper st = {.model = model, .at = stop};
     gm_train_options opts = {.jobs = jobs,
                              .resume = resume,
                              .stop = &st.flag,
-                             .progress = stop > 0 ? stop_at : NULL,
+                             .progress = stop > 0 ? test_stop_at : NULL,
                              .progress_ctx = &st,
                              .progress_interval = 1e-12};
     s = gm_train_experiment(&e, reg, &opts, err);
@@ -132,29 +120,6 @@ static void remove_dir(void) {
     cr_assert_eq(system(cmd), 0);
 }
 
-/* The whole contents of a dataset as bytes (malloc'd). */
-static void *read_all(hid_t f, const char *path, size_t *size) {
-    hid_t d = H5Dopen2(f, path, H5P_DEFAULT);
-    cr_assert_geq(d, 0, "missing %s", path);
-    hid_t t = H5Dget_type(d), s = H5Dget_space(d);
-    *size = H5Tget_size(t) * (size_t)H5Sget_simple_extent_npoints(s);
-    void *buf = malloc(*size ? *size : 1);
-    cr_assert_geq(H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), 0);
-    H5Sclose(s);
-    H5Tclose(t);
-    H5Dclose(d);
-    return buf;
-}
-
-static void same_dataset(hid_t a, hid_t b, const char *path) {
-    size_t na, nb;
-    void *x = read_all(a, path, &na), *y = read_all(b, path, &nb);
-    cr_assert_eq(na, nb, "%s: sizes differ", path);
-    cr_assert_eq(memcmp(x, y, na), 0, "%s differs", path);
-    free(x);
-    free(y);
-}
-
 static herr_t collect(hid_t g, const char *name, const H5L_info_t *info,
                       void *ctx) {
     (void)g;
@@ -173,7 +138,6 @@ static void same_runs(const char *want, const char *got) {
     hid_t a = H5Fopen(want, H5F_ACC_RDONLY, H5P_DEFAULT);
     hid_t b = H5Fopen(got, H5F_ACC_RDONLY, H5P_DEFAULT);
     cr_assert(a >= 0 && b >= 0);
-    gm_state *sa = gm_state_create(), *sb = gm_state_create();
     for (int m = 0; m < N_MODELS; m++)
         for (int seed = 1; seed <= SEEDS; seed++) {
             char group[128], path[256];
@@ -202,32 +166,8 @@ static void same_runs(const char *want, const char *got) {
     H5Fclose(a);
     H5Fclose(b);
     for (int m = 0; m < N_MODELS; m++)
-        for (int seed = 1; seed <= SEEDS; seed++) {
-            char group[128];
-            snprintf(group, sizeof group, "/models/%s/seed_%d", models[m], seed);
-            gm_error err = {0};
-            char model[32];
-            snprintf(model, sizeof model, "%s", models[m]);
-            cr_assert_eq(gm_runfile_read_state(want, model, seed, sa, &err),
-                         GM_OK, "%s", err.message);
-            cr_assert_eq(gm_runfile_read_state(got, model, seed, sb, &err),
-                         GM_OK, "%s", err.message);
-            cr_assert_eq(gm_state_count(sa), gm_state_count(sb));
-            for (int i = 0; i < gm_state_count(sa); i++) {
-                gm_state_record r = gm_state_at(sa, i), q;
-                char name[256];
-                snprintf(name, sizeof name, "%.*s", (int)r.name_len, r.name);
-                if (strcmp(name, "run/train_seconds") == 0) continue;
-                cr_assert(gm_state_find(sb, name, &q), "%s: %s", group, name);
-                cr_assert_eq(r.count, q.count, "%s: %s", group, name);
-                cr_assert_eq(memcmp(r.data, q.data,
-                                    r.count * gm_state_type_size(r.type)),
-                             0, "%s: checkpoint record %s differs", group,
-                             name);
-            }
-        }
-    gm_state_free(sa);
-    gm_state_free(sb);
+        for (int seed = 1; seed <= SEEDS; seed++)
+            same_checkpoint(want, got, models[m], seed);
 }
 
 /* Stops the experiment when `model` reaches step `stop` (the runs before

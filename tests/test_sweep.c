@@ -13,6 +13,7 @@
 #include "gm/registry.h"
 #include "gm/runfile.h"
 #include "gm/train.h"
+#include "run_compare.h"
 #include "shell_run.h"
 
 /* The library's and the command's OpenBLAS kernel must be the same for
@@ -193,41 +194,6 @@ Test(sweep, run_records_points_and_summary_shows_them, .init = make_dir,
     cr_assert_eq(lines, 4, "%s", out);
 }
 
-/* Stops the library's run once `model` reaches step `at`. */
-typedef struct stopper {
-    const char *model;
-    long at;
-    volatile sig_atomic_t flag;
-} stopper;
-
-static void stop_at(const gm_progress *p, void *ctx) {
-    stopper *s = ctx;
-    if (strcmp(p->model, s->model) == 0 && p->step >= s->at) s->flag = 1;
-}
-
-/* The whole contents of a dataset as bytes (malloc'd). */
-static void *read_all(hid_t f, const char *path, size_t *size) {
-    hid_t d = H5Dopen2(f, path, H5P_DEFAULT);
-    cr_assert_geq(d, 0, "missing %s", path);
-    hid_t t = H5Dget_type(d), s = H5Dget_space(d);
-    *size = H5Tget_size(t) * (size_t)H5Sget_simple_extent_npoints(s);
-    void *buf = malloc(*size ? *size : 1);
-    cr_assert_geq(H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), 0);
-    H5Sclose(s);
-    H5Tclose(t);
-    H5Dclose(d);
-    return buf;
-}
-
-static void same_dataset(hid_t a, hid_t b, const char *path) {
-    size_t na, nb;
-    void *x = read_all(a, path, &na), *y = read_all(b, path, &nb);
-    cr_assert_eq(na, nb, "%s: sizes differ", path);
-    cr_assert_eq(memcmp(x, y, na), 0, "%s differs", path);
-    free(x);
-    free(y);
-}
-
 /* The series and the final checkpoint of every point agree bit for
  * bit. */
 static void same_points(const char *want, const char *got) {
@@ -247,28 +213,8 @@ static void same_points(const char *want, const char *got) {
             }
     H5Fclose(a);
     H5Fclose(b);
-    gm_state *sa = gm_state_create(), *sb = gm_state_create();
-    gm_error err = {0};
-    for (int m = 0; m < N_POINTS; m++) {
-        cr_assert_eq(gm_runfile_read_state(want, points[m], 2, sa, &err), GM_OK,
-                     "%s", err.message);
-        cr_assert_eq(gm_runfile_read_state(got, points[m], 2, sb, &err), GM_OK,
-                     "%s", err.message);
-        cr_assert_eq(gm_state_count(sa), gm_state_count(sb));
-        for (int i = 0; i < gm_state_count(sa); i++) {
-            gm_state_record r = gm_state_at(sa, i), q;
-            char name[256];
-            snprintf(name, sizeof name, "%.*s", (int)r.name_len, r.name);
-            if (strcmp(name, "run/train_seconds") == 0) continue;
-            cr_assert(gm_state_find(sb, name, &q), "%s: %s", points[m], name);
-            cr_assert_eq(r.count, q.count, "%s: %s", points[m], name);
-            cr_assert_eq(
-                memcmp(r.data, q.data, r.count * gm_state_type_size(r.type)), 0,
-                "%s: checkpoint record %s differs", points[m], name);
-        }
-    }
-    gm_state_free(sa);
-    gm_state_free(sb);
+    for (int m = 0; m < N_POINTS; m++)
+        same_checkpoint(want, got, points[m], 2);
 }
 
 /* The document stored in the run file (with its sweep block and an
@@ -293,10 +239,10 @@ Test(sweep, resume_rebuilds_every_point, .init = make_dir, .fini = remove_dir) {
     gm_status s = gm_config_load_string(&e, swept, yaml, sets, 2,
                                         gm_registry_schema, reg, &err);
     cr_assert_eq(s, GM_OK, "%s", err.message);
-    stopper st = {.model = points[2], .at = 13};
+    test_stopper st = {.model = points[2], .at = 13};
     gm_train_options opts = {.jobs = 2,
                              .stop = &st.flag,
-                             .progress = stop_at,
+                             .progress = test_stop_at,
                              .progress_ctx = &st,
                              .progress_interval = 1e-12};
     s = gm_train_experiment(&e, reg, &opts, &err);
