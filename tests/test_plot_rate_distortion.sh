@@ -11,31 +11,9 @@
 set -euo pipefail
 src=$1
 bin=$2
-py=/usr/bin/python3
 plot="$src/analysis/plot_rate_distortion.py"
-
-if ! "$py" -c "import h5py, matplotlib, numpy" 2>/dev/null; then
-    echo "SKIP: $py cannot import h5py, matplotlib and numpy"
-    exit 77
-fi
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-
-check_png() {
-    local f=$1
-    [ -f "$f" ] || fail "$f was not written"
-    local sig
-    sig=$(head -c 8 "$f" | od -An -tx1 | tr -d ' \n')
-    [ "$sig" = "89504e470d0a1a0a" ] || fail "$f is not a PNG (starts $sig)"
-    local size
-    size=$(stat -c %s "$f")
-    [ "$size" -gt 10000 ] || fail "$f is only $size bytes"
-}
+# shellcheck source=support/plot_checks.sh
+. "$src/tests/support/plot_checks.sh"
 
 net='encoder: {hidden: [16]}
     decoder: {hidden: [16]}'
