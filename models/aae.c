@@ -27,18 +27,8 @@ static const gm_role_shape aae_shapes[] = {
 static const gm_hparam_spec aae_hparams[] = {
     GM_VAE_LIKELIHOOD_HPARAMS,
     GM_ADV_LOSS_HPARAM,
-    {.name = "d_steps",
-     .type = GM_HP_INT,
-     .def = 1,
-     .min = 1,
-     .max = 100,
-     .doc = "discriminator steps per step"},
-    {.name = "d_lr",
-     .type = GM_HP_FLOAT,
-     .def = 0,
-     .min = 0,
-     .max = 10,
-     .doc = "discriminator learning rate (0: the model's optimizer lr)"},
+    GM_ADV_D_STEPS_HPARAM("discriminator steps per step"),
+    GM_ADV_D_LR_HPARAM,
 };
 
 typedef struct aae_parts {

@@ -38,6 +38,24 @@ const gm_adv_loss *gm_adv_loss_of(const gm_hparams *h);
                "the generator), hinge or least_squares"                        \
     }
 
+/* The discriminator's steps per step of the networks it judges (`doc`
+ * names them), and the learning rates of both sides. */
+#define GM_ADV_D_STEPS_HPARAM(doc_)                                            \
+    {                                                                          \
+        .name = "d_steps", .type = GM_HP_INT, .def = 1, .min = 1, .max = 100,  \
+        .doc = doc_                                                            \
+    }
+#define GM_ADV_D_LR_HPARAM                                                     \
+    {                                                                          \
+        .name = "d_lr", .type = GM_HP_FLOAT, .def = 0, .min = 0, .max = 10,    \
+        .doc = "discriminator learning rate (0: the model's optimizer lr)"     \
+    }
+#define GM_ADV_G_LR_HPARAM(doc_)                                               \
+    {                                                                          \
+        .name = "g_lr", .type = GM_HP_FLOAT, .def = 0, .min = 0, .max = 10,    \
+        .doc = doc_                                                            \
+    }
+
 /* What the discriminator's scores mean, as metric names: a logit loss
  * logs d_real and d_fake (mean probabilities), the others d_score_real
  * and d_score_fake (mean raw scores). For a logit loss, the mean real

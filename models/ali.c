@@ -27,24 +27,10 @@ static const gm_role_shape ali_shapes[] = {
 
 static const gm_hparam_spec ali_hparams[] = {
     GM_ADV_LOSS_HPARAM,
-    {.name = "d_steps",
-     .type = GM_HP_INT,
-     .def = 1,
-     .min = 1,
-     .max = 100,
-     .doc = "discriminator steps per encoder/generator step"},
-    {.name = "d_lr",
-     .type = GM_HP_FLOAT,
-     .def = 0,
-     .min = 0,
-     .max = 10,
-     .doc = "discriminator learning rate (0: the model's optimizer lr)"},
-    {.name = "g_lr",
-     .type = GM_HP_FLOAT,
-     .def = 0,
-     .min = 0,
-     .max = 10,
-     .doc = "encoder and generator learning rate (0: the model's lr)"},
+    GM_ADV_D_STEPS_HPARAM("discriminator steps per encoder/generator step"),
+    GM_ADV_D_LR_HPARAM,
+    GM_ADV_G_LR_HPARAM("encoder and generator learning rate (0: the model's "
+                       "lr)"),
 };
 
 typedef struct ali_parts {

@@ -13,25 +13,14 @@ typedef struct gm_gan_parts {
     int d_steps;
 } gm_gan_parts;
 
-/* Hyperparameters both GAN objectives take: loss and d_steps. */
+/* Hyperparameters both GAN objectives take: loss, d_steps and the two
+ * learning rates. */
 #define GM_GAN_HPARAMS                                                         \
     GM_ADV_LOSS_HPARAM,                                                        \
-        {.name = "d_steps",                                                    \
-         .type = GM_HP_INT,                                                    \
-         .def = 1,                                                             \
-         .min = 1,                                                             \
-         .max = 100,                                                           \
-         .doc = "discriminator steps per generator step"},                     \
-        {.name = "d_lr",                                                       \
-         .type = GM_HP_FLOAT,                                                  \
-         .def = 0,                                                             \
-         .min = 0,                                                             \
-         .max = 10,                                                            \
-         .doc = "discriminator learning rate (0: the model's optimizer lr)"},  \
-    {                                                                          \
-        .name = "g_lr", .type = GM_HP_FLOAT, .def = 0, .min = 0, .max = 10,    \
-        .doc = "generator learning rate (0: the model's optimizer lr)"         \
-    }
+        GM_ADV_D_STEPS_HPARAM("discriminator steps per generator step"),       \
+        GM_ADV_D_LR_HPARAM,                                                    \
+        GM_ADV_G_LR_HPARAM(                                                    \
+            "generator learning rate (0: the model's optimizer lr)")
 
 extern const char *const gm_gan_roles[];
 /* The shapes of the roles: generator latent -> data, discriminator
