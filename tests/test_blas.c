@@ -359,3 +359,40 @@ Test(blas_threads, the_file_does_not_depend_on_jobs_or_threads,
         cr_assert_eq(rc, 0, "%s differs:\n%s", objects[i], out);
     }
 }
+
+/* An experiment may ask for several OpenBLAS threads per run (a lone big
+ * run then uses the idle cores); the count is part of the experiment, so
+ * the file still does not depend on --jobs, and --jobs defaults to the
+ * cores over it. */
+Test(blas_threads, the_experiment_sets_them_and_jobs_do_not_matter,
+     .init = make_dir, .fini = remove_dir) {
+    char path[128], out[8192];
+    snprintf(path, sizeof path, "%s/wide2.yaml", dir);
+    char text[sizeof wide + 32];
+    snprintf(text, sizeof text, "blas_threads: 2\n%s", wide);
+    write_file(path, text);
+    for (int jobs = 1; jobs <= 2; jobs++) {
+        int rc = shell_run(out, sizeof out,
+                           "%s run %s --jobs %d --quiet --out %s/t%d.h5", GM,
+                           path, jobs, dir, jobs);
+        cr_assert_eq(rc, 0, "%s", out);
+    }
+    const char *objects[] = {"/models/vae/seed_1/checkpoint/params",
+                             "/models/vae/seed_2/metrics",
+                             "/models/vae/seed_2/samples"};
+    for (int i = 0; i < 3; i++) {
+        int rc = shell_run(out, sizeof out, "h5diff -q %s/t1.h5 %s/t2.h5 %s %s",
+                           dir, dir, objects[i], objects[i]);
+        cr_assert_eq(rc, 0, "%s differs:\n%s", objects[i], out);
+    }
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int rc = shell_run(out, sizeof out,
+                       "%s run %s --set train.steps=1 --out %s/d.h5 2>&1 | "
+                       "head -1",
+                       GM, path, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    char want[64];
+    snprintf(want, sizeof want, ", %ld job%s x 2 threads, ",
+             cores > 2 ? cores / 2 : 1, cores > 3 ? "s" : "");
+    cr_assert(strstr(out, want), "'%s' not in: %s", want, out);
+}

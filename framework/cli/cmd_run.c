@@ -30,8 +30,9 @@ static const char usage[] =
     "  --resume RUN  go on with every unfinished run of RUN.h5 from its last\n"
     "                checkpoint, as if never stopped\n"
     "  --plugin LIB  load an objective from a shared library\n"
-    "  --jobs N      train N runs at once (default: the number of cores);\n"
-    "                the run file is the same for every N\n"
+    "  --jobs N      train N runs at once (default: the number of cores\n"
+    "                over the experiment's blas_threads); the run file is\n"
+    "                the same for every N\n"
     "  --quiet       no progress output\n"
     "\n"
     "Ctrl-C (SIGINT) or SIGTERM: every run checkpoints at its next step, the\n"
@@ -237,10 +238,16 @@ static void on_progress(const gm_progress *p, void *ctx) {
     fflush(stderr);
 }
 
+/* --jobs's default: the cores a process has, shared by its runs' OpenBLAS
+ * threads, so that jobs x threads does not exceed them. */
+static int share_cores(long cores, int blas_threads) {
+    return cores > blas_threads ? (int)(cores / blas_threads) : 1;
+}
+
 /* A rank other than 0: trains the runs rank 0 hands it, from the
  * experiment rank 0 shares; rank 0 reports every outcome. */
 static int serve_rank_0(gm_cluster *cluster, gm_registry *reg, bool loaded,
-                        int jobs) {
+                        int jobs, bool jobs_given) {
     char *doc = NULL;
     gm_cluster_share_text(cluster, NULL, &doc);
     if (!doc) return EXIT_USER; /* rank 0 failed and said why */
@@ -250,6 +257,7 @@ static int serve_rank_0(gm_cluster *cluster, gm_registry *reg, bool loaded,
         loaded && gm_config_load_string(&e, doc, "the experiment", NULL, 0,
                                         gm_registry_schema, reg, &err) == GM_OK;
     free(doc);
+    if (ok && !jobs_given) jobs = share_cores(jobs, e.blas_threads);
     if (loaded && !ok)
         fprintf(stderr, "gm run (rank %d): %s; this rank trains nothing\n",
                 gm_cluster_rank(cluster), err.message);
@@ -366,7 +374,8 @@ int cmd_run(int argc, char **argv) {
     gm_cluster *cluster;
     int code = join_cluster(&cluster);
     if (code != EXIT_OK) return code;
-    if (jobs == 0) { /* the cores, shared by the ranks on this machine */
+    bool jobs_given = jobs > 0;
+    if (!jobs_given) { /* the cores, shared by the ranks on this machine */
         long ranks_here = cluster ? gm_cluster_local_size(cluster) : 1;
         jobs = cores > ranks_here ? cores / ranks_here : 1;
     }
@@ -380,7 +389,8 @@ int cmd_run(int argc, char **argv) {
             plugins_loaded = false;
         }
     if (cluster && gm_cluster_rank(cluster) > 0) {
-        code = serve_rank_0(cluster, reg, plugins_loaded, (int)jobs);
+        code =
+            serve_rank_0(cluster, reg, plugins_loaded, (int)jobs, jobs_given);
         gm_registry_free(reg);
         gm_cluster_leave(cluster);
         return code;
@@ -409,6 +419,7 @@ int cmd_run(int argc, char **argv) {
         gm_experiment_clear(&e);
         ready = false;
     }
+    if (ready && !jobs_given) jobs = share_cores(jobs, e.blas_threads);
     if (cluster)
         gm_cluster_share_text(cluster, ready ? e.config_yaml : NULL, NULL);
     if (ready && cluster) gm_cluster_count_threads(cluster, (int)jobs);
@@ -429,13 +440,15 @@ int cmd_run(int argc, char **argv) {
     if (!view.quiet && cluster)
         fprintf(stderr,
                 "gm run: %s, %d MPI ranks: %ld jobs here and %d on the "
-                "others, OpenBLAS %s\n",
+                "others x %d thread%s, OpenBLAS %s\n",
                 resume ? resume : file, gm_cluster_size(cluster), jobs,
-                gm_cluster_remote_slots(cluster),
+                gm_cluster_remote_slots(cluster), e.blas_threads,
+                e.blas_threads == 1 ? "" : "s",
                 cli_blas_describe(blas, sizeof blas));
     else if (!view.quiet)
-        fprintf(stderr, "gm run: %s, %ld jobs, OpenBLAS %s\n",
-                resume ? resume : file, jobs,
+        fprintf(stderr, "gm run: %s, %ld job%s x %d thread%s, OpenBLAS %s\n",
+                resume ? resume : file, jobs, jobs == 1 ? "" : "s",
+                e.blas_threads, e.blas_threads == 1 ? "" : "s",
                 cli_blas_describe(blas, sizeof blas));
     gm_train_options opts = {.progress = on_progress,
                              .progress_ctx = &view,

@@ -16,6 +16,7 @@
 
 #define GM_PATH_MAX 1024
 #define GM_MAX_SEEDS 64
+#define GM_MAX_BLAS_THREADS 64
 #define GM_MAX_ROLES 4
 #define GM_MODEL_NAME_MAX 128
 
@@ -89,6 +90,10 @@ typedef struct gm_experiment {
      * test split, or 1000 training rows if it has none */
     int eval_held_out;
     long checkpoint_every; /* steps between checkpoints (and at the end) */
+    /* OpenBLAS threads for every run's products (blas_threads, default 1);
+     * part of the experiment because the products' last bits depend on
+     * it, so a run's results do not depend on how it is launched. */
+    int blas_threads;
     gm_model_spec *models; /* in file order */
     int n_models;
     char *config_yaml; /* the whole document, overrides applied, its

@@ -54,13 +54,14 @@ typedef struct gm_train_options {
  * checkpoint, bit for bit as if never stopped). Runs train `jobs` at a
  * time; each evaluation, checkpoint (every e->checkpoint_every steps and
  * at the end) and finished run is in the published file as soon as it
- * comes, and the file does not depend on jobs: OpenBLAS is set to one
- * thread (for the whole process, and left so), since its products change
- * in the last bits with its thread count. The progress callback is called
- * from the workers, one call at a time. On a NaN or Inf the run file keeps
- * everything logged so far, its status says "failed: <why>", and the error
- * names model, seed, step and metric. When opts->stop is set, every run
- * checkpoints, the file's status becomes "interrupted", and the result is
+ * comes, and the file does not depend on jobs: OpenBLAS is set to
+ * e->blas_threads threads (for the whole process, and left so), since its
+ * products change in the last bits with its thread count; `jobs` times
+ * e->blas_threads is the number of cores the runs keep busy. The progress
+ * callback is called from the workers, one call at a time. On a NaN or Inf the
+ * run file keeps everything logged so far, its status says "failed: <why>", and
+ * the error names model, seed, step and metric. When opts->stop is set, every
+ * run checkpoints, the file's status becomes "interrupted", and the result is
  * GM_INTERRUPTED. */
 gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
                               const gm_train_options *opts, gm_error *err);

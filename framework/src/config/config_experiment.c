@@ -1,12 +1,12 @@
-/* The top level of an experiment file: name, seeds, output, and the
- * sections in a fixed order. */
+/* The top level of an experiment file: name, seeds, output, OpenBLAS's
+ * threads, and the sections in a fixed order. */
 #include <stdio.h>
 
 #include "config/config_internal.h"
 
-static const char *const top_keys[] = {"experiment", "seeds",  "out",
-                                       "dataset",    "train",  "eval",
-                                       "checkpoint", "models", "sweep"};
+static const char *const top_keys[] = {
+    "experiment", "seeds", "out",        "blas_threads", "dataset",
+    "train",      "eval",  "checkpoint", "models",       "sweep"};
 static const char *const eval_keys[] = {"every", "samples", "held_out"};
 static const char *const checkpoint_keys[] = {"every"};
 
@@ -89,7 +89,7 @@ gm_status gm_cfg_experiment(const gm_cfg *c, const gm_ynode *root,
                             gm_experiment *e) {
     if (root->kind != GM_YMAP)
         return gm_cfg_fail_type(c, root, "", "a mapping at the top level");
-    gm_status st = gm_cfg_check_keys(c, root, "", top_keys, 9);
+    gm_status st = gm_cfg_check_keys(c, root, "", top_keys, 10);
     char path[GM_CFG_PATH_MAX];
     const gm_ynode *v;
     if (st == GM_OK)
@@ -100,6 +100,12 @@ gm_status gm_cfg_experiment(const gm_cfg *c, const gm_ynode *root,
     snprintf(e->out, sizeof e->out, "runs/%s.h5", e->name);
     if (st == GM_OK)
         st = gm_cfg_get_string(c, root, "", "out", e->out, sizeof e->out);
+    e->blas_threads = 1;
+    if (st == GM_OK)
+        st =
+            gm_cfg_get_int(c, root, "", "blas_threads",
+                           (gm_cfg_range){1, GM_MAX_BLAS_THREADS, false, false},
+                           &e->blas_threads);
     if (st == GM_OK)
         st =
             gm_cfg_require(c, root, root, "", "dataset", path, sizeof path, &v);

@@ -480,7 +480,7 @@ gm_status gm_cluster_serve(gm_cluster *c, const gm_experiment *e,
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
     pthread_mutex_init(&sv.setup, NULL);
-    gm_blas_set_threads(1); /* as in gm_train_experiment */
+    gm_blas_set_threads(e->blas_threads); /* as in gm_train_experiment */
     int started = 0;
     for (; started < jobs; started++) {
         threads[started] = (serving){.sv = &sv, .tag = started};

@@ -506,10 +506,11 @@ gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
             int jobs = opts && opts->jobs > 0 ? opts->jobs : 1;
             jobs = jobs > t.n_jobs ? t.n_jobs : jobs;
             jobs = jobs > GM_MAX_JOBS ? GM_MAX_JOBS : jobs;
-            /* One OpenBLAS thread per run, whatever --jobs is: OpenBLAS's
-             * products are not bit-identical across thread counts, and its
-             * count is process-wide (docs/performance.md). */
-            gm_blas_set_threads(1);
+            /* The experiment's OpenBLAS threads (1 by default), whatever
+             * --jobs is: OpenBLAS's products are not bit-identical across
+             * thread counts, and its count is process-wide
+             * (docs/performance.md). */
+            gm_blas_set_threads(e->blas_threads);
             s = train_all(&t, jobs, err);
         }
         if (s == GM_OK && t.interrupted)
