@@ -238,10 +238,10 @@ g1=$(val "$b1" gm_steps_per_s) g2=$(val "$b2" gm_steps_per_s)
 r1=$(val "$b1" gemm_bound) r2=$(val "$b2" gemm_bound)
 echo "vae alone with 2 OpenBLAS threads ($GM_CORE): gm $g2 st/s," \
     "$(ratio "$g2" "$g1")x one thread; bound $r2 st/s, $(ratio "$r2" "$r1")x"
-echo "  not used by gm: $(get differ_1_vs_2_threads <"$out/bits") of gm's" \
-    "$(get calls <"$out/bits") products give other bits with 2 threads than"
-echo "  with 1 ($GM_CORE; bench_threads), so every run keeps one thread and the"
-echo "  run file does not depend on --jobs"
+echo "  an experiment's choice (blas_threads: 2), never gm's: $(get differ_1_vs_2_threads <"$out/bits") of gm's" \
+    "$(get calls <"$out/bits") products give"
+echo "  other bits with 2 threads than with 1 ($GM_CORE; bench_threads), so the"
+echo "  count is part of the experiment and the run file does not depend on --jobs"
 echo
 echo "pt = PyTorch; st/s = steps/s; bound = GEMM-only steps/s in gm's process."
 echo "gm/bound, pt/bound: each framework against the same sgemm calls timed in"
