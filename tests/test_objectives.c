@@ -840,8 +840,9 @@ static void prior_vanishes_at_theta_prime(const char *previous) {
         gm_model *m = build(reg, &spec, NULL, 2, 4);
         gm_phase *ph = &m->phases[1];
         gm_error err = {0};
-        cr_assert_eq(m->hooks.before_phase(m->hooks.state, 1, 0, 1, &err),
-                     GM_OK);
+        cr_assert_eq(
+            m->hooks.before_phase(m->hooks.state, "generator", 0, 1, &err),
+            GM_OK);
         gm_params_zero_grad(ph->groups[0]);
         gm_graph_forward(ph->graph);
         if (run == 0) cr_assert_eq(metric(ph->graph, "prior_kl"), 0.0);
