@@ -1,8 +1,10 @@
 /* What a plugin author meets: objectives added to a registry as a plugin
  * is, a graph error in any model found before anything trains (naming
  * model and node), number hyperparameters without a range taking any
- * value, a lookup of an undeclared hyperparameter refused, and hooks that
- * know a phase by its name whatever the order of the phases. */
+ * value, a lookup of an undeclared hyperparameter refused, hooks that
+ * know a phase by its name whatever the order of the phases, and a
+ * registry in which no objective replaces another (libgm alone has none;
+ * the built-ins come from libgm_models). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <signal.h>
@@ -11,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "builtin.h"
 #include "gm/config.h"
 #include "gm/ops.h"
 #include "gm/registry.h"
@@ -77,7 +80,7 @@ static const gm_objective typo = {
 };
 
 static gm_registry *registry_with(const gm_objective *o) {
-    gm_registry *r = gm_registry_create();
+    gm_registry *r = gm_builtin_registry();
     gm_error err = {0};
     cr_assert_eq(gm_registry_add(r, o, &err), GM_OK, "%s", err.message);
     return r;
@@ -160,7 +163,7 @@ Test(plugin_api, a_ranged_number_is_still_checked) {
 }
 
 Test(plugin_api, the_registry_refuses_a_second_objective_of_a_name) {
-    gm_registry *r = gm_registry_create();
+    gm_registry *r = gm_builtin_registry();
     gm_objective again = broken;
     again.schema.name = "gan";
     gm_error err = {0};
@@ -171,6 +174,69 @@ Test(plugin_api, the_registry_refuses_a_second_objective_of_a_name) {
     old.abi = GM_OBJECTIVE_ABI - 1;
     cr_assert_neq(gm_registry_add(r, &old, &err), GM_OK);
     cr_assert(strstr(err.message, "ABI"), "%s", err.message);
+    gm_registry_free(r);
+}
+
+Test(plugin_api, libgm_alone_knows_no_objective) {
+    gm_registry *r = gm_registry_create();
+    cr_assert_eq(gm_registry_count(r), 0);
+    gm_error err = {0};
+    cr_assert_null(gm_registry_find(r, "gan", NULL, &err));
+    cr_assert_str_eq(err.message, "unknown objective 'gan' (known: none)");
+    gm_registry_free(r);
+}
+
+Test(plugin_api, the_builtins_are_added_as_any_objective_is) {
+    gm_registry *r = gm_builtin_registry();
+    const char *names[] = {"vae_elbo",       "joint_kl", "gan",
+                           "gan_data_prior", "aae",      "ali"};
+    cr_assert_eq(gm_registry_count(r), 6);
+    for (int i = 0; i < 6; i++) {
+        cr_assert_str_eq(gm_registry_at(r, i)->schema.name, names[i]);
+        cr_assert_null(gm_registry_plugin_path(r, names[i]));
+    }
+    gm_error err = {0};
+    cr_assert_neq(gm_registry_add(r, gm_registry_at(r, 2), &err), GM_OK);
+    cr_assert_str_eq(err.message,
+                     "objective gan: the objective name 'gan' is taken by a "
+                     "built-in objective: give the objective another name");
+    gm_registry_free(r);
+}
+
+/* tests/plugins/impostor_plugin.c calls its objective "gan". */
+Test(plugin_api, a_plugin_cannot_replace_a_builtin) {
+    gm_registry *r = gm_builtin_registry();
+    const gm_objective *gan = gm_registry_find(r, "gan", NULL, NULL);
+    gm_error err = {0};
+    cr_assert_null(gm_registry_load(r, GM_IMPOSTOR_PLUGIN, &err));
+    cr_assert(strstr(err.message, "plugin " GM_IMPOSTOR_PLUGIN ": ") ==
+                  err.message,
+              "%s", err.message);
+    cr_assert(strstr(err.message, "'gan' is taken by a built-in objective"),
+              "%s", err.message);
+    cr_assert_eq(gm_registry_find(r, "gan", NULL, NULL), gan);
+    cr_assert_eq(gm_registry_count(r), 6);
+    gm_registry_free(r);
+}
+
+Test(plugin_api, a_plugin_cannot_replace_another_plugin) {
+    char copy[] = "/tmp/gm_impostor_XXXXXX";
+    int fd = mkstemp(copy);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cp %s %s", GM_IMPOSTOR_PLUGIN, copy);
+    cr_assert_eq(system(cmd), 0);
+    gm_registry *r = gm_registry_create();
+    gm_error err = {0};
+    cr_assert_not_null(gm_registry_load(r, GM_IMPOSTOR_PLUGIN, &err), "%s",
+                       err.message);
+    const gm_objective *second = gm_registry_load(r, copy, &err);
+    unlink(copy);
+    cr_assert_null(second);
+    cr_assert(strstr(err.message, "'gan' is taken by the plugin "), "%s",
+              err.message);
+    cr_assert(strstr(err.message, "impostor_plugin.so"), "%s", err.message);
     gm_registry_free(r);
 }
 
