@@ -52,7 +52,6 @@ static const gm_hparam_spec prior_hparams[] = {
 };
 
 typedef struct prior_state {
-    int generator_phase;
     bool cached;
     /* cached: this iteration's z and G(z) before its updates */
     gm_rng z_stream;
@@ -71,11 +70,11 @@ static void prior_state_free(void *p) {
     free(s);
 }
 
-static gm_status prior_before_phase(void *state, int phase, int repeat,
+static gm_status prior_before_phase(void *state, const char *phase, int repeat,
                                     long step, gm_error *err) {
     (void)step;
     prior_state *s = state;
-    if (phase != s->generator_phase) return GM_OK;
+    if (strcmp(phase, "generator") != 0) return GM_OK;
     if (!s->cached) {
         gm_status st = GM_OK;
         if (s->updates % s->refresh_every == 0)
@@ -181,7 +180,6 @@ static gm_status prior_build(gm_model *m, const gm_build_ctx *ctx,
     prior_state *st = calloc(1, sizeof *st);
     if (!st) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     st->cached = gm_hparams_is(h, "previous", "cached");
-    st->generator_phase = 1;
     st->generator = p.generator;
     st->refresh_every = (long)gm_hparams_number(h, "refresh_every");
     st->z_stream = gm_rng_split(ctx->noise);

@@ -1,5 +1,5 @@
-/* The built-in objectives, and the VAE parts that vae_elbo and joint_kl
- * share. */
+/* The built-in objectives (builtin.c lists them), and the VAE parts that
+ * vae_elbo and joint_kl share. */
 #ifndef GM_MODELS_H
 #define GM_MODELS_H
 
@@ -11,9 +11,6 @@ extern const gm_objective gm_objective_gan;
 extern const gm_objective gm_objective_gan_data_prior;
 extern const gm_objective gm_objective_aae;
 extern const gm_objective gm_objective_ali;
-
-/* Every built-in objective, NULL-terminated. */
-extern const gm_objective *const gm_builtin_objectives[];
 
 /* An encoder q(z|x) = N(mu, exp(logvar)), a reparameterised z and a
  * decoder p(x|z), wired in one graph with the ELBO's terms:

@@ -308,9 +308,9 @@ Test(e2e, help_version_and_lists) {
     cr_assert(strstr(out, "\n  --seed S "), "every option is explained: %s",
               out);
     cr_assert_eq(shell_run(out, sizeof out, "%s list objectives", GM), 0);
-    const char *objectives[] = {"vae_elbo", "joint_kl", "gan",
-                                "gan_data_prior"};
-    for (int i = 0; i < 4; i++)
+    const char *objectives[] = {"vae_elbo",       "joint_kl", "gan",
+                                "gan_data_prior", "aae",      "ali"};
+    for (int i = 0; i < 6; i++)
         cr_assert(strstr(out, objectives[i]), "%s missing in:\n%s",
                   objectives[i], out);
     cr_assert(strstr(out, "lambda"), "parameters are listed: %s", out);

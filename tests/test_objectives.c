@@ -7,6 +7,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "builtin.h"
 #include "gm/data.h"
 #include "gm/registry.h"
 #include "train/model.h"
@@ -133,7 +134,7 @@ static gm_model *vae_fixture(gm_registry *reg, const gm_model_spec *spec,
 }
 
 Test(objective_values, vae_elbo_matches_numpy) {
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     gm_model_spec spec = tiny_spec(reg, "vae_elbo", 1, 3, GM_ACT_TANH, 2);
     set_number(&spec, "sigma", 0.5);
     set_number(&spec, "beta", 0.5);
@@ -151,7 +152,7 @@ Test(objective_values, vae_elbo_matches_numpy) {
 /* Free bits: each latent dimension's batch-mean KL counts as at least
  * lambda; the fixture's KL (0.066 nats, one dimension) is below 1. */
 Test(objective_values, vae_free_bits_floor_the_kl) {
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     gm_model_spec spec = tiny_spec(reg, "vae_elbo", 1, 3, GM_ACT_TANH, 2);
     set_number(&spec, "sigma", 0.5);
     set_number(&spec, "beta", 0.5);
@@ -169,7 +170,7 @@ Test(objective_values, vae_free_bits_floor_the_kl) {
 
 /* KL warm-up: beta ramps from 0 to its value over warmup_steps. */
 Test(objective_values, vae_warmup_ramps_beta) {
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     gm_model_spec spec = tiny_spec(reg, "vae_elbo", 1, 3, GM_ACT_TANH, 2);
     set_number(&spec, "sigma", 0.5);
     set_number(&spec, "warmup_steps", 10);
@@ -194,7 +195,7 @@ Test(objective_values, vae_warmup_ramps_beta) {
 /* The plain autoencoder: z = mu(x), the loss is the reconstruction alone,
  * and there is neither noise nor a KL metric. */
 Test(objective_values, autoencoder_matches_numpy) {
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     gm_model_spec spec = tiny_spec(reg, "vae_elbo", 1, 3, GM_ACT_TANH, 2);
     set_number(&spec, "sigma", 0.5);
     set_number(&spec, "beta", 0.0);
@@ -219,7 +220,7 @@ Test(objective_values, autoencoder_matches_numpy) {
 /* The stochastic autoencoder is beta 0: the loss is the reconstruction at
  * the noisy z, and the KL is still measured. */
 Test(objective_values, stochastic_autoencoder_matches_numpy) {
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     gm_model_spec spec = tiny_spec(reg, "vae_elbo", 1, 3, GM_ACT_TANH, 2);
     set_number(&spec, "sigma", 0.5);
     set_number(&spec, "beta", 0.0);
@@ -233,7 +234,7 @@ Test(objective_values, stochastic_autoencoder_matches_numpy) {
 }
 
 Test(objective_values, deterministic_posterior_refuses_a_kl_weight) {
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     gm_model_spec spec = tiny_spec(reg, "vae_elbo", 1, 3, GM_ACT_TANH, 2);
     set_choice(&spec, "posterior", "deterministic"); /* beta stays 1 */
     gm_rng init = gm_rng_stream(1, "init"), noise = gm_rng_stream(1, "noise");
@@ -293,7 +294,7 @@ static int eval_index(const gm_model *m, const char *name) {
 }
 
 Test(objective_eval, kl_per_dim_and_active_units_known_by_construction) {
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     static float rows[2 * KNOWN_ROWS];
     gm_model *m = known_encoder(reg, "gaussian", rows);
     cr_assert_eq(m->n_eval_vectors, 1);
@@ -333,7 +334,7 @@ Test(objective_eval, kl_per_dim_and_active_units_known_by_construction) {
 }
 
 Test(objective_eval, deterministic_encoder_active_units) {
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     static float rows[2 * KNOWN_ROWS];
     gm_model *m = known_encoder(reg, "deterministic", rows);
     cr_assert_eq(m->n_eval_vectors, 0);
@@ -351,7 +352,7 @@ Test(objective_eval, deterministic_encoder_active_units) {
 }
 
 Test(objective_values, joint_kl_matches_numpy) {
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     gm_dataset_spec ds = {.name = "ring", .modes = 4, .radius = 1.0,
                           .std = 0.5, .size = 100};
     gm_rng data_rng = gm_rng_stream(1, "data");
@@ -377,7 +378,7 @@ Test(objective_values, joint_kl_matches_numpy) {
 }
 
 static void gan_values(const char *loss, double want_g) {
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     gm_model_spec spec = tiny_spec(reg, "gan", 1, 3, GM_ACT_TANH, 2);
     set_choice(&spec, "loss", loss);
     gm_model *m = build(reg, &spec, NULL, 2, 4);
@@ -409,7 +410,7 @@ Test(objective_values, gan_minimax_matches_numpy) {
  * d_score_* metrics (no d_real: the scores are not probabilities) and the
  * generator's loss. */
 static void gan_score_values(const char *loss, double want_d, double want_g) {
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     gm_model_spec spec = tiny_spec(reg, "gan", 1, 3, GM_ACT_TANH, 2);
     set_choice(&spec, "loss", loss);
     gm_model *m = build(reg, &spec, NULL, 2, 4);
@@ -460,7 +461,7 @@ static gm_model *ali_fixture(gm_registry *reg, const char *loss) {
 }
 
 static void ali_values(const char *loss, double want_d, double want_g) {
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     gm_model *m = ali_fixture(reg, loss);
     cr_assert_float_eq(gm_node_scalar(m->phases[0].loss), want_d, TOL, "%s",
                        loss);
@@ -494,7 +495,7 @@ Test(objective_values, ali_least_squares_matches_numpy) {
 
 /* The evaluation hook: x -> E -> G and the aggregate posterior's KL. */
 Test(objective_values, ali_evaluation_matches_numpy) {
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     gm_model *m = ali_fixture(reg, "non_saturating");
     cr_assert_eq(m->n_eval_metrics, 2);
     cr_assert_str_eq(m->eval_names[0], "recon_mse");
@@ -509,7 +510,7 @@ Test(objective_values, ali_evaluation_matches_numpy) {
 }
 
 static void aae_values(const char *loss, double want_d, double want_reg) {
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     gm_model_spec spec = tiny_spec(reg, "aae", 1, 3, GM_ACT_TANH, 2);
     set_number(&spec, "sigma", 0.5);
     set_choice(&spec, "loss", loss);
@@ -550,7 +551,7 @@ Test(objective_values, aae_least_squares_matches_numpy) {
 }
 
 Test(objective_values, gan_data_prior_matches_numpy) {
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     gm_model_spec spec = tiny_spec(reg, "gan_data_prior", 1, 3, GM_ACT_TANH, 2);
     gm_model *m = build(reg, &spec, NULL, 2, 4);
     fill_fixture_params(m);
@@ -603,7 +604,7 @@ static void check_phase_gradient(gm_phase *ph, const char *label) {
 }
 
 static void gradient_through(const char *objective, const char *noise) {
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     gm_model_spec spec = tiny_spec(reg, objective, 2, 4, GM_ACT_TANH, 3);
     if (strcmp(objective, "vae_elbo") == 0 || strcmp(objective, "joint_kl") == 0)
         set_number(&spec, "sigma", 0.7);
@@ -691,7 +692,7 @@ static void fit_free(fit *f) {
 }
 
 static void vae_fits_gaussian(const char *objective) {
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     gm_model_spec spec = tiny_spec(reg, objective, 1, 16, GM_ACT_TANH, 128);
     set_number(&spec, "learn_sigma", 1);
     set_number(&spec, "sample_noise", 1);
@@ -730,7 +731,7 @@ static void evaluate_fit(const fit *f, double mean, double std, double *out) {
  * 0.5 log(2 pi 0.01) + 0.25 / 0.02 = 11.1 nats. */
 static double family_distortion(const char *posterior, double beta,
                                 double *rate) {
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     gm_model_spec spec = tiny_spec(reg, "vae_elbo", 1, 16, GM_ACT_TANH, 128);
     set_choice(&spec, "posterior", posterior);
     set_number(&spec, "beta", beta);
@@ -770,7 +771,7 @@ Test(objective_learning, beta_vae_trades_rate_for_distortion) {
 }
 
 static void gan_moves_to_data_mean(const char *objective) {
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     gm_model_spec spec = tiny_spec(reg, objective, 1, 16, GM_ACT_RELU, 128);
     spec.train.optimizer.lr = 2e-3f;
     spec.train.optimizer.beta1 = 0.5f;
@@ -799,7 +800,7 @@ Test(objective_learning, ali_moves_its_mean_to_the_data) {
  * 0.09) and pulls the aggregate posterior q(z) toward N(0, 1), so the
  * decoder's samples from p(z) land on the data's mean and spread. */
 Test(objective_learning, aae_matches_q_z_to_the_prior) {
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     gm_model_spec spec = tiny_spec(reg, "aae", 1, 16, GM_ACT_RELU, 128);
     set_number(&spec, "sigma", 0.2);
     set_number(&spec, "d_steps", 2);
@@ -829,7 +830,7 @@ Test(objective_learning, aae_matches_q_z_to_the_prior) {
 /* theta = theta': the data-prior term is 0 and adds no gradient, so the
  * generator's gradient equals that of the same model with lambda = 0. */
 static void prior_vanishes_at_theta_prime(const char *previous) {
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     float grads[2][512];
     size_t n = 0;
     for (int run = 0; run < 2; run++) {
@@ -840,8 +841,9 @@ static void prior_vanishes_at_theta_prime(const char *previous) {
         gm_model *m = build(reg, &spec, NULL, 2, 4);
         gm_phase *ph = &m->phases[1];
         gm_error err = {0};
-        cr_assert_eq(m->hooks.before_phase(m->hooks.state, 1, 0, 1, &err),
-                     GM_OK);
+        cr_assert_eq(
+            m->hooks.before_phase(m->hooks.state, "generator", 0, 1, &err),
+            GM_OK);
         gm_params_zero_grad(ph->groups[0]);
         gm_graph_forward(ph->graph);
         if (run == 0) cr_assert_eq(metric(ph->graph, "prior_kl"), 0.0);
@@ -867,7 +869,7 @@ Test(objective_learning, prior_term_vanishes_at_theta_prime_frozen) {
 
 /* joint_kl says in the run file whether its value includes log p_data. */
 Test(objective_values, joint_kl_states_whether_it_has_the_data_term) {
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     gm_dataset_spec ds = {.name = "ring", .modes = 4, .radius = 1.0,
                           .std = 0.5, .size = 100};
     gm_rng data_rng = gm_rng_stream(1, "data");
@@ -887,7 +889,7 @@ Test(objective_values, joint_kl_states_whether_it_has_the_data_term) {
 /* The GAN's two phases take their own learning rates when d_lr / g_lr are
  * set, the model's otherwise. */
 Test(objective_values, gan_phases_have_their_own_learning_rates) {
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     gm_model_spec spec = tiny_spec(reg, "gan", 1, 3, GM_ACT_RELU, 2);
     spec.train.optimizer.lr = 1e-4f;
     set_number(&spec, "d_lr", 4e-4);
@@ -920,7 +922,7 @@ static const gm_shape *view_shape(const gm_params *p, const char *name) {
 /* The shapes each schema declares (which the experiment's reader sizes the
  * networks with) are the ones its build makes. */
 Test(objective_sizes, declared_shapes_are_the_built_ones) {
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     const int latent = 3, data = 5, hidden = 7;
     for (int k = 0; k < N_BUILTINS; k++) {
         const gm_objective_schema *s =
@@ -953,7 +955,7 @@ Test(objective_sizes, declared_shapes_are_the_built_ones) {
 /* Built past the reader (which refuses these), an oversized latent_dim is
  * still an error naming it, not an int overflow or a huge allocation. */
 Test(objective_sizes, huge_latent_dim_is_an_error_not_an_overflow) {
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     for (int k = 0; k < N_BUILTINS; k++) {
         gm_model_spec spec =
             tiny_spec(reg, builtins[k], INT_MAX, 4, GM_ACT_RELU, 4);

@@ -1,7 +1,10 @@
 /* What a plugin author meets: objectives added to a registry as a plugin
  * is, a graph error in any model found before anything trains (naming
  * model and node), number hyperparameters without a range taking any
- * value, and a lookup of an undeclared hyperparameter refused. */
+ * value, a lookup of an undeclared hyperparameter refused, hooks that
+ * know a phase by its name whatever the order of the phases, and a
+ * registry in which no objective replaces another (libgm alone has none;
+ * the built-ins come from libgm_models). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <signal.h>
@@ -10,10 +13,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "builtin.h"
 #include "gm/config.h"
 #include "gm/ops.h"
 #include "gm/registry.h"
 #include "gm/train.h"
+#include "train/model.h"
 
 static const char *const roles[] = {"generator"};
 
@@ -75,7 +80,7 @@ static const gm_objective typo = {
 };
 
 static gm_registry *registry_with(const gm_objective *o) {
-    gm_registry *r = gm_registry_create();
+    gm_registry *r = gm_builtin_registry();
     gm_error err = {0};
     cr_assert_eq(gm_registry_add(r, o, &err), GM_OK, "%s", err.message);
     return r;
@@ -158,7 +163,7 @@ Test(plugin_api, a_ranged_number_is_still_checked) {
 }
 
 Test(plugin_api, the_registry_refuses_a_second_objective_of_a_name) {
-    gm_registry *r = gm_registry_create();
+    gm_registry *r = gm_builtin_registry();
     gm_objective again = broken;
     again.schema.name = "gan";
     gm_error err = {0};
@@ -172,6 +177,69 @@ Test(plugin_api, the_registry_refuses_a_second_objective_of_a_name) {
     gm_registry_free(r);
 }
 
+Test(plugin_api, libgm_alone_knows_no_objective) {
+    gm_registry *r = gm_registry_create();
+    cr_assert_eq(gm_registry_count(r), 0);
+    gm_error err = {0};
+    cr_assert_null(gm_registry_find(r, "gan", NULL, &err));
+    cr_assert_str_eq(err.message, "unknown objective 'gan' (known: none)");
+    gm_registry_free(r);
+}
+
+Test(plugin_api, the_builtins_are_added_as_any_objective_is) {
+    gm_registry *r = gm_builtin_registry();
+    const char *names[] = {"vae_elbo",       "joint_kl", "gan",
+                           "gan_data_prior", "aae",      "ali"};
+    cr_assert_eq(gm_registry_count(r), 6);
+    for (int i = 0; i < 6; i++) {
+        cr_assert_str_eq(gm_registry_at(r, i)->schema.name, names[i]);
+        cr_assert_null(gm_registry_plugin_path(r, names[i]));
+    }
+    gm_error err = {0};
+    cr_assert_neq(gm_registry_add(r, gm_registry_at(r, 2), &err), GM_OK);
+    cr_assert_str_eq(err.message,
+                     "objective gan: the objective name 'gan' is taken by a "
+                     "built-in objective: give the objective another name");
+    gm_registry_free(r);
+}
+
+/* tests/plugins/impostor_plugin.c calls its objective "gan". */
+Test(plugin_api, a_plugin_cannot_replace_a_builtin) {
+    gm_registry *r = gm_builtin_registry();
+    const gm_objective *gan = gm_registry_find(r, "gan", NULL, NULL);
+    gm_error err = {0};
+    cr_assert_null(gm_registry_load(r, GM_IMPOSTOR_PLUGIN, &err));
+    cr_assert(strstr(err.message, "plugin " GM_IMPOSTOR_PLUGIN ": ") ==
+                  err.message,
+              "%s", err.message);
+    cr_assert(strstr(err.message, "'gan' is taken by a built-in objective"),
+              "%s", err.message);
+    cr_assert_eq(gm_registry_find(r, "gan", NULL, NULL), gan);
+    cr_assert_eq(gm_registry_count(r), 6);
+    gm_registry_free(r);
+}
+
+Test(plugin_api, a_plugin_cannot_replace_another_plugin) {
+    char copy[] = "/tmp/gm_impostor_XXXXXX";
+    int fd = mkstemp(copy);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "cp %s %s", GM_IMPOSTOR_PLUGIN, copy);
+    cr_assert_eq(system(cmd), 0);
+    gm_registry *r = gm_registry_create();
+    gm_error err = {0};
+    cr_assert_not_null(gm_registry_load(r, GM_IMPOSTOR_PLUGIN, &err), "%s",
+                       err.message);
+    const gm_objective *second = gm_registry_load(r, copy, &err);
+    unlink(copy);
+    cr_assert_null(second);
+    cr_assert(strstr(err.message, "'gan' is taken by the plugin "), "%s",
+              err.message);
+    cr_assert(strstr(err.message, "impostor_plugin.so"), "%s", err.message);
+    gm_registry_free(r);
+}
+
 /* A typo in a hyperparameter's name aborts at once, naming it, instead of
  * quietly reading a default. */
 Test(plugin_api, an_undeclared_hyperparameter_name_aborts, .signal = SIGABRT) {
@@ -180,4 +248,133 @@ Test(plugin_api, an_undeclared_hyperparameter_name_aborts, .signal = SIGABRT) {
     gm_error err = {0};
     cr_assert_eq(load(&e, r, "typo", "1", &err), GM_OK, "%s", err.message);
     gm_check_models(&e, r, &err);
+}
+
+/* An objective of two phases, "a" (once per step) and "b" (twice), added
+ * in the order its `order` parameter spells ("aa": "a" twice), whose
+ * before_phase hook logs the phase names and repeats it is called with. */
+static const char *const orders[] = {"ab", "ba", "aa", NULL};
+static const gm_hparam_spec order_hparams[] = {
+    {.name = "order",
+     .type = GM_HP_CHOICE,
+     .choices = orders,
+     .def_choice = "ab",
+     .doc = "the order the phases are added in"},
+};
+
+#define MAX_LOGGED 8
+
+typedef struct phase_log {
+    char seen[MAX_LOGGED][GM_NAME_MAX];
+    int n;
+} phase_log;
+
+static gm_status log_phase(void *state, const char *phase, int repeat,
+                           long step, gm_error *err) {
+    phase_log *log = state;
+    cr_assert_lt(log->n, MAX_LOGGED);
+    snprintf(log->seen[log->n++], GM_NAME_MAX, "%s/%d", phase, repeat);
+    return GM_OK;
+}
+
+static gm_status add_named_phase(gm_model *m, const gm_build_ctx *ctx,
+                                 gm_params *p, const gm_mlp *gen, char name,
+                                 gm_error *err) {
+    char phase[2] = {name, 0};
+    gm_graph *g = gm_graph_create(phase);
+    gm_node *z = gm_randn(
+        g, "z", (int[]){ctx->batch_size, ctx->spec->latent_dim}, 2, ctx->noise);
+    gm_node *loss =
+        gm_mean(g, gm_square(g, gm_mlp_forward(g, gen, z)), GM_AXIS_ALL);
+    return gm_model_add_phase(m, phase, g, loss, &p, 1, name == 'b' ? 2 : 1,
+                              err);
+}
+
+static gm_status ordered_build(gm_model *m, const gm_build_ctx *ctx,
+                               gm_error *err) {
+    gm_mlp gen;
+    gm_params *p = gm_model_network(m, ctx, "generator", ctx->spec->latent_dim,
+                                    ctx->data_dim, &gen, err);
+    if (!p) return err->status;
+    phase_log *log = calloc(1, sizeof *log);
+    gm_hooks hooks = {
+        .state = log, .free_state = free, .before_phase = log_phase};
+    gm_status s = gm_model_set_hooks(m, &hooks, err);
+    const char *order = gm_hparams_choice(&ctx->spec->params, "order");
+    for (int i = 0; s == GM_OK && i < 2; i++)
+        s = add_named_phase(m, ctx, p, &gen, order[i], err);
+    if (s != GM_OK) return s;
+    gm_graph *g = gm_graph_create("sampler");
+    gm_node *z =
+        gm_randn(g, "z", (int[]){ctx->sample_count, ctx->spec->latent_dim}, 2,
+                 ctx->noise);
+    return gm_model_set_sampler(
+        m, g, gm_node_set_name(gm_mlp_forward(g, &gen, z), "samples"), err);
+}
+
+static const gm_objective ordered = {
+    .abi = GM_OBJECTIVE_ABI,
+    .schema = {.name = "ordered",
+               .roles = roles,
+               .n_roles = 1,
+               .hparams = order_hparams,
+               .n_hparams = 1},
+    .build = ordered_build,
+};
+
+/* The model `ordered` with its phases in `order`; NULL with err set if it
+ * cannot be built. */
+static gm_model *ordered_model(const char *order, gm_error *err) {
+    gm_model_spec spec;
+    memset(&spec, 0, sizeof spec);
+    snprintf(spec.name, sizeof spec.name, "ordered");
+    snprintf(spec.objective, sizeof spec.objective, "ordered");
+    spec.latent_dim = 2;
+    spec.n_networks = 1;
+    snprintf(spec.networks[0].role, GM_NAME_MAX, "generator");
+    spec.networks[0].mlp =
+        (gm_mlp_spec){.hidden = {4}, .n_hidden = 1, .activation = GM_ACT_RELU};
+    gm_hparams_defaults(&spec.params, order_hparams, 1);
+    snprintf(spec.params.item[0].choice, GM_HPARAM_STR_MAX, "%s", order);
+    spec.train.steps = 1;
+    spec.train.batch_size = 4;
+    spec.train.optimizer = gm_optim_defaults(GM_OPTIM_ADAM);
+    gm_rng init = gm_rng_stream(1, "init"), noise = gm_rng_stream(1, "noise");
+    gm_build_ctx ctx = {.spec = &spec,
+                        .data_dim = 2,
+                        .batch_size = 4,
+                        .sample_count = 4,
+                        .seed = 1,
+                        .init = &init,
+                        .noise = &noise};
+    return gm_model_create(&ordered, &ctx, err);
+}
+
+/* One step's hook calls, joined by spaces. */
+static void one_step_calls(const char *order, char *out, size_t n) {
+    gm_error err = {0};
+    gm_model *m = ordered_model(order, &err);
+    cr_assert_not_null(m, "%s", err.message);
+    cr_assert_eq(gm_model_train_step(m, 1, NULL, NULL, &err), GM_OK, "%s",
+                 err.message);
+    const phase_log *log = m->hooks.state;
+    out[0] = 0;
+    for (int i = 0; i < log->n; i++)
+        snprintf(out + strlen(out), n - strlen(out), "%s%s", i ? " " : "",
+                 log->seen[i]);
+    gm_model_free(m);
+}
+
+Test(plugin_api, before_phase_gets_the_name_whatever_the_order) {
+    char calls[256];
+    one_step_calls("ab", calls, sizeof calls);
+    cr_assert_str_eq(calls, "a/0 b/0 b/1");
+    one_step_calls("ba", calls, sizeof calls);
+    cr_assert_str_eq(calls, "b/0 b/1 a/0");
+}
+
+Test(plugin_api, two_phases_of_one_name_are_refused) {
+    gm_error err = {0};
+    cr_assert_null(ordered_model("aa", &err));
+    cr_assert(strstr(err.message, "two phases named 'a'"), "%s", err.message);
 }

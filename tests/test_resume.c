@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "builtin.h"
 #include "gm/config.h"
 #include "gm/runfile.h"
 #include "gm/train.h"
@@ -81,7 +82,7 @@ static const char *const models[] = {"vae",   "ae",     "joint", "gan",   "prior
 
 static gm_status train_until(const char *out, int jobs, bool resume,
                              const char *model, long stop, gm_error *err) {
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     char set_out[256];
     snprintf(set_out, sizeof set_out, "out=%s", out);
     const char *sets[] = {set_out};

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builtin.h"
 #include "gm/config.h"
 #include "gm/registry.h"
 #include "gm/runfile.h"
@@ -230,7 +231,7 @@ Test(sweep, resume_rebuilds_every_point, .init = make_dir, .fini = remove_dir) {
                        GM, yaml, set, want);
     cr_assert_eq(rc, 0, "%s", out);
 
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     char set_out[256];
     snprintf(set_out, sizeof set_out, "out=%s", got);
     const char *sets[] = {set, set_out};

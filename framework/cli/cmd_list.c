@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "builtin.h"
 #include "cli.h"
 #include "gm/data.h"
 #include "gm/registry.h"
@@ -65,7 +66,7 @@ int cmd_list(int argc, char **argv) {
         return EXIT_USAGE;
     }
     if (objectives) {
-        gm_registry *r = gm_registry_create();
+        gm_registry *r = gm_builtin_registry();
         if (!r) {
             cli_error("list", "out of memory");
             return EXIT_USER;

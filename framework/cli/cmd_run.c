@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "blas_kernel.h"
+#include "builtin.h"
 #include "cli.h"
 #include "gm/cluster.h"
 #include "gm/config.h"
@@ -380,7 +381,7 @@ int cmd_run(int argc, char **argv) {
         jobs = cores > ranks_here ? cores / ranks_here : 1;
     }
     gm_error err = {0};
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     bool plugins_loaded = reg != NULL;
     if (!reg) cli_error("run", "out of memory");
     for (int i = 0; plugins_loaded && i < n_plugins; i++)

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builtin.h"
 #include "cli.h"
 #include "gm/train.h"
 
@@ -109,7 +110,7 @@ int cmd_sample(int argc, char **argv) {
         fputs(usage, stderr);
         return EXIT_USAGE;
     }
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     gm_error err = {0};
     float *x = NULL;
     int dim = 0;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "builtin.h"
 #include "cli.h"
 #include "gm/metric_info.h"
 #include "gm/registry.h"
@@ -245,7 +246,7 @@ int cmd_summary(int argc, char **argv) {
         return EXIT_USAGE;
     }
     gm_error err = {0};
-    gm_registry *reg = gm_registry_create();
+    gm_registry *reg = gm_builtin_registry();
     if (!reg) {
         cli_error("summary", "out of memory");
         return EXIT_USER;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builtin.h"
 #include "gm/config.h"
 #include "gm/registry.h"
 
@@ -138,7 +139,7 @@ static void check_round_trip(const gm_experiment *e, gm_registry *registry) {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     static gm_registry *registry; /* built once, kept for the process */
-    if (!registry) registry = gm_registry_create();
+    if (!registry) registry = gm_builtin_registry();
     REQUIRE(registry);
     char *text = malloc(size + 1);
     REQUIRE(text);

@@ -38,8 +38,9 @@
  * sweep keys, vector evaluation metrics, the held-out row count in the
  * build context, hyperparameter lookups without a fallback, open ranges
  * by default, the schema's headline metrics, networks as lists of layers
- * (a larger gm_mlp)). */
-#define GM_OBJECTIVE_ABI 3
+ * (a larger gm_mlp); 4: before_phase gets the phase's name, not its
+ * index). */
+#define GM_OBJECTIVE_ABI 4
 
 typedef struct gm_dataset gm_dataset;
 typedef struct gm_model gm_model;
@@ -82,7 +83,9 @@ gm_params *gm_model_network(gm_model *m, const gm_build_ctx *ctx,
 gm_status gm_model_adopt_params(gm_model *m, gm_params *p, gm_error *err);
 
 /* Adds a phase named `name` (its loss is logged as loss_<name>) that
- * minimises `loss` over `groups`, `repeats` times per step. The model takes
+ * minimises `loss` over `groups`, `repeats` times per step. A name is
+ * one phase's: a second phase of the same name is refused. The phases
+ * of a step run in the order they were added. The model takes
  * ownership of g, which it compiles. The groups must be the model's
  * (gm_model_network, gm_model_adopt_params). Each group has one optimizer,
  * made from the model's train settings when a phase first names it and
@@ -109,10 +112,13 @@ gm_status gm_model_set_sampler(gm_model *m, gm_graph *g, gm_node *samples,
 gm_status gm_model_set_attr(gm_model *m, const char *name, double value,
                             gm_error *err);
 
-/* Called before each forward of a phase (repeat counts from 0 within the
- * step): the place to fill the objective's own inputs. */
-typedef gm_status (*gm_before_phase_fn)(void *state, int phase, int repeat,
-                                        long step, gm_error *err);
+/* Called before each forward of every phase (repeat counts from 0 within
+ * the step): the place to fill the objective's own inputs. `phase` is the
+ * name the phase was added with (gm_model_add_phase), so a hook tests
+ *   if (strcmp(phase, "generator") != 0) return GM_OK;
+ * and stays right whatever order the phases are added in. */
+typedef gm_status (*gm_before_phase_fn)(void *state, const char *phase,
+                                        int repeat, long step, gm_error *err);
 
 /* Called after every training step (step counts from 1). */
 typedef gm_status (*gm_after_step_fn)(void *state, long step, gm_error *err);

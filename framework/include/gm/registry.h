@@ -1,9 +1,12 @@
 /* gm/registry.h: the objectives a run can use.
  *
- * A registry holds the built-in objectives and those loaded from shared
- * libraries (`plugin:` in YAML, `gm run --plugin`). A plugin library
- * exports `const gm_objective *gm_objective_entry(void)` (see
- * gm/objective.h); it stays loaded until the registry is freed. */
+ * A registry holds objectives added with gm_registry_add (the gm command's
+ * built-ins, from its own library libgm_models: libgm knows no objective)
+ * and those loaded from shared libraries (`plugin:` in YAML, `gm run
+ * --plugin`). A plugin library exports
+ * `const gm_objective *gm_objective_entry(void)` (see gm/objective.h); it
+ * stays loaded until the registry is freed. A name means one objective:
+ * neither kind can replace one already there. */
 #ifndef GM_REGISTRY_H
 #define GM_REGISTRY_H
 
@@ -11,19 +14,20 @@
 
 typedef struct gm_registry gm_registry;
 
-/* A registry with the built-in objectives; NULL if out of memory. */
+/* An empty registry; NULL if out of memory. */
 gm_registry *gm_registry_create(void);
 void gm_registry_free(gm_registry *r);
 
 /* Adds an objective: the built-ins come in this way, and a library's
  * through gm_registry_load. Refused, naming it, if its abi is not
  * GM_OBJECTIVE_ABI, it lacks a name or a build function, or its name is
- * taken. */
+ * taken (the message says by a built-in or by which plugin). */
 gm_status gm_registry_add(gm_registry *r, const gm_objective *o, gm_error *err);
 
 /* Loads the objective of the shared library at `path` (once per path).
  * Errors name the path: missing file, no gm_objective_entry, an ABI other
- * than GM_OBJECTIVE_ABI, a name already taken. */
+ * than GM_OBJECTIVE_ABI, a name already taken (a plugin cannot replace a
+ * built-in objective: add the built-ins first). */
 const gm_objective *gm_registry_load(gm_registry *r, const char *path,
                                      gm_error *err);
 

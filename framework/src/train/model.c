@@ -102,6 +102,15 @@ gm_status gm_model_add_phase(gm_model *m, const char *name, gm_graph *g,
         return gm_error_set(err, GM_ERR_INVALID, "more than %d phases",
                             GM_MAX_PHASES);
     }
+    /* Hooks and gm_model_set_phase_lr know a phase by its name. */
+    for (int p = 0; p < m->n_phases; p++)
+        if (strcmp(m->phases[p].name, name) == 0) {
+            gm_graph_free(g);
+            return gm_error_set(err, GM_ERR_INVALID,
+                                "two phases named '%s': a phase's name must "
+                                "be its own",
+                                name);
+        }
     gm_phase *ph = &m->phases[m->n_phases++];
     ph->graph = g; /* owned from here on, even if what follows fails */
     snprintf(ph->name, sizeof ph->name, "%s", name);
@@ -290,8 +299,8 @@ gm_status gm_model_train_step(gm_model *m, long step, gm_batch_fn next_batch,
         for (int r = 0; r < ph->repeats; r++) {
             if (ph->x) next_batch(batcher, gm_node_data(ph->x));
             if (m->hooks.before_phase) {
-                gm_status s = m->hooks.before_phase(m->hooks.state, p, r, step,
-                                                    err);
+                gm_status s = m->hooks.before_phase(m->hooks.state, ph->name, r,
+                                                    step, err);
                 if (s != GM_OK) return s;
             }
             for (int i = 0; i < ph->n_groups; i++)

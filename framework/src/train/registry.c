@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models.h"
-
 #define MAX_OBJECTIVES 64
 
 struct gm_registry {
@@ -23,35 +21,49 @@ struct gm_registry {
 
 static const gm_objective *by_name(const gm_registry *r, const char *name);
 
-/* Why o cannot join r, or NULL. */
-static const char *refusal(const gm_registry *r, const gm_objective *o) {
-    return !o                           ? "no objective"
-           : o->abi != GM_OBJECTIVE_ABI ? "ABI version mismatch"
-           : !o->schema.name || !o->build
-               ? "its objective lacks a name or a build function"
-           : by_name(r, o->schema.name) ? "its objective's name is taken"
-           : r->n == MAX_OBJECTIVES     ? "too many objectives"
-                                        : NULL;
+/* Refuses o, unless it can join r, with a message that starts with `who`
+ * (the objective, or the plugin that brings it). */
+static gm_status admit(const gm_registry *r, const gm_objective *o,
+                       const char *who, gm_error *err) {
+    if (o->abi != GM_OBJECTIVE_ABI)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "%s: ABI version mismatch (built for %d, gm has "
+                            "%d): rebuild it against this gm",
+                            who, o->abi, GM_OBJECTIVE_ABI);
+    if (!o->schema.name || !o->build)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "%s: its objective lacks a name or a build "
+                            "function",
+                            who);
+    if (by_name(r, o->schema.name)) {
+        /* No objective replaces another: the one a name means stays the
+         * same whatever plugins are loaded. */
+        const char *path = gm_registry_plugin_path(r, o->schema.name);
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "%s: the objective name '%s' is taken by %s%s: "
+                            "give the objective another name",
+                            who, o->schema.name,
+                            path ? "the plugin " : "a built-in objective",
+                            path ? path : "");
+    }
+    if (r->n == MAX_OBJECTIVES)
+        return gm_error_set(err, GM_ERR_INVALID, "%s: too many objectives",
+                            who);
+    return GM_OK;
 }
 
 gm_status gm_registry_add(gm_registry *r, const gm_objective *o,
                           gm_error *err) {
-    const char *why = refusal(r, o);
-    if (why)
-        return gm_error_set(err, GM_ERR_INVALID, "objective %s: %s",
-                            o && o->schema.name ? o->schema.name : "(null)",
-                            why);
-    r->objectives[r->n++] = o;
-    return GM_OK;
+    if (!o) return gm_error_set(err, GM_ERR_INVALID, "no objective");
+    char who[GM_NAME_MAX + 16];
+    snprintf(who, sizeof who, "objective %s",
+             o->schema.name ? o->schema.name : "(null)");
+    gm_status s = admit(r, o, who, err);
+    if (s == GM_OK) r->objectives[r->n++] = o;
+    return s;
 }
 
-gm_registry *gm_registry_create(void) {
-    gm_registry *r = calloc(1, sizeof *r);
-    if (!r) return NULL;
-    for (int i = 0; gm_builtin_objectives[i]; i++)
-        GM_ASSERT(gm_registry_add(r, gm_builtin_objectives[i], NULL) == GM_OK);
-    return r;
-}
+gm_registry *gm_registry_create(void) { return calloc(1, sizeof(gm_registry)); }
 
 void gm_registry_free(gm_registry *r) {
     if (!r) return;
@@ -94,19 +106,18 @@ const gm_objective *gm_registry_load(gm_registry *r, const char *path,
     /* POSIX's way of turning a dlsym result into a function pointer. */
     *(void **)&entry = dlsym(handle, "gm_objective_entry");
     const gm_objective *o = entry ? entry() : NULL;
-    const char *why = !entry ? "it has no gm_objective_entry function"
-                      : !o   ? "gm_objective_entry returned NULL"
-                             : refusal(r, o);
-    if (why) {
-        if (o && o->abi != GM_OBJECTIVE_ABI)
-            gm_error_set(err, GM_ERR_INVALID,
-                         "plugin %s: ABI version mismatch (built for %d, gm "
-                         "has %d): rebuild it against this gm",
-                         path, o->abi, GM_OBJECTIVE_ABI);
-        else
-            gm_error_set(err, GM_ERR_INVALID, "plugin %s: %s%s%s", path, why,
-                         o && o->schema.name ? ": " : "",
-                         o && o->schema.name ? o->schema.name : "");
+    char who[PATH_MAX + 16];
+    snprintf(who, sizeof who, "plugin %s", path);
+    gm_status s;
+    if (!entry)
+        s = gm_error_set(err, GM_ERR_INVALID,
+                         "%s: it has no gm_objective_entry function", who);
+    else if (!o)
+        s = gm_error_set(err, GM_ERR_INVALID,
+                         "%s: gm_objective_entry returned NULL", who);
+    else
+        s = admit(r, o, who, err);
+    if (s != GM_OK) {
         dlclose(handle);
         return NULL;
     }
@@ -145,7 +156,8 @@ const gm_objective *gm_registry_find(gm_registry *r, const char *name,
                      r->objectives[i]->schema.name);
         }
         gm_error_set(err, GM_ERR_NOT_FOUND,
-                     "unknown objective '%s' (known: %s)", name, known);
+                     "unknown objective '%s' (known: %s)", name,
+                     r->n ? known : "none");
     }
     return o;
 }
