@@ -9,5 +9,6 @@ const gm_objective *const gm_builtin_objectives[] = {
     &gm_objective_gan_data_prior,
     &gm_objective_aae,
     &gm_objective_ali,
+    &gm_objective_classifier,
     NULL,
 };

@@ -11,6 +11,7 @@ extern const gm_objective gm_objective_gan;
 extern const gm_objective gm_objective_gan_data_prior;
 extern const gm_objective gm_objective_aae;
 extern const gm_objective gm_objective_ali;
+extern const gm_objective gm_objective_classifier;
 
 /* Every built-in objective, NULL-terminated. */
 extern const gm_objective *const gm_builtin_objectives[];

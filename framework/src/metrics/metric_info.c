@@ -34,6 +34,8 @@ static const gm_metric_info table[] = {
     {"kl_per_dim", PER_EXAMPLE, GM_BETTER_NEITHER},
     {"recon_mse", "squared data units", GM_BETTER_LOWER},
     {"kl_agg_qz_pz", "nats", GM_BETTER_LOWER},
+    {"accuracy_eval", "fraction of rows", GM_BETTER_HIGHER},
+    {"xent_eval", PER_EXAMPLE, GM_BETTER_LOWER},
     {"modes_covered", "modes", GM_BETTER_HIGHER},
     {"hq_fraction", "fraction of samples", GM_BETTER_HIGHER},
     {"kl_data_model", "nats", GM_BETTER_LOWER},

@@ -40,8 +40,10 @@ struct gm_run {
     int n_logged, k_modes, snapshot, dim;
     int iwae_index;         /* where iwae_logpx sits in a row, or -1 */
     double eval_log_p_data; /* mean log p_data(x) on the evaluation rows */
-    float *samples;         /* [eval_samples, dim], drawn at each evaluation */
+    float *samples; /* [eval_samples, dim] drawn at each evaluation, or NULL
+                       for a model without a sampler */
     const float *held_out;  /* [n_held_out, dim]: the evaluate hook's rows */
+    const int *held_out_labels; /* [n_held_out] or NULL */
     int n_held_out;
     double *eval_out; /* [n_eval_metrics + vector values]: the hook's output */
 

@@ -271,7 +271,8 @@ static gm_status write_news(trainer *t, job *j, gm_error *err) {
         s = gm_run_log_append(
             j->log, r->row_step[k], r->row_values + k * r->n_logged,
             r->row_modes ? r->row_modes + k * r->k_modes : NULL,
-            r->row_samples + (size_t)k * r->snapshot * r->dim,
+            r->snapshot ? r->row_samples + (size_t)k * r->snapshot * r->dim
+                        : NULL,
             r->row_vectors ? r->row_vectors + k * r->model->eval_vector_values
                            : NULL,
             err);
