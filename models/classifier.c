@@ -136,6 +136,8 @@ static gm_status classifier_build(gm_model *m, const gm_build_ctx *ctx,
     gm_node *loss =
         gm_mean(g, gm_softmax_cross_entropy(g, logits, labels), GM_AXIS_ALL);
     gm_status s = gm_model_add_phase(m, "classifier", g, loss, &p, 1, 1, err);
+    /* read back by eval.classifier (gm/image_modes.h) */
+    if (s == GM_OK) s = gm_model_set_attr(m, "classes", classes, err);
     if (s != GM_OK) return s;
     return eval_build(m, ctx, &net, classes, err);
 }

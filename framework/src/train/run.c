@@ -149,6 +149,17 @@ gm_status gm_run_setup(gm_run *r, gm_error *err) {
             r->eval_log_p_data = held_out_log_density(r);
         }
     }
+    if (generates && r->classifier) {
+        r->image_modes = gm_image_modes_create(r->classifier, r->data, err);
+        if (!r->image_modes) return err->status;
+        add_name(r, "modes_covered");
+        add_name(r, "kl_modes");
+        add_name(r, "mode_confidence");
+        add_name(r, "classifier_accuracy");
+        gm_status as = gm_model_set_attr(m, "classifier_accuracy",
+                                         r->classifier->accuracy, err);
+        if (as != GM_OK) return as;
+    }
     r->snapshot = !generates ? 0
                   : r->dim <= 16 || r->e->eval_samples < IMAGE_SNAPSHOT
                       ? r->e->eval_samples
@@ -214,6 +225,12 @@ static gm_status evaluate(gm_run *r, long step, gm_error *err) {
     }
     if (m->samples && gm_dataset_has_density(r->data))
         at = kl_estimates(r, row, at);
+    if (r->image_modes) {
+        gm_image_modes_measure(r->image_modes, r->samples, r->e->eval_samples,
+                               row + at);
+        at += 3;
+        row[at++] = r->classifier->accuracy;
+    }
     for (int i = m->n_train_metrics; i < at; i++)
         if (!isfinite(row[i]))
             return gm_error_set(err, GM_ERR_NUMERIC, "step %ld: %s is %g", step,
@@ -309,6 +326,8 @@ gm_status gm_run_train(gm_run *r, const gm_run_callbacks *cb, gm_error *err) {
 }
 
 void gm_run_free(gm_run *r) {
+    gm_image_modes_free(r->image_modes);
+    r->image_modes = NULL;
     gm_model_free(r->model);
     gm_batcher_free(r->batcher);
     gm_dataset_free(r->data);
