@@ -670,6 +670,26 @@ Test(e2e, classifier_counts_image_modes, .init = make_dir, .fini = remove_dir) {
     cr_assert(strstr(out, "kl_modes") && strstr(out, "modes_covered"), "%s",
               out);
 
+    /* experiments/fashion_gan.yaml and stacked_fashion.yaml, a few steps
+     * each with this classifier */
+    const char *experiments[2] = {"fashion_gan", "stacked_fashion"};
+    for (int k = 0; k < 2; k++) {
+        rc = shell_run(out, sizeof out,
+                       "%s run %s/experiments/%s.yaml --quiet --out %s/x%d.h5 "
+                       "--set train.steps=2 --set eval.every=2 --set "
+                       "eval.samples=20 --set train.batch_size=16 --set "
+                       "seeds=[1] --set dataset.path=%s --set "
+                       "eval.classifier=%s%s 2>&1",
+                       GM, GM_SOURCE_DIR, experiments[k], dir, k, fm, cls,
+                       k ? " --set dataset.size=64" : "");
+        cr_assert_eq(rc, 0, "%s: %s", experiments[k], out);
+        rc = shell_run(out, sizeof out, "%s summary %s/x%d.h5", GM, dir, k);
+        const char *want[] = {"dcgan", "dcgan_prior", "conv_vae", "kl_modes"};
+        for (int i = 0; i < 4; i++)
+            cr_assert(strstr(out, want[i]), "%s: no %s in\n%s", experiments[k],
+                      want[i], out);
+    }
+
     /* errors: each stops before training, naming what is wrong */
     snprintf(path, sizeof path, "%s/images.idx", dir);
     write_ubyte_idx(path, 3, (unsigned[]){64, 28, 28}, false);
@@ -693,4 +713,37 @@ Test(e2e, classifier_counts_image_modes, .init = make_dir, .fini = remove_dir) {
         snprintf(path, sizeof path, "%s/bad.h5", dir);
         cr_assert_neq(access(path, F_OK), 0, "case %zu: no run file", i);
     }
+}
+
+/* eval.samples above the sampler's 2500 rows are drawn in several
+ * forwards: all 6000 are in the file, none repeats another draw's. */
+Test(e2e, large_sample_counts_are_drawn_in_pieces, .init = make_dir,
+     .fini = remove_dir) {
+    char path[128], out[4096];
+    snprintf(path, sizeof path, "%s/tiny.yaml", dir);
+    write_file(path, tiny);
+    int rc = shell_run(out, sizeof out,
+                       "%s run %s --quiet --out %s/big.h5 --set seeds=[1] "
+                       "--set train.steps=2 --set eval.every=2 --set "
+                       "eval.samples=6000",
+                       GM, path, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    snprintf(path, sizeof path, "%s/big.h5", dir);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = H5Dopen2(f, "models/gan/seed_1/samples", H5P_DEFAULT);
+    hid_t s = H5Dget_space(d);
+    hsize_t dims[3];
+    H5Sget_simple_extent_dims(s, dims, NULL);
+    cr_assert(dims[0] == 1 && dims[1] == 6000 && dims[2] == 2);
+    static float x[6000 * 2];
+    H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x);
+    H5Sclose(s);
+    H5Dclose(d);
+    H5Fclose(f);
+    for (int i = 0; i < 6000 * 2; i++)
+        cr_assert(isfinite(x[i]), "sample value %d", i);
+    /* the second and third draws are new noise, not the first again */
+    for (int piece = 1; piece < 3; piece++)
+        cr_assert_neq(memcmp(x, x + piece * 2500 * 2, 500 * 2 * sizeof *x), 0,
+                      "draw %d repeats the first", piece);
 }

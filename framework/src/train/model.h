@@ -67,6 +67,16 @@ gm_model *gm_model_create(const gm_objective *objective,
                           const gm_build_ctx *ctx, gm_error *err);
 void gm_model_free(gm_model *m);
 
+/* The sampler's rows per draw for eval.samples samples: evaluations draw
+ * larger counts (26,000 images for Stacked Fashion-MNIST) in several
+ * draws, so that the sampler graph's memory stays that of 2500 rows; at
+ * or below 2500, one draw, as before draws were split. */
+#define GM_SAMPLER_ROWS_MAX 2500
+static inline int gm_sampler_rows(int eval_samples) {
+    return eval_samples < GM_SAMPLER_ROWS_MAX ? eval_samples
+                                              : GM_SAMPLER_ROWS_MAX;
+}
+
 /* Fills a data input with the next batch and, when labels is not NULL,
  * the labels input with its rows' classes. */
 typedef void (*gm_batch_fn)(void *batcher, float *x, float *labels);

@@ -40,10 +40,12 @@ static gm_status alloc_rows(gm_run *r, gm_error *err) {
         calloc(rows * r->snapshot * r->dim, sizeof *r->row_samples);
     if (r->k_modes)
         r->row_modes = calloc(rows * r->k_modes, sizeof *r->row_modes);
-    r->samples =
-        r->model->samples
-            ? malloc((size_t)r->e->eval_samples * r->dim * sizeof(float))
-            : NULL;
+    /* whole draws of the sampler: the last one may go past eval.samples */
+    int draw = r->model->sample_count, n = r->e->eval_samples;
+    size_t drawn = (size_t)((n + draw - 1) / draw) * (size_t)draw;
+    r->samples = r->model->samples
+                     ? malloc(drawn * (size_t)r->dim * sizeof(float))
+                     : NULL;
     const gm_model *m = r->model;
     int vec = m->eval_vector_values;
     r->eval_out =
@@ -111,7 +113,7 @@ gm_status gm_run_setup(gm_run *r, gm_error *err) {
     gm_build_ctx ctx = {.spec = spec,
                         .data_dim = r->dim,
                         .batch_size = spec->train.batch_size,
-                        .sample_count = r->e->eval_samples,
+                        .sample_count = gm_sampler_rows(r->e->eval_samples),
                         .eval_rows = r->n_held_out,
                         .data = r->data,
                         .seed = r->seed,
@@ -215,7 +217,9 @@ static gm_status evaluate(gm_run *r, long step, gm_error *err) {
                    (size_t)vec * sizeof *r->row_vectors);
     }
     at += m->n_eval_metrics;
-    if (m->samples) gm_model_sample(m, r->samples);
+    for (int drawn = 0; m->samples && drawn < r->e->eval_samples;
+         drawn += m->sample_count)
+        gm_model_sample(m, r->samples + (size_t)drawn * r->dim);
     if (r->k_modes > 0) {
         gm_mode_stats ms =
             gm_mode_stats_compute(r->data, r->samples, r->e->eval_samples,
