@@ -8,7 +8,8 @@ FUZZ_SECONDS ?= 60
 # needed and ~/.local/bin is often on PATH already.
 PREFIX ?= $(HOME)/.local
 
-.PHONY: all deps build install run test sanitize fuzz bench plots beta_sweep clean
+.PHONY: all deps build install run test sanitize fuzz bench plots beta_sweep \
+        fashion_gan stacked_fashion clean
 
 all: build
 
@@ -66,6 +67,23 @@ beta_sweep: build
 	@scripts/deps.sh dataset-fashion-mnist python3-h5py python3-matplotlib python3-numpy
 	$(BUILD)/gm run experiments/beta_sweep.yaml --force
 	/usr/bin/python3 analysis/plot_rate_distortion.py runs/beta_sweep.h5 --out runs/beta_sweep
+
+# The classifier that counts image modes (eval.classifier), trained once:
+# experiments/fashion_classifier.yaml -> runs/fashion_classifier.h5.
+runs/fashion_classifier.h5:
+	@$(MAKE) --no-print-directory build
+	@scripts/deps.sh dataset-fashion-mnist
+	$(BUILD)/gm run experiments/fashion_classifier.yaml
+
+# Mode collapse on images (docs/results.md): single Fashion-MNIST, and the
+# long Stacked Fashion-MNIST experiment, each after its classifier.
+fashion_gan: build runs/fashion_classifier.h5
+	$(BUILD)/gm run experiments/fashion_gan.yaml --force
+	$(BUILD)/gm summary runs/fashion_gan.h5
+
+stacked_fashion: build runs/fashion_classifier.h5
+	$(BUILD)/gm run experiments/stacked_fashion.yaml --force
+	$(BUILD)/gm summary runs/stacked_fashion.h5
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

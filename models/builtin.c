@@ -5,13 +5,10 @@
 #include "models.h"
 
 static const gm_objective *const builtin_objectives[] = {
-    &gm_objective_vae_elbo,
-    &gm_objective_joint_kl,
-    &gm_objective_gan,
-    &gm_objective_gan_data_prior,
-    &gm_objective_aae,
-    &gm_objective_ali,
-    NULL,
+    &gm_objective_vae_elbo,   &gm_objective_joint_kl,
+    &gm_objective_gan,        &gm_objective_gan_data_prior,
+    &gm_objective_aae,        &gm_objective_ali,
+    &gm_objective_classifier, NULL,
 };
 
 gm_registry *gm_builtin_registry(void) {

@@ -24,8 +24,10 @@ static void eval_free(void *p) {
     free(p);
 }
 
-static gm_status joint_evaluate(void *state, const float *data, int n,
-                                double *out, gm_error *err) {
+static gm_status joint_evaluate(void *state, const float *data,
+                                const int *labels, int n, double *out,
+                                gm_error *err) {
+    (void)labels;
     return gm_vae_evaluate(state, data, n, out, err);
 }
 

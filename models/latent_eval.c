@@ -64,9 +64,9 @@ void gm_latent_eval_free(void *p) {
     free(e);
 }
 
-gm_status gm_latent_evaluate(void *p, const float *data, int n, double *out,
-                             gm_error *err) {
-    (void)err;
+gm_status gm_latent_evaluate(void *p, const float *data, const int *labels,
+                             int n, double *out, gm_error *err) {
+    (void)err, (void)labels;
     gm_latent_eval *e = p;
     int L = e->latent;
     double sq = 0.0, *mu_sum = e->sums, *mu_sq = mu_sum + L,

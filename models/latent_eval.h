@@ -41,7 +41,7 @@ gm_status gm_latent_eval_build(gm_latent_eval *e, const gm_mlp *encoder,
 void gm_latent_eval_free(void *e);
 
 /* A gm_evaluate_fn: rows data [n, dim] into out[0..GM_LATENT_EVAL_METRICS). */
-gm_status gm_latent_evaluate(void *e, const float *data, int n, double *out,
-                             gm_error *err);
+gm_status gm_latent_evaluate(void *e, const float *data, const int *labels,
+                             int n, double *out, gm_error *err);
 
 #endif

@@ -11,6 +11,7 @@ extern const gm_objective gm_objective_gan;
 extern const gm_objective gm_objective_gan_data_prior;
 extern const gm_objective gm_objective_aae;
 extern const gm_objective gm_objective_ali;
+extern const gm_objective gm_objective_classifier;
 
 /* An encoder q(z|x) = N(mu, exp(logvar)), a reparameterised z and a
  * decoder p(x|z), wired in one graph with the ELBO's terms:

@@ -58,8 +58,9 @@ static void vae_state_free(void *p) {
     free(s);
 }
 
-static gm_status vae_evaluate(void *state, const float *data, int n,
-                              double *out, gm_error *err) {
+static gm_status vae_evaluate(void *state, const float *data, const int *labels,
+                              int n, double *out, gm_error *err) {
+    (void)labels;
     return gm_vae_evaluate(&((vae_state *)state)->eval, data, n, out, err);
 }
 

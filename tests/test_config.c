@@ -199,6 +199,17 @@ Test(config_valid, held_out_rows) {
     const char *set[] = {"eval.held_out=500"};
     load_ok(&e, minimal_doc, set, 1);
     cr_assert_eq(e.eval_held_out, 500);
+    cr_assert_str_eq(e.eval_classifier, "", "no classifier by default");
+    gm_experiment_clear(&e);
+}
+
+Test(config_valid, eval_classifier_and_its_model) {
+    gm_experiment e;
+    const char *set[] = {"eval.classifier=runs/c.h5",
+                         "eval.classifier_model=net"};
+    load_ok(&e, minimal_doc, set, 2);
+    cr_assert_str_eq(e.eval_classifier, "runs/c.h5");
+    cr_assert_str_eq(e.eval_classifier_model, "net");
     gm_experiment_clear(&e);
 }
 
@@ -971,7 +982,11 @@ static const invalid_case invalid_cases[] = {
     {"unknown key without suggestion lists the known ones",
      HEAD TRAIN "eval: {often: 3}\n" MODELS_VAE,
      {0}, "x.yaml:4:8: eval.often",
-     "unknown key \"often\" (known keys: every, samples, held_out)"},
+     "unknown key \"often\" (known keys: every, samples, held_out, "
+     "classifier, classifier_model)"},
+    {"eval.classifier_model without eval.classifier",
+     HEAD TRAIN "eval: {classifier_model: net}\n" MODELS_VAE,
+     {0}, "x.yaml:4:26: eval.classifier_model", "give that file too"},
     {"eval.held_out below 1",
      HEAD TRAIN "eval: {held_out: 0}\n" MODELS_VAE,
      {0}, "x.yaml:4:18: eval.held_out", "must be >= 1, got 0"},

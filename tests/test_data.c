@@ -803,7 +803,7 @@ static void draw_epoch(gm_batcher *b, int batch, int *ids) {
     size_t per = gm_batcher_batches_per_epoch(b);
     float out[16 * 3];
     for (size_t k = 0; k < per; k++) {
-        gm_batcher_next(b, out);
+        gm_batcher_next(b, out, NULL);
         for (int r = 0; r < batch; r++) {
             int id = (int)out[3 * r];
             cr_assert_eq(out[3 * r + 1], id + 0.25f, "a whole row is copied");
@@ -811,6 +811,33 @@ static void draw_epoch(gm_batcher *b, int batch, int *ids) {
             ids[k * (size_t)batch + (size_t)r] = id;
         }
     }
+}
+
+/* Labels travel with their rows: each label is the class of the ring
+ * mode nearest its row (the std is small), and the sequence of rows is
+ * the one a batch without labels gets. */
+Test(batcher, labels_come_with_their_rows) {
+    gm_dataset_spec ds = {
+        .name = "ring", .modes = 4, .radius = 2.0, .std = 0.01, .size = 40};
+    gm_rng r = gm_rng_stream(9, "data");
+    gm_dataset *d = gm_dataset_create(&ds, &r, NULL);
+    cr_assert_not_null(d);
+    cr_assert_eq(gm_dataset_classes(d), 4);
+    gm_batcher *b = gm_batcher_create(d, 8, gm_rng_stream(1, "b"), NULL);
+    gm_batcher *twin = gm_batcher_create(d, 8, gm_rng_stream(1, "b"), NULL);
+    float x[16], twin_x[16], labels[8];
+    for (int k = 0; k < 12; k++) { /* past an epoch of 5 batches */
+        gm_batcher_next(b, x, labels);
+        gm_batcher_next(twin, twin_x, NULL);
+        cr_assert_eq(memcmp(x, twin_x, sizeof x), 0, "batch %d", k);
+        for (int i = 0; i < 8; i++)
+            cr_assert_eq(labels[i],
+                         (float)gm_dataset_nearest_mode(d, x + 2 * i, NULL),
+                         "batch %d row %d", k, i);
+    }
+    gm_batcher_free(b);
+    gm_batcher_free(twin);
+    gm_dataset_free(d);
 }
 
 Test(batcher, every_row_once_per_epoch_in_a_repeatable_order) {
@@ -879,10 +906,10 @@ Test(batcher, no_allocation_per_batch) {
     gm_dataset *d = make(&s, 4);
     gm_batcher *b = gm_batcher_create(d, 64, gm_rng_stream(4, "data"), NULL);
     float out[64 * 2];
-    gm_batcher_next(b, out);
+    gm_batcher_next(b, out, NULL);
     alloc_counter_start();
     for (int i = 0; i < 200; i++)
-        gm_batcher_next(b, out); /* 12 epochs */
+        gm_batcher_next(b, out, NULL); /* 12 epochs */
     size_t n = alloc_counter_stop();
     cr_assert_eq(n, 0u, "%zu allocations in 200 batches", n);
     cr_assert_eq(gm_batcher_epoch(b), 201 / 15);
@@ -947,6 +974,7 @@ Test(fashion_mnist, real_files_or_a_clear_not_installed_error) {
     assert_row_shape(d, 3, 1, 28, 28);
     cr_assert_eq(gm_dataset_test_rows(d), 10000u);
     cr_assert_eq(gm_dataset_modes(d), 0);
+    cr_assert_eq(gm_dataset_classes(d), 10);
     check_fashion_split(gm_dataset_data(d), gm_dataset_labels(d), 60000);
     check_fashion_split(gm_dataset_test_data(d), gm_dataset_test_labels(d),
                         10000);
@@ -1061,6 +1089,8 @@ Test(stacked_fashion_mnist, channels_are_three_images_and_labels_their_digits) {
     cr_assert_eq(gm_dataset_dim(d), 3 * 784);
     assert_row_shape(d, 3, 3, 28, 28);
     cr_assert_eq(gm_dataset_test_rows(d), 4u, "as many as the test images");
+    cr_assert_eq(gm_dataset_classes(f), 10);
+    cr_assert_eq(gm_dataset_classes(d), 1000);
     check_stacked_split(gm_dataset_data(d), gm_dataset_labels(d), 40,
                         gm_dataset_data(f), gm_dataset_labels(f), 5);
     check_stacked_split(gm_dataset_test_data(d), gm_dataset_test_labels(d), 4,

@@ -2,6 +2,7 @@
  * list, and the failures a user meets (bad file, NaN in training). */
 #include <criterion/criterion.h>
 #include <hdf5.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -309,8 +310,9 @@ Test(e2e, help_version_and_lists) {
               out);
     cr_assert_eq(shell_run(out, sizeof out, "%s list objectives", GM), 0);
     const char *objectives[] = {"vae_elbo",       "joint_kl", "gan",
-                                "gan_data_prior", "aae",      "ali"};
-    for (int i = 0; i < 6; i++)
+                                "gan_data_prior", "aae",      "ali",
+                                "classifier"};
+    for (int i = 0; i < 7; i++)
         cr_assert(strstr(out, objectives[i]), "%s missing in:\n%s",
                   objectives[i], out);
     cr_assert(strstr(out, "lambda"), "parameters are listed: %s", out);
@@ -543,4 +545,206 @@ Test(e2e, conv_experiment_trains_a_few_steps, .init = make_dir,
     }
     cr_assert_eq(series_length(f, "models/dcgan/seed_1/samples"), 2);
     H5Fclose(f);
+}
+
+/* The last value of a float64 series. */
+static double last_value(hid_t f, const char *path) {
+    long n = series_length(f, path);
+    cr_assert_gt(n, 0, "%s is empty", path);
+    double v[64];
+    cr_assert_leq(n, 64);
+    hid_t d = H5Dopen2(f, path, H5P_DEFAULT);
+    cr_assert_geq(
+        H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
+    H5Dclose(d);
+    return v[n - 1];
+}
+
+/* A small Fashion-MNIST in dir/fashion: 64 training and 16 test images. */
+static void write_small_fashion(char *fm, size_t n) {
+    char path[192];
+    snprintf(fm, n, "%s/fashion", dir);
+    cr_assert_eq(mkdir(fm, 0700), 0);
+    const char *split[2] = {"train", "t10k"};
+    unsigned rows[2] = {64, 16};
+    for (int s = 0; s < 2; s++) {
+        snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", fm, split[s]);
+        write_ubyte_idx(path, 3, (unsigned[]){rows[s], 28, 28}, false);
+        snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", fm, split[s]);
+        write_ubyte_idx(path, 1, (unsigned[]){rows[s]}, true);
+    }
+}
+
+/* A generator experiment on `dataset` whose modes eval.classifier counts;
+ * its output is dir/<out>.h5. Returns gm's exit code, output in `out`. */
+static int run_counted(const char *dataset, const char *classifier,
+                       const char *name, char *out, size_t n) {
+    char yaml[1024], path[192];
+    snprintf(yaml, sizeof yaml,
+             "experiment: %s\n"
+             "dataset: %s\n"
+             "train: {steps: 4, batch_size: 16}\n"
+             "eval: {every: 2, samples: 50, classifier: %s}\n"
+             "models:\n"
+             "  gan:\n"
+             "    objective: gan\n"
+             "    latent_dim: 4\n"
+             "    generator: {hidden: [16]}\n"
+             "    discriminator: {hidden: [16]}\n",
+             name, dataset, classifier);
+    snprintf(path, sizeof path, "%s/%s.yaml", dir, name);
+    write_file(path, yaml);
+    return shell_run(out, n, "%s run %s --quiet --out %s/%s.h5 2>&1", GM, path,
+                     dir, name);
+}
+
+/* A classifier (experiments/fashion_classifier.yaml) trained a few steps
+ * labels a GAN's samples on Fashion-MNIST (10 modes) and, channel by
+ * channel, on Stacked Fashion-MNIST (1000): the counts are in the file and
+ * in range, with the classifier's accuracy beside them; the errors a user
+ * meets are one clear message each. */
+Test(e2e, classifier_counts_image_modes, .init = make_dir, .fini = remove_dir) {
+    char fm[128], path[256], out[16384], ds[320], cls[192];
+    write_small_fashion(fm, sizeof fm);
+    /* experiments/fashion_classifier.yaml, a few steps */
+    int rc = shell_run(out, sizeof out,
+                       "%s run %s/experiments/fashion_classifier.yaml "
+                       "--quiet --out %s/cls.h5 --set train.steps=4 --set "
+                       "eval.every=2 --set train.batch_size=16 --set "
+                       "dataset.path=%s",
+                       GM, GM_SOURCE_DIR, dir, fm);
+    cr_assert_eq(rc, 0, "%s", out);
+    snprintf(cls, sizeof cls, "%s/cls.h5", dir);
+    rc = shell_run(out, sizeof out, "%s sample %s --model classifier -n 4 2>&1",
+                   GM, cls);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "does not generate"), "%s", out);
+    hid_t f = H5Fopen(cls, H5F_ACC_RDONLY, H5P_DEFAULT);
+    double accuracy =
+        last_value(f, "models/classifier/seed_1/metrics/accuracy_eval");
+    cr_assert(accuracy >= 0 && accuracy <= 1, "%g", accuracy);
+    cr_assert_eq(H5Lexists(f, "models/classifier/seed_1/samples", H5P_DEFAULT),
+                 0);
+    H5Fclose(f);
+
+    const char *kinds[2] = {"fashion", "stacked"};
+    const double modes[2] = {10, 1000};
+    for (int k = 0; k < 2; k++) {
+        if (k == 0)
+            snprintf(ds, sizeof ds, "{name: fashion_mnist, path: %s}", fm);
+        else
+            snprintf(ds, sizeof ds,
+                     "{name: stacked_fashion_mnist, path: %s, size: 64, "
+                     "seed: 3}",
+                     fm);
+        rc = run_counted(ds, cls, kinds[k], out, sizeof out);
+        cr_assert_eq(rc, 0, "%s", out);
+        snprintf(path, sizeof path, "%s/%s.h5", dir, kinds[k]);
+        f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        cr_assert_geq(f, 0);
+        double covered = last_value(f, "models/gan/seed_1/metrics/"
+                                       "modes_covered");
+        double kl = last_value(f, "models/gan/seed_1/metrics/kl_modes");
+        double conf =
+            last_value(f, "models/gan/seed_1/metrics/mode_confidence");
+        double acc =
+            last_value(f, "models/gan/seed_1/metrics/classifier_accuracy");
+        cr_assert(covered >= 1 && covered <= fmin(50, modes[k]), "%s: %g",
+                  kinds[k], covered);
+        /* at most log(modes) + log(1 + 64 / modes) above 0: the samples
+         * on one class the data has once (add-one smoothing) */
+        cr_assert(kl >= 0 && kl <= log(modes[k] + 64) + 1e-9, "%s: %g",
+                  kinds[k], kl);
+        cr_assert(conf >= 1.0 / 10 && conf <= 1, "%s: %g", kinds[k], conf);
+        cr_assert_eq(acc, accuracy, "%s: the classifier's accuracy", kinds[k]);
+        double attr = -1;
+        hid_t a = H5Aopen_by_name(f, "models/gan", "classifier_accuracy",
+                                  H5P_DEFAULT, H5P_DEFAULT);
+        cr_assert_geq(a, 0, "no classifier_accuracy attribute");
+        H5Aread(a, H5T_NATIVE_DOUBLE, &attr);
+        H5Aclose(a);
+        cr_assert_eq(attr, accuracy);
+        H5Fclose(f);
+    }
+    rc = shell_run(out, sizeof out, "%s summary %s/stacked.h5", GM, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "kl_modes") && strstr(out, "modes_covered"), "%s",
+              out);
+
+    /* experiments/fashion_gan.yaml and stacked_fashion.yaml, a few steps
+     * each with this classifier */
+    const char *experiments[2] = {"fashion_gan", "stacked_fashion"};
+    for (int k = 0; k < 2; k++) {
+        rc = shell_run(out, sizeof out,
+                       "%s run %s/experiments/%s.yaml --quiet --out %s/x%d.h5 "
+                       "--set train.steps=2 --set eval.every=2 --set "
+                       "eval.samples=20 --set train.batch_size=16 --set "
+                       "seeds=[1] --set dataset.path=%s --set "
+                       "eval.classifier=%s%s 2>&1",
+                       GM, GM_SOURCE_DIR, experiments[k], dir, k, fm, cls,
+                       k ? " --set dataset.size=64" : "");
+        cr_assert_eq(rc, 0, "%s: %s", experiments[k], out);
+        rc = shell_run(out, sizeof out, "%s summary %s/x%d.h5", GM, dir, k);
+        const char *want[] = {"dcgan", "dcgan_prior", "conv_vae", "kl_modes"};
+        for (int i = 0; i < 4; i++)
+            cr_assert(strstr(out, want[i]), "%s: no %s in\n%s", experiments[k],
+                      want[i], out);
+    }
+
+    /* errors: each stops before training, naming what is wrong */
+    snprintf(path, sizeof path, "%s/images.idx", dir);
+    write_ubyte_idx(path, 3, (unsigned[]){64, 28, 28}, false);
+    char idx[320], missing[192];
+    snprintf(idx, sizeof idx, "{name: idx, path: %s}", path);
+    snprintf(missing, sizeof missing, "%s/nothing.h5", dir);
+    snprintf(ds, sizeof ds, "{name: fashion_mnist, path: %s}", fm);
+    char gen[192];
+    snprintf(gen, sizeof gen, "%s/fashion.h5", dir);
+    const char *cases[][3] = {
+        {ds, missing, "nothing.h5"},
+        {ds, gen, "no model of objective classifier"},
+        {"{name: ring, size: 100}", cls, "[2] (not images)"},
+        {idx, cls, "has no classes"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rc = run_counted(cases[i][0], cases[i][1], "bad", out, sizeof out);
+        cr_assert_eq(rc, 1, "case %zu: %s", i, out);
+        cr_assert(strstr(out, cases[i][2]) && strstr(out, "eval.classifier"),
+                  "case %zu: %s", i, out);
+        snprintf(path, sizeof path, "%s/bad.h5", dir);
+        cr_assert_neq(access(path, F_OK), 0, "case %zu: no run file", i);
+    }
+}
+
+/* eval.samples above the sampler's 2500 rows are drawn in several
+ * forwards: all 6000 are in the file, none repeats another draw's. */
+Test(e2e, large_sample_counts_are_drawn_in_pieces, .init = make_dir,
+     .fini = remove_dir) {
+    char path[128], out[4096];
+    snprintf(path, sizeof path, "%s/tiny.yaml", dir);
+    write_file(path, tiny);
+    int rc = shell_run(out, sizeof out,
+                       "%s run %s --quiet --out %s/big.h5 --set seeds=[1] "
+                       "--set train.steps=2 --set eval.every=2 --set "
+                       "eval.samples=6000",
+                       GM, path, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    snprintf(path, sizeof path, "%s/big.h5", dir);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t d = H5Dopen2(f, "models/gan/seed_1/samples", H5P_DEFAULT);
+    hid_t s = H5Dget_space(d);
+    hsize_t dims[3];
+    H5Sget_simple_extent_dims(s, dims, NULL);
+    cr_assert(dims[0] == 1 && dims[1] == 6000 && dims[2] == 2);
+    static float x[6000 * 2];
+    H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x);
+    H5Sclose(s);
+    H5Dclose(d);
+    H5Fclose(f);
+    for (int i = 0; i < 6000 * 2; i++)
+        cr_assert(isfinite(x[i]), "sample value %d", i);
+    /* the second and third draws are new noise, not the first again */
+    for (int piece = 1; piece < 3; piece++)
+        cr_assert_neq(memcmp(x, x + piece * 2500 * 2, 500 * 2 * sizeof *x), 0,
+                      "draw %d repeats the first", piece);
 }

@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "gm/aggregate_kl.h"
+#include "gm/image_modes.h"
 #include "gm/metrics.h"
 
 /* The ring of 4 (radius 1, std 0.1): centres (1,0), (0,1), (-1,0), (0,-1). */
@@ -123,4 +124,40 @@ Test(aggregate_kl, mutual_information_saturates_at_log_n) {
     free(work);
     cr_assert(mi <= log(N) + 1e-6 && mi > log(N) - 0.05,
               "I_q %g against log N %g", mi, log(N));
+}
+
+/* ---- class histograms (image modes) ---------------------------------- */
+
+/* By hand: half the samples on each of two of four equally likely
+ * classes, KL = log 2. NumPy: p = [1,2,3,4]/10, q = [4,2,1,7]/14 (the
+ * data [3,1,0,6] plus one each), sum(p log(p/q)) = 0.3035801719354877. */
+Test(class_stats, modes_and_kl_of_hand_made_histograms) {
+    gm_class_stats s = gm_class_stats_compute((const long[]){5, 5, 0, 0},
+                                              (const long[]){9, 9, 9, 9}, 4);
+    cr_assert_eq(s.modes_covered, 2);
+    cr_assert_float_eq(s.kl, log(2.0), 1e-12, "%.17g", s.kl);
+    s = gm_class_stats_compute((const long[]){1, 2, 3, 4},
+                               (const long[]){3, 1, 0, 6}, 4);
+    cr_assert_eq(s.modes_covered, 4);
+    cr_assert_float_eq(s.kl, 0.3035801719354877, 1e-12, "%.17g", s.kl);
+    /* samples in the data's (smoothed) proportions: no divergence */
+    s = gm_class_stats_compute((const long[]){8, 4, 2, 14},
+                               (const long[]){3, 1, 0, 6}, 4);
+    cr_assert_float_eq(s.kl, 0.0, 1e-12, "%.17g", s.kl);
+    s = gm_class_stats_compute((const long[]){0, 0, 0}, (const long[]){1, 1, 1},
+                               3);
+    cr_assert_eq(s.modes_covered, 0);
+    cr_assert_eq(s.kl, 0.0);
+}
+
+/* Every sample in one of 1000 uniform classes (the collapsed generator of
+ * Stacked MNIST): KL = log 1000 with one mode. */
+Test(class_stats, total_collapse_on_stacked_classes) {
+    static long gen[1000], data[1000];
+    for (int i = 0; i < 1000; i++)
+        data[i] = 60;
+    gen[417] = 26000;
+    gm_class_stats s = gm_class_stats_compute(gen, data, 1000);
+    cr_assert_eq(s.modes_covered, 1);
+    cr_assert_float_eq(s.kl, log(1000.0), 1e-9, "%.17g", s.kl);
 }

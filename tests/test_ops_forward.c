@@ -360,6 +360,28 @@ Test(forward_loss, bce_with_logits_stable_at_100) {
     gm_graph_free(g);
 }
 
+/* logsumexp(z) - z[label] per row; Python: math.log(math.exp(1) +
+ * math.exp(2) + math.exp(3)) - 3 = 0.40760596444438013, 100 + math.log(1 +
+ * math.exp(-100) + math.exp(-200)) - 0 = 100, math.log(2). A label that
+ * is not a class (3 of 3 classes, 0.5) gives NaN, not a read past the
+ * row. */
+Test(forward_loss, softmax_cross_entropy_stable_and_guarded) {
+    gm_graph *g = gm_graph_create("ce");
+    gm_node *z = cst(g, (int[]){3, 3}, 2,
+                     (float[]){1, 2, 3, 100, 0, -100, 0, 0, -INFINITY});
+    gm_node *y = gm_softmax_cross_entropy(
+        g, z, cst(g, (int[]){3}, 1, (float[]){2, 1, 0}));
+    gm_node *bad = gm_softmax_cross_entropy(
+        g, z, cst(g, (int[]){3, 1}, 2, (float[]){3, 0.5f, -1}));
+    run(g);
+    expect(y, (int[]){3, 1}, 2,
+           (double[]){0.40760596444438013, 100, 0.6931471805599453}, TOL);
+    for (int r = 0; r < 3; r++)
+        cr_assert(isnan(gm_node_data(bad)[r]), "row %d: %g", r,
+                  gm_node_data(bad)[r]);
+    gm_graph_free(g);
+}
+
 /* 0.5 (log 2pi + lv + (x - m)^2 e^-lv). Python with L = math.log(2*math.pi):
  * 0.5*(L+1) = 1.4189385332046727 (x=1, m=0, lv=0);
  * 0.5*(L+math.log(4)+0.25) = 1.737085713764618 (x=2, m=1, lv=log 4). */
@@ -563,6 +585,12 @@ Test(forward_errors, loss_operands_that_do_not_broadcast) {
     lv = gm_input(g, "lv", (int[]){3, 3}, 2);
     expect_shape_error(g, gm_kl_normal_std(g, x, lv), "kl_normal_std", "[3, 3]",
                        "[2, 3]");
+    gm_graph_free(g);
+    g = gm_graph_create("g");
+    x = gm_input(g, "x", (int[]){2, 3}, 2);
+    t = gm_input(g, "labels", (int[]){3}, 1);
+    expect_shape_error(g, gm_softmax_cross_entropy(g, x, t),
+                       "softmax_cross_entropy", "[2, 3]", "[3]");
     gm_graph_free(g);
 }
 

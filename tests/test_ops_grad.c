@@ -1137,6 +1137,40 @@ GRAD_TEST(grad_loss, bce_with_logits_broadcast_targets) {
     bce_case(SCALAR, false);
 }
 
+/* Logits a leaf [rows, classes], labels a constant [rows] or [rows, 1] of
+ * random classes (labels take no gradient). */
+static void softmax_ce_case(const char *label, range v, bool column,
+                            gm_gradcheck_tol tol) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, label, t);
+        int rows = rand_dim(&c, 1, 5), k = rand_dim(&c, 1, 6);
+        gm_node *z = leaf(&c, (int[]){rows, k}, 2, v);
+        float y[5];
+        for (int r = 0; r < rows; r++)
+            y[r] = (float)gm_rng_below(&c.rng, (uint64_t)k);
+        gm_node *labels = column
+                              ? gm_constant(c.g, NULL, (int[]){rows, 1}, 2, y)
+                              : gm_constant(c.g, NULL, (int[]){rows}, 1, y);
+        gm_node *loss = gm_softmax_cross_entropy(c.g, z, labels);
+        assert_shape(loss, (int[]){rows, 1}, 2);
+        case_check(&c, loss, "softmax_cross_entropy", tol);
+    }
+}
+
+GRAD_TEST(grad_loss, softmax_cross_entropy) {
+    softmax_ce_case("softmax_cross_entropy", (range){-3, 3, 0}, false, TOL);
+    softmax_ce_case("softmax_cross_entropy/column", (range){-3, 3, 0}, true,
+                    TOL);
+}
+
+/* Logits around 100 overflow e^z in float: forward and backward must
+ * shift by the row's maximum (the tolerance as logsumexp_rows'). */
+GRAD_TEST(grad_loss, softmax_cross_entropy_large_logits) {
+    softmax_ce_case("softmax_cross_entropy/large", (range){99, 101, 0}, false,
+                    (gm_gradcheck_tol){5e-2f, 1e-3, 3e-4});
+}
+
 /* x, mean full or broadcast; logvar of the given kind. */
 static void gaussian_nll_case(operand_kind mean_kind, operand_kind lv_kind) {
     for (int t = 0; t < TRIALS; t++) {
@@ -1294,7 +1328,8 @@ static const char covered[] =
     " square sqrt abs"
     " relu leaky_relu elu tanh sigmoid softplus log_sigmoid"
     " sum mean logsumexp_rows slice_cols concat_cols reshape detach"
-    " bce_with_logits gaussian_nll gaussian_nll_fixed kl_normal_std randn ";
+    " bce_with_logits gaussian_nll gaussian_nll_fixed kl_normal_std"
+    " softmax_cross_entropy randn ";
 
 static bool is_covered(const char *name) {
     char word[GM_NAME_MAX + 2];

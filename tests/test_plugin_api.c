@@ -189,9 +189,10 @@ Test(plugin_api, libgm_alone_knows_no_objective) {
 Test(plugin_api, the_builtins_are_added_as_any_objective_is) {
     gm_registry *r = gm_builtin_registry();
     const char *names[] = {"vae_elbo",       "joint_kl", "gan",
-                           "gan_data_prior", "aae",      "ali"};
-    cr_assert_eq(gm_registry_count(r), 6);
-    for (int i = 0; i < 6; i++) {
+                           "gan_data_prior", "aae",      "ali",
+                           "classifier"};
+    cr_assert_eq(gm_registry_count(r), 7);
+    for (int i = 0; i < 7; i++) {
         cr_assert_str_eq(gm_registry_at(r, i)->schema.name, names[i]);
         cr_assert_null(gm_registry_plugin_path(r, names[i]));
     }
@@ -215,7 +216,7 @@ Test(plugin_api, a_plugin_cannot_replace_a_builtin) {
     cr_assert(strstr(err.message, "'gan' is taken by a built-in objective"),
               "%s", err.message);
     cr_assert_eq(gm_registry_find(r, "gan", NULL, NULL), gan);
-    cr_assert_eq(gm_registry_count(r), 6);
+    cr_assert_eq(gm_registry_count(r), 7);
     gm_registry_free(r);
 }
 

@@ -75,6 +75,11 @@ const float *gm_dataset_data(const gm_dataset *d);
 /* Class (or, for mixtures, mode) of each train row [rows]; NULL if none. */
 const int *gm_dataset_labels(const gm_dataset *d);
 
+/* Number of classes K of the labels (10 for Fashion-MNIST, 1000 for
+ * Stacked Fashion-MNIST, the modes of a mixture): every label of either
+ * split is in 0..K-1. 0 when the dataset has no labels. */
+int gm_dataset_classes(const gm_dataset *d);
+
 /* Number of rows of the test split; 0 when there is none. */
 size_t gm_dataset_test_rows(const gm_dataset *d);
 
@@ -116,9 +121,11 @@ int gm_dataset_nearest_mode(const gm_dataset *d, const float *x, double *dist);
 gm_batcher *gm_batcher_create(const gm_dataset *d, int batch_size,
                               gm_rng data_stream, gm_error *err);
 
-/* Writes the next batch to out [batch_size, dim]; after the last batch of
- * an epoch, reshuffles and starts the next. Never allocates. */
-void gm_batcher_next(gm_batcher *b, float *out);
+/* Writes the next batch to out [batch_size, dim] and, when labels is not
+ * NULL, the rows' classes as floats to labels [batch_size] (the dataset
+ * must have labels); after the last batch of an epoch, reshuffles and
+ * starts the next. Never allocates. */
+void gm_batcher_next(gm_batcher *b, float *out, float *labels);
 
 /* Number of epochs completed so far (0 during the first). */
 long gm_batcher_epoch(const gm_batcher *b);

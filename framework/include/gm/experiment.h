@@ -89,6 +89,11 @@ typedef struct gm_experiment {
     /* held-out rows for the objective's evaluation; 0: the dataset's whole
      * test split, or 1000 training rows if it has none */
     int eval_held_out;
+    /* a run file holding a classifier model (objective classifier) whose
+     * checkpoint labels the samples for the image mode metrics, and the
+     * model's name ("": the file's only classifier); "" for none */
+    char eval_classifier[GM_PATH_MAX];
+    char eval_classifier_model[GM_MODEL_NAME_MAX];
     long checkpoint_every; /* steps between checkpoints (and at the end) */
     /* OpenBLAS threads for every run's products (blas_threads, default 1);
      * part of the experiment because the products' last bits depend on

@@ -12,13 +12,18 @@
  *     under their node names (the standard names, units and meanings are
  *     in docs/metrics.md), averaged over the steps between evaluations;
  *   - a sampler: a graph whose node `samples` [n, data_dim] holds draws
- *     x ~ p_model at each forward.
+ *     x ~ p_model at each forward. A model that does not generate (a
+ *     classifier) sets none: gm then skips its sample-based evaluation
+ *     and `gm sample` refuses it.
  * Optional hooks (gm_hooks) run before each phase's forward, after each
  * step and at each evaluation.
  *
  * Inputs the trainer fills: a node named "x" of shape [batch, data_dim] in
  * a phase graph receives a fresh data batch before each forward of that
- * phase. Every other input is the objective's to fill, in its hooks.
+ * phase, and a node named "labels" of shape [batch] (or [batch, 1]) in the
+ * same graph the batch's classes, as floats 0..K-1 with K =
+ * gm_dataset_classes(ctx->data) (the dataset must have labels). Every
+ * other input is the objective's to fill, in its hooks.
  *
  * Built-in objectives live in models/ and are listed in one table; an
  * out-of-tree objective is a shared library exporting
@@ -39,7 +44,8 @@
  * build context, hyperparameter lookups without a fallback, open ranges
  * by default, the schema's headline metrics, networks as lists of layers
  * (a larger gm_mlp); 4: before_phase gets the phase's name, not its
- * index). */
+ * index; labels, in phase graphs and beside the held-out rows of the
+ * evaluate hook; models without a sampler). */
 #define GM_OBJECTIVE_ABI 4
 
 typedef struct gm_dataset gm_dataset;
@@ -101,7 +107,8 @@ gm_status gm_model_set_phase_lr(gm_model *m, const char *phase, float lr,
                                 gm_error *err);
 
 /* The sampler: `samples` [ctx->sample_count, data_dim] in g, which the
- * model takes and compiles. */
+ * model takes and compiles. Optional: a model without one is trained and
+ * evaluated by its hooks only. */
 gm_status gm_model_set_sampler(gm_model *m, gm_graph *g, gm_node *samples,
                                gm_error *err);
 
@@ -124,12 +131,14 @@ typedef gm_status (*gm_before_phase_fn)(void *state, const char *phase,
 typedef gm_status (*gm_after_step_fn)(void *state, long step, gm_error *err);
 
 /* Called at each evaluation with `n` held-out data rows [n, data_dim]
- * (n <= gm_build_ctx.eval_rows); writes one value per name in
+ * (n <= gm_build_ctx.eval_rows) and their classes labels [n] (NULL when
+ * the dataset has no labels); writes one value per name in
  * gm_hooks.eval_metrics into out, then the vectors of
  * gm_hooks.eval_vectors one after the other (eval_vector_lens[i] values
  * each). */
-typedef gm_status (*gm_evaluate_fn)(void *state, const float *data, int n,
-                                    double *out, gm_error *err);
+typedef gm_status (*gm_evaluate_fn)(void *state, const float *data,
+                                    const int *labels, int n, double *out,
+                                    gm_error *err);
 
 /* Writes what the objective's hooks keep from one step to the next (a
  * random stream, a counter, a schedule's current value) as records under

@@ -148,6 +148,14 @@ gm_node *gm_gaussian_nll_fixed(gm_graph *g, gm_node *x, gm_node *mean,
 /* KL(N(mu, exp(logvar)) || N(0, 1)) = -0.5 (1 + logvar - mu^2 - e^logvar). */
 gm_node *gm_kl_normal_std(gm_graph *g, gm_node *mu, gm_node *logvar);
 
+/* Softmax cross-entropy per row: logits [rows, classes] and labels [rows]
+ * or [rows, 1] holding class indices 0..classes-1 as floats ->
+ * [rows, 1] = logsumexp(logits_i) - logits_i[label_i], stable for any
+ * logits. A label that is not a class index gives NaN. No gradient flows
+ * to the labels. */
+gm_node *gm_softmax_cross_entropy(gm_graph *g, gm_node *logits,
+                                  gm_node *labels);
+
 /* ---- randomness (ops/random.c) ---- */
 
 /* Standard normal noise of the given shape. The node owns a stream split

@@ -242,6 +242,18 @@ gm_status gm_runfile_list_models(const char *path, gm_runfile_index *out,
                                  gm_error *err);
 void gm_runfile_index_clear(gm_runfile_index *index);
 
+/* The number attribute `name` of `object` ("/dataset", "/models/<name>")
+ * in the file at `path`; GM_ERR_NOT_FOUND naming both when it is not
+ * there. */
+gm_status gm_runfile_read_number(const char *path, const char *object,
+                                 const char *name, double *out, gm_error *err);
+
+/* The last value of a run's series metrics/<metric>; GM_ERR_NOT_FOUND
+ * when the run has none. */
+gm_status gm_runfile_read_last_metric(const char *path, const char *model,
+                                      uint64_t seed, const char *metric,
+                                      double *out, gm_error *err);
+
 /* The comparison table of a run file. */
 typedef struct gm_summary {
     char *experiment;

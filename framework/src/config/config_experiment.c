@@ -7,7 +7,8 @@
 static const char *const top_keys[] = {
     "experiment", "seeds", "out",        "blas_threads", "dataset",
     "train",      "eval",  "checkpoint", "models",       "sweep"};
-static const char *const eval_keys[] = {"every", "samples", "held_out"};
+static const char *const eval_keys[] = {"every", "samples", "held_out",
+                                        "classifier", "classifier_model"};
 static const char *const checkpoint_keys[] = {"every"};
 
 static gm_status seeds(const gm_cfg *c, const gm_ynode *root,
@@ -45,7 +46,7 @@ static gm_status eval(const gm_cfg *c, const gm_ynode *root, gm_experiment *e) {
     char path[GM_CFG_PATH_MAX];
     const gm_ynode *m = gm_cfg_get(root, "", "eval", path, sizeof path);
     gm_status st = gm_cfg_map(c, m, path, &m);
-    if (st == GM_OK) st = gm_cfg_check_keys(c, m, path, eval_keys, 3);
+    if (st == GM_OK) st = gm_cfg_check_keys(c, m, path, eval_keys, 5);
     e->eval_samples = 1000;
     if (st == GM_OK)
         st = gm_cfg_get_int(c, m, path, "samples", GM_CFG_AT_LEAST(1),
@@ -58,6 +59,20 @@ static gm_status eval(const gm_cfg *c, const gm_ynode *root, gm_experiment *e) {
     if (st == GM_OK)
         st = gm_cfg_get_int(c, m, path, "held_out", GM_CFG_AT_LEAST(1),
                             &e->eval_held_out);
+    if (st == GM_OK)
+        st = gm_cfg_get_string(c, m, path, "classifier", e->eval_classifier,
+                               sizeof e->eval_classifier);
+    if (st == GM_OK)
+        st = gm_cfg_get_string(c, m, path, "classifier_model",
+                               e->eval_classifier_model,
+                               sizeof e->eval_classifier_model);
+    char key[GM_CFG_PATH_MAX];
+    const gm_ynode *model =
+        m ? gm_cfg_get(m, path, "classifier_model", key, sizeof key) : NULL;
+    if (st == GM_OK && model && !e->eval_classifier[0])
+        st = gm_cfg_fail(c, model, key,
+                         "names a model of eval.classifier's run file; "
+                         "give that file too");
     return st;
 }
 

@@ -61,12 +61,14 @@ gm_batcher *gm_batcher_create(const gm_dataset *d, int batch_size,
     return b;
 }
 
-void gm_batcher_next(gm_batcher *b, float *out) {
+void gm_batcher_next(gm_batcher *b, float *out, float *labels) {
     size_t dim = (size_t)b->d->dim;
+    GM_ASSERT(!labels || b->d->labels);
     for (int i = 0; i < b->batch_size; i++) {
         size_t row = (size_t)b->order[b->next + (size_t)i];
         memcpy(out + (size_t)i * dim, b->d->data + row * dim,
                dim * sizeof *out);
+        if (labels) labels[i] = (float)b->d->labels[row];
     }
     b->next += (size_t)b->batch_size;
     if (b->next / (size_t)b->batch_size == b->per_epoch) {

@@ -18,6 +18,7 @@ struct gm_dataset {
     int dim;
     float *data; /* [rows, dim] */
     int *labels; /* [rows] or NULL */
+    int classes; /* labels are 0..classes-1; 0 without labels */
     size_t test_rows;
     float *test_data; /* [test_rows, dim] or NULL */
     int *test_labels; /* [test_rows] or NULL */

@@ -125,6 +125,7 @@ size_t gm_dataset_rows(const gm_dataset *d) { return d->rows; }
 int gm_dataset_dim(const gm_dataset *d) { return d->dim; }
 const float *gm_dataset_data(const gm_dataset *d) { return d->data; }
 const int *gm_dataset_labels(const gm_dataset *d) { return d->labels; }
+int gm_dataset_classes(const gm_dataset *d) { return d->classes; }
 size_t gm_dataset_test_rows(const gm_dataset *d) { return d->test_rows; }
 const float *gm_dataset_test_data(const gm_dataset *d) { return d->test_data; }
 const int *gm_dataset_test_labels(const gm_dataset *d) {

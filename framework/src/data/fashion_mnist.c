@@ -78,6 +78,7 @@ gm_status gm_data_fashion_load(gm_dataset *d, const gm_dataset_spec *spec,
                                gm_error *err) {
     const char *dir = spec->path[0] ? spec->path : GM_FASHION_MNIST_DIR;
     d->dim = SIDE * SIDE;
+    d->classes = CLASSES;
     d->shape[0] = 1;
     d->shape[1] = d->shape[2] = SIDE;
     gm_status st =

@@ -36,6 +36,7 @@ static gm_status sample(gm_dataset *d, const gm_dataset_spec *spec,
     d->std = spec->std;
     d->data = malloc(n * MIXTURE_DIM * sizeof *d->data);
     d->labels = malloc(n * sizeof *d->labels);
+    d->classes = d->modes;
     if (!d->data || !d->labels)
         return gm_error_set(err, GM_ERR_NOMEM,
                             "dataset %s: out of memory for %zu samples",

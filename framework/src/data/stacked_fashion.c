@@ -60,6 +60,7 @@ gm_status gm_data_stacked_fashion_load(gm_dataset *d,
     d->rows = (size_t)spec->size;
     d->test_rows = fashion.test_rows;
     d->dim = CHANNELS * PIXELS;
+    d->classes = fashion.classes * fashion.classes * fashion.classes;
     d->shape[0] = CHANNELS;
     d->shape[1] = d->shape[2] = SIDE;
     return GM_OK;

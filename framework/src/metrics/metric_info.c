@@ -34,20 +34,27 @@ static const gm_metric_info table[] = {
     {"kl_per_dim", PER_EXAMPLE, GM_BETTER_NEITHER},
     {"recon_mse", "squared data units", GM_BETTER_LOWER},
     {"kl_agg_qz_pz", "nats", GM_BETTER_LOWER},
+    {"accuracy_eval", "fraction of rows", GM_BETTER_HIGHER},
+    {"xent_eval", PER_EXAMPLE, GM_BETTER_LOWER},
     {"modes_covered", "modes", GM_BETTER_HIGHER},
     {"hq_fraction", "fraction of samples", GM_BETTER_HIGHER},
     {"kl_data_model", "nats", GM_BETTER_LOWER},
     {"kl_model_data", "nats", GM_BETTER_LOWER},
     {"kde_bandwidth", "data units", GM_BETTER_NEITHER},
     {"kl_data_model_iwae", "nats", GM_BETTER_LOWER},
+    {"kl_modes", "nats", GM_BETTER_LOWER},
+    {"mode_confidence", "probability", GM_BETTER_HIGHER},
+    {"classifier_accuracy", "fraction of rows", GM_BETTER_NEITHER},
 };
 
 enum { TABLE_SIZE = sizeof table / sizeof table[0] };
 
 /* gm's own headline, after every objective's: how the samples cover the
- * data, comparable across objectives (mixtures only). */
+ * data, comparable across objectives (mixtures, and images counted by
+ * eval.classifier). */
 static const char *const sample_headline[] = {"modes_covered", "hq_fraction",
-                                              "kl_data_model", "kl_model_data"};
+                                              "kl_data_model", "kl_model_data",
+                                              "kl_modes"};
 
 enum { SAMPLE_HEADLINE = sizeof sample_headline / sizeof sample_headline[0] };
 

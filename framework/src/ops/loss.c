@@ -167,6 +167,86 @@ const gm_op_def gm_op_kl_normal_std = {
     .backward = kl_backward,
 };
 
+/* Softmax cross-entropy of logits z [N, K] against class labels y [N] or
+ * [N, 1] (class indices stored as floats): loss_i = lse(z_i) - z_i[y_i],
+ * [N, 1]. The scratch keeps lse per row for backward, where
+ * d/dz_ij = softmax(z_i)_j - [j == y_i]. A label outside 0..K-1 gives a NaN
+ * loss (the trainer stops on it) rather than a read out of bounds. Labels
+ * are classes, not values: no gradient flows to them. */
+static gm_status softmax_ce_shape(const gm_node *n, gm_shape *out,
+                                  gm_error *err) {
+    const gm_shape *z = &n->in[0]->shape, *y = &n->in[1]->shape;
+    char a[64], b[64];
+    int rows = gm_shape_rows(z);
+    bool labels_ok = (y->ndim == 1 && y->dim[0] == rows) ||
+                     (y->ndim == 2 && y->dim[0] == rows && y->dim[1] == 1);
+    if (z->ndim != 2 || !labels_ok)
+        return gm_error_set(err, GM_ERR_SHAPE,
+                            "softmax_cross_entropy: logits %s must be "
+                            "[rows, classes] and labels %s [rows] or "
+                            "[rows, 1]",
+                            gm_shape_str(z, a, sizeof a),
+                            gm_shape_str(y, b, sizeof b));
+    return gm_shape_make(out, (int[]){rows, 1}, 2) ? GM_OK : GM_ERR_SHAPE;
+}
+
+static size_t softmax_ce_scratch(const gm_node *n) {
+    return (size_t)gm_shape_rows(&n->in[0]->shape);
+}
+
+/* The label of row r as an index in 0..k-1, or -1. */
+static int class_of(float label, int k) {
+    return label >= 0.0f && label < (float)k && label == floorf(label)
+               ? (int)label
+               : -1;
+}
+
+GM_MULTIVERSION
+static void softmax_ce_forward(gm_node *n) {
+    const float *z = n->in[0]->data, *y = n->in[1]->data;
+    int rows = gm_shape_rows(&n->in[0]->shape);
+    int k = gm_shape_cols(&n->in[0]->shape);
+    for (int r = 0; r < rows; r++) {
+        const float *row = z + (size_t)r * k;
+        float m = row[0];
+        for (int c = 1; c < k; c++)
+            m = fmaxf(m, row[c]);
+        double s = 0.0;
+        for (int c = 0; c < k; c++)
+            s += exp((double)(row[c] - m));
+        float lse = m + (float)log(s);
+        int label = class_of(y[r], k);
+        n->scratch[r] = lse;
+        n->data[r] = label < 0 ? NAN : lse - row[label];
+    }
+}
+
+GM_MULTIVERSION
+static void softmax_ce_backward(gm_node *n) {
+    float *dz = n->in[0]->grad;
+    if (!dz) return;
+    const float *z = n->in[0]->data, *y = n->in[1]->data;
+    int rows = gm_shape_rows(&n->in[0]->shape);
+    int k = gm_shape_cols(&n->in[0]->shape);
+    for (int r = 0; r < rows; r++) {
+        size_t at = (size_t)r * k;
+        float dy = n->grad[r], lse = n->scratch[r];
+        for (int c = 0; c < k; c++)
+            dz[at + c] += dy * expf(z[at + c] - lse);
+        int label = class_of(y[r], k);
+        if (label >= 0) dz[at + label] -= dy;
+    }
+}
+
+const gm_op_def gm_op_softmax_cross_entropy = {
+    .name = "softmax_cross_entropy",
+    .arity = 2,
+    .shape = softmax_ce_shape,
+    .forward = softmax_ce_forward,
+    .backward = softmax_ce_backward,
+    .scratch = softmax_ce_scratch,
+};
+
 gm_node *gm_bce_with_logits(gm_graph *g, gm_node *logits, gm_node *targets) {
     gm_node *in[2] = {logits, targets};
     return gm_node_new(g, &gm_op_bce_with_logits, in, 2, NULL, 0);
@@ -187,4 +267,10 @@ gm_node *gm_gaussian_nll_fixed(gm_graph *g, gm_node *x, gm_node *mean,
 gm_node *gm_kl_normal_std(gm_graph *g, gm_node *mu, gm_node *logvar) {
     gm_node *in[2] = {mu, logvar};
     return gm_node_new(g, &gm_op_kl_normal_std, in, 2, NULL, 0);
+}
+
+gm_node *gm_softmax_cross_entropy(gm_graph *g, gm_node *logits,
+                                  gm_node *labels) {
+    gm_node *in[2] = {logits, labels};
+    return gm_node_new(g, &gm_op_softmax_cross_entropy, in, 2, NULL, 0);
 }

@@ -38,6 +38,7 @@ const gm_op_def *const gm_op_table[] = {
     [GM_OP_GAUSSIAN_NLL] = &gm_op_gaussian_nll,
     [GM_OP_GAUSSIAN_NLL_FIXED] = &gm_op_gaussian_nll_fixed,
     [GM_OP_KL_NORMAL_STD] = &gm_op_kl_normal_std,
+    [GM_OP_SOFTMAX_CROSS_ENTROPY] = &gm_op_softmax_cross_entropy,
     [GM_OP_RANDN] = &gm_op_randn,
 };
 

@@ -44,6 +44,7 @@ typedef enum gm_op_id {
     GM_OP_GAUSSIAN_NLL,
     GM_OP_GAUSSIAN_NLL_FIXED,
     GM_OP_KL_NORMAL_STD,
+    GM_OP_SOFTMAX_CROSS_ENTROPY,
     GM_OP_RANDN,
     GM_OP_COUNT
 } gm_op_id;
@@ -62,7 +63,7 @@ extern const gm_op_def gm_op_sum, gm_op_mean, gm_op_logsumexp_rows;
 extern const gm_op_def gm_op_slice_cols, gm_op_concat_cols, gm_op_reshape,
     gm_op_detach;
 extern const gm_op_def gm_op_bce_with_logits, gm_op_gaussian_nll,
-    gm_op_gaussian_nll_fixed, gm_op_kl_normal_std;
+    gm_op_gaussian_nll_fixed, gm_op_kl_normal_std, gm_op_softmax_cross_entropy;
 extern const gm_op_def gm_op_randn;
 
 /* Every built-in op, indexed by gm_op_id. */

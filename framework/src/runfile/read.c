@@ -1,8 +1,9 @@
 /* Reading a run file: root attributes and the index of models and seeds. */
 #include "runfile/runfile_internal.h"
 
-#include <stdlib.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 gm_status gm_runfile_read_info(const char *path, gm_runfile_info *out,
@@ -149,4 +150,55 @@ void gm_runfile_index_clear(gm_runfile_index *index) {
     }
     free(index->models);
     memset(index, 0, sizeof *index);
+}
+
+gm_status gm_runfile_read_number(const char *path, const char *object,
+                                 const char *name, double *out, gm_error *err) {
+    gm_h5_quiet q = gm_h5_quiet_begin();
+    hid_t file;
+    gm_status st = gm_h5_open_read(path, &file, err);
+    if (st == GM_OK) {
+        hid_t obj = gm_h5_exists(file, object)
+                        ? H5Oopen(file, object, H5P_DEFAULT)
+                        : H5I_INVALID_HID;
+        if (obj < 0 || !gm_h5_attr_read_double(obj, name, out))
+            st = gm_error_set(err, GM_ERR_NOT_FOUND,
+                              "%s: %s: no number attribute '%s'", path, object,
+                              name);
+        if (obj >= 0) H5Oclose(obj);
+        H5Fclose(file);
+    }
+    gm_h5_quiet_end(q);
+    return st;
+}
+
+gm_status gm_runfile_read_last_metric(const char *path, const char *model,
+                                      uint64_t seed, const char *metric,
+                                      double *out, gm_error *err) {
+    char obj[GM_H5_NAME_MAX * 2 + 64];
+    snprintf(obj, sizeof obj, "/models/%s/seed_%llu/metrics/%s", model,
+             (unsigned long long)seed, metric);
+    gm_h5_quiet q = gm_h5_quiet_begin();
+    hid_t file;
+    gm_status st = gm_h5_open_read(path, &file, err);
+    if (st == GM_OK) {
+        hid_t ds = gm_h5_exists(file, obj) ? H5Dopen2(file, obj, H5P_DEFAULT)
+                                           : H5I_INVALID_HID;
+        hid_t space = ds >= 0 ? H5Dget_space(ds) : H5I_INVALID_HID;
+        hssize_t n = space >= 0 ? H5Sget_simple_extent_npoints(space) : 0;
+        hsize_t at[1] = {n > 0 ? (hsize_t)n - 1 : 0}, one[1] = {1};
+        hid_t mem = H5Screate_simple(1, one, NULL);
+        if (n < 1 ||
+            H5Sselect_hyperslab(space, H5S_SELECT_SET, at, NULL, one, NULL) <
+                0 ||
+            H5Dread(ds, H5T_NATIVE_DOUBLE, mem, space, H5P_DEFAULT, out) < 0)
+            st = gm_error_set(err, GM_ERR_NOT_FOUND,
+                              "%s: %s: no value recorded", path, obj);
+        if (mem >= 0) H5Sclose(mem);
+        if (space >= 0) H5Sclose(space);
+        if (ds >= 0) H5Dclose(ds);
+        H5Fclose(file);
+    }
+    gm_h5_quiet_end(q);
+    return st;
 }

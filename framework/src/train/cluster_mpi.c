@@ -324,6 +324,7 @@ typedef struct server {
     gm_cluster *c;
     const gm_experiment *e;
     const gm_objective **objectives; /* [n_models] */
+    const gm_image_classifier *classifier; /* eval.classifier, or NULL */
     const gm_train_options *opts;
     /* a dataset may read an HDF5 file, and HDF5 is not thread-safe */
     pthread_mutex_t setup;
@@ -408,7 +409,8 @@ static gm_status set_up(serving *w, int index, const gm_state *state,
                       .spec = &e->models[m],
                       .objective = w->sv->objectives[m],
                       .seed = e->seeds[index % e->n_seeds],
-                      .index = index};
+                      .index = index,
+                      .classifier = w->sv->classifier};
     pthread_mutex_lock(&w->sv->setup);
     gm_status s = gm_run_setup(&w->run, err);
     pthread_mutex_unlock(&w->sv->setup);
@@ -473,6 +475,12 @@ gm_status gm_cluster_serve(gm_cluster *c, const gm_experiment *e,
         if (!(sv.objectives[m] = gm_registry_find(reg, e->models[m].objective,
                                                   e->models[m].plugin, err)))
             s = err->status;
+    gm_image_classifier *classifier = NULL;
+    if (s == GM_OK && e->eval_classifier[0] &&
+        !(classifier = gm_image_classifier_load(
+              e->eval_classifier, e->eval_classifier_model, reg, err)))
+        s = err->status;
+    sv.classifier = classifier;
     if (s != GM_OK) { /* rank 0 waits for these threads' runs: abort */
         free(threads);
         free(ids);
@@ -496,5 +504,6 @@ gm_status gm_cluster_serve(gm_cluster *c, const gm_experiment *e,
     free(threads);
     free(ids);
     free(sv.objectives);
+    gm_image_classifier_free(classifier);
     return GM_OK;
 }

@@ -94,6 +94,30 @@ static int other_phase_of(const gm_model *m, int p, const gm_optim *o) {
     return -1;
 }
 
+/* The phase's input "labels", which must hold one class per row of x. */
+static gm_status phase_labels(gm_phase *ph, gm_error *err) {
+    gm_node *labels = gm_graph_find(ph->graph, "labels", NULL);
+    if (!labels || gm_node_role(labels) != GM_ROLE_INPUT) return GM_OK;
+    char a[64], b[64];
+    const gm_shape *ls = gm_node_shape(labels);
+    if (!ph->x)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "phase '%s': an input 'labels' needs the data "
+                            "input 'x' whose rows it labels",
+                            ph->name);
+    const gm_shape *xs = gm_node_shape(ph->x);
+    int rows = gm_shape_rows(xs);
+    if (!(ls->ndim == 1 && ls->dim[0] == rows) &&
+        !(ls->ndim == 2 && ls->dim[0] == rows && ls->dim[1] == 1))
+        return gm_error_set(err, GM_ERR_SHAPE,
+                            "phase '%s': labels %s must be [rows] or "
+                            "[rows, 1] for x %s",
+                            ph->name, gm_shape_str(ls, a, sizeof a),
+                            gm_shape_str(xs, b, sizeof b));
+    ph->labels = labels;
+    return GM_OK;
+}
+
 gm_status gm_model_add_phase(gm_model *m, const char *name, gm_graph *g,
                              gm_node *loss, gm_params *const *groups,
                              int n_groups, int repeats, gm_error *err) {
@@ -130,6 +154,8 @@ gm_status gm_model_add_phase(gm_model *m, const char *name, gm_graph *g,
     ph->n_groups = n_groups;
     gm_node *x = gm_graph_find(g, "x", NULL);
     ph->x = x && gm_node_role(x) == GM_ROLE_INPUT ? x : NULL;
+    s = phase_labels(ph, err);
+    if (s != GM_OK) return s;
     for (int i = 0; i < n_groups; i++) {
         for (int j = 0; j < i; j++)
             if (groups[j] == groups[i])
@@ -262,10 +288,6 @@ gm_model *gm_model_create(const gm_objective *objective,
     if (s == GM_OK && m->n_phases == 0)
         s = gm_error_set(err, GM_ERR_INVALID, "objective '%s' built no phase",
                          objective->schema.name);
-    if (s == GM_OK && !m->samples)
-        s = gm_error_set(err, GM_ERR_INVALID,
-                         "objective '%s' built no sampler",
-                         objective->schema.name);
     if (s != GM_OK) {
         gm_model_free(m);
         return NULL;
@@ -297,7 +319,9 @@ gm_status gm_model_train_step(gm_model *m, long step, gm_batch_fn next_batch,
     for (int p = 0; p < m->n_phases; p++) {
         gm_phase *ph = &m->phases[p];
         for (int r = 0; r < ph->repeats; r++) {
-            if (ph->x) next_batch(batcher, gm_node_data(ph->x));
+            if (ph->x)
+                next_batch(batcher, gm_node_data(ph->x),
+                           ph->labels ? gm_node_data(ph->labels) : NULL);
             if (m->hooks.before_phase) {
                 gm_status s = m->hooks.before_phase(m->hooks.state, ph->name, r,
                                                     step, err);
@@ -348,7 +372,14 @@ void gm_model_take_train_metrics(gm_model *m, double *out) {
     }
 }
 
+bool gm_model_uses_labels(const gm_model *m) {
+    for (int p = 0; p < m->n_phases; p++)
+        if (m->phases[p].labels) return true;
+    return false;
+}
+
 void gm_model_sample(gm_model *m, float *out) {
+    GM_ASSERT(m->samples);
     gm_graph_forward(m->sampler);
     memcpy(out, gm_node_data(m->samples),
            (size_t)m->sample_count * m->data_dim * sizeof(float));

@@ -14,7 +14,8 @@ typedef struct gm_phase {
     char name[GM_NAME_MAX];
     gm_graph *graph;
     gm_node *loss;
-    gm_node *x; /* the data input, or NULL */
+    gm_node *x;      /* the data input, or NULL */
+    gm_node *labels; /* the batch's classes [batch], or NULL */
     gm_params *groups[GM_MAX_GROUPS];
     gm_optim *optims[GM_MAX_GROUPS]; /* the model's, one per group */
     int n_groups;
@@ -66,8 +67,19 @@ gm_model *gm_model_create(const gm_objective *objective,
                           const gm_build_ctx *ctx, gm_error *err);
 void gm_model_free(gm_model *m);
 
-/* Fills a data input with the next batch. */
-typedef void (*gm_batch_fn)(void *batcher, float *out);
+/* The sampler's rows per draw for eval.samples samples: evaluations draw
+ * larger counts (26,000 images for Stacked Fashion-MNIST) in several
+ * draws, so that the sampler graph's memory stays that of 2500 rows; at
+ * or below 2500, one draw, as before draws were split. */
+#define GM_SAMPLER_ROWS_MAX 2500
+static inline int gm_sampler_rows(int eval_samples) {
+    return eval_samples < GM_SAMPLER_ROWS_MAX ? eval_samples
+                                              : GM_SAMPLER_ROWS_MAX;
+}
+
+/* Fills a data input with the next batch and, when labels is not NULL,
+ * the labels input with its rows' classes. */
+typedef void (*gm_batch_fn)(void *batcher, float *x, float *labels);
 
 /* One training step: every phase in order, `repeats` times each. Stops
  * with GM_ERR_NUMERIC naming the phase and the metric at the first loss or
@@ -79,7 +91,11 @@ gm_status gm_model_train_step(gm_model *m, long step, gm_batch_fn next_batch,
  * out[0..n_train_metrics) and restarts the averages. */
 void gm_model_take_train_metrics(gm_model *m, double *out);
 
-/* Draws sample_count samples [sample_count, data_dim] into out. */
+/* True if a phase trains on the batch's labels (the dataset needs some). */
+bool gm_model_uses_labels(const gm_model *m);
+
+/* Draws sample_count samples [sample_count, data_dim] into out; only for
+ * a model with a sampler (m->samples not NULL). */
 void gm_model_sample(gm_model *m, float *out);
 
 /* The model's part of a run state (model_state.c): params/<group>/<view>,

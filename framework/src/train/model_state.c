@@ -14,8 +14,8 @@ static gm_status put_graphs(const gm_model *m, gm_state *s, gm_error *err) {
         snprintf(prefix, sizeof prefix, "rng/phase_%d", p);
         st = gm_graph_save_state(m->phases[p].graph, s, prefix, err);
     }
-    return st == GM_OK ? gm_graph_save_state(m->sampler, s, "rng/sampler", err)
-                       : st;
+    if (st != GM_OK || !m->sampler) return st;
+    return gm_graph_save_state(m->sampler, s, "rng/sampler", err);
 }
 
 static gm_status get_graphs(gm_model *m, const gm_state *s, gm_error *err) {
@@ -25,8 +25,8 @@ static gm_status get_graphs(gm_model *m, const gm_state *s, gm_error *err) {
         snprintf(prefix, sizeof prefix, "rng/phase_%d", p);
         st = gm_graph_load_state(m->phases[p].graph, s, prefix, err);
     }
-    return st == GM_OK ? gm_graph_load_state(m->sampler, s, "rng/sampler", err)
-                       : st;
+    if (st != GM_OK || !m->sampler) return st;
+    return gm_graph_load_state(m->sampler, s, "rng/sampler", err);
 }
 
 gm_status gm_model_save_state(const gm_model *m, gm_state *s, gm_error *err) {

@@ -4,8 +4,21 @@
 #include <string.h>
 
 #include "gm/data.h"
+#include "gm/image_modes.h"
 #include "gm/train.h"
 #include "model.h"
+
+/* eval.classifier can be read and labels the dataset's images. */
+static gm_status check_classifier(const gm_experiment *e, const gm_dataset *d,
+                                  gm_registry *reg, gm_error *err) {
+    gm_image_classifier *c = gm_image_classifier_load(
+        e->eval_classifier, e->eval_classifier_model, reg, err);
+    gm_image_modes *m = c ? gm_image_modes_create(c, d, err) : NULL;
+    gm_status s = m ? GM_OK : err->status;
+    gm_image_modes_free(m);
+    gm_image_classifier_free(c);
+    return s;
+}
 
 gm_status gm_check_models(const gm_experiment *e, gm_registry *reg,
                           gm_error *err) {
@@ -21,7 +34,7 @@ gm_status gm_check_models(const gm_experiment *e, gm_registry *reg,
         gm_build_ctx ctx = {.spec = spec,
                             .data_dim = gm_dataset_dim(d),
                             .batch_size = spec->train.batch_size,
-                            .sample_count = e->eval_samples,
+                            .sample_count = gm_sampler_rows(e->eval_samples),
                             .data = d,
                             .seed = seed,
                             .init = &init,
@@ -36,6 +49,8 @@ gm_status gm_check_models(const gm_experiment *e, gm_registry *reg,
         }
         gm_model_free(m);
     }
+    if (s == GM_OK && e->eval_classifier[0])
+        s = check_classifier(e, d, reg, err);
     gm_dataset_free(d);
     return s;
 }

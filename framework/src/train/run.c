@@ -21,8 +21,8 @@ static double seconds_now(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-static void next_batch(void *batcher, float *out) {
-    gm_batcher_next(batcher, out);
+static void next_batch(void *batcher, float *x, float *labels) {
+    gm_batcher_next(batcher, x, labels);
 }
 
 static void add_name(gm_run *r, const char *name) {
@@ -40,7 +40,12 @@ static gm_status alloc_rows(gm_run *r, gm_error *err) {
         calloc(rows * r->snapshot * r->dim, sizeof *r->row_samples);
     if (r->k_modes)
         r->row_modes = calloc(rows * r->k_modes, sizeof *r->row_modes);
-    r->samples = malloc((size_t)r->e->eval_samples * r->dim * sizeof(float));
+    /* whole draws of the sampler: the last one may go past eval.samples */
+    int draw = r->model->sample_count, n = r->e->eval_samples;
+    size_t drawn = (size_t)((n + draw - 1) / draw) * (size_t)draw;
+    r->samples = r->model->samples
+                     ? malloc(drawn * (size_t)r->dim * sizeof(float))
+                     : NULL;
     const gm_model *m = r->model;
     int vec = m->eval_vector_values;
     r->eval_out =
@@ -48,9 +53,9 @@ static gm_status alloc_rows(gm_run *r, gm_error *err) {
     if (vec) r->row_vectors = calloc(rows * vec, sizeof *r->row_vectors);
     r->state = gm_state_create();
     r->checkpoint_step = -1;
-    if (!r->row_step || !r->row_values || !r->row_samples || !r->samples ||
-        (r->k_modes && !r->row_modes) || !r->state || !r->eval_out ||
-        (vec && !r->row_vectors))
+    if (!r->row_step || !r->row_values || (r->snapshot && !r->row_samples) ||
+        (r->model->samples && !r->samples) || (r->k_modes && !r->row_modes) ||
+        !r->state || !r->eval_out || (vec && !r->row_vectors))
         return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     return GM_OK;
 }
@@ -71,6 +76,8 @@ static gm_status held_out_rows(gm_run *r, gm_error *err) {
                             "dataset",
                             want, have, test ? "test" : "training");
     r->held_out = test ? gm_dataset_test_data(d) : gm_dataset_data(d);
+    r->held_out_labels =
+        test ? gm_dataset_test_labels(d) : gm_dataset_labels(d);
     r->n_held_out = (int)want;
     return GM_OK;
 }
@@ -106,7 +113,7 @@ gm_status gm_run_setup(gm_run *r, gm_error *err) {
     gm_build_ctx ctx = {.spec = spec,
                         .data_dim = r->dim,
                         .batch_size = spec->train.batch_size,
-                        .sample_count = r->e->eval_samples,
+                        .sample_count = gm_sampler_rows(r->e->eval_samples),
                         .eval_rows = r->n_held_out,
                         .data = r->data,
                         .seed = r->seed,
@@ -115,17 +122,24 @@ gm_status gm_run_setup(gm_run *r, gm_error *err) {
     r->model = gm_model_create(r->objective, &ctx, err);
     if (!r->model) return err->status;
     gm_model *m = r->model;
+    if (gm_model_uses_labels(m) && !gm_dataset_labels(r->data))
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "model '%s' trains on labels and dataset %s has "
+                            "none",
+                            spec->name, gm_dataset_name(r->data));
     for (int i = 0; i < m->n_train_metrics; i++)
         add_name(r, m->metric_names[i]);
     for (int i = 0; i < m->n_eval_metrics; i++)
         add_name(r, m->eval_names[i]);
-    r->k_modes = gm_dataset_modes(r->data);
+    /* A model that does not generate has no sample-based metrics. */
+    bool generates = m->samples != NULL;
+    r->k_modes = generates ? gm_dataset_modes(r->data) : 0;
     if (r->k_modes > 0) {
         add_name(r, "modes_covered");
         add_name(r, "hq_fraction");
     }
     r->iwae_index = -1;
-    if (gm_dataset_has_density(r->data)) {
+    if (generates && gm_dataset_has_density(r->data)) {
         add_name(r, "kl_data_model");
         add_name(r, "kl_model_data");
         add_name(r, "kde_bandwidth");
@@ -137,7 +151,19 @@ gm_status gm_run_setup(gm_run *r, gm_error *err) {
             r->eval_log_p_data = held_out_log_density(r);
         }
     }
-    r->snapshot = r->dim <= 16 || r->e->eval_samples < IMAGE_SNAPSHOT
+    if (generates && r->classifier) {
+        r->image_modes = gm_image_modes_create(r->classifier, r->data, err);
+        if (!r->image_modes) return err->status;
+        add_name(r, "modes_covered");
+        add_name(r, "kl_modes");
+        add_name(r, "mode_confidence");
+        add_name(r, "classifier_accuracy");
+        gm_status as = gm_model_set_attr(m, "classifier_accuracy",
+                                         r->classifier->accuracy, err);
+        if (as != GM_OK) return as;
+    }
+    r->snapshot = !generates ? 0
+                  : r->dim <= 16 || r->e->eval_samples < IMAGE_SNAPSHOT
                       ? r->e->eval_samples
                       : IMAGE_SNAPSHOT;
     return alloc_rows(r, err);
@@ -173,8 +199,9 @@ static gm_status evaluate(gm_run *r, long step, gm_error *err) {
     gm_model_take_train_metrics(m, row);
     int at = m->n_train_metrics;
     if (m->hooks.evaluate) {
-        gm_status s = m->hooks.evaluate(m->hooks.state, r->held_out,
-                                        r->n_held_out, r->eval_out, err);
+        gm_status s =
+            m->hooks.evaluate(m->hooks.state, r->held_out, r->held_out_labels,
+                              r->n_held_out, r->eval_out, err);
         if (s != GM_OK) return s;
         memcpy(row + at, r->eval_out, (size_t)m->n_eval_metrics * sizeof *row);
         const double *v = r->eval_out + m->n_eval_metrics;
@@ -190,7 +217,9 @@ static gm_status evaluate(gm_run *r, long step, gm_error *err) {
                    (size_t)vec * sizeof *r->row_vectors);
     }
     at += m->n_eval_metrics;
-    gm_model_sample(m, r->samples);
+    for (int drawn = 0; m->samples && drawn < r->e->eval_samples;
+         drawn += m->sample_count)
+        gm_model_sample(m, r->samples + (size_t)drawn * r->dim);
     if (r->k_modes > 0) {
         gm_mode_stats ms =
             gm_mode_stats_compute(r->data, r->samples, r->e->eval_samples,
@@ -198,13 +227,21 @@ static gm_status evaluate(gm_run *r, long step, gm_error *err) {
         row[at++] = ms.modes_covered;
         row[at++] = ms.hq_fraction;
     }
-    if (gm_dataset_has_density(r->data)) at = kl_estimates(r, row, at);
+    if (m->samples && gm_dataset_has_density(r->data))
+        at = kl_estimates(r, row, at);
+    if (r->image_modes) {
+        gm_image_modes_measure(r->image_modes, r->samples, r->e->eval_samples,
+                               row + at);
+        at += 3;
+        row[at++] = r->classifier->accuracy;
+    }
     for (int i = m->n_train_metrics; i < at; i++)
         if (!isfinite(row[i]))
             return gm_error_set(err, GM_ERR_NUMERIC, "step %ld: %s is %g", step,
                                 r->names[i], row[i]);
-    memcpy(r->row_samples + (size_t)k * r->snapshot * r->dim, r->samples,
-           (size_t)r->snapshot * r->dim * sizeof(float));
+    if (r->snapshot)
+        memcpy(r->row_samples + (size_t)k * r->snapshot * r->dim, r->samples,
+               (size_t)r->snapshot * r->dim * sizeof(float));
     r->row_step[k] = step;
     r->n_rows++;
     return GM_OK;
@@ -293,6 +330,8 @@ gm_status gm_run_train(gm_run *r, const gm_run_callbacks *cb, gm_error *err) {
 }
 
 void gm_run_free(gm_run *r) {
+    gm_image_modes_free(r->image_modes);
+    r->image_modes = NULL;
     gm_model_free(r->model);
     gm_batcher_free(r->batcher);
     gm_dataset_free(r->data);

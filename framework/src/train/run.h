@@ -6,6 +6,7 @@
 #define GM_TRAIN_RUN_H
 
 #include "gm/data.h"
+#include "gm/image_modes.h"
 #include "gm/train.h"
 #include "model.h"
 
@@ -32,6 +33,7 @@ struct gm_run {
     const gm_objective *objective;
     uint64_t seed;
     int index; /* in the experiment's (model, seed) order */
+    const gm_image_classifier *classifier; /* eval.classifier, or NULL */
 
     gm_dataset *data;
     gm_batcher *batcher;
@@ -39,9 +41,12 @@ struct gm_run {
     const char *names[GM_RUN_MAX_LOGGED];
     int n_logged, k_modes, snapshot, dim;
     int iwae_index;         /* where iwae_logpx sits in a row, or -1 */
+    gm_image_modes *image_modes; /* the classifier's counts, or NULL */
     double eval_log_p_data; /* mean log p_data(x) on the evaluation rows */
-    float *samples;         /* [eval_samples, dim], drawn at each evaluation */
+    float *samples; /* [eval_samples, dim] drawn at each evaluation, or NULL
+                       for a model without a sampler */
     const float *held_out;  /* [n_held_out, dim]: the evaluate hook's rows */
+    const int *held_out_labels; /* [n_held_out] or NULL */
     int n_held_out;
     double *eval_out; /* [n_eval_metrics + vector values]: the hook's output */
 

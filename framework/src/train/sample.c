@@ -128,6 +128,11 @@ gm_status gm_sample_from_run(const char *path, const char *model,
                             .noise = &noise};
         m = o ? gm_model_create(o, &ctx, err) : NULL;
         s = m ? load_params(path, model, seed, m, err) : err->status;
+        if (s == GM_OK && !m->samples)
+            s = gm_error_set(err, GM_ERR_INVALID,
+                             "%s: model '%s' (objective %s) does not "
+                             "generate data: it has no sampler to draw from",
+                             path, model, spec->objective);
     }
     if (s == GM_OK) {
         *dim = m->data_dim;

@@ -271,7 +271,8 @@ static gm_status write_news(trainer *t, job *j, gm_error *err) {
         s = gm_run_log_append(
             j->log, r->row_step[k], r->row_values + k * r->n_logged,
             r->row_modes ? r->row_modes + k * r->k_modes : NULL,
-            r->row_samples + (size_t)k * r->snapshot * r->dim,
+            r->snapshot ? r->row_samples + (size_t)k * r->snapshot * r->dim
+                        : NULL,
             r->row_vectors ? r->row_vectors + k * r->model->eval_vector_values
                            : NULL,
             err);
@@ -462,14 +463,19 @@ gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
         return gm_cluster_serve(cluster, e, reg, opts, err);
     gm_status checked = gm_check_models(e, reg, err);
     if (checked != GM_OK) return checked;
+    gm_image_classifier *classifier = NULL;
+    if (e->eval_classifier[0] &&
+        !(classifier = gm_image_classifier_load(
+              e->eval_classifier, e->eval_classifier_model, reg, err)))
+        return err->status;
     trainer t = {.e = e,
                  .opts = opts,
                  .cluster = cluster,
                  .n_runs = e->n_models * e->n_seeds};
     t.n_jobs = t.n_runs;
     t.jobs = calloc((size_t)t.n_runs, sizeof *t.jobs);
-    if (!t.jobs) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
-    gm_status s = GM_OK;
+    gm_status s =
+        t.jobs ? GM_OK : gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     for (int m = 0; s == GM_OK && m < e->n_models; m++) {
         const gm_objective *o = gm_registry_find(reg, e->models[m].objective,
                                                  e->models[m].plugin, err);
@@ -480,7 +486,8 @@ gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
                           .spec = &e->models[m],
                           .objective = o,
                           .seed = e->seeds[k],
-                          .index = m * e->n_seeds + k};
+                          .index = m * e->n_seeds + k,
+                          .classifier = classifier};
         }
     }
     bool resume = opts && opts->resume;
@@ -521,5 +528,6 @@ gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
         pthread_mutex_destroy(&t.lock);
     }
     free(t.jobs);
+    gm_image_classifier_free(classifier);
     return s;
 }

@@ -1,0 +1,191 @@
+/* Image modes: generated images labelled by a trained classifier, their
+ * class histogram against the data's (gm/image_modes.h). */
+#include "gm/image_modes.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gm/nn.h"
+
+/* Images per forward of the classifier's graph. */
+#define CHUNK 250
+
+struct gm_image_modes {
+    gm_params *params, *stats;
+    gm_mlp net;
+    gm_graph *graph;
+    gm_node *x, *logits;
+    int classes, parts, part_dim; /* parts: classified slices per image */
+    int modes;
+    long *data_counts, *gen_counts; /* [modes] */
+    int *labels;                    /* [CHUNK] */
+};
+
+gm_class_stats gm_class_stats_compute(const long *gen, const long *data,
+                                      int k) {
+    gm_class_stats s = {0, 0.0};
+    double n_gen = 0.0, n_data = k; /* add-one smoothing */
+    for (int i = 0; i < k; i++) {
+        n_gen += (double)gen[i];
+        n_data += (double)data[i];
+    }
+    for (int i = 0; i < k && n_gen > 0; i++) {
+        if (gen[i] == 0) continue;
+        s.modes_covered++;
+        double p = (double)gen[i] / n_gen, q = (data[i] + 1.0) / n_data;
+        s.kl += p * log(p / q);
+    }
+    return s;
+}
+
+void gm_image_modes_free(gm_image_modes *m) {
+    if (!m) return;
+    gm_graph_free(m->graph);
+    gm_params_free(m->params);
+    gm_params_free(m->stats);
+    free(m->data_counts);
+    free(m->gen_counts);
+    free(m->labels);
+    free(m);
+}
+
+/* The dataset's images are the classifier's, or stacks of them. */
+static gm_status check_fit(const gm_image_classifier *c, const gm_dataset *d,
+                           int *parts, gm_error *err) {
+    int shape[3] = {0};
+    bool image = gm_dataset_shape(d, shape) == 3;
+    if (!image || shape[1] != c->shape[1] || shape[2] != c->shape[2] ||
+        shape[0] % c->shape[0] != 0)
+        return gm_error_set(err, GM_ERR_SHAPE,
+                            "eval.classifier: %s's model '%s' classifies "
+                            "images [%d, %d, %d]; dataset %s has rows [%d%s",
+                            c->path, c->model, c->shape[0], c->shape[1],
+                            c->shape[2], gm_dataset_name(d),
+                            image ? shape[0] : gm_dataset_dim(d),
+                            image ? "" : "] (not images)");
+    *parts = shape[0] / c->shape[0];
+    double modes = pow(c->classes, *parts);
+    if (gm_dataset_classes(d) == 0)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "eval.classifier: dataset %s has no classes to "
+                            "compare the samples' with",
+                            gm_dataset_name(d));
+    if (modes != gm_dataset_classes(d))
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "eval.classifier: %s's model '%s' tells %d "
+                            "classes per image of %d channels, %.0f for "
+                            "these; dataset %s has %d",
+                            c->path, c->model, c->classes, c->shape[0], modes,
+                            gm_dataset_name(d), gm_dataset_classes(d));
+    return GM_OK;
+}
+
+/* The classifier's network with its checkpoint's parameters, in a graph
+ * that evaluates (batch norm with its running statistics). */
+static gm_status build_network(gm_image_modes *m, const gm_image_classifier *c,
+                               gm_error *err) {
+    gm_mlp_spec spec = c->net;
+    spec.out = c->classes;
+    m->params = gm_params_create("classifier");
+    m->stats =
+        gm_net_has_stats(&spec) ? gm_params_create("classifier.stats") : NULL;
+    if (!m->params || (gm_net_has_stats(&spec) && !m->stats))
+        return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+    gm_rng init = gm_rng_stream(0, "init"); /* overwritten by the load */
+    gm_status s = gm_net_init(&m->net, m->params, m->stats, "classifier",
+                              m->part_dim, &spec, &init, err);
+    if (s == GM_OK)
+        s = gm_params_load_state(m->params, c->params, "params/classifier",
+                                 err);
+    if (s == GM_OK && m->stats)
+        s = gm_params_load_state(m->stats, c->params, "params/classifier.stats",
+                                 err);
+    if (s != GM_OK) return s;
+    m->graph = gm_graph_create("image_classifier");
+    if (!m->graph) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+    gm_graph_set_training(m->graph, false);
+    m->x = gm_input(m->graph, "x", (int[]){CHUNK, m->part_dim}, 2);
+    m->logits = gm_mlp_forward(m->graph, &m->net, m->x);
+    return gm_graph_compile(m->graph, err);
+}
+
+gm_image_modes *gm_image_modes_create(const gm_image_classifier *c,
+                                      const gm_dataset *d, gm_error *err) {
+    int parts = 0;
+    if (check_fit(c, d, &parts, err) != GM_OK) return NULL;
+    gm_image_modes *m = calloc(1, sizeof *m);
+    if (!m) {
+        gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+        return NULL;
+    }
+    m->classes = c->classes;
+    m->parts = parts;
+    m->part_dim = c->shape[0] * c->shape[1] * c->shape[2];
+    m->modes = gm_dataset_classes(d);
+    m->data_counts = calloc((size_t)m->modes, sizeof *m->data_counts);
+    m->gen_counts = calloc((size_t)m->modes, sizeof *m->gen_counts);
+    m->labels = calloc(CHUNK, sizeof *m->labels);
+    gm_status s = m->data_counts && m->gen_counts && m->labels
+                      ? build_network(m, c, err)
+                      : gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+    if (s != GM_OK) {
+        gm_error inner = *err;
+        gm_error_set(err, inner.status, "eval.classifier: %s: %s", c->path,
+                     inner.message);
+        gm_image_modes_free(m);
+        return NULL;
+    }
+    const int *labels = gm_dataset_labels(d);
+    for (size_t i = 0; i < gm_dataset_rows(d); i++)
+        m->data_counts[labels[i]]++;
+    return m;
+}
+
+/* Labels rows images [rows, parts * part_dim] part by part into
+ * m->labels; returns the sum of the confidences. */
+static double classify(gm_image_modes *m, const float *images, int rows) {
+    float *x = gm_node_data(m->x);
+    const float *logits = gm_node_data(m->logits);
+    size_t dim = (size_t)m->parts * m->part_dim;
+    double confidence = 0.0;
+    memset(m->labels, 0, CHUNK * sizeof *m->labels);
+    for (int p = 0; p < m->parts; p++) {
+        for (int i = 0; i < rows; i++)
+            memcpy(x + (size_t)i * m->part_dim,
+                   images + i * dim + (size_t)p * m->part_dim,
+                   (size_t)m->part_dim * sizeof *x);
+        gm_graph_forward(m->graph);
+        for (int i = 0; i < rows; i++) {
+            const float *z = logits + (size_t)i * m->classes;
+            int best = 0;
+            for (int k = 1; k < m->classes; k++)
+                if (z[k] > z[best]) best = k;
+            double sum = 0.0; /* 1 / sum is the largest softmax probability */
+            for (int k = 0; k < m->classes; k++)
+                sum += exp((double)z[k] - z[best]);
+            confidence += 1.0 / sum;
+            m->labels[i] = m->labels[i] * m->classes + best;
+        }
+    }
+    return confidence;
+}
+
+void gm_image_modes_measure(gm_image_modes *m, const float *images, int n,
+                            double out[3]) {
+    memset(m->gen_counts, 0, (size_t)m->modes * sizeof *m->gen_counts);
+    size_t dim = (size_t)m->parts * m->part_dim;
+    double confidence = 0.0;
+    for (int at = 0; at < n; at += CHUNK) {
+        int rows = n - at < CHUNK ? n - at : CHUNK;
+        confidence += classify(m, images + (size_t)at * dim, rows);
+        for (int i = 0; i < rows; i++)
+            m->gen_counts[m->labels[i]]++;
+    }
+    gm_class_stats s =
+        gm_class_stats_compute(m->gen_counts, m->data_counts, m->modes);
+    out[0] = s.modes_covered;
+    out[1] = s.kl;
+    out[2] = confidence / ((double)n * m->parts);
+}
