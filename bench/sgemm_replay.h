@@ -13,7 +13,7 @@
 
 #include "bench_util.h"
 
-enum { REPLAY_MAX_CALLS = 1024, REPLAY_MAX_BUFFERS = 512 };
+enum { REPLAY_MAX_CALLS = 8192, REPLAY_MAX_BUFFERS = 8192 };
 
 typedef void (*sgemm_fn)(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE,
                          enum CBLAS_TRANSPOSE, blasint, blasint, blasint, float,
