@@ -132,14 +132,14 @@ GM_MULTIVERSION static void col2im_add(const conv_geometry *q,
         }
 }
 
-/* Samples per chunk for `cols` pixels per sample, and the chunk's
- * buffers: columns [rows, chunk * cols] and a product [channels, chunk *
- * cols] in channel-first layout. */
+/* Samples per chunk for `cols` patch columns per sample. */
 static int chunk_samples(int batch, size_t cols) {
     size_t s = (CHUNK_COLUMNS + cols - 1) / cols;
     return s < (size_t)batch ? (int)s : batch;
 }
 
+/* A node's scratch: the chunk's columns [rows, chunk * cols], its product
+ * [channels, chunk * cols] (channel first) and one padded image. */
 static size_t chunk_scratch(const conv_geometry *q, int batch,
                             size_t channels) {
     size_t cols = patch_cols(q);
@@ -192,6 +192,7 @@ static void chunk_from_nchw(const float *restrict x, int chunk, int ch,
                    x + ((size_t)s * ch + c) * cols, cols * sizeof(float));
 }
 
+/* y[n, c, :, :] = bias[c] (0 without a bias), for col2im to add to. */
 static void fill_bias(gm_node *y, const gm_node *bias) {
     int batch = y->shape.dim[0], ch = y->shape.dim[1];
     size_t plane = plane_of(y);
