@@ -14,11 +14,11 @@ typedef struct layer_shape {
 } layer_shape;
 
 static const layer_shape layers[] = {
-    {512, 256, 128},  {512, 128, 128},  {512, 128, 2},   /* GAN generator */
-    {512, 2, 128},    {512, 128, 1},                     /* discriminator */
-    {2500, 256, 128}, {2500, 128, 128}, {2500, 128, 2},  /* G, evaluation */
-    {128, 784, 400},  {128, 400, 40},                    /* VAE encoder */
-    {128, 20, 400},   {128, 400, 784},                   /* VAE decoder */
+    {512, 256, 128},  {512, 128, 128},  {512, 128, 2},  /* GAN generator */
+    {512, 2, 128},    {512, 128, 1},                    /* discriminator */
+    {2500, 256, 128}, {2500, 128, 128}, {2500, 128, 2}, /* G, evaluation */
+    {128, 784, 400},  {128, 400, 40},                   /* VAE encoder */
+    {128, 20, 400},   {128, 400, 784},                  /* VAE decoder */
 };
 
 /* C of one call, computed with `threads` OpenBLAS threads. */

@@ -38,10 +38,17 @@ typedef struct bench_args {
     int windows, steps; /* both: windows of `steps`; gm, gemm: total steps */
 } bench_args;
 
-static inline double bench_now(void) {
+static inline double bench_clock(clockid_t id) {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(id, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Wall time, and the calling thread's CPU time (which leaves out the time
+ * other processes of a loaded machine took the core). */
+static inline double bench_now(void) { return bench_clock(CLOCK_MONOTONIC); }
+static inline double bench_cpu_now(void) {
+    return bench_clock(CLOCK_THREAD_CPUTIME_ID);
 }
 
 static inline int bench_cmp_double(const void *a, const void *b) {
@@ -203,18 +210,22 @@ static inline void bench_interleaved(const char *model, const bench_step *gm,
                                      const bench_step *gemm,
                                      const bench_args *a) {
     double gm_rate[BENCH_MAX_WINDOWS], gemm_rate[BENCH_MAX_WINDOWS];
-    double ratio[BENCH_MAX_WINDOWS];
+    double ratio[BENCH_MAX_WINDOWS], gm_cpu[BENCH_MAX_WINDOWS];
+    double gemm_cpu[BENCH_MAX_WINDOWS], ratio_cpu[BENCH_MAX_WINDOWS];
     bench_run(gm, BENCH_WARMUP);
     bench_run(gemm, BENCH_WARMUP);
     for (int w = 0; w < a->windows; w++) {
-        double t0 = bench_now();
+        double t0 = bench_now(), c0 = bench_cpu_now();
         bench_run(gm, a->steps);
-        double t1 = bench_now();
+        double t1 = bench_now(), c1 = bench_cpu_now();
         bench_run(gemm, a->steps);
-        double t2 = bench_now();
+        double t2 = bench_now(), c2 = bench_cpu_now();
         gm_rate[w] = a->steps / (t1 - t0);
         gemm_rate[w] = a->steps / (t2 - t1);
         ratio[w] = gm_rate[w] / gemm_rate[w];
+        gm_cpu[w] = a->steps / (c1 - c0);
+        gemm_cpu[w] = a->steps / (c2 - c1);
+        ratio_cpu[w] = gm_cpu[w] / gemm_cpu[w];
     }
     double r_lo = ratio[0], r_hi = ratio[0];
     for (int w = 1; w < a->windows; w++) {
@@ -224,28 +235,33 @@ static inline void bench_interleaved(const char *model, const bench_step *gm,
     const char *threads = getenv("OPENBLAS_NUM_THREADS");
     printf("%s mode=both gm_steps_per_s=%.1f gemm_bound=%.1f "
            "gm_over_bound=%.3f gm_over_bound_min=%.3f gm_over_bound_max=%.3f "
+           "gm_cpu_steps_per_s=%.1f gemm_cpu_bound=%.1f "
+           "gm_over_bound_cpu=%.3f "
            "windows=%d steps=%d blas_core=%s blas_threads=%s\n",
            model, bench_median(gm_rate, a->windows),
            bench_median(gemm_rate, a->windows), bench_median(ratio, a->windows),
-           r_lo, r_hi, a->windows, a->steps, openblas_get_corename(),
-           threads ? threads : "default");
+           r_lo, r_hi, bench_median(gm_cpu, a->windows),
+           bench_median(gemm_cpu, a->windows),
+           bench_median(ratio_cpu, a->windows), a->windows, a->steps,
+           openblas_get_corename(), threads ? threads : "default");
 }
 
 /* Modes gm and gemm: one step loop, timed as a whole, with memory. */
 static inline void bench_alone(const char *model, const char *mode,
                                const bench_step *s, const bench_args *a) {
     long rss_mark = -1;
-    double t0 = bench_now();
+    double t0 = bench_now(), c0 = bench_cpu_now();
     for (int i = 1; i <= a->steps; i++) {
         s->run(s->state);
         if (i == BENCH_RSS_STEP) rss_mark = bench_rss_anon_kb();
     }
-    double t = bench_now() - t0;
+    double t = bench_now() - t0, c = bench_cpu_now() - c0;
     long rss_end = bench_rss_anon_kb();
-    printf("%s mode=%s steps=%d steps_per_s=%.1f peak_rss_kb=%ld "
-           "anon_kb_step%d=%ld anon_kb_end=%ld anon_flat=%s blas_core=%s\n",
-           model, mode, a->steps, a->steps / t, bench_peak_rss_kb(),
-           BENCH_RSS_STEP, rss_mark, rss_end,
+    printf("%s mode=%s steps=%d steps_per_s=%.1f cpu_steps_per_s=%.1f "
+           "peak_rss_kb=%ld anon_kb_step%d=%ld anon_kb_end=%ld anon_flat=%s "
+           "blas_core=%s\n",
+           model, mode, a->steps, a->steps / t, a->steps / c,
+           bench_peak_rss_kb(), BENCH_RSS_STEP, rss_mark, rss_end,
            rss_mark < 0          ? "n/a"
            : rss_mark == rss_end ? "yes"
                                  : "no",

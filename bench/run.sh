@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: gm against PyTorch and against the GEMM-only bound, on this
-# machine, in one run (issues 6 and 13). Builds nothing: the Makefile
-# builds first.
+# machine, in one run (issues 6, 13 and, for the DCGAN's convolutions, 14).
+# Builds nothing: the Makefile builds first.
 #
 #   BUILD=build          build directory holding gm and bench/bench_*
 #   BENCH_ROUNDS=1       repeat every measurement; the table shows medians
@@ -28,7 +28,7 @@ TUNABLES=glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=1073
 MODELS="gan vae"
 GM_MEM_STEPS=1200 # > 1000: anonymous RSS is compared at 1000 and the end
 
-for prog in gm bench/bench_gan bench/bench_vae bench/bench_threads; do
+for prog in gm bench/bench_gan bench/bench_vae bench/bench_dcgan bench/bench_threads; do
     if [ ! -x "$BUILD/$prog" ]; then
         echo "bench: $BUILD/$prog not built (run make bench)" >&2
         exit 1
@@ -86,11 +86,14 @@ run_gm() {
         "$BUILD/bench/bench_$model" "$@" 2>>"$out/log"
 }
 
-# run_torch CORE MODEL: the PyTorch reference at its best settings.
+# run_torch CORE MODEL [ARGS...]: the PyTorch reference at its best settings.
 run_torch() {
+    local core=$1 model=$2
+    shift 2
     # shellcheck disable=SC2046
-    env $(core_env "$1") OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
-        GLIBC_TUNABLES=$TUNABLES "$PY" "bench/torch_$2.py" 2>>"$out/log"
+    env $(core_env "$core") OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 \
+        GLIBC_TUNABLES=$TUNABLES "$PY" "bench/torch_$model.py" "$@" \
+        2>>"$out/log"
 }
 
 # get KEY < lines: the values of KEY=... one per line.
@@ -152,6 +155,20 @@ for round in $(seq 1 "$ROUNDS"); do
             fi
         done ;;
     esac
+    # The DCGAN (convolutions): gm with its own sgemm calls replayed as the
+    # bound, each convolution alone, and PyTorch (oneDNN convolutions).
+    say "round $round, OpenBLAS $GM_CORE, dcgan: gm and GEMM bound"
+    run_gm "$GM_CORE" dcgan both 9 10 >>"$out/dcgan.both" ||
+        failed "bench_dcgan both" fatal
+    say "round $round, OpenBLAS $GM_CORE, dcgan: convolutions alone"
+    run_gm "$GM_CORE" dcgan ops >>"$out/dcgan.ops" ||
+        failed "bench_dcgan ops" fatal
+    if [ "$have_torch" = 1 ]; then
+        say "round $round, OpenBLAS $GM_CORE, dcgan: PyTorch"
+        run_torch "$GM_CORE" dcgan >>"$out/dcgan.torch" || failed "PyTorch dcgan"
+        run_torch "$GM_CORE" dcgan --ops >>"$out/dcgan.torch_ops" ||
+            failed "PyTorch dcgan --ops"
+    fi
     say "round $round, OpenBLAS $GM_CORE, vae: gm and GEMM bound, 2 threads"
     THREADS=2 run_gm "$GM_CORE" vae both >>"$out/threads2.vae.both" ||
         failed "bench_vae both with 2 threads" fatal
@@ -233,6 +250,40 @@ case " $CORES " in
             "(pt/bound $(ratio "$pb" 1)); gm on $GM_CORE / this: $(ratio "$gm" "$pt")"
     done ;;
 esac
+echo
+echo "DCGAN of experiments/fashion_dcgan.yaml (batch 64; one step = D phase + G phase), $GM_CORE,"
+echo "one thread each; ms per step, medians of windows of 10 steps; CPU = thread CPU time"
+dfmt="%-8s %12s %12s %12s %12s %12s\n"
+# ms RATE: 1000 / RATE to one decimal, n/a if missing.
+ms() { awk -v r="$1" 'BEGIN { if (r == "n/a" || r == 0) print "n/a"; else printf "%.1f", 1000 / r }'; }
+gm_cpu=$(val "$out/dcgan.both" gm_cpu_steps_per_s) pt_cpu=$(val "$out/dcgan.torch" cpu_steps_per_s)
+gm_wall=$(val "$out/dcgan.both" gm_steps_per_s) pt_wall=$(val "$out/dcgan.torch" steps_per_s)
+# shellcheck disable=SC2059
+printf "$dfmt" "" "gm CPU ms" "pt CPU ms" "pt/gm CPU" "gm wall ms" "pt wall ms"
+# shellcheck disable=SC2059
+printf "$dfmt" step "$(ms "$gm_cpu")" "$(ms "$pt_cpu")" "$(ratio "$gm_cpu" "$pt_cpu")" \
+    "$(ms "$gm_wall")" "$(ms "$pt_wall")"
+echo "  gm / its own sgemm calls replayed (GEMM bound): $(val "$out/dcgan.both" gm_over_bound_cpu) in CPU time," \
+    "$(val "$out/dcgan.both" gm_over_bound) in wall time"
+echo "each convolution alone (kernel 4, stride 2, padding 1, batch 64), forward and backward"
+echo "into x, weight and bias; median CPU ms (PyTorch: oneDNN)"
+ofmt="%-38s %8s %8s %8s %8s %9s\n"
+# shellcheck disable=SC2059
+printf "$ofmt" op "gm fwd" "gm bwd" "pt fwd" "pt bwd" "pt/gm"
+# op_val FILE OP KEY: the median of KEY over FILE's lines for OP.
+op_val() {
+    if [ -s "$1" ]; then grep " op=$2 " "$1" | get "$3" | median; else echo n/a; fi
+}
+for op in $(get op <"$out/dcgan.ops" | sort -u); do
+    gf=$(op_val "$out/dcgan.ops" "$op" fwd_cpu_ms) gb=$(op_val "$out/dcgan.ops" "$op" bwd_cpu_ms)
+    pf=$(op_val "$out/dcgan.torch_ops" "$op" fwd_cpu_ms) pb=$(op_val "$out/dcgan.torch_ops" "$op" bwd_cpu_ms)
+    both_gm=$(awk -v a="$gf" -v b="$gb" 'BEGIN { print (a == "n/a" || b == "n/a") ? "n/a" : a + b }')
+    both_pt=$(awk -v a="$pf" -v b="$pb" 'BEGIN { print (a == "n/a" || b == "n/a") ? "n/a" : a + b }')
+    # shellcheck disable=SC2059
+    printf "$ofmt" "$op" "$gf" "$gb" "$pf" "$pb" "$(ratio "$both_pt" "$both_gm")"
+done
+echo "  pt/gm > 1: gm faster (PyTorch's time over gm's, forward + backward)"
+echo
 b1="$out/$GM_CORE.vae.both" b2="$out/threads2.vae.both"
 g1=$(val "$b1" gm_steps_per_s) g2=$(val "$b2" gm_steps_per_s)
 r1=$(val "$b1" gemm_bound) r2=$(val "$b2" gemm_bound)
@@ -263,6 +314,6 @@ fi
 echo "  PyTorch equivalent: not implemented, not measured"
 echo
 echo "raw measurements (medians above are over these):"
-cat "$out"/*.both "$out"/*.mem "$out"/*.torch "$out/bits" 2>/dev/null | sed 's/^/  /'
+cat "$out"/*.both "$out"/*.mem "$out"/*.torch "$out"/*ops "$out/bits" 2>/dev/null | sed 's/^/  /'
 echo "total bench time $(($(date +%s) - t_start)) s"
 exit "$status"

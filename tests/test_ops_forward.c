@@ -764,6 +764,69 @@ Test(forward_conv, conv_transpose2d_stride_1_no_bias) {
     gm_graph_free(g);
 }
 
+/* Batches of three whose 132 patch columns per sample gm unrolls in
+ * chunks of 2 and 1 samples, odd sides, stride 2 and padding 1. */
+Test(forward_conv, conv2d_in_chunks_of_samples) {
+    gm_graph *g = gm_graph_create("g");
+    gm_node *x = wave(g, (int[]){3, 2, 23, 21}, 4, 0.12, 0.0);
+    gm_node *w = wave(g, (int[]){2, 2, 3, 3}, 4, 0.34, 0.0);
+    gm_node *b = wave(g, (int[]){2}, 1, 0.56, 0.0);
+    gm_node *y = gm_conv2d(g, x, w, b, 2, 1);
+    run(g);
+    expect(y, (int[]){3, 2, 12, 11}, 4, conv2d_chunks, TOL);
+    gm_graph_free(g);
+}
+
+Test(forward_conv, conv_transpose2d_in_chunks_of_samples) {
+    gm_graph *g = gm_graph_create("g");
+    gm_node *x = wave(g, (int[]){3, 2, 12, 11}, 4, 0.78, 0.0);
+    gm_node *w = wave(g, (int[]){2, 1, 4, 4}, 4, 0.91, 0.0);
+    gm_node *b = wave(g, (int[]){1}, 1, 0.23, 0.0);
+    gm_node *y = gm_conv_transpose2d(g, x, w, b, 2, 1);
+    run(g);
+    expect(y, (int[]){3, 1, 24, 22}, 4, conv_transpose2d_chunks, TOL);
+    gm_graph_free(g);
+}
+
+/* The same convolution of a batch of 7 (chunks of 2 samples, the last
+ * alone) and of each sample on its own gives each sample's output. */
+Test(forward_conv, batch_equals_samples_alone) {
+    enum { N = 7, C = 3, H = 13, W = 12, CO = 2 };
+    for (int transposed = 0; transposed <= 1; transposed++) {
+        gm_graph *g = gm_graph_create("g");
+        gm_node *x = wave(g, (int[]){N, C, H, W}, 4, 0.3, 0.0);
+        gm_node *w = transposed ? wave(g, (int[]){C, CO, 3, 3}, 4, 0.6, 0.0)
+                                : wave(g, (int[]){CO, C, 3, 3}, 4, 0.6, 0.0);
+        gm_node *b = wave(g, (int[]){CO}, 1, 0.9, 0.0);
+        gm_node *y = transposed ? gm_conv_transpose2d(g, x, w, b, 1, 1)
+                                : gm_conv2d(g, x, w, b, 1, 1);
+        gm_node *one[N];
+        for (int s = 0; s < N; s++) {
+            char name[16];
+            snprintf(name, sizeof name, "x%d", s);
+            gm_node *xs = gm_input(g, name, (int[]){1, C, H, W}, 4);
+            one[s] = transposed ? gm_conv_transpose2d(g, xs, w, b, 1, 1)
+                                : gm_conv2d(g, xs, w, b, 1, 1);
+        }
+        run(g); /* compiles: the inputs have memory */
+        const float *xv = gm_node_data(x);
+        for (int s = 0; s < N; s++)
+            memcpy(gm_node_data(gm_node_input(one[s], 0)),
+                   xv + (size_t)s * C * H * W, sizeof(float) * C * H * W);
+        gm_graph_forward(g);
+        size_t per = gm_node_numel(y) / N;
+        double want[2 * 15 * 14];
+        cr_assert(per <= sizeof want / sizeof want[0]);
+        for (int s = 0; s < N; s++) {
+            const float *ys = gm_node_data(y) + s * per;
+            for (size_t i = 0; i < per; i++)
+                want[i] = ys[i];
+            expect(one[s], gm_node_shape(one[s])->dim, 4, want, TOL);
+        }
+        gm_graph_free(g);
+    }
+}
+
 Test(forward_conv, bias_channels_by_hand) {
     gm_graph *g = gm_graph_create("g");
     const float xv[8] = {1, 2, 3, 4, 5, 6, 7, 8}; /* [2, 2, 1, 2] */
@@ -823,6 +886,22 @@ Test(forward_norm, batch_norm_1d_train_and_eval) {
     batch_norm_against_torch((int[]){4, 3}, 2, batch_norm_train_nc,
                              batch_norm_running_mean_nc,
                              batch_norm_running_var_nc, batch_norm_eval_nc);
+}
+
+/* 7x7 planes: more values per channel and sample than batch norm's 16
+ * partial sums. */
+Test(forward_norm, batch_norm_over_planes_in_lanes) {
+    gm_graph *g = gm_graph_create("g");
+    gm_node *x = wave(g, (int[]){3, 2, 7, 7}, 4, 0.45, 0.0);
+    gm_node *gamma = wave(g, (int[]){2}, 1, 0.35, 1.0);
+    gm_node *beta = wave(g, (int[]){2}, 1, 0.45, 0.0);
+    gm_node *rm = wave(g, (int[]){2}, 1, 0.55, 0.0);
+    gm_node *rv = wave(g, (int[]){2}, 1, 0.65, 1.0);
+    gm_node *y = gm_batch_norm(g, x, gamma, beta, rm, rv, true, 0.1f, 1e-5f);
+    run(g);
+    expect(y, (int[]){3, 2, 7, 7}, 4, batch_norm_train_planes, TOL);
+    expect(rv, (int[]){2}, 1, batch_norm_running_var_planes, TOL);
+    gm_graph_free(g);
 }
 
 Test(forward_errors, conv2d_channels_differ) {

@@ -895,6 +895,38 @@ GRAD_TEST(grad_conv, dcgan_chain) {
     }
 }
 
+/* Batches that the ops split into chunks of samples (about 256 patch
+ * columns at a time; 132 per sample here, so chunks of 2, 2 and 1): odd
+ * sides, stride 2 with padding 1 and stride 1 without. */
+GRAD_TEST(grad_conv, conv2d_in_chunks_of_samples) {
+    for (int t = 0; t < 2; t++) {
+        gc_case c;
+        case_begin(&c, "conv2d/chunks", t);
+        int stride = t ? 1 : 2, pad = t ? 0 : 1, k = t ? 2 : 3;
+        int h = t ? 13 : 23, w = t ? 12 : 21;
+        gm_node *x = leaf(&c, (int[]){5, 1, h, w}, 4, ANY);
+        gm_node *wt = leaf(&c, (int[]){2, 1, k, k}, 4, SMALL);
+        gm_node *b = leaf(&c, (int[]){2}, 1, ANY);
+        gm_node *y = gm_conv2d(c.g, x, wt, b, stride, pad);
+        assert_shape(y, (int[]){5, 2, 12, 11}, 4);
+        case_check(&c, y, "conv2d", TOL);
+    }
+}
+
+GRAD_TEST(grad_conv, conv_transpose2d_in_chunks_of_samples) {
+    for (int t = 0; t < 2; t++) {
+        gc_case c;
+        case_begin(&c, "conv_transpose2d/chunks", t);
+        int stride = t ? 1 : 2, pad = t ? 0 : 1, k = t ? 2 : 4;
+        gm_node *x = leaf(&c, (int[]){5, 1, 12, 11}, 4, ANY);
+        gm_node *wt = leaf(&c, (int[]){1, 2, k, k}, 4, SMALL);
+        gm_node *b = leaf(&c, (int[]){2}, 1, ANY);
+        gm_node *y = gm_conv_transpose2d(c.g, x, wt, b, stride, pad);
+        assert_shape(y, t ? (int[]){5, 2, 13, 12} : (int[]){5, 2, 24, 22}, 4);
+        case_check(&c, y, "conv_transpose2d", TOL);
+    }
+}
+
 /* bias_channels on images and on [N, C], its input also read by a second
  * op (so its gradient is added to, not overwritten). */
 static void bias_channels_case(int ndim, bool chained) {

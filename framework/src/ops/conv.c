@@ -1,16 +1,25 @@
-/* Convolutions over NCHW images, as torch.nn.Conv2d and ConvTranspose2d:
- * one sample at a time, its patches unrolled into a column buffer
- * (im2col) so that the product is one OpenBLAS sgemm, and folded back
- * (col2im) where the product gives patches. The column buffer is the
- * node's scratch, planned at compile, so no step allocates. An optional
- * bias [C_out] is written into the output before the sgemm adds the
- * product (beta 1), as gm_affine does: no separate pass and no copy. */
+/* Convolutions over NCHW images, as torch.nn.Conv2d and ConvTranspose2d,
+ * a chunk of samples at a time: the chunk's patches are unrolled side by
+ * side into one column buffer (im2col), so that each product is one
+ * OpenBLAS sgemm over the whole chunk, and folded back (col2im) where the
+ * product gives patches. A product over several samples comes out channel
+ * first ([C, samples * pixels]), so it is moved into the NCHW output (or
+ * the NCHW gradient into that layout) by one copy, which also adds the
+ * bias. The buffers are the node's scratch, planned at compile, so no step
+ * allocates; conv2d's backward unrolls its input again rather than keeping
+ * every sample's columns from forward. */
 #include <cblas.h>
 #include <string.h>
 
 #include "gm/ops.h"
 #include "graph_internal.h"
+#include "multiversion.h"
 #include "op_table.h"
+
+/* Columns (samples x pixels) a chunk's products aim at: enough for
+ * OpenBLAS's kernels to run near their best, few enough that the chunk's
+ * columns stay in the core's cache between im2col and sgemm. */
+enum { CHUNK_COLUMNS = 256 };
 
 /* One image's geometry and the kernel that slides over it: a [C, H, W]
  * image read by a kh x kw window every `stride` pixels, with `pad` zero
@@ -21,65 +30,169 @@ typedef struct conv_geometry {
     int oh, ow;
 } conv_geometry;
 
-/* col [C * kh * kw, oh * ow]: each column one patch of im [C, H, W]. */
-static void im2col(const conv_geometry *q, const float *restrict im,
-                   float *restrict col) {
-    size_t cols = (size_t)q->oh * q->ow;
-    for (int c = 0; c < q->c; c++)
-        for (int i = 0; i < q->kh; i++)
-            for (int j = 0; j < q->kw; j++) {
-                float *row = col + ((size_t)(c * q->kh + i) * q->kw + j) * cols;
-                const float *plane = im + (size_t)c * q->h * q->w;
-                for (int y = 0; y < q->oh; y++) {
-                    int iy = y * q->stride - q->pad + i;
-                    float *out = row + (size_t)y * q->ow;
-                    if (iy < 0 || iy >= q->h) {
-                        memset(out, 0, (size_t)q->ow * sizeof(float));
-                        continue;
-                    }
-                    const float *src = plane + (size_t)iy * q->w;
-                    for (int x = 0; x < q->ow; x++) {
-                        int ix = x * q->stride - q->pad + j;
-                        out[x] = ix >= 0 && ix < q->w ? src[ix] : 0.0f;
-                    }
-                }
-            }
-}
-
-/* im [C, H, W] += the patches of col [C * kh * kw, oh * ow] put back where
- * im2col took them (overlapping patches add). */
-static void col2im_add(const conv_geometry *q, const float *restrict col,
-                       float *restrict im) {
-    size_t cols = (size_t)q->oh * q->ow;
-    for (int c = 0; c < q->c; c++)
-        for (int i = 0; i < q->kh; i++)
-            for (int j = 0; j < q->kw; j++) {
-                const float *row =
-                    col + ((size_t)(c * q->kh + i) * q->kw + j) * cols;
-                float *plane = im + (size_t)c * q->h * q->w;
-                for (int y = 0; y < q->oh; y++) {
-                    int iy = y * q->stride - q->pad + i;
-                    if (iy < 0 || iy >= q->h) continue;
-                    const float *in = row + (size_t)y * q->ow;
-                    float *dst = plane + (size_t)iy * q->w;
-                    for (int x = 0; x < q->ow; x++) {
-                        int ix = x * q->stride - q->pad + j;
-                        if (ix >= 0 && ix < q->w) dst[ix] += in[x];
-                    }
-                }
-            }
-}
-
 static size_t patch_rows(const conv_geometry *q) {
     return (size_t)q->c * q->kh * q->kw;
 }
 
-/* y[n, c, :, :] = bias[c] for every sample, ready for sgemm's beta 1. */
+static size_t patch_cols(const conv_geometry *q) {
+    return (size_t)q->oh * q->ow;
+}
+
+/* The image with its zero border: [C, H + 2 pad, W + 2 pad]. Unrolling
+ * from it (and folding into it) needs no bounds checks, so the loops over
+ * a patch row are branch-free. */
+static size_t padded_size(const conv_geometry *q) {
+    return (size_t)q->c * (q->h + 2 * q->pad) * (q->w + 2 * q->pad);
+}
+
+static void pad_image(const conv_geometry *q, const float *restrict im,
+                      float *restrict padded) {
+    int hp = q->h + 2 * q->pad, wp = q->w + 2 * q->pad;
+    memset(padded, 0, padded_size(q) * sizeof(float));
+    for (int c = 0; c < q->c; c++)
+        for (int y = 0; y < q->h; y++)
+            memcpy(padded + ((size_t)c * hp + y + q->pad) * wp + q->pad,
+                   im + ((size_t)c * q->h + y) * q->w,
+                   (size_t)q->w * sizeof(float));
+}
+
+/* out [oh, ow] = base[(y * wp + x) * stride]: one row of col. Strides 1
+ * and 2 (DCGAN's) spelled out so that each compiles to its own loop. */
+static inline void unroll_row(float *restrict out, const float *restrict base,
+                              int oh, int ow, int wp, int stride) {
+    for (int y = 0; y < oh; y++, out += ow) {
+        const float *src = base + (size_t)y * wp * stride;
+        if (stride == 1)
+            for (int x = 0; x < ow; x++)
+                out[x] = src[x];
+        else if (stride == 2)
+            for (int x = 0; x < ow; x++)
+                out[x] = src[2 * x];
+        else
+            for (int x = 0; x < ow; x++)
+                out[x] = src[x * stride];
+    }
+}
+
+/* base[(y * wp + x) * stride] += in [oh, ow]: one row of col folded. */
+static inline void fold_row(float *restrict base, const float *restrict in,
+                            int oh, int ow, int wp, int stride) {
+    for (int y = 0; y < oh; y++, in += ow) {
+        float *dst = base + (size_t)y * wp * stride;
+        if (stride == 1)
+            for (int x = 0; x < ow; x++)
+                dst[x] += in[x];
+        else if (stride == 2)
+            for (int x = 0; x < ow; x++)
+                dst[2 * x] += in[x];
+        else
+            for (int x = 0; x < ow; x++)
+                dst[x * stride] += in[x];
+    }
+}
+
+/* col [C * kh * kw, oh * ow], rows `ld` floats apart: each column one
+ * patch of im [C, H, W], unrolled from its padded copy in `padded`. The
+ * rows of a chunk's samples sit side by side. */
+GM_MULTIVERSION static void im2col(const conv_geometry *q,
+                                   const float *restrict im,
+                                   float *restrict padded, float *restrict col,
+                                   size_t ld) {
+    int hp = q->h + 2 * q->pad, wp = q->w + 2 * q->pad;
+    pad_image(q, im, padded);
+    for (int c = 0; c < q->c; c++)
+        for (int i = 0; i < q->kh; i++)
+            for (int j = 0; j < q->kw; j++)
+                unroll_row(col + ((size_t)(c * q->kh + i) * q->kw + j) * ld,
+                           padded + ((size_t)c * hp + i) * wp + j, q->oh, q->ow,
+                           wp, q->stride);
+}
+
+/* im [C, H, W] += the patches of col (rows `ld` apart) put back where
+ * im2col took them (overlapping patches add), summed in `padded` first. */
+GM_MULTIVERSION static void col2im_add(const conv_geometry *q,
+                                       const float *restrict col, size_t ld,
+                                       float *restrict padded,
+                                       float *restrict im) {
+    int hp = q->h + 2 * q->pad, wp = q->w + 2 * q->pad;
+    memset(padded, 0, padded_size(q) * sizeof(float));
+    for (int c = 0; c < q->c; c++)
+        for (int i = 0; i < q->kh; i++)
+            for (int j = 0; j < q->kw; j++)
+                fold_row(padded + ((size_t)c * hp + i) * wp + j,
+                         col + ((size_t)(c * q->kh + i) * q->kw + j) * ld,
+                         q->oh, q->ow, wp, q->stride);
+    for (int c = 0; c < q->c; c++)
+        for (int y = 0; y < q->h; y++) {
+            const float *src =
+                padded + ((size_t)c * hp + y + q->pad) * wp + q->pad;
+            float *dst = im + ((size_t)c * q->h + y) * q->w;
+            for (int x = 0; x < q->w; x++)
+                dst[x] += src[x];
+        }
+}
+
+/* Samples per chunk for `cols` patch columns per sample. */
+static int chunk_samples(int batch, size_t cols) {
+    size_t s = (CHUNK_COLUMNS + cols - 1) / cols;
+    return s < (size_t)batch ? (int)s : batch;
+}
+
+/* A node's scratch: the chunk's columns [rows, chunk * cols], its product
+ * [channels, chunk * cols] (channel first) and one padded image. */
+static size_t chunk_scratch(const conv_geometry *q, int batch,
+                            size_t channels) {
+    size_t cols = patch_cols(q);
+    return (patch_rows(q) + channels) * (size_t)chunk_samples(batch, cols) *
+               cols +
+           padded_size(q);
+}
+
 /* Values per sample and channel of y [N, C, ...]. */
 static size_t plane_of(const gm_node *y) {
     return y->numel / ((size_t)y->shape.dim[0] * (size_t)y->shape.dim[1]);
 }
 
+/* y[s0 + s, c, :] = prod [C, chunk * cols] (+ bias[c]) for the chunk's
+ * samples. */
+static void chunk_to_nchw(const float *restrict prod, int chunk, int ch,
+                          size_t cols, const float *bias, float *restrict y) {
+    for (int s = 0; s < chunk; s++)
+        for (int c = 0; c < ch; c++) {
+            const float *in = prod + ((size_t)c * chunk + s) * cols;
+            float *out = y + ((size_t)s * ch + c) * cols;
+            float b = bias ? bias[c] : 0.0f;
+            for (size_t p = 0; p < cols; p++)
+                out[p] = in[p] + b;
+        }
+}
+
+/* Adds (or, when `fresh`, writes) prod [C, chunk * cols] into y NCHW. */
+static void chunk_add_nchw(const float *restrict prod, int chunk, int ch,
+                           size_t cols, bool fresh, float *restrict y) {
+    if (fresh) {
+        chunk_to_nchw(prod, chunk, ch, cols, NULL, y);
+        return;
+    }
+    for (int s = 0; s < chunk; s++)
+        for (int c = 0; c < ch; c++) {
+            const float *in = prod + ((size_t)c * chunk + s) * cols;
+            float *out = y + ((size_t)s * ch + c) * cols;
+            for (size_t p = 0; p < cols; p++)
+                out[p] += in[p];
+        }
+}
+
+/* prod [C, chunk * cols] = the chunk's samples of x NCHW, channel first. */
+static void chunk_from_nchw(const float *restrict x, int chunk, int ch,
+                            size_t cols, float *restrict prod) {
+    for (int s = 0; s < chunk; s++)
+        for (int c = 0; c < ch; c++)
+            memcpy(prod + ((size_t)c * chunk + s) * cols,
+                   x + ((size_t)s * ch + c) * cols, cols * sizeof(float));
+}
+
+/* y[n, c, :, :] = bias[c] (0 without a bias), for col2im to add to. */
 static void fill_bias(gm_node *y, const gm_node *bias) {
     int batch = y->shape.dim[0], ch = y->shape.dim[1];
     size_t plane = plane_of(y);
@@ -181,45 +294,67 @@ static gm_status conv2d_shape(const gm_node *n, gm_shape *out, gm_error *err) {
 
 static size_t conv2d_scratch(const gm_node *n) {
     conv_geometry q = conv2d_geometry(n);
-    return patch_rows(&q) * (size_t)q.oh * q.ow;
+    return chunk_scratch(&q, n->shape.dim[0], (size_t)n->shape.dim[1]);
 }
 
-/* y[n] [C_out, oh*ow] = W [C_out, K] col [K, oh*ow] (+ bias), K = C kh kw */
+/* Per chunk of samples: col [K, chunk * oh*ow] (K = C_in kh kw) from x,
+ * prod [C_out, chunk * oh*ow] = W [C_out, K] col, y = prod + bias. */
 static void conv2d_forward(gm_node *n) {
     const gm_node *x = n->in[0], *w = n->in[1];
+    const float *bias = n->n_in == 3 ? n->in[2]->data : NULL;
     conv_geometry q = conv2d_geometry(n);
     int batch = x->shape.dim[0], c_out = n->shape.dim[1];
-    int k = (int)patch_rows(&q), cols = q.oh * q.ow;
+    size_t k = patch_rows(&q), cols = patch_cols(&q);
     size_t x_step = (size_t)q.c * q.h * q.w, y_step = (size_t)c_out * cols;
-    fill_bias(n, n->n_in == 3 ? n->in[2] : NULL);
-    for (int s = 0; s < batch; s++) {
-        im2col(&q, x->data + s * x_step, n->scratch);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c_out, cols, k,
-                    1.0f, w->data, k, n->scratch, cols, 1.0f,
-                    n->data + s * y_step, cols);
+    int chunk = chunk_samples(batch, cols);
+    float *col = n->scratch, *prod = col + k * chunk * cols;
+    float *padded = prod + (size_t)c_out * chunk * cols;
+    for (int s0 = 0; s0 < batch; s0 += chunk) {
+        int m = batch - s0 < chunk ? batch - s0 : chunk;
+        size_t ld = (size_t)m * cols;
+        for (int s = 0; s < m; s++)
+            im2col(&q, x->data + (s0 + s) * x_step, padded, col + s * cols, ld);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c_out, (int)ld,
+                    (int)k, 1.0f, w->data, (int)k, col, (int)ld, 0.0f, prod,
+                    (int)ld);
+        chunk_to_nchw(prod, m, c_out, cols, bias, n->data + s0 * y_step);
     }
 }
 
+/* Per chunk: dprod [C_out, chunk * oh*ow] from dy; dW (+)= dprod col^T
+ * with col unrolled again from x; dcol = W^T dprod, folded into dx. */
 static void conv2d_backward(gm_node *n) {
     gm_node *x = n->in[0], *w = n->in[1];
     conv_geometry q = conv2d_geometry(n);
     int batch = x->shape.dim[0], c_out = n->shape.dim[1];
-    int k = (int)patch_rows(&q), cols = q.oh * q.ow;
+    size_t k = patch_rows(&q), cols = patch_cols(&q);
     size_t x_step = (size_t)q.c * q.h * q.w, y_step = (size_t)c_out * cols;
+    int chunk = chunk_samples(batch, cols);
+    float *col = n->scratch, *dprod = col + k * chunk * cols;
+    float *padded = dprod + (size_t)c_out * chunk * cols;
     bias_backward(n, n->n_in == 3 ? n->in[2] : NULL);
     if (x->grad && x->grad_fresh) memset(x->grad, 0, x->numel * sizeof(float));
-    for (int s = 0; s < batch; s++) {
-        const float *dy = n->grad + s * y_step; /* [C_out, oh*ow] */
-        if (w->grad) {                          /* dW [C_out, K] += dy col^T */
-            im2col(&q, x->data + s * x_step, n->scratch);
-            float beta = s == 0 && w->grad_fresh ? 0.0f : 1.0f;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c_out, k, cols,
-                        1.0f, dy, cols, n->scratch, cols, beta, w->grad, k);
+    if (!x->grad && !w->grad) return;
+    for (int s0 = 0; s0 < batch; s0 += chunk) {
+        int m = batch - s0 < chunk ? batch - s0 : chunk;
+        size_t ld = (size_t)m * cols;
+        chunk_from_nchw(n->grad + s0 * y_step, m, c_out, cols, dprod);
+        if (w->grad) {
+            for (int s = 0; s < m; s++)
+                im2col(&q, x->data + (s0 + s) * x_step, padded, col + s * cols,
+                       ld);
+            float beta = s0 == 0 && w->grad_fresh ? 0.0f : 1.0f;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c_out, (int)k,
+                        (int)ld, 1.0f, dprod, (int)ld, col, (int)ld, beta,
+                        w->grad, (int)k);
         }
-        if (x->grad) { /* dcol [K, oh*ow] = W^T dy, folded back into dx */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, cols, c_out,
-                        1.0f, w->data, k, dy, cols, 0.0f, n->scratch, cols);
-            col2im_add(&q, n->scratch, x->grad + s * x_step);
+        if (x->grad) {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k,
+                        (int)ld, c_out, 1.0f, w->data, (int)k, dprod, (int)ld,
+                        0.0f, col, (int)ld);
+            for (int s = 0; s < m; s++)
+                col2im_add(&q, col + s * cols, ld, padded,
+                           x->grad + (s0 + s) * x_step);
         }
     }
 }
@@ -272,48 +407,65 @@ static gm_status conv_transpose2d_shape(const gm_node *n, gm_shape *out,
 
 static size_t conv_transpose2d_scratch(const gm_node *n) {
     conv_geometry q = conv_transpose2d_geometry(n);
-    return patch_rows(&q) * (size_t)q.oh * q.ow;
+    return chunk_scratch(&q, n->shape.dim[0], (size_t)n->in[0]->shape.dim[1]);
 }
 
-/* col [K, H*W] = W^T [K, C_in] x[n] [C_in, H*W], K = C_out kh kw, folded
- * into y[n] (which holds the bias). */
+/* Per chunk: xt [C_in, chunk * H*W] from x, col [K, chunk * H*W] = W^T xt
+ * (K = C_out kh kw), folded into y (which holds the bias). */
 static void conv_transpose2d_forward(gm_node *n) {
     const gm_node *x = n->in[0], *w = n->in[1];
     conv_geometry q = conv_transpose2d_geometry(n);
     int batch = x->shape.dim[0], c_in = x->shape.dim[1];
-    int k = (int)patch_rows(&q), cols = q.oh * q.ow;
+    size_t k = patch_rows(&q), cols = patch_cols(&q);
     size_t x_step = (size_t)c_in * cols, y_step = (size_t)q.c * q.h * q.w;
+    int chunk = chunk_samples(batch, cols);
+    float *col = n->scratch, *xt = col + k * chunk * cols;
+    float *padded = xt + (size_t)c_in * chunk * cols;
     fill_bias(n, n->n_in == 3 ? n->in[2] : NULL);
-    for (int s = 0; s < batch; s++) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, k, cols, c_in,
-                    1.0f, w->data, k, x->data + s * x_step, cols, 0.0f,
-                    n->scratch, cols);
-        col2im_add(&q, n->scratch, n->data + s * y_step);
+    for (int s0 = 0; s0 < batch; s0 += chunk) {
+        int m = batch - s0 < chunk ? batch - s0 : chunk;
+        size_t ld = (size_t)m * cols;
+        chunk_from_nchw(x->data + s0 * x_step, m, c_in, cols, xt);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)ld,
+                    c_in, 1.0f, w->data, (int)k, xt, (int)ld, 0.0f, col,
+                    (int)ld);
+        for (int s = 0; s < m; s++)
+            col2im_add(&q, col + s * cols, ld, padded,
+                       n->data + (s0 + s) * y_step);
     }
 }
 
+/* Per chunk: dcol [K, chunk * H*W], the patches of dy; dW (+)= xt dcol^T;
+ * dxt [C_in, chunk * H*W] = W dcol, into dx. */
 static void conv_transpose2d_backward(gm_node *n) {
     gm_node *x = n->in[0], *w = n->in[1];
     conv_geometry q = conv_transpose2d_geometry(n);
     int batch = x->shape.dim[0], c_in = x->shape.dim[1];
-    int k = (int)patch_rows(&q), cols = q.oh * q.ow;
+    size_t k = patch_rows(&q), cols = patch_cols(&q);
     size_t x_step = (size_t)c_in * cols, y_step = (size_t)q.c * q.h * q.w;
+    int chunk = chunk_samples(batch, cols);
+    float *col = n->scratch, *xt = col + k * chunk * cols;
+    float *padded = xt + (size_t)c_in * chunk * cols;
     bias_backward(n, n->n_in == 3 ? n->in[2] : NULL);
     if (!x->grad && !w->grad) return;
-    for (int s = 0; s < batch; s++) {
-        /* dcol [K, H*W]: the patches of dy[n] */
-        im2col(&q, n->grad + s * y_step, n->scratch);
-        if (x->grad) { /* dx[n] [C_in, H*W] (+)= W dcol */
-            float beta = x->grad_fresh ? 0.0f : 1.0f;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c_in, cols,
-                        k, 1.0f, w->data, k, n->scratch, cols, beta,
-                        x->grad + s * x_step, cols);
+    for (int s0 = 0; s0 < batch; s0 += chunk) {
+        int m = batch - s0 < chunk ? batch - s0 : chunk;
+        size_t ld = (size_t)m * cols;
+        for (int s = 0; s < m; s++)
+            im2col(&q, n->grad + (s0 + s) * y_step, padded, col + s * cols, ld);
+        if (w->grad) {
+            chunk_from_nchw(x->data + s0 * x_step, m, c_in, cols, xt);
+            float beta = s0 == 0 && w->grad_fresh ? 0.0f : 1.0f;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c_in, (int)k,
+                        (int)ld, 1.0f, xt, (int)ld, col, (int)ld, beta, w->grad,
+                        (int)k);
         }
-        if (w->grad) { /* dW [C_in, K] += x[n] dcol^T */
-            float beta = s == 0 && w->grad_fresh ? 0.0f : 1.0f;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c_in, k, cols,
-                        1.0f, x->data + s * x_step, cols, n->scratch, cols,
-                        beta, w->grad, k);
+        if (x->grad) {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c_in,
+                        (int)ld, (int)k, 1.0f, w->data, (int)k, col, (int)ld,
+                        0.0f, xt, (int)ld);
+            chunk_add_nchw(xt, m, c_in, cols, x->grad_fresh,
+                           x->grad + s0 * x_step);
         }
     }
 }

@@ -15,7 +15,10 @@
     GM_MULTIVERSION static void NAME##_forward(gm_node *n) {                   \
         const float *restrict xs = n->in[0]->data;                             \
         float *restrict ys = n->data;                                          \
-        const float *p = n->p;                                                 \
+        /* a local copy: FWD may read p only for some x (leaky_relu), and      \
+         * only a local can be read unconditionally, which vectorises */       \
+        const float p[GM_MAX_OP_PARAMS] = {n->p[0], n->p[1], n->p[2],          \
+                                           n->p[3]};                           \
         (void)p;                                                               \
         for (size_t i = 0; i < n->numel; i++) {                                \
             float x = xs[i];                                                   \
@@ -28,7 +31,8 @@
         const float *restrict xs = in->data, *restrict ys = n->data;           \
         const float *restrict dys = n->grad;                                   \
         float *restrict dxs = in->grad;                                        \
-        const float *p = n->p;                                                 \
+        const float p[GM_MAX_OP_PARAMS] = {n->p[0], n->p[1], n->p[2],          \
+                                           n->p[3]};                           \
         (void)p;                                                               \
         /* Overwrite a gradient only this op writes, else add to it. */        \
         if (in->grad_fresh) {                                                  \
