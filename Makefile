@@ -8,7 +8,7 @@ FUZZ_SECONDS ?= 60
 # needed and ~/.local/bin is often on PATH already.
 PREFIX ?= $(HOME)/.local
 
-.PHONY: all deps build install run test sanitize fuzz bench plots beta_sweep clean
+.PHONY: all deps build install run test sanitize fuzz bench plots beta_sweep unified clean
 
 all: build
 
@@ -66,6 +66,15 @@ beta_sweep: build
 	@scripts/deps.sh dataset-fashion-mnist python3-h5py python3-matplotlib python3-numpy
 	$(BUILD)/gm run experiments/beta_sweep.yaml --force
 	/usr/bin/python3 analysis/plot_rate_distortion.py runs/beta_sweep.h5 --out runs/beta_sweep
+
+# Six objectives of the unified view on the ring and on the grid, 10
+# seeds each (docs/results.md; about 15 minutes with 2 cores):
+# runs/unified.h5, runs/unified_grid.h5 and their tables.
+unified: build
+	$(BUILD)/gm run experiments/unified.yaml --force
+	$(BUILD)/gm run experiments/unified_grid.yaml --force
+	$(BUILD)/gm summary runs/unified.h5
+	$(BUILD)/gm summary runs/unified_grid.h5
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz
