@@ -9,7 +9,7 @@ FUZZ_SECONDS ?= 60
 PREFIX ?= $(HOME)/.local
 
 .PHONY: all deps build install run test sanitize fuzz bench plots beta_sweep \
-        fashion_gan stacked_fashion clean
+        unified fashion_gan stacked_fashion clean
 
 all: build
 
@@ -84,6 +84,15 @@ fashion_gan: build runs/fashion_classifier.h5
 stacked_fashion: build runs/fashion_classifier.h5
 	$(BUILD)/gm run experiments/stacked_fashion.yaml --force
 	$(BUILD)/gm summary runs/stacked_fashion.h5
+
+# Six objectives of the unified view on the ring and on the grid, 10
+# seeds each (docs/results.md; about 15 minutes with 2 cores):
+# runs/unified.h5, runs/unified_grid.h5 and their tables.
+unified: build
+	$(BUILD)/gm run experiments/unified.yaml --force
+	$(BUILD)/gm run experiments/unified_grid.yaml --force
+	$(BUILD)/gm summary runs/unified.h5
+	$(BUILD)/gm summary runs/unified_grid.h5
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz

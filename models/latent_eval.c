@@ -26,6 +26,17 @@ gm_gaussian_code gm_gaussian_encode(gm_graph *g, const gm_mlp *encoder,
     return q;
 }
 
+double gm_gaussian_moment_kl(const double *mu_sum, const double *mu_sq,
+                             const double *var_sum, int latent, int n) {
+    double kl = 0.0;
+    for (int u = 0; u < latent; u++) {
+        double m = mu_sum[u] / n;
+        double v = var_sum[u] / n + fmax(mu_sq[u] / n - m * m, 0.0);
+        kl += 0.5 * (v + m * m - 1.0 - log(v));
+    }
+    return kl;
+}
+
 gm_status gm_latent_eval_build(gm_latent_eval *e, const gm_mlp *encoder,
                                gm_params *encoder_group, const gm_mlp *decoder,
                                gm_params *decoder_group, int data_dim,
@@ -94,14 +105,7 @@ gm_status gm_latent_evaluate(void *p, const float *data, const int *labels,
             }
         }
     }
-    /* q(z) is a mixture: mean E[mu], variance E[sigma^2] + Var(mu). */
-    double kl = 0.0;
-    for (int u = 0; u < L; u++) {
-        double m = mu_sum[u] / n;
-        double v = var_sum[u] / n + fmax(mu_sq[u] / n - m * m, 0.0);
-        kl += 0.5 * (v + m * m - 1.0 - log(v));
-    }
     out[0] = sq / n;
-    out[1] = kl;
+    out[1] = gm_gaussian_moment_kl(mu_sum, mu_sq, var_sum, L, n);
     return GM_OK;
 }

@@ -111,13 +111,14 @@ typedef struct gm_vae_eval {
     gm_node *post_x, *post_mu, *post_lv, *post_z;
     gm_node *post_nll; /* [post_chunk]: -log p(x|z) */
     gm_node *post_kl;  /* [post_chunk, latent], NULL if deterministic */
+    gm_node *post_sq;  /* [post_chunk]: ||x - dec(mu)||^2, NULL if so too */
     int post_chunk;
     /* the importance-weighted pass: [iw_chunk * k] draws */
     gm_graph *iw;
     gm_node *iw_x, *iw_mu, *iw_lv, *iwae, *iw_elbo;
     int iw_chunk;
     float *z_mu, *z_lv, *z;          /* [rows, latent] each, of the last pass */
-    double *kl_dim, *mu_sum, *mu_sq; /* [latent] each */
+    double *kl_dim, *mu_sum, *mu_sq, *var_sum; /* [latent] each */
     double *work;                    /* for gm_aggregate_kl */
 } gm_vae_eval;
 

@@ -13,6 +13,10 @@
  *   marginal_kl   KL(q(z) || p(z)), q(z) the mixture of the rows'
  *                 posteriors (gm/aggregate_kl.h)
  *   mutual_info   I_q(x; z) = rate - marginal_kl (Hoffman and Johnson)
+ *   recon_mse     mean ||x - dec(mu(x))||^2 (the decoder's mean, sigmoid of
+ *                 its logits for bernoulli), as aae and ali report it
+ *   kl_agg_qz_pz  the Gaussian-moment bound on KL(q(z) || p(z)), as aae
+ *                 and ali report it (latent_eval.h)
  *   kl_per_dim    the vector of each latent dimension's mean KL.
  * A deterministic encoder has no density, so only distortion and
  * active_units. Two graphs: the posterior pass encodes every row once and
@@ -24,6 +28,7 @@
 
 #include "gm/aggregate_kl.h"
 #include "gm/ops.h"
+#include "latent_eval.h"
 #include "models.h"
 
 /* Rows per forward of the posterior pass. */
@@ -33,8 +38,8 @@
 #define IWAE_BATCH 4096
 
 static const char *const gaussian_metrics[] = {
-    "distortion",    "rate",         "elbo_eval",   "iwae_logpx",
-    "posterior_gap", "active_units", "mutual_info", "marginal_kl"};
+    "distortion",   "rate",        "elbo_eval",   "iwae_logpx", "posterior_gap",
+    "active_units", "mutual_info", "marginal_kl", "recon_mse",  "kl_agg_qz_pz"};
 #define GAUSSIAN_METRICS                                                       \
     (int)(sizeof gaussian_metrics / sizeof *gaussian_metrics)
 static const char *const deterministic_metrics[] = {"distortion",
@@ -74,7 +79,12 @@ static gm_status build_posterior(gm_vae_eval *e, const gm_vae_parts *p,
     e->post_z = q.z;
     gm_node *decoded = gm_mlp_forward(g, &p->decoder, q.z);
     e->post_nll = per_row(g, gm_vae_recon_elements(g, p, e->post_x, decoded));
-    if (!e->deterministic) e->post_kl = gm_kl_normal_std(g, q.mu, q.logvar);
+    if (!e->deterministic) {
+        e->post_kl = gm_kl_normal_std(g, q.mu, q.logvar);
+        gm_node *mean = gm_mlp_forward(g, &p->decoder, q.mu);
+        if (p->bernoulli) mean = gm_sigmoid(g, mean);
+        e->post_sq = per_row(g, gm_square(g, gm_sub(g, e->post_x, mean)));
+    }
     return graph_done(g, err);
 }
 
@@ -111,7 +121,7 @@ static gm_status build_iwae(gm_vae_eval *e, const gm_vae_parts *p,
 static gm_status alloc_buffers(gm_vae_eval *e, gm_error *err) {
     size_t cells = (size_t)e->rows * e->latent;
     e->z_mu = malloc(3 * cells * sizeof *e->z_mu);
-    e->kl_dim = calloc((size_t)3 * e->latent, sizeof *e->kl_dim);
+    e->kl_dim = calloc((size_t)4 * e->latent, sizeof *e->kl_dim);
     if (!e->deterministic)
         e->work = malloc(gm_aggregate_kl_workspace(e->rows, e->latent) *
                          sizeof *e->work);
@@ -124,6 +134,7 @@ static gm_status alloc_buffers(gm_vae_eval *e, gm_error *err) {
     e->z = e->z_lv + cells;
     e->mu_sum = e->kl_dim + e->latent;
     e->mu_sq = e->mu_sum + e->latent;
+    e->var_sum = e->mu_sq + e->latent;
     return GM_OK;
 }
 
@@ -180,11 +191,14 @@ static void fill_rows(float *dst, const float *src, int start, int rows,
 }
 
 /* The posterior pass over every row: distortion and rate sums, the KL per
- * dimension, the means' moments; keeps mu, logvar and z. */
-static double posterior_pass(gm_vae_eval *e, const float *data, int n) {
+ * dimension, the posteriors' moments, the squared error of the decoded
+ * means (into *sq_err); keeps mu, logvar and z. */
+static double posterior_pass(gm_vae_eval *e, const float *data, int n,
+                             double *sq_err) {
     int L = e->latent;
     double distortion = 0.0;
-    memset(e->kl_dim, 0, (size_t)3 * L * sizeof *e->kl_dim);
+    *sq_err = 0.0;
+    memset(e->kl_dim, 0, (size_t)4 * L * sizeof *e->kl_dim);
     for (int start = 0; start < n; start += e->post_chunk) {
         int rows = n - start < e->post_chunk ? n - start : e->post_chunk;
         fill_rows(gm_node_data(e->post_x), data, start, rows, e->post_chunk, 1,
@@ -193,17 +207,23 @@ static double posterior_pass(gm_vae_eval *e, const float *data, int n) {
         const float *nll = gm_node_data(e->post_nll);
         const float *mu = gm_node_data(e->post_mu);
         const float *kl = e->post_kl ? gm_node_data(e->post_kl) : NULL;
+        const float *lv = gm_node_data(e->post_lv);
+        const float *sq = e->post_sq ? gm_node_data(e->post_sq) : NULL;
         size_t cells = (size_t)rows * L, at = (size_t)start * L;
         memcpy(e->z_mu + at, mu, cells * sizeof(float));
-        memcpy(e->z_lv + at, gm_node_data(e->post_lv), cells * sizeof(float));
+        memcpy(e->z_lv + at, lv, cells * sizeof(float));
         memcpy(e->z + at, gm_node_data(e->post_z), cells * sizeof(float));
         for (int i = 0; i < rows; i++) {
             distortion += nll[i];
+            if (sq) *sq_err += sq[i];
             for (int u = 0; u < L; u++) {
                 double m = mu[(size_t)i * L + u];
                 e->mu_sum[u] += m;
                 e->mu_sq[u] += m * m;
-                if (kl) e->kl_dim[u] += kl[(size_t)i * L + u];
+                if (kl) {
+                    e->kl_dim[u] += kl[(size_t)i * L + u];
+                    e->var_sum[u] += exp(lv[(size_t)i * L + u]);
+                }
             }
         }
     }
@@ -242,7 +262,8 @@ gm_status gm_vae_evaluate(gm_vae_eval *e, const float *data, int n, double *out,
                             "the VAE evaluation was built for 1..%d held-out "
                             "rows, got %d",
                             e->rows, n);
-    double distortion = posterior_pass(e, data, n);
+    double sq_err;
+    double distortion = posterior_pass(e, data, n, &sq_err);
     int active = 0;
     for (int u = 0; u < e->latent; u++) {
         double mean = e->mu_sum[u] / n;
@@ -271,6 +292,9 @@ gm_status gm_vae_evaluate(gm_vae_eval *e, const float *data, int n, double *out,
     out[5] = active;
     out[6] = rate - marginal;
     out[7] = marginal;
+    out[8] = sq_err / n;
+    out[9] =
+        gm_gaussian_moment_kl(e->mu_sum, e->mu_sq, e->var_sum, e->latent, n);
     return GM_OK;
 }
 

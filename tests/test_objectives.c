@@ -262,9 +262,10 @@ Test(objective_values, deterministic_posterior_refuses_a_kl_weight) {
 static const double known_lv[3] = {-1.0, 0.0, 0.3};
 
 static gm_model *known_encoder(gm_registry *reg, const char *posterior,
-                               float *rows) {
+                               bool linear_decoder, float *rows) {
     gm_model_spec spec = tiny_spec(reg, "vae_elbo", 3, 3, GM_ACT_TANH, 2);
     spec.networks[0].mlp.n_hidden = 0; /* encoder: one affine map */
+    if (linear_decoder) spec.networks[1].mlp.n_hidden = 0;
     set_choice(&spec, "posterior", posterior);
     set_number(&spec, "beta", strcmp(posterior, "gaussian") == 0);
     set_number(&spec, "iwae_k", 8);
@@ -296,7 +297,7 @@ static int eval_index(const gm_model *m, const char *name) {
 Test(objective_eval, kl_per_dim_and_active_units_known_by_construction) {
     gm_registry *reg = gm_builtin_registry();
     static float rows[2 * KNOWN_ROWS];
-    gm_model *m = known_encoder(reg, "gaussian", rows);
+    gm_model *m = known_encoder(reg, "gaussian", false, rows);
     cr_assert_eq(m->n_eval_vectors, 1);
     cr_assert_str_eq(m->eval_vector_names[0], "kl_per_dim");
     cr_assert_eq(m->eval_vector_lens[0], 3);
@@ -334,10 +335,51 @@ Test(objective_eval, kl_per_dim_and_active_units_known_by_construction) {
     gm_registry_free(reg);
 }
 
+/* recon_mse decodes the posterior mean: a linear decoder that maps mu back
+ * onto x, shifted by (0.25, 0), leaves 0.0625 exactly (a draw of z would
+ * leave about exp(-1) + 400 exp(0)). kl_agg_qz_pz is the Gaussian KL of
+ * the posteriors' mixture moments, computed here from the known mu and
+ * logvar. */
+Test(objective_eval, recon_mse_and_moment_kl_known_by_construction) {
+    gm_registry *reg = gm_builtin_registry();
+    static float rows[2 * KNOWN_ROWS];
+    gm_model *m = known_encoder(reg, "gaussian", true, rows);
+    gm_params *dec = m->owned[1];
+    cr_assert_str_eq(gm_params_name(dec), "decoder");
+    float *w = gm_params_data(dec); /* weight [2, 3], bias [2] */
+    memset(w, 0, gm_params_numel(dec) * sizeof *w);
+    w[0 * 3 + 0] = 1.0f;
+    w[1 * 3 + 1] = 20.0f;
+    w[6] = 0.25f;
+    double mu_sum[3] = {0}, mu_sq[3] = {0}, kl = 0;
+    for (int i = 0; i < KNOWN_ROWS; i++) {
+        double mu[3] = {(float)rows[2 * i], 0.05f * rows[2 * i + 1], 0.5};
+        for (int u = 0; u < 3; u++) {
+            mu_sum[u] += mu[u] / KNOWN_ROWS;
+            mu_sq[u] += mu[u] * mu[u] / KNOWN_ROWS;
+        }
+    }
+    for (int u = 0; u < 3; u++) {
+        double v = exp(known_lv[u]) + mu_sq[u] - mu_sum[u] * mu_sum[u];
+        kl += 0.5 * (v + mu_sum[u] * mu_sum[u] - 1 - log(v));
+    }
+    double out[GM_MAX_EVAL_METRICS + 3];
+    gm_error err = {0};
+    cr_assert_eq(
+        m->hooks.evaluate(m->hooks.state, rows, NULL, KNOWN_ROWS, out, &err),
+        GM_OK, "%s", err.message);
+    cr_assert_float_eq(out[eval_index(m, "recon_mse")], 0.0625, 1e-5);
+    cr_assert_float_eq(out[eval_index(m, "kl_agg_qz_pz")], kl, 1e-5,
+                       "kl_agg_qz_pz %g, want %g",
+                       out[eval_index(m, "kl_agg_qz_pz")], kl);
+    gm_model_free(m);
+    gm_registry_free(reg);
+}
+
 Test(objective_eval, deterministic_encoder_active_units) {
     gm_registry *reg = gm_builtin_registry();
     static float rows[2 * KNOWN_ROWS];
-    gm_model *m = known_encoder(reg, "deterministic", rows);
+    gm_model *m = known_encoder(reg, "deterministic", false, rows);
     cr_assert_eq(m->n_eval_vectors, 0);
     double out[2];
     gm_error err = {0};
