@@ -501,13 +501,10 @@ static void write_ubyte_idx(const char *path, int ndim, const unsigned *dims,
     fclose(f);
 }
 
-/* experiments/fashion_dcgan.yaml (a DCGAN and a convolutional VAE given
- * as layer lists) trains a few steps, on a small Fashion-MNIST written
- * here, and its run file knows the images' shape. */
-Test(e2e, conv_experiment_trains_a_few_steps, .init = make_dir,
-     .fini = remove_dir) {
-    char fm[128], path[192], out[16384];
-    snprintf(fm, sizeof fm, "%s/fashion", dir);
+/* A small Fashion-MNIST in dir/fashion: 64 training and 16 test images. */
+static void write_small_fashion(char *fm, size_t n) {
+    char path[192];
+    snprintf(fm, n, "%s/fashion", dir);
     cr_assert_eq(mkdir(fm, 0700), 0);
     const char *split[2] = {"train", "t10k"};
     unsigned rows[2] = {64, 16};
@@ -517,6 +514,15 @@ Test(e2e, conv_experiment_trains_a_few_steps, .init = make_dir,
         snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", fm, split[s]);
         write_ubyte_idx(path, 1, (unsigned[]){rows[s]}, true);
     }
+}
+
+/* experiments/fashion_dcgan.yaml (a DCGAN and a convolutional VAE given
+ * as layer lists) trains a few steps, on a small Fashion-MNIST written
+ * here, and its run file knows the images' shape. */
+Test(e2e, conv_experiment_trains_a_few_steps, .init = make_dir,
+     .fini = remove_dir) {
+    char fm[128], path[192], out[16384];
+    write_small_fashion(fm, sizeof fm);
     int rc = shell_run(out, sizeof out,
                        "%s run %s/experiments/fashion_dcgan.yaml --quiet "
                        "--out %s/c.h5 --set train.steps=4 --set eval.every=2 "
@@ -558,21 +564,6 @@ static double last_value(hid_t f, const char *path) {
         H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
     H5Dclose(d);
     return v[n - 1];
-}
-
-/* A small Fashion-MNIST in dir/fashion: 64 training and 16 test images. */
-static void write_small_fashion(char *fm, size_t n) {
-    char path[192];
-    snprintf(fm, n, "%s/fashion", dir);
-    cr_assert_eq(mkdir(fm, 0700), 0);
-    const char *split[2] = {"train", "t10k"};
-    unsigned rows[2] = {64, 16};
-    for (int s = 0; s < 2; s++) {
-        snprintf(path, sizeof path, "%s/%s-images-idx3-ubyte", fm, split[s]);
-        write_ubyte_idx(path, 3, (unsigned[]){rows[s], 28, 28}, false);
-        snprintf(path, sizeof path, "%s/%s-labels-idx1-ubyte", fm, split[s]);
-        write_ubyte_idx(path, 1, (unsigned[]){rows[s]}, true);
-    }
 }
 
 /* A generator experiment on `dataset` whose modes eval.classifier counts;
