@@ -16,6 +16,7 @@
 #include "blas/kernel_choice.h"
 #include "blas/sgemm_check.h"
 #include "gm/blas.h"
+#include "temp_dir.h"
 
 #define GM GM_BINARY_DIR "/gm"
 /* The environment of a gm on which OpenBLAS seems to have picked Prescott
@@ -208,23 +209,9 @@ Test(sgemm_check, a_child_without_the_kernel_says_so) {
 
 static char dir[64];
 
-static void make_dir(void) {
-    snprintf(dir, sizeof dir, "/tmp/gm_blas_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
+static void make_dir(void) { temp_dir_make(dir, sizeof dir, "gm_blas"); }
 
-static void remove_dir(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fputs(text, f);
-    fclose(f);
-}
+static void remove_dir(void) { temp_dir_remove(dir); }
 
 static const char tiny[] =
     "experiment: tiny\n"
@@ -248,7 +235,7 @@ static const char *choice_here(void) {
 static void run_tiny(const char *env_prefix, char *out, size_t n) {
     char path[128];
     snprintf(path, sizeof path, "%s/tiny.yaml", dir);
-    write_file(path, tiny);
+    write_text_file(path, tiny);
     int rc =
         shell_run(out, n, "%s run %s --out %s/r.h5", env_prefix, path, dir);
     cr_assert_eq(rc, 0, "%s", out);
@@ -341,7 +328,7 @@ Test(blas_threads, the_file_does_not_depend_on_jobs_or_threads,
      .init = make_dir, .fini = remove_dir) {
     char path[128], out[8192];
     snprintf(path, sizeof path, "%s/wide.yaml", dir);
-    write_file(path, wide);
+    write_text_file(path, wide);
     for (int jobs = 1; jobs <= 2; jobs++) {
         int rc =
             shell_run(out, sizeof out,
@@ -370,7 +357,7 @@ Test(blas_threads, the_experiment_sets_them_and_jobs_do_not_matter,
     snprintf(path, sizeof path, "%s/wide2.yaml", dir);
     char text[sizeof wide + 32];
     snprintf(text, sizeof text, "blas_threads: 2\n%s", wide);
-    write_file(path, text);
+    write_text_file(path, text);
     for (int jobs = 1; jobs <= 2; jobs++) {
         int rc = shell_run(out, sizeof out,
                            "%s run %s --jobs %d --quiet --out %s/t%d.h5", GM,

@@ -13,28 +13,15 @@
 #include <unistd.h>
 
 #include "shell_run.h"
+#include "temp_dir.h"
 
 #define GM GM_BINARY_DIR "/gm"
 
 static char dir[64];
 
-static void make_dir(void) {
-    snprintf(dir, sizeof dir, "/tmp/gm_e2e_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
+static void make_dir(void) { temp_dir_make(dir, sizeof dir, "gm_e2e"); }
 
-static void remove_dir(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fputs(text, f);
-    fclose(f);
-}
+static void remove_dir(void) { temp_dir_remove(dir); }
 
 static const char tiny[] =
     "experiment: tiny\n"
@@ -101,7 +88,7 @@ static void check_pipe_progress(const char *out) {
 Test(e2e, run_then_summary_then_sample, .init = make_dir, .fini = remove_dir) {
     char path[128], out[16384];
     snprintf(path, sizeof path, "%s/tiny.yaml", dir);
-    write_file(path, tiny);
+    write_text_file(path, tiny);
     int rc =
         shell_run(out, sizeof out, "%s run %s --out %s/tiny.h5", GM, path, dir);
     cr_assert_eq(rc, 0, "%s", out);
@@ -168,16 +155,16 @@ Test(e2e, nan_stops_the_run_and_leaves_a_readable_file, .init = make_dir,
     char path[128], out[8192];
     snprintf(path, sizeof path, "%s/nan.yaml", dir);
     /* SGD with lr 1e4 blows the GAN up within a few steps. */
-    write_file(path, "experiment: nan\n"
-                     "dataset: {name: ring, size: 1000}\n"
-                     "train: {steps: 200, batch_size: 64,\n"
-                     "        optimizer: {name: sgd, lr: 1.0e+4}}\n"
-                     "eval: {every: 1, samples: 100}\n"
-                     "models:\n"
-                     "  gan:\n"
-                     "    objective: gan\n"
-                     "    generator: {hidden: [16]}\n"
-                     "    discriminator: {hidden: [16]}\n");
+    write_text_file(path, "experiment: nan\n"
+                          "dataset: {name: ring, size: 1000}\n"
+                          "train: {steps: 200, batch_size: 64,\n"
+                          "        optimizer: {name: sgd, lr: 1.0e+4}}\n"
+                          "eval: {every: 1, samples: 100}\n"
+                          "models:\n"
+                          "  gan:\n"
+                          "    objective: gan\n"
+                          "    generator: {hidden: [16]}\n"
+                          "    discriminator: {hidden: [16]}\n");
     int rc =
         shell_run(out, sizeof out, "%s run %s --out %s/nan.h5", GM, path, dir);
     cr_assert_eq(rc, 1, "%s", out);
@@ -207,7 +194,7 @@ Test(e2e, user_errors_exit_1_with_a_message, .init = make_dir,
     cr_assert_eq(rc, 1, "%s", out);
     cr_assert(strstr(out, "missing.yaml"), "%s", out);
     snprintf(path, sizeof path, "%s/bad.yaml", dir);
-    write_file(path, tiny);
+    write_text_file(path, tiny);
     rc = shell_run(out, sizeof out,
                    "%s run %s --set models.gan.params.loss=wasserstein", GM,
                    path);
@@ -230,7 +217,7 @@ Test(e2e, user_errors_exit_1_with_a_message, .init = make_dir,
 Test(e2e, evaluation_settings_errors, .init = make_dir, .fini = remove_dir) {
     char path[128], out[4096];
     snprintf(path, sizeof path, "%s/held.yaml", dir);
-    write_file(path, tiny);
+    write_text_file(path, tiny);
     int rc = shell_run(out, sizeof out,
                        "%s run %s --set eval.held_out=2001 --out %s/h.h5", GM,
                        path, dir);
@@ -329,7 +316,7 @@ Test(e2e, jobs_do_not_change_the_run_file, .init = make_dir,
      .fini = remove_dir) {
     char path[128], out[8192];
     snprintf(path, sizeof path, "%s/tiny.yaml", dir);
-    write_file(path, tiny);
+    write_text_file(path, tiny);
     for (int jobs = 1; jobs <= 3; jobs += 2) {
         int rc = shell_run(out, sizeof out,
                            "%s run %s --jobs %d --quiet --out %s/j%d.h5", GM,
@@ -407,7 +394,7 @@ Test(e2e, hdf5_dataset_with_parallel_jobs, .init = make_dir,
              "        discriminator: {hidden: [8]}}\n",
              path);
     snprintf(path, sizeof path, "%s/h5data.yaml", dir);
-    write_file(path, yaml);
+    write_text_file(path, yaml);
     int rc =
         shell_run(out, sizeof out, "%s run %s --jobs 2 --quiet --out %s/r.h5",
                   GM, path, dir);
@@ -428,7 +415,7 @@ Test(e2e, unreadable_hdf5_dataset_is_one_clear_error, .init = make_dir,
     cr_assert_geq(f, 0);
     H5Fclose(f);
     snprintf(path, sizeof path, "%s/not_hdf5.h5", dir);
-    write_file(path, "plain text\n");
+    write_text_file(path, "plain text\n");
     const char *cases[][2] = {{"data.h5", "no dataset \"x\""},
                               {"not_hdf5.h5", "not an HDF5 file"}};
     for (int i = 0; i < 2; i++) {
@@ -441,7 +428,7 @@ Test(e2e, unreadable_hdf5_dataset_is_one_clear_error, .init = make_dir,
                  "  gan: {objective: gan}\n",
                  dir, cases[i][0]);
         snprintf(path, sizeof path, "%s/broken.yaml", dir);
-        write_file(path, yaml);
+        write_text_file(path, yaml);
         int rc = shell_run(out, sizeof out,
                            "%s run %s --jobs 2 --quiet --out %s/r%d.h5", GM,
                            path, dir, i);
@@ -460,7 +447,7 @@ Test(e2e, oversized_model_is_refused_when_read, .init = make_dir,
      .fini = remove_dir) {
     char path[128], out[4096];
     snprintf(path, sizeof path, "%s/tiny.yaml", dir);
-    write_file(path, tiny);
+    write_text_file(path, tiny);
     const char *cases[][2] = {
         {"models.vae.latent_dim=2147483647", "models.vae.latent_dim: "},
         {"models.gan.generator.hidden=[64,1000000000]",
@@ -584,7 +571,7 @@ static int run_counted(const char *dataset, const char *classifier,
              "    discriminator: {hidden: [16]}\n",
              name, dataset, classifier);
     snprintf(path, sizeof path, "%s/%s.yaml", dir, name);
-    write_file(path, yaml);
+    write_text_file(path, yaml);
     return shell_run(out, n, "%s run %s --quiet --out %s/%s.h5 2>&1", GM, path,
                      dir, name);
 }
@@ -713,7 +700,7 @@ Test(e2e, large_sample_counts_are_drawn_in_pieces, .init = make_dir,
      .fini = remove_dir) {
     char path[128], out[4096];
     snprintf(path, sizeof path, "%s/tiny.yaml", dir);
-    write_file(path, tiny);
+    write_text_file(path, tiny);
     int rc = shell_run(out, sizeof out,
                        "%s run %s --quiet --out %s/big.h5 --set seeds=[1] "
                        "--set train.steps=2 --set eval.every=2 --set "

@@ -14,6 +14,7 @@
 #include "gm/runfile.h"
 #include "gm/train.h"
 #include "run_compare.h"
+#include "temp_dir.h"
 
 #define SEEDS 2
 
@@ -114,16 +115,9 @@ static gm_status train(const char *out, int jobs, bool resume, long stop,
 
 static char dir[64];
 
-static void make_dir(void) {
-    snprintf(dir, sizeof dir, "/tmp/gm_resume_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
+static void make_dir(void) { temp_dir_make(dir, sizeof dir, "gm_resume"); }
 
-static void remove_dir(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
-}
+static void remove_dir(void) { temp_dir_remove(dir); }
 
 static herr_t collect(hid_t g, const char *name, const H5L_info_t *info,
                       void *ctx) {

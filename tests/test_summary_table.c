@@ -9,22 +9,18 @@
 
 #include "gm/runfile.h"
 #include "shell_run.h"
+#include "temp_dir.h"
 
 #define GM GM_BINARY_DIR "/gm"
 
 static char dir[64], path[128];
 
 static void make_dir(void) {
-    snprintf(dir, sizeof dir, "/tmp/gm_summary_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
+    temp_dir_make(dir, sizeof dir, "gm_summary");
     snprintf(path, sizeof path, "%s/s.h5", dir);
 }
 
-static void remove_dir(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
-}
+static void remove_dir(void) { temp_dir_remove(dir); }
 
 /* One run of `model` whose metrics end at `finals` (one evaluation). */
 static void add_run(gm_runfile *f, const char *model, uint64_t seed,

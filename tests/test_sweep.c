@@ -16,6 +16,7 @@
 #include "gm/train.h"
 #include "run_compare.h"
 #include "shell_run.h"
+#include "temp_dir.h"
 
 /* The library's and the command's OpenBLAS kernel must be the same for
  * bit-for-bit comparisons: keep the command on OpenBLAS's own choice. */
@@ -49,23 +50,9 @@ static const char *const points[] = {
 
 static char dir[64];
 
-static void make_dir(void) {
-    snprintf(dir, sizeof dir, "/tmp/gm_sweep_XXXXXX");
-    cr_assert_not_null(mkdtemp(dir));
-}
+static void make_dir(void) { temp_dir_make(dir, sizeof dir, "gm_sweep"); }
 
-static void remove_dir(void) {
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    cr_assert_eq(system(cmd), 0);
-}
-
-static void write_file(const char *path, const char *text) {
-    FILE *f = fopen(path, "w");
-    cr_assert_not_null(f);
-    fputs(text, f);
-    fclose(f);
-}
+static void remove_dir(void) { temp_dir_remove(dir); }
 
 /* The type class of attribute `name` of `obj` and its value as double. */
 static H5T_class_t read_number_attr(hid_t obj, const char *name, double *out) {
@@ -105,7 +92,7 @@ Test(sweep, run_records_points_and_summary_shows_them, .init = make_dir,
     char yaml[128], h5[128], out[32768];
     snprintf(yaml, sizeof yaml, "%s/swept.yaml", dir);
     snprintf(h5, sizeof h5, "%s/swept.h5", dir);
-    write_file(yaml, swept);
+    write_text_file(yaml, swept);
     int rc = shell_run(out, sizeof out, "%s run %s --out %s --jobs 2 --quiet",
                        GM, yaml, h5);
     cr_assert_eq(rc, 0, "%s", out);
@@ -225,7 +212,7 @@ Test(sweep, resume_rebuilds_every_point, .init = make_dir, .fini = remove_dir) {
     snprintf(yaml, sizeof yaml, "%s/swept.yaml", dir);
     snprintf(want, sizeof want, "%s/whole.h5", dir);
     snprintf(got, sizeof got, "%s/resumed.h5", dir);
-    write_file(yaml, swept);
+    write_text_file(yaml, swept);
     const char *set = "sweep.models.vae.params.beta=[0.25,4]";
     int rc = shell_run(out, sizeof out, "%s run %s --set '%s' --out %s --quiet",
                        GM, yaml, set, want);
