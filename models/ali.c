@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "adversarial_loss.h"
+#include "gan_parts.h"
 #include "gm/ops.h"
 #include "latent_eval.h"
 #include "models.h"
@@ -103,17 +104,6 @@ static gm_status generator_phase(gm_model *m, const gm_build_ctx *ctx,
                      gm_hparams_number(&ctx->spec->params, "g_lr"), err);
 }
 
-static gm_status set_sampler(gm_model *m, const gm_build_ctx *ctx,
-                             const ali_parts *p, gm_error *err) {
-    gm_graph *g = gm_graph_create("sampler");
-    if (!g) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
-    gm_node *z =
-        gm_randn(g, "z", (int[]){ctx->sample_count, ctx->spec->latent_dim}, 2,
-                 ctx->noise);
-    gm_node *x = gm_node_set_name(gm_mlp_forward(g, &p->gen, z), "samples");
-    return gm_model_set_sampler(m, g, x, err);
-}
-
 static gm_status set_eval(gm_model *m, const gm_build_ctx *ctx,
                           const ali_parts *p, gm_error *err) {
     gm_latent_eval *e = calloc(1, sizeof *e);
@@ -150,7 +140,7 @@ static gm_status ali_build(gm_model *m, const gm_build_ctx *ctx,
     if (!p.discriminator) return err->status;
     gm_status s = discriminator_phase(m, ctx, &p, err);
     if (s == GM_OK) s = generator_phase(m, ctx, &p, err);
-    if (s == GM_OK) s = set_sampler(m, ctx, &p, err);
+    if (s == GM_OK) s = gm_gan_set_sampler(m, ctx, &p.gen, err);
     return s == GM_OK ? set_eval(m, ctx, &p, err) : s;
 }
 

@@ -17,7 +17,7 @@ static gm_status gan_build(gm_model *m, const gm_build_ctx *ctx,
     s = gm_gan_generator_graph_build(ctx, &p, &gen, err);
     if (s != GM_OK) return s;
     s = gm_gan_add_generator_phase(m, ctx, &p, gen.graph, gen.loss, 1, err);
-    return s == GM_OK ? gm_gan_set_sampler(m, ctx, &p, err) : s;
+    return s == GM_OK ? gm_gan_set_sampler(m, ctx, &p.gen, err) : s;
 }
 
 /* A GAN has no held-out likelihood: the discriminator's view. */

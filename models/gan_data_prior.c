@@ -204,7 +204,7 @@ static gm_status prior_build(gm_model *m, const gm_build_ctx *ctx,
     if (s != GM_OK) return s;
     int g_steps = (int)gm_hparams_number(h, "g_steps");
     s = gm_gan_add_generator_phase(m, ctx, &p, g, loss, g_steps, err);
-    return s == GM_OK ? gm_gan_set_sampler(m, ctx, &p, err) : s;
+    return s == GM_OK ? gm_gan_set_sampler(m, ctx, &p.gen, err) : s;
 }
 
 static const char *const prior_headline[] = {

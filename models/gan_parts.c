@@ -96,12 +96,12 @@ gm_status gm_gan_generator_graph_build(const gm_build_ctx *ctx,
 }
 
 gm_status gm_gan_set_sampler(gm_model *m, const gm_build_ctx *ctx,
-                             const gm_gan_parts *p, gm_error *err) {
+                             const gm_mlp *generator, gm_error *err) {
     gm_graph *g = gm_graph_create("sampler");
     if (!g) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     gm_node *z =
         gm_randn(g, "z", (int[]){ctx->sample_count, ctx->spec->latent_dim}, 2,
                  ctx->noise);
-    gm_node *x = gm_node_set_name(gm_mlp_forward(g, &p->gen, z), "samples");
+    gm_node *x = gm_node_set_name(gm_mlp_forward(g, generator, z), "samples");
     return gm_model_set_sampler(m, g, x, err);
 }

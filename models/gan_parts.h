@@ -61,8 +61,9 @@ gm_status gm_gan_generator_graph_build(const gm_build_ctx *ctx,
                                        gm_gan_generator_graph *out,
                                        gm_error *err);
 
-/* The sampler: G(z), z ~ N(0, I). */
+/* The sampler: G(z), z ~ N(0, I), for any objective whose generator
+ * reads the prior's z (gan, gan_data_prior, ali). */
 gm_status gm_gan_set_sampler(gm_model *m, const gm_build_ctx *ctx,
-                             const gm_gan_parts *p, gm_error *err);
+                             const gm_mlp *generator, gm_error *err);
 
 #endif
