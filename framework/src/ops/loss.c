@@ -208,13 +208,7 @@ static void softmax_ce_forward(gm_node *n) {
     int k = gm_shape_cols(&n->in[0]->shape);
     for (int r = 0; r < rows; r++) {
         const float *row = z + (size_t)r * k;
-        float m = row[0];
-        for (int c = 1; c < k; c++)
-            m = fmaxf(m, row[c]);
-        double s = 0.0;
-        for (int c = 0; c < k; c++)
-            s += exp((double)(row[c] - m));
-        float lse = m + (float)log(s);
+        float lse = gm_logsumexp_row(row, (size_t)k);
         int label = class_of(y[r], k);
         n->scratch[r] = lse;
         n->data[r] = label < 0 ? NAN : lse - row[label];

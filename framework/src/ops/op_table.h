@@ -4,6 +4,9 @@
 #ifndef GM_OP_TABLE_H
 #define GM_OP_TABLE_H
 
+#include <math.h>
+#include <stddef.h>
+
 #include "gm/op.h"
 
 typedef enum gm_op_id {
@@ -65,6 +68,19 @@ extern const gm_op_def gm_op_slice_cols, gm_op_concat_cols, gm_op_reshape,
 extern const gm_op_def gm_op_bce_with_logits, gm_op_gaussian_nll,
     gm_op_gaussian_nll_fixed, gm_op_kl_normal_std, gm_op_softmax_cross_entropy;
 extern const gm_op_def gm_op_randn;
+
+/* log sum_c exp(row[c]) over n >= 1 values without overflow: the largest
+ * value is taken out and the exponentials summed in double (logsumexp and
+ * softmax_cross_entropy). */
+static inline float gm_logsumexp_row(const float *row, size_t n) {
+    float m = row[0];
+    for (size_t c = 1; c < n; c++)
+        m = fmaxf(m, row[c]);
+    double s = 0.0;
+    for (size_t c = 0; c < n; c++)
+        s += exp((double)(row[c] - m));
+    return m + (float)log(s);
+}
 
 /* Every built-in op, indexed by gm_op_id. */
 extern const gm_op_def *const gm_op_table[GM_OP_COUNT];

@@ -126,14 +126,7 @@ static void logsumexp_forward(gm_node *n) {
     const float *x = n->in[0]->data;
     size_t rows = n->numel, cols = (size_t)gm_shape_cols(&n->in[0]->shape);
     for (size_t r = 0; r < rows; r++) {
-        const float *row = x + r * cols;
-        float m = row[0];
-        for (size_t c = 1; c < cols; c++)
-            m = fmaxf(m, row[c]);
-        double s = 0.0;
-        for (size_t c = 0; c < cols; c++)
-            s += exp((double)(row[c] - m));
-        n->data[r] = m + (float)log(s);
+        n->data[r] = gm_logsumexp_row(x + r * cols, cols);
     }
 }
 
