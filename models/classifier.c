@@ -19,6 +19,9 @@
 #define EVAL_CHUNK 250
 
 static const char *const roles[] = {"classifier"};
+/* x -> one logit per class */
+static const gm_role_shape shapes[] = {
+    {.in = {.data = 1}, .out = {.classes = 1}}};
 static const char *const eval_names[] = {"accuracy_eval", "xent_eval"};
 static const char *const headline[] = {"accuracy_eval", "xent_eval",
                                        "loss_classifier"};
@@ -150,6 +153,7 @@ const gm_objective gm_objective_classifier = {
                           "eval.classifier",
                .roles = roles,
                .n_roles = 1,
+               .shapes = shapes,
                .headline = headline,
                .n_headline = sizeof headline / sizeof headline[0]},
     .build = classifier_build,

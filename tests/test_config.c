@@ -38,6 +38,21 @@ static const gm_role_shape gan_shapes[] = {
 static const gm_objective_schema gan_schema = {
     "gan", "GAN", gan_roles, 2, gan_params, 2, gan_shapes, NULL, 0};
 
+/* A classifier's output is one logit per class of the dataset. */
+static const char *const classifier_roles[] = {"classifier"};
+static const gm_role_shape classifier_shapes[] = {
+    {.in = {.data = 1}, .out = {.classes = 1}},
+};
+static const gm_objective_schema classifier_schema = {"classifier",
+                                                      "classifier",
+                                                      classifier_roles,
+                                                      1,
+                                                      NULL,
+                                                      0,
+                                                      classifier_shapes,
+                                                      NULL,
+                                                      0};
+
 /* An objective that does not declare its networks' shapes, and one whose
  * declared shape is broken (an input of width 0). */
 static const gm_objective_schema shapeless_schema = {
@@ -60,6 +75,7 @@ static const gm_objective_schema *fake_lookup(const char *objective,
     }
     if (strcmp(objective, "vae_elbo") == 0) return &vae_schema;
     if (strcmp(objective, "gan") == 0) return &gan_schema;
+    if (strcmp(objective, "classifier") == 0) return &classifier_schema;
     if (strcmp(objective, "shapeless") == 0) return &shapeless_schema;
     if (strcmp(objective, "broken") == 0) return &broken_schema;
     gm_error_set(err, GM_ERR_NOT_FOUND,
@@ -1476,6 +1492,17 @@ static const invalid_case invalid_cases[] = {
      IMG_DISC "        - flatten\n        - {linear: {out: 3}}\n",
      {0}, "x.yaml:10:11: models.gan.discriminator.layers[1] (linear)",
      "output [3] has 3 features, but the network must give 1"},
+    {"classifier output other than the dataset's classes",
+     IMG_HEAD "models:\n  c:\n    objective: classifier\n    classifier:\n"
+     "      layers: [flatten, {linear: {out: 3}}]\n",
+     {0}, "x.yaml:8:25: models.c.classifier.layers[1] (linear)",
+     "output [3] has 3 features, but the network must give 10"},
+    {"classifier of stacked images reading one channel",
+     "experiment: x\ndataset: {name: stacked_fashion_mnist}\n" TRAIN
+     "models:\n  c:\n    objective: classifier\n    classifier:\n"
+     "      layers: [{reshape: [1, 28, 28]}, flatten, linear]\n",
+     {0}, "x.yaml:8:16: models.c.classifier.layers[0] (reshape)",
+     "input [2352]: 2352 values cannot be viewed as [1, 28, 28] (784)"},
     {"unknown layer",
      IMG_DISC "        - {conv: {out: 3}}\n",
      {0}, "x.yaml:9:12: models.gan.discriminator.layers[0]",

@@ -106,10 +106,13 @@ typedef struct gm_experiment {
 } gm_experiment;
 
 /* The width of a network's input or output as its objective wires it:
- * latent * latent_dim + data * (the data's dimension) + fixed. A VAE
- * encoder's output is {.latent = 2}, a discriminator's {.fixed = 1}. */
+ * latent * latent_dim + data * (the data's dimension) + fixed + classes *
+ * (the dataset's number of classes). A VAE encoder's output is
+ * {.latent = 2}, a discriminator's {.fixed = 1}, a classifier's
+ * {.classes = 1}. */
 typedef struct gm_width {
     int latent, data, fixed; /* each >= 0 */
+    int classes;             /* >= 0 */
 } gm_width;
 
 /* A network role's input and output widths. */

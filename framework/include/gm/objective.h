@@ -45,8 +45,8 @@
  * by default, the schema's headline metrics, networks as lists of layers
  * (a larger gm_mlp); 4: before_phase gets the phase's name, not its
  * index; labels, in phase graphs and beside the held-out rows of the
- * evaluate hook; models without a sampler). */
-#define GM_OBJECTIVE_ABI 4
+ * evaluate hook; models without a sampler; 5: gm_width's classes). */
+#define GM_OBJECTIVE_ABI 5
 
 typedef struct gm_dataset gm_dataset;
 typedef struct gm_model gm_model;

@@ -39,6 +39,15 @@ int gm_cfg_dataset_dim(const gm_dataset_spec *spec) {
     return 0;
 }
 
+int gm_cfg_dataset_classes(const gm_dataset_spec *spec) {
+    /* as data/mixture.c, fashion_mnist.c and stacked_fashion.c label them */
+    if (strcmp(spec->name, "ring") == 0) return spec->modes;
+    if (strcmp(spec->name, "grid") == 0) return spec->side * spec->side;
+    if (strcmp(spec->name, "fashion_mnist") == 0) return 10;
+    if (strcmp(spec->name, "stacked_fashion_mnist") == 0) return 1000;
+    return 0;
+}
+
 static gm_status check_keys(const gm_cfg *c, const gm_ynode *m, int kind) {
     int i = gm_cfg_unknown(m, kinds[kind].keys, kinds[kind].n_keys);
     if (i < 0) return GM_OK;

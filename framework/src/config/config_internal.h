@@ -183,6 +183,10 @@ gm_status gm_cfg_layers(const gm_cfg *c, const gm_ynode *v, const char *path,
  * knows it (idx, hdf5). */
 int gm_cfg_dataset_dim(const gm_dataset_spec *spec);
 
+/* The number of classes of the dataset's labels, or 0 if only its file
+ * knows it (idx, hdf5). */
+int gm_cfg_dataset_classes(const gm_dataset_spec *spec);
+
 /* Checks that model e->models[index] (its mapping `model` at `path`, all
  * of it validated but its size) fits the limits of gm/limits.h; reports
  * the key to change if not. */

@@ -127,8 +127,8 @@ static gm_status params(const gm_cfg *c, const gm_ynode *m, const char *path,
 
 /* A width rule that gives at least 1 for any latent_dim and data. */
 static bool width_ok(const gm_width *w) {
-    return w->latent >= 0 && w->data >= 0 && w->fixed >= 0 &&
-           (w->latent > 0 || w->data > 0 || w->fixed > 0);
+    return w->latent >= 0 && w->data >= 0 && w->fixed >= 0 && w->classes >= 0 &&
+           (w->latent > 0 || w->data > 0 || w->fixed > 0 || w->classes > 0);
 }
 
 /* Asks the lookup for the objective's schema and checks it fits. */

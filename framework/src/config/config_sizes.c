@@ -1,11 +1,12 @@
 /* A model's size: its networks must fit the limits of gm/limits.h.
  *
  * Checked when the experiment is read, from the hidden widths (or the
- * layers, whose shapes are checked here too), latent_dim,
- * the data's dimension where the dataset fixes it and the objective's role
- * shapes, in 64-bit counts that saturate instead of wrapping. A typo then
- * fails with a message naming its key, before anything is allocated,
- * rather than overflowing an int or exhausting memory in the build. */
+ * layers, whose shapes are checked here too), latent_dim, the data's
+ * dimension and number of classes where the dataset fixes them and the
+ * objective's role shapes, in 64-bit counts that saturate instead of
+ * wrapping. A typo then fails with a message naming its key, before
+ * anything is allocated, rather than overflowing an int or exhausting
+ * memory in the build. */
 #include <limits.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -54,6 +55,8 @@ typedef struct sizes_ctx {
     const gm_objective_schema *schema;
     uint64_t data_dim; /* 1 when only the data file knows it */
     bool data_dim_known;
+    uint64_t classes; /* 1 when only the data file knows them */
+    bool classes_known;
 } sizes_ctx;
 
 /* An input or output width from the role's declared shape (1, a lower
@@ -72,8 +75,11 @@ static width end_width(const sizes_ctx *s, model_sizes *m, int role,
     uint64_t latent =
         mul_sat((uint64_t)rule->latent, (uint64_t)s->spec->latent_dim);
     uint64_t data = mul_sat((uint64_t)rule->data, s->data_dim);
-    w.value = add_sat(add_sat(latent, data), (uint64_t)rule->fixed);
+    uint64_t classes = mul_sat((uint64_t)rule->classes, s->classes);
+    w.value =
+        add_sat(add_sat(latent, data), add_sat((uint64_t)rule->fixed, classes));
     if (rule->data > 0 && !s->data_dim_known) m->lower_bound = true;
+    if (rule->classes > 0 && !s->classes_known) m->lower_bound = true;
     /* latent_dim is to blame where it makes most of the width. */
     if (rule->latent > 0 && latent >= w.value - latent)
         w.at =
@@ -270,6 +276,7 @@ gm_status gm_cfg_model_sizes(const gm_cfg *c, const gm_ynode *root,
                              const gm_experiment *e, int index) {
     const gm_model_spec *spec = &e->models[index];
     int data_dim = gm_cfg_dataset_dim(&e->dataset);
+    int classes = gm_cfg_dataset_classes(&e->dataset);
     sizes_ctx s = {.c = c,
                    .root = root,
                    .model = model,
@@ -277,7 +284,9 @@ gm_status gm_cfg_model_sizes(const gm_cfg *c, const gm_ynode *root,
                    .spec = spec,
                    .schema = schema,
                    .data_dim = data_dim > 0 ? (uint64_t)data_dim : 1,
-                   .data_dim_known = data_dim > 0};
+                   .data_dim_known = data_dim > 0,
+                   .classes = classes > 0 ? (uint64_t)classes : 1,
+                   .classes_known = classes > 0};
     model_sizes m;
     memset(&m, 0, sizeof m);
     gm_status st = GM_OK;
