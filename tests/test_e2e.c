@@ -553,6 +553,28 @@ static double last_value(hid_t f, const char *path) {
     return v[n - 1];
 }
 
+/* The last evaluation's row of a run's mode_counts [n, k] into counts
+ * [k]; fails unless the dataset has k columns. */
+static void last_mode_counts(hid_t f, const char *run, int k, int *counts) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/mode_counts", run);
+    hid_t d = H5Dopen2(f, path, H5P_DEFAULT);
+    cr_assert_geq(d, 0, "no %s", path);
+    hid_t space = H5Dget_space(d);
+    hsize_t dims[2] = {0, 0};
+    cr_assert_eq(H5Sget_simple_extent_dims(space, dims, NULL), 2);
+    cr_assert(dims[0] > 0 && dims[1] == (hsize_t)k, "%s is [%llu, %llu]", path,
+              (unsigned long long)dims[0], (unsigned long long)dims[1]);
+    hsize_t start[2] = {dims[0] - 1, 0}, count[2] = {1, (hsize_t)k};
+    H5Sselect_hyperslab(space, H5S_SELECT_SET, start, NULL, count, NULL);
+    hid_t mem = H5Screate_simple(2, count, NULL);
+    cr_assert_geq(H5Dread(d, H5T_NATIVE_INT, mem, space, H5P_DEFAULT, counts),
+                  0);
+    H5Sclose(mem);
+    H5Sclose(space);
+    H5Dclose(d);
+}
+
 /* A generator experiment on `dataset` whose modes eval.classifier counts;
  * its output is dir/<out>.h5. Returns gm's exit code, output in `out`. */
 static int run_counted(const char *dataset, const char *classifier,
@@ -579,7 +601,8 @@ static int run_counted(const char *dataset, const char *classifier,
 /* A classifier (experiments/fashion_classifier.yaml) trained a few steps
  * labels a GAN's samples on Fashion-MNIST (10 modes) and, channel by
  * channel, on Stacked Fashion-MNIST (1000): the counts are in the file and
- * in range, with the classifier's accuracy beside them; the errors a user
+ * in range, with the classifier's accuracy beside them and the class
+ * histogram they come from in mode_counts; the errors a user
  * meets are one clear message each. */
 Test(e2e, classifier_counts_image_modes, .init = make_dir, .fini = remove_dir) {
     char fm[128], path[256], out[16384], ds[320], cls[192];
@@ -635,6 +658,16 @@ Test(e2e, classifier_counts_image_modes, .init = make_dir, .fini = remove_dir) {
                   kinds[k], kl);
         cr_assert(conf >= 1.0 / 10 && conf <= 1, "%s: %g", kinds[k], conf);
         cr_assert_eq(acc, accuracy, "%s: the classifier's accuracy", kinds[k]);
+        /* the histogram: every one of the 50 samples, on `covered` modes */
+        int counts[1000], total = 0, nonzero = 0;
+        last_mode_counts(f, "models/gan/seed_1", (int)modes[k], counts);
+        for (int i = 0; i < (int)modes[k]; i++) {
+            cr_assert_geq(counts[i], 0);
+            total += counts[i];
+            nonzero += counts[i] > 0;
+        }
+        cr_assert_eq(total, 50, "%s: %d samples counted", kinds[k], total);
+        cr_assert_eq(nonzero, covered, "%s", kinds[k]);
         double attr = -1;
         hid_t a = H5Aopen_by_name(f, "models/gan", "classifier_accuracy",
                                   H5P_DEFAULT, H5P_DEFAULT);

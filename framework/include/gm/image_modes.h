@@ -64,10 +64,15 @@ typedef struct gm_image_modes gm_image_modes;
 gm_image_modes *gm_image_modes_create(const gm_image_classifier *c,
                                       const gm_dataset *d, gm_error *err);
 
+/* The number of modes (classes of the dataset) it counts. */
+int gm_image_modes_count(const gm_image_modes *m);
+
 /* Classifies n images [n, C*H*W] and writes out[0] the modes covered,
- * out[1] the KL in nats, out[2] the mean confidence. Never allocates. */
+ * out[1] the KL in nats, out[2] the mean confidence, and, if counts is not
+ * NULL, the images labelled as each mode into counts
+ * [gm_image_modes_count(m)]. Never allocates. */
 void gm_image_modes_measure(gm_image_modes *m, const float *images, int n,
-                            double out[3]);
+                            double out[3], int *counts);
 
 void gm_image_modes_free(gm_image_modes *m);
 

@@ -13,7 +13,10 @@
  *                             complete), steps, train_seconds
  *     metrics/step            int64 [n]     evaluation steps
  *     metrics/<metric>        float64 [n]   one value per evaluation
- *     mode_counts             int32 [n,K]   when the dataset is a mixture
+ *     mode_counts             int32 [n,K]   for a mixture (high-quality
+ *                                           samples per mode) or with
+ *                                           eval.classifier (samples per
+ *                                           class)
  *     samples                 float32 [n,S,d]
  *     checkpoint/<record>     the run's state (gm/state.h), one dataset per
  *                             record: params/<group>/<view>, optim/...

@@ -172,8 +172,10 @@ static double classify(gm_image_modes *m, const float *images, int rows) {
     return confidence;
 }
 
+int gm_image_modes_count(const gm_image_modes *m) { return m->modes; }
+
 void gm_image_modes_measure(gm_image_modes *m, const float *images, int n,
-                            double out[3]) {
+                            double out[3], int *counts) {
     memset(m->gen_counts, 0, (size_t)m->modes * sizeof *m->gen_counts);
     size_t dim = (size_t)m->parts * m->part_dim;
     double confidence = 0.0;
@@ -188,4 +190,6 @@ void gm_image_modes_measure(gm_image_modes *m, const float *images, int n,
     out[0] = s.modes_covered;
     out[1] = s.kl;
     out[2] = confidence / ((double)n * m->parts);
+    for (int i = 0; counts && i < m->modes; i++)
+        counts[i] = (int)m->gen_counts[i];
 }

@@ -154,6 +154,7 @@ gm_status gm_run_setup(gm_run *r, gm_error *err) {
     if (generates && r->classifier) {
         r->image_modes = gm_image_modes_create(r->classifier, r->data, err);
         if (!r->image_modes) return err->status;
+        r->k_modes = gm_image_modes_count(r->image_modes);
         add_name(r, "modes_covered");
         add_name(r, "kl_modes");
         add_name(r, "mode_confidence");
@@ -220,10 +221,10 @@ static gm_status evaluate(gm_run *r, long step, gm_error *err) {
     for (int drawn = 0; m->samples && drawn < r->e->eval_samples;
          drawn += m->sample_count)
         gm_model_sample(m, r->samples + (size_t)drawn * r->dim);
-    if (r->k_modes > 0) {
-        gm_mode_stats ms =
-            gm_mode_stats_compute(r->data, r->samples, r->e->eval_samples,
-                                  r->row_modes + k * r->k_modes);
+    int *mode_counts = r->k_modes ? r->row_modes + k * r->k_modes : NULL;
+    if (r->k_modes > 0 && !r->image_modes) { /* a mixture's */
+        gm_mode_stats ms = gm_mode_stats_compute(
+            r->data, r->samples, r->e->eval_samples, mode_counts);
         row[at++] = ms.modes_covered;
         row[at++] = ms.hq_fraction;
     }
@@ -231,7 +232,7 @@ static gm_status evaluate(gm_run *r, long step, gm_error *err) {
         at = kl_estimates(r, row, at);
     if (r->image_modes) {
         gm_image_modes_measure(r->image_modes, r->samples, r->e->eval_samples,
-                               row + at);
+                               row + at, mode_counts);
         at += 3;
         row[at++] = r->classifier->accuracy;
     }

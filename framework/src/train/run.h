@@ -39,7 +39,9 @@ struct gm_run {
     gm_batcher *batcher;
     gm_model *model;
     const char *names[GM_RUN_MAX_LOGGED];
-    int n_logged, k_modes, snapshot, dim;
+    int n_logged, snapshot, dim;
+    int k_modes;            /* mode_counts' width: a mixture's modes or, with
+                               image_modes, the classes it counts; 0: none */
     int iwae_index;         /* where iwae_logpx sits in a row, or -1 */
     gm_image_modes *image_modes; /* the classifier's counts, or NULL */
     double eval_log_p_data; /* mean log p_data(x) on the evaluation rows */
