@@ -101,7 +101,8 @@ static gm_status set_eval(gm_model *m, const gm_build_ctx *ctx,
     return s == GM_OK
                ? gm_latent_eval_build(e, &p->vae.encoder, p->vae.groups[0],
                                       &p->vae.decoder, p->vae.groups[1],
-                                      ctx->data_dim, ctx->spec->latent_dim, err)
+                                      p->vae.bernoulli, ctx->data_dim,
+                                      ctx->spec->latent_dim, err)
                : s;
 }
 

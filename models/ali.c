@@ -115,7 +115,7 @@ static gm_status set_eval(gm_model *m, const gm_build_ctx *ctx,
     gm_status s = e ? gm_model_set_hooks(m, &hooks, err)
                     : gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     return s == GM_OK ? gm_latent_eval_build(e, &p->enc, p->encoder, &p->gen,
-                                             p->generator, ctx->data_dim,
+                                             p->generator, false, ctx->data_dim,
                                              ctx->spec->latent_dim, err)
                       : s;
 }

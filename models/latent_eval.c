@@ -39,8 +39,8 @@ double gm_gaussian_moment_kl(const double *mu_sum, const double *mu_sq,
 
 gm_status gm_latent_eval_build(gm_latent_eval *e, const gm_mlp *encoder,
                                gm_params *encoder_group, const gm_mlp *decoder,
-                               gm_params *decoder_group, int data_dim,
-                               int latent, gm_error *err) {
+                               gm_params *decoder_group, bool decoder_logits,
+                               int data_dim, int latent, gm_error *err) {
     memset(e, 0, sizeof *e);
     e->chunk = EVAL_CHUNK;
     e->dim = data_dim;
@@ -55,6 +55,7 @@ gm_status gm_latent_eval_build(gm_latent_eval *e, const gm_mlp *encoder,
     e->mu = gm_slice_cols(g, h, 0, latent);
     e->logvar = gm_slice_cols(g, h, latent, latent);
     gm_node *x_hat = gm_mlp_forward(g, decoder, e->mu);
+    if (decoder_logits) x_hat = gm_sigmoid(g, x_hat);
     e->sq_err =
         gm_sum(g, gm_square(g, gm_sub(g, e->x, x_hat)), GM_AXIS_PER_ROW);
     if (gm_graph_error(g)) {

@@ -1,7 +1,8 @@
 /* Held-out evaluation of a model with an encoder q(z|x) = N(mu,
  * exp(logvar)) and a decoder or generator x(z), shared by aae and ali:
  *   recon_mse     mean over rows of ||x - dec(mu(x))||^2, the
- *                 reconstruction error x -> E -> G (posterior mean);
+ *                 reconstruction error x -> E -> G (posterior mean; the
+ *                 sigmoid of a decoder that gives Bernoulli logits);
  *   kl_agg_qz_pz  KL(N(m, diag v) || N(0, I)) for the moments m, v of
  *                 the aggregate posterior q(z) = E_x q(z|x) (exact from
  *                 mu and logvar, no sampling): a lower bound on
@@ -33,11 +34,12 @@ typedef struct gm_latent_eval {
 } gm_latent_eval;
 
 /* Builds the evaluation graph over the encoder and decoder networks (each
- * in its group, frozen here). */
+ * in its group, frozen here); decoder_logits: the decoder gives the logits
+ * of Bernoulli means, not x itself. */
 gm_status gm_latent_eval_build(gm_latent_eval *e, const gm_mlp *encoder,
                                gm_params *encoder_group, const gm_mlp *decoder,
-                               gm_params *decoder_group, int data_dim,
-                               int latent, gm_error *err);
+                               gm_params *decoder_group, bool decoder_logits,
+                               int data_dim, int latent, gm_error *err);
 void gm_latent_eval_free(void *e);
 
 /* KL(N(m, diag v) || N(0, I)) for the moments of a mixture of n diagonal

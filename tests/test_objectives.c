@@ -376,6 +376,40 @@ Test(objective_eval, recon_mse_and_moment_kl_known_by_construction) {
     gm_registry_free(reg);
 }
 
+/* With a Bernoulli likelihood the aae's decoder gives logits: recon_mse
+ * compares x with their sigmoids, the means. A decoder of zero weights and
+ * output bias b reconstructs every row as sigmoid(b). */
+Test(objective_eval, aae_recon_mse_of_bernoulli_means) {
+    gm_registry *reg = gm_builtin_registry();
+    gm_model_spec spec = tiny_spec(reg, "aae", 2, 4, GM_ACT_RELU, 4);
+    set_choice(&spec, "likelihood", "bernoulli");
+    const int dim = 3;
+    gm_model *m = build(reg, &spec, NULL, dim, 4);
+    gm_params *dec = m->owned[1];
+    cr_assert_str_eq(gm_params_name(dec), "decoder");
+    memset(gm_params_data(dec), 0, gm_params_numel(dec) * sizeof(float));
+    const float b[3] = {-1.0f, 0.0f, 2.0f};
+    memcpy(gm_params_view_data(dec, gm_params_find(dec, "decoder.1.bias")), b,
+           sizeof b);
+    enum { N = 10 };
+    float rows[N * 3];
+    double want = 0;
+    for (int i = 0; i < N * dim; i++) {
+        rows[i] = (float)(i % 7) / 6.0f;
+        double d = rows[i] - 1.0 / (1.0 + exp(-(double)b[i % dim]));
+        want += d * d / N;
+    }
+    double out[GM_MAX_EVAL_METRICS + 3];
+    gm_error err = {0};
+    cr_assert_eq(m->hooks.evaluate(m->hooks.state, rows, NULL, N, out, &err),
+                 GM_OK, "%s", err.message);
+    cr_assert_float_eq(out[eval_index(m, "recon_mse")], want, 1e-5,
+                       "recon_mse %g, want %g", out[eval_index(m, "recon_mse")],
+                       want);
+    gm_model_free(m);
+    gm_registry_free(reg);
+}
+
 Test(objective_eval, deterministic_encoder_active_units) {
     gm_registry *reg = gm_builtin_registry();
     static float rows[2 * KNOWN_ROWS];
