@@ -4,7 +4,8 @@
 # for the timings; a rank killed mid-run leaves a published file that
 # `--resume` (under mpirun) completes into that same file, and so does
 # SIGTERM to every rank (as Slurm sends) with a --resume of one process;
-# a refused --out stops every rank. A gm built without MPI says so under
+# a refused --out stops every rank; eval.classifier's image modes are
+# counted alike on every rank. A gm built without MPI says so under
 # a launcher instead of training.
 # usage: test_mpi.sh SOURCE_DIR BINARY_DIR MPI_FOUND
 set -euo pipefail
@@ -165,3 +166,45 @@ fi
 grep -q "mpi.h5 exists" "$work/exists.log" ||
     fail "no word of the existing file: $(head -5 "$work/exists.log")"
 pass "an existing --out stops every rank"
+
+# eval.classifier under mpirun: every rank reads the classifier's run file
+# and counts the modes of its runs' samples on Stacked Fashion-MNIST; the
+# file (mode_counts included) is one process's. A small Fashion-MNIST
+# (random pixels, labels i mod 10) is written here.
+mkdir -p "$work/fashion" "$work/images/serial" "$work/images/ranks"
+python3 - "$work/fashion" <<'PY'
+import random, struct, sys
+random.seed(1)
+for split, rows in (("train", 64), ("t10k", 16)):
+    with open(f"{sys.argv[1]}/{split}-images-idx3-ubyte", "wb") as f:
+        f.write(struct.pack(">I3I", 0x803, rows, 28, 28))
+        f.write(bytes(random.randrange(256) for _ in range(rows * 784)))
+    with open(f"{sys.argv[1]}/{split}-labels-idx1-ubyte", "wb") as f:
+        f.write(struct.pack(">II", 0x801, rows))
+        f.write(bytes(i % 10 for i in range(rows)))
+PY
+"$gm" run "$1/experiments/fashion_classifier.yaml" --quiet \
+    --out "$work/images/classifier.h5" --set train.steps=4 \
+    --set eval.every=2 --set train.batch_size=16 \
+    --set dataset.path="$work/fashion" || fail "training the classifier"
+cat >"$work/images/x.yaml" <<YAML
+experiment: images
+seeds: [1, 2, 3]
+dataset: {name: stacked_fashion_mnist, path: $work/fashion, size: 64}
+train: {steps: 40, batch_size: 16}
+eval: {every: 20, samples: 100, classifier: $work/images/classifier.h5}
+models:
+  gan:
+    objective: gan
+    latent_dim: 4
+    generator: {hidden: [16]}
+    discriminator: {hidden: [16]}
+YAML
+(cd "$work/images/serial" && "$gm" run ../x.yaml --out mpi.h5 --quiet --jobs 2)
+(cd "$work/images/ranks" && mpi "$gm" run ../x.yaml --out mpi.h5 --jobs 1 \
+    --quiet >"$work/images.log" 2>&1) ||
+    fail "mpirun with eval.classifier: $(tail -5 "$work/images.log")"
+grep -q "mode_counts" <<<"$(h5ls -r "$work/images/ranks/mpi.h5")" ||
+    fail "no mode_counts in the file of the ranks"
+same_file "$work/images/serial/mpi.h5" "$work/images/ranks/mpi.h5"
+pass "eval.classifier under 3 ranks: the file of one process"
