@@ -682,10 +682,16 @@ Test(e2e, classifier_counts_image_modes, .init = make_dir, .fini = remove_dir) {
     cr_assert(strstr(out, "kl_modes") && strstr(out, "modes_covered"), "%s",
               out);
 
-    /* experiments/fashion_gan.yaml and stacked_fashion.yaml, a few steps
-     * each with this classifier */
-    const char *experiments[2] = {"fashion_gan", "stacked_fashion"};
-    for (int k = 0; k < 2; k++) {
+    /* experiments/fashion_gan.yaml, stacked_fashion.yaml and
+     * stacked_fashion_quarter_d.yaml, a few steps each with this
+     * classifier */
+    const char *experiments[3] = {"fashion_gan", "stacked_fashion",
+                                  "stacked_fashion_quarter_d"};
+    const char *want[3][4] = {
+        {"dcgan", "dcgan_prior", "conv_vae", "kl_modes"},
+        {"dcgan", "dcgan_prior", "conv_vae", "kl_modes"},
+        {"dcgan_quarter_d", "dcgan_prior_quarter_d", "prior_kl", "kl_modes"}};
+    for (int k = 0; k < 3; k++) {
         rc = shell_run(out, sizeof out,
                        "%s run %s/experiments/%s.yaml --quiet --out %s/x%d.h5 "
                        "--set train.steps=2 --set eval.every=2 --set "
@@ -696,10 +702,9 @@ Test(e2e, classifier_counts_image_modes, .init = make_dir, .fini = remove_dir) {
                        k ? " --set dataset.size=64" : "");
         cr_assert_eq(rc, 0, "%s: %s", experiments[k], out);
         rc = shell_run(out, sizeof out, "%s summary %s/x%d.h5", GM, dir, k);
-        const char *want[] = {"dcgan", "dcgan_prior", "conv_vae", "kl_modes"};
         for (int i = 0; i < 4; i++)
-            cr_assert(strstr(out, want[i]), "%s: no %s in\n%s", experiments[k],
-                      want[i], out);
+            cr_assert(strstr(out, want[k][i]), "%s: no %s in\n%s",
+                      experiments[k], want[k][i], out);
     }
 
     /* errors: each stops before training, naming what is wrong */
