@@ -9,6 +9,10 @@ Writes into DIR:
                        every model), a grid of images for image data
   kl.png               forward and reverse KL over steps, every model
   modes.png            modes covered and high-quality fraction over steps
+  mode_counts.png      with eval.classifier (images): each model's samples
+                       per class at its last evaluation, the classes
+                       sorted from the most sampled down, one line per
+                       seed (a collapsed model's line drops to 0 early)
   metrics_<model>.png  every other metric of the model over steps, each
                        panel with its unit and better direction (from
                        docs/metrics.md's table)
@@ -108,6 +112,17 @@ class Seed:
             return None, None
         row = min(ds.shape[0], len(self.step)) - 1
         if row < 0:  # no evaluation yet
+            return None, None
+        return np.asarray(ds[row], dtype=float), int(self.step[row])
+
+    def last_mode_counts(self):
+        """(samples per class [K] of the last evaluation, its step) or
+        (None, None)."""
+        ds = self.group.get("mode_counts")
+        if ds is None or ds.ndim != 2:
+            return None, None
+        row = min(ds.shape[0], len(self.step)) - 1
+        if row < 0:
             return None, None
         return np.asarray(ds[row], dtype=float), int(self.step[row])
 
@@ -454,6 +469,47 @@ def sample_figures(run, want_seed, out):
             scatter_figure(run, m, seed, x, step, lims, path)
 
 
+def mode_counts_figure(run, path):
+    """mode_counts.png: the class histograms eval.classifier counted
+    (models with kl_modes), sorted, on a symlog axis, beside the count
+    every class would get from samples spread like uniform classes.
+    Skipped (with a note) when no model has them."""
+    lines = []
+    for i, m in enumerate(run["models"]):
+        if not m.has("kl_modes"):
+            continue
+        for j, s in enumerate(m.seeds):
+            counts, step = s.last_mode_counts()
+            if counts is not None and counts.sum() > 0:
+                lines.append((i, j, m, s, np.sort(counts)[::-1], step))
+    if not lines:
+        print(f"note: skipped {os.path.basename(path)}: no model has class "
+              "counts (eval.classifier)")
+        return
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for i, j, m, s, counts, step in lines:
+        covered = int(np.count_nonzero(counts))
+        ax.plot(np.arange(1, len(counts) + 1), counts, color=f"C{i % 10}",
+                linestyle=LINESTYLES[j % len(LINESTYLES)], linewidth=1.2,
+                label=f"{m.name} seed {s.seed} (step {step}): "
+                      f"{covered} of {len(counts)}")
+    k = len(lines[0][4])
+    even = lines[0][4].sum() / k
+    ax.axhline(even, color="black", linestyle="--", linewidth=1,
+               label=f"uniform classes: {even:.3g} each")
+    ax.set_yscale("symlog", linthresh=1)
+    ax.set_ylim(bottom=0)
+    ax.set_xlim(1, k)
+    ax.set_xlabel("class, from the most sampled down")
+    ax.set_ylabel("samples labelled as the class")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    suptitle(fig, run, "samples per class at the last evaluation "
+                       "(eval.classifier)")
+    fig.tight_layout()
+    save(fig, path)
+
+
 class Panel:
     """One metric's panel in kl.png or modes.png: its y label, the symlog
     linear range (None: chosen from the data), whether the axis is linear
@@ -600,6 +656,7 @@ def main():
             Panel("hq_fraction", "high-quality fraction", from_zero=True)],
             "mode coverage (mean over seeds, min-max band)",
             os.path.join(args.out, "modes.png"))
+        mode_counts_figure(run, os.path.join(args.out, "mode_counts.png"))
         for m in run["models"]:
             metrics_figure(run, m,
                            os.path.join(args.out, f"metrics_{m.name}.png"))

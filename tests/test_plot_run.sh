@@ -126,7 +126,8 @@ grep -q "note: skipped samples_gan.png" "$work/outf" ||
     fail "samples skip not noted"
 
 # Images of the shape /dataset gives: 3 channels drawn in colour (red
-# images stay red).
+# images stay red); the classifier's class counts (16 samples on 5 of
+# 1000 classes) in mode_counts.png.
 "$py" - "$work/img.h5" <<'EOF'
 import sys
 import h5py
@@ -142,13 +143,20 @@ with h5py.File(sys.argv[1], "w") as f:
     run = f.create_group("models/gan/seed_1")
     f["models/gan"].attrs["objective"] = "gan"
     run["metrics/step"] = np.array([10], "i8")
+    run["metrics/kl_modes"] = np.array([5.0])
+    counts = np.zeros((1, 1000), "i4")
+    counts[0, [3, 70, 500, 501, 999]] = [8, 4, 2, 1, 1]
+    run["mode_counts"] = counts
     red = np.zeros((1, 16, 3, 28, 28), "f4")
     red[:, :, 0] = 1.0
     run["samples"] = red.reshape(1, 16, 2352)
 EOF
-"$py" "$plot" "$work/img.h5" --out "$work/img" >/dev/null ||
+"$py" "$plot" "$work/img.h5" --out "$work/img" >"$work/outimg" ||
     fail "plot_run.py failed on 3-channel images"
 check_png "$work/img/samples_gan.png"
+check_png "$work/img/mode_counts.png"
+grep -q "note: skipped mode_counts.png" "$work/out" ||
+    fail "mode_counts.png of a run without class counts: no note of the skip"
 "$py" - "$work/img/samples_gan.png" <<'EOF' ||
 import sys
 import matplotlib.image as mpimg
@@ -169,4 +177,4 @@ expect_exit1 "$work/none.h5" "none.h5: no such file"
 echo "not hdf5" >"$work/text.h5"
 expect_exit1 "$work/text.h5" "text.h5: not an HDF5 file"
 
-echo "plot_run: figures written and valid, 3-channel images in colour; failed and bad files handled"
+echo "plot_run: figures written and valid, 3-channel images in colour, class counts; failed and bad files handled"
