@@ -19,8 +19,10 @@ static int profile(dcgan *m, int steps) {
         dcgan_step(m);
     for (int i = 0; i < steps; i++) {
         dcgan_next_batch(m);
-        profile_phase(&p, m->disc_p, m->dg, m->d_loss, m->d_opt);
-        profile_phase(&p, m->gen_p, m->gg, m->g_loss, m->g_opt);
+        profile_phase(&p, m->disc_p, m->phases.dg, m->phases.d_loss,
+                      m->phases.d_opt);
+        profile_phase(&p, m->gen_p, m->phases.gg, m->phases.g_loss,
+                      m->phases.g_opt);
     }
     profile_print(&p, "dcgan", steps);
     return 0;
@@ -177,7 +179,8 @@ int main(int argc, char **argv) {
     }
     if (status == 0)
         fprintf(stderr, "dcgan: final losses D %.4f G %.4f\n",
-                gm_node_scalar(m.d_loss), gm_node_scalar(m.g_loss));
+                gm_node_scalar(m.phases.d_loss),
+                gm_node_scalar(m.phases.g_loss));
     sgemm_replay_free();
     dcgan_free(&m);
     return status;

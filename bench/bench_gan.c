@@ -12,6 +12,7 @@
 #include <math.h>
 
 #include "bench_util.h"
+#include "gan_phases.h"
 #include "gm/gm.h"
 
 enum { BATCH = 512, LATENT = 256, HIDDEN = 128, DIM = 2, DATA_BATCHES = 64 };
@@ -19,20 +20,10 @@ enum { BATCH = 512, LATENT = 256, HIDDEN = 128, DIM = 2, DATA_BATCHES = 64 };
 typedef struct gan {
     gm_params *gen_p, *disc_p;
     gm_mlp gen, disc;
-    gm_graph *dg, *gg; /* the discriminator's and the generator's phase */
-    gm_node *x, *d_loss, *g_loss;
-    gm_optim *d_opt, *g_opt;
+    gan_phases phases;
     float *data; /* [DATA_BATCHES * BATCH, DIM] ring-of-8 samples */
     long step;
 } gan;
-
-/* -E_data[log D] - E_g[log(1 - D)], from logits. */
-static gm_node *disc_loss(gm_graph *g, gm_node *real_logit,
-                          gm_node *fake_logit) {
-    return gm_add(
-        g, gm_mean(g, gm_softplus(g, gm_neg(g, real_logit)), GM_AXIS_ALL),
-        gm_mean(g, gm_softplus(g, fake_logit), GM_AXIS_ALL));
-}
 
 static int gan_build(gan *m, gm_error *err) {
     gm_rng init = gm_rng_stream(1, "init"), noise = gm_rng_stream(1, "noise");
@@ -50,30 +41,9 @@ static int gan_build(gan *m, gm_error *err) {
     if (gm_mlp_init(&m->gen, m->gen_p, "gen", LATENT, &gs, &init, err) ||
         gm_mlp_init(&m->disc, m->disc_p, "disc", DIM, &ds, &init, err))
         return 1;
-
-    gm_graph *g = m->dg = gm_graph_create("discriminator");
-    gm_graph_freeze(g, m->gen_p);
-    m->x = gm_input(g, "x", (int[]){BATCH, DIM}, 2);
-    gm_node *z = gm_randn(g, "z", (int[]){BATCH, LATENT}, 2, &noise);
-    gm_node *fake = gm_mlp_forward(g, &m->gen, z);
-    m->d_loss = disc_loss(g, gm_mlp_forward(g, &m->disc, m->x),
-                          gm_mlp_forward(g, &m->disc, fake));
-    if (gm_graph_compile(g, err)) return 1;
-
-    g = m->gg = gm_graph_create("generator");
-    gm_graph_freeze(g, m->disc_p);
-    z = gm_randn(g, "z", (int[]){BATCH, LATENT}, 2, &noise);
-    gm_node *logit = gm_mlp_forward(g, &m->disc, gm_mlp_forward(g, &m->gen, z));
-    /* -E_g[log D] */
-    m->g_loss = gm_mean(g, gm_softplus(g, gm_neg(g, logit)), GM_AXIS_ALL);
-    if (gm_graph_compile(g, err)) return 1;
-
-    gm_optim_config oc = gm_optim_defaults(GM_OPTIM_ADAM);
-    oc.lr = 1e-4f;
-    oc.beta1 = 0.5f;
-    m->d_opt = gm_optim_create(m->disc_p, &oc, err);
-    m->g_opt = gm_optim_create(m->gen_p, &oc, err);
-    if (!m->d_opt || !m->g_opt) return 1;
+    if (gan_phases_build(&m->phases, &m->gen, m->gen_p, &m->disc, m->disc_p,
+                         BATCH, LATENT, DIM, 1e-4f, &noise, err))
+        return 1;
 
     /* Eight Gaussians of std 0.02 on a circle of radius 2. */
     m->data = bench_alloc((size_t)DATA_BATCHES * BATCH * DIM);
@@ -89,20 +59,12 @@ static int gan_build(gan *m, gm_error *err) {
 static void gan_step(void *state) {
     gan *m = state;
     const float *batch = m->data + (m->step++ % DATA_BATCHES) * BATCH * DIM;
-    memcpy(gm_node_data(m->x), batch, sizeof(float) * BATCH * DIM);
-    gm_params_zero_grad(m->disc_p);
-    gm_graph_forward(m->dg);
-    gm_optim_backward_step(&m->d_opt, 1, m->dg, m->d_loss, NULL);
-    gm_params_zero_grad(m->gen_p);
-    gm_graph_forward(m->gg);
-    gm_optim_backward_step(&m->g_opt, 1, m->gg, m->g_loss, NULL);
+    memcpy(gm_node_data(m->phases.x), batch, sizeof(float) * BATCH * DIM);
+    gan_phases_step(&m->phases, m->gen_p, m->disc_p);
 }
 
 static void gan_free(gan *m) {
-    gm_optim_free(m->d_opt);
-    gm_optim_free(m->g_opt);
-    gm_graph_free(m->dg);
-    gm_graph_free(m->gg);
+    gan_phases_free(&m->phases);
     gm_params_free(m->gen_p);
     gm_params_free(m->disc_p);
     free(m->data);
@@ -171,7 +133,8 @@ int main(int argc, char **argv) {
     if (a.mode == BENCH_GEMM) bench_alone("gan", "gemm", &gemm, &a);
     if (a.mode != BENCH_GEMM)
         fprintf(stderr, "gan: final losses D %.4f G %.4f\n",
-                gm_node_scalar(m.d_loss), gm_node_scalar(m.g_loss));
+                gm_node_scalar(m.phases.d_loss),
+                gm_node_scalar(m.phases.g_loss));
     if (a.mode != BENCH_GEMM) gan_free(&m);
     if (a.mode != BENCH_GM) gan_gemm_free(&s);
     return 0;

@@ -4,14 +4,13 @@
  * stride 2, padding 1) -> batch norm -> ReLU -> ConvTranspose2d 1 ->
  * sigmoid -> 784; discriminator 784 -> [1, 28, 28] -> Conv2d 64 -> leaky
  * ReLU 0.2 -> Conv2d 128 -> batch norm -> leaky ReLU -> flatten -> Linear
- * 1. Batch 64, Adam lr 2e-4, betas (0.5, 0.999). One step is the
- * discriminator phase (generator frozen, D on a real and a fake batch)
- * and the generator phase (discriminator frozen), as models/gan_parts.c
- * builds them without the trainer's metric nodes. */
+ * 1. Batch 64, Adam lr 2e-4, betas (0.5, 0.999). One step is the two
+ * phases of gan_phases.h. */
 #ifndef GM_BENCH_DCGAN_NET_H
 #define GM_BENCH_DCGAN_NET_H
 
 #include "bench_util.h"
+#include "gan_phases.h"
 #include "gm/gm.h"
 
 enum { DCGAN_BATCH = 64, DCGAN_LATENT = 64, DCGAN_PIXELS = 784 };
@@ -20,9 +19,7 @@ enum { DCGAN_DATA_BATCHES = 16 };
 typedef struct dcgan {
     gm_params *gen_p, *disc_p, *gen_stats, *disc_stats;
     gm_mlp gen, disc;
-    gm_graph *dg, *gg; /* the discriminator's and the generator's phase */
-    gm_node *x, *d_loss, *g_loss;
-    gm_optim *d_opt, *g_opt;
+    gan_phases phases;
     float *data; /* [DCGAN_DATA_BATCHES * DCGAN_BATCH, 784] in [0, 1) */
     long step;
 } dcgan;
@@ -68,15 +65,6 @@ static inline void dcgan_specs(gm_mlp_spec *gen, gm_mlp_spec *disc) {
     disc->out = 1;
 }
 
-/* softplus(-real).mean + softplus(fake).mean: -E_data[log D] -
- * E_g[log(1 - D)] from logits. */
-static inline gm_node *dcgan_disc_loss(gm_graph *g, gm_node *real_logit,
-                                       gm_node *fake_logit) {
-    return gm_add(
-        g, gm_mean(g, gm_softplus(g, gm_neg(g, real_logit)), GM_AXIS_ALL),
-        gm_mean(g, gm_softplus(g, fake_logit), GM_AXIS_ALL));
-}
-
 static inline int dcgan_build(dcgan *m, gm_error *err) {
     gm_rng init = gm_rng_stream(1, "init"), noise = gm_rng_stream(1, "noise");
     gm_rng data = gm_rng_stream(1, "data");
@@ -91,30 +79,10 @@ static inline int dcgan_build(dcgan *m, gm_error *err) {
         gm_net_init(&m->disc, m->disc_p, m->disc_stats, "discriminator",
                     DCGAN_PIXELS, &ds, &init, err))
         return 1;
-
-    gm_graph *g = m->dg = gm_graph_create("discriminator");
-    gm_graph_freeze(g, m->gen_p);
-    m->x = gm_input(g, "x", (int[]){DCGAN_BATCH, DCGAN_PIXELS}, 2);
-    gm_node *z =
-        gm_randn(g, "z", (int[]){DCGAN_BATCH, DCGAN_LATENT}, 2, &noise);
-    gm_node *fake = gm_mlp_forward(g, &m->gen, z);
-    m->d_loss = dcgan_disc_loss(g, gm_mlp_forward(g, &m->disc, m->x),
-                                gm_mlp_forward(g, &m->disc, fake));
-    if (gm_graph_compile(g, err)) return 1;
-
-    g = m->gg = gm_graph_create("generator");
-    gm_graph_freeze(g, m->disc_p);
-    z = gm_randn(g, "z", (int[]){DCGAN_BATCH, DCGAN_LATENT}, 2, &noise);
-    gm_node *logit = gm_mlp_forward(g, &m->disc, gm_mlp_forward(g, &m->gen, z));
-    m->g_loss = gm_mean(g, gm_softplus(g, gm_neg(g, logit)), GM_AXIS_ALL);
-    if (gm_graph_compile(g, err)) return 1;
-
-    gm_optim_config oc = gm_optim_defaults(GM_OPTIM_ADAM);
-    oc.lr = 2e-4f;
-    oc.beta1 = 0.5f;
-    m->d_opt = gm_optim_create(m->disc_p, &oc, err);
-    m->g_opt = gm_optim_create(m->gen_p, &oc, err);
-    if (!m->d_opt || !m->g_opt) return 1;
+    if (gan_phases_build(&m->phases, &m->gen, m->gen_p, &m->disc, m->disc_p,
+                         DCGAN_BATCH, DCGAN_LATENT, DCGAN_PIXELS, 2e-4f, &noise,
+                         err))
+        return 1;
 
     size_t n = (size_t)DCGAN_DATA_BATCHES * DCGAN_BATCH * DCGAN_PIXELS;
     m->data = bench_alloc(n);
@@ -126,7 +94,7 @@ static inline int dcgan_build(dcgan *m, gm_error *err) {
 /* The real batch of this step into x. */
 static inline void dcgan_next_batch(dcgan *m) {
     size_t len = (size_t)DCGAN_BATCH * DCGAN_PIXELS;
-    memcpy(gm_node_data(m->x),
+    memcpy(gm_node_data(m->phases.x),
            m->data + (size_t)(m->step++ % DCGAN_DATA_BATCHES) * len,
            len * sizeof(float));
 }
@@ -134,19 +102,11 @@ static inline void dcgan_next_batch(dcgan *m) {
 static inline void dcgan_step(void *state) {
     dcgan *m = state;
     dcgan_next_batch(m);
-    gm_params_zero_grad(m->disc_p);
-    gm_graph_forward(m->dg);
-    gm_optim_backward_step(&m->d_opt, 1, m->dg, m->d_loss, NULL);
-    gm_params_zero_grad(m->gen_p);
-    gm_graph_forward(m->gg);
-    gm_optim_backward_step(&m->g_opt, 1, m->gg, m->g_loss, NULL);
+    gan_phases_step(&m->phases, m->gen_p, m->disc_p);
 }
 
 static inline void dcgan_free(dcgan *m) {
-    gm_optim_free(m->d_opt);
-    gm_optim_free(m->g_opt);
-    gm_graph_free(m->dg);
-    gm_graph_free(m->gg);
+    gan_phases_free(&m->phases);
     gm_params_free(m->gen_p);
     gm_params_free(m->disc_p);
     gm_params_free(m->gen_stats);
