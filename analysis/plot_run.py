@@ -104,27 +104,26 @@ class Seed:
         self.step = step[:rows]
         self.metrics = {n: v[:rows] for n, v in series.items()}
 
-    def last_samples(self):
-        """(samples [S, d] of the last evaluation, its step) or
-        (None, None)."""
-        ds = self.group.get("samples")
-        if ds is None or ds.ndim != 3:
+    def last_row(self, name, ndim):
+        """(the last evaluation's row of the per-evaluation dataset `name`
+        of `ndim` dimensions, its step) or (None, None)."""
+        ds = self.group.get(name)
+        if ds is None or ds.ndim != ndim:
             return None, None
         row = min(ds.shape[0], len(self.step)) - 1
         if row < 0:  # no evaluation yet
             return None, None
         return np.asarray(ds[row], dtype=float), int(self.step[row])
 
+    def last_samples(self):
+        """(samples [S, d] of the last evaluation, its step) or
+        (None, None)."""
+        return self.last_row("samples", 3)
+
     def last_mode_counts(self):
         """(samples per class [K] of the last evaluation, its step) or
         (None, None)."""
-        ds = self.group.get("mode_counts")
-        if ds is None or ds.ndim != 2:
-            return None, None
-        row = min(ds.shape[0], len(self.step)) - 1
-        if row < 0:
-            return None, None
-        return np.asarray(ds[row], dtype=float), int(self.step[row])
+        return self.last_row("mode_counts", 2)
 
     def last(self, metric):
         """The metric's value at the last evaluation, or None."""
