@@ -77,7 +77,7 @@ runs/fashion_classifier.h5:
 
 # Mode collapse on images (docs/results.md): single Fashion-MNIST, and the
 # long Stacked Fashion-MNIST experiments (full-size and quarter-size
-# discriminators), each after its classifier.
+# discriminators, ali), each after its classifier.
 fashion_gan: build runs/fashion_classifier.h5
 	$(BUILD)/gm run experiments/fashion_gan.yaml --force
 	$(BUILD)/gm summary runs/fashion_gan.h5
@@ -85,8 +85,10 @@ fashion_gan: build runs/fashion_classifier.h5
 stacked_fashion: build runs/fashion_classifier.h5
 	$(BUILD)/gm run experiments/stacked_fashion.yaml --force
 	$(BUILD)/gm run experiments/stacked_fashion_quarter_d.yaml --force
+	$(BUILD)/gm run experiments/stacked_fashion_ali.yaml --force
 	$(BUILD)/gm summary runs/stacked_fashion.h5
 	$(BUILD)/gm summary runs/stacked_fashion_quarter_d.h5
+	$(BUILD)/gm summary runs/stacked_fashion_ali.h5
 
 # Six objectives of the unified view on the ring and on the grid, 10
 # seeds each (docs/results.md; about 15 minutes with 2 cores):

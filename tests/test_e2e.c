@@ -682,16 +682,17 @@ Test(e2e, classifier_counts_image_modes, .init = make_dir, .fini = remove_dir) {
     cr_assert(strstr(out, "kl_modes") && strstr(out, "modes_covered"), "%s",
               out);
 
-    /* experiments/fashion_gan.yaml, stacked_fashion.yaml and
-     * stacked_fashion_quarter_d.yaml, a few steps each with this
-     * classifier */
-    const char *experiments[3] = {"fashion_gan", "stacked_fashion",
-                                  "stacked_fashion_quarter_d"};
-    const char *want[3][4] = {
+    /* experiments/fashion_gan.yaml and the stacked experiments, a few
+     * steps each with this classifier */
+    const char *experiments[4] = {"fashion_gan", "stacked_fashion",
+                                  "stacked_fashion_quarter_d",
+                                  "stacked_fashion_ali"};
+    const char *want[4][4] = {
         {"dcgan", "dcgan_prior", "conv_vae", "kl_modes"},
         {"dcgan", "dcgan_prior", "conv_vae", "kl_modes"},
-        {"dcgan_quarter_d", "dcgan_prior_quarter_d", "prior_kl", "kl_modes"}};
-    for (int k = 0; k < 3; k++) {
+        {"dcgan_quarter_d", "dcgan_prior_quarter_d", "prior_kl", "kl_modes"},
+        {"ali", "recon_mse", "modes_covered", "kl_modes"}};
+    for (int k = 0; k < 4; k++) {
         rc = shell_run(out, sizeof out,
                        "%s run %s/experiments/%s.yaml --quiet --out %s/x%d.h5 "
                        "--set train.steps=2 --set eval.every=2 --set "
