@@ -925,3 +925,205 @@ Test(runfile, vectors_are_series_cut_back_on_resume) {
               "row: [%llu, %llu]",
               (unsigned long long)dims[0], (unsigned long long)dims[1]);
 }
+
+/* ---- damaged files and the paths a file is reached by --------------------
+ */
+
+/* Copies `from` to `to` with the byte at `at` XOR `mask`. */
+static void copy_flipped(const char *from, const char *to, long at,
+                         unsigned char mask) {
+    FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+    cr_assert(in && out);
+    int c;
+    for (long i = 0; (c = fgetc(in)) != EOF; i++)
+        fputc(i == at ? c ^ mask : c, out);
+    fclose(in);
+    fclose(out);
+}
+
+/* HDF5 1.10 crashes on some damaged metadata (the earliest format has no
+ * checksums): gm's header turns every change into an error, before HDF5
+ * reads the file, for every reader and for resume. */
+Test(runfile, a_damaged_file_is_an_error_never_a_crash) {
+    char good[256], path[256], checkpointed[256];
+    snprintf(good, sizeof good, "%s", out_path("undamaged"));
+    write_run(good);
+    snprintf(path, sizeof path, "%s", out_path("damaged"));
+    gm_params *g = make_group("generator", 2, true);
+    gm_params *d = make_group("discriminator", 3, true);
+    gm_optim *od = make_adam(d);
+    gm_state *s = make_state(g, d, od);
+    snprintf(checkpointed, sizeof checkpointed, "%s",
+             out_path("damaged_checkpoint_src"));
+    write_checkpointed(checkpointed, s);
+    int flips = 0;
+    for (int which = 0; which < 2; which++) {
+        const char *from = which ? checkpointed : good;
+        struct stat st;
+        cr_assert_eq(stat(from, &st), 0);
+        long end = st.st_size < 8192 ? (long)st.st_size : 8192;
+        for (long at = 0; at < end; at += 41 + which * 6, flips++) {
+            copy_flipped(from, path, at, (unsigned char)(1u << (at % 8)));
+            gm_error err = {0};
+            gm_summary sum;
+            cr_assert_neq(gm_runfile_read_summary(path, &sum, &err), GM_OK,
+                          "flip at %ld", at);
+            cr_assert(strstr(err.message, "damaged") &&
+                          strstr(err.message, path),
+                      "flip at %ld: %s", at, err.message);
+            gm_runfile_info info;
+            cr_assert_neq(gm_runfile_read_info(path, &info, &err), GM_OK);
+            cr_assert_neq(gm_runfile_read_state(path, "gan", 3, s, &err),
+                          GM_OK);
+            cr_assert(strstr(err.message, "damaged"), "%s", err.message);
+            cr_assert_null(gm_runfile_resume(path, &err), "flip at %ld", at);
+            cr_assert(strstr(err.message, "damaged"), "flip at %ld: %s", at,
+                      err.message);
+        }
+    }
+    cr_assert_gt(flips, 150);
+    /* A file cut short or grown says so. */
+    copy_flipped(good, path, -1, 0);
+    FILE *fp = fopen(path, "ab");
+    fputc(0, fp);
+    fclose(fp);
+    gm_error err = {0};
+    gm_runfile_index idx;
+    cr_assert_eq(gm_runfile_list_models(path, &idx, &err), GM_ERR_IO);
+    cr_assert(strstr(err.message, "damaged"), "%s", err.message);
+    /* The undamaged file reads, and resumes into a file that still reads. */
+    gm_runfile *f = gm_runfile_resume(good, &err);
+    cr_assert_not_null(f, "%s", err.message);
+    cr_assert_eq(gm_runfile_set_status(f, "complete", &err), GM_OK);
+    cr_assert_eq(gm_runfile_close(f, &err), GM_OK, "%s", err.message);
+    cr_assert_eq(gm_runfile_list_models(good, &idx, &err), GM_OK, "%s",
+                 err.message);
+    cr_assert_eq(idx.n_models, 2);
+    gm_runfile_index_clear(&idx);
+    gm_state_free(s);
+    gm_optim_free(od);
+    gm_params_free(g);
+    gm_params_free(d);
+}
+
+/* Files written before gm's header (HDF5's signature at byte 0) stay
+ * readable and resumable; resuming gives them the header. */
+Test(runfile, files_from_before_the_header_stay_readable) {
+    const char *path = out_path("headerless");
+    write_run(path);
+    /* what earlier gm wrote: the HDF5 image without the user block */
+    hid_t h = open_ro(path);
+    ssize_t n = H5Fget_file_image(h, NULL, 0);
+    cr_assert_gt(n, 0);
+    char *image = malloc((size_t)n);
+    cr_assert_eq(H5Fget_file_image(h, image, (size_t)n), n);
+    H5Fclose(h);
+    FILE *fp = fopen(path, "wb");
+    cr_assert_eq(fwrite(image, 1, (size_t)n, fp), (size_t)n);
+    fclose(fp);
+    cr_assert_eq(memcmp(image, "\x89HDF", 4), 0, "HDF5's signature first");
+    free(image);
+    gm_error err = {0};
+    gm_runfile_index idx;
+    cr_assert_eq(gm_runfile_list_models(path, &idx, &err), GM_OK, "%s",
+                 err.message);
+    cr_assert_eq(idx.n_models, 2);
+    gm_runfile_index_clear(&idx);
+    gm_runfile *f = gm_runfile_resume(path, &err);
+    cr_assert_not_null(f, "%s", err.message);
+    cr_assert_eq(gm_runfile_set_status(f, "complete", &err), GM_OK);
+    cr_assert_eq(gm_runfile_close(f, &err), GM_OK, "%s", err.message);
+    fp = fopen(path, "rb");
+    char head[12];
+    cr_assert_eq(fread(head, 1, sizeof head, fp), sizeof head);
+    fclose(fp);
+    cr_assert_eq(memcmp(head, "gm run file\n", 12), 0, "resumed: checked");
+    gm_summary sum;
+    cr_assert_eq(gm_runfile_read_summary(path, &sum, &err), GM_OK, "%s",
+                 err.message);
+    cr_assert_eq(sum.n_models, 2);
+    gm_summary_clear(&sum);
+}
+
+/* One lock per file, whatever name reaches it: a symbolic link, or the
+ * path.new a replacing writer publishes to; a link stays a link. */
+Test(runfile, one_writer_per_file_through_links_and_new) {
+    const char *path = out_path("locked");
+    write_run(path);
+    char link[256], link_name[64];
+    snprintf(link, sizeof link, OUT_DIR "/locked_link.h5");
+    snprintf(link_name, sizeof link_name, "locked.h5");
+    unlink(link);
+    cr_assert_eq(symlink(link_name, link), 0);
+    gm_error err = {0};
+    gm_runfile *f = gm_runfile_resume(path, &err);
+    cr_assert_not_null(f, "%s", err.message);
+    cr_assert_null(gm_runfile_resume(link, &err), "the link is the file");
+    cr_assert(strstr(err.message, "being written by another gm run"), "%s",
+              err.message);
+    cr_assert(gm_runfile_has_writer(link));
+    cr_assert_eq(gm_runfile_set_status(f, "complete", &err), GM_OK);
+    gm_runfile_close(f, NULL);
+
+    /* Written through the link: the target is replaced, the link stays. */
+    f = gm_runfile_resume(link, &err);
+    cr_assert_not_null(f, "%s", err.message);
+    cr_assert_null(gm_runfile_resume(path, &err));
+    cr_assert(strstr(err.message, "being written"), "%s", err.message);
+    cr_assert_eq(gm_runfile_set_status(f, "complete", &err), GM_OK);
+    gm_runfile_close(f, NULL);
+    struct stat st;
+    cr_assert_eq(lstat(link, &st), 0);
+    cr_assert(S_ISLNK(st.st_mode), "the link is still a link");
+    cr_assert_eq(lstat(path, &st), 0);
+    cr_assert(S_ISREG(st.st_mode));
+
+    /* A replacing writer holds path.new too. */
+    f = gm_runfile_create(link, GM_RUNFILE_REPLACE, "again", "", &err);
+    cr_assert_not_null(f, "%s", err.message);
+    char fresh[300];
+    snprintf(fresh, sizeof fresh, "%s.new", path);
+    cr_assert_null(gm_runfile_resume(fresh, &err), "path.new is being written");
+    cr_assert(strstr(err.message, "being written by another gm run"), "%s",
+              err.message);
+    cr_assert_eq(gm_runfile_set_status(f, "complete", &err), GM_OK);
+    gm_runfile_close(f, NULL);
+    cr_assert_eq(lstat(link, &st), 0);
+    cr_assert(S_ISLNK(st.st_mode), "replaced through the link: still a link");
+    gm_runfile_index idx;
+    cr_assert_eq(gm_runfile_list_models(path, &idx, &err), GM_OK);
+    cr_assert_eq(idx.n_models, 0, "the target was replaced");
+    gm_runfile_index_clear(&idx);
+    unlink(link);
+}
+
+/* Only a regular file is replaced: not a FIFO, a device or a directory. */
+Test(runfile, only_a_regular_file_is_replaced) {
+    char fifo[256];
+    snprintf(fifo, sizeof fifo, "%s", out_path("fifo"));
+    unlink(OUT_DIR "/.fifo.h5.lock");
+    unlink(OUT_DIR "/.fifo.h5.new.lock");
+    cr_assert_eq(mkfifo(fifo, 0600), 0);
+    const char *others[] = {fifo, "/dev/null", OUT_DIR};
+    for (int i = 0; i < 3; i++) {
+        gm_error err = {0};
+        cr_assert_null(gm_runfile_create(others[i], GM_RUNFILE_REPLACE, "x",
+                                         "", &err),
+                       "%s", others[i]);
+        cr_assert(strstr(err.message, others[i]), "%s", err.message);
+        cr_assert(strstr(err.message, "not a regular file"), "%s",
+                  err.message);
+        cr_assert_null(gm_runfile_resume(others[i], &err));
+        cr_assert(strstr(err.message, "not a regular file"), "%s",
+                  err.message);
+    }
+    struct stat st;
+    cr_assert_eq(lstat(fifo, &st), 0);
+    cr_assert(S_ISFIFO(st.st_mode), "the FIFO is untouched");
+    cr_assert_eq(stat("/dev/null", &st), 0);
+    cr_assert(S_ISCHR(st.st_mode), "/dev/null is untouched");
+    cr_assert_neq(access(OUT_DIR "/.fifo.h5.lock", F_OK), 0,
+                  "refused before any lock");
+    cr_assert_neq(access(OUT_DIR "/.fifo.h5.new.lock", F_OK), 0);
+    unlink(fifo);
+}

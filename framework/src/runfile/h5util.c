@@ -1,9 +1,7 @@
 #include "runfile/h5util.h"
 
-#include <errno.h>
 #include <stdarg.h>
 #include <string.h>
-#include <sys/stat.h>
 
 gm_h5_quiet gm_h5_quiet_begin(void) {
     gm_h5_quiet q = {0};
@@ -57,35 +55,13 @@ hid_t gm_h5_fapl(void) {
     return fapl;
 }
 
-/* A file that is not HDF5: most often the experiment's YAML, given where
- * its run file was meant. */
-static gm_status not_a_run_file(const char *path, gm_error *err) {
-    const char *dot = strrchr(path, '.');
-    bool yaml = dot && (strcmp(dot, ".yaml") == 0 || strcmp(dot, ".yml") == 0);
-    if (yaml)
-        return gm_error_set(err, GM_ERR_INVALID,
-                            "%s is an experiment file; this wants a run file "
-                            "(RUN.h5): train it with 'gm run %s', which "
-                            "writes runs/<experiment>.h5",
-                            path, path);
-    return gm_error_set(err, GM_ERR_IO,
-                        "%s: not an HDF5 file, or a corrupt one; this wants "
-                        "a run file (RUN.h5, written by gm run)",
-                        path);
-}
-
 gm_status gm_h5_open_read(const char *path, hid_t *file, gm_error *err) {
-    *file = H5I_INVALID_HID;
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return gm_error_set(err, errno == ENOENT ? GM_ERR_NOT_FOUND : GM_ERR_IO,
-                            "%s: cannot open run file: %s", path,
-                            strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return gm_error_set(err, GM_ERR_IO, "%s: not a regular file", path);
     hid_t fapl = gm_h5_fapl();
-    *file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    gm_status status = *file < 0 ? not_a_run_file(path, err) : GM_OK;
+    if (fapl < 0) {
+        *file = H5I_INVALID_HID;
+        return gm_h5_fail(err, GM_ERR_NOMEM, path, "/", "cannot open");
+    }
+    gm_status status = gm_image_open(path, false, fapl, file, err);
     H5Pclose(fapl);
     return status;
 }

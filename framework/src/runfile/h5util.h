@@ -39,8 +39,26 @@ gm_status gm_h5_fail(gm_error *err, gm_status status, const char *file,
 hid_t gm_h5_fapl(void);
 
 /* Opens an existing run file read-only; a missing file, a non-HDF5 file or
- * a corrupt one gives a clear error naming the path. */
+ * a corrupt one gives a clear error naming the path. HDF5 reads a checked
+ * copy in memory (gm_image_open). */
 gm_status gm_h5_open_read(const char *path, hid_t *file, gm_error *err);
+
+/* The checked image (image.c). A published run file starts with an HDF5
+ * user block of GM_IMAGE_HEADER bytes: gm's magic, the file's length and
+ * the CRC-32 of the rest. */
+#define GM_IMAGE_HEADER 512
+
+/* Writes the header into the first GM_IMAGE_HEADER bytes of the `size`
+ * bytes of a file whose HDF5 image follows them. */
+void gm_image_seal(unsigned char *file, size_t size);
+
+/* Reads the file at `path` whole, checks its header (a file from before
+ * the header, starting with HDF5's signature, is taken unchecked) and opens
+ * the checked copy in memory with `fapl` (given the core driver and the
+ * image here; the caller closes it). A missing, non-regular, short,
+ * changed or non-HDF5 file is an error naming `path`. */
+gm_status gm_image_open(const char *path, bool writable, hid_t fapl,
+                        hid_t *file, gm_error *err);
 
 /* Checks that `name` can be one HDF5 link name: 1..GM_H5_NAME_MAX bytes,
  * no '/', not "." or "..". `what` names it in the message ("model"). */

@@ -2,15 +2,21 @@
  * (HDF5's core driver) and publishes it whole, as a temporary file renamed
  * over the published one. A reader therefore always opens a complete file
  * (the last published version, or the one before), and a crash or a kill
- * at any moment leaves the last published version intact. One writer per
- * file: an advisory lock on a hidden file beside it. */
+ * at any moment leaves the last published version intact. Each version
+ * starts with gm's header (image.c), which readers check. One writer per
+ * file: an advisory lock on a hidden file beside it, taken and published
+ * through the file the path resolves to, whatever link or name it is
+ * reached by. */
 #include "runfile/runfile_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* "<dir>/.<base><suffix>" into buf. */
@@ -26,13 +32,62 @@ static void beside(char *buf, size_t n, const char *path, const char *suffix) {
     free(copy_base);
 }
 
-gm_status gm_runfile_lock(gm_runfile *f, gm_error *err) {
+gm_status gm_runfile_resolve(const char *path, char *out, size_t n,
+                             gm_error *err) {
+    char cur[GM_PATH_BUF], link[GM_PATH_BUF];
+    if (snprintf(cur, sizeof cur, "%s", path) >= (int)sizeof cur)
+        return gm_error_set(err, GM_ERR_INVALID, "run file: path too long: %s",
+                            path);
+    struct stat st;
+    for (int hops = 0; lstat(cur, &st) == 0 && S_ISLNK(st.st_mode); hops++) {
+        ssize_t len = hops < 40 ? readlink(cur, link, sizeof link - 1) : -1;
+        if (len < 0 || len >= (ssize_t)sizeof link - 1)
+            return gm_error_set(err, GM_ERR_IO,
+                                "%s: cannot follow the symbolic link%s", path,
+                                hops < 40 ? "" : "s (a loop?)");
+        link[len] = '\0';
+        char *slash = strrchr(cur, '/');
+        int dir_len = link[0] != '/' && slash ? (int)(slash - cur) + 1 : 0;
+        char next[GM_PATH_BUF];
+        if (snprintf(next, sizeof next, "%.*s%s", dir_len, cur, link) >=
+            (int)sizeof next)
+            return gm_error_set(err, GM_ERR_INVALID,
+                                "%s: path too long through its links", path);
+        memcpy(cur, next, sizeof cur);
+    }
+    char *slash = strrchr(cur, '/');
+    const char *base = slash ? slash + 1 : cur;
+    if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "%s names a directory; a run file is a file "
+                            "(RUN.h5)",
+                            path);
+    if (slash == cur) {
+        snprintf(out, n, "/%s", base);
+        return GM_OK;
+    }
+    if (slash) *slash = '\0';
+    char dir[PATH_MAX];
+    if (!realpath(slash ? cur : ".", dir))
+        return gm_error_set(err, GM_ERR_IO, "%s: cannot find its directory: %s",
+                            path, strerror(errno));
+    if (snprintf(out, n, "%s/%s", strcmp(dir, "/") == 0 ? "" : dir, base) >=
+        (int)n)
+        return gm_error_set(err, GM_ERR_INVALID, "run file: path too long: %s",
+                            path);
+    return GM_OK;
+}
+
+/* Takes the lock of `file` (the hidden file beside it) into *fd; `path`
+ * names the run file in messages. */
+static gm_status lock_one(const char *path, const char *file, int *fd_out,
+                          gm_error *err) {
     char lock_path[GM_PATH_BUF];
-    beside(lock_path, sizeof lock_path, f->path, ".lock");
+    beside(lock_path, sizeof lock_path, file, ".lock");
     int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
         return gm_error_set(err, GM_ERR_IO, "%s: cannot create the lock %s: %s",
-                            f->path, lock_path, strerror(errno));
+                            path, lock_path, strerror(errno));
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int why = errno;
         char pid[32] = "";
@@ -43,9 +98,9 @@ gm_status gm_runfile_lock(gm_runfile *f, gm_error *err) {
         if (why == EWOULDBLOCK)
             return gm_error_set(err, GM_ERR_STATE,
                                 "%s is being written by another gm run%s%s%s",
-                                f->path, *pid ? " (pid " : "", pid,
+                                path, *pid ? " (pid " : "", pid,
                                 *pid ? ")" : "");
-        return gm_error_set(err, GM_ERR_IO, "%s: cannot lock %s: %s", f->path,
+        return gm_error_set(err, GM_ERR_IO, "%s: cannot lock %s: %s", path,
                             lock_path, strerror(why));
     }
     char pid[32];
@@ -53,13 +108,24 @@ gm_status gm_runfile_lock(gm_runfile *f, gm_error *err) {
     if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)len, 0) != len) {
         /* the pid is only for the message of a second writer */
     }
-    f->lock_fd = fd;
+    *fd_out = fd;
     return GM_OK;
 }
 
+/* The target's lock, and the lock of path.new while replacing it, so that
+ * no other gm run writes either (gm run --resume path.new included). */
+gm_status gm_runfile_lock(gm_runfile *f, gm_error *err) {
+    gm_status st = lock_one(f->path, f->target, &f->lock_fd, err);
+    if (st == GM_OK && strcmp(f->live_path, f->target) != 0)
+        st = lock_one(f->path, f->live_path, &f->live_lock_fd, err);
+    return st;
+}
+
 bool gm_runfile_has_writer(const char *path) {
-    char lock_path[GM_PATH_BUF];
-    beside(lock_path, sizeof lock_path, path, ".lock");
+    char target[GM_PATH_BUF - 16], lock_path[GM_PATH_BUF];
+    if (gm_runfile_resolve(path, target, sizeof target, NULL) != GM_OK)
+        return false;
+    beside(lock_path, sizeof lock_path, target, ".lock");
     int fd = open(lock_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return false; /* never written by this gm */
     bool held = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
@@ -68,9 +134,10 @@ bool gm_runfile_has_writer(const char *path) {
 }
 
 void gm_runfile_unlock(gm_runfile *f) {
-    if (f->lock_fd < 0) return;
-    close(f->lock_fd); /* releases the lock; the file stays for the next */
-    f->lock_fd = -1;
+    /* closing releases a lock; the lock file stays for the next writer */
+    if (f->live_lock_fd >= 0) close(f->live_lock_fd);
+    if (f->lock_fd >= 0) close(f->lock_fd);
+    f->live_lock_fd = f->lock_fd = -1;
 }
 
 static gm_status write_all(int fd, const unsigned char *p, size_t n,
@@ -90,29 +157,33 @@ static gm_status write_all(int fd, const unsigned char *p, size_t n,
 gm_status gm_runfile_publish(gm_runfile *f, bool durable, gm_error *err) {
     if (H5Fflush(f->file, H5F_SCOPE_GLOBAL) < 0)
         return gm_h5_fail(err, GM_ERR_IO, f->path, "/", "cannot flush");
-    ssize_t size = H5Fget_file_image(f->file, NULL, 0);
-    if (size < 0)
+    /* HDF5's image leaves the user block out: gm's header goes there. */
+    ssize_t hdf5_size = H5Fget_file_image(f->file, NULL, 0);
+    if (hdf5_size < 0)
         return gm_h5_fail(err, GM_ERR_IO, f->path, "/",
                           "cannot take the file's image");
-    if ((size_t)size > f->image_cap) {
-        unsigned char *image = realloc(f->image, (size_t)size);
+    size_t size = GM_IMAGE_HEADER + (size_t)hdf5_size;
+    if (size > f->image_cap) {
+        unsigned char *image = realloc(f->image, size);
         if (!image)
             return gm_error_set(err, GM_ERR_NOMEM,
-                                "%s: out of memory for %zd bytes", f->path,
+                                "%s: out of memory for %zu bytes", f->path,
                                 size);
         f->image = image;
-        f->image_cap = (size_t)size;
+        f->image_cap = size;
     }
-    if (H5Fget_file_image(f->file, f->image, (size_t)size) < 0)
+    if (H5Fget_file_image(f->file, f->image + GM_IMAGE_HEADER,
+                          (size_t)hdf5_size) < 0)
         return gm_h5_fail(err, GM_ERR_IO, f->path, "/",
                           "cannot take the file's image");
+    gm_image_seal(f->image, size);
     char tmp[GM_PATH_BUF];
     beside(tmp, sizeof tmp, f->live_path, ".tmp");
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
         return gm_error_set(err, GM_ERR_IO, "%s: cannot write: %s",
                             f->live_path, strerror(errno));
-    gm_status st = write_all(fd, f->image, (size_t)size, f->live_path, err);
+    gm_status st = write_all(fd, f->image, size, f->live_path, err);
     if (st == GM_OK && durable && fsync(fd) != 0)
         st = gm_error_set(err, GM_ERR_IO, "%s: cannot write: %s", f->live_path,
                           strerror(errno));

@@ -54,22 +54,40 @@ static gm_status write_root(gm_runfile *f, const char *experiment,
     return gm_runfile_changed(f, err);
 }
 
-static gm_runfile *runfile_alloc(const char *path, const char *live_path,
-                                 gm_error *err) {
+static gm_runfile *runfile_alloc(const char *path, const char *target,
+                                 const char *live_path, gm_error *err) {
     gm_runfile *f = calloc(1, sizeof *f);
     if (f) {
         f->file = H5I_INVALID_HID;
-        f->lock_fd = -1;
+        f->lock_fd = f->live_lock_fd = -1;
         f->path = strdup(path);
+        f->target = strdup(target);
         f->live_path = strdup(live_path);
     }
-    if (!f || !f->path || !f->live_path) {
-        if (f) free(f->path);
+    if (!f || !f->path || !f->target || !f->live_path) {
+        if (f) {
+            free(f->path);
+            free(f->target);
+            free(f->live_path);
+        }
         free(f);
         gm_error_set(err, GM_ERR_NOMEM, "%s: out of memory", path);
         return NULL;
     }
     return f;
+}
+
+/* The in-memory file of a new run file, with room for gm's header in the
+ * user block. */
+static hid_t create_in_memory(const char *live) {
+    hid_t fapl = gm_runfile_memory_fapl();
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+    hid_t file = -1;
+    if (fapl >= 0 && fcpl >= 0 && H5Pset_userblock(fcpl, GM_IMAGE_HEADER) >= 0)
+        file = H5Fcreate(live, H5F_ACC_TRUNC, fcpl, fapl);
+    if (fcpl >= 0) H5Pclose(fcpl);
+    if (fapl >= 0) H5Pclose(fapl);
+    return file;
 }
 
 gm_runfile *gm_runfile_create(const char *path, gm_runfile_mode mode,
@@ -83,28 +101,31 @@ gm_runfile *gm_runfile_create(const char *path, gm_runfile_mode mode,
         gm_error_set(err, GM_ERR_INVALID, "run file: path too long: %s", path);
         return NULL;
     }
-    if (make_parents(path, err) != GM_OK) return NULL;
+    char target[GM_PATH_BUF - 16];
+    if (make_parents(path, err) != GM_OK ||
+        gm_runfile_resolve(path, target, sizeof target, err) != GM_OK)
+        return NULL;
     struct stat st_path;
-    bool exists = lstat(path, &st_path) == 0;
+    bool exists = lstat(target, &st_path) == 0;
     if (exists && mode == GM_RUNFILE_NEW) {
         gm_error_set(err, GM_ERR_STATE, "%s exists", path);
         return NULL;
     }
+    /* A directory, a device (/dev/null), a FIFO: not a run file to replace */
+    if (exists && !S_ISREG(st_path.st_mode)) {
+        gm_error_set(err, GM_ERR_INVALID,
+                     "%s is not a regular file; only a run file is replaced",
+                     path);
+        return NULL;
+    }
     char live[GM_PATH_BUF];
-    snprintf(live, sizeof live, "%s%s", path, exists ? ".new" : "");
-    gm_runfile *f = runfile_alloc(path, live, err);
+    snprintf(live, sizeof live, "%s%s", target, exists ? ".new" : "");
+    gm_runfile *f = runfile_alloc(path, target, live, err);
     if (!f) return NULL;
     gm_status st = gm_runfile_lock(f, err);
     gm_h5_quiet q = gm_h5_quiet_begin();
-    hid_t fapl = st == GM_OK ? gm_runfile_memory_fapl() : -1;
-    if (st == GM_OK) {
-        f->file = fapl >= 0 ? H5Fcreate(live, H5F_ACC_TRUNC, H5P_DEFAULT, fapl)
-                            : -1;
-        if (f->file < 0)
-            st = gm_h5_fail(err, GM_ERR_IO, path, "/",
-                            "cannot create run file");
-    }
-    if (fapl >= 0) H5Pclose(fapl);
+    if (st == GM_OK && (f->file = create_in_memory(live)) < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, path, "/", "cannot create run file");
     if (st == GM_OK)
         st = write_root(f, experiment ? experiment : "", config_yaml, err);
     gm_h5_quiet_end(q);
@@ -120,23 +141,30 @@ gm_runfile *gm_runfile_resume(const char *path, gm_error *err) {
         gm_error_set(err, GM_ERR_INVALID, "run file: empty or too long path");
         return NULL;
     }
-    hid_t probe;
-    gm_h5_quiet q = gm_h5_quiet_begin();
-    gm_status st = gm_h5_open_read(path, &probe, err); /* a clear error */
-    if (probe >= 0) H5Fclose(probe);
-    gm_h5_quiet_end(q);
-    if (st != GM_OK) return NULL;
-    gm_runfile *f = runfile_alloc(path, path, err);
-    if (!f) return NULL;
-    st = gm_runfile_lock(f, err);
-    q = gm_h5_quiet_begin();
-    hid_t fapl = st == GM_OK ? gm_runfile_memory_fapl() : -1;
-    if (st == GM_OK) {
-        f->file = fapl >= 0 ? H5Fopen(path, H5F_ACC_RDWR, fapl) : -1;
-        if (f->file < 0)
-            st = gm_h5_fail(err, GM_ERR_IO, path, "/",
-                            "cannot open the run file to continue it");
+    char target[GM_PATH_BUF - 16];
+    if (gm_runfile_resolve(path, target, sizeof target, err) != GM_OK)
+        return NULL;
+    /* Before taking the lock, which leaves a lock file beside it. */
+    struct stat st_path;
+    if (stat(target, &st_path) != 0) {
+        gm_error_set(err, errno == ENOENT ? GM_ERR_NOT_FOUND : GM_ERR_IO,
+                     "%s: cannot open run file: %s", path, strerror(errno));
+        return NULL;
     }
+    if (!S_ISREG(st_path.st_mode)) {
+        gm_error_set(err, GM_ERR_IO, "%s: not a regular file", path);
+        return NULL;
+    }
+    gm_runfile *f = runfile_alloc(path, target, target, err);
+    if (!f) return NULL;
+    gm_status st = gm_runfile_lock(f, err);
+    gm_h5_quiet q = gm_h5_quiet_begin();
+    /* Read under the lock: no other writer publishes between the read and
+     * this writer's first publication. */
+    hid_t fapl = st == GM_OK ? gm_runfile_memory_fapl() : -1;
+    if (st == GM_OK && fapl < 0)
+        st = gm_h5_fail(err, GM_ERR_NOMEM, path, "/", "cannot open");
+    if (st == GM_OK) st = gm_image_open(target, true, fapl, &f->file, err);
     if (fapl >= 0) H5Pclose(fapl);
     if (st == GM_OK && gm_h5_attr_str(f->file, "status", "running") < 0)
         st = gm_h5_fail(err, GM_ERR_IO, path, "/",
@@ -350,13 +378,14 @@ gm_status gm_runfile_close(gm_runfile *f, gm_error *err) {
         gm_h5_quiet_end(q);
     }
     /* Replacing an existing file: only by a finished or interrupted run. */
-    if (st == GM_OK && f->replaceable && strcmp(f->live_path, f->path) != 0 &&
-        rename(f->live_path, f->path) != 0)
+    if (st == GM_OK && f->replaceable && strcmp(f->live_path, f->target) != 0 &&
+        rename(f->live_path, f->target) != 0)
         st = gm_error_set(err, GM_ERR_IO, "%s: cannot replace it with %s: %s",
                           f->path, f->live_path, strerror(errno));
     gm_runfile_unlock(f);
     free(f->image);
     free(f->live_path);
+    free(f->target);
     free(f->path);
     free(f);
     return st;

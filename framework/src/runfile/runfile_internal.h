@@ -9,11 +9,14 @@
 #define GM_PATH_BUF 4096
 
 struct gm_runfile {
-    char *path;      /* where the run file lives */
-    char *live_path; /* where it is published while written: path, or
-                        path.new while it replaces an existing file */
+    char *path;      /* the run file as the caller named it (messages) */
+    char *target;    /* the file it names (gm_runfile_resolve): locked,
+                        published and replaced through this */
+    char *live_path; /* where it is published while written: target, or
+                        target.new while it replaces an existing file */
     hid_t file;      /* the in-memory copy (core driver) */
-    int lock_fd;     /* holds the writer's lock, or -1 */
+    int lock_fd;     /* holds the writer's lock of target, or -1 */
+    int live_lock_fd; /* and of live_path when it differs, or -1 */
     unsigned char *image; /* buffer for the published image */
     size_t image_cap;
     bool replaceable; /* status complete or interrupted: may replace path */
@@ -26,8 +29,11 @@ struct gm_runfile {
  * when the file closes first, and by gm_run_log_free). */
 void gm_run_log_detach(gm_run_log *log);
 
-/* publish.c: the writer's lock, and the file published whole (a temporary
- * file renamed over live_path; fsync'd first if durable). */
+/* publish.c: the file a path names, the writer's locks, and the file
+ * published whole (a temporary file renamed over live_path; fsync'd first
+ * if durable). */
+gm_status gm_runfile_resolve(const char *path, char *out, size_t n,
+                             gm_error *err);
 gm_status gm_runfile_lock(gm_runfile *f, gm_error *err);
 void gm_runfile_unlock(gm_runfile *f);
 gm_status gm_runfile_publish(gm_runfile *f, bool durable, gm_error *err);
