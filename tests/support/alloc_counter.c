@@ -1,16 +1,49 @@
+#define _GNU_SOURCE /* RTLD_NEXT */
 #include "alloc_counter.h"
 
+#include <cblas.h>
+#include <dlfcn.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 /* Test-process state: the counter must see every allocation, whichever
  * library makes it, so it cannot be passed around. */
 static atomic_bool counting;
-static atomic_size_t count;
+static atomic_size_t gm_count, openblas_count;
+/* How deep this thread is in cblas_sgemm calls. */
+static _Thread_local int inside_openblas;
 
 static void note_allocation(void) {
-    if (atomic_load_explicit(&counting, memory_order_relaxed))
-        atomic_fetch_add_explicit(&count, 1, memory_order_relaxed);
+    if (!atomic_load_explicit(&counting, memory_order_relaxed)) return;
+    atomic_fetch_add_explicit(inside_openblas ? &openblas_count : &gm_count, 1,
+                              memory_order_relaxed);
+}
+
+typedef void sgemm_fn(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE,
+                      enum CBLAS_TRANSPOSE, blasint, blasint, blasint, float,
+                      const float *, blasint, const float *, blasint, float,
+                      float *, blasint);
+static sgemm_fn *next_sgemm;
+
+/* Found before main, so that no lookup allocates while counting. */
+__attribute__((constructor)) static void find_next_sgemm(void) {
+    next_sgemm = (sgemm_fn *)dlsym(RTLD_NEXT, "cblas_sgemm");
+    if (!next_sgemm) {
+        fputs("alloc_counter: no cblas_sgemm after the test's own\n", stderr);
+        abort();
+    }
+}
+
+/* libgm's products come here first (the executable's definition wins). */
+void cblas_sgemm(enum CBLAS_ORDER order, enum CBLAS_TRANSPOSE ta,
+                 enum CBLAS_TRANSPOSE tb, blasint m, blasint n, blasint k,
+                 float alpha, const float *a, blasint lda, const float *b,
+                 blasint ldb, float beta, float *c, blasint ldc) {
+    inside_openblas++;
+    next_sgemm(order, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    inside_openblas--;
 }
 
 #ifdef GM_SANITIZE
@@ -77,11 +110,13 @@ static void install(void) {}
 
 void alloc_counter_start(void) {
     install();
-    atomic_store(&count, 0);
+    atomic_store(&gm_count, 0);
+    atomic_store(&openblas_count, 0);
     atomic_store(&counting, true);
 }
 
-size_t alloc_counter_stop(void) {
+alloc_counts alloc_counter_stop(void) {
     atomic_store(&counting, false);
-    return atomic_load(&count);
+    return (alloc_counts){.gm = atomic_load(&gm_count),
+                          .openblas = atomic_load(&openblas_count)};
 }

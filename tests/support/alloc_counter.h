@@ -1,13 +1,23 @@
-/* Counts heap allocations made by any code in the process (gm, OpenBLAS)
- * while counting is on. Plain builds interpose malloc and friends on
- * glibc's own; sanitizer builds use the sanitizer's allocation hooks. */
+/* Counts heap allocations made by any code in the process while counting
+ * is on, and tells OpenBLAS's apart from gm's: an allocation made while a
+ * thread is inside cblas_sgemm is OpenBLAS's (its AVX-512 small-matrix
+ * kernels, SkylakeX and Cooperlake, allocate on every call), any other is
+ * gm's. Plain builds interpose malloc and friends on glibc's own;
+ * sanitizer builds use the sanitizer's allocation hooks. The counter also
+ * stands in for cblas_sgemm (and calls the next one: OpenBLAS, or a
+ * preloaded stand-in) to know when a thread is inside it. */
 #ifndef GM_TEST_ALLOC_COUNTER_H
 #define GM_TEST_ALLOC_COUNTER_H
 
 #include <stddef.h>
 
+typedef struct alloc_counts {
+    size_t gm;       /* made outside any OpenBLAS call */
+    size_t openblas; /* made inside cblas_sgemm */
+} alloc_counts;
+
 void alloc_counter_start(void);
-/* Stops counting and returns the number of allocations since start. */
-size_t alloc_counter_stop(void);
+/* Stops counting and returns the allocations since start. */
+alloc_counts alloc_counter_stop(void);
 
 #endif
