@@ -28,7 +28,8 @@ TUNABLES=glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=1073
 MODELS="gan vae"
 GM_MEM_STEPS=1200 # > 1000: anonymous RSS is compared at 1000 and the end
 
-for prog in gm bench/bench_gan bench/bench_vae bench/bench_dcgan bench/bench_threads; do
+for prog in gm bench/bench_gan bench/bench_vae bench/bench_dcgan bench/bench_threads \
+    bench/bench_sgemm_small; do
     if [ ! -x "$BUILD/$prog" ]; then
         echo "bench: $BUILD/$prog not built (run make bench)" >&2
         exit 1
@@ -293,6 +294,24 @@ echo "  an experiment's choice (blas_threads: 2), never gm's: $(get differ_1_vs_
     "$(get calls <"$out/bits") products give"
 echo "  other bits with 2 threads than with 1 ($GM_CORE; bench_threads), so the"
 echo "  count is part of the experiment and the run file does not depend on --jobs"
+echo
+echo "OpenBLAS's small-matrix kernels (bench_sgemm_small): gm's Linear products one"
+echo "  at a time, us per call (thread CPU time) on Haswell's kernels and on $GM_CORE's,"
+echo "  and what $GM_CORE allocates per call (SkylakeX and Cooperlake send small products"
+echo "  to sgemm_small_kernel_*, which allocate a buffer every call: OpenBLAS's, not gm's)"
+sfmt="  %-30s %-10s %9s %9s %7s %7s %11s\n"
+# shellcheck disable=SC2059
+printf "$sfmt" layer product "Haswell" "$GM_CORE" allocs bytes "malloc+free"
+OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=Haswell "$BUILD/bench/bench_sgemm_small" >"$out/small.Haswell"
+OPENBLAS_NUM_THREADS=1 OPENBLAS_CORETYPE=$GM_CORE "$BUILD/bench/bench_sgemm_small" >"$out/small.gm"
+paste -d'|' "$out/small.Haswell" "$out/small.gm" | while IFS='|' read -r h g; do
+    layer=$(echo "$g" | sed -n 's/.*layer="\([^"]*\)".*/\1/p')
+    # shellcheck disable=SC2059
+    printf "$sfmt" "$layer" "$(echo " $g" | get product)" \
+        "$(echo " $h" | get us_per_call)" "$(echo " $g" | get us_per_call)" \
+        "$(echo " $g" | get allocs_per_call)" "$(echo " $g" | get bytes)" \
+        "$(echo " $g" | get malloc_free_us | sed 's/^0\.000$/-/; s/[0-9]$/& us/')"
+done
 echo
 echo "pt = PyTorch; st/s = steps/s; bound = GEMM-only steps/s in gm's process."
 echo "gm/bound, pt/bound: each framework against the same sgemm calls timed in"
