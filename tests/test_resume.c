@@ -237,3 +237,152 @@ Test(resume, a_complete_file_has_nothing_to_resume, .init = make_dir,
                  "an existing file is refused");
     cr_assert(strstr(err.message, "exists"), "%s", err.message);
 }
+
+/* ---- the stored experiment must be the one the file was trained with ---- */
+
+/* Two models, two seeds; each %s is a place an edit goes. */
+static const char guarded[] =
+    "experiment: guarded\n"
+    "seeds: %s\n"
+    "dataset: {name: ring, modes: 8, radius: %s, std: 0.02, size: 1000}\n"
+    "train: {steps: 30, batch_size: 32, optimizer: {name: adam, lr: 1.0e-3}}\n"
+    "eval: {every: 10, samples: 100}\n"
+    "models:\n"
+    "  vae:\n"
+    "    objective: vae_elbo\n"
+    "    encoder: {hidden: [8]}\n"
+    "    decoder: {hidden: [8]}\n"
+    "    params: {sigma: 0.1}\n"
+    "%s";
+
+static const char gan_model[] = "  gan:\n"
+                                "    objective: gan\n"
+                                "    generator: {hidden: [8]}\n"
+                                "    discriminator: {hidden: [8]}\n"
+                                "    train: {optimizer: {lr: %s}}\n";
+
+/* Trains (or resumes) the experiment with these edits, as gm run --resume
+ * does with a run file's config_yaml; stops at step `stop` if > 0. */
+static gm_status train_guarded(const char *out, bool resume, const char *seeds,
+                               const char *radius, const char *gan_lr,
+                               long stop, gm_error *err) {
+    char gan[512], text[4096];
+    snprintf(gan, sizeof gan, gan_model, gan_lr ? gan_lr : "");
+    snprintf(text, sizeof text, guarded, seeds, radius, gan_lr ? gan : "");
+    gm_registry *reg = gm_builtin_registry();
+    char set_out[256];
+    snprintf(set_out, sizeof set_out, "out=%s", out);
+    const char *sets[] = {set_out};
+    gm_experiment e;
+    gm_status s = gm_config_load_string(&e, text, "guarded.yaml", sets, 1,
+                                        gm_registry_schema, reg, err);
+    cr_assert_eq(s, GM_OK, "%s", err->message);
+    test_stopper st = {.at = stop};
+    gm_train_options opts = {.jobs = 2,
+                             .resume = resume,
+                             .stop = &st.flag,
+                             .progress = stop > 0 ? test_stop_at : NULL,
+                             .progress_ctx = &st,
+                             .progress_interval = 1e-12};
+    s = gm_train_experiment(&e, reg, &opts, err);
+    gm_experiment_clear(&e);
+    gm_registry_free(reg);
+    return s;
+}
+
+/* An edited stored experiment is refused, naming the model and the key
+ * that changed, and the file is left as it was: resumable as written. */
+Test(resume, an_edited_experiment_is_refused_naming_the_key,
+     .init = make_dir, .fini = remove_dir) {
+    char path[128];
+    gm_error err = {0};
+    snprintf(path, sizeof path, "%s/guarded.h5", dir);
+    cr_assert_eq(train_guarded(path, false, "[1, 2]", "2.0", "2.0e-4", 12,
+                               &err),
+                 GM_INTERRUPTED, "%s", err.message);
+    cr_assert_eq(train_guarded(path, true, "[1, 2]", "2.0", "1.0e-3", 0, &err),
+                 GM_ERR_INVALID);
+    cr_assert(strstr(err.message,
+                     "model 'gan': train.optimizer.lr is 0.001 in the stored "
+                     "experiment but the checkpoints were trained with "
+                     "0.0002"),
+              "%s", err.message);
+    cr_assert(strstr(err.message, path), "%s", err.message);
+    cr_assert_eq(train_guarded(path, true, "[1, 2]", "3.0", "2.0e-4", 0, &err),
+                 GM_ERR_INVALID);
+    cr_assert(strstr(err.message,
+                     "model 'vae': dataset.radius is 3 in the stored "
+                     "experiment but the checkpoints were trained with 2"),
+              "%s", err.message);
+    cr_assert_eq(train_guarded(path, true, "[1]", "2.0", "2.0e-4", 0, &err),
+                 GM_ERR_INVALID);
+    cr_assert(strstr(err.message, "model 'vae' has a run for seed 2"), "%s",
+              err.message);
+    cr_assert_eq(train_guarded(path, true, "[1, 3]", "2.0", "2.0e-4", 0, &err),
+                 GM_ERR_INVALID);
+    cr_assert(strstr(err.message, "seed 2"), "%s", err.message);
+    cr_assert_eq(train_guarded(path, true, "[1, 2, 3]", "2.0", "2.0e-4", 0,
+                               &err),
+                 GM_ERR_INVALID);
+    cr_assert(strstr(err.message, "seed 3, which model 'vae' has no run for"),
+              "%s", err.message);
+    /* a model gone from the stored experiment would stay pending for ever */
+    cr_assert_eq(train_guarded(path, true, "[1, 2]", "2.0", NULL, 0, &err),
+                 GM_ERR_INVALID);
+    cr_assert(strstr(err.message, "model 'gan' is in the file but not in its "
+                                  "stored experiment"),
+              "%s", err.message);
+    gm_runfile_info info;
+    cr_assert_eq(gm_runfile_read_info(path, &info, &err), GM_OK);
+    cr_assert_str_eq(info.status, "interrupted", "a refused resume writes "
+                                                 "nothing");
+    gm_runfile_info_clear(&info);
+    cr_assert_eq(train_guarded(path, true, "[1, 2]", "2.0", "2.0e-4", 0, &err),
+                 GM_OK, "the unedited experiment resumes: %s", err.message);
+}
+
+/* The settings are in the file for analysis code: attrs config (key=value
+ * lines) and config_digest on each model's group; an edited config that
+ * no longer matches its digest is refused too. */
+Test(resume, config_attrs_are_recorded_and_checked, .init = make_dir,
+     .fini = remove_dir) {
+    char path[128];
+    gm_error err = {0};
+    snprintf(path, sizeof path, "%s/attrs.h5", dir);
+    cr_assert_eq(train_guarded(path, false, "[1, 2]", "2.0", "2.0e-4", 12,
+                               &err),
+                 GM_INTERRUPTED, "%s", err.message);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert_geq(f, 0);
+    hid_t g = H5Gopen2(f, "/models/gan", H5P_DEFAULT);
+    cr_assert_geq(g, 0);
+    hid_t a = H5Aopen(g, "config", H5P_DEFAULT);
+    hid_t t = H5Aget_type(a);
+    char *config = NULL;
+    cr_assert_geq(H5Aread(a, t, &config), 0);
+    cr_assert(strstr(config, "\ntrain.optimizer.lr=0.0002\n"), "%s", config);
+    cr_assert(strstr(config, "\ndataset.radius=2\n"), "%s", config);
+    cr_assert(strstr(config, "\nblas_threads=1\n"), "%s", config);
+    cr_assert_gt(H5Aexists(g, "config_digest"), 0);
+    /* the same text with another learning rate, digest left as it was
+     * (written through gm, so that the file's own checksum holds) */
+    char edited[4096];
+    char *at = strstr(config, "lr=0.0002");
+    snprintf(edited, sizeof edited, "%.*slr=0.001%s", (int)(at - config),
+             config, at + strlen("lr=0.0002"));
+    H5free_memory(config);
+    H5Tclose(t);
+    H5Aclose(a);
+    H5Gclose(g);
+    H5Fclose(f);
+    gm_runfile *w = gm_runfile_resume(path, &err);
+    cr_assert(w, "%s", err.message);
+    cr_assert_eq(gm_runfile_set_model_text(w, "gan", "config", edited, &err),
+                 GM_OK, "%s", err.message);
+    cr_assert_eq(gm_runfile_close(w, &err), GM_OK, "%s", err.message);
+    cr_assert_eq(train_guarded(path, true, "[1, 2]", "2.0", "2.0e-4", 0, &err),
+                 GM_ERR_INVALID, "%s", err.message);
+    cr_assert(strstr(err.message, "model 'gan': attribute 'config' does not "
+                                  "match its config_digest"),
+              "%s", err.message);
+}

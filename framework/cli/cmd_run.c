@@ -18,7 +18,8 @@
 static const char usage[] =
     "usage: gm run FILE.yaml [--set key.path=value ...] [--out PATH]\n"
     "              [--force] [--plugin LIB.so ...] [--jobs N] [--quiet]\n"
-    "       gm run --resume RUN.h5 [--plugin LIB.so ...] [--jobs N] [--quiet]\n"
+    "       gm run --resume RUN.h5 [--retry-failed] [--plugin LIB.so ...]\n"
+    "              [--jobs N] [--quiet]\n"
     "\n"
     "Trains every model of the experiment once per seed and writes one HDF5\n"
     "run file (default runs/<experiment>.h5), with a checkpoint of every\n"
@@ -29,7 +30,9 @@ static const char usage[] =
     "  --force       replace an existing run file, once the new one is\n"
     "                complete or interrupted (written as PATH.new until then)\n"
     "  --resume RUN  go on with every unfinished run of RUN.h5 from its last\n"
-    "                checkpoint, as if never stopped\n"
+    "                checkpoint, as if never stopped; runs that failed (a\n"
+    "                NaN, ...) stay failed, unless --retry-failed: then\n"
+    "                they go on from their last checkpoint too\n"
     "  --plugin LIB  load an objective from a shared library\n"
     "  --jobs N      train N runs at once (default: the number of cores\n"
     "                over the experiment's blas_threads); the run file is\n"
@@ -298,7 +301,7 @@ static int join_cluster(gm_cluster **cluster) {
 
 int cmd_run(int argc, char **argv) {
     const char *file = NULL, *resume = NULL;
-    bool force = false;
+    bool force = false, retry_failed = false;
     const char *sets[MAX_ARGS], *plugins[MAX_ARGS];
     int n_sets = 0, n_plugins = 0;
     char out_set[GM_PATH_MAX + 8];
@@ -314,6 +317,8 @@ int cmd_run(int argc, char **argv) {
             view.quiet = true;
         } else if (strcmp(a, "--force") == 0) {
             force = true;
+        } else if (strcmp(a, "--retry-failed") == 0) {
+            retry_failed = true;
         } else if ((strcmp(a, "--set") == 0 || strcmp(a, "--out") == 0 ||
                     strcmp(a, "--plugin") == 0 || strcmp(a, "--jobs") == 0 ||
                     strcmp(a, "--resume") == 0) &&
@@ -366,6 +371,10 @@ int cmd_run(int argc, char **argv) {
     if (resume && (file || n_sets > 0 || force)) {
         cli_error("run", "--resume takes the run file alone: its experiment "
                          "and overrides are the ones stored in it");
+        return EXIT_USAGE;
+    }
+    if (retry_failed && !resume) {
+        cli_error("run", "--retry-failed goes with --resume RUN.h5");
         return EXIT_USAGE;
     }
     if (!file && !resume) {
@@ -456,6 +465,7 @@ int cmd_run(int argc, char **argv) {
                              .progress_interval = view.live ? 0.25 : 0.0,
                              .jobs = (int)jobs,
                              .resume = resume != NULL,
+                             .retry_failed = retry_failed,
                              .replace = force,
                              .stop = &stop_signal,
                              .cluster = cluster};

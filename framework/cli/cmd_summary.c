@@ -15,7 +15,8 @@ static const char usage[] =
     "\n"
     "One row per model: the values of the keys a sweep set in it, then the\n"
     "final value of each headline metric, as mean ± standard error over\n"
-    "seeds, then each column's unit and which way is better. The headline\n"
+    "seeds (runs that failed, counted as \"(k failed)\", left out), then\n"
+    "each column's unit and which way is better. The headline\n"
     "metrics are each objective's own (held-out ones first) and then gm's\n"
     "sample-based ones.\n"
     "\n"
@@ -50,7 +51,7 @@ static void print_csv(const gm_summary *s) {
     csv_field("model", true);
     for (int k = 0; k < s->n_sweep; k++)
         csv_field(s->sweep_keys[k], false);
-    printf(",objective,n_seeds");
+    printf(",objective,n_seeds,n_failed");
     for (int j = 0; j < s->n_metrics; j++)
         printf(",%s_mean,%s_se", s->metrics[j], s->metrics[j]);
     putchar('\n');
@@ -59,7 +60,7 @@ static void print_csv(const gm_summary *s) {
         for (int k = 0; k < s->n_sweep; k++)
             csv_field(sweep_value(s, i, k), false);
         csv_field(s->objectives[i], false);
-        printf(",%d", s->n_seeds[i]);
+        printf(",%d,%d", s->n_seeds[i], s->n_failed[i]);
         for (int j = 0; j < s->n_metrics; j++)
             printf(",%.10g,%.10g", s->mean[i * s->n_metrics + j],
                    s->se[i * s->n_metrics + j]);
@@ -156,13 +157,24 @@ static void print_legend(const gm_summary *s, const int *cols, int n_cols) {
     }
 }
 
+/* The seeds cell: "3", or "2 (1 failed)" when runs of the model failed. */
+static void seeds_cell(char *out, size_t n, const gm_summary *s, int model) {
+    if (s->n_failed[model] > 0)
+        snprintf(out, n, "%d (%d failed)", s->n_seeds[model],
+                 s->n_failed[model]);
+    else
+        snprintf(out, n, "%d", s->n_seeds[model]);
+}
+
 static void print_table(const gm_summary *s, gm_registry *reg, bool all) {
     int cols[MAX_COLUMNS], n_cols = 0;
     if (!all) n_cols = headline_columns(s, reg, cols);
     if (n_cols == 0)
         for (int j = 0; j < s->n_metrics && n_cols < MAX_COLUMNS; j++)
             cols[n_cols++] = j;
-    int w_model = 5, w_obj = 9, w[MAX_COLUMNS], w_sweep[MAX_COLUMNS];
+    int w_model = 5, w_obj = 9, w_seeds = 5, w[MAX_COLUMNS],
+        w_sweep[MAX_COLUMNS];
+    char seeds[48];
     int n_sweep = s->n_sweep < MAX_COLUMNS ? s->n_sweep : MAX_COLUMNS;
     for (int k = 0; k < n_sweep; k++) {
         w_sweep[k] = width(s->sweep_keys[k]);
@@ -173,6 +185,8 @@ static void print_table(const gm_summary *s, gm_registry *reg, bool all) {
     for (int i = 0; i < s->n_models; i++) {
         w_model = w_model > width(s->models[i]) ? w_model : width(s->models[i]);
         w_obj = w_obj > width(s->objectives[i]) ? w_obj : width(s->objectives[i]);
+        seeds_cell(seeds, sizeof seeds, s, i);
+        w_seeds = w_seeds > width(seeds) ? w_seeds : width(seeds);
     }
     for (int c = 0; c < n_cols; c++) {
         w[c] = width(s->metrics[cols[c]]);
@@ -190,14 +204,15 @@ static void print_table(const gm_summary *s, gm_registry *reg, bool all) {
     printf("%-*s", w_model, "model");
     for (int k = 0; k < n_sweep; k++)
         printf("  %*s", w_sweep[k], s->sweep_keys[k]);
-    printf("  %-*s  %5s", w_obj, "objective", "seeds");
+    printf("  %-*s  %*s", w_obj, "objective", w_seeds, "seeds");
     for (int c = 0; c < n_cols; c++) printf("  %*s", w[c], s->metrics[cols[c]]);
     putchar('\n');
     for (int i = 0; i < s->n_models; i++) {
         printf("%-*s", w_model, s->models[i]);
         for (int k = 0; k < n_sweep; k++)
             printf("  %*s", w_sweep[k], sweep_value(s, i, k));
-        printf("  %-*s  %5d", w_obj, s->objectives[i], s->n_seeds[i]);
+        seeds_cell(seeds, sizeof seeds, s, i);
+        printf("  %-*s  %*s", w_obj, s->objectives[i], w_seeds, seeds);
         for (int c = 0; c < n_cols; c++) {
             char cell[96];
             cli_format_estimate(cell, sizeof cell,
@@ -208,6 +223,11 @@ static void print_table(const gm_summary *s, gm_registry *reg, bool all) {
         putchar('\n');
     }
     print_legend(s, cols, n_cols);
+    int failed = 0;
+    for (int i = 0; i < s->n_models; i++) failed += s->n_failed[i];
+    if (failed > 0)
+        printf("seeds: the runs that failed (a NaN, ...) are left out of the "
+               "means; the status of each run's group says why\n");
 }
 
 int cmd_summary(int argc, char **argv) {

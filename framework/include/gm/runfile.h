@@ -8,9 +8,12 @@
  *                             float64 dataset centers [K,d] and attr std
  *   /models/<name>            attrs objective and each hyperparameter;
  *                             for a sweep point, sweep_keys and
- *                             sweep.<key> for each swept key
+ *                             sweep.<key> for each swept key; config
+ *                             and config_digest (the resolved settings
+ *                             its runs train with, checked by --resume)
  *   /models/<name>/seed_<s>   attrs seed, status (pending | running |
- *                             complete), steps, train_seconds
+ *                             complete | failed: <why>), steps,
+ *                             train_seconds
  *     metrics/step            int64 [n]     evaluation steps
  *     metrics/<metric>        float64 [n]   one value per evaluation
  *     mode_counts             int32 [n,K]   for a mixture (high-quality
@@ -160,6 +163,17 @@ long gm_run_log_rows(const gm_run_log *log);
 gm_status gm_run_log_finish(gm_run_log *log, long steps, double train_seconds,
                             gm_error *err);
 
+/* Records the run's attrs steps and train_seconds and status
+ * "failed: <why>" (why: the step and the metric, e.g. "step 4: loss_d is
+ * nan"): the run stopped on an error of its own; its rows and last
+ * checkpoint stay, and the other runs go on. */
+gm_status gm_run_log_fail(gm_run_log *log, long steps, double train_seconds,
+                          const char *why, gm_error *err);
+
+/* The status attr of a run of a file open for writing (pending | running
+ * | complete | failed: <why>), malloc'd; NULL if the run has none. */
+char *gm_runfile_run_status(gm_runfile *f, const char *model, uint64_t seed);
+
 /* Closes the run's datasets; NULL is a no-op. */
 void gm_run_log_free(gm_run_log *log);
 
@@ -168,6 +182,22 @@ void gm_run_log_free(gm_run_log *log);
 gm_status gm_runfile_write_state(gm_runfile *f, const char *model,
                                  uint64_t seed, const gm_state *state,
                                  gm_error *err);
+
+/* Writes (replacing) the string attribute `name` on /models/<model>;
+ * reads it from a file open for writing (*out malloc'd, NULL when the
+ * model has no such attribute), or of every model of the file at `path`,
+ * in file order (*out: *n malloc'd strings or NULLs; free with
+ * gm_runfile_texts_free): the resolved settings a model's runs train
+ * with (attrs config and config_digest), kept with its checkpoints so
+ * that --resume can refuse a stored experiment edited since. */
+gm_status gm_runfile_set_model_text(gm_runfile *f, const char *model,
+                                    const char *name, const char *value,
+                                    gm_error *err);
+gm_status gm_runfile_model_text(gm_runfile *f, const char *model,
+                                const char *name, char **out, gm_error *err);
+gm_status gm_runfile_read_models_text(const char *path, const char *name,
+                                      char ***out, int *n, gm_error *err);
+void gm_runfile_texts_free(char **texts, int n);
 
 /* Reads a run's checkpoint into out (emptied first): from a file open for
  * writing, or from the file at `path`. */
@@ -184,12 +214,13 @@ gm_status gm_runfile_set_status(gm_runfile *f, const char *status,
 
 /* Computes /summary from the series in the file and writes it (replacing
  * an earlier one): a compound table with one row per model, columns
- * model, objective, n_seeds, sweep.<key> (a string) for every key any
+ * model, objective, n_seeds, n_failed, sweep.<key> (a string) for every key any
  * model sweeps ("" where a model does not), and <metric>_mean,
  * <metric>_se for every metric of any model (NaN where a model lacks
  * it); its attrs `metrics` and `sweep_keys` list the metric names and
  * the swept keys in order. se = sample std / sqrt(n), 0 for n = 1;
- * seeds with no evaluation are left out. */
+ * seeds with no evaluation, and failed seeds (counted in n_failed), are
+ * left out. */
 gm_status gm_runfile_write_summary(gm_runfile *f, gm_error *err);
 
 /* Closes the file (and any run log still open, which stays allocated
@@ -266,7 +297,10 @@ typedef struct gm_summary {
     int n_metrics;
     char **models;     /* [n_models] in file order */
     char **objectives; /* [n_models] */
-    int *n_seeds;      /* [n_models] seeds with at least one evaluation */
+    int *n_seeds;      /* [n_models] seeds with at least one evaluation,
+                          failed ones left out */
+    int *n_failed;     /* [n_models] seeds whose run failed (status
+                          "failed: ..."); 0 in a table of an older gm */
     char **metrics;    /* [n_metrics] */
     /* Every key any model sweeps (sweep_keys), in order of first
      * appearance, and each model's value of each as text: the string, or

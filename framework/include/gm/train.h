@@ -39,6 +39,8 @@ typedef struct gm_train_options {
                                  (0: only at evaluations) */
     int jobs; /* runs trained at once, in threads (0 or 1: one) */
     bool resume;  /* go on with the unfinished runs of the file e->out */
+    bool retry_failed; /* with resume: also the runs recorded as failed,
+                          each from its last checkpoint */
     bool replace; /* e->out may exist: replaced once complete/interrupted */
     /* Set (e.g. by a signal handler) to stop: every run checkpoints at its
      * next step, and the file is marked interrupted. May be NULL. */
@@ -58,11 +60,19 @@ typedef struct gm_train_options {
  * e->blas_threads threads (for the whole process, and left so), since its
  * products change in the last bits with its thread count; `jobs` times
  * e->blas_threads is the number of cores the runs keep busy. The progress
- * callback is called from the workers, one call at a time. On a NaN or Inf the
- * run file keeps everything logged so far, its status says "failed: <why>", and
- * the error names model, seed, step and metric. When opts->stop is set, every
- * run checkpoints, the file's status becomes "interrupted", and the result is
- * GM_INTERRUPTED. */
+ * callback is called from the workers, one call at a time. A run that fails
+ * on its own (a NaN or Inf, an error of its objective) keeps everything it
+ * logged and its last checkpoint, its status becomes "failed: <why>" (step
+ * and metric), and the other runs go on; at the end /summary leaves it out,
+ * the file's status is "failed: <k> of <n> runs failed" and the result is
+ * GM_ERR_STATE, the message listing each failed run (model, seed, why).
+ * Resuming skips failed runs unless opts->retry_failed. A run that cannot
+ * be set up, or a file that cannot be written, stops every run: the
+ * file's status says "failed: <why>". Resuming first checks that the
+ * stored experiment has the file's runs and, for each model, the settings
+ * its runs were trained with (attr config), with an error naming the first
+ * key that differs. When opts->stop is set, every run checkpoints, the
+ * file's status becomes "interrupted", and the result is GM_INTERRUPTED. */
 gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
                               const gm_train_options *opts, gm_error *err);
 

@@ -129,6 +129,92 @@ gm_status gm_runfile_write_state(gm_runfile *f, const char *model,
     return st;
 }
 
+/* /models/<model> of an open file, with an error naming it if missing. */
+static hid_t open_model(hid_t file, const char *path, const char *model,
+                        char *obj, gm_error *err) {
+    snprintf(obj, GM_H5_OBJ_MAX, "/models/%s", model);
+    if (gm_h5_check_name(path, "model", model, err) != GM_OK) return -1;
+    hid_t g = gm_h5_exists(file, obj) ? H5Gopen2(file, obj, H5P_DEFAULT) : -1;
+    if (g < 0)
+        gm_error_set(err, GM_ERR_NOT_FOUND, "%s: %s: no such model", path,
+                     obj);
+    return g;
+}
+
+gm_status gm_runfile_set_model_text(gm_runfile *f, const char *model,
+                                    const char *name, const char *value,
+                                    gm_error *err) {
+    char obj[GM_H5_OBJ_MAX];
+    gm_h5_quiet q = gm_h5_quiet_begin();
+    hid_t g = open_model(f->file, f->path, model, obj, err);
+    gm_status st = g < 0 ? err->status : GM_OK;
+    if (g >= 0 && gm_h5_attr_str(g, name, value) < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, f->path, obj,
+                        "cannot write attribute '%s'", name);
+    if (g >= 0) H5Gclose(g);
+    if (st == GM_OK) st = gm_runfile_changed(f, err);
+    gm_h5_quiet_end(q);
+    return st;
+}
+
+static gm_status model_text(hid_t file, const char *path, const char *model,
+                            const char *name, char **out, gm_error *err) {
+    char obj[GM_H5_OBJ_MAX];
+    *out = NULL;
+    hid_t g = open_model(file, path, model, obj, err);
+    gm_status st = g < 0 ? err->status : GM_OK;
+    if (g >= 0 && H5Aexists(g, name) > 0 &&
+        !(*out = gm_h5_attr_read_str(g, name)))
+        st = gm_error_set(err, GM_ERR_INVALID,
+                          "%s: %s: attribute '%s' is not a string", path, obj,
+                          name);
+    if (g >= 0) H5Gclose(g);
+    return st;
+}
+
+gm_status gm_runfile_model_text(gm_runfile *f, const char *model,
+                                const char *name, char **out, gm_error *err) {
+    gm_h5_quiet q = gm_h5_quiet_begin();
+    gm_status st = model_text(f->file, f->path, model, name, out, err);
+    gm_h5_quiet_end(q);
+    return st;
+}
+
+gm_status gm_runfile_read_models_text(const char *path, const char *name,
+                                      char ***out, int *n, gm_error *err) {
+    *out = NULL;
+    *n = 0;
+    gm_h5_quiet q = gm_h5_quiet_begin();
+    hid_t file, models = -1;
+    char **names = NULL;
+    int count = -1;
+    gm_status st = gm_h5_open_read(path, &file, err);
+    if (st == GM_OK && (models = H5Gopen2(file, "models", H5P_DEFAULT)) < 0)
+        st = gm_h5_fail(err, GM_ERR_NOT_FOUND, path, "/models",
+                        "no models group (not a gm run file?)");
+    if (st == GM_OK && (count = gm_h5_list(models, &names)) < 0)
+        st = gm_h5_fail(err, GM_ERR_IO, path, "/models", "cannot list");
+    if (st == GM_OK && count >= 0 &&
+        !(*out = calloc((size_t)count + 1, sizeof **out)))
+        st = gm_error_set(err, GM_ERR_NOMEM, "%s: out of memory", path);
+    for (int i = 0; st == GM_OK && i < count; i++) {
+        st = model_text(file, path, names[i], name, &(*out)[i], err);
+        *n = i + 1;
+    }
+    if (count >= 0) gm_h5_names_free(names, count);
+    if (models >= 0) H5Gclose(models);
+    if (file >= 0) H5Fclose(file);
+    gm_h5_quiet_end(q);
+    if (st != GM_OK) {
+        gm_h5_names_free(*out, *n);
+        *out = NULL;
+        *n = 0;
+    }
+    return st;
+}
+
+void gm_runfile_texts_free(char **texts, int n) { gm_h5_names_free(texts, n); }
+
 /* ---- reading ------------------------------------------------------------ */
 
 typedef struct visit {

@@ -604,8 +604,9 @@ gm_status gm_run_log_add_vectors(gm_run_log *log, const char *const *names,
     return st;
 }
 
-gm_status gm_run_log_finish(gm_run_log *log, long steps, double train_seconds,
-                            gm_error *err) {
+/* Attrs steps, train_seconds and status: how the run ended. */
+static gm_status end_run(gm_run_log *log, long steps, double train_seconds,
+                         const char *status, gm_error *err) {
     gm_status ready = require_open(log, err);
     if (ready != GM_OK) return ready;
     const char *path = log->owner->path;
@@ -613,7 +614,7 @@ gm_status gm_run_log_finish(gm_run_log *log, long steps, double train_seconds,
     gm_status st = GM_OK;
     if (gm_h5_attr_i64(log->group, "steps", steps) < 0 ||
         gm_h5_attr_double(log->group, "train_seconds", train_seconds) < 0 ||
-        gm_h5_attr_str(log->group, "status", "complete") < 0)
+        gm_h5_attr_str(log->group, "status", status) < 0)
         st = gm_h5_fail(err, GM_ERR_IO, path, log->obj,
                         "cannot write attributes steps, train_seconds and "
                         "status");
@@ -621,6 +622,32 @@ gm_status gm_run_log_finish(gm_run_log *log, long steps, double train_seconds,
         st = gm_runfile_changed(log->owner, err);
     gm_h5_quiet_end(q);
     return st;
+}
+
+gm_status gm_run_log_finish(gm_run_log *log, long steps, double train_seconds,
+                            gm_error *err) {
+    return end_run(log, steps, train_seconds, "complete", err);
+}
+
+gm_status gm_run_log_fail(gm_run_log *log, long steps, double train_seconds,
+                          const char *why, gm_error *err) {
+    char status[GM_ERROR_MAX + 16];
+    snprintf(status, sizeof status, "failed: %s", why && *why ? why : "?");
+    return end_run(log, steps, train_seconds, status, err);
+}
+
+char *gm_runfile_run_status(gm_runfile *f, const char *model, uint64_t seed) {
+    gm_h5_quiet q = gm_h5_quiet_begin();
+    gm_error err = {0};
+    hid_t g;
+    char *status = NULL;
+    if (gm_runfile_open_seed(f->file, f->path, model, seed, &g, &err) ==
+        GM_OK) {
+        status = gm_h5_attr_read_str(g, "status");
+        H5Gclose(g);
+    }
+    gm_h5_quiet_end(q);
+    return status;
 }
 
 void gm_run_log_detach(gm_run_log *log) {

@@ -1,7 +1,7 @@
 /* /summary: per model, the mean and standard error over seeds of each
  * metric's final value, as one compound table with a row per model:
  *
- *   model (str), objective (str), n_seeds (int32),
+ *   model (str), objective (str), n_seeds (int32), n_failed (int32),
  *   sweep.<key> (str) for each key a model sweeps,
  *   <metric>_mean (float64), <metric>_se (float64) for each metric
  *
@@ -231,9 +231,14 @@ static gm_status collect_model(collect *c, hid_t models, int model,
             st = gm_h5_fail(err, GM_ERR_IO, c->path, seed_obj, "cannot open");
             break;
         }
-        bool counted;
-        st = collect_seed(c, sg, seed_obj, model, &counted, err);
+        /* a failed run's last values are not a result: counted apart */
+        char *status = gm_h5_attr_read_str(sg, "status");
+        bool failed = status && strncmp(status, "failed: ", 8) == 0;
+        free(status);
+        bool counted = false;
+        if (!failed) st = collect_seed(c, sg, seed_obj, model, &counted, err);
         s->n_seeds[model] += counted;
+        s->n_failed[model] += failed;
         H5Gclose(sg);
     }
     gm_h5_names_free(names, n);
@@ -281,7 +286,8 @@ static gm_status compute(collect *c, hid_t file, gm_error *err) {
         s->n_models = n;
         s->objectives = calloc((size_t)n + 1, sizeof *s->objectives);
         s->n_seeds = calloc((size_t)n + 1, sizeof *s->n_seeds);
-        if (!s->objectives || !s->n_seeds) st = nomem(c, err);
+        s->n_failed = calloc((size_t)n + 1, sizeof *s->n_failed);
+        if (!s->objectives || !s->n_seeds || !s->n_failed) st = nomem(c, err);
     }
     for (int i = 0; st == GM_OK && i < s->n_models; i++)
         st = collect_model(c, models, i, err);
@@ -321,6 +327,7 @@ void gm_summary_clear(gm_summary *s) {
     gm_h5_names_free(s->sweep_keys, s->n_sweep);
     gm_h5_names_free(s->sweep_values, s->n_models * s->n_sweep);
     free(s->n_seeds);
+    free(s->n_failed);
     free(s->mean);
     free(s->se);
     memset(s, 0, sizeof *s);

@@ -7,12 +7,13 @@
 #define SUMMARY_DOC                                                            \
     "one row per model: <metric>_mean and <metric>_se are the mean and "       \
     "standard error (sample std / sqrt(n_seeds), 0 for one seed) over seeds "  \
-    "of each seed's final value; NaN where the model has no such metric"
+    "of each seed's final value; NaN where the model has no such metric. "     \
+    "n_failed seeds whose run failed are left out"
 
-/* Row layout in memory: model, objective, n_seeds, the swept values
- * (strings), then (mean, se) pairs. */
+/* Row layout in memory: model, objective, n_seeds, n_failed, the swept
+ * values (strings), then (mean, se) pairs. */
 typedef struct row_layout {
-    size_t model, objective, n_seeds, sweep, values, size;
+    size_t model, objective, n_seeds, n_failed, sweep, values, size;
 } row_layout;
 
 static row_layout layout_of(int n_sweep, int n_metrics) {
@@ -20,8 +21,9 @@ static row_layout layout_of(int n_sweep, int n_metrics) {
     l.model = 0;
     l.objective = sizeof(char *);
     l.n_seeds = 2 * sizeof(char *);
+    l.n_failed = l.n_seeds + sizeof(int);
     size_t a = alignof(char *);
-    l.sweep = (l.n_seeds + sizeof(int) + a - 1) / a * a;
+    l.sweep = (l.n_failed + sizeof(int) + a - 1) / a * a;
     a = alignof(double);
     l.values = (l.sweep + sizeof(char *) * (size_t)n_sweep + a - 1) / a * a;
     l.size = l.values + 2 * sizeof(double) * (size_t)n_metrics;
@@ -34,7 +36,8 @@ static hid_t row_type(const gm_summary *s, row_layout l) {
     hid_t t = str >= 0 ? H5Tcreate(H5T_COMPOUND, l.size) : -1;
     bool ok = t >= 0 && H5Tinsert(t, "model", l.model, str) >= 0 &&
               H5Tinsert(t, "objective", l.objective, str) >= 0 &&
-              H5Tinsert(t, "n_seeds", l.n_seeds, H5T_NATIVE_INT) >= 0;
+              H5Tinsert(t, "n_seeds", l.n_seeds, H5T_NATIVE_INT) >= 0 &&
+              H5Tinsert(t, "n_failed", l.n_failed, H5T_NATIVE_INT) >= 0;
     for (int i = 0; ok && i < s->n_sweep; i++) {
         char name[GM_H5_NAME_MAX + 8];
         snprintf(name, sizeof name, "sweep.%s", s->sweep_keys[i]);
@@ -60,6 +63,7 @@ static void fill_rows(const gm_summary *s, row_layout l, char *rows) {
         memcpy(r + l.model, &s->models[m], sizeof(char *));
         memcpy(r + l.objective, &s->objectives[m], sizeof(char *));
         memcpy(r + l.n_seeds, &s->n_seeds[m], sizeof(int));
+        memcpy(r + l.n_failed, &s->n_failed[m], sizeof(int));
         memcpy(r + l.sweep, &s->sweep_values[(size_t)m * (size_t)s->n_sweep],
                sizeof(char *) * (size_t)s->n_sweep);
         for (int k = 0; k < s->n_metrics; k++) {
@@ -200,6 +204,15 @@ static gm_status read_sweep(hid_t ds, const char *path, gm_summary *s,
     return st;
 }
 
+/* Whether the table has the column `member` (n_failed: not before gm
+ * recorded failed runs). */
+static bool has_member(hid_t ds, const char *member) {
+    hid_t t = H5Dget_type(ds);
+    bool has = t >= 0 && H5Tget_member_index(t, member) >= 0;
+    if (t >= 0) H5Tclose(t);
+    return has;
+}
+
 static gm_status read_table(hid_t file, const char *path, gm_summary *s,
                             gm_error *err) {
     hid_t ds = H5Dopen2(file, "summary", H5P_DEFAULT);
@@ -222,15 +235,19 @@ static gm_status read_table(hid_t file, const char *path, gm_summary *s,
         s->models = calloc((size_t)rows + 1, sizeof *s->models);
         s->objectives = calloc((size_t)rows + 1, sizeof *s->objectives);
         s->n_seeds = calloc((size_t)rows + 1, sizeof *s->n_seeds);
+        s->n_failed = calloc((size_t)rows + 1, sizeof *s->n_failed);
         s->mean = malloc(cells * sizeof *s->mean);
         s->se = malloc(cells * sizeof *s->se);
-        if (!s->models || !s->objectives || !s->n_seeds || !s->mean || !s->se)
+        if (!s->models || !s->objectives || !s->n_seeds || !s->n_failed ||
+            !s->mean || !s->se)
             st = gm_error_set(err, GM_ERR_NOMEM, "%s: out of memory", path);
     }
     if (st == GM_OK && rows > 0 &&
         (read_str_column(ds, "model", s->models, (int)rows) < 0 ||
          read_str_column(ds, "objective", s->objectives, (int)rows) < 0 ||
-         read_column(ds, "n_seeds", H5T_NATIVE_INT, s->n_seeds) < 0))
+         read_column(ds, "n_seeds", H5T_NATIVE_INT, s->n_seeds) < 0 ||
+         (has_member(ds, "n_failed") &&
+          read_column(ds, "n_failed", H5T_NATIVE_INT, s->n_failed) < 0)))
         st = gm_h5_fail(err, GM_ERR_IO, path, "/summary",
                         "cannot read the model columns");
     if (st == GM_OK) st = read_sweep(ds, path, s, err);

@@ -13,6 +13,7 @@
 
 #include "cluster.h"
 #include "gm/runfile.h"
+#include "run_config.h"
 
 /* Where a run stands in the file when the experiment starts. */
 typedef enum start_kind {
@@ -250,6 +251,13 @@ static gm_status open_log(trainer *t, job *j, gm_error *err) {
                                   m->n_eval_vectors, err);
 }
 
+/* The run was set up and its training ended in an error of its own: it
+ * is recorded as failed (gm_run_log_fail) and the others go on. */
+static bool run_failed(const job *j) {
+    return j->finished && j->set_up && j->status != GM_OK &&
+           j->status != GM_INTERRUPTED;
+}
+
 /* Writes what job j has published since the last call. Called with the
  * trainer's lock held; drops it while writing. */
 static gm_status write_news(trainer *t, job *j, gm_error *err) {
@@ -282,6 +290,9 @@ static gm_status write_news(trainer *t, job *j, gm_error *err) {
                                    err);
     if (s == GM_OK && finished && j->status == GM_OK && j->log)
         s = gm_run_log_finish(j->log, r->steps_done, r->train_seconds, err);
+    if (s == GM_OK && finished && run_failed(j) && j->log)
+        s = gm_run_log_fail(j->log, r->steps_done, r->train_seconds,
+                            j->err.message, err);
     if (s == GM_OK) s = gm_runfile_flush(t->file, err); /* one version */
     pthread_mutex_unlock(&t->hdf5);
     pthread_mutex_lock(&t->lock);
@@ -294,7 +305,10 @@ static gm_status write_news(trainer *t, job *j, gm_error *err) {
     if (s == GM_OK && finished && !j->ready && j->written == j->published) {
         j->done = true;
         if (j->status == GM_INTERRUPTED) t->interrupted = true;
-        if (j->status != GM_OK && j->status != GM_INTERRUPTED) {
+        /* A run that failed on its own (a NaN, ...) is recorded as failed
+         * and the others go on; one that never set up stops them all. */
+        if (j->status != GM_OK && j->status != GM_INTERRUPTED &&
+            !run_failed(j)) {
             s = j->status;
             *err = j->err;
         }
@@ -384,33 +398,186 @@ static gm_status train_all(trainer *t, int n_local, gm_error *err) {
     return s;
 }
 
+/* Attrs config and config_digest of model m: the settings its runs
+ * train with, which --resume checks. */
+static gm_status record_config(trainer *t, int m, gm_error *err) {
+    char *text = gm_run_config_text(t->e, &t->e->models[m]);
+    if (!text) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+    char hex[17];
+    snprintf(hex, sizeof hex, "%016llx",
+             (unsigned long long)gm_run_config_digest(text));
+    const char *name = t->e->models[m].name;
+    gm_status s = gm_runfile_set_model_text(t->file, name, "config", text, err);
+    if (s == GM_OK)
+        s = gm_runfile_set_model_text(t->file, name, "config_digest", hex, err);
+    free(text);
+    return s;
+}
+
+/* The file's runs must be the stored experiment's, in its order (they
+ * were laid out so): a run the experiment lost would stay pending in a
+ * file marked complete, and one it gained has no group. */
+static gm_status check_runs(const gm_experiment *e,
+                            const gm_runfile_index *idx, gm_error *err) {
+    const char *path = e->out;
+    for (int m = 0; m < idx->n_models || m < e->n_models; m++) {
+        const char *in_file = m < idx->n_models ? idx->models[m].name : NULL;
+        const char *stored = m < e->n_models ? e->models[m].name : NULL;
+        if (in_file && stored && strcmp(in_file, stored) == 0) continue;
+        bool file_has_stored = false, stored_has_file = false;
+        for (int i = 0; stored && i < idx->n_models; i++)
+            file_has_stored |= strcmp(idx->models[i].name, stored) == 0;
+        for (int i = 0; in_file && i < e->n_models; i++)
+            stored_has_file |= strcmp(e->models[i].name, in_file) == 0;
+        if (in_file && !stored_has_file)
+            return gm_error_set(err, GM_ERR_INVALID,
+                                "%s: model '%s' is in the file but not in its "
+                                "stored experiment (config_yaml, edited "
+                                "since?): its runs would never finish",
+                                path, in_file);
+        if (stored && !file_has_stored)
+            return gm_error_set(err, GM_ERR_INVALID,
+                                "%s: the stored experiment (config_yaml, "
+                                "edited since?) has model '%s', which the "
+                                "file has no runs of",
+                                path, stored);
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "%s: the stored experiment (config_yaml, edited "
+                            "since?) has its models in another order than "
+                            "the file ('%s' where the file has '%s')",
+                            path, stored, in_file);
+    }
+    for (int m = 0; m < e->n_models; m++) {
+        const gm_runfile_model *fm = &idx->models[m];
+        for (int k = 0; k < fm->n_seeds || k < e->n_seeds; k++) {
+            if (k < fm->n_seeds && k < e->n_seeds &&
+                fm->seeds[k].seed == e->seeds[k])
+                continue;
+            if (k < fm->n_seeds)
+                return gm_error_set(
+                    err, GM_ERR_INVALID,
+                    "%s: model '%s' has a run for seed %llu where the stored "
+                    "experiment's seeds (config_yaml, edited since?) %s",
+                    path, fm->name, (unsigned long long)fm->seeds[k].seed,
+                    k < e->n_seeds ? "have another" : "end");
+            return gm_error_set(err, GM_ERR_INVALID,
+                                "%s: the stored experiment's seeds "
+                                "(config_yaml, edited since?) have seed %llu, "
+                                "which model '%s' has no run for in the file",
+                                path, (unsigned long long)e->seeds[k],
+                                fm->name);
+        }
+    }
+    return GM_OK;
+}
+
+/* The settings model `name`'s runs were trained with (`stored`, attr
+ * config, and its digest) must be those of the stored experiment (`now`):
+ * else its checkpoints would go on with other settings than their first
+ * steps had. A model of a file of a gm before this check passes if none of
+ * its runs has begun (plan_resume then records its settings). */
+static gm_status check_config(const char *path, const char *name,
+                              const char *now, const char *stored,
+                              const char *digest, bool begun, gm_error *err) {
+    if (!stored && !begun) return GM_OK;
+    if (!stored)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "%s: model '%s' has no attribute 'config' (a file "
+                            "of an older gm, or edited): cannot check that "
+                            "its checkpoints were trained with the stored "
+                            "experiment's settings",
+                            path, name);
+    char hex[17], why[GM_ERROR_MAX];
+    snprintf(hex, sizeof hex, "%016llx",
+             (unsigned long long)gm_run_config_digest(stored));
+    if (!digest || strcmp(digest, hex) != 0)
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "%s: model '%s': attribute 'config' does not "
+                            "match its config_digest (edited?)",
+                            path, name);
+    if (gm_run_config_differs(stored, now, why, sizeof why))
+        return gm_error_set(err, GM_ERR_INVALID, "%s: model '%s': %s", path,
+                            name, why);
+    return GM_OK;
+}
+
+/* check_config for every model (the file's are the experiment's, in
+ * order: check_runs). */
+static gm_status check_configs(const gm_experiment *e,
+                               const gm_runfile_index *idx, gm_error *err) {
+    char **stored = NULL, **digests = NULL;
+    int n_stored = 0, n_digests = 0;
+    gm_status s = gm_runfile_read_models_text(e->out, "config", &stored,
+                                              &n_stored, err);
+    if (s == GM_OK)
+        s = gm_runfile_read_models_text(e->out, "config_digest", &digests,
+                                        &n_digests, err);
+    if (s == GM_OK && (n_stored != e->n_models || n_digests != e->n_models))
+        s = gm_error_set(err, GM_ERR_STATE, "%s: the models changed while "
+                         "being read", e->out);
+    for (int m = 0; s == GM_OK && m < e->n_models; m++) {
+        char *now = gm_run_config_text(e, &e->models[m]);
+        bool begun = false;
+        for (int k = 0; k < idx->models[m].n_seeds; k++)
+            begun |= idx->models[m].seeds[k].begun;
+        s = now ? check_config(e->out, e->models[m].name, now, stored[m],
+                               digests[m], begun, err)
+                : gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+        free(now);
+    }
+    gm_runfile_texts_free(stored, n_stored);
+    gm_runfile_texts_free(digests, n_digests);
+    return s;
+}
+
+/* Before the file is opened for writing, so that a refused resume leaves
+ * it as it was: its runs and settings are the stored experiment's. */
+static gm_status check_stored_experiment(const gm_experiment *e,
+                                         gm_error *err) {
+    gm_runfile_index idx;
+    gm_status s = gm_runfile_list_models(e->out, &idx, err);
+    if (s != GM_OK) return s;
+    s = check_runs(e, &idx, err);
+    if (s == GM_OK) s = check_configs(e, &idx, err);
+    gm_runfile_index_clear(&idx);
+    return s;
+}
+
 /* Where each run of the experiment stands in the file being resumed;
- * finished runs get no job. Returns the number of jobs. */
+ * finished runs, and failed ones unless opts->retry_failed, get no job. */
 static gm_status plan_resume(trainer *t, gm_error *err) {
     gm_runfile_index idx;
     gm_status s = gm_runfile_list_models(gm_runfile_live_path(t->file), &idx,
                                          err);
     if (s != GM_OK) return s;
-    int n = 0;
-    for (int k = 0; k < t->n_runs; k++) {
+    s = check_runs(t->e, &idx, err); /* again, under the writer's lock */
+    for (int m = 0; s == GM_OK && m < t->e->n_models; m++) {
+        char *config = NULL;
+        s = gm_runfile_model_text(t->file, t->e->models[m].name, "config",
+                                  &config, err);
+        if (s == GM_OK && !config) s = record_config(t, m, err);
+        free(config);
+    }
+    bool retry = t->opts && t->opts->retry_failed;
+    int n = 0, per_model = t->e->n_seeds;
+    for (int k = 0; s == GM_OK && k < t->n_runs; k++) {
         const gm_run *r = &t->jobs[k].run;
-        const gm_runfile_seed *found = NULL;
-        for (int m = 0; m < idx.n_models; m++)
-            for (int i = 0; strcmp(idx.models[m].name, r->spec->name) == 0 &&
-                            i < idx.models[m].n_seeds;
-                 i++)
-                if (idx.models[m].seeds[i].seed == r->seed)
-                    found = &idx.models[m].seeds[i];
-        if (found && found->complete) continue;
+        const gm_runfile_seed *found =
+            &idx.models[k / per_model].seeds[k % per_model];
+        if (found->complete) continue;
+        char *status = gm_runfile_run_status(t->file, r->spec->name, r->seed);
+        bool failed = status && strncmp(status, "failed: ", 8) == 0;
+        free(status);
+        if (failed && !retry) continue;
         job *j = &t->jobs[n++];
         if (j != &t->jobs[k]) *j = t->jobs[k];
-        j->start = !found || !found->begun   ? START_NEW
+        j->start = !found->begun           ? START_NEW
                    : found->has_checkpoint ? START_CHECKPOINT
                                            : START_FRESH;
     }
     gm_runfile_index_clear(&idx);
     t->n_jobs = n;
-    return GM_OK;
+    return s;
 }
 
 /* A new file: every model and the group of every run, in order. */
@@ -425,6 +592,7 @@ static gm_status lay_out(trainer *t, gm_error *err) {
             s = gm_runfile_set_model_sweep(t->file, e->models[m].name,
                                            e->models[m].sweep,
                                            e->models[m].n_sweep, err);
+        if (s == GM_OK) s = record_config(t, m, err);
         for (int k = 0; s == GM_OK && k < e->n_seeds; k++)
             s = gm_runfile_add_run(t->file, e->models[m].name, e->seeds[k],
                                    err);
@@ -432,12 +600,53 @@ static gm_status lay_out(trainer *t, gm_error *err) {
     return s;
 }
 
-/* Ends the file: /summary and status complete, or why it stopped. */
+/* Counts the runs the file records as failed, in experiment order, and
+ * lists them into `list` ("model 'x', seed 1: step 4: ...; ..."). */
+static int failed_runs(trainer *t, char *list, size_t n) {
+    const gm_experiment *e = t->e;
+    int failed = 0;
+    size_t at = 0;
+    list[0] = '\0';
+    for (int m = 0; m < e->n_models; m++)
+        for (int k = 0; k < e->n_seeds; k++) {
+            char *status =
+                gm_runfile_run_status(t->file, e->models[m].name, e->seeds[k]);
+            if (status && strncmp(status, "failed: ", 8) == 0) {
+                failed++;
+                if (at < n)
+                    at += (size_t)snprintf(list + at, n - at,
+                                           "%smodel '%s', seed %llu: %s",
+                                           at ? "; " : "", e->models[m].name,
+                                           (unsigned long long)e->seeds[k],
+                                           status + 8);
+            }
+            free(status);
+        }
+    return failed;
+}
+
+/* Ends the file: /summary (without the failed runs) and status complete,
+ * "failed: <k> of <n> runs failed", or why it stopped. Failed runs make
+ * the result an error listing them. */
 static gm_status finish_file(trainer *t, gm_status s, gm_error *err) {
     gm_error close_err = {0};
     pthread_mutex_lock(&t->hdf5);
     if (s == GM_OK) s = gm_runfile_write_summary(t->file, err);
-    if (s == GM_OK) {
+    char list[GM_ERROR_MAX];
+    int failed = s == GM_OK ? failed_runs(t, list, sizeof list) : 0;
+    if (s == GM_OK && failed > 0) {
+        char status[64];
+        snprintf(status, sizeof status, "failed: %d of %d runs failed", failed,
+                 t->n_runs);
+        s = gm_runfile_set_status(t->file, status, err);
+        const char *at = gm_runfile_live_path(t->file);
+        if (s == GM_OK)
+            s = gm_error_set(err, GM_ERR_STATE,
+                             "%s in %s (the others are complete; gm summary "
+                             "leaves the failed ones out; 'gm run --resume %s "
+                             "--retry-failed' tries them again): %s",
+                             status + 8, at, at, list);
+    } else if (s == GM_OK) {
         s = gm_runfile_set_status(t->file, "complete", err);
     } else if (s == GM_INTERRUPTED) {
         gm_runfile_set_status(t->file, "interrupted", &close_err);
@@ -449,7 +658,7 @@ static gm_status finish_file(trainer *t, gm_status s, gm_error *err) {
     pthread_mutex_unlock(&t->hdf5);
     gm_status cs = gm_runfile_close(t->file, &close_err);
     t->file = NULL;
-    if (s == GM_OK && cs != GM_OK) {
+    if ((s == GM_OK || failed > 0) && cs != GM_OK) {
         *err = close_err;
         s = cs;
     }
@@ -491,6 +700,7 @@ gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
         }
     }
     bool resume = opts && opts->resume;
+    if (s == GM_OK && resume) s = check_stored_experiment(e, err);
     if (s == GM_OK) {
         t.file = resume ? gm_runfile_resume(e->out, err)
                         : gm_runfile_create(e->out,
