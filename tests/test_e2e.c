@@ -150,6 +150,8 @@ Test(e2e, run_then_summary_then_sample, .init = make_dir, .fini = remove_dir) {
     cr_assert(strstr(out, "did you mean 'gan'?"), "%s", out);
 }
 
+/* A run that diverges is recorded as failed: gm exits 1 naming it, the
+ * file keeps what it logged, gm summary counts it as failed. */
 Test(e2e, nan_stops_the_run_and_leaves_a_readable_file, .init = make_dir,
      .fini = remove_dir) {
     char path[128], out[8192];
@@ -184,7 +186,24 @@ Test(e2e, nan_stops_the_run_and_leaves_a_readable_file, .init = make_dir,
     H5Fclose(f);
     rc = shell_run(out, sizeof out, "%s summary %s", GM, path);
     cr_assert_eq(rc, 0, "%s", out);
-    cr_assert(strstr(out, "failed"), "%s", out);
+    cr_assert(strstr(out, "failed: 1 of 1 runs failed"), "%s", out);
+    cr_assert(strstr(out, "0 (1 failed)"), "the model row counts it: %s", out);
+    rc = shell_run(out, sizeof out, "%s summary --csv %s", GM, path);
+    cr_assert(strstr(out, "objective,n_seeds,n_failed"), "%s", out);
+    cr_assert(strstr(out, "\ngan,gan,0,1"), "%s", out);
+    /* resuming reports the failed run again without retrying it... */
+    rc = shell_run(out, sizeof out, "%s run --resume %s --quiet", GM, path);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "1 of 1 runs failed"), "%s", out);
+    cr_assert(strstr(out, "--retry-failed"), "%s", out);
+    /* ...which --retry-failed does, and it fails the same way */
+    rc = shell_run(out, sizeof out, "%s run --resume %s --retry-failed --quiet",
+                   GM, path);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "model 'gan', seed 1: step "), "%s", out);
+    rc = shell_run(out, sizeof out, "%s run %s/nan.yaml --retry-failed", GM,
+                   dir);
+    cr_assert_eq(rc, 2, "--retry-failed goes with --resume: %s", out);
 }
 
 Test(e2e, user_errors_exit_1_with_a_message, .init = make_dir,

@@ -386,3 +386,202 @@ Test(resume, config_attrs_are_recorded_and_checked, .init = make_dir,
                                   "match its config_digest"),
               "%s", err.message);
 }
+
+/* ---- one diverging run does not block the experiment ------------------- */
+
+/* A diverging run is recorded as failed (its seed group's status names the
+ * step and the metric), the other runs go on and stay bit for bit what
+ * they are alone, whatever the number of jobs; the summary leaves it out;
+ * --resume skips it unless asked to retry it. */
+
+/* SGD at lr 1e4 makes the GAN's numbers infinite within a few steps; the
+ * sweep's other point trains normally. */
+static const char diverging[] =
+    "experiment: diverging\n"
+    "seeds: [1, 2]\n"
+    "dataset: {name: ring, modes: 4, radius: 2.0, std: 0.05, size: 512}\n"
+    "train: {steps: 30, batch_size: 32, optimizer: {name: sgd, lr: 1.0e-3}}\n"
+    "eval: {every: 5, samples: 64}\n"
+    "models:\n"
+    "  gan:\n"
+    "    objective: gan\n"
+    "    generator: {hidden: [8]}\n"
+    "    discriminator: {hidden: [8]}\n"
+    "sweep:\n"
+    "  models.gan.train.optimizer.lr: %s\n";
+
+#define DIVERGING "gan[lr=1.0e+4]"
+#define HEALTHY "gan[lr=1.0e-3]"
+
+typedef struct sweep_how {
+    int jobs;
+    bool resume, retry_failed;
+    const char *stop_model; /* stop when it reaches stop_at, if > 0 */
+    long stop_at;
+} sweep_how;
+
+static gm_status train_sweep(const char *out, const char *lrs, sweep_how h,
+                       gm_error *err) {
+    char text[2048], set_out[256];
+    snprintf(text, sizeof text, diverging, lrs);
+    snprintf(set_out, sizeof set_out, "out=%s", out);
+    const char *sets[] = {set_out};
+    gm_registry *reg = gm_builtin_registry();
+    gm_experiment e;
+    gm_status s = gm_config_load_string(&e, text, "diverging.yaml", sets, 1,
+                                        gm_registry_schema, reg, err);
+    cr_assert_eq(s, GM_OK, "%s", err->message);
+    test_stopper st = {.model = h.stop_model, .at = h.stop_at};
+    gm_train_options opts = {.jobs = h.jobs,
+                             .resume = h.resume,
+                             .retry_failed = h.retry_failed,
+                             .stop = &st.flag,
+                             .progress = h.stop_at > 0 ? test_stop_at : NULL,
+                             .progress_ctx = &st,
+                             .progress_interval = 1e-12};
+    s = gm_train_experiment(&e, reg, &opts, err);
+    gm_experiment_clear(&e);
+    gm_registry_free(reg);
+    return s;
+}
+
+/* The status attribute of the object at `obj` (a copy). */
+static void read_status_attr(const char *path, const char *obj, char *out,
+                        size_t n) {
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert_geq(f, 0, "%s", path);
+    hid_t o = H5Oopen(f, obj, H5P_DEFAULT);
+    cr_assert_geq(o, 0, "%s: %s", path, obj);
+    hid_t a = H5Aopen(o, "status", H5P_DEFAULT);
+    hid_t t = H5Aget_type(a);
+    char *s = NULL;
+    cr_assert_geq(H5Aread(a, t, &s), 0);
+    snprintf(out, n, "%s", s);
+    H5free_memory(s);
+    H5Tclose(t);
+    H5Aclose(a);
+    H5Oclose(o);
+    H5Fclose(f);
+}
+
+static void seed_status(const char *path, const char *model, int seed,
+                       char *out, size_t n) {
+    char obj[128];
+    snprintf(obj, sizeof obj, "/models/%s/seed_%d", model, seed);
+    read_status_attr(path, obj, out, n);
+}
+
+/* The healthy point's runs are the same in both files, bit for bit. */
+static void same_healthy_runs(const char *want, const char *got) {
+    hid_t a = H5Fopen(want, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t b = H5Fopen(got, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert(a >= 0 && b >= 0);
+    const char *const series[] = {"metrics/step", "metrics/d_real",
+                                  "metrics/kl_model_data", "samples",
+                                  "mode_counts"};
+    for (int seed = 1; seed <= 2; seed++)
+        for (int i = 0; i < 5; i++) {
+            char path[128];
+            snprintf(path, sizeof path, "/models/" HEALTHY "/seed_%d/%s", seed,
+                     series[i]);
+            same_dataset(a, b, path);
+        }
+    H5Fclose(a);
+    H5Fclose(b);
+    for (int seed = 1; seed <= 2; seed++)
+        same_checkpoint(want, got, HEALTHY, seed);
+}
+
+/* Both seeds of the diverging point fail, the healthy point completes
+ * as it does alone, the file says 2 of 4 runs failed and the error lists
+ * them; with one job and with two. */
+Test(failed_runs, a_diverging_run_fails_alone, .init = make_dir,
+     .fini = remove_dir) {
+    char alone[128], path[128], status[512];
+    gm_error err = {0};
+    snprintf(alone, sizeof alone, "%s/alone.h5", dir);
+    cr_assert_eq(train_sweep(alone, "[1.0e-3]", (sweep_how){.jobs = 1}, &err), GM_OK,
+                 "%s", err.message);
+    for (int jobs = 1; jobs <= 2; jobs++) {
+        snprintf(path, sizeof path, "%s/both_%d.h5", dir, jobs);
+        cr_assert_eq(train_sweep(path, "[1.0e+4, 1.0e-3]", (sweep_how){.jobs = jobs},
+                           &err),
+                     GM_ERR_STATE, "jobs %d: %s", jobs, err.message);
+        cr_assert(strstr(err.message, "2 of 4 runs failed"), "%s",
+                  err.message);
+        cr_assert(strstr(err.message, "model '" DIVERGING "', seed 1: step "),
+                  "%s", err.message);
+        cr_assert(strstr(err.message, "model '" DIVERGING "', seed 2: step "),
+                  "%s", err.message);
+        cr_assert(strstr(err.message, "--retry-failed"), "%s", err.message);
+        read_status_attr(path, "/", status, sizeof status);
+        cr_assert_str_eq(status, "failed: 2 of 4 runs failed");
+        for (int seed = 1; seed <= 2; seed++) {
+            seed_status(path, DIVERGING, seed, status, sizeof status);
+            cr_assert(strncmp(status, "failed: step ", 13) == 0, "%s", status);
+            cr_assert(strstr(status, " is inf") || strstr(status, " is nan") ||
+                          strstr(status, " is -inf"),
+                      "%s", status);
+            seed_status(path, HEALTHY, seed, status, sizeof status);
+            cr_assert_str_eq(status, "complete");
+        }
+        same_healthy_runs(alone, path);
+        gm_summary s;
+        cr_assert_eq(gm_runfile_read_summary(path, &s, &err), GM_OK, "%s",
+                     err.message);
+        cr_assert(!s.from_series, "the file has its /summary");
+        cr_assert_eq(s.n_models, 2);
+        cr_assert_str_eq(s.models[0], DIVERGING);
+        cr_assert_eq(s.n_failed[0], 2);
+        cr_assert_eq(s.n_seeds[0], 0, "failed seeds are left out");
+        cr_assert_eq(s.n_failed[1], 0);
+        cr_assert_eq(s.n_seeds[1], 2);
+        gm_summary_clear(&s);
+    }
+}
+
+/* Stopped while the healthy point trains, resumed: the healthy runs
+ * finish (bit for bit as if never stopped), the failed ones are not
+ * tried again; resuming again changes nothing and reports them; with
+ * retry_failed they go on from their last checkpoint and fail the same
+ * way. */
+Test(failed_runs, resume_finishes_the_others_and_skips_failed_runs,
+     .init = make_dir, .fini = remove_dir) {
+    char whole[128], path[128], status[512], first[2][512];
+    gm_error err = {0};
+    snprintf(whole, sizeof whole, "%s/whole.h5", dir);
+    snprintf(path, sizeof path, "%s/stopped.h5", dir);
+    const char *lrs = "[1.0e+4, 1.0e-3]";
+    cr_assert_eq(train_sweep(whole, lrs, (sweep_how){.jobs = 2}, &err), GM_ERR_STATE,
+                 "%s", err.message);
+    cr_assert_eq(train_sweep(path, lrs,
+                       (sweep_how){.jobs = 1, .stop_model = HEALTHY, .stop_at = 12},
+                       &err),
+                 GM_INTERRUPTED, "%s", err.message);
+    read_status_attr(path, "/", status, sizeof status);
+    cr_assert_str_eq(status, "interrupted");
+    for (int seed = 1; seed <= 2; seed++) {
+        seed_status(path, DIVERGING, seed, first[seed - 1], sizeof first[0]);
+        cr_assert(strncmp(first[seed - 1], "failed: ", 8) == 0, "%s",
+                  first[seed - 1]);
+    }
+    for (int again = 0; again < 2; again++) {
+        cr_assert_eq(train_sweep(path, lrs, (sweep_how){.jobs = 2, .resume = true}, &err),
+                     GM_ERR_STATE, "%s", err.message);
+        cr_assert(strstr(err.message, "2 of 4 runs failed"), "%s",
+                  err.message);
+        read_status_attr(path, "/", status, sizeof status);
+        cr_assert_str_eq(status, "failed: 2 of 4 runs failed");
+        same_healthy_runs(whole, path);
+    }
+    cr_assert_eq(train_sweep(path, lrs,
+                       (sweep_how){.jobs = 2, .resume = true, .retry_failed = true},
+                       &err),
+                 GM_ERR_STATE, "%s", err.message);
+    for (int seed = 1; seed <= 2; seed++) {
+        seed_status(path, DIVERGING, seed, status, sizeof status);
+        cr_assert_str_eq(status, first[seed - 1],
+                         "retried from its checkpoint, it fails the same way");
+    }
+    same_healthy_runs(whole, path);
+}
