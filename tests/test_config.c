@@ -3,9 +3,13 @@
  * at fault), the key path and what is wrong. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "gm/config.h"
 
@@ -908,7 +912,175 @@ Test(config_file, directory_is_a_read_error) {
     gm_status st = gm_config_load(&e, GM_SOURCE_DIR "/tests", NULL, 0,
                                   fake_lookup, NULL, &err);
     cr_assert_eq(st, GM_ERR_IO, "%s", err.message);
-    cr_assert(strstr(err.message, "Is a directory"), "%s", err.message);
+    cr_assert_str_eq(err.message,
+                     GM_SOURCE_DIR "/tests: cannot read: a directory, not a "
+                                   "regular file (an experiment is a YAML "
+                                   "file)");
+}
+
+/* ---- hostile inputs: each must end in an error, never a hang ---------- */
+
+/* These tests' .timeout only turns a hang into a failure: the fixed code
+ * answers in well under a second; before, /dev/zero was read until memory
+ * ran out, a FIFO blocked in open() and 100,000 keys took minutes. */
+#define HANG_GUARD .timeout = 60
+
+Test(config_file, dev_zero_is_refused_not_read_for_ever, HANG_GUARD) {
+    gm_experiment e;
+    gm_error err = {0};
+    gm_status st =
+        gm_config_load(&e, "/dev/zero", NULL, 0, fake_lookup, NULL, &err);
+    cr_assert_eq(st, GM_ERR_IO, "%s", err.message);
+    cr_assert_str_eq(err.message, "/dev/zero: cannot read: a device, not a "
+                                  "regular file (an experiment is a YAML "
+                                  "file)");
+    cr_assert_null(e.config_yaml);
+}
+
+/* A temporary directory for files the tests make; removed by the caller. */
+static void temp_dir(char *dir, size_t cap) {
+    snprintf(dir, cap, "/tmp/gm_test_config_XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+}
+
+Test(config_file, fifo_without_writer_is_refused_without_blocking,
+     HANG_GUARD) {
+    char dir[64], path[96];
+    temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/x.yaml", dir);
+    cr_assert_eq(mkfifo(path, 0600), 0);
+    gm_experiment e;
+    gm_error err = {0};
+    gm_status st = gm_config_load(&e, path, NULL, 0, fake_lookup, NULL, &err);
+    unlink(path);
+    rmdir(dir);
+    cr_assert_eq(st, GM_ERR_IO, "%s", err.message);
+    cr_assert(strstr(err.message, "x.yaml: cannot read: a FIFO, not a "
+                                  "regular file"),
+              "%s", err.message);
+}
+
+Test(config_file, file_over_16_mb_is_refused_unread) {
+    char dir[64], path[96];
+    temp_dir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/x.yaml", dir);
+    /* Sparse: no disk space used. */
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(ftruncate(fd, (16 << 20) + 1), 0);
+    close(fd);
+    gm_experiment e;
+    gm_error err = {0};
+    gm_status st = gm_config_load(&e, path, NULL, 0, fake_lookup, NULL, &err);
+    unlink(path);
+    rmdir(dir);
+    cr_assert_eq(st, GM_ERR_INVALID, "%s", err.message);
+    cr_assert(strstr(err.message, "x.yaml: 16777217 bytes: an experiment file "
+                                  "has at most 16 MB"),
+              "%s", err.message);
+}
+
+/* minimal_doc, then `tail` once per i in [0, n) (with i), then `last`. */
+static char *generated_doc(const char *head, const char *tail, int n,
+                           const char *last) {
+    size_t cap = strlen(head) + (size_t)n * (strlen(tail) + 12) +
+                 strlen(last) + 1;
+    char *doc = malloc(cap);
+    cr_assert_not_null(doc);
+    size_t k = (size_t)snprintf(doc, cap, "%s", head);
+    for (int i = 0; i < n; i++)
+        k += (size_t)snprintf(doc + k, cap - k, tail, i);
+    snprintf(doc + k, cap - k, "%s", last);
+    return doc;
+}
+
+Test(config_hostile, hundred_thousand_unknown_keys_give_the_first,
+     HANG_GUARD) {
+    char *doc = generated_doc("experiment: mini\n"
+                              "dataset: {name: ring}\n"
+                              "models:\n"
+                              "  vae: {objective: vae_elbo}\n"
+                              "train:\n"
+                              "  steps: 100\n",
+                              "  k%d: 1\n", 100000, "");
+    gm_experiment e;
+    gm_error err = {0};
+    gm_status st = load(&e, doc, NULL, 0, &err);
+    free(doc);
+    cr_assert_eq(st, GM_ERR_INVALID, "%s", err.message);
+    cr_assert(strstr(err.message, "x.yaml:7:3: train.k0: unknown key "
+                                  "\"k0\""),
+              "%s", err.message);
+}
+
+Test(config_hostile, a_duplicate_after_hundred_thousand_keys_is_found,
+     HANG_GUARD) {
+    char *doc = generated_doc("experiment: mini\n"
+                              "extra:\n",
+                              "  k%d: 1\n", 100000, "  k99999: 2\n");
+    gm_experiment e;
+    gm_error err = {0};
+    gm_status st = load(&e, doc, NULL, 0, &err);
+    free(doc);
+    cr_assert_eq(st, GM_ERR_INVALID, "%s", err.message);
+    cr_assert_str_eq(err.message,
+                     "x.yaml:100003:3: extra.k99999: duplicate key "
+                     "\"k99999\" (first at line 100002)");
+}
+
+Test(config_hostile, a_hundred_thousand_point_sweep_is_refused_unexpanded,
+     HANG_GUARD) {
+    char *doc = generated_doc("experiment: mini\n"
+                              "dataset: {name: ring}\n"
+                              "train: {steps: 100}\n"
+                              "models:\n"
+                              "  vae: {objective: vae_elbo}\n"
+                              "sweep:\n"
+                              "  models.vae.params.beta: [0",
+                              ", 1e-%d", 99999, "]\n");
+    gm_experiment e;
+    gm_error err = {0};
+    gm_status st = load(&e, doc, NULL, 0, &err);
+    free(doc);
+    cr_assert_eq(st, GM_ERR_INVALID, "%s", err.message);
+    cr_assert_str_eq(err.message,
+                     "x.yaml:7:27: sweep.models.vae.params.beta: 100000 "
+                     "values: a sweep makes at most 4096 models; sweep "
+                     "fewer values");
+}
+
+Test(config_hostile, a_repeated_sweep_value_is_found_among_4000) {
+    char *doc = generated_doc("experiment: mini\n"
+                              "dataset: {name: ring}\n"
+                              "train: {steps: 100}\n"
+                              "models:\n"
+                              "  vae: {objective: vae_elbo}\n"
+                              "sweep:\n"
+                              "  models.vae.params.beta: [0",
+                              ", 1e-%d", 3999, ", 1e-7]\n");
+    gm_experiment e;
+    gm_error err = {0};
+    gm_status st = load(&e, doc, NULL, 0, &err);
+    free(doc);
+    cr_assert_eq(st, GM_ERR_INVALID, "%s", err.message);
+    cr_assert(strstr(err.message, "sweep.models.vae.params.beta[4000]: "
+                                  "duplicate value 1e-7 (also [8])"),
+              "%s", err.message);
+}
+
+Test(config_hostile, more_than_4096_models_are_refused) {
+    char *doc = generated_doc("experiment: mini\n"
+                              "dataset: {name: ring}\n"
+                              "train: {steps: 100}\n"
+                              "models:\n",
+                              "  m%d: {objective: vae_elbo}\n", 4097, "");
+    gm_experiment e;
+    gm_error err = {0};
+    gm_status st = load(&e, doc, NULL, 0, &err);
+    free(doc);
+    cr_assert_eq(st, GM_ERR_INVALID, "%s", err.message);
+    cr_assert_str_eq(err.message, "x.yaml:5:3: models: 4097 models: at most "
+                                  "4096 are allowed");
 }
 
 Test(config_api, lookup_is_required) {

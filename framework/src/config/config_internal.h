@@ -14,6 +14,14 @@
 
 #define GM_CFG_PATH_MAX 256
 
+/* Models an experiment may hold, sweep points included. */
+#define GM_CFG_MODELS_MAX 4096
+
+/* The largest experiment file gm reads: the biggest real one is a few
+ * KB; a bound keeps /dev/zero or a mistaken data file from being read
+ * for ever. */
+#define GM_CFG_FILE_MAX ((size_t)16 << 20)
+
 /* Sets err to "<where>: <path>: <message>", <where> being "--set <set>"
  * when set is non-NULL, else "<source>:<line>:<col>"; no "<path>: " when
  * path is empty. */

@@ -1,9 +1,14 @@
 /* Loading an experiment: read, parse, apply overrides, validate, and keep
  * the text the run file records. */
 #include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config/config_internal.h"
 #include "gm/config.h"
@@ -122,31 +127,75 @@ gm_status gm_config_load_model(gm_experiment *out, const char *text,
                 lookup_ctx, model, err);
 }
 
-/* The whole file in a new NUL-terminated buffer. */
+/* `bytes` is the file's size, or what was read when it grew past the
+ * cap after fstat (then "at least"). */
+static gm_status too_big(const char *path, uintmax_t bytes, bool exact,
+                         gm_error *err) {
+    return gm_error_set(err, GM_ERR_INVALID,
+                        "%s: %s%ju bytes: an experiment file has at most "
+                        "%zu MB",
+                        path, exact ? "" : "at least ", bytes,
+                        GM_CFG_FILE_MAX >> 20);
+}
+
+/* The whole file in a new NUL-terminated buffer. Only a regular file of
+ * at most GM_CFG_FILE_MAX bytes: a FIFO, a device (/dev/zero) or a
+ * directory would block, never end or mean nothing. O_NONBLOCK keeps
+ * open() from waiting for a FIFO's writer; reads of a regular file ignore
+ * it. */
 static gm_status read_file(const char *path, char **text, size_t *len,
                            gm_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
         return gm_error_set(err, errno == ENOENT ? GM_ERR_NOT_FOUND : GM_ERR_IO,
                             "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1) break;
-        cap *= 2;
-        char *grown = realloc(buf, cap);
-        if (!grown) free(buf);
-        buf = grown;
-    }
-    int failed = ferror(f);
-    int saved = errno;
-    fclose(f);
-    if (!buf) return gm_error_set(err, GM_ERR_NOMEM, "%s: out of memory", path);
-    if (failed) {
-        free(buf);
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int saved = errno;
+        close(fd);
         return gm_error_set(err, GM_ERR_IO, "%s: cannot read: %s", path,
                             strerror(saved));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return gm_error_set(err, GM_ERR_IO,
+                            "%s: cannot read: %s, not a regular file (an "
+                            "experiment is a YAML file)",
+                            path,
+                            S_ISDIR(st.st_mode)    ? "a directory"
+                            : S_ISFIFO(st.st_mode) ? "a FIFO"
+                            : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)
+                                ? "a device"
+                                : "a socket");
+    }
+    if ((uintmax_t)st.st_size > GM_CFG_FILE_MAX) {
+        close(fd);
+        return too_big(path, (uintmax_t)st.st_size, true, err);
+    }
+    /* To the end, whatever fstat said (the file may change meanwhile), but
+     * never more than the cap. */
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    ssize_t got = 1;
+    while (buf && got > 0 && n <= GM_CFG_FILE_MAX) {
+        if (n == cap - 1) {
+            char *grown = realloc(buf, cap *= 2);
+            if (!grown) free(buf);
+            buf = grown;
+            if (!buf) break;
+        }
+        got = read(fd, buf + n, cap - 1 - n);
+        if (got > 0) n += (size_t)got;
+        if (got < 0 && errno == EINTR) got = 1;
+    }
+    int saved = errno;
+    close(fd);
+    if (!buf) return gm_error_set(err, GM_ERR_NOMEM, "%s: out of memory", path);
+    if (got < 0 || n > GM_CFG_FILE_MAX) {
+        free(buf);
+        return got < 0 ? gm_error_set(err, GM_ERR_IO, "%s: cannot read: %s",
+                                      path, strerror(saved))
+                       : too_big(path, n, false, err);
     }
     buf[n] = '\0';
     *text = buf;

@@ -278,6 +278,9 @@ gm_status gm_cfg_models(const gm_cfg *c, const gm_ynode *root,
         return gm_cfg_fail_type(c, ms, path, "a mapping of model names");
     if (gm_ymap_len(ms) == 0)
         return gm_cfg_fail(c, ms, path, "at least one model is required");
+    if (gm_ymap_len(ms) > GM_CFG_MODELS_MAX)
+        return gm_cfg_fail(c, ms, path, "%d models: at most %d are allowed",
+                           gm_ymap_len(ms), GM_CFG_MODELS_MAX);
     e->models = calloc((size_t)gm_ymap_len(ms), sizeof *e->models);
     if (!e->models)
         return gm_error_set(c->err, GM_ERR_NOMEM, "out of memory for models");

@@ -18,9 +18,7 @@
 #include <string.h>
 
 #include "config/config_internal.h"
-
-/* Models an expanded experiment may hold. */
-#define SWEEP_MAX_MODELS 4096
+#include "config/name_index.h"
 
 static const char *const sweep_roots[] = {"models", "train"};
 
@@ -58,30 +56,46 @@ static gm_status check_values(const gm_cfg *c, sweep_key *k) {
     if (v->n == 0)
         return gm_cfg_fail(c, v, k->path,
                            "empty list: a swept key needs at least one value");
+    /* One key's values alone make that many models: refuse a list that
+     * cannot fit before looking at its items. */
+    if (v->n > GM_CFG_MODELS_MAX)
+        return gm_cfg_fail(c, v, k->path,
+                           "%d values: a sweep makes at most %d models; "
+                           "sweep fewer values",
+                           v->n, GM_CFG_MODELS_MAX);
     k->integer = true;
-    for (int i = 0; i < v->n; i++) {
+    gm_name_index seen = {0};
+    gm_status st = GM_OK;
+    for (int i = 0; i < v->n && st == GM_OK; i++) {
         const gm_ynode *x = v->child[i];
         char item[GM_CFG_PATH_MAX + 16];
         snprintf(item, sizeof item, "%s[%d]", k->path, i);
-        if (x->kind != GM_YSCALAR || gm_ynode_is_null(x))
-            return gm_cfg_fail_type(c, x, item,
-                                    "a number, a string or true/false (lists "
-                                    "and mappings cannot be swept)");
-        if (!name_safe(x->text) || strlen(x->text) >= GM_SWEEP_TEXT_MAX)
-            return gm_cfg_fail(c, x, item,
-                               "\"%.*s\" cannot be part of a model name: a "
-                               "swept value has at most %d letters, digits, "
-                               "'_', '.', '+' or '-'",
-                               GM_SWEEP_TEXT_MAX, x->text,
-                               GM_SWEEP_TEXT_MAX - 1);
+        if (x->kind != GM_YSCALAR || gm_ynode_is_null(x)) {
+            st = gm_cfg_fail_type(c, x, item,
+                                  "a number, a string or true/false (lists "
+                                  "and mappings cannot be swept)");
+            break;
+        }
+        if (!name_safe(x->text) || strlen(x->text) >= GM_SWEEP_TEXT_MAX) {
+            st = gm_cfg_fail(c, x, item,
+                             "\"%.*s\" cannot be part of a model name: a "
+                             "swept value has at most %d letters, digits, "
+                             "'_', '.', '+' or '-'",
+                             GM_SWEEP_TEXT_MAX, x->text,
+                             GM_SWEEP_TEXT_MAX - 1);
+            break;
+        }
         bool integer = false;
         k->integer = k->integer && gm_cfg_is_number(x, &integer) && integer;
-        for (int j = 0; j < i; j++)
-            if (strcmp(v->child[j]->text, x->text) == 0)
-                return gm_cfg_fail(c, x, item, "duplicate value %s (also [%d])",
-                                   x->text, j);
+        int first = gm_name_index_add(&seen, v, x->text, i);
+        if (first == GM_NAME_NOMEM)
+            st = gm_error_set(c->err, GM_ERR_NOMEM, "out of memory");
+        else if (first >= 0)
+            st = gm_cfg_fail(c, x, item, "duplicate value %s (also [%d])",
+                             x->text, first);
     }
-    return GM_OK;
+    gm_name_index_clear(&seen);
+    return st;
 }
 
 /* Splits a key of the sweep block into the model it names (if any) and
@@ -382,15 +396,15 @@ static gm_status expand_model(const gm_cfg *c, expansion *x,
     if (model->kind != GM_YMAP)
         return gm_cfg_fail_type(c, model, path, "a mapping");
     long points = 1;
-    for (int i = 0; i < n && points <= SWEEP_MAX_MODELS; i++)
+    for (int i = 0; i < n && points <= GM_CFG_MODELS_MAX; i++)
         points *= keys[i]->values->n;
     long models = x->sweep->n_points + points + later;
-    if (models > SWEEP_MAX_MODELS)
+    if (models > GM_CFG_MODELS_MAX)
         return gm_cfg_fail(c, key, path,
                            "the sweep makes more than %d models (this one "
                            "alone %s%ld); sweep fewer values",
-                           SWEEP_MAX_MODELS,
-                           points > SWEEP_MAX_MODELS ? "at least " : "",
+                           GM_CFG_MODELS_MAX,
+                           points > GM_CFG_MODELS_MAX ? "at least " : "",
                            points);
     int at[GM_SWEEP_MAX_KEYS] = {0};
     for (long p = 0; p < points && st == GM_OK; p++) {

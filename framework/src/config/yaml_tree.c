@@ -8,6 +8,7 @@
 #include <yaml.h>
 
 #include "config/config_internal.h"
+#include "config/name_index.h"
 
 /* Deeper documents are refused so that the recursive walks stay shallow. */
 #define GM_YTREE_MAX_DEPTH 64
@@ -83,6 +84,7 @@ typedef struct ybuild {
     gm_ynode *root;
     gm_ynode *stack[GM_YTREE_MAX_DEPTH];
     int depth;
+    gm_name_index keys; /* every mapping's keys, for duplicates */
 } ybuild;
 
 static gm_status fail(ybuild *b, int line, int col, const char *path,
@@ -144,8 +146,12 @@ static gm_status attach(ybuild *b, gm_ynode *node) {
                   "mapping keys must be strings, not a %s",
                   node->kind == GM_YMAP ? "mapping" : "list");
     } else if (is_key) {
-        int first = gm_ymap_find(parent, node->text);
-        if (first >= 0) {
+        int first =
+            gm_name_index_add(&b->keys, parent, node->text, parent->n / 2);
+        if (first == GM_NAME_NOMEM) {
+            st = gm_error_set(b->err, GM_ERR_NOMEM,
+                              "out of memory reading YAML");
+        } else if (first >= 0) {
             char path[GM_CFG_PATH_MAX];
             open_path(b, path, sizeof path);
             gm_cfg_path_join(path, sizeof path, path, node->text);
@@ -223,6 +229,7 @@ static gm_status check_plain_event(ybuild *b, const yaml_event_t *ev) {
         break;
     default: return GM_OK;
     }
+    if (!anchor && !tag) return GM_OK;
     int line = (int)ev->start_mark.line + 1,
         col = (int)ev->start_mark.column + 1;
     char path[GM_CFG_PATH_MAX];
@@ -334,6 +341,7 @@ gm_status gm_ytree_parse(const char *text, size_t len, const gm_ysource *src,
         yaml_event_delete(&ev);
     }
     yaml_parser_delete(&p);
+    gm_name_index_clear(&b.keys);
     if (st != GM_OK) {
         gm_ynode_free(b.root);
         return st;
