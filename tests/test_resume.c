@@ -538,6 +538,20 @@ Test(failed_runs, a_diverging_run_fails_alone, .init = make_dir,
         cr_assert_eq(s.n_seeds[1], 2);
         gm_summary_clear(&s);
     }
+    /* the failed runs too: what they logged and their last checkpoint */
+    char one[128];
+    snprintf(one, sizeof one, "%s/both_1.h5", dir);
+    hid_t a = H5Fopen(one, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t b = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    for (int seed = 1; seed <= 2; seed++) {
+        char series[128];
+        snprintf(series, sizeof series,
+                 "/models/" DIVERGING "/seed_%d/metrics/d_real", seed);
+        same_dataset(a, b, series);
+        same_checkpoint(one, path, DIVERGING, seed);
+    }
+    H5Fclose(a);
+    H5Fclose(b);
 }
 
 /* Stopped while the healthy point trains, resumed: the healthy runs
