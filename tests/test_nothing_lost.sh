@@ -2,8 +2,11 @@
 # Nothing lost, through the gm command as a user meets it: kill -9 then
 # --resume gives the summary of an uninterrupted run; SIGINT and SIGTERM
 # checkpoint, mark the file interrupted and say how to go on; a second
-# writer fails at once; an existing --out is refused, --force replaces it
-# only when the new file is complete; an input as --out is refused; reads
+# writer fails at once, whatever name or link reaches the file; an existing
+# --out is refused, --force replaces it only when the new file is complete
+# (after kill -9 its work goes on with --resume PATH.new); an input, a
+# directory, a FIFO or a device as --out is refused; a damaged file is an
+# error for every reader and for --resume; reads
 # of a live file always succeed; a write error (ulimit -f) is reported
 # with the file and the cause, the process ending cleanly.
 # usage: test_nothing_lost.sh SOURCE_DIR BINARY_DIR
@@ -190,15 +193,68 @@ cp "$work/whole.h5" "$work/forced.h5"
 "$gm" run "$work/x.yaml" --out "$work/forced.h5" --force --quiet --jobs 1 &
 pid=$!
 wait_for_checkpoint "$work/forced.h5.new"
+# One lock per file, by whatever name: the file being written (.new) and a
+# link to the file being replaced are refused.
+ln -s forced.h5 "$work/link.h5"
+for busy in forced.h5.new link.h5; do
+    rc=0
+    "$gm" run --resume "$work/$busy" --quiet 2>"$work/busy.log" || rc=$?
+    [ $rc -eq 1 ] && grep -q "being written by another gm run" "$work/busy.log" ||
+        fail "--resume $busy beside the --force writer: exit $rc: $(cat "$work/busy.log")"
+done
+[ -L "$work/link.h5" ] || fail "the link was replaced"
 kill -9 $pid
 wait $pid 2>/dev/null || true
 cmp "$work/whole.h5" "$work/forced.h5" || fail "--force touched the old file"
+# The new work, in forced.h5.new, goes on with --resume; then it is moved
+# over the old file by hand (README: "Stopping and resuming").
+"$gm" run --resume "$work/forced.h5.new" --quiet --jobs 2
+cmp "$work/whole.h5" "$work/forced.h5" || fail "resuming .new touched the old file"
+"$gm" summary "$work/forced.h5.new" --csv >"$work/forced.csv"
+diff "$work/whole.csv" "$work/forced.csv" || fail "summary of the resumed .new"
+mv "$work/forced.h5.new" "$work/forced.h5"
 "$gm" run "$work/x.yaml" --out "$work/forced.h5" --force --quiet \
     --set train.steps=600
 [ ! -e "$work/forced.h5.new" ] || fail "--force left forced.h5.new"
 h5dump -a /config_yaml "$work/forced.h5" | grep -q "steps: 600" ||
     fail "--force did not replace the file"
-pass "existing --out refused; --force replaces only a complete file"
+pass "existing --out refused; --force replaces only a complete file; after kill -9 its work goes on with --resume PATH.new; one lock through links and .new"
+
+# --out a directory, a FIFO or a device: refused before training (no
+# lock, no .new), even with --force, and left as it was.
+mkfifo "$work/fifo.h5"
+for out in "$work" "$work/fifo.h5" /dev/null; do
+    rc=0
+    "$gm" run "$work/x.yaml" --out "$out" --force --quiet 2>"$work/notfile.log" ||
+        rc=$?
+    [ $rc -eq 1 ] && grep -q "not a run file" "$work/notfile.log" ||
+        fail "--out $out --force: exit $rc: $(cat "$work/notfile.log")"
+done
+[ -p "$work/fifo.h5" ] && [ ! -e "$work/fifo.h5.new" ] &&
+    [ ! -e "$work/.fifo.h5.lock" ] || fail "the FIFO was touched"
+[ -c /dev/null ] || fail "/dev/null is no longer a device"
+pass "--out a directory, FIFO or device is refused before training"
+
+# A damaged file (bytes flipped in its metadata): every reader and
+# --resume give an error naming it, never a signal.
+for at in 600 1100 1500 2300 3000 4100 5200 7000; do
+    cp "$work/whole.h5" "$work/damaged.h5"
+    byte=$(od -An -tu1 -j $at -N 1 "$work/whole.h5")
+    # shellcheck disable=SC2059
+    printf "\\$(printf %o $((byte ^ 255)))" |
+        dd of="$work/damaged.h5" bs=1 seek=$at conv=notrunc 2>/dev/null
+    ! cmp -s "$work/whole.h5" "$work/damaged.h5" || fail "byte $at not flipped"
+    for cmd in "summary $work/damaged.h5" \
+        "sample $work/damaged.h5 --model vae -n 3" \
+        "run --resume $work/damaged.h5 --quiet"; do
+        rc=0
+        # shellcheck disable=SC2086
+        "$gm" $cmd >/dev/null 2>"$work/damaged.log" || rc=$?
+        [ $rc -eq 1 ] && grep -q "damaged.h5: damaged" "$work/damaged.log" ||
+            fail "gm $cmd, byte $at flipped: exit $rc: $(cat "$work/damaged.log")"
+    done
+done
+pass "a damaged file is an error: $(cat "$work/damaged.log")"
 
 # Inputs are never the output; usage errors exit 2.
 cp "$work/x.yaml" "$work/keep.yaml"

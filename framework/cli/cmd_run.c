@@ -94,6 +94,16 @@ static bool out_is_an_input(const gm_experiment *e, const char *file) {
     return false;
 }
 
+/* --out naming a directory, a device (/dev/null) or a FIFO: refused before
+ * training, and never replaced by a run file. */
+static bool out_is_not_a_file(const gm_experiment *e, const struct stat *st) {
+    if (S_ISREG(st->st_mode)) return false;
+    cli_error("run", "--out %s is %s, not a run file: name the file to write "
+              "(RUN.h5)", e->out, S_ISDIR(st->st_mode) ? "a directory"
+                                                       : "not a regular file");
+    return true;
+}
+
 /* The experiment stored in a run file, to go on with it. */
 static gm_status load_from_run(gm_experiment *e, const char *path,
                                gm_registry *reg, gm_error *err) {
@@ -419,6 +429,10 @@ int cmd_run(int argc, char **argv) {
     }
     struct stat out_stat;
     bool out_exists = ready && !resume && stat(e.out, &out_stat) == 0;
+    if (out_exists && out_is_not_a_file(&e, &out_stat)) {
+        gm_experiment_clear(&e);
+        ready = out_exists = false;
+    }
     if (ready &&
         ((out_exists && !force) || (!resume && out_is_an_input(&e, file)))) {
         if (out_exists && !force)

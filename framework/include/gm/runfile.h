@@ -33,10 +33,17 @@
  * after every change (a temporary file renamed over the published one),
  * so a reader (h5py, h5dump, gm summary) always opens a complete file,
  * and a crash or kill at any moment leaves the last published version.
+ * Each version starts with a 512-byte HDF5 user block holding gm's header
+ * (its length and the CRC-32 of the rest): the readers below and
+ * gm_runfile_resume read the file once, check it and open that copy, so a
+ * file changed after gm wrote it is an error ("damaged") before HDF5
+ * reads it. Files from before the header are read unchecked.
  * One writer per file: a second one fails at once (an advisory lock on the
- * hidden file .<name>.lock beside it). An existing file is never truncated:
- * replacing one writes <path>.new, renamed over <path> only once its status
- * is complete or interrupted.
+ * hidden file .<name>.lock beside the file the path resolves to, through
+ * symbolic links, which stay links). An existing file is never truncated:
+ * replacing one writes <path>.new (under its lock too), renamed over
+ * <path> only once its status is complete or interrupted; only a regular
+ * file is replaced.
  *
  * Names of models, metrics, parameter groups and views become HDF5 link
  * names: they must be non-empty, at most 255 bytes and contain no '/'. */
