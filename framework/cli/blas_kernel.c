@@ -8,16 +8,20 @@
 #include "blas_kernel.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "blas/kernel_choice.h"
 #include "blas/sgemm_check.h"
+#include "blas/thread_buffer.h"
+#include "cli.h"
 #include "gm/blas.h"
 
 /* Set in a child gm that only checks a kernel: the kernel it must have. */
@@ -27,7 +31,20 @@
 #define CHOSEN_VAR "GM_BLAS_CHOSEN_OVER"
 #define SELF "/proc/self/exe"
 
-enum { CHECK_PASSED = 0, CHECK_DISAGREES = 1, CHECK_NOT_LOADED = 2 };
+enum {
+    CHECK_PASSED = 0,
+    CHECK_DISAGREES = 1,
+    CHECK_NOT_LOADED = 2,
+    CHECK_NO_MEMORY = 3
+};
+
+/* The check takes under a second; a child still at it after this long is
+ * stuck (in OpenBLAS, say) and is killed. */
+#define CHECK_SECONDS 20
+
+int cli_blas_no_memory_status(void) {
+    return getenv(CHECK_VAR) ? CHECK_NO_MEMORY : EXIT_USER;
+}
 
 /* gm trains with one OpenBLAS thread per run and samples with OpenBLAS's
  * default: the kernel is checked with both. */
@@ -35,6 +52,11 @@ int cli_blas_check_child(void) {
     const char *want = getenv(CHECK_VAR);
     if (!want) return -1;
     if (strcasecmp(gm_blas_core(), want) != 0) return CHECK_NOT_LOADED;
+    gm_error err = {0};
+    if (gm_blas_thread_ready(&err) != GM_OK) {
+        fprintf(stderr, "gm: OpenBLAS %s: %s\n", want, err.message);
+        return CHECK_NO_MEMORY;
+    }
     int threads[2] = {1, gm_blas_threads()};
     char why[256];
     for (int i = 0; i < 2; i++) {
@@ -59,6 +81,21 @@ static char **env_with(char *set[], int n_set) {
     return env;
 }
 
+/* Waits for the child `pid` at most CHECK_SECONDS, then kills it; 0 or
+ * an errno value. */
+static int wait_bounded(pid_t pid, int *status, bool *killed) {
+    struct timespec tick = {0, 10 * 1000 * 1000};
+    for (int ticks = 0; ticks < CHECK_SECONDS * 100; ticks++) {
+        pid_t done = waitpid(pid, status, WNOHANG);
+        if (done == pid) return 0;
+        if (done < 0 && errno != EINTR) return errno;
+        nanosleep(&tick, NULL);
+    }
+    kill(pid, SIGKILL);
+    *killed = true;
+    return waitpid(pid, status, 0) < 0 ? errno : 0;
+}
+
 /* Runs a child gm with `kernel` loaded to check it; true if it passed,
  * otherwise warns that gm keeps OpenBLAS's own `current`. */
 static bool kernel_passes_check(const char *kernel, const char *current) {
@@ -71,15 +108,20 @@ static bool kernel_passes_check(const char *kernel, const char *current) {
     int err = env ? posix_spawn(&pid, SELF, NULL, NULL, argv, env) : ENOMEM;
     free(env);
     int status = 0;
-    if (err == 0 && waitpid(pid, &status, 0) < 0) err = errno;
+    bool killed = false;
+    if (err == 0) err = wait_bounded(pid, &status, &killed);
     if (err != 0)
         snprintf(reason, sizeof reason, "cannot run the check: %s",
                  strerror(err));
+    else if (killed)
+        snprintf(reason, sizeof reason, "no answer in %d s", CHECK_SECONDS);
     else if (WIFSIGNALED(status))
         snprintf(reason, sizeof reason, "crashed (signal %d)",
                  WTERMSIG(status));
     else if (WEXITSTATUS(status) == CHECK_DISAGREES)
         snprintf(reason, sizeof reason, "wrong products");
+    else if (WEXITSTATUS(status) == CHECK_NO_MEMORY)
+        snprintf(reason, sizeof reason, "no memory for it");
     else if (WEXITSTATUS(status) == CHECK_NOT_LOADED)
         snprintf(reason, sizeof reason, "OpenBLAS did not load it");
     else if (WEXITSTATUS(status) != CHECK_PASSED)

@@ -8,6 +8,10 @@
  * checks it and returns the exit status; otherwise returns -1. */
 int cli_blas_check_child(void);
 
+/* The exit status of a gm without memory for OpenBLAS: the one that
+ * tells the checking parent so in a kernel-check child, else EXIT_USER. */
+int cli_blas_no_memory_status(void);
+
 /* When OPENBLAS_CORETYPE is unset, GM_BLAS_AUTO is not 0 and OpenBLAS
  * loaded a kernel weaker than the CPU runs, checks the better kernel's
  * sgemm in a child process and, if it agrees with a plain product,

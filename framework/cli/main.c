@@ -2,7 +2,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "blas/thread_buffer.h"
 #include "blas_kernel.h"
 #include "cli.h"
 #include "gm/gm.h"
@@ -36,6 +38,15 @@ void cli_error(const char *cmd, const char *fmt, ...) {
 }
 
 int main(int argc, char **argv) {
+    /* Without room for one more OpenBLAS buffer, OpenBLAS's worker
+     * threads may be spinning for theirs (blas/thread_buffer.h): nothing
+     * would multiply, and exit() would wait for them for ever. */
+    char why[GM_ERROR_MAX];
+    if (!gm_blas_buffer_fits(why, sizeof why)) {
+        fprintf(stderr, "gm: out of memory: %s\n", why);
+        fflush(NULL);
+        _exit(cli_blas_no_memory_status());
+    }
     int check_status = cli_blas_check_child();
     if (check_status >= 0) return check_status;
     if (argc < 2) {

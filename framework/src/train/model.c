@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "blas/thread_buffer.h"
+
 /* The group of a network's batch norm statistics, "<role>.stats", which
  * the model owns and no phase trains. */
 static gm_params *running_stats(gm_model *m, const char *role, gm_error *err) {
@@ -275,6 +277,8 @@ gm_status gm_model_set_hooks(gm_model *m, const gm_hooks *hooks,
 
 gm_model *gm_model_create(const gm_objective *objective,
                           const gm_build_ctx *ctx, gm_error *err) {
+    /* The thread that builds a model multiplies with it next. */
+    if (gm_blas_thread_ready(err) != GM_OK) return NULL;
     gm_model *m = calloc(1, sizeof *m);
     if (!m) {
         gm_error_set(err, GM_ERR_NOMEM, "out of memory");
