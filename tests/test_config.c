@@ -593,7 +593,7 @@ Test(config_valid, stacked_fashion_mnist) {
 Test(config_valid, grid_and_file_datasets) {
     static const char *const docs[] = {
         "experiment: x\ndataset: {name: grid, side: 4, std: 0.1, size: 50}\n"
-        "train: {steps: 1}\nmodels: {g: {objective: gan}}\n",
+        "train: {steps: 1, batch_size: 50}\nmodels: {g: {objective: gan}}\n",
         "experiment: x\ndataset: {name: fashion_mnist}\n"
         "train: {steps: 1}\nmodels: {g: {objective: gan}}\n",
         "experiment: x\ndataset: {name: idx, path: a.idx, test_path: b.idx}\n"
@@ -1700,6 +1700,42 @@ static const invalid_case invalid_cases[] = {
      "      hidden: [4]\n      layers: [flatten, linear]\n",
      {0}, "x.yaml:8:15: models.gan.discriminator.hidden",
      "either hidden: [...] (an MLP) or layers: [...], not both"},
+    {"a batch larger than the dataset",
+     "experiment: x\ndataset: {name: ring, size: 100}\n"
+     "train: {steps: 10, batch_size: 101}\n" MODELS_VAE,
+     {0}, "x.yaml:3:32: train.batch_size",
+     "101 is more than the 100 rows of dataset ring (dataset.size)"},
+    {"a model's batch larger than the dataset",
+     "experiment: x\ndataset: {name: grid, side: 2, size: 50}\n" TRAIN
+     "models:\n  vae: {objective: vae_elbo, train: {batch_size: 64}}\n",
+     {0}, "x.yaml:5:50: models.vae.train.batch_size",
+     "64 is more than the 50 rows of dataset grid (dataset.size)"},
+    {"the default batch larger than the dataset",
+     "experiment: x\ndataset: {name: ring, size: 10}\n" TRAIN MODELS_VAE,
+     {0}, "x.yaml:2:29: dataset.size",
+     "10 rows, fewer than the default batch size 64 of models.vae: set "
+     "train.batch_size or models.vae.train.batch_size"},
+    {"a swept batch larger than the dataset",
+     "experiment: x\ndataset: {name: ring, size: 100}\n" TRAIN MODELS_VAE
+     "sweep:\n  train.batch_size: [10, 1000]\n",
+     {0}, "x.yaml:7:26: models.vae[batch_size=1000].train.batch_size",
+     "1000 is more than the 100 rows of dataset ring"},
+    {"a batch larger than the stacked images",
+     "experiment: x\ndataset: {name: stacked_fashion_mnist, size: 32}\n"
+     TRAIN MODELS_VAE,
+     {0}, "x.yaml:2:46: dataset.size",
+     "32 rows, fewer than the default batch size 64"},
+    {"more held-out rows than a mixture has",
+     "experiment: x\ndataset: {name: ring, size: 100}\n"
+     "train: {steps: 10, batch_size: 10}\neval: {held_out: 101}\n"
+     MODELS_VAE,
+     {0}, "x.yaml:4:18: eval.held_out",
+     "101 rows, more than the 100 of dataset ring (dataset.size), which has "
+     "no test split"},
+    {"--set batch_size larger than the dataset",
+     "experiment: x\ndataset: {name: ring, size: 100}\n" TRAIN MODELS_VAE,
+     {"models.vae.train.batch_size=200"}, "--set models.vae.train.batch_size=200: models.vae.train.batch_size",
+     "200 is more than the 100 rows"},
 };
 /* clang-format on */
 enum { N_INVALID = sizeof invalid_cases / sizeof invalid_cases[0] };

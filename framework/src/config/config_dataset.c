@@ -48,6 +48,18 @@ int gm_cfg_dataset_classes(const gm_dataset_spec *spec) {
     return 0;
 }
 
+long gm_cfg_dataset_rows(const gm_dataset_spec *spec) {
+    /* as data/mixture.c and stacked_fashion.c make them */
+    if (strcmp(spec->name, "ring") == 0 || strcmp(spec->name, "grid") == 0 ||
+        strcmp(spec->name, "stacked_fashion_mnist") == 0)
+        return spec->size;
+    return 0;
+}
+
+bool gm_cfg_dataset_has_test_split(const gm_dataset_spec *spec) {
+    return strcmp(spec->name, "ring") != 0 && strcmp(spec->name, "grid") != 0;
+}
+
 static gm_status check_keys(const gm_cfg *c, const gm_ynode *m, int kind) {
     int i = gm_cfg_unknown(m, kinds[kind].keys, kinds[kind].n_keys);
     if (i < 0) return GM_OK;

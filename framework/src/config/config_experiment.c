@@ -47,6 +47,7 @@ static gm_status eval(const gm_cfg *c, const gm_ynode *root, gm_experiment *e) {
     const gm_ynode *m = gm_cfg_get(root, "", "eval", path, sizeof path);
     gm_status st = gm_cfg_map(c, m, path, &m);
     if (st == GM_OK) st = gm_cfg_check_keys(c, m, path, eval_keys, 5);
+    char key[GM_CFG_PATH_MAX];
     e->eval_samples = 1000;
     if (st == GM_OK)
         st = gm_cfg_get_int(c, m, path, "samples", GM_CFG_AT_LEAST(1),
@@ -59,6 +60,17 @@ static gm_status eval(const gm_cfg *c, const gm_ynode *root, gm_experiment *e) {
     if (st == GM_OK)
         st = gm_cfg_get_int(c, m, path, "held_out", GM_CFG_AT_LEAST(1),
                             &e->eval_held_out);
+    /* Without a test split, held-out rows are training rows. */
+    long rows = gm_cfg_dataset_rows(&e->dataset);
+    const gm_ynode *held_out =
+        m ? gm_cfg_get(m, path, "held_out", key, sizeof key) : NULL;
+    if (st == GM_OK && held_out && rows > 0 &&
+        !gm_cfg_dataset_has_test_split(&e->dataset) &&
+        e->eval_held_out > rows)
+        st = gm_cfg_fail(c, held_out, key,
+                         "%d rows, more than the %ld of dataset %s "
+                         "(dataset.size), which has no test split",
+                         e->eval_held_out, rows, e->dataset.name);
     if (st == GM_OK)
         st = gm_cfg_get_string(c, m, path, "classifier", e->eval_classifier,
                                sizeof e->eval_classifier);
@@ -66,7 +78,6 @@ static gm_status eval(const gm_cfg *c, const gm_ynode *root, gm_experiment *e) {
         st = gm_cfg_get_string(c, m, path, "classifier_model",
                                e->eval_classifier_model,
                                sizeof e->eval_classifier_model);
-    char key[GM_CFG_PATH_MAX];
     const gm_ynode *model =
         m ? gm_cfg_get(m, path, "classifier_model", key, sizeof key) : NULL;
     if (st == GM_OK && model && !e->eval_classifier[0])

@@ -195,6 +195,14 @@ int gm_cfg_dataset_dim(const gm_dataset_spec *spec);
  * knows it (idx, hdf5). */
 int gm_cfg_dataset_classes(const gm_dataset_spec *spec);
 
+/* The number of rows of the dataset's training split, or 0 if only its
+ * files know it (fashion_mnist, idx, hdf5). */
+long gm_cfg_dataset_rows(const gm_dataset_spec *spec);
+
+/* False for the kinds without a test split (ring, grid): their held-out
+ * rows are training rows. */
+bool gm_cfg_dataset_has_test_split(const gm_dataset_spec *spec);
+
 /* Checks that model e->models[index] (its mapping `model` at `path`, all
  * of it validated but its size) fits the limits of gm/limits.h; reports
  * the key to change if not. */

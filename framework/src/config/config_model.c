@@ -250,9 +250,35 @@ static gm_status model(const gm_cfg *c, const gm_ynode *m, const char *path,
     return st == GM_OK ? params(c, pm, p, schema, &out->params) : st;
 }
 
+/* A batch is drawn from the training rows without replacement: it cannot
+ * be larger than the dataset, where the experiment says how large that is
+ * (the run's setup checks the file kinds). Reported at the batch size that
+ * applies, or at dataset.size when the batch size is the default. */
+static gm_status batch_fits(const gm_cfg *c, const gm_ynode *root,
+                            const gm_cfg_scope *s, const char *model_path,
+                            const gm_experiment *e, int batch_size) {
+    long rows = gm_cfg_dataset_rows(&e->dataset);
+    if (rows == 0 || batch_size <= rows) return GM_OK;
+    char path[GM_CFG_PATH_MAX];
+    const gm_ynode *v = gm_cfg_scopes_get(s, 2, "batch_size", path, sizeof path);
+    if (v)
+        return gm_cfg_fail(c, v, path,
+                           "%d is more than the %ld rows of dataset %s "
+                           "(dataset.size): a batch is drawn from them",
+                           batch_size, rows, e->dataset.name);
+    char dpath[GM_CFG_PATH_MAX], hint[GM_CFG_PATH_MAX + 32];
+    const gm_ynode *d = gm_cfg_get(root, "", "dataset", dpath, sizeof dpath);
+    const gm_ynode *size = gm_cfg_get(d, dpath, "size", dpath, sizeof dpath);
+    snprintf(hint, sizeof hint, "%s.train", model_path);
+    return gm_cfg_fail(c, size ? size : d, dpath,
+                       "%ld rows, fewer than the default batch size %d of "
+                       "%s: set train.batch_size or %s.batch_size",
+                       rows, batch_size, model_path, hint);
+}
+
 static gm_status model_train(const gm_cfg *c, const gm_ynode *root,
                              const gm_ynode *m, const char *path,
-                             gm_train_spec *out) {
+                             const gm_experiment *e, gm_train_spec *out) {
     char gpath[GM_CFG_PATH_MAX], mpath[GM_CFG_PATH_MAX];
     gm_cfg_scope s[2] = {
         {gm_cfg_get(root, "", "train", gpath, sizeof gpath), gpath},
@@ -264,6 +290,7 @@ static gm_status model_train(const gm_cfg *c, const gm_ynode *root,
         snprintf(hint, sizeof hint, "set train.steps or %s.steps", mpath);
         return gm_cfg_fail_missing(c, m, mpath, "steps", hint);
     }
+    if (st == GM_OK) st = batch_fits(c, root, s, path, e, out->batch_size);
     return st;
 }
 
@@ -313,7 +340,8 @@ gm_status gm_cfg_models(const gm_cfg *c, const gm_ynode *root,
             return gm_cfg_fail_type(c, m, mpath, "a mapping");
         const gm_objective_schema *schema;
         st = model(c, m, mpath, spec, &schema);
-        if (st == GM_OK) st = model_train(c, root, m, mpath, &spec->train);
+        if (st == GM_OK)
+            st = model_train(c, root, m, mpath, e, &spec->train);
         if (st == GM_OK)
             st = gm_cfg_model_sizes(c, root, m, mpath, schema, e, i);
         if (st != GM_OK) return st;
