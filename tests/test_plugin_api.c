@@ -4,13 +4,17 @@
  * value, a lookup of an undeclared hyperparameter refused, hooks that
  * know a phase by its name whatever the order of the phases, and a
  * registry in which no objective replaces another (libgm alone has none;
- * the built-ins come from libgm_models). */
+ * the built-ins come from libgm_models), a truncated plugin file refused
+ * before the loader maps it, and a plugin that crashes in a hook named
+ * by gm as it dies. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "builtin.h"
@@ -378,4 +382,135 @@ Test(plugin_api, two_phases_of_one_name_are_refused) {
     gm_error err = {0};
     cr_assert_null(ordered_model("aa", &err));
     cr_assert(strstr(err.message, "two phases named 'a'"), "%s", err.message);
+}
+
+/* Copies the first `length` bytes of `from` into a new temporary file,
+ * whose name goes into path. */
+static void copy_head(const char *from, long length, char *path) {
+    strcpy(path, "/tmp/gm_cut_plugin_XXXXXX");
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    FILE *in = fopen(from, "rb");
+    cr_assert_not_null(in);
+    char buf[4096];
+    for (long left = length; left > 0;) {
+        size_t n = fread(buf, 1, left < 4096 ? (size_t)left : 4096, in);
+        cr_assert_gt(n, 0);
+        cr_assert_eq(write(fd, buf, n), (ssize_t)n);
+        left -= (long)n;
+    }
+    fclose(in);
+    close(fd);
+}
+
+/* The dynamic loader maps what the ELF headers describe: a file cut short
+ * killed gm with SIGBUS before the check. Cut at the ELF header, inside
+ * the program headers, in each segment and in the section headers. */
+Test(plugin_api, a_truncated_plugin_is_refused_naming_the_file) {
+    struct stat st;
+    cr_assert_eq(stat(GM_IMPOSTOR_PLUGIN, &st), 0);
+    long size = (long)st.st_size;
+    long lengths[] = {64, 100, 1000, 4096, 6000, size / 2, size - 100,
+                      size - 1};
+    for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+        char path[64];
+        copy_head(GM_IMPOSTOR_PLUGIN, lengths[i], path);
+        gm_registry *r = gm_registry_create();
+        gm_error err = {0};
+        const gm_objective *o = gm_registry_load(r, path, &err);
+        unlink(path);
+        cr_assert_null(o, "%ld bytes loaded", lengths[i]);
+        cr_assert(strstr(err.message, path), "%s", err.message);
+        cr_assert(strstr(err.message, "truncated"), "%ld bytes: %s",
+                  lengths[i], err.message);
+        gm_registry_free(r);
+    }
+}
+
+Test(plugin_api, a_file_that_is_no_shared_object_is_refused) {
+    char path[] = "/tmp/gm_not_plugin_XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(write(fd, "not an ELF file at all, but long enough\n", 40),
+                 40);
+    close(fd);
+    gm_registry *r = gm_registry_create();
+    gm_error err = {0};
+    cr_assert_null(gm_registry_load(r, path, &err));
+    unlink(path);
+    cr_assert(strstr(err.message, "not an ELF file"), "%s", err.message);
+    gm_registry_free(r);
+}
+
+/* Runs gm on an experiment of tests/plugins/crash_plugin.c's objective
+ * with GM_TEST_CRASH_IN=hook; returns the wait status, stderr in err. */
+static int run_crashing(const char *hook, char *err, size_t size) {
+    char dir[] = "/tmp/gm_crash_XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char yaml[128], out[128], log[128];
+    snprintf(yaml, sizeof yaml, "%s/c.yaml", dir);
+    snprintf(out, sizeof out, "%s/c.h5", dir);
+    snprintf(log, sizeof log, "%s/err", dir);
+    FILE *f = fopen(yaml, "w");
+    cr_assert_not_null(f);
+    fprintf(f,
+            "experiment: crash\n"
+            "seeds: [3]\n"
+            "dataset: {name: ring, modes: 8, radius: 2.0, std: 0.02, "
+            "size: 500}\n"
+            "train: {steps: 4, batch_size: 16, optimizer: {name: adam, "
+            "lr: 1.0e-3}}\n"
+            "eval: {every: 2, samples: 50}\n"
+            "models:\n"
+            "  bad:\n"
+            "    objective: crasher\n"
+            "    plugin: %s\n"
+            "    generator: {hidden: [8]}\n",
+            GM_CRASH_PLUGIN);
+    fclose(f);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        freopen(log, "w", stderr);
+        setenv("GM_TEST_CRASH_IN", hook, 1);
+        execl(GM_BINARY_DIR "/gm", "gm", "run", yaml, "--out", out, "--quiet",
+              (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    f = fopen(log, "r");
+    cr_assert_not_null(f);
+    size_t n = fread(err, 1, size - 1, f);
+    err[n] = '\0';
+    fclose(f);
+    char cleanup[256];
+    snprintf(cleanup, sizeof cleanup, "rm -rf %s", dir);
+    cr_assert_eq(system(cleanup), 0);
+    return status;
+}
+
+/* A plugin that crashes in a hook ended gm with no word: now gm names the
+ * objective, its file, the hook and the run, then dies of the signal (in a
+ * sanitizer build the sanitizer's handler, put back, reports it). */
+Test(plugin_api, a_plugin_crashing_in_a_hook_is_named_as_gm_dies) {
+    const char *hooks[] = {"build", "before_phase", "after_step", "evaluate",
+                           "free_state"};
+    for (size_t i = 0; i < sizeof hooks / sizeof hooks[0]; i++) {
+        char err[4096];
+        int status = run_crashing(hooks[i], err, sizeof err);
+#ifdef GM_SANITIZE
+        cr_assert(WIFSIGNALED(status) || WEXITSTATUS(status) != 0, "%s: %s",
+                  hooks[i], err);
+#else
+        cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
+                  "%s: status %#x: %s", hooks[i], status, err);
+#endif
+        char want[512];
+        snprintf(want, sizeof want,
+                 "gm: objective 'crasher' (%s) crashed in its %s hook "
+                 "(SIGSEGV), model 'bad' seed 3\n",
+                 GM_CRASH_PLUGIN, hooks[i]);
+        cr_assert(strstr(err, want), "%s: %s", hooks[i], err);
+    }
 }

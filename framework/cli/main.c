@@ -7,6 +7,7 @@
 #include "blas/thread_buffer.h"
 #include "blas_kernel.h"
 #include "cli.h"
+#include "crash_report.h"
 #include "gm/gm.h"
 
 static const char usage[] =
@@ -47,6 +48,7 @@ int main(int argc, char **argv) {
         fflush(NULL);
         _exit(cli_blas_no_memory_status());
     }
+    cli_crash_report_install();
     int check_status = cli_blas_check_child();
     if (check_status >= 0) return check_status;
     if (argc < 2) {

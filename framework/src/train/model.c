@@ -1,10 +1,13 @@
 /* Building a model from an objective, and running its phases. */
+#define _GNU_SOURCE /* dladdr */
 #include "model.h"
 
+#include <dlfcn.h>
 #include <math.h>
 #include <string.h>
 
 #include "blas/thread_buffer.h"
+#include "train/hook_scope.h"
 
 /* The group of a network's batch norm statistics, "<role>.stats", which
  * the model owns and no phase trains. */
@@ -285,10 +288,19 @@ gm_model *gm_model_create(const gm_objective *objective,
         return NULL;
     }
     m->objective = objective;
+    Dl_info where;
+    snprintf(m->objective_file, sizeof m->objective_file, "%s",
+             dladdr(*(void **)&objective->build, &where) && where.dli_fname
+                 ? where.dli_fname
+                 : "unknown file");
+    snprintf(m->name, sizeof m->name, "%s", ctx->spec->name);
+    m->seed = ctx->seed;
     m->train = ctx->spec->train;
     m->data_dim = ctx->data_dim;
     m->sample_count = ctx->sample_count;
+    gm_hook_enter(m, "build");
     gm_status s = objective->build(m, ctx, err);
+    gm_hook_leave();
     if (s == GM_OK && m->n_phases == 0)
         s = gm_error_set(err, GM_ERR_INVALID, "objective '%s' built no phase",
                          objective->schema.name);
@@ -301,7 +313,11 @@ gm_model *gm_model_create(const gm_objective *objective,
 
 void gm_model_free(gm_model *m) {
     if (!m) return;
-    if (m->hooks.free_state) m->hooks.free_state(m->hooks.state);
+    if (m->hooks.free_state) {
+        gm_hook_enter(m, "free_state");
+        m->hooks.free_state(m->hooks.state);
+        gm_hook_leave();
+    }
     for (int p = 0; p < m->n_phases; p++)
         gm_graph_free(m->phases[p].graph);
     gm_graph_free(m->sampler);
@@ -327,8 +343,10 @@ gm_status gm_model_train_step(gm_model *m, long step, gm_batch_fn next_batch,
                 next_batch(batcher, gm_node_data(ph->x),
                            ph->labels ? gm_node_data(ph->labels) : NULL);
             if (m->hooks.before_phase) {
+                gm_hook_enter(m, "before_phase");
                 gm_status s = m->hooks.before_phase(m->hooks.state, ph->name, r,
                                                     step, err);
+                gm_hook_leave();
                 if (s != GM_OK) return s;
             }
             for (int i = 0; i < ph->n_groups; i++)
@@ -362,9 +380,35 @@ gm_status gm_model_train_step(gm_model *m, long step, gm_batch_fn next_batch,
             }
         }
     }
-    if (m->hooks.after_step)
-        return m->hooks.after_step(m->hooks.state, step, err);
-    return GM_OK;
+    if (!m->hooks.after_step) return GM_OK;
+    gm_hook_enter(m, "after_step");
+    gm_status s = m->hooks.after_step(m->hooks.state, step, err);
+    gm_hook_leave();
+    return s;
+}
+
+gm_status gm_model_evaluate(gm_model *m, const float *data, const int *labels,
+                            int n, double *out, gm_error *err) {
+    gm_hook_enter(m, "evaluate");
+    gm_status s = m->hooks.evaluate(m->hooks.state, data, labels, n, out, err);
+    gm_hook_leave();
+    return s;
+}
+
+gm_status gm_model_save_hook_state(const gm_model *m, gm_state *s,
+                                   gm_error *err) {
+    gm_hook_enter(m, "save_state");
+    gm_status st = m->hooks.save_state(m->hooks.state, s, "objective", err);
+    gm_hook_leave();
+    return st;
+}
+
+gm_status gm_model_load_hook_state(gm_model *m, const gm_state *s,
+                                   gm_error *err) {
+    gm_hook_enter(m, "load_state");
+    gm_status st = m->hooks.load_state(m->hooks.state, s, "objective", err);
+    gm_hook_leave();
+    return st;
 }
 
 void gm_model_take_train_metrics(gm_model *m, double *out) {

@@ -3,6 +3,9 @@
 #ifndef GM_TRAIN_MODEL_H
 #define GM_TRAIN_MODEL_H
 
+#include <limits.h>
+#include <stdint.h>
+
 #include "gm/objective.h"
 #include "gm/optim.h"
 
@@ -30,6 +33,11 @@ typedef struct gm_metric_source {
 
 struct gm_model {
     const gm_objective *objective;
+    /* For crash reports (hook_scope.h): the file the objective's code is
+     * in, the model's name and seed. */
+    char objective_file[PATH_MAX];
+    char name[GM_MODEL_NAME_MAX];
+    uint64_t seed;
     gm_train_spec train;
     int data_dim, sample_count;
 
@@ -66,6 +74,16 @@ struct gm_model {
 gm_model *gm_model_create(const gm_objective *objective,
                           const gm_build_ctx *ctx, gm_error *err);
 void gm_model_free(gm_model *m);
+
+/* The objective's hooks, each marked for crash reports (hook_scope.h):
+ * evaluate (gm_evaluate_fn), which m must have, and save_state and
+ * load_state (gm_save_state_fn) under the prefix "objective". */
+gm_status gm_model_evaluate(gm_model *m, const float *data, const int *labels,
+                            int n, double *out, gm_error *err);
+gm_status gm_model_save_hook_state(const gm_model *m, gm_state *s,
+                                   gm_error *err);
+gm_status gm_model_load_hook_state(gm_model *m, const gm_state *s,
+                                   gm_error *err);
 
 /* The sampler's rows per draw for eval.samples samples: evaluations draw
  * larger counts (26,000 images for Stacked Fashion-MNIST) in several

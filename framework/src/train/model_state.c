@@ -51,7 +51,7 @@ gm_status gm_model_save_state(const gm_model *m, gm_state *s, gm_error *err) {
         st = gm_state_put(s, "metrics/count", GM_STATE_I64, 1, dims, counts,
                           err);
     if (st == GM_OK && m->hooks.save_state)
-        st = m->hooks.save_state(m->hooks.state, s, "objective", err);
+        st = gm_model_save_hook_state(m, s, err);
     return st;
 }
 
@@ -86,6 +86,6 @@ gm_status gm_model_load_state(gm_model *m, const gm_state *s, gm_error *err) {
     for (size_t k = 0; st == GM_OK && k < n; k++)
         m->metric_count[k] = (long)counts[k];
     if (st == GM_OK && m->hooks.load_state)
-        st = m->hooks.load_state(m->hooks.state, s, "objective", err);
+        st = gm_model_load_hook_state(m, s, err);
     return st;
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "train/plugin_file.h"
+
 #define MAX_OBJECTIVES 64
 
 struct gm_registry {
@@ -95,7 +97,9 @@ const gm_objective *gm_registry_load(gm_registry *r, const char *path,
         return NULL;
     }
     /* dlopen searches the library path for a bare name; a path with a
-     * slash is taken as it is. */
+     * slash is taken as it is, and checked first. */
+    if (strchr(path, '/') && gm_plugin_file_check(path, err) != GM_OK)
+        return NULL;
     void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
         gm_error_set(err, GM_ERR_NOT_FOUND, "cannot load plugin %s: %s", path,

@@ -201,7 +201,7 @@ static gm_status evaluate(gm_run *r, long step, gm_error *err) {
     int at = m->n_train_metrics;
     if (m->hooks.evaluate) {
         gm_status s =
-            m->hooks.evaluate(m->hooks.state, r->held_out, r->held_out_labels,
+            gm_model_evaluate(m, r->held_out, r->held_out_labels,
                               r->n_held_out, r->eval_out, err);
         if (s != GM_OK) return s;
         memcpy(row + at, r->eval_out, (size_t)m->n_eval_metrics * sizeof *row);
