@@ -442,15 +442,55 @@ Test(plugin_api, a_file_that_is_no_shared_object_is_refused) {
     gm_registry_free(r);
 }
 
+/* Runs the gm command with argv (argv[0] "gm") and, if crash_in is not
+ * NULL, GM_TEST_CRASH_IN set to it; returns the wait status, with what
+ * gm wrote on stderr in err. */
+static int run_gm(char *const argv[], const char *crash_in, char *err,
+                  size_t size) {
+    char log[] = "/tmp/gm_stderr_XXXXXX";
+    int fd = mkstemp(log);
+    cr_assert_geq(fd, 0);
+    pid_t pid = fork();
+    cr_assert_geq(pid, 0);
+    if (pid == 0) {
+        dup2(fd, STDERR_FILENO);
+        if (crash_in) setenv("GM_TEST_CRASH_IN", crash_in, 1);
+        execv(GM_BINARY_DIR "/gm", argv);
+        _exit(127);
+    }
+    close(fd);
+    int status = 0;
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    FILE *f = fopen(log, "r");
+    cr_assert_not_null(f);
+    size_t n = fread(err, 1, size - 1, f);
+    err[n] = '\0';
+    fclose(f);
+    unlink(log);
+    return status;
+}
+
+/* Through the gm command: exit 1 and the message, where the loader died
+ * of SIGBUS. */
+Test(plugin_api, gm_refuses_a_truncated_plugin_with_exit_1) {
+    char path[64], err[4096];
+    copy_head(GM_IMPOSTOR_PLUGIN, 5000, path);
+    char *argv[] = {"gm", "list", "objectives", "--plugin", path, NULL};
+    int status = run_gm(argv, NULL, err, sizeof err);
+    unlink(path);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1,
+              "status %#x: %s", status, err);
+    cr_assert(strstr(err, "truncated"), "%s", err);
+}
+
 /* Runs gm on an experiment of tests/plugins/crash_plugin.c's objective
  * with GM_TEST_CRASH_IN=hook; returns the wait status, stderr in err. */
 static int run_crashing(const char *hook, char *err, size_t size) {
     char dir[] = "/tmp/gm_crash_XXXXXX";
     cr_assert_not_null(mkdtemp(dir));
-    char yaml[128], out[128], log[128];
+    char yaml[128], out[128];
     snprintf(yaml, sizeof yaml, "%s/c.yaml", dir);
     snprintf(out, sizeof out, "%s/c.h5", dir);
-    snprintf(log, sizeof log, "%s/err", dir);
     FILE *f = fopen(yaml, "w");
     cr_assert_not_null(f);
     fprintf(f,
@@ -468,22 +508,8 @@ static int run_crashing(const char *hook, char *err, size_t size) {
             "    generator: {hidden: [8]}\n",
             GM_CRASH_PLUGIN);
     fclose(f);
-    pid_t pid = fork();
-    cr_assert_geq(pid, 0);
-    if (pid == 0) {
-        freopen(log, "w", stderr);
-        setenv("GM_TEST_CRASH_IN", hook, 1);
-        execl(GM_BINARY_DIR "/gm", "gm", "run", yaml, "--out", out, "--quiet",
-              (char *)NULL);
-        _exit(127);
-    }
-    int status = 0;
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
-    f = fopen(log, "r");
-    cr_assert_not_null(f);
-    size_t n = fread(err, 1, size - 1, f);
-    err[n] = '\0';
-    fclose(f);
+    char *argv[] = {"gm", "run", yaml, "--out", out, "--quiet", NULL};
+    int status = run_gm(argv, hook, err, size);
     char cleanup[256];
     snprintf(cleanup, sizeof cleanup, "rm -rf %s", dir);
     cr_assert_eq(system(cleanup), 0);
