@@ -39,9 +39,10 @@ static const char usage[] =
     "                the same for every N\n"
     "  --quiet       no progress output\n"
     "\n"
-    "Ctrl-C (SIGINT) or SIGTERM: every run checkpoints at its next step, the\n"
-    "file is marked interrupted, and gm exits 130 or 143; a second Ctrl-C\n"
-    "stops at once (the last checkpoints stay).\n"
+    "Ctrl-C (SIGINT), SIGTERM or a hangup (SIGHUP, unless under nohup):\n"
+    "every run checkpoints at its next step, the file is marked interrupted,\n"
+    "and gm exits 130, 143 or 129; a second Ctrl-C stops at once (the last\n"
+    "checkpoints stay). Progress to a closed pipe stops; training goes on.\n"
     "\n"
     "Under mpirun or srun, rank 0 writes the run file and every rank trains\n"
     "--jobs runs at once (default: its machine's cores over its ranks\n"
@@ -54,8 +55,11 @@ static const char usage[] =
 static volatile sig_atomic_t stop_signal;
 
 static void on_stop_signal(int sig) {
-    if (stop_signal) _exit(128 + sig); /* the second: stop at once */
-    stop_signal = sig;
+    /* A second Ctrl-C or SIGTERM stops at once. A hangup does not: a
+     * closed terminal may send two (the shell's and the kernel's when the
+     * session leader exits), and nobody asked twice. */
+    if (stop_signal && sig != SIGHUP) _exit(128 + sig);
+    if (!stop_signal) stop_signal = sig;
 }
 
 static void catch_stop_signals(void) {
@@ -63,6 +67,15 @@ static void catch_stop_signals(void) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    /* A closed terminal or ssh session (SIGHUP) stops like SIGTERM, but
+     * under nohup, which ignores it, it stays ignored. */
+    struct sigaction hup;
+    if (sigaction(SIGHUP, NULL, &hup) == 0 && hup.sa_handler != SIG_IGN)
+        sigaction(SIGHUP, &sa, NULL);
+    /* Progress to a closed pipe (gm run x.yaml 2>&1 | head) is not a
+     * reason to stop training: the write fails with EPIPE instead of
+     * killing gm, and on_progress stops printing. */
+    signal(SIGPIPE, SIG_IGN);
     /* A file past `ulimit -f` fails to write (EFBIG) and gm says so,
      * instead of dying of SIGXFSZ. */
     signal(SIGXFSZ, SIG_IGN);
@@ -235,7 +248,7 @@ static void format_duration(char *out, size_t n, double seconds) {
 }
 
 static void on_progress(const gm_progress *p, void *ctx) {
-    const progress_view *v = ctx;
+    progress_view *v = ctx;
     if (v->quiet || (!v->live && !p->evaluation)) return;
     char left[32];
     format_duration(left, sizeof left, p->eta_seconds);
@@ -249,7 +262,8 @@ static void on_progress(const gm_progress *p, void *ctx) {
             left);
     print_headline(v, p, v->live ? LIVE_METRICS : PIPE_METRICS);
     if (!v->live || p->step == p->steps) fputc('\n', stderr);
-    fflush(stderr);
+    /* Nobody reads any more (a closed pipe or terminal): go on quietly. */
+    if (fflush(stderr) == EOF || ferror(stderr)) v->quiet = true;
 }
 
 /* --jobs's default: the cores a process has, shared by its runs' OpenBLAS
