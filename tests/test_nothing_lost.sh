@@ -227,7 +227,7 @@ for out in "$work" "$work/fifo.h5" /dev/null; do
     rc=0
     "$gm" run "$work/x.yaml" --out "$out" --force --quiet 2>"$work/notfile.log" ||
         rc=$?
-    [ $rc -eq 1 ] && grep -q "not a run file" "$work/notfile.log" ||
+    [ $rc -eq 1 ] && grep -q "names the run file to write" "$work/notfile.log" ||
         fail "--out $out --force: exit $rc: $(cat "$work/notfile.log")"
 done
 [ -p "$work/fifo.h5" ] && [ ! -e "$work/fifo.h5.new" ] &&

@@ -1095,6 +1095,23 @@ Test(runfile, one_writer_per_file_through_links_and_new) {
     cr_assert_eq(idx.n_models, 0, "the target was replaced");
     gm_runfile_index_clear(&idx);
     unlink(link);
+
+    /* A link to a file yet to be written: the file is made, the link
+     * stays. */
+    char dangling[256], made[256];
+    snprintf(made, sizeof made, "%s", out_path("link_target"));
+    snprintf(dangling, sizeof dangling, OUT_DIR "/dangling.h5");
+    unlink(dangling);
+    cr_assert_eq(symlink("link_target.h5", dangling), 0);
+    f = gm_runfile_create(dangling, GM_RUNFILE_NEW, "x", "", &err);
+    cr_assert_not_null(f, "%s", err.message);
+    cr_assert(gm_runfile_has_writer(made));
+    gm_runfile_close(f, NULL);
+    cr_assert_eq(lstat(dangling, &st), 0);
+    cr_assert(S_ISLNK(st.st_mode));
+    cr_assert_eq(lstat(made, &st), 0);
+    cr_assert(S_ISREG(st.st_mode), "the link's target was written");
+    unlink(dangling);
 }
 
 /* Only a regular file is replaced: not a FIFO, a device or a directory. */

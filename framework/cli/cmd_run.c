@@ -111,9 +111,10 @@ static bool out_is_an_input(const gm_experiment *e, const char *file) {
  * training, and never replaced by a run file. */
 static bool out_is_not_a_file(const gm_experiment *e, const struct stat *st) {
     if (S_ISREG(st->st_mode)) return false;
-    cli_error("run", "--out %s is %s, not a run file: name the file to write "
-              "(RUN.h5)", e->out, S_ISDIR(st->st_mode) ? "a directory"
-                                                       : "not a regular file");
+    cli_error("run", "--out %s is %s: --out names the run file to write "
+              "(RUN.h5)", e->out,
+              S_ISDIR(st->st_mode) ? "a directory"
+                                   : "not a regular file (a device or a FIFO)");
     return true;
 }
 
