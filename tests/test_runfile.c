@@ -1,6 +1,7 @@
 /* The HDF5 run file: every object of the layout read back with the HDF5 C
- * API, status transitions, a crashed writer, checkpoints, the summary and
- * clear errors on bad files. */
+ * API, status transitions, a crashed writer, checkpoints, the summary,
+ * clear errors on bad and damaged files, and one writer per file whatever
+ * name or link reaches it. */
 #include <criterion/criterion.h>
 #include <hdf5.h>
 #include <math.h>
