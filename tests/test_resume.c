@@ -387,6 +387,33 @@ Test(resume, config_attrs_are_recorded_and_checked, .init = make_dir,
               "%s", err.message);
 }
 
+/* A file stopped after it was created but before its runs were laid out
+ * (a kill -9 then) has no models: resuming lays them out and trains. */
+Test(resume, a_file_stopped_before_its_layout_resumes, .init = make_dir,
+     .fini = remove_dir) {
+    char path[128];
+    gm_error err = {0};
+    snprintf(path, sizeof path, "%s/bare.h5", dir);
+    gm_runfile *f =
+        gm_runfile_create(path, GM_RUNFILE_NEW, "guarded", "", &err);
+    cr_assert(f, "%s", err.message);
+    cr_assert_eq(gm_runfile_close(f, &err), GM_OK, "%s", err.message);
+    cr_assert_eq(train_guarded(path, true, "[1, 2]", "2.0", "2.0e-4", 0, &err),
+                 GM_OK, "%s", err.message);
+    gm_runfile_info info;
+    cr_assert_eq(gm_runfile_read_info(path, &info, &err), GM_OK);
+    cr_assert_str_eq(info.status, "complete");
+    gm_runfile_info_clear(&info);
+    int n = 0;
+    char **configs = NULL;
+    cr_assert_eq(gm_runfile_read_models_text(path, "config", &configs, &n,
+                                             &err),
+                 GM_OK, "%s", err.message);
+    cr_assert_eq(n, 2);
+    cr_assert(configs[0] && configs[1], "the settings are recorded");
+    gm_runfile_texts_free(configs, n);
+}
+
 /* ---- one diverging run does not block the experiment ------------------- */
 
 /* A diverging run is recorded as failed (its seed group's status names the

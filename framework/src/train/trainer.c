@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "blas/thread_buffer.h"
 #include "cluster.h"
 #include "gm/runfile.h"
 #include "run_config.h"
@@ -414,12 +415,34 @@ static gm_status record_config(trainer *t, int m, gm_error *err) {
     return s;
 }
 
+/* A new file: every model and the group of every run, in order. */
+static gm_status lay_out(trainer *t, gm_error *err) {
+    const gm_experiment *e = t->e;
+    gm_status s = GM_OK;
+    for (int m = 0; s == GM_OK && m < e->n_models; m++) {
+        s = gm_runfile_add_model(t->file, e->models[m].name,
+                                 e->models[m].objective, &e->models[m].params,
+                                 err);
+        if (s == GM_OK)
+            s = gm_runfile_set_model_sweep(t->file, e->models[m].name,
+                                           e->models[m].sweep,
+                                           e->models[m].n_sweep, err);
+        if (s == GM_OK) s = record_config(t, m, err);
+        for (int k = 0; s == GM_OK && k < e->n_seeds; k++)
+            s = gm_runfile_add_run(t->file, e->models[m].name, e->seeds[k],
+                                   err);
+    }
+    return s;
+}
+
 /* The file's runs must be the stored experiment's, in its order (they
  * were laid out so): a run the experiment lost would stay pending in a
- * file marked complete, and one it gained has no group. */
+ * file marked complete, and one it gained has no group. A file with no
+ * models was stopped before they were laid out: plan_resume does it. */
 static gm_status check_runs(const gm_experiment *e,
                             const gm_runfile_index *idx, gm_error *err) {
     const char *path = e->out;
+    if (idx->n_models == 0) return GM_OK;
     for (int m = 0; m < idx->n_models || m < e->n_models; m++) {
         const char *in_file = m < idx->n_models ? idx->models[m].name : NULL;
         const char *stored = m < e->n_models ? e->models[m].name : NULL;
@@ -505,6 +528,7 @@ static gm_status check_config(const char *path, const char *name,
  * order: check_runs). */
 static gm_status check_configs(const gm_experiment *e,
                                const gm_runfile_index *idx, gm_error *err) {
+    if (idx->n_models == 0) return GM_OK; /* not laid out: nothing trained */
     char **stored = NULL, **digests = NULL;
     int n_stored = 0, n_digests = 0;
     gm_status s = gm_runfile_read_models_text(e->out, "config", &stored,
@@ -551,7 +575,9 @@ static gm_status plan_resume(trainer *t, gm_error *err) {
                                          err);
     if (s != GM_OK) return s;
     s = check_runs(t->e, &idx, err); /* again, under the writer's lock */
-    for (int m = 0; s == GM_OK && m < t->e->n_models; m++) {
+    bool laid_out = idx.n_models > 0;
+    if (s == GM_OK && !laid_out) s = lay_out(t, err);
+    for (int m = 0; s == GM_OK && laid_out && m < t->e->n_models; m++) {
         char *config = NULL;
         s = gm_runfile_model_text(t->file, t->e->models[m].name, "config",
                                   &config, err);
@@ -562,41 +588,26 @@ static gm_status plan_resume(trainer *t, gm_error *err) {
     int n = 0, per_model = t->e->n_seeds;
     for (int k = 0; s == GM_OK && k < t->n_runs; k++) {
         const gm_run *r = &t->jobs[k].run;
-        const gm_runfile_seed *found =
-            &idx.models[k / per_model].seeds[k % per_model];
-        if (found->complete) continue;
-        char *status = gm_runfile_run_status(t->file, r->spec->name, r->seed);
-        bool failed = status && strncmp(status, "failed: ", 8) == 0;
-        free(status);
-        if (failed && !retry) continue;
+        start_kind start = START_NEW;
+        if (laid_out) {
+            const gm_runfile_seed *found =
+                &idx.models[k / per_model].seeds[k % per_model];
+            if (found->complete) continue;
+            char *status =
+                gm_runfile_run_status(t->file, r->spec->name, r->seed);
+            bool failed = status && strncmp(status, "failed: ", 8) == 0;
+            free(status);
+            if (failed && !retry) continue;
+            start = !found->begun           ? START_NEW
+                    : found->has_checkpoint ? START_CHECKPOINT
+                                            : START_FRESH;
+        }
         job *j = &t->jobs[n++];
         if (j != &t->jobs[k]) *j = t->jobs[k];
-        j->start = !found->begun           ? START_NEW
-                   : found->has_checkpoint ? START_CHECKPOINT
-                                           : START_FRESH;
+        j->start = start;
     }
     gm_runfile_index_clear(&idx);
     t->n_jobs = n;
-    return s;
-}
-
-/* A new file: every model and the group of every run, in order. */
-static gm_status lay_out(trainer *t, gm_error *err) {
-    const gm_experiment *e = t->e;
-    gm_status s = GM_OK;
-    for (int m = 0; s == GM_OK && m < e->n_models; m++) {
-        s = gm_runfile_add_model(t->file, e->models[m].name,
-                                 e->models[m].objective, &e->models[m].params,
-                                 err);
-        if (s == GM_OK)
-            s = gm_runfile_set_model_sweep(t->file, e->models[m].name,
-                                           e->models[m].sweep,
-                                           e->models[m].n_sweep, err);
-        if (s == GM_OK) s = record_config(t, m, err);
-        for (int k = 0; s == GM_OK && k < e->n_seeds; k++)
-            s = gm_runfile_add_run(t->file, e->models[m].name, e->seeds[k],
-                                   err);
-    }
     return s;
 }
 
@@ -728,7 +739,8 @@ gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
              * thread counts, and its count is process-wide
              * (docs/performance.md). */
             gm_blas_set_threads(e->blas_threads);
-            s = train_all(&t, jobs, err);
+            s = gm_blas_buffers_ready(jobs, err);
+            if (s == GM_OK) s = train_all(&t, jobs, err);
         }
         if (s == GM_OK && t.interrupted)
             s = gm_error_set(err, GM_INTERRUPTED, "interrupted");
