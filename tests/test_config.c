@@ -1068,6 +1068,23 @@ Test(config_hostile, a_repeated_sweep_value_is_found_among_4000) {
               "%s", err.message);
 }
 
+Test(config_hostile, a_sweep_over_100000_models_is_refused_unexpanded,
+     HANG_GUARD) {
+    char *doc = generated_doc("experiment: mini\n"
+                              "dataset: {name: ring}\n"
+                              "train: {steps: 100}\n"
+                              "sweep: {models.m0.params.beta: [1, 2]}\n"
+                              "models:\n",
+                              "  m%d: {objective: vae_elbo}\n", 100000, "");
+    gm_experiment e;
+    gm_error err = {0};
+    gm_status st = load(&e, doc, NULL, 0, &err);
+    free(doc);
+    cr_assert_eq(st, GM_ERR_INVALID, "%s", err.message);
+    cr_assert_str_eq(err.message, "x.yaml:6:3: models: 100000 models: at "
+                                  "most 4096 are allowed");
+}
+
 Test(config_hostile, more_than_4096_models_are_refused) {
     char *doc = generated_doc("experiment: mini\n"
                               "dataset: {name: ring}\n"
@@ -1732,6 +1749,25 @@ static const invalid_case invalid_cases[] = {
      {0}, "x.yaml:4:18: eval.held_out",
      "101 rows, more than the 100 of dataset ring (dataset.size), which has "
      "no test split"},
+    {"sweep: more keys than the models can take",
+     HEAD TRAIN MODELS_VAE "sweep:\n"
+     "  models.vae.params.k1: [1]\n  models.vae.params.k2: [1]\n"
+     "  models.vae.params.k3: [1]\n  models.vae.params.k4: [1]\n"
+     "  models.vae.params.k5: [1]\n  models.vae.params.k6: [1]\n"
+     "  models.vae.params.k7: [1]\n  models.vae.params.k8: [1]\n"
+     "  train.steps: [1]\n",
+     {0}, "x.yaml:7:3: sweep",
+     "9 keys for 1 model: at most 8 keys can be swept in one model"},
+    {"sweep: nine keys in one of two models",
+     HEAD TRAIN "models:\n  vae: {objective: vae_elbo}\n"
+     "  gan: {objective: gan}\nsweep:\n"
+     "  models.vae.params.k1: [1]\n  models.vae.params.k2: [1]\n"
+     "  models.vae.params.k3: [1]\n  models.vae.params.k4: [1]\n"
+     "  models.vae.params.k5: [1]\n  models.vae.params.k6: [1]\n"
+     "  models.vae.params.k7: [1]\n  models.vae.params.k8: [1]\n"
+     "  train.steps: [1]\n",
+     {0}, "x.yaml:16:3: sweep.train.steps",
+     "at most 8 keys can be swept in one model"},
     {"--set batch_size larger than the dataset",
      "experiment: x\ndataset: {name: ring, size: 100}\n" TRAIN MODELS_VAE,
      {"models.vae.train.batch_size=200"}, "--set models.vae.train.batch_size=200: models.vae.train.batch_size",

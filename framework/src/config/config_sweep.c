@@ -443,8 +443,19 @@ gm_status gm_cfg_sweep_expand(const gm_cfg *c, const gm_ynode *root,
     if (st != GM_OK || !block || gm_ymap_len(block) == 0) return st;
     int at = gm_ymap_find(root, "models");
     const gm_ynode *models = at >= 0 ? gm_ymap_val(root, at) : NULL;
-    if (!models || models->kind != GM_YMAP)
+    if (!models || models->kind != GM_YMAP ||
+        gm_ymap_len(models) > GM_CFG_MODELS_MAX)
         return GM_OK; /* the validator says what is wrong with models */
+    /* Each key sweeps at least one model: more than that many keys over
+     * all the models leave some model with too many, and would cost
+     * keys x models to find it. */
+    if (gm_ymap_len(block) > GM_SWEEP_MAX_KEYS * gm_ymap_len(models))
+        return gm_cfg_fail(c, block, path,
+                           "%d keys for %d model%s: at most %d keys can be "
+                           "swept in one model",
+                           gm_ymap_len(block), gm_ymap_len(models),
+                           gm_ymap_len(models) == 1 ? "" : "s",
+                           GM_SWEEP_MAX_KEYS);
     sweep_key *keys = calloc((size_t)gm_ymap_len(block), sizeof *keys);
     gm_ynode *copy = keys ? gm_ynode_clone(root) : NULL;
     gm_ynode *expanded =
