@@ -53,7 +53,7 @@ int cli_blas_check_child(void) {
     if (!want) return -1;
     if (strcasecmp(gm_blas_core(), want) != 0) return CHECK_NOT_LOADED;
     gm_error err = {0};
-    if (gm_blas_thread_ready(&err) != GM_OK) {
+    if (gm_blas_buffers_ready(1, &err) != GM_OK) {
         fprintf(stderr, "gm: OpenBLAS %s: %s\n", want, err.message);
         return CHECK_NO_MEMORY;
     }

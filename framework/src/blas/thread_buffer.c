@@ -62,25 +62,43 @@ bool gm_blas_buffer_fits(char *why, size_t why_size) {
     return false;
 }
 
-/* Serialises check-and-allocate across threads. */
-static pthread_mutex_t buffer_lock = PTHREAD_MUTEX_INITIALIZER;
+/* OpenBLAS 0.3.21 keeps one pool of buffers for the process: a product
+ * takes a free one or maps a new one (spinning if it cannot), gives it
+ * back when done, and the pool never shrinks. `ensured` is how many the
+ * pool is known to hold; process-wide like the pool, under one lock. */
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static int ensured;
 
-gm_status gm_blas_thread_ready(gm_error *err) {
-    static _Thread_local bool ready;
-    if (ready) return GM_OK;
+#define MAX_HELD 128
+
+gm_status gm_blas_buffers_ready(int threads, gm_error *err) {
+    if (threads > MAX_HELD) threads = MAX_HELD;
     /* OpenBLAS's own allocator, looked up rather than linked: it is not
      * part of the CBLAS interface, and another BLAS may lack it (then
-     * only the check is made). */
+     * only the room for one buffer is checked). */
     void *(*buffer_alloc)(int);
     void (*buffer_free)(void *);
     *(void **)&buffer_alloc = dlsym(RTLD_DEFAULT, "blas_memory_alloc");
     *(void **)&buffer_free = dlsym(RTLD_DEFAULT, "blas_memory_free");
+    bool has_pool = buffer_alloc && buffer_free;
+    void *held[MAX_HELD];
+    int n_held = 0;
+    bool fits = true;
     char why[GM_ERROR_MAX];
-    pthread_mutex_lock(&buffer_lock);
-    bool fits = gm_blas_buffer_fits(why, sizeof why);
-    if (fits && buffer_alloc && buffer_free) buffer_free(buffer_alloc(0));
-    pthread_mutex_unlock(&buffer_lock);
+    pthread_mutex_lock(&pool_lock);
+    if (ensured < threads) {
+        /* Holding `threads` buffers at once makes the pool map the ones
+         * it lacks, each after a check that it fits. */
+        int wanted = has_pool ? threads : 1;
+        while (fits && n_held < wanted) {
+            fits = gm_blas_buffer_fits(why, sizeof why);
+            if (fits && has_pool) held[n_held] = buffer_alloc(0);
+            if (fits) n_held++;
+        }
+        for (int i = 0; has_pool && i < n_held; i++) buffer_free(held[i]);
+        if (fits && has_pool) ensured = threads;
+    }
+    pthread_mutex_unlock(&pool_lock);
     if (!fits) return gm_error_set(err, GM_ERR_NOMEM, "out of memory: %s", why);
-    ready = true;
     return GM_OK;
 }

@@ -280,8 +280,9 @@ gm_status gm_model_set_hooks(gm_model *m, const gm_hooks *hooks,
 
 gm_model *gm_model_create(const gm_objective *objective,
                           const gm_build_ctx *ctx, gm_error *err) {
-    /* The thread that builds a model multiplies with it next. */
-    if (gm_blas_thread_ready(err) != GM_OK) return NULL;
+    /* The thread that builds a model multiplies with it next (the
+     * trainer readies the buffers of its threads before they start). */
+    if (gm_blas_buffers_ready(1, err) != GM_OK) return NULL;
     gm_model *m = calloc(1, sizeof *m);
     if (!m) {
         gm_error_set(err, GM_ERR_NOMEM, "out of memory");
