@@ -109,5 +109,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     resume(path);
     unlink(path);
     unlink(lock);
+    rmdir(dir);
     return 0;
 }
