@@ -139,3 +139,54 @@ Test(summary_table, legend_gives_each_columns_unit_and_direction,
         cr_assert(strstr(out, legend[i]), "'%s' missing in:\n%s", legend[i],
                   out);
 }
+
+/* A seed whose run failed (its last values wild) is counted apart, in the
+ * seeds column and the table's n_failed, and left out of the means, both
+ * in the written /summary and in one computed from the series. */
+Test(summary_table, failed_seeds_are_counted_and_left_out, .init = make_dir,
+     .fini = remove_dir) {
+    gm_error err = {0};
+    gm_runfile *f = gm_runfile_create(path, GM_RUNFILE_NEW, "failing",
+                                      "experiment: failing\n", &err);
+    cr_assert_not_null(f, "%s", err.message);
+    cr_assert_eq(gm_runfile_add_model(f, "gan", "gan", NULL, &err), GM_OK,
+                 "%s", err.message);
+    const char *names[] = {"d_real", "kl_model_data"};
+    const double one[] = {0.5, 10}, two[] = {0.7, 12}, wild[] = {1, 3e38};
+    add_run(f, "gan", 1, names, one, 2);
+    add_run(f, "gan", 2, names, two, 2);
+    gm_run_log *log =
+        gm_runfile_begin_run(f, "gan", 3, names, 2, 0, 0, 0, &err);
+    cr_assert_not_null(log, "%s", err.message);
+    cr_assert_eq(gm_run_log_append(log, 10, wild, NULL, NULL, NULL, &err),
+                 GM_OK, "%s", err.message);
+    cr_assert_eq(gm_run_log_fail(log, 12, 0.5, "step 12: d_real is nan", &err),
+                 GM_OK, "%s", err.message);
+    gm_run_log_free(log);
+    for (int written = 0; written < 2; written++) {
+        if (written) {
+            cr_assert_eq(gm_runfile_write_summary(f, &err), GM_OK, "%s",
+                         err.message);
+            cr_assert_eq(gm_runfile_close(f, &err), GM_OK, "%s", err.message);
+        } else {
+            cr_assert_eq(gm_runfile_flush(f, &err), GM_OK, "%s", err.message);
+        }
+        gm_summary s;
+        cr_assert_eq(gm_runfile_read_summary(path, &s, &err), GM_OK, "%s",
+                     err.message);
+        cr_assert_eq(s.from_series, !written);
+        cr_assert_eq(s.n_seeds[0], 2);
+        cr_assert_eq(s.n_failed[0], 1);
+        for (int k = 0; k < s.n_metrics; k++)
+            if (strcmp(s.metrics[k], "kl_model_data") == 0)
+                cr_assert_float_eq(s.mean[k], 11.0, 1e-12);
+        gm_summary_clear(&s);
+    }
+    char out[8192], line[1024];
+    int rc = shell_run(out, sizeof out, "%s summary %s", GM, path);
+    cr_assert_eq(rc, 0, "%s", out);
+    line_of(out, "gan ", line, sizeof line);
+    cr_assert(strstr(line, " 2 (1 failed) "), "%s", line);
+    cr_assert(strstr(line, " 11.0 ± 1.0"), "%s", line);
+    cr_assert(strstr(out, "left out of the means"), "%s", out);
+}
