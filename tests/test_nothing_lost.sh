@@ -206,6 +206,10 @@ done
 kill -9 $pid
 wait $pid 2>/dev/null || true
 cmp "$work/whole.h5" "$work/forced.h5" || fail "--force touched the old file"
+rc=0
+"$gm" run "$work/x.yaml" --out "$work/forced.h5" 2>"$work/unfinished.log" || rc=$?
+[ $rc -eq 1 ] && grep -q "forced.h5.new holds the work of an unfinished --force: go on with 'gm run --resume" "$work/unfinished.log" ||
+    fail "no word of forced.h5.new: exit $rc: $(cat "$work/unfinished.log")"
 # The new work, in forced.h5.new, goes on with --resume; then it is moved
 # over the old file by hand (README: "Stopping and resuming").
 "$gm" run --resume "$work/forced.h5.new" --quiet --jobs 2

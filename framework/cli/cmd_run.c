@@ -107,6 +107,20 @@ static bool out_is_an_input(const gm_experiment *e, const char *file) {
     return false;
 }
 
+/* A --force stopped by a kill or a crash leaves its work in OUT.new, which
+ * nothing else points to: say where it is and how to go on. */
+static void note_unfinished_replacement(const char *out) {
+    char fresh[GM_PATH_MAX + 8];
+    struct stat st;
+    snprintf(fresh, sizeof fresh, "%s.new", out);
+    if (stat(fresh, &st) == 0 && S_ISREG(st.st_mode) &&
+        !gm_runfile_has_writer(fresh))
+        cli_error("run",
+                  "%s holds the work of an unfinished --force: go on with "
+                  "'gm run --resume %s', then move it over %s",
+                  fresh, fresh, out);
+}
+
 /* --out naming a directory, a device (/dev/null) or a FIFO: refused before
  * training, and never replaced by a run file. */
 static bool out_is_not_a_file(const gm_experiment *e, const struct stat *st) {
@@ -450,11 +464,13 @@ int cmd_run(int argc, char **argv) {
     }
     if (ready &&
         ((out_exists && !force) || (!resume && out_is_an_input(&e, file)))) {
-        if (out_exists && !force)
+        if (out_exists && !force) {
             cli_error("run",
                       "%s exists: use 'gm run --resume %s' to continue it, or "
                       "--force to replace it",
                       e.out, e.out);
+            note_unfinished_replacement(e.out);
+        }
         gm_experiment_clear(&e);
         ready = false;
     }
