@@ -540,3 +540,18 @@ Test(plugin_api, a_plugin_crashing_in_a_hook_is_named_as_gm_dies) {
         cr_assert(strstr(err, want), "%s: %s", hooks[i], err);
     }
 }
+
+/* Out of memory while building, a node comes back NULL: a build that
+ * reads its shape (the VAE's encoder reads its input's rows) must go on
+ * to the graph's error. It died of SIGSEGV under ulimit -v 540 MB. */
+Test(plugin_api, a_failed_node_has_an_empty_shape_and_the_graph_its_error) {
+    gm_graph *g = gm_graph_create("g");
+    gm_node *x = gm_input(g, "x", (int[]){0, 3}, 2); /* a bad shape: NULL */
+    cr_assert_null(x);
+    cr_assert_eq(gm_shape_rows(gm_node_shape(x)), 1);
+    cr_assert_eq(gm_node_numel(x), 0);
+    cr_assert_not_null(gm_graph_error(g));
+    cr_assert(strstr(gm_graph_error(g)->message, "input 'x'"), "%s",
+              gm_graph_error(g)->message);
+    gm_graph_free(g);
+}

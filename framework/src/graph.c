@@ -439,8 +439,11 @@ gm_status gm_graph_backward_notify(gm_graph *g, gm_node *loss,
 
 float *gm_node_data(gm_node *n) { return n->data; }
 float *gm_node_grad(gm_node *n) { return n->grad; }
-const gm_shape *gm_node_shape(const gm_node *n) { return &n->shape; }
-size_t gm_node_numel(const gm_node *n) { return n->numel; }
+const gm_shape *gm_node_shape(const gm_node *n) {
+    static const gm_shape failed; /* ndim 0 */
+    return n ? &n->shape : &failed;
+}
+size_t gm_node_numel(const gm_node *n) { return n ? n->numel : 0; }
 const char *gm_node_name(const gm_node *n) { return n->name; }
 gm_role gm_node_role(const gm_node *n) { return n->role; }
 float gm_node_scalar(const gm_node *n) { return n->data[0]; }

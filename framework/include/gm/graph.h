@@ -121,7 +121,10 @@ const char *gm_graph_name(const gm_graph *g);
 size_t gm_graph_arena_bytes(const gm_graph *g);
 
 /* Node accessors. Data and gradient pointers are valid after compile;
- * the gradient is NULL for nodes no gradient flows to. */
+ * the gradient is NULL for nodes no gradient flows to. The shape of NULL
+ * (what a failed build call returned, out of memory say) has no
+ * dimension and its numel is 0, so that a build that reads shapes goes on
+ * to the graph's error. */
 float *gm_node_data(gm_node *n);
 float *gm_node_grad(gm_node *n);
 const gm_shape *gm_node_shape(const gm_node *n);
