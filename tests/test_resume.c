@@ -442,7 +442,7 @@ static const char diverging[] =
 
 typedef struct sweep_how {
     int jobs;
-    bool resume, retry_failed;
+    bool resume, retry_failed, replace;
     const char *stop_model; /* stop when it reaches stop_at, if > 0 */
     long stop_at;
 } sweep_how;
@@ -462,6 +462,7 @@ static gm_status train_sweep(const char *out, const char *lrs, sweep_how h,
     gm_train_options opts = {.jobs = h.jobs,
                              .resume = h.resume,
                              .retry_failed = h.retry_failed,
+                             .replace = h.replace,
                              .stop = &st.flag,
                              .progress = h.stop_at > 0 ? test_stop_at : NULL,
                              .progress_ctx = &st,
@@ -625,4 +626,24 @@ Test(failed_runs, resume_finishes_the_others_and_skips_failed_runs,
                          "retried from its checkpoint, it fails the same way");
     }
     same_healthy_runs(whole, path);
+}
+
+/* --force: a file whose every run ended, some failed, replaces the old
+ * one as a complete file does, and the error names where it is. */
+Test(failed_runs, a_file_with_failed_runs_replaces_the_old_one,
+     .init = make_dir, .fini = remove_dir) {
+    char path[128], fresh[140], status[512];
+    gm_error err = {0};
+    snprintf(path, sizeof path, "%s/forced.h5", dir);
+    snprintf(fresh, sizeof fresh, "%s.new", path);
+    cr_assert_eq(train_sweep(path, "[1.0e-3]", (sweep_how){.jobs = 1}, &err),
+                 GM_OK, "%s", err.message);
+    cr_assert_eq(train_sweep(path, "[1.0e+4, 1.0e-3]",
+                             (sweep_how){.jobs = 2, .replace = true}, &err),
+                 GM_ERR_STATE, "%s", err.message);
+    cr_assert(strstr(err.message, " in ") && !strstr(err.message, ".h5.new"),
+              "the message names the replaced file: %s", err.message);
+    read_status_attr(path, "/", status, sizeof status);
+    cr_assert_str_eq(status, "failed: 2 of 4 runs failed");
+    cr_assert_neq(access(fresh, F_OK), 0, "%s is gone", fresh);
 }

@@ -218,6 +218,12 @@ gm_status gm_runfile_read_state(const char *path, const char *model,
  * (fsync). */
 gm_status gm_runfile_set_status(gm_runfile *f, const char *status,
                                 gm_error *err);
+/* Sets the status of a file whose every run has ended, some of them
+ * failed ("failed: <k> of <n> runs failed"): synced like a complete one,
+ * and, like it, it replaces the file a --force run was written to
+ * replace. */
+gm_status gm_runfile_set_ended(gm_runfile *f, const char *status,
+                               gm_error *err);
 
 /* Computes /summary from the series in the file and writes it (replacing
  * an earlier one): a compound table with one row per model, columns

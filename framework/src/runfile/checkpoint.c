@@ -141,22 +141,6 @@ static hid_t open_model(hid_t file, const char *path, const char *model,
     return g;
 }
 
-gm_status gm_runfile_set_model_text(gm_runfile *f, const char *model,
-                                    const char *name, const char *value,
-                                    gm_error *err) {
-    char obj[GM_H5_OBJ_MAX];
-    gm_h5_quiet q = gm_h5_quiet_begin();
-    hid_t g = open_model(f->file, f->path, model, obj, err);
-    gm_status st = g < 0 ? err->status : GM_OK;
-    if (g >= 0 && gm_h5_attr_str(g, name, value) < 0)
-        st = gm_h5_fail(err, GM_ERR_IO, f->path, obj,
-                        "cannot write attribute '%s'", name);
-    if (g >= 0) H5Gclose(g);
-    if (st == GM_OK) st = gm_runfile_changed(f, err);
-    gm_h5_quiet_end(q);
-    return st;
-}
-
 static gm_status model_text(hid_t file, const char *path, const char *model,
                             const char *name, char **out, gm_error *err) {
     char obj[GM_H5_OBJ_MAX];

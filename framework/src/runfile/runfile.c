@@ -318,9 +318,11 @@ gm_status gm_runfile_set_model_sweep(gm_runfile *f, const char *model,
     return st;
 }
 
-gm_status gm_runfile_set_model_attr(gm_runfile *f, const char *model,
-                                    const char *name, double value,
-                                    gm_error *err) {
+/* Writes attribute `name` of /models/<model>: the text if there is one,
+ * else the number. */
+static gm_status set_model_attribute(gm_runfile *f, const char *model,
+                                     const char *name, const char *text,
+                                     double number, gm_error *err) {
     char obj[GM_H5_OBJ_MAX];
     snprintf(obj, sizeof obj, "/models/%s", model);
     gm_h5_quiet q = gm_h5_quiet_begin();
@@ -328,7 +330,8 @@ gm_status gm_runfile_set_model_attr(gm_runfile *f, const char *model,
     hid_t g = H5Gopen2(f->file, obj, H5P_DEFAULT);
     if (g < 0)
         st = gm_h5_fail(err, GM_ERR_STATE, f->path, obj, "no such model");
-    else if (gm_h5_attr_double(g, name, value) < 0)
+    else if ((text ? gm_h5_attr_str(g, name, text)
+                   : gm_h5_attr_double(g, name, number)) < 0)
         st = gm_h5_fail(err, GM_ERR_IO, f->path, obj,
                         "cannot write attribute '%s'", name);
     if (g >= 0) H5Gclose(g);
@@ -337,13 +340,26 @@ gm_status gm_runfile_set_model_attr(gm_runfile *f, const char *model,
     return st;
 }
 
-gm_status gm_runfile_set_status(gm_runfile *f, const char *status,
-                                gm_error *err) {
-    bool done = status && (strcmp(status, "complete") == 0 ||
-                           strcmp(status, "interrupted") == 0);
-    bool ok = done || (status && (strcmp(status, "running") == 0 ||
-                                  (strncmp(status, "failed: ", 8) == 0 &&
-                                   status[8])));
+gm_status gm_runfile_set_model_attr(gm_runfile *f, const char *model,
+                                    const char *name, double value,
+                                    gm_error *err) {
+    return set_model_attribute(f, model, name, NULL, value, err);
+}
+
+gm_status gm_runfile_set_model_text(gm_runfile *f, const char *model,
+                                    const char *name, const char *value,
+                                    gm_error *err) {
+    return set_model_attribute(f, model, name, value ? value : "", 0, err);
+}
+
+/* Writes the status; a `done` file (every run ended or checkpointed) is
+ * synced and may replace the file it was written to replace. */
+static gm_status set_status(gm_runfile *f, const char *status, bool done,
+                            gm_error *err) {
+    bool ok = status && (strcmp(status, "complete") == 0 ||
+                         strcmp(status, "interrupted") == 0 ||
+                         strcmp(status, "running") == 0 ||
+                         (strncmp(status, "failed: ", 8) == 0 && status[8]));
     if (!ok)
         return gm_error_set(err, GM_ERR_INVALID,
                             "%s: status must be \"running\", \"complete\", "
@@ -359,6 +375,18 @@ gm_status gm_runfile_set_status(gm_runfile *f, const char *status,
     f->replaceable = st == GM_OK && done;
     gm_h5_quiet_end(q);
     return st;
+}
+
+gm_status gm_runfile_set_status(gm_runfile *f, const char *status,
+                                gm_error *err) {
+    bool done = status && (strcmp(status, "complete") == 0 ||
+                           strcmp(status, "interrupted") == 0);
+    return set_status(f, status, done, err);
+}
+
+gm_status gm_runfile_set_ended(gm_runfile *f, const char *status,
+                               gm_error *err) {
+    return set_status(f, status, true, err);
 }
 
 gm_status gm_runfile_close(gm_runfile *f, gm_error *err) {

@@ -649,8 +649,8 @@ static gm_status finish_file(trainer *t, gm_status s, gm_error *err) {
         char status[64];
         snprintf(status, sizeof status, "failed: %d of %d runs failed", failed,
                  t->n_runs);
-        s = gm_runfile_set_status(t->file, status, err);
-        const char *at = gm_runfile_live_path(t->file);
+        s = gm_runfile_set_ended(t->file, status, err);
+        const char *at = gm_runfile_path(t->file);
         if (s == GM_OK)
             s = gm_error_set(err, GM_ERR_STATE,
                              "%s in %s (the others are complete; gm summary "
