@@ -383,10 +383,9 @@ Test(e2e, short_flagship_summary_has_all_four_models, .init = make_dir,
 
 /* A dataset read from an HDF5 file while the run file is written, with
  * two jobs: HDF5 calls take turns. */
-Test(e2e, hdf5_dataset_with_parallel_jobs, .init = make_dir,
-     .fini = remove_dir) {
-    char path[128], out[8192];
-    snprintf(path, sizeof path, "%s/data.h5", dir);
+/* dir/data.h5 with dataset x: 2000 points in 3-d. */
+static void write_points_h5(char *path, size_t n) {
+    snprintf(path, n, "%s/data.h5", dir);
     static float x[2000][3];
     for (int i = 0; i < 2000; i++)
         for (int j = 0; j < 3; j++) x[i][j] = (float)((i * 7 + j * 3) % 11) / 11;
@@ -401,6 +400,12 @@ Test(e2e, hdf5_dataset_with_parallel_jobs, .init = make_dir,
     H5Dclose(d);
     H5Sclose(space);
     H5Fclose(f);
+}
+
+Test(e2e, hdf5_dataset_with_parallel_jobs, .init = make_dir,
+     .fini = remove_dir) {
+    char path[128], out[8192];
+    write_points_h5(path, sizeof path);
     char yaml[1024];
     snprintf(yaml, sizeof yaml,
              "experiment: h5data\n"
@@ -423,6 +428,34 @@ Test(e2e, hdf5_dataset_with_parallel_jobs, .init = make_dir,
     rc = shell_run(out, sizeof out, "%s summary %s/r.h5", GM, dir);
     cr_assert_eq(rc, 0, "%s", out);
     cr_assert(strstr(out, "complete") && strstr(out, "gan"), "%s", out);
+}
+
+/* A batch larger than a file dataset, whose size only the file tells: an
+ * error naming the model and the key before any model trains (it was
+ * found when that model's runs began, after the others had trained). */
+Test(e2e, a_batch_larger_than_a_file_dataset_stops_before_training,
+     .init = make_dir, .fini = remove_dir) {
+    char path[128], yaml[1024], out[8192];
+    write_points_h5(path, sizeof path);
+    snprintf(yaml, sizeof yaml,
+             "experiment: too_big\n"
+             "dataset: {name: hdf5, path: %s, key: x}\n"
+             "train: {steps: 30, batch_size: 50}\n"
+             "models:\n"
+             "  vae: {objective: vae_elbo, encoder: {hidden: [8]},\n"
+             "        decoder: {hidden: [8]}}\n"
+             "  gan: {objective: gan, train: {batch_size: 4096}}\n",
+             path);
+    snprintf(path, sizeof path, "%s/too_big.yaml", dir);
+    write_text_file(path, yaml);
+    int rc = shell_run(out, sizeof out, "%s run %s --quiet --out %s/r.h5", GM,
+                       path, dir);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "model 'gan': train.batch_size 4096 exceeds the "
+                          "2000 rows of the dataset"),
+              "%s", out);
+    snprintf(path, sizeof path, "%s/r.h5", dir);
+    cr_assert_neq(access(path, F_OK), 0, "nothing trained, no run file");
 }
 
 /* An HDF5 dataset that cannot be read, in worker threads: one message

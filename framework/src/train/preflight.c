@@ -7,6 +7,7 @@
 #include "gm/image_modes.h"
 #include "gm/train.h"
 #include "model.h"
+#include "run.h"
 
 /* eval.classifier can be read and labels the dataset's images. */
 static gm_status check_classifier(const gm_experiment *e, const gm_dataset *d,
@@ -29,6 +30,8 @@ gm_status gm_check_models(const gm_experiment *e, gm_registry *reg,
     gm_status s = GM_OK;
     for (int i = 0; s == GM_OK && i < e->n_models; i++) {
         const gm_model_spec *spec = &e->models[i];
+        s = gm_run_check_dataset_fits(e, spec, d, err);
+        if (s != GM_OK) break;
         gm_rng init = gm_rng_stream(seed, "init");
         gm_rng noise = gm_rng_stream(seed, "noise");
         gm_build_ctx ctx = {.spec = spec,

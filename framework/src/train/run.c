@@ -61,25 +61,45 @@ static gm_status alloc_rows(gm_run *r, gm_error *err) {
 }
 
 /* Held-out rows for the evaluate hook: eval.held_out rows (0: the whole
- * test split, or EVAL_TRAIN_ROWS training rows without one). */
-static gm_status held_out_rows(gm_run *r, gm_error *err) {
-    const gm_dataset *d = r->data;
-    bool test = gm_dataset_test_rows(d) > 0;
-    size_t have = test ? gm_dataset_test_rows(d) : gm_dataset_rows(d);
-    long want = r->e->eval_held_out;
-    if (want == 0)
-        want = test ? (long)fmin((double)have, INT_MAX)
-                    : (long)fmin((double)have, EVAL_TRAIN_ROWS);
+ * test split, or EVAL_TRAIN_ROWS training rows without one). *test: from
+ * the test split; *have: the rows there are. */
+static long held_out_want(const gm_experiment *e, const gm_dataset *d,
+                          bool *test, size_t *have) {
+    *test = gm_dataset_test_rows(d) > 0;
+    *have = *test ? gm_dataset_test_rows(d) : gm_dataset_rows(d);
+    if (e->eval_held_out != 0) return e->eval_held_out;
+    return *test ? (long)fmin((double)*have, INT_MAX)
+                 : (long)fmin((double)*have, EVAL_TRAIN_ROWS);
+}
+
+gm_status gm_run_check_dataset_fits(const gm_experiment *e,
+                                    const gm_model_spec *spec,
+                                    const gm_dataset *d, gm_error *err) {
+    if ((size_t)spec->train.batch_size > gm_dataset_rows(d))
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "model '%s': train.batch_size %d exceeds the %zu "
+                            "rows of the dataset",
+                            spec->name, spec->train.batch_size,
+                            gm_dataset_rows(d));
+    bool test;
+    size_t have;
+    long want = held_out_want(e, d, &test, &have);
     if ((size_t)want > have)
         return gm_error_set(err, GM_ERR_INVALID,
                             "eval.held_out %ld exceeds the %zu %s rows of the "
                             "dataset",
                             want, have, test ? "test" : "training");
+    return GM_OK;
+}
+
+static void held_out_rows(gm_run *r) {
+    const gm_dataset *d = r->data;
+    bool test;
+    size_t have;
+    r->n_held_out = (int)held_out_want(r->e, d, &test, &have);
     r->held_out = test ? gm_dataset_test_data(d) : gm_dataset_data(d);
     r->held_out_labels =
         test ? gm_dataset_test_labels(d) : gm_dataset_labels(d);
-    r->n_held_out = (int)want;
-    return GM_OK;
 }
 
 /* Mean log p_data over the held-out rows: the data term of the IWAE
@@ -99,17 +119,13 @@ gm_status gm_run_setup(gm_run *r, gm_error *err) {
     gm_rng noise = gm_rng_stream(r->seed, "noise");
     r->data = gm_dataset_create(&r->e->dataset, &data, err);
     if (!r->data) return err->status;
-    if ((size_t)spec->train.batch_size > gm_dataset_rows(r->data))
-        return gm_error_set(err, GM_ERR_INVALID,
-                            "batch_size %d exceeds the %zu rows of the "
-                            "dataset",
-                            spec->train.batch_size, gm_dataset_rows(r->data));
+    if (gm_run_check_dataset_fits(r->e, spec, r->data, err) != GM_OK)
+        return err->status;
     r->batcher = gm_batcher_create(r->data, spec->train.batch_size,
                                    gm_rng_stream(r->seed, "batches"), err);
     if (!r->batcher) return err->status;
     r->dim = gm_dataset_dim(r->data);
-    gm_status st = held_out_rows(r, err);
-    if (st != GM_OK) return st;
+    held_out_rows(r);
     gm_build_ctx ctx = {.spec = spec,
                         .data_dim = r->dim,
                         .batch_size = spec->train.batch_size,

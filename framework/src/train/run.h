@@ -71,6 +71,13 @@ struct gm_run {
 
 /* Builds the run's dataset, batcher, model and row buffers. */
 gm_status gm_run_setup(gm_run *r, gm_error *err);
+/* The dataset holds a batch of the model and the held-out rows the
+ * evaluations ask for (eval.held_out): checked by gm_check_models before
+ * anything trains, for datasets whose size the experiment cannot tell
+ * (files), and by every run's setup. */
+gm_status gm_run_check_dataset_fits(const gm_experiment *e,
+                                    const gm_model_spec *spec,
+                                    const gm_dataset *d, gm_error *err);
 
 /* Puts the run where a state saved by its checkpoint left it (after
  * gm_run_setup): the next step is the one after run/step. */
