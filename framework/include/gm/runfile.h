@@ -42,8 +42,9 @@
  * hidden file .<name>.lock beside the file the path resolves to, through
  * symbolic links, which stay links). An existing file is never truncated:
  * replacing one writes <path>.new (under its lock too), renamed over
- * <path> only once its status is complete or interrupted; only a regular
- * file is replaced.
+ * <path> only once every run in it has ended (complete, or some failed:
+ * gm_runfile_set_ended) or it is interrupted; only a regular file is
+ * replaced.
  *
  * Names of models, metrics, parameter groups and views become HDF5 link
  * names: they must be non-empty, at most 255 bytes and contain no '/'. */
@@ -65,8 +66,8 @@ typedef struct gm_run_log gm_run_log;
 
 typedef enum gm_runfile_mode {
     GM_RUNFILE_NEW,    /* an error if `path` exists */
-    GM_RUNFILE_REPLACE /* an existing file is replaced once this one is
-                          complete or interrupted (written at path.new) */
+    GM_RUNFILE_REPLACE /* an existing file is replaced once this one has
+                          ended or is interrupted (written at path.new) */
 } gm_runfile_mode;
 
 /* Creates a run file for `path`, making missing parent directories, with
@@ -239,7 +240,8 @@ gm_status gm_runfile_write_summary(gm_runfile *f, gm_error *err);
 /* Closes the file (and any run log still open, which stays allocated
  * until gm_run_log_free), releases the lock and frees f; NULL is a no-op.
  * What counts is what was published; when replacing an existing file,
- * path.new replaces it here if its status is complete or interrupted. */
+ * path.new replaces it here if it has ended (gm_runfile_set_ended, or
+ * status complete) or is interrupted. */
 gm_status gm_runfile_close(gm_runfile *f, gm_error *err);
 
 /* ---- reading ------------------------------------------------------------ */

@@ -19,7 +19,7 @@ struct gm_runfile {
     int live_lock_fd; /* and of live_path when it differs, or -1 */
     unsigned char *image; /* buffer for the published image */
     size_t image_cap;
-    bool replaceable; /* status complete or interrupted: may replace path */
+    bool replaceable; /* every run ended, or interrupted: may replace path */
     bool deferred;    /* changes wait for gm_runfile_flush */
     bool dirty;       /* changed since the last publication */
     gm_run_log *logs; /* open run logs, linked through their `next` */
