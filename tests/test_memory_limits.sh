@@ -12,6 +12,10 @@ fake_openblas=$3
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 export CI=1
+# OpenBLAS starts one worker thread per core but one when it loads, each
+# with a 128 MB buffer: two threads, as on a 2-core machine, keep the
+# address space a limit must hold the same on any machine.
+export OPENBLAS_NUM_THREADS=2
 fail() {
     echo "FAIL: $*" >&2
     exit 1
