@@ -132,7 +132,9 @@ class Seed:
 
 
 class Model:
-    """A model with its objective and its seeds, in file order."""
+    """A model with its objective and its seeds, in file order; seeds whose
+    run failed (status "failed: ...": a NaN, say) are left out, as gm
+    summary leaves them out of its means."""
 
     def __init__(self, name, group):
         self.name = name
@@ -140,6 +142,10 @@ class Model:
         self.seeds = []
         for key, sub in group.items():
             if not key.startswith("seed_") or not isinstance(sub, h5py.Group):
+                continue
+            status = attr_str(sub, "status")
+            if status.startswith("failed"):
+                print(f"note: left out {name}/{key}: {status}")
                 continue
             try:
                 self.seeds.append(Seed(key[len("seed_"):], sub))

@@ -125,6 +125,45 @@ grep -q "note: skipped kl.png" "$work/outf" || fail "kl.png skip not noted"
 grep -q "note: skipped samples_gan.png" "$work/outf" ||
     fail "samples skip not noted"
 
+# A seed whose run failed (gm run goes on with the others) is left out of
+# the curves with a note, as gm summary leaves it out of its means.
+"$py" - "$work/one_failed.h5" <<'EOF'
+import sys
+import h5py
+import numpy as np
+with h5py.File(sys.argv[1], "w") as f:
+    f.attrs["status"] = "failed: 1 of 2 runs failed"
+    f.attrs["experiment"] = "one_failed"
+    f.create_group("dataset").attrs["name"] = "ring"
+    f["dataset/centers"] = [[1.0, 0.0], [0.0, 1.0]]
+    f.create_group("models/gan").attrs["objective"] = "gan"
+    for seed, values, status in ((1, [2.0, 1.0], "complete"),
+                                 (2, [3.0, np.inf], "failed: step 20: "
+                                  "kl_data_model is inf")):
+        run = f.create_group(f"models/gan/seed_{seed}")
+        run.attrs["status"] = status
+        run["metrics/step"] = np.array([10, 20], "i8")
+        run["metrics/kl_data_model"] = np.array(values)
+EOF
+"$py" - "$src/analysis" "$work/one_failed.h5" >"$work/outfailed" <<'EOF' ||
+import sys
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv[1])
+import h5py
+import plot_run
+with h5py.File(sys.argv[2], "r") as f:
+    model = plot_run.Model("gan", f["models/gan"])
+    assert [s.seed for s in model.seeds] == ["1"], [s.seed for s in model.seeds]
+    steps, mean, lo, hi = plot_run.over_seeds(model, "kl_data_model")
+    assert list(mean) == [2.0, 1.0], mean
+EOF
+    fail "a failed seed must be left out of the curves: $(cat "$work/outfailed")"
+grep -q "note: left out gan/seed_2: failed: step 20" "$work/outfailed" ||
+    fail "the failed seed's omission must be noted"
+"$py" "$plot" "$work/one_failed.h5" --out "$work/one_failed" >/dev/null ||
+    fail "plot_run.py failed on a file with a failed seed"
+check_png "$work/one_failed/kl.png"
+
 # Images of the shape /dataset gives: 3 channels drawn in colour (red
 # images stay red); the classifier's class counts (16 samples on 5 of
 # 1000 classes) in mode_counts.png.
@@ -177,4 +216,4 @@ expect_exit1 "$work/none.h5" "none.h5: no such file"
 echo "not hdf5" >"$work/text.h5"
 expect_exit1 "$work/text.h5" "text.h5: not an HDF5 file"
 
-echo "plot_run: figures written and valid, 3-channel images in colour, class counts; failed and bad files handled"
+echo "plot_run: figures written and valid, 3-channel images in colour, class counts; failed seeds, failed and bad files handled"
