@@ -9,17 +9,12 @@
 set -euo pipefail
 gm="$2/gm"
 fake_openblas=$3
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-export CI=1
+# shellcheck source=support/gm_shell.sh
+. "$1/tests/support/gm_shell.sh"
 # OpenBLAS starts one worker thread per core but one when it loads, each
 # with a 128 MB buffer: two threads, as on a 2-core machine, keep the
 # address space a limit must hold the same on any machine.
 export OPENBLAS_NUM_THREADS=2
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
 
 cat >"$work/x.yaml" <<'YAML'
 experiment: limits

@@ -13,14 +13,8 @@
 set -euo pipefail
 src=$1
 gm="$2/gm"
-work=$(mktemp -d)
-trap 'kill -9 $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-export CI=1
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-pass() { echo "ok: $*"; }
+# shellcheck source=support/gm_shell.sh
+. "$1/tests/support/gm_shell.sh"
 
 cat >"$work/x.yaml" <<'YAML'
 experiment: lost
@@ -41,25 +35,9 @@ models:
     discriminator: {hidden: [64, 64]}
 YAML
 
-# Waits (up to about 2 minutes, for a loaded machine) until the file at $1
-# holds a checkpoint of the first run: at step 100 of 6000, with three runs
-# to go, so a fast idle machine is still training when the test acts.
-wait_for_checkpoint() {
-    for _ in $(seq 1 2400); do
-        # grep without -q reads all of h5ls's output: with pipefail, an
-        # early exit would fail the pipe through h5ls's SIGPIPE
-        if [ -f "$1" ] && h5ls -r "$1" 2>/dev/null |
-            grep "seed_1/checkpoint/run/step" >/dev/null; then
-            return 0
-        fi
-        sleep 0.05
-    done
-    fail "no checkpoint appeared in $1"
-}
-
-status_of() {
-    h5dump -a /status "$1" | sed -n 's/.*(0): "\(.*\)".*/\1/p'
-}
+# wait_for_checkpoint finds the first run's checkpoint at step 100 of
+# 6000, with three runs to go, so a fast idle machine is still training
+# when the test acts.
 
 # The reference: the same experiment never stopped.
 "$gm" run "$work/x.yaml" --out "$work/whole.h5" --quiet --jobs 2

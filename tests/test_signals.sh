@@ -8,14 +8,8 @@
 # usage: test_signals.sh SOURCE_DIR BINARY_DIR
 set -euo pipefail
 gm="$2/gm"
-work=$(mktemp -d)
-trap 'kill -9 $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-export CI=1
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-pass() { echo "ok: $*"; }
+# shellcheck source=support/gm_shell.sh
+. "$1/tests/support/gm_shell.sh"
 
 # Long enough to be training when the signal comes (a checkpoint every
 # 100 steps of 4000), with an evaluation line every 400 steps.
@@ -32,24 +26,6 @@ models:
     encoder: {hidden: [32]}
     decoder: {hidden: [32]}
 YAML
-
-# Waits (up to about 2 minutes, for a loaded machine) until the file at $1
-# holds a checkpoint of the first run.
-wait_for_checkpoint() {
-    for _ in $(seq 1 2400); do
-        # grep without -q reads all of h5ls's output (pipefail)
-        if [ -f "$1" ] && h5ls -r "$1" 2>/dev/null |
-            grep "seed_1/checkpoint/run/step" >/dev/null; then
-            return 0
-        fi
-        sleep 0.05
-    done
-    fail "no checkpoint appeared in $1"
-}
-
-status_of() {
-    h5dump -a /status "$1" | sed -n 's/.*(0): "\(.*\)".*/\1/p'
-}
 
 # A hangup: like SIGTERM, exit 128 + 1.
 out="$work/hup.h5"
