@@ -994,6 +994,17 @@ static char *generated_doc(const char *head, const char *tail, int n,
     return doc;
 }
 
+/* Loads a generated document and frees it: the error it must give, as
+ * refused (GM_ERR_INVALID). */
+static gm_error refusal_of(char *doc) {
+    gm_experiment e;
+    gm_error err = {0};
+    gm_status st = load(&e, doc, NULL, 0, &err);
+    free(doc);
+    cr_assert_eq(st, GM_ERR_INVALID, "%s", err.message);
+    return err;
+}
+
 Test(config_hostile, hundred_thousand_unknown_keys_give_the_first,
      HANG_GUARD) {
     char *doc = generated_doc("experiment: mini\n"
@@ -1003,11 +1014,7 @@ Test(config_hostile, hundred_thousand_unknown_keys_give_the_first,
                               "train:\n"
                               "  steps: 100\n",
                               "  k%d: 1\n", 100000, "");
-    gm_experiment e;
-    gm_error err = {0};
-    gm_status st = load(&e, doc, NULL, 0, &err);
-    free(doc);
-    cr_assert_eq(st, GM_ERR_INVALID, "%s", err.message);
+    gm_error err = refusal_of(doc);
     cr_assert(strstr(err.message, "x.yaml:7:3: train.k0: unknown key "
                                   "\"k0\""),
               "%s", err.message);
@@ -1018,11 +1025,7 @@ Test(config_hostile, a_duplicate_after_hundred_thousand_keys_is_found,
     char *doc = generated_doc("experiment: mini\n"
                               "extra:\n",
                               "  k%d: 1\n", 100000, "  k99999: 2\n");
-    gm_experiment e;
-    gm_error err = {0};
-    gm_status st = load(&e, doc, NULL, 0, &err);
-    free(doc);
-    cr_assert_eq(st, GM_ERR_INVALID, "%s", err.message);
+    gm_error err = refusal_of(doc);
     cr_assert_str_eq(err.message,
                      "x.yaml:100003:3: extra.k99999: duplicate key "
                      "\"k99999\" (first at line 100002)");
@@ -1038,11 +1041,7 @@ Test(config_hostile, a_hundred_thousand_point_sweep_is_refused_unexpanded,
                               "sweep:\n"
                               "  models.vae.params.beta: [0",
                               ", 1e-%d", 99999, "]\n");
-    gm_experiment e;
-    gm_error err = {0};
-    gm_status st = load(&e, doc, NULL, 0, &err);
-    free(doc);
-    cr_assert_eq(st, GM_ERR_INVALID, "%s", err.message);
+    gm_error err = refusal_of(doc);
     cr_assert_str_eq(err.message,
                      "x.yaml:7:27: sweep.models.vae.params.beta: 100000 "
                      "values: a sweep makes at most 4096 models; sweep "
@@ -1058,11 +1057,7 @@ Test(config_hostile, a_repeated_sweep_value_is_found_among_4000) {
                               "sweep:\n"
                               "  models.vae.params.beta: [0",
                               ", 1e-%d", 3999, ", 1e-7]\n");
-    gm_experiment e;
-    gm_error err = {0};
-    gm_status st = load(&e, doc, NULL, 0, &err);
-    free(doc);
-    cr_assert_eq(st, GM_ERR_INVALID, "%s", err.message);
+    gm_error err = refusal_of(doc);
     cr_assert(strstr(err.message, "sweep.models.vae.params.beta[4000]: "
                                   "duplicate value 1e-7 (also [8])"),
               "%s", err.message);
@@ -1076,11 +1071,7 @@ Test(config_hostile, a_sweep_over_100000_models_is_refused_unexpanded,
                               "sweep: {models.m0.params.beta: [1, 2]}\n"
                               "models:\n",
                               "  m%d: {objective: vae_elbo}\n", 100000, "");
-    gm_experiment e;
-    gm_error err = {0};
-    gm_status st = load(&e, doc, NULL, 0, &err);
-    free(doc);
-    cr_assert_eq(st, GM_ERR_INVALID, "%s", err.message);
+    gm_error err = refusal_of(doc);
     cr_assert_str_eq(err.message, "x.yaml:6:3: models: 100000 models: at "
                                   "most 4096 are allowed");
 }
@@ -1091,11 +1082,7 @@ Test(config_hostile, more_than_4096_models_are_refused) {
                               "train: {steps: 100}\n"
                               "models:\n",
                               "  m%d: {objective: vae_elbo}\n", 4097, "");
-    gm_experiment e;
-    gm_error err = {0};
-    gm_status st = load(&e, doc, NULL, 0, &err);
-    free(doc);
-    cr_assert_eq(st, GM_ERR_INVALID, "%s", err.message);
+    gm_error err = refusal_of(doc);
     cr_assert_str_eq(err.message, "x.yaml:5:3: models: 4097 models: at most "
                                   "4096 are allowed");
 }
