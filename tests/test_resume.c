@@ -85,27 +85,51 @@ static const char *const models[] = {"vae",    "ae",  "joint", "gan",  "prior",
                                      "frozen", "aae", "ali",   "conv", "cls"};
 #define N_MODELS 10
 
-static gm_status train_until(const char *out, int jobs, bool resume,
-                             const char *model, long stop, gm_error *err) {
+/* How a test trains an experiment: --jobs, --resume, --retry-failed,
+ * --force, and where to stop (stop_model, or any model if NULL, at step
+ * stop_at if > 0). */
+typedef struct train_how {
+    int jobs;
+    bool resume, retry_failed, replace;
+    const char *stop_model;
+    long stop_at;
+} train_how;
+
+/* Trains the experiment `text` (named `name` in errors) into `out`, as
+ * gm run does with these options. */
+static gm_status train_text(const char *text, const char *name,
+                            const char *out, train_how h, gm_error *err) {
     gm_registry *reg = gm_builtin_registry();
     char set_out[256];
     snprintf(set_out, sizeof set_out, "out=%s", out);
     const char *sets[] = {set_out};
     gm_experiment e;
-    gm_status s = gm_config_load_string(&e, experiment, "resume.yaml", sets, 1,
+    gm_status s = gm_config_load_string(&e, text, name, sets, 1,
                                         gm_registry_schema, reg, err);
     cr_assert_eq(s, GM_OK, "%s", err->message);
-    test_stopper st = {.model = model, .at = stop};
-    gm_train_options opts = {.jobs = jobs,
-                             .resume = resume,
+    test_stopper st = {.model = h.stop_model, .at = h.stop_at};
+    gm_train_options opts = {.jobs = h.jobs,
+                             .resume = h.resume,
+                             .retry_failed = h.retry_failed,
+                             .replace = h.replace,
                              .stop = &st.flag,
-                             .progress = stop > 0 ? test_stop_at : NULL,
+                             .progress = h.stop_at > 0 ? test_stop_at : NULL,
                              .progress_ctx = &st,
                              .progress_interval = 1e-12};
     s = gm_train_experiment(&e, reg, &opts, err);
     gm_experiment_clear(&e);
     gm_registry_free(reg);
     return s;
+}
+
+static gm_status train_until(const char *out, int jobs, bool resume,
+                             const char *model, long stop, gm_error *err) {
+    return train_text(experiment, "resume.yaml", out,
+                      (train_how){.jobs = jobs,
+                                  .resume = resume,
+                                  .stop_model = model,
+                                  .stop_at = stop},
+                      err);
 }
 
 static gm_status train(const char *out, int jobs, bool resume, long stop,
@@ -269,25 +293,9 @@ static gm_status train_guarded(const char *out, bool resume, const char *seeds,
     char gan[512], text[4096];
     snprintf(gan, sizeof gan, gan_model, gan_lr ? gan_lr : "");
     snprintf(text, sizeof text, guarded, seeds, radius, gan_lr ? gan : "");
-    gm_registry *reg = gm_builtin_registry();
-    char set_out[256];
-    snprintf(set_out, sizeof set_out, "out=%s", out);
-    const char *sets[] = {set_out};
-    gm_experiment e;
-    gm_status s = gm_config_load_string(&e, text, "guarded.yaml", sets, 1,
-                                        gm_registry_schema, reg, err);
-    cr_assert_eq(s, GM_OK, "%s", err->message);
-    test_stopper st = {.at = stop};
-    gm_train_options opts = {.jobs = 2,
-                             .resume = resume,
-                             .stop = &st.flag,
-                             .progress = stop > 0 ? test_stop_at : NULL,
-                             .progress_ctx = &st,
-                             .progress_interval = 1e-12};
-    s = gm_train_experiment(&e, reg, &opts, err);
-    gm_experiment_clear(&e);
-    gm_registry_free(reg);
-    return s;
+    return train_text(text, "guarded.yaml", out,
+                      (train_how){.jobs = 2, .resume = resume, .stop_at = stop},
+                      err);
 }
 
 /* An edited stored experiment is refused, naming the model and the key
@@ -440,37 +448,11 @@ static const char diverging[] =
 #define DIVERGING "gan[lr=1.0e+4]"
 #define HEALTHY "gan[lr=1.0e-3]"
 
-typedef struct sweep_how {
-    int jobs;
-    bool resume, retry_failed, replace;
-    const char *stop_model; /* stop when it reaches stop_at, if > 0 */
-    long stop_at;
-} sweep_how;
-
-static gm_status train_sweep(const char *out, const char *lrs, sweep_how h,
-                       gm_error *err) {
-    char text[2048], set_out[256];
+static gm_status train_sweep(const char *out, const char *lrs, train_how h,
+                             gm_error *err) {
+    char text[2048];
     snprintf(text, sizeof text, diverging, lrs);
-    snprintf(set_out, sizeof set_out, "out=%s", out);
-    const char *sets[] = {set_out};
-    gm_registry *reg = gm_builtin_registry();
-    gm_experiment e;
-    gm_status s = gm_config_load_string(&e, text, "diverging.yaml", sets, 1,
-                                        gm_registry_schema, reg, err);
-    cr_assert_eq(s, GM_OK, "%s", err->message);
-    test_stopper st = {.model = h.stop_model, .at = h.stop_at};
-    gm_train_options opts = {.jobs = h.jobs,
-                             .resume = h.resume,
-                             .retry_failed = h.retry_failed,
-                             .replace = h.replace,
-                             .stop = &st.flag,
-                             .progress = h.stop_at > 0 ? test_stop_at : NULL,
-                             .progress_ctx = &st,
-                             .progress_interval = 1e-12};
-    s = gm_train_experiment(&e, reg, &opts, err);
-    gm_experiment_clear(&e);
-    gm_registry_free(reg);
-    return s;
+    return train_text(text, "diverging.yaml", out, h, err);
 }
 
 /* The status attribute of the object at `obj` (a copy). */
@@ -528,11 +510,11 @@ Test(failed_runs, a_diverging_run_fails_alone, .init = make_dir,
     char alone[128], path[128], status[512];
     gm_error err = {0};
     snprintf(alone, sizeof alone, "%s/alone.h5", dir);
-    cr_assert_eq(train_sweep(alone, "[1.0e-3]", (sweep_how){.jobs = 1}, &err), GM_OK,
+    cr_assert_eq(train_sweep(alone, "[1.0e-3]", (train_how){.jobs = 1}, &err), GM_OK,
                  "%s", err.message);
     for (int jobs = 1; jobs <= 2; jobs++) {
         snprintf(path, sizeof path, "%s/both_%d.h5", dir, jobs);
-        cr_assert_eq(train_sweep(path, "[1.0e+4, 1.0e-3]", (sweep_how){.jobs = jobs},
+        cr_assert_eq(train_sweep(path, "[1.0e+4, 1.0e-3]", (train_how){.jobs = jobs},
                            &err),
                      GM_ERR_STATE, "jobs %d: %s", jobs, err.message);
         cr_assert(strstr(err.message, "2 of 4 runs failed"), "%s",
@@ -594,10 +576,10 @@ Test(failed_runs, resume_finishes_the_others_and_skips_failed_runs,
     snprintf(whole, sizeof whole, "%s/whole.h5", dir);
     snprintf(path, sizeof path, "%s/stopped.h5", dir);
     const char *lrs = "[1.0e+4, 1.0e-3]";
-    cr_assert_eq(train_sweep(whole, lrs, (sweep_how){.jobs = 2}, &err), GM_ERR_STATE,
+    cr_assert_eq(train_sweep(whole, lrs, (train_how){.jobs = 2}, &err), GM_ERR_STATE,
                  "%s", err.message);
     cr_assert_eq(train_sweep(path, lrs,
-                       (sweep_how){.jobs = 1, .stop_model = HEALTHY, .stop_at = 12},
+                       (train_how){.jobs = 1, .stop_model = HEALTHY, .stop_at = 12},
                        &err),
                  GM_INTERRUPTED, "%s", err.message);
     read_status_attr(path, "/", status, sizeof status);
@@ -608,7 +590,7 @@ Test(failed_runs, resume_finishes_the_others_and_skips_failed_runs,
                   first[seed - 1]);
     }
     for (int again = 0; again < 2; again++) {
-        cr_assert_eq(train_sweep(path, lrs, (sweep_how){.jobs = 2, .resume = true}, &err),
+        cr_assert_eq(train_sweep(path, lrs, (train_how){.jobs = 2, .resume = true}, &err),
                      GM_ERR_STATE, "%s", err.message);
         cr_assert(strstr(err.message, "2 of 4 runs failed"), "%s",
                   err.message);
@@ -617,7 +599,7 @@ Test(failed_runs, resume_finishes_the_others_and_skips_failed_runs,
         same_healthy_runs(whole, path);
     }
     cr_assert_eq(train_sweep(path, lrs,
-                       (sweep_how){.jobs = 2, .resume = true, .retry_failed = true},
+                       (train_how){.jobs = 2, .resume = true, .retry_failed = true},
                        &err),
                  GM_ERR_STATE, "%s", err.message);
     for (int seed = 1; seed <= 2; seed++) {
@@ -636,10 +618,10 @@ Test(failed_runs, a_file_with_failed_runs_replaces_the_old_one,
     gm_error err = {0};
     snprintf(path, sizeof path, "%s/forced.h5", dir);
     snprintf(fresh, sizeof fresh, "%s.new", path);
-    cr_assert_eq(train_sweep(path, "[1.0e-3]", (sweep_how){.jobs = 1}, &err),
+    cr_assert_eq(train_sweep(path, "[1.0e-3]", (train_how){.jobs = 1}, &err),
                  GM_OK, "%s", err.message);
     cr_assert_eq(train_sweep(path, "[1.0e+4, 1.0e-3]",
-                             (sweep_how){.jobs = 2, .replace = true}, &err),
+                             (train_how){.jobs = 2, .replace = true}, &err),
                  GM_ERR_STATE, "%s", err.message);
     cr_assert(strstr(err.message, " in ") && !strstr(err.message, ".h5.new"),
               "the message names the replaced file: %s", err.message);
