@@ -413,8 +413,9 @@ Test(resume, a_file_stopped_before_its_layout_resumes, .init = make_dir,
     cr_assert_str_eq(info.status, "complete");
     gm_runfile_info_clear(&info);
     int n = 0;
+    static const char *const attrs[] = {"config"};
     char **configs = NULL;
-    cr_assert_eq(gm_runfile_read_models_text(path, "config", &configs, &n,
+    cr_assert_eq(gm_runfile_read_models_text(path, attrs, 1, &configs, &n,
                                              &err),
                  GM_OK, "%s", err.message);
     cr_assert_eq(n, 2);

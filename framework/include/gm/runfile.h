@@ -193,8 +193,9 @@ gm_status gm_runfile_write_state(gm_runfile *f, const char *model,
 
 /* Writes (replacing) the string attribute `name` on /models/<model>;
  * reads it from a file open for writing (*out malloc'd, NULL when the
- * model has no such attribute), or of every model of the file at `path`,
- * in file order (*out: *n malloc'd strings or NULLs; free with
+ * model has no such attribute), or n_attrs of them of every model of the
+ * file at `path`, in one read of the file (out[a]: the *n models' values
+ * of attrs[a] in file order, malloc'd strings or NULLs; free each with
  * gm_runfile_texts_free): the resolved settings a model's runs train
  * with (attrs config and config_digest), kept with its checkpoints so
  * that --resume can refuse a stored experiment edited since. */
@@ -203,7 +204,8 @@ gm_status gm_runfile_set_model_text(gm_runfile *f, const char *model,
                                     gm_error *err);
 gm_status gm_runfile_model_text(gm_runfile *f, const char *model,
                                 const char *name, char **out, gm_error *err);
-gm_status gm_runfile_read_models_text(const char *path, const char *name,
+gm_status gm_runfile_read_models_text(const char *path,
+                                      const char *const *attrs, int n_attrs,
                                       char ***out, int *n, gm_error *err);
 void gm_runfile_texts_free(char **texts, int n);
 

@@ -164,9 +164,11 @@ gm_status gm_runfile_model_text(gm_runfile *f, const char *model,
     return st;
 }
 
-gm_status gm_runfile_read_models_text(const char *path, const char *name,
+gm_status gm_runfile_read_models_text(const char *path,
+                                      const char *const *attrs, int n_attrs,
                                       char ***out, int *n, gm_error *err) {
-    *out = NULL;
+    for (int a = 0; a < n_attrs; a++)
+        out[a] = NULL;
     *n = 0;
     gm_h5_quiet q = gm_h5_quiet_begin();
     hid_t file, models = -1;
@@ -178,20 +180,22 @@ gm_status gm_runfile_read_models_text(const char *path, const char *name,
                         "no models group (not a gm run file?)");
     if (st == GM_OK && (count = gm_h5_list(models, &names)) < 0)
         st = gm_h5_fail(err, GM_ERR_IO, path, "/models", "cannot list");
-    if (st == GM_OK && count >= 0 &&
-        !(*out = calloc((size_t)count + 1, sizeof **out)))
-        st = gm_error_set(err, GM_ERR_NOMEM, "%s: out of memory", path);
-    for (int i = 0; st == GM_OK && i < count; i++) {
-        st = model_text(file, path, names[i], name, &(*out)[i], err);
-        *n = i + 1;
-    }
+    for (int a = 0; st == GM_OK && count >= 0 && a < n_attrs; a++)
+        if (!(out[a] = calloc((size_t)count + 1, sizeof *out[a])))
+            st = gm_error_set(err, GM_ERR_NOMEM, "%s: out of memory", path);
+    if (st == GM_OK) *n = count;
+    for (int i = 0; st == GM_OK && i < count; i++)
+        for (int a = 0; st == GM_OK && a < n_attrs; a++)
+            st = model_text(file, path, names[i], attrs[a], &out[a][i], err);
     if (count >= 0) gm_h5_names_free(names, count);
     if (models >= 0) H5Gclose(models);
     if (file >= 0) H5Fclose(file);
     gm_h5_quiet_end(q);
     if (st != GM_OK) {
-        gm_h5_names_free(*out, *n);
-        *out = NULL;
+        for (int a = 0; a < n_attrs; a++) {
+            gm_h5_names_free(out[a], *n);
+            out[a] = NULL;
+        }
         *n = 0;
     }
     return st;

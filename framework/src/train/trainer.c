@@ -529,14 +529,13 @@ static gm_status check_config(const char *path, const char *name,
 static gm_status check_configs(const gm_experiment *e,
                                const gm_runfile_index *idx, gm_error *err) {
     if (idx->n_models == 0) return GM_OK; /* not laid out: nothing trained */
-    char **stored = NULL, **digests = NULL;
-    int n_stored = 0, n_digests = 0;
-    gm_status s = gm_runfile_read_models_text(e->out, "config", &stored,
-                                              &n_stored, err);
-    if (s == GM_OK)
-        s = gm_runfile_read_models_text(e->out, "config_digest", &digests,
-                                        &n_digests, err);
-    if (s == GM_OK && (n_stored != e->n_models || n_digests != e->n_models))
+    static const char *const attrs[] = {"config", "config_digest"};
+    char **texts[2];
+    int n_stored = 0;
+    gm_status s =
+        gm_runfile_read_models_text(e->out, attrs, 2, texts, &n_stored, err);
+    char **stored = texts[0], **digests = texts[1];
+    if (s == GM_OK && n_stored != e->n_models)
         s = gm_error_set(err, GM_ERR_STATE, "%s: the models changed while "
                          "being read", e->out);
     for (int m = 0; s == GM_OK && m < e->n_models; m++) {
@@ -550,7 +549,7 @@ static gm_status check_configs(const gm_experiment *e,
         free(now);
     }
     gm_runfile_texts_free(stored, n_stored);
-    gm_runfile_texts_free(digests, n_digests);
+    gm_runfile_texts_free(digests, n_stored);
     return s;
 }
 
