@@ -192,19 +192,20 @@ Test(plugin_api, libgm_alone_knows_no_objective) {
 
 Test(plugin_api, the_builtins_are_added_as_any_objective_is) {
     gm_registry *r = gm_builtin_registry();
-    const char *names[] = {"vae_elbo",       "joint_kl", "gan",
-                           "gan_data_prior", "aae",      "ali",
-                           "classifier"};
-    cr_assert_eq(gm_registry_count(r), 7);
-    for (int i = 0; i < 7; i++) {
-        cr_assert_str_eq(gm_registry_at(r, i)->schema.name, names[i]);
-        cr_assert_null(gm_registry_plugin_path(r, names[i]));
+    cr_assert_gt(gm_registry_count(r), 0);
+    for (int i = 0; i < gm_registry_count(r); i++) {
+        const gm_objective *o = gm_registry_at(r, i);
+        cr_assert_null(gm_registry_plugin_path(r, o->schema.name));
+        cr_assert_eq(gm_registry_find(r, o->schema.name, NULL, NULL), o);
+        gm_error err = {0};
+        cr_assert_neq(gm_registry_add(r, o, &err), GM_OK);
+        char want[GM_ERROR_MAX];
+        snprintf(want, sizeof want,
+                 "objective %s: the objective name '%s' is taken by a "
+                 "built-in objective: give the objective another name",
+                 o->schema.name, o->schema.name);
+        cr_assert_str_eq(err.message, want);
     }
-    gm_error err = {0};
-    cr_assert_neq(gm_registry_add(r, gm_registry_at(r, 2), &err), GM_OK);
-    cr_assert_str_eq(err.message,
-                     "objective gan: the objective name 'gan' is taken by a "
-                     "built-in objective: give the objective another name");
     gm_registry_free(r);
 }
 
@@ -212,6 +213,7 @@ Test(plugin_api, the_builtins_are_added_as_any_objective_is) {
 Test(plugin_api, a_plugin_cannot_replace_a_builtin) {
     gm_registry *r = gm_builtin_registry();
     const gm_objective *gan = gm_registry_find(r, "gan", NULL, NULL);
+    int builtins = gm_registry_count(r);
     gm_error err = {0};
     cr_assert_null(gm_registry_load(r, GM_IMPOSTOR_PLUGIN, &err));
     cr_assert(strstr(err.message, "plugin " GM_IMPOSTOR_PLUGIN ": ") ==
@@ -220,7 +222,7 @@ Test(plugin_api, a_plugin_cannot_replace_a_builtin) {
     cr_assert(strstr(err.message, "'gan' is taken by a built-in objective"),
               "%s", err.message);
     cr_assert_eq(gm_registry_find(r, "gan", NULL, NULL), gan);
-    cr_assert_eq(gm_registry_count(r), 7);
+    cr_assert_eq(gm_registry_count(r), builtins);
     gm_registry_free(r);
 }
 
