@@ -2,7 +2,7 @@
  * gm_graph_backward walked again here with a thread CPU-time clock
  * (CLOCK_THREAD_CPUTIME_ID: time the thread was preempted does not count)
  * around each op, summed per op and output shape. It reads the graph's
- * insides (framework/src/graph_internal.h), so it follows graph.c's two
+ * insides (framework/src/engine/graph_internal.h), so it follows graph.c's two
  * loops; the optimizer runs after backward (gm_optim_step) rather than
  * inside it, and is timed on its own. For benchmark programs only. */
 #ifndef GM_BENCH_OP_PROFILE_H
@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "gm/gm.h"
-#include "graph_internal.h"
+#include "engine/graph_internal.h"
 
 enum { PROFILE_MAX_ROWS = 64 };
 
