@@ -20,8 +20,9 @@
 #define GM_MAX_ROLES 4
 #define GM_MODEL_NAME_MAX 128
 
-/* dataset: one of ring | grid | fashion_mnist | stacked_fashion_mnist |
- * idx | hdf5. Only the fields of the chosen kind are meaningful. */
+/* dataset: one of the kinds `gm list datasets` prints (gm/data.h), which
+ * reads the fields named after its keys; the others are meaningful only
+ * to other kinds. */
 typedef struct gm_dataset_spec {
     char name[32];
     /* ring: `modes` centres on a circle of `radius`; grid: side x side
@@ -36,7 +37,7 @@ typedef struct gm_dataset_spec {
     /* idx: `path` and optional `test_path` (may end in .gz);
      * hdf5: `path` and the 2-D float dataset `key` inside it;
      * fashion_mnist: `path` is the directory (default
-     * /usr/share/datasets/fashion-mnist). */
+     * GM_FASHION_MNIST_DIR of gm/data.h). */
     char path[GM_PATH_MAX];
     char test_path[GM_PATH_MAX];
     char key[256];

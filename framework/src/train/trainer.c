@@ -13,6 +13,7 @@
 
 #include "blas/thread_buffer.h"
 #include "cluster.h"
+#include "data/dataset_kinds.h"
 #include "gm/runfile.h"
 #include "run_config.h"
 
@@ -197,19 +198,15 @@ static void *worker(void *arg) {
 static gm_status write_dataset(gm_runfile *file, const gm_experiment *e,
                                const gm_dataset *d, gm_error *err) {
     const gm_dataset_spec *ds = &e->dataset;
-    bool ring = strcmp(ds->name, "ring") == 0;
-    bool grid = strcmp(ds->name, "grid") == 0;
-    const char *names[9];
-    double values[9];
+    const gm_dataset_kind_row *kind = gm_dataset_kind_find(ds->name);
+    const char *names[GM_DATASET_KEYS_MAX + 5];
+    double values[GM_DATASET_KEYS_MAX + 5];
     int n = 0;
-    if (ring) {
-        names[n] = "modes", values[n++] = ds->modes;
-        names[n] = "radius", values[n++] = ds->radius;
-    }
-    if (grid) {
-        names[n] = "side", values[n++] = ds->side;
-        names[n] = "spacing", values[n++] = ds->spacing;
-    }
+    for (int j = 0; kind && j < kind->n_keys; j++)
+        if (kind->keys[j].in_run_file) {
+            names[n] = kind->keys[j].name;
+            values[n++] = gm_dataset_key_number(ds, &kind->keys[j]);
+        }
     names[n] = "size", values[n++] = (double)gm_dataset_rows(d);
     names[n] = "dim", values[n++] = gm_dataset_dim(d);
     int shape[3];
