@@ -26,13 +26,8 @@ static const gm_role_shape vae_shapes[] = {
     {.in = {.data = 1}, .out = {.latent = 2}},
     {.in = {.latent = 1}, .out = {.data = 1}},
 };
-static const gm_objective_schema vae_schema = {.name = "vae_elbo",
-                                               .summary = "VAE",
-                                               .roles = vae_roles,
-                                               .n_roles = 2,
-                                               .hparams = vae_params,
-                                               .n_hparams = 3,
-                                               .shapes = vae_shapes};
+static const gm_objective_schema vae_schema = {
+    "vae_elbo", "VAE", vae_roles, 2, vae_params, 3, vae_shapes, NULL, 0};
 
 static const char *const gan_roles[] = {"generator", "discriminator"};
 static const char *const gan_losses[] = {"minimax", "non_saturating", NULL};
@@ -44,38 +39,34 @@ static const gm_role_shape gan_shapes[] = {
     {.in = {.latent = 1}, .out = {.data = 1}},
     {.in = {.data = 1}, .out = {.fixed = 1}},
 };
-static const gm_objective_schema gan_schema = {.name = "gan",
-                                               .summary = "GAN",
-                                               .roles = gan_roles,
-                                               .n_roles = 2,
-                                               .hparams = gan_params,
-                                               .n_hparams = 2,
-                                               .shapes = gan_shapes};
+static const gm_objective_schema gan_schema = {
+    "gan", "GAN", gan_roles, 2, gan_params, 2, gan_shapes, NULL, 0};
 
 /* A classifier's output is one logit per class of the dataset. */
 static const char *const classifier_roles[] = {"classifier"};
 static const gm_role_shape classifier_shapes[] = {
     {.in = {.data = 1}, .out = {.classes = 1}},
 };
-static const gm_objective_schema classifier_schema = {
-    .name = "classifier",
-    .summary = "classifier",
-    .roles = classifier_roles,
-    .n_roles = 1,
-    .shapes = classifier_shapes};
+static const gm_objective_schema classifier_schema = {"classifier",
+                                                      "classifier",
+                                                      classifier_roles,
+                                                      1,
+                                                      NULL,
+                                                      0,
+                                                      classifier_shapes,
+                                                      NULL,
+                                                      0};
 
 /* An objective that does not declare its networks' shapes, and one whose
  * declared shape is broken (an input of width 0). */
 static const gm_objective_schema shapeless_schema = {
-    .name = "shapeless", .summary = "no shapes", .roles = gan_roles,
-    .n_roles = 2};
+    "shapeless", "no shapes", gan_roles, 2, NULL, 0, NULL, NULL, 0};
 static const gm_role_shape broken_shapes[] = {
     {.in = {0}, .out = {.data = 1}},
     {.in = {.data = 1}, .out = {.fixed = 1}},
 };
 static const gm_objective_schema broken_schema = {
-    .name = "broken", .summary = "bad shape", .roles = gan_roles,
-    .n_roles = 2, .shapes = broken_shapes};
+    "broken", "bad shape", gan_roles, 2, NULL, 0, broken_shapes, NULL, 0};
 
 static const gm_objective_schema *fake_lookup(const char *objective,
                                               const char *plugin, void *ctx,
@@ -552,6 +543,36 @@ Test(config_valid, layer_lists) {
     cr_assert_eq(d->layers[4].kind, GM_LAYER_FLATTEN);
     cr_assert_eq(d->layers[5].kind, GM_LAYER_LINEAR);
     cr_assert_eq(d->layers[5].out, 0, "the last linear takes the objective's");
+    gm_experiment_clear(&e);
+}
+
+/* Every activation is a layer kind: elu with its alpha, softplus bare,
+ * their shapes checked with the rest (784 in, 1 out). */
+Test(config_valid, activation_layers) {
+    gm_experiment e;
+    load_ok(&e,
+            "experiment: x\n"
+            "dataset: {name: fashion_mnist}\n"
+            "train: {steps: 10}\n"
+            "models:\n"
+            "  gan:\n"
+            "    objective: gan\n"
+            "    discriminator:\n"
+            "      layers:\n"
+            "        - {linear: {out: 8}}\n"
+            "        - {elu: {alpha: 0.5}}\n"
+            "        - {linear: {out: 8}}\n"
+            "        - elu\n"
+            "        - softplus\n"
+            "        - linear\n",
+            NULL, 0);
+    const gm_mlp_spec *d = network(model(&e, "gan"), "discriminator");
+    cr_assert_eq(d->n_layers, 6);
+    cr_assert_eq(d->layers[1].kind, GM_LAYER_ELU);
+    ASSERT_FLOAT_EQ(d->layers[1].alpha, 0.5);
+    cr_assert_eq(d->layers[3].kind, GM_LAYER_ELU);
+    cr_assert_eq(d->layers[3].alpha, 0.0f, "0 takes the default");
+    cr_assert_eq(d->layers[4].kind, GM_LAYER_SOFTPLUS);
     gm_experiment_clear(&e);
 }
 
@@ -1700,6 +1721,19 @@ static const invalid_case invalid_cases[] = {
      IMG_DISC "        - {relu: {slope: 1}}\n",
      {0}, "x.yaml:9:19: models.gan.discriminator.layers[0].relu.slope",
      "relu takes no arguments"},
+    {"argument to softplus, which takes none",
+     IMG_DISC "        - {softplus: {beta: 2}}\n",
+     {0}, "x.yaml:9:23: models.gan.discriminator.layers[0].softplus.beta",
+     "softplus takes no arguments"},
+    {"elu of a negative alpha",
+     IMG_DISC "        - {elu: {alpha: -1}}\n",
+     {0}, "x.yaml:9:25: models.gan.discriminator.layers[0].elu.alpha",
+     "must be > 0, got -1"},
+    {"activation layer on an image keeps its shape",
+     IMG_DISC "        - {reshape: [1, 28, 28]}\n        - softplus\n"
+     "        - linear\n",
+     {0}, "x.yaml:11:11: models.gan.discriminator.layers[2] (linear)",
+     "input [1, 28, 28]: needs flat features; put a flatten before it"},
     {"convolution without a kernel",
      IMG_DISC "        - {conv2d: {out: 3}}\n",
      {0}, "x.yaml:9:20: models.gan.discriminator.layers[0].conv2d.kernel",

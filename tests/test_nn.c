@@ -365,6 +365,46 @@ Test(nn_layers, forward_is_the_ops_it_lists) {
     gm_params_free(p);
 }
 
+/* The activations elu and softplus as layers, on an image and on flat
+ * features: the shapes pass through, and the forward is gm_elu (with the
+ * layer's alpha, or 1) and gm_softplus, bit for bit. */
+Test(nn_layers, elu_and_softplus_layers_are_their_ops) {
+    gm_params *p = gm_params_create("net");
+    gm_rng init = gm_rng_stream(2, "init");
+    gm_mlp m;
+    gm_mlp_spec s = {.out = 12, .n_layers = 5};
+    s.layers[0] = reshape3(3, 2, 2);
+    s.layers[1] = (gm_layer_spec){.kind = GM_LAYER_ELU, .alpha = 0.5f};
+    s.layers[2] = layer(GM_LAYER_SOFTPLUS);
+    s.layers[3] = layer(GM_LAYER_FLATTEN);
+    s.layers[4] = layer(GM_LAYER_ELU);
+    gm_layer planned[GM_NET_MAX_LAYERS];
+    int bad;
+    gm_error err = {0};
+    cr_assert_eq(gm_net_plan(&s, 12, 12, "net", planned, &bad, &err), GM_OK,
+                 "%s", err.message);
+    cr_assert_eq(planned[2].out_ndim, 3);
+    cr_assert_eq(planned[2].out_shape[0], 3);
+    cr_assert_eq(planned[2].out_shape[2], 2);
+    cr_assert_eq(planned[1].params + planned[2].params, 0);
+    cr_assert_eq(gm_net_init(&m, p, NULL, "net", 12, &s, &init, &err), GM_OK,
+                 "%s", err.message);
+    cr_assert_eq(gm_params_count(p), 0, "activations have no parameters");
+    gm_graph *g = gm_graph_create("g");
+    float xs[2 * 12];
+    gm_rng data = gm_rng_stream(3, "x");
+    gm_rng_fill_normal(&data, xs, 24);
+    gm_node *x = gm_constant(g, "x", (int[]){2, 12}, 2, xs);
+    gm_node *y = gm_mlp_forward(g, &m, x);
+    gm_node *want = gm_elu(g, gm_softplus(g, gm_elu(g, x, 0.5f)), 1.0f);
+    cr_assert_eq(gm_graph_compile(g, &err), GM_OK, "%s", err.message);
+    gm_graph_forward(g);
+    cr_assert_eq(gm_node_shape(y)->dim[1], 12);
+    cr_assert_eq(memcmp(gm_node_data(y), gm_node_data(want), sizeof xs), 0);
+    gm_graph_free(g);
+    gm_params_free(p);
+}
+
 /* Batch norm: a training graph normalises with the batch and moves the
  * shared running statistics; an evaluating graph (a sampler) uses them and
  * leaves them be. */
@@ -443,6 +483,25 @@ Test(nn_layers, kind_names_round_trip) {
     }
     gm_layer_kind out;
     cr_assert_not(gm_layer_kind_parse("conv3d", &out));
+}
+
+/* An MLP's activations and the layer kinds are named in one place: every
+ * activation but none is the layer kind of its name, and the layers that
+ * are activations are exactly those. */
+Test(nn_layers, every_activation_is_a_layer_kind) {
+    int activations = 0;
+    for (int a = 1; a < GM_ACT_COUNT; a++) {
+        gm_layer_kind k;
+        cr_assert(gm_layer_kind_parse(gm_activation_name(a), &k), "%s",
+                  gm_activation_name(a));
+    }
+    for (int k = 0; k < GM_LAYER_KIND_COUNT; k++) {
+        gm_activation a;
+        activations += gm_activation_parse(gm_layer_kind_name(k), &a);
+    }
+    cr_assert_eq(activations, GM_ACT_COUNT - 1);
+    gm_activation none;
+    cr_assert(gm_activation_parse("none", &none) && none == GM_ACT_NONE);
 }
 
 /* Convergence: a conv net (conv, batch norm, relu, linear) learns what a

@@ -8,46 +8,6 @@
 #include "gm/ops.h"
 #include "nn_internal.h"
 
-static const char *const activation_names[] = {
-    [GM_ACT_NONE] = "none",
-    [GM_ACT_RELU] = "relu",
-    [GM_ACT_LEAKY_RELU] = "leaky_relu",
-    [GM_ACT_ELU] = "elu",
-    [GM_ACT_TANH] = "tanh",
-    [GM_ACT_SIGMOID] = "sigmoid",
-    [GM_ACT_SOFTPLUS] = "softplus",
-};
-_Static_assert(sizeof activation_names / sizeof activation_names[0] ==
-                   GM_ACT_COUNT,
-               "one name per activation");
-
-bool gm_activation_parse(const char *name, gm_activation *out) {
-    for (int i = 0; i < GM_ACT_COUNT; i++) {
-        if (name && strcmp(name, activation_names[i]) == 0) {
-            *out = (gm_activation)i;
-            return true;
-        }
-    }
-    return false;
-}
-
-const char *gm_activation_name(gm_activation act) {
-    return (unsigned)act < GM_ACT_COUNT ? activation_names[act] : "?";
-}
-
-gm_node *gm_activate(gm_graph *g, gm_node *x, gm_activation act, float param) {
-    switch (act) {
-    case GM_ACT_NONE: return x;
-    case GM_ACT_RELU: return gm_relu(g, x);
-    case GM_ACT_LEAKY_RELU: return gm_leaky_relu(g, x, param ? param : 0.2f);
-    case GM_ACT_ELU: return gm_elu(g, x, param ? param : 1.0f);
-    case GM_ACT_TANH: return gm_tanh(g, x);
-    case GM_ACT_SIGMOID: return gm_sigmoid(g, x);
-    case GM_ACT_SOFTPLUS: return gm_softplus(g, x);
-    default: return NULL;
-    }
-}
-
 gm_status gm_linear_init(gm_linear *l, gm_params *group, const char *name,
                          int in, int out, gm_rng *init, gm_error *err) {
     if (in < 1 || out < 1)

@@ -23,7 +23,8 @@ typedef enum gm_activation {
     GM_ACT_COUNT
 } gm_activation;
 
-/* "relu", "leaky_relu", ... -> false if the name is unknown. */
+/* "relu", "leaky_relu", ... -> false if the name is unknown. Every
+ * activation but none is also a layer kind of that name. */
 bool gm_activation_parse(const char *name, gm_activation *out);
 const char *gm_activation_name(gm_activation act);
 
@@ -56,10 +57,12 @@ typedef enum gm_layer_kind {
     GM_LAYER_CONV2D,           /* nn.Conv2d: [C, H, W] -> [out, H', W'] */
     GM_LAYER_CONV_TRANSPOSE2D, /* nn.ConvTranspose2d */
     GM_LAYER_BATCH_NORM,       /* nn.BatchNorm1d / BatchNorm2d */
-    GM_LAYER_RELU,
+    GM_LAYER_RELU,             /* the activations, as gm_activation */
     GM_LAYER_LEAKY_RELU,
+    GM_LAYER_ELU,
     GM_LAYER_TANH,
     GM_LAYER_SIGMOID,
+    GM_LAYER_SOFTPLUS,
     GM_LAYER_RESHAPE, /* to `shape` (same size) */
     GM_LAYER_FLATTEN, /* to [C * H * W] */
     GM_LAYER_KIND_COUNT
@@ -69,6 +72,10 @@ typedef enum gm_layer_kind {
 bool gm_layer_kind_parse(const char *name, gm_layer_kind *out);
 const char *gm_layer_kind_name(gm_layer_kind kind);
 
+/* The YAML keys of a kind's arguments ("out", "kernel", ...): the i-th,
+ * or NULL past the last. */
+const char *gm_layer_kind_key(gm_layer_kind kind, int i);
+
 typedef struct gm_layer_spec {
     gm_layer_kind kind;
     /* linear: output features (0 in the last layer: the width the
@@ -76,9 +83,13 @@ typedef struct gm_layer_spec {
     int out;
     int kernel, stride, padding; /* convolutions (square kernels) */
     bool no_bias;                /* linear and convolutions */
-    float slope;                 /* leaky_relu (0 takes 0.2) */
-    float momentum, eps;         /* batch_norm (0 takes 0.1 and 1e-5) */
-    int shape[3], ndim;          /* reshape */
+    union { /* an activation's parameter (0 takes the default) */
+        float activation_param;
+        float slope; /* leaky_relu: 0.2 */
+        float alpha; /* elu: 1 */
+    };
+    float momentum, eps; /* batch_norm (0 takes 0.1 and 1e-5) */
+    int shape[3], ndim;  /* reshape */
 } gm_layer_spec;
 
 /* A network: either an MLP, {hidden: [..], activation: .., out: ..}:

@@ -1,0 +1,109 @@
+/* The table of layer kinds and README.md's table of layers agree row for
+ * row: the names in order, each kind's arguments, and which kinds are the
+ * activations an MLP may name. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "gm/nn.h"
+
+#define DOC GM_SOURCE_DIR "/README.md"
+#define HEADER "| layer | arguments |"
+
+enum { MAX_ROWS = 64, MAX_ARGS = 8, CELL = 256 };
+
+typedef struct doc_row {
+    char name[CELL];
+    char args[MAX_ARGS][CELL];
+    int n_args;
+    bool activation;
+} doc_row;
+
+/* Copies the trimmed cell that starts at *p (after a '|') and moves *p
+ * past its closing '|'. */
+static void next_cell(const char **p, char *out) {
+    const char *s = *p;
+    while (*s == ' ')
+        s++;
+    size_t n = 0;
+    for (; *s && *s != '\n' && *s != '|'; s++)
+        if (n + 1 < CELL) out[n++] = *s;
+    while (n > 0 && out[n - 1] == ' ')
+        n--;
+    out[n] = '\0';
+    *p = *s == '|' ? s + 1 : s;
+}
+
+/* The keys of "`out`, `stride: 1`, ...": each `code` span up to its ':';
+ * a shape (`[C, H, W]`) is reshape's value, not a key. */
+static void read_args(const char *cell, doc_row *row) {
+    for (const char *s = strchr(cell, '`'); s; s = strchr(s + 1, '`')) {
+        const char *end = strchr(s + 1, '`');
+        cr_assert_not_null(end, "%s: unclosed ` in %s", DOC, cell);
+        size_t len = strcspn(s + 1, ":`");
+        if (s[1] != '[') {
+            cr_assert_lt(row->n_args, MAX_ARGS);
+            snprintf(row->args[row->n_args++], CELL, "%.*s", (int)len, s + 1);
+        }
+        s = end;
+    }
+}
+
+/* The rows of the table under HEADER. */
+static int read_doc_rows(doc_row *rows) {
+    FILE *f = fopen(DOC, "r");
+    cr_assert_not_null(f, "cannot open %s", DOC);
+    char line[2048];
+    bool inside = false;
+    int n = 0;
+    while (fgets(line, sizeof line, f) && n < MAX_ROWS) {
+        if (strncmp(line, HEADER, strlen(HEADER)) == 0) {
+            cr_assert(fgets(line, sizeof line, f), "%s: no table", DOC);
+            inside = true;
+            continue;
+        }
+        if (!inside) continue;
+        if (line[0] != '|') break;
+        const char *p = line + 1;
+        char cell[CELL];
+        doc_row *r = &rows[n++];
+        memset(r, 0, sizeof *r);
+        next_cell(&p, cell);
+        size_t len = strlen(cell);
+        cr_assert(len > 2 && cell[0] == '`' && cell[len - 1] == '`',
+                  "%s: bad row: %s", DOC, line);
+        snprintf(r->name, CELL, "%.*s", (int)(len - 2), cell + 1);
+        next_cell(&p, cell);
+        read_args(cell, r);
+        next_cell(&p, cell); /* the PyTorch module */
+        next_cell(&p, cell);
+        r->activation = strcmp(cell, "yes") == 0;
+    }
+    fclose(f);
+    cr_assert(inside, "%s has no table headed \"%s\"", DOC, HEADER);
+    return n;
+}
+
+Test(layer_kinds, code_table_and_readme_agree_row_for_row) {
+    static doc_row rows[MAX_ROWS];
+    int n = read_doc_rows(rows);
+    cr_assert_eq(n, GM_LAYER_KIND_COUNT, "%s has %d layers, the table %d", DOC,
+                 n, GM_LAYER_KIND_COUNT);
+    for (int k = 0; k < n; k++) {
+        const char *name = gm_layer_kind_name((gm_layer_kind)k);
+        cr_assert_str_eq(rows[k].name, name, "row %d", k + 1);
+        int i = 0;
+        for (; gm_layer_kind_key((gm_layer_kind)k, i); i++) {
+            cr_assert_lt(i, rows[k].n_args, "%s: %s's argument %s missing", DOC,
+                         name, gm_layer_kind_key((gm_layer_kind)k, i));
+            cr_assert_str_eq(rows[k].args[i],
+                             gm_layer_kind_key((gm_layer_kind)k, i),
+                             "%s's argument %d", name, i + 1);
+        }
+        cr_assert_eq(i, rows[k].n_args, "%s: %s has %d arguments, not %d", DOC,
+                     name, i, rows[k].n_args);
+        gm_activation a;
+        cr_assert_eq(rows[k].activation, gm_activation_parse(name, &a),
+                     "%s: is %s an MLP activation?", DOC, name);
+    }
+}
