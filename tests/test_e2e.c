@@ -778,7 +778,7 @@ Test(e2e, classifier_counts_image_modes, .init = make_dir, .fini = remove_dir) {
     snprintf(gen, sizeof gen, "%s/fashion.h5", dir);
     const char *cases[][3] = {
         {ds, missing, "nothing.h5"},
-        {ds, gen, "no model of objective classifier"},
+        {ds, gen, "no model of an objective that classifies"},
         {"{name: ring, size: 100}", cls, "[2] (not images)"},
         {idx, cls, "has no classes"},
     };

@@ -14,6 +14,7 @@
 #include "blas/thread_buffer.h"
 #include "cluster.h"
 #include "data/dataset_kinds.h"
+#include "gm/metric_info.h"
 #include "gm/runfile.h"
 #include "run_config.h"
 
@@ -220,6 +221,26 @@ static gm_status write_dataset(gm_runfile *file, const gm_experiment *e,
                                   gm_dataset_dim(d), gm_dataset_std(d), err);
 }
 
+/* The unit and direction of each of the run's series: its metrics, then
+ * its objective's vectors. */
+static gm_status describe_series(gm_run_log *log, const gm_run *r,
+                                 gm_error *err) {
+    const char *units[GM_RUN_MAX_LOGGED + GM_MAX_EVAL_VECTORS];
+    const char *better[GM_RUN_MAX_LOGGED + GM_MAX_EVAL_VECTORS];
+    const gm_model *m = r->model;
+    int n = 0;
+    for (int i = 0; i < r->n_logged + m->n_eval_vectors; i++, n++) {
+        const gm_metric_info *info =
+            i < r->n_logged ? r->infos[i]
+                            : gm_metric_info_of(&r->objective->schema,
+                                                m->eval_vector_names
+                                                    [i - r->n_logged]);
+        units[n] = info ? info->unit : NULL;
+        better[n] = info ? gm_better_name(info->better) : NULL;
+    }
+    return gm_run_log_describe(log, units, better, err);
+}
+
 /* A run just set up: /dataset (from run 0), the objective's attributes
  * (from a model's first seed) and the run's log. */
 static gm_status open_log(trainer *t, job *j, gm_error *err) {
@@ -245,8 +266,9 @@ static gm_status open_log(trainer *t, job *j, gm_error *err) {
     const char *names[GM_MAX_EVAL_VECTORS];
     for (int i = 0; i < m->n_eval_vectors; i++)
         names[i] = m->eval_vector_names[i];
-    return gm_run_log_add_vectors(j->log, names, m->eval_vector_lens,
-                                  m->n_eval_vectors, err);
+    s = gm_run_log_add_vectors(j->log, names, m->eval_vector_lens,
+                               m->n_eval_vectors, err);
+    return s == GM_OK ? describe_series(j->log, r, err) : s;
 }
 
 /* The run was set up and its training ended in an error of its own: it
