@@ -191,22 +191,19 @@ gm_status gm_own_metrics_setup(gm_run *r, gm_error *err) {
 }
 
 int gm_own_metrics_compute(gm_run *r, double *row, int at, int *mode_counts) {
-    double *own = row + at;
-    int slots = 0;
-    for (int s = 0; s < N_SOURCES; s++) {
-        if (!(r->own_sources >> s & 1u)) continue;
-        double values[MAX_SOURCE_METRICS];
-        sources[s]->compute(r, row, values, mode_counts);
-        int k = 0, slot = 0;
-        for (int i = 0; i < TABLE_SIZE; i++) {
-            int from = source_of(r, &table[i]);
-            if (from == s) own[slot] = values[k++];
-            slot += from >= 0;
-        }
-        GM_ASSERT(k <= MAX_SOURCE_METRICS);
-        slots = slot;
+    double values[N_SOURCES][MAX_SOURCE_METRICS];
+    for (int s = 0; s < N_SOURCES; s++)
+        if (r->own_sources >> s & 1u)
+            sources[s]->compute(r, row, values[s], mode_counts);
+    /* each row's value, the next of its source's, in the table's order */
+    int taken[N_SOURCES] = {0};
+    for (int i = 0; i < TABLE_SIZE; i++) {
+        int s = source_of(r, &table[i]);
+        if (s < 0) continue;
+        GM_ASSERT(taken[s] < MAX_SOURCE_METRICS);
+        row[at++] = values[s][taken[s]++];
     }
-    return at + slots;
+    return at;
 }
 
 /* ---- lookups ------------------------------------------------------------ */
