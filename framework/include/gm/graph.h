@@ -13,10 +13,13 @@
 #ifndef GM_GRAPH_H
 #define GM_GRAPH_H
 
+#include "gm/api.h"
 #include "gm/params.h"
 #include "gm/state.h"
 #include "gm/status.h"
 #include "gm/tensor.h"
+
+GM_API_BEGIN
 
 typedef struct gm_graph gm_graph;
 typedef struct gm_node gm_node;
@@ -133,5 +136,7 @@ const char *gm_node_name(const gm_node *n);
 gm_role gm_node_role(const gm_node *n);
 const char *gm_node_op_name(const gm_node *n);
 float gm_node_scalar(const gm_node *n); /* element 0 */
+
+GM_API_END
 
 #endif

@@ -9,7 +9,10 @@
 
 #include <stdbool.h>
 
+#include "gm/api.h"
 #include "gm/experiment.h"
+
+GM_API_BEGIN
 
 typedef enum gm_better {
     GM_BETTER_NEITHER, /* a diagnostic: no value is better in itself */
@@ -46,5 +49,7 @@ int gm_headline_metrics(const gm_objective_schema *schema,
 
 /* True if `name` is one of gm's sample-based headline metrics. */
 bool gm_metric_is_sample_headline(const char *name);
+
+GM_API_END
 
 #endif

@@ -32,10 +32,13 @@
 #ifndef GM_OBJECTIVE_H
 #define GM_OBJECTIVE_H
 
+#include "gm/api.h"
 #include "gm/experiment.h"
 #include "gm/graph.h"
 #include "gm/nn.h"
 #include "gm/rng.h"
+
+GM_API_BEGIN
 
 /* Bumped whenever gm_objective, gm_model_spec or the gm_model_*
  * functions change shape (2: the schema's network shapes, the state
@@ -180,5 +183,7 @@ typedef struct gm_hooks {
 /* Installs the hooks. On failure the state is freed all the same. */
 gm_status gm_model_set_hooks(gm_model *m, const gm_hooks *hooks,
                              gm_error *err);
+
+GM_API_END
 
 #endif
