@@ -5,7 +5,7 @@
 # exported (a header without GM_API_BEGIN, or a function defined nowhere).
 # usage: test_exports.sh SOURCE_DIR LIBGM [CC]
 set -eu
-src=$1
+src=$(cd "$1" && pwd)
 lib=$2
 cc=${3:-cc}
 work=$(mktemp -d)
@@ -18,14 +18,17 @@ done >"$work/all.c"
 # GCC's -aux-info writes the prototype of every function a unit declares,
 # after a comment naming its header: those of gm/*.h are the API's
 # functions. Clang has no -aux-info: then the gcc on PATH, if any.
-aux_info() {
-    "$1" -std=gnu11 -I"$include" -fsyntax-only -aux-info "$work/aux" \
-        "$work/all.c" 2>/dev/null
-}
-if ! aux_info "$cc" && ! aux_info gcc; then
-    echo "skipped: no compiler with -aux-info (GCC) to list the API" >&2
-    exit 77
-fi
+: >"$work/empty.c"
+for compiler in "$cc" gcc ""; do
+    [ -n "$compiler" ] || {
+        echo "skipped: no compiler with -aux-info (GCC) to list the API" >&2
+        exit 77
+    }
+    "$compiler" -fsyntax-only -aux-info "$work/aux" "$work/empty.c" \
+        2>/dev/null && break
+done
+"$compiler" -std=gnu11 -I"$include" -fsyntax-only -aux-info "$work/aux" \
+    "$work/all.c"
 grep -F "/* $include/gm/" "$work/aux" | grep -F "*/ extern " |
     sed -E 's/^.*[ *]([A-Za-z_][A-Za-z0-9_]*) \(.*$/\1/' >"$work/declared"
 # The API's objects: `extern` declarations of gm/*.h.
