@@ -15,7 +15,8 @@ Writes into DIR:
                        seed (a collapsed model's line drops to 0 early)
   metrics_<model>.png  every other metric of the model over steps, each
                        panel with its unit and better direction (from
-                       docs/metrics.md's table)
+                       the series' attributes unit and better, or
+                       docs/metrics.md's tables for older files)
 Curves are the mean over seeds with the min-max band over seeds shaded;
 in kl.png and modes.png every model has its own colour, line style and
 marker, so that curves on top of each other stay visible.
@@ -54,7 +55,8 @@ LINESTYLES = ("-", "--", ":", "-.")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 # At most this many markers on a curve: enough to tell curves apart.
 MAX_MARKERS = 15
-# The table of every metric's unit and better direction.
+# The tables of every metric's unit and better direction, for files
+# written before gm recorded them beside each series.
 METRICS_DOC = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                            os.pardir, "docs", "metrics.md")
 
@@ -167,6 +169,23 @@ def attr_str(obj, name):
     """A string attribute as str ('?' when missing)."""
     v = obj.attrs.get(name, "?")
     return v.decode(errors="replace") if isinstance(v, bytes) else str(v)
+
+
+def series_units(f):
+    """{name: (unit, better)} from the attributes `unit` and `better` of
+    the file's metric series (none in a file written before gm recorded
+    them)."""
+    units = {}
+    for model in f["models"].values():
+        for seed in model.values() if isinstance(model, h5py.Group) else ():
+            metrics = seed.get("metrics") if isinstance(seed, h5py.Group) \
+                else None
+            if not isinstance(metrics, h5py.Group):
+                continue
+            for name, d in metrics.items():
+                if "unit" in d.attrs and name not in units:
+                    units[name] = (attr_str(d, "unit"), attr_str(d, "better"))
+    return units
 
 
 def dataset_info(f):
@@ -643,7 +662,8 @@ def main():
             "status": attr_str(f, "status"),
             "dim": dim,
             "centers": centers,
-            "units": read_metric_units(),
+            # the file's own record first, docs/metrics.md for older files
+            "units": {**read_metric_units(), **series_units(f)},
             "image": image,
             "models": [Model(n, g) for n, g in f["models"].items()
                        if isinstance(g, h5py.Group)],

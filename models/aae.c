@@ -127,6 +127,13 @@ static gm_status aae_build(gm_model *m, const gm_build_ctx *ctx,
 
 static const char *const aae_headline[] = {"recon_mse", "kl_agg_qz_pz"};
 
+static const gm_metric_info aae_metrics[] = {
+    GM_VAE_PARTS_METRICS,
+    GM_ADV_SCORE_METRICS,
+    {"kl_pz_qz_disc", "nats", GM_BETTER_LOWER},
+    {"kl_qz_pz_disc", "nats", GM_BETTER_LOWER},
+    GM_LATENT_EVAL_METRIC_ROWS};
+
 const gm_objective gm_objective_aae = {
     .abi = GM_OBJECTIVE_ABI,
     .schema = {.name = "aae",
@@ -138,6 +145,8 @@ const gm_objective gm_objective_aae = {
                .hparams = aae_hparams,
                .n_hparams = sizeof aae_hparams / sizeof aae_hparams[0],
                .headline = aae_headline,
-               .n_headline = sizeof aae_headline / sizeof aae_headline[0]},
+               .n_headline = sizeof aae_headline / sizeof aae_headline[0],
+               .metrics = aae_metrics,
+               .n_metrics = sizeof aae_metrics / sizeof aae_metrics[0]},
     .build = aae_build,
 };

@@ -66,6 +66,21 @@ typedef struct gm_adv_metric_names {
     const char *kl_real_fake, *kl_fake_real;
 } gm_adv_metric_names;
 
+/* The rows of a schema's metrics (gm_objective_schema.metrics) for the
+ * discriminator's scores, which every adversarial objective logs. */
+#define GM_ADV_SCORE_METRICS                                                   \
+    {"d_real", "probability", GM_BETTER_NEITHER},                              \
+        {"d_fake", "probability", GM_BETTER_NEITHER},                          \
+        {"d_score_real", "discriminator score", GM_BETTER_NEITHER},            \
+        {"d_score_fake", "discriminator score", GM_BETTER_NEITHER}
+
+/* The rows of kl_real_fake and kl_fake_real as gan, gan_data_prior and ali
+ * name them: the discriminator's estimates of both KLs between the data
+ * (x, or ali's joint q(x, z)) and the model. */
+#define GM_ADV_KL_DISC_METRICS                                                 \
+    {"kl_data_model_disc", "nats", GM_BETTER_LOWER},                           \
+        {"kl_model_data_disc", "nats", GM_BETTER_LOWER}
+
 /* The discriminator's loss from its scores on real and fake rows, with
  * its metrics marked in g. */
 gm_node *gm_adv_discriminator_loss(gm_graph *g, const gm_adv_loss *l,

@@ -148,6 +148,9 @@ static const char *const ali_headline[] = {
     "recon_mse", "kl_agg_qz_pz", "d_real", "d_fake", "d_score_real",
     "d_score_fake"};
 
+static const gm_metric_info ali_metrics[] = {
+    GM_ADV_SCORE_METRICS, GM_ADV_KL_DISC_METRICS, GM_LATENT_EVAL_METRIC_ROWS};
+
 const gm_objective gm_objective_ali = {
     .abi = GM_OBJECTIVE_ABI,
     .schema = {.name = "ali",
@@ -159,6 +162,8 @@ const gm_objective gm_objective_ali = {
                .hparams = ali_hparams,
                .n_hparams = sizeof ali_hparams / sizeof ali_hparams[0],
                .headline = ali_headline,
-               .n_headline = sizeof ali_headline / sizeof ali_headline[0]},
+               .n_headline = sizeof ali_headline / sizeof ali_headline[0],
+               .metrics = ali_metrics,
+               .n_metrics = sizeof ali_metrics / sizeof ali_metrics[0]},
     .build = ali_build,
 };

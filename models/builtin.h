@@ -1,7 +1,8 @@
-/* The built-in objectives (libgm_models): vae_elbo, joint_kl, gan,
- * gan_data_prior, aae and ali. libgm itself knows no objective; the gm
- * command and the tests get these from here, added to a registry through
- * gm_registry_add, the door every objective goes through. */
+/* The built-in objectives (libgm_models), one row each in builtin.c's
+ * table. libgm itself knows no objective; the gm command and the tests
+ * get these from here, added to a registry through gm_registry_add, the
+ * door every objective goes through (tests take their lists of objectives
+ * from such a registry). */
 #ifndef GM_MODELS_BUILTIN_H
 #define GM_MODELS_BUILTIN_H
 

@@ -25,6 +25,9 @@ static const gm_role_shape shapes[] = {
 static const char *const eval_names[] = {"accuracy_eval", "xent_eval"};
 static const char *const headline[] = {"accuracy_eval", "xent_eval",
                                        "loss_classifier"};
+static const gm_metric_info metrics[] = {
+    {"accuracy_eval", "fraction of rows", GM_BETTER_HIGHER},
+    {"xent_eval", GM_NATS_PER_EXAMPLE, GM_BETTER_LOWER}};
 
 typedef struct classifier_eval {
     gm_graph *graph; /* evaluates: batch norm reads its running statistics */
@@ -155,6 +158,10 @@ const gm_objective gm_objective_classifier = {
                .n_roles = 1,
                .shapes = shapes,
                .headline = headline,
-               .n_headline = sizeof headline / sizeof headline[0]},
+               .n_headline = sizeof headline / sizeof headline[0],
+               .metrics = metrics,
+               .n_metrics = sizeof metrics / sizeof metrics[0],
+               .classifier_role = "classifier",
+               .accuracy_metric = "accuracy_eval"},
     .build = classifier_build,
 };

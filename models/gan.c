@@ -37,6 +37,8 @@ const gm_objective gm_objective_gan = {
                .hparams = gan_hparams,
                .n_hparams = sizeof gan_hparams / sizeof gan_hparams[0],
                .headline = gan_headline,
-               .n_headline = sizeof gan_headline / sizeof gan_headline[0]},
+               .n_headline = sizeof gan_headline / sizeof gan_headline[0],
+               .metrics = gm_gan_metrics,
+               .n_metrics = GM_GAN_METRICS},
     .build = gan_build,
 };

@@ -210,6 +210,11 @@ static gm_status prior_build(gm_model *m, const gm_build_ctx *ctx,
 static const char *const prior_headline[] = {
     "d_real", "d_fake", "d_score_real", "d_score_fake", "prior_kl"};
 
+/* the GAN's (gan_parts.h), and the data-prior term */
+static const gm_metric_info prior_metrics[] = {
+    GM_ADV_SCORE_METRICS, GM_ADV_KL_DISC_METRICS,
+    {"prior_kl", "the objective's loss", GM_BETTER_NEITHER}};
+
 const gm_objective gm_objective_gan_data_prior = {
     .abi = GM_OBJECTIVE_ABI,
     .schema = {.name = "gan_data_prior",
@@ -221,6 +226,8 @@ const gm_objective gm_objective_gan_data_prior = {
                .hparams = prior_hparams,
                .n_hparams = sizeof prior_hparams / sizeof prior_hparams[0],
                .headline = prior_headline,
-               .n_headline = sizeof prior_headline / sizeof prior_headline[0]},
+               .n_headline = sizeof prior_headline / sizeof prior_headline[0],
+               .metrics = prior_metrics,
+               .n_metrics = sizeof prior_metrics / sizeof prior_metrics[0]},
     .build = prior_build,
 };

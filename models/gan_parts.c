@@ -5,6 +5,9 @@
 #include "gan_parts.h"
 #include "gm/ops.h"
 
+const gm_metric_info gm_gan_metrics[GM_GAN_METRICS] = {
+    GM_ADV_SCORE_METRICS, GM_ADV_KL_DISC_METRICS};
+
 const char *const gm_gan_roles[] = {"generator", "discriminator"};
 /* The generator maps z to x, the discriminator x to one logit. */
 const gm_role_shape gm_gan_shapes[] = {

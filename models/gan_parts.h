@@ -22,6 +22,11 @@ typedef struct gm_gan_parts {
         GM_ADV_G_LR_HPARAM(                                                    \
             "generator learning rate (0: the model's optimizer lr)")
 
+/* The GAN's metrics: the discriminator's scores and its two KL
+ * estimates (gan's whole gm_objective_schema.metrics). */
+#define GM_GAN_METRICS 6
+extern const gm_metric_info gm_gan_metrics[GM_GAN_METRICS];
+
 extern const char *const gm_gan_roles[];
 /* The shapes of the roles: generator latent -> data, discriminator
  * data -> 1. */

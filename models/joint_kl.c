@@ -129,6 +129,12 @@ static gm_status joint_build(gm_model *m, const gm_build_ctx *ctx,
 static const char *const joint_headline[] = {"elbo_eval", "iwae_logpx",
                                              "joint_kl"};
 
+static const gm_metric_info joint_metrics[] = {
+    GM_VAE_PARTS_METRICS,
+    {"joint_kl", GM_NATS_PER_EXAMPLE, GM_BETTER_LOWER},
+    {"data_entropy", GM_NATS_PER_EXAMPLE, GM_BETTER_NEITHER},
+    GM_VAE_EVAL_METRICS};
+
 const gm_objective gm_objective_joint_kl = {
     .abi = GM_OBJECTIVE_ABI,
     .schema = {.name = "joint_kl",
@@ -139,6 +145,9 @@ const gm_objective gm_objective_joint_kl = {
                .hparams = joint_hparams,
                .n_hparams = sizeof joint_hparams / sizeof joint_hparams[0],
                .headline = joint_headline,
-               .n_headline = sizeof joint_headline / sizeof joint_headline[0]},
+               .n_headline = sizeof joint_headline / sizeof joint_headline[0],
+               .metrics = joint_metrics,
+               .n_metrics = sizeof joint_metrics / sizeof joint_metrics[0],
+               .log_px = "iwae_logpx"},
     .build = joint_build,
 };

@@ -17,6 +17,11 @@
 #define GM_LATENT_EVAL_METRICS 2
 extern const char *const gm_latent_eval_metrics[GM_LATENT_EVAL_METRICS];
 
+/* Their rows in a schema's metrics (gm_objective_schema.metrics). */
+#define GM_LATENT_EVAL_METRIC_ROWS                                             \
+    {"recon_mse", "squared data units", GM_BETTER_LOWER},                      \
+        {"kl_agg_qz_pz", "nats", GM_BETTER_LOWER}
+
 /* z = mu + exp(logvar / 2) * eps for x [rows, data_dim], eps a noise node
  * named `eps`; the encoder outputs (mu, logvar) side by side. */
 typedef struct gm_gaussian_code {

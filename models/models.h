@@ -4,6 +4,7 @@
 #define GM_MODELS_H
 
 #include "gm/objective.h"
+#include "latent_eval.h"
 
 extern const gm_objective gm_objective_vae_elbo;
 extern const gm_objective gm_objective_joint_kl;
@@ -85,8 +86,31 @@ extern const char *const gm_vae_likelihoods[];
 
 /* Held-out evaluation of a VAE (models/vae_eval.c): distortion, rate,
  * elbo_eval, iwae_logpx, posterior_gap, active_units, mutual_info,
- * marginal_kl and the vector kl_per_dim [latent_dim]; for a deterministic
- * encoder distortion and active_units only. */
+ * marginal_kl, recon_mse, kl_agg_qz_pz and the vector kl_per_dim
+ * [latent_dim]; for a deterministic encoder distortion and active_units
+ * only. */
+
+#define GM_NATS_PER_EXAMPLE "nats per example"
+
+/* Rows of a schema's metrics (gm_objective_schema.metrics): the ELBO's
+ * terms on the training batches, which gm_vae_build_parts logs (vae_elbo,
+ * joint_kl, aae), and the held-out evaluation's of both VAE objectives,
+ * whose log_px is iwae_logpx. */
+#define GM_VAE_PARTS_METRICS                                                   \
+    {"elbo", GM_NATS_PER_EXAMPLE, GM_BETTER_HIGHER},                           \
+        {"recon_nll", GM_NATS_PER_EXAMPLE, GM_BETTER_LOWER},                   \
+        {"kl_qz_pz", GM_NATS_PER_EXAMPLE, GM_BETTER_NEITHER}
+#define GM_VAE_EVAL_METRICS                                                    \
+    {"distortion", GM_NATS_PER_EXAMPLE, GM_BETTER_LOWER},                      \
+        {"rate", GM_NATS_PER_EXAMPLE, GM_BETTER_NEITHER},                      \
+        {"elbo_eval", GM_NATS_PER_EXAMPLE, GM_BETTER_HIGHER},                  \
+        {"iwae_logpx", GM_NATS_PER_EXAMPLE, GM_BETTER_HIGHER},                 \
+        {"posterior_gap", GM_NATS_PER_EXAMPLE, GM_BETTER_LOWER},               \
+        {"active_units", "latent dimensions", GM_BETTER_HIGHER},               \
+        {"mutual_info", GM_NATS_PER_EXAMPLE, GM_BETTER_NEITHER},               \
+        {"marginal_kl", GM_NATS_PER_EXAMPLE, GM_BETTER_LOWER},                 \
+        {"kl_per_dim", GM_NATS_PER_EXAMPLE, GM_BETTER_NEITHER},                \
+        GM_LATENT_EVAL_METRIC_ROWS
 
 /* The hyperparameters both VAE objectives take for it. */
 #define GM_VAE_EVAL_HPARAMS                                                    \

@@ -172,6 +172,9 @@ static gm_status vae_build(gm_model *m, const gm_build_ctx *ctx,
 static const char *const vae_headline[] = {
     "elbo_eval", "iwae_logpx", "distortion", "rate", "active_units"};
 
+static const gm_metric_info vae_metrics[] = {GM_VAE_PARTS_METRICS,
+                                              GM_VAE_EVAL_METRICS};
+
 const gm_objective gm_objective_vae_elbo = {
     .abi = GM_OBJECTIVE_ABI,
     .schema = {.name = "vae_elbo",
@@ -183,6 +186,9 @@ const gm_objective gm_objective_vae_elbo = {
                .hparams = vae_hparams,
                .n_hparams = sizeof vae_hparams / sizeof vae_hparams[0],
                .headline = vae_headline,
-               .n_headline = sizeof vae_headline / sizeof vae_headline[0]},
+               .n_headline = sizeof vae_headline / sizeof vae_headline[0],
+               .metrics = vae_metrics,
+               .n_metrics = sizeof vae_metrics / sizeof vae_metrics[0],
+               .log_px = "iwae_logpx"},
     .build = vae_build,
 };

@@ -20,7 +20,16 @@ gm="$work/prefix/bin/gm"
 # With --plugin:
 "$gm" run "$src/models/example_plugin/lsgan.yaml" --plugin "$lib" \
     --set train.steps=60 --set eval.every=30 --out "$work/a.h5" --quiet
-"$gm" summary "$work/a.h5" | grep -q "lsgan"
+"$gm" summary "$work/a.h5" >"$work/summary"
+grep -q "lsgan" "$work/summary"
+# Without the library, the units of the plugin's metrics come from the
+# run file, where its schema's declarations were written.
+if ! grep -q "^d_score_real, d_score_fake: discriminator score, a diagnostic" \
+    "$work/summary"; then
+    echo "the plugin's metrics have no unit in the summary:" >&2
+    cat "$work/summary" >&2
+    exit 1
+fi
 # gm summary with the library shows the plugin's headline, not its loss.
 "$gm" summary "$work/a.h5" --plugin "$lib" >"$work/summary"
 header=$(grep "^model " "$work/summary")

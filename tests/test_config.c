@@ -26,8 +26,13 @@ static const gm_role_shape vae_shapes[] = {
     {.in = {.data = 1}, .out = {.latent = 2}},
     {.in = {.latent = 1}, .out = {.data = 1}},
 };
-static const gm_objective_schema vae_schema = {
-    "vae_elbo", "VAE", vae_roles, 2, vae_params, 3, vae_shapes, NULL, 0};
+static const gm_objective_schema vae_schema = {.name = "vae_elbo",
+                                               .summary = "VAE",
+                                               .roles = vae_roles,
+                                               .n_roles = 2,
+                                               .hparams = vae_params,
+                                               .n_hparams = 3,
+                                               .shapes = vae_shapes};
 
 static const char *const gan_roles[] = {"generator", "discriminator"};
 static const char *const gan_losses[] = {"minimax", "non_saturating", NULL};
@@ -39,34 +44,38 @@ static const gm_role_shape gan_shapes[] = {
     {.in = {.latent = 1}, .out = {.data = 1}},
     {.in = {.data = 1}, .out = {.fixed = 1}},
 };
-static const gm_objective_schema gan_schema = {
-    "gan", "GAN", gan_roles, 2, gan_params, 2, gan_shapes, NULL, 0};
+static const gm_objective_schema gan_schema = {.name = "gan",
+                                               .summary = "GAN",
+                                               .roles = gan_roles,
+                                               .n_roles = 2,
+                                               .hparams = gan_params,
+                                               .n_hparams = 2,
+                                               .shapes = gan_shapes};
 
 /* A classifier's output is one logit per class of the dataset. */
 static const char *const classifier_roles[] = {"classifier"};
 static const gm_role_shape classifier_shapes[] = {
     {.in = {.data = 1}, .out = {.classes = 1}},
 };
-static const gm_objective_schema classifier_schema = {"classifier",
-                                                      "classifier",
-                                                      classifier_roles,
-                                                      1,
-                                                      NULL,
-                                                      0,
-                                                      classifier_shapes,
-                                                      NULL,
-                                                      0};
+static const gm_objective_schema classifier_schema = {
+    .name = "classifier",
+    .summary = "classifier",
+    .roles = classifier_roles,
+    .n_roles = 1,
+    .shapes = classifier_shapes};
 
 /* An objective that does not declare its networks' shapes, and one whose
  * declared shape is broken (an input of width 0). */
 static const gm_objective_schema shapeless_schema = {
-    "shapeless", "no shapes", gan_roles, 2, NULL, 0, NULL, NULL, 0};
+    .name = "shapeless", .summary = "no shapes", .roles = gan_roles,
+    .n_roles = 2};
 static const gm_role_shape broken_shapes[] = {
     {.in = {0}, .out = {.data = 1}},
     {.in = {.data = 1}, .out = {.fixed = 1}},
 };
 static const gm_objective_schema broken_schema = {
-    "broken", "bad shape", gan_roles, 2, NULL, 0, broken_shapes, NULL, 0};
+    .name = "broken", .summary = "bad shape", .roles = gan_roles,
+    .n_roles = 2, .shapes = broken_shapes};
 
 static const gm_objective_schema *fake_lookup(const char *objective,
                                               const char *plugin, void *ctx,

@@ -1,9 +1,9 @@
-/* The branch-free approximations of framework/src/fastmath.h against libm
+/* The branch-free approximations of framework/src/simd/fastmath.h against libm
  * in double precision, over the whole range each is used on. */
 #include <criterion/criterion.h>
 #include <math.h>
 
-#include "fastmath.h"
+#include "simd/fastmath.h"
 
 /* Within 1 ulp of exp for x in [-87, 0]; below, e^-87 (see the header). */
 Test(fastmath, exp_nonpos_matches_exp) {

@@ -1,6 +1,7 @@
-/* The metric table: the code's units and directions agree with
- * docs/metrics.md row for row, and a model's headline is its objective's
- * metrics, then gm's sample-based ones. */
+/* The metric tables: gm's own and the built-in objectives' declared
+ * units and directions agree with docs/metrics.md's two tables, and a
+ * model's headline is its objective's metrics, then gm's sample-based
+ * ones. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <string.h>
@@ -32,14 +33,17 @@ static void next_cell(const char **p, char *out) {
     *p = *s == '|' ? s + 1 : s;
 }
 
-/* The rows "| `name` | unit | better | ..." of the doc's metric table. */
-static int read_doc_rows(doc_row *rows) {
+/* The rows "| `name` | unit | better | ..." of the doc's table under
+ * the heading `section`. */
+static int read_doc_rows(const char *section, doc_row *rows) {
     FILE *f = fopen(DOC, "r");
     cr_assert_not_null(f, "cannot open %s", DOC);
     char line[2048];
     int n = 0;
+    bool in = false;
     while (fgets(line, sizeof line, f) && n < MAX_ROWS) {
-        if (strncmp(line, "| `", 3) != 0) continue;
+        if (line[0] == '#') in = strstr(line, section) != NULL;
+        if (!in || strncmp(line, "| `", 3) != 0) continue;
         const char *p = line + 1;
         char name[CELL];
         next_cell(&p, name);
@@ -52,15 +56,19 @@ static int read_doc_rows(doc_row *rows) {
         n++;
     }
     fclose(f);
+    cr_assert_gt(n, 0, "%s: no table under '%s'", DOC, section);
     return n;
 }
 
-Test(metric_info, code_table_and_docs_agree_row_for_row) {
+#define OWN "gm's own metrics"
+#define OBJECTIVES "The objectives' metrics"
+
+Test(metric_info, gms_own_table_and_docs_agree_row_for_row) {
     static doc_row rows[MAX_ROWS];
-    int n = read_doc_rows(rows);
+    int n = read_doc_rows(OWN, rows);
     cr_assert_eq(n, gm_metric_info_count(),
-                 "%s has %d metric rows, metric_info.c %d", DOC, n,
-                 gm_metric_info_count());
+                 "%s has %d rows of gm's own metrics, own_metrics.c %d", DOC,
+                 n, gm_metric_info_count());
     for (int i = 0; i < n; i++) {
         const gm_metric_info *m = gm_metric_info_at(i);
         cr_assert_str_eq(rows[i].name, m->name, "row %d", i + 1);
@@ -70,20 +78,65 @@ Test(metric_info, code_table_and_docs_agree_row_for_row) {
     }
 }
 
-Test(metric_info, find_knows_every_phase_loss_and_not_a_plugins_metric) {
+/* Every metric a built-in objective declares has one row in the doc, with
+ * the unit and direction of every declaration of it, and every row is
+ * some built-in's. */
+Test(metric_info, builtin_declarations_and_docs_agree) {
+    static doc_row rows[MAX_ROWS];
+    int n = read_doc_rows(OBJECTIVES, rows);
+    bool used[MAX_ROWS] = {false};
+    gm_registry *r = gm_builtin_registry();
+    cr_assert_not_null(r);
+    for (int o = 0; o < gm_registry_count(r); o++) {
+        const gm_objective_schema *s = &gm_registry_at(r, o)->schema;
+        cr_assert_gt(s->n_metrics, 0, "%s declares no metric", s->name);
+        for (int k = 0; k < s->n_metrics; k++) {
+            const gm_metric_info *m = &s->metrics[k];
+            int row = -1;
+            for (int i = 0; i < n; i++)
+                if (strcmp(rows[i].name, m->name) == 0) row = i;
+            cr_assert_geq(row, 0, "%s's metric %s has no row in %s", s->name,
+                          m->name, DOC);
+            cr_assert_str_eq(rows[row].unit, m->unit, "%s's %s: unit",
+                             s->name, m->name);
+            cr_assert_str_eq(rows[row].better, gm_better_name(m->better),
+                             "%s's %s: direction", s->name, m->name);
+            cr_assert_null(gm_metric_info_find(m->name),
+                           "%s's %s is also one of gm's own", s->name,
+                           m->name);
+            used[row] = true;
+        }
+    }
+    for (int i = 0; i < n; i++)
+        cr_assert(used[i], "%s: %s is no built-in objective's", DOC,
+                  rows[i].name);
+    gm_registry_free(r);
+}
+
+Test(metric_info, find_knows_every_phase_loss_and_no_objectives_metric) {
     const gm_metric_info *m = gm_metric_info_find("loss_discriminator");
     cr_assert_not_null(m);
     cr_assert_str_eq(m->name, "loss_<phase>");
-    m = gm_metric_info_find("iwae_logpx");
+    cr_assert_not_null(gm_metric_info_find("kl_data_model_iwae"));
+    cr_assert_null(gm_metric_info_find("iwae_logpx"), "vae_elbo's own");
+    cr_assert_null(gm_metric_info_find("my_plugin_score"));
+    cr_assert_null(gm_metric_info_at(gm_metric_info_count()));
+    gm_registry *r = gm_builtin_registry();
+    gm_error err = {0};
+    const gm_objective *vae = gm_registry_find(r, "vae_elbo", NULL, &err);
+    cr_assert_not_null(vae, "%s", err.message);
+    m = gm_metric_info_of(&vae->schema, "iwae_logpx");
     cr_assert_not_null(m);
     cr_assert_str_eq(m->unit, "nats per example");
     cr_assert_eq(m->better, GM_BETTER_HIGHER);
-    cr_assert_null(gm_metric_info_find("my_plugin_score"));
-    cr_assert_null(gm_metric_info_at(gm_metric_info_count()));
+    cr_assert_eq(gm_metric_info_of(&vae->schema, "modes_covered"),
+                 gm_metric_info_find("modes_covered"), "gm's own after");
+    cr_assert_null(gm_metric_info_of(&vae->schema, "my_plugin_score"));
+    gm_registry_free(r);
 }
 
-/* Every built-in objective declares a headline of metrics gm knows,
- * held-out ones first. */
+/* Every built-in objective declares a headline of metrics it or gm
+ * describes, held-out ones first. */
 Test(metric_info, builtin_headlines_are_known_metrics_held_out_first) {
     gm_registry *r = gm_builtin_registry();
     cr_assert_not_null(r);
@@ -91,9 +144,9 @@ Test(metric_info, builtin_headlines_are_known_metrics_held_out_first) {
         const gm_objective_schema *s = &gm_registry_at(r, i)->schema;
         cr_assert_gt(s->n_headline, 0, "%s has no headline", s->name);
         for (int h = 0; h < s->n_headline; h++)
-            cr_assert_not_null(gm_metric_info_find(s->headline[h]),
-                               "%s: %s is not in %s", s->name, s->headline[h],
-                               DOC);
+            cr_assert_not_null(gm_metric_info_of(s, s->headline[h]),
+                               "%s: %s is not declared", s->name,
+                               s->headline[h]);
     }
     gm_error err = {0};
     const gm_objective *vae = gm_registry_find(r, "vae_elbo", NULL, &err);

@@ -228,6 +228,28 @@ static void stopped_and_resumed(int jobs, const char *model, long stop) {
 /* Between checkpoints, at one, at an evaluation, and near the end. */
 static const long stops[] = {3, 10, 17, 26};
 
+/* The experiment above has a model of every built-in objective: a new
+ * built-in without one fails here. */
+Test(resume, the_experiment_has_every_builtin) {
+    gm_registry *reg = gm_builtin_registry();
+    gm_experiment e;
+    gm_error err = {0};
+    cr_assert_eq(gm_config_load_string(&e, experiment, "resume.yaml", NULL, 0,
+                                       gm_registry_schema, reg, &err),
+                 GM_OK, "%s", err.message);
+    cr_assert_eq(e.n_models, N_MODELS);
+    for (int i = 0; i < gm_registry_count(reg); i++) {
+        const char *name = gm_registry_at(reg, i)->schema.name;
+        bool found = false;
+        for (int k = 0; k < e.n_models; k++)
+            found = found || strcmp(e.models[k].objective, name) == 0;
+        cr_assert(found, "no model of objective %s in the resume experiment",
+                  name);
+    }
+    gm_experiment_clear(&e);
+    gm_registry_free(reg);
+}
+
 Test(resume, every_objective_one_job, .init = make_dir, .fini = remove_dir) {
     for (int m = 0; m < N_MODELS; m++)
         stopped_and_resumed(1, models[m], stops[m % 4]);

@@ -132,12 +132,44 @@ Test(summary_table, legend_gives_each_columns_unit_and_direction,
     const char *legend[] = {
         "\nelbo_eval, iwae_logpx: nats per example, higher is better\n",
         "\nd_real, d_fake: probability, a diagnostic (neither way is better)\n",
-        "\nmy_score: no unit on record (not in docs/metrics.md)\n",
+        "\nmy_score: no unit on record (the file has none, nor does an "
+        "objective at hand declare it)\n",
         "\nmodes_covered: modes, higher is better\n",
         "\nkl_model_data: nats, lower is better\n"};
     for (size_t i = 0; i < sizeof legend / sizeof legend[0]; i++)
         cr_assert(strstr(out, legend[i]), "'%s' missing in:\n%s", legend[i],
                   out);
+}
+
+/* A plugin's metric, unknown to gm and to every objective at hand, gets
+ * its unit and direction from the attributes its series carries. */
+Test(summary_table, a_plugins_metric_has_the_unit_its_series_records,
+     .init = make_dir, .fini = remove_dir) {
+    gm_error err = {0};
+    gm_runfile *f = gm_runfile_create(path, GM_RUNFILE_NEW, "plugin",
+                                      "experiment: plugin\n", &err);
+    cr_assert_not_null(f, "%s", err.message);
+    cr_assert_eq(gm_runfile_add_model(f, "mine", "my_plugin", NULL, &err),
+                 GM_OK, "%s", err.message);
+    const char *names[] = {"my_rate", "my_other"};
+    const char *units[] = {"widgets per second", NULL};
+    const char *better[] = {"higher", NULL};
+    gm_run_log *log =
+        gm_runfile_begin_run(f, "mine", 1, names, 2, 0, 0, 0, &err);
+    cr_assert_not_null(log, "%s", err.message);
+    cr_assert_eq(gm_run_log_describe(log, units, better, &err), GM_OK, "%s",
+                 err.message);
+    const double finals[] = {3, 4};
+    cr_assert_eq(gm_run_log_append(log, 10, finals, NULL, NULL, NULL, &err),
+                 GM_OK, "%s", err.message);
+    gm_run_log_free(log);
+    cr_assert_eq(gm_runfile_close(f, &err), GM_OK, "%s", err.message);
+    char out[8192];
+    int rc = shell_run(out, sizeof out, "%s summary %s", GM, path);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "\nmy_rate: widgets per second, higher is better\n"),
+              "%s", out);
+    cr_assert(strstr(out, "\nmy_other: no unit on record"), "%s", out);
 }
 
 /* A seed whose run failed (its last values wild) is counted apart, in the

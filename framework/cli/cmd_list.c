@@ -85,8 +85,9 @@ int cmd_list(int argc, char **argv) {
     if (strcmp(argv[1], "datasets") == 0) {
         for (int i = 0; gm_dataset_kind_at(i); i++) {
             const gm_dataset_kind *k = gm_dataset_kind_at(i);
+            char keys[512];
             printf("%-14s %s\n  %-12s %s\n", k->name, k->summary, "keys:",
-                   k->params);
+                   gm_dataset_kind_keys(k, keys, sizeof keys));
         }
         return EXIT_OK;
     }

@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "blas_kernel.h"
@@ -11,9 +10,10 @@
 #include "cli.h"
 #include "gm/cluster.h"
 #include "gm/config.h"
-#include "gm/metric_info.h"
 #include "gm/runfile.h"
 #include "gm/train.h"
+#include "run_out.h"
+#include "run_progress.h"
 
 static const char usage[] =
     "usage: gm run FILE.yaml [--set key.path=value ...] [--out PATH]\n"
@@ -75,62 +75,11 @@ static void catch_stop_signals(void) {
         sigaction(SIGHUP, &sa, NULL);
     /* Progress to a closed pipe (gm run x.yaml 2>&1 | head) is not a
      * reason to stop training: the write fails with EPIPE instead of
-     * killing gm, and on_progress stops printing. */
+     * killing gm, and progress_view_report stops printing. */
     signal(SIGPIPE, SIG_IGN);
     /* A file past `ulimit -f` fails to write (EFBIG) and gm says so,
      * instead of dying of SIGXFSZ. */
     signal(SIGXFSZ, SIG_IGN);
-}
-
-/* True if a and b are the same existing file. */
-static bool same_file(const char *a, const char *b) {
-    struct stat sa, sb;
-    return a && b && *a && *b && stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
-           sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
-/* The run file must not be one of the experiment's inputs. */
-static bool out_is_an_input(const gm_experiment *e, const char *file) {
-    const char *inputs[3] = {file, e->dataset.path,
-                                     e->dataset.test_path};
-    for (int i = 0; i < 3; i++)
-        if (same_file(e->out, inputs[i])) {
-            cli_error("run", "--out %s is one of the experiment's inputs (%s)",
-                      e->out, inputs[i]);
-            return true;
-        }
-    for (int m = 0; m < e->n_models; m++)
-        if (same_file(e->out, e->models[m].plugin)) {
-            cli_error("run", "--out %s is the plugin of model '%s'", e->out,
-                      e->models[m].name);
-            return true;
-        }
-    return false;
-}
-
-/* A --force stopped by a kill or a crash leaves its work in OUT.new, which
- * nothing else points to: say where it is and how to go on. */
-static void note_unfinished_replacement(const char *out) {
-    char fresh[GM_PATH_MAX + 8];
-    struct stat st;
-    snprintf(fresh, sizeof fresh, "%s.new", out);
-    if (stat(fresh, &st) == 0 && S_ISREG(st.st_mode) &&
-        !gm_runfile_has_writer(fresh))
-        cli_error("run",
-                  "%s holds the work of an unfinished --force: go on with "
-                  "'gm run --resume %s', then move it over %s",
-                  fresh, fresh, out);
-}
-
-/* --out naming a directory, a device (/dev/null) or a FIFO: refused before
- * training, and never replaced by a run file. */
-static bool out_is_not_a_file(const gm_experiment *e, const struct stat *st) {
-    if (S_ISREG(st->st_mode)) return false;
-    cli_error("run", "--out %s is %s: --out names the run file to write "
-              "(RUN.h5)", e->out,
-              S_ISDIR(st->st_mode) ? "a directory"
-                                   : "not a regular file (a device or a FIFO)");
-    return true;
 }
 
 /* The experiment stored in a run file, to go on with it. */
@@ -198,90 +147,6 @@ static gm_status record_plugins(gm_experiment *e, const char *file,
     free(all);
     return st;
 }
-/* Metrics the terminal line has room for, and a pipe's line (about 150
- * characters: the file has every metric). */
-enum { LIVE_METRICS = 3, PIPE_METRICS = 6 };
-
-typedef struct progress_view {
-    bool live; /* a terminal: one line redrawn in place */
-    bool quiet;
-    /* Each model's headline metrics (gm/metric_info.h), in e->models'
-     * order, found before training starts. */
-    const gm_experiment *e;
-    const char *(*headline)[GM_MAX_HEADLINE];
-    int *n_headline;
-} progress_view;
-
-/* Finds every model's headline metrics; false if out of memory. */
-static bool progress_view_init(progress_view *v, const gm_experiment *e,
-                               gm_registry *reg) {
-    v->e = e;
-    v->headline = calloc((size_t)e->n_models + 1, sizeof *v->headline);
-    v->n_headline = calloc((size_t)e->n_models + 1, sizeof *v->n_headline);
-    if (!v->headline || !v->n_headline) return false;
-    for (int m = 0; m < e->n_models; m++) {
-        gm_error err = {0};
-        const gm_objective *o = gm_registry_find(reg, e->models[m].objective,
-                                                 e->models[m].plugin, &err);
-        v->n_headline[m] =
-            gm_headline_metrics(o ? &o->schema : NULL, v->headline[m]);
-    }
-    return true;
-}
-
-static void progress_view_clear(progress_view *v) {
-    free(v->headline);
-    free(v->n_headline);
-}
-
-/* " name=value" for up to `max` of the model's headline metrics that the
- * last evaluation has, in headline order. */
-static void print_headline(const progress_view *v, const gm_progress *p,
-                           int max) {
-    int m = 0;
-    while (m < v->e->n_models && strcmp(v->e->models[m].name, p->model) != 0)
-        m++;
-    if (m == v->e->n_models) return;
-    int shown = 0;
-    for (int h = 0; h < v->n_headline[m] && shown < max; h++)
-        for (int i = 0; i < p->n_metrics; i++)
-            if (strcmp(p->metric_names[i], v->headline[m][h]) == 0) {
-                fprintf(stderr, " %s=%.4g", p->metric_names[i], p->metrics[i]);
-                shown++;
-                break;
-            }
-}
-
-/* "42s", "3m05s", "2h10m". */
-static void format_duration(char *out, size_t n, double seconds) {
-    long s = seconds > 0 && seconds < 1e9 ? (long)(seconds + 0.5) : 0;
-    if (s < 100)
-        snprintf(out, n, "%lds", s);
-    else if (s < 3600)
-        snprintf(out, n, "%ldm%02lds", s / 60, s % 60);
-    else
-        snprintf(out, n, "%ldh%02ldm", s / 3600, s % 3600 / 60);
-}
-
-static void on_progress(const gm_progress *p, void *ctx) {
-    progress_view *v = ctx;
-    if (v->quiet || (!v->live && !p->evaluation)) return;
-    char left[32];
-    format_duration(left, sizeof left, p->eta_seconds);
-    /* The terminal's line is redrawn in place; a pipe gets one line per
-     * evaluation, with the headline metrics (the file has them all). */
-    fprintf(stderr,
-            "%s[%d/%d] %s seed %llu  step %ld/%ld  %.0f steps/s  %s "
-            "left ",
-            v->live ? "\r\033[K" : "", p->run_index + 1, p->n_runs, p->model,
-            (unsigned long long)p->seed, p->step, p->steps, p->steps_per_second,
-            left);
-    print_headline(v, p, v->live ? LIVE_METRICS : PIPE_METRICS);
-    if (!v->live || p->step == p->steps) fputc('\n', stderr);
-    /* Nobody reads any more (a closed pipe or terminal): go on quietly. */
-    if (fflush(stderr) == EOF || ferror(stderr)) v->quiet = true;
-}
-
 /* --jobs's default: the cores a process has, shared by its runs' OpenBLAS
  * threads, so that jobs x threads does not exceed them. */
 static int share_cores(long cores, int blas_threads) {
@@ -339,199 +204,237 @@ static int join_cluster(gm_cluster **cluster) {
     return EXIT_OK;
 }
 
-int cmd_run(int argc, char **argv) {
-    const char *file = NULL, *resume = NULL;
-    bool force = false, retry_failed = false;
+/* What the command line asks for. */
+typedef struct run_args {
+    const char *file, *resume; /* the experiment, or the file to resume */
+    bool force, retry_failed, quiet;
     const char *sets[MAX_ARGS], *plugins[MAX_ARGS];
-    int n_sets = 0, n_plugins = 0;
-    char out_set[GM_PATH_MAX + 8];
-    progress_view view = {.live = isatty(STDERR_FILENO) && !getenv("CI")};
-    long cores = sysconf(_SC_NPROCESSORS_ONLN), jobs = 0;
+    int n_sets, n_plugins;
+    char out_set[GM_PATH_MAX + 8]; /* --out as the override out=PATH */
+    long jobs;                     /* 0: not given */
+} run_args;
+
+/* Returned by parse_args when gm run goes on. */
+enum { PARSED = -1 };
+
+/* Reads the options into a; PARSED, or the exit code once it has printed
+ * the help or a usage error. */
+static int parse_args(int argc, char **argv, run_args *a) {
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
+        const char *o = argv[i];
         bool has_value = i + 1 < argc;
-        if (cli_is_help(a)) {
+        if (cli_is_help(o)) {
             fputs(usage, stdout);
             return EXIT_OK;
-        } else if (strcmp(a, "--quiet") == 0) {
-            view.quiet = true;
-        } else if (strcmp(a, "--force") == 0) {
-            force = true;
-        } else if (strcmp(a, "--retry-failed") == 0) {
-            retry_failed = true;
-        } else if ((strcmp(a, "--set") == 0 || strcmp(a, "--out") == 0 ||
-                    strcmp(a, "--plugin") == 0 || strcmp(a, "--jobs") == 0 ||
-                    strcmp(a, "--resume") == 0) &&
+        } else if (strcmp(o, "--quiet") == 0) {
+            a->quiet = true;
+        } else if (strcmp(o, "--force") == 0) {
+            a->force = true;
+        } else if (strcmp(o, "--retry-failed") == 0) {
+            a->retry_failed = true;
+        } else if ((strcmp(o, "--set") == 0 || strcmp(o, "--out") == 0 ||
+                    strcmp(o, "--plugin") == 0 || strcmp(o, "--jobs") == 0 ||
+                    strcmp(o, "--resume") == 0) &&
                    (!has_value || !*argv[i + 1])) {
-            cli_error("run", "%s needs a value", a);
+            cli_error("run", "%s needs a value", o);
             return EXIT_USAGE;
-        } else if (strcmp(a, "--resume") == 0) {
-            resume = argv[++i];
-        } else if ((strcmp(a, "--set") == 0 || strcmp(a, "--out") == 0) &&
-                   n_sets == MAX_ARGS - 1) {
+        } else if (strcmp(o, "--resume") == 0) {
+            a->resume = argv[++i];
+        } else if ((strcmp(o, "--set") == 0 || strcmp(o, "--out") == 0) &&
+                   a->n_sets == MAX_ARGS - 1) {
             cli_error("run", "at most %d --set and --out", MAX_ARGS - 1);
             return EXIT_USAGE;
-        } else if (strcmp(a, "--plugin") == 0 && n_plugins == MAX_ARGS) {
+        } else if (strcmp(o, "--plugin") == 0 && a->n_plugins == MAX_ARGS) {
             cli_error("run", "at most %d --plugin", MAX_ARGS);
             return EXIT_USAGE;
-        } else if (strcmp(a, "--set") == 0 && !strchr(argv[i + 1], '=')) {
+        } else if (strcmp(o, "--set") == 0 && !strchr(argv[i + 1], '=')) {
             cli_error("run", "--set needs key.path=value, got '%s'",
                       argv[i + 1]);
             return EXIT_USAGE;
-        } else if (strcmp(a, "--set") == 0) {
-            sets[n_sets++] = argv[++i];
-        } else if (strcmp(a, "--out") == 0) {
+        } else if (strcmp(o, "--set") == 0) {
+            a->sets[a->n_sets++] = argv[++i];
+        } else if (strcmp(o, "--out") == 0) {
             /* --out is the override out=PATH: recorded like any other. */
-            snprintf(out_set, sizeof out_set, "out=%s", argv[++i]);
-            sets[n_sets++] = out_set;
-        } else if (strcmp(a, "--jobs") == 0) {
+            snprintf(a->out_set, sizeof a->out_set, "out=%s", argv[++i]);
+            a->sets[a->n_sets++] = a->out_set;
+        } else if (strcmp(o, "--jobs") == 0) {
             char *end;
-            jobs = strtol(argv[++i], &end, 10);
-            if (*end || jobs < 1 || jobs > GM_MAX_JOBS) {
+            a->jobs = strtol(argv[++i], &end, 10);
+            if (*end || a->jobs < 1 || a->jobs > GM_MAX_JOBS) {
                 cli_error("run", "--jobs needs 1 to %d, got '%s'",
                           GM_MAX_JOBS, argv[i]);
                 return EXIT_USAGE;
             }
-        } else if (strcmp(a, "--plugin") == 0) {
-            plugins[n_plugins++] = argv[++i];
-        } else if (a[0] == '-') {
-            cli_error("run", "unknown option '%s' (see gm run --help)", a);
+        } else if (strcmp(o, "--plugin") == 0) {
+            a->plugins[a->n_plugins++] = argv[++i];
+        } else if (o[0] == '-') {
+            cli_error("run", "unknown option '%s' (see gm run --help)", o);
             return EXIT_USAGE;
-        } else if (!*a) {
+        } else if (!*o) {
             cli_error("run", "the experiment file's path is empty");
             return EXIT_USAGE;
-        } else if (!file) {
-            file = a;
+        } else if (!a->file) {
+            a->file = o;
         } else {
             cli_error("run", "one experiment file at a time ('%s' and '%s')",
-                      file, a);
+                      a->file, o);
             return EXIT_USAGE;
         }
     }
-    if (resume && (file || n_sets > 0 || force)) {
+    if (a->resume && (a->file || a->n_sets > 0 || a->force)) {
         cli_error("run", "--resume takes the run file alone: its experiment "
                          "and overrides are the ones stored in it");
         return EXIT_USAGE;
     }
-    if (retry_failed && !resume) {
+    if (a->retry_failed && !a->resume) {
         cli_error("run", "--retry-failed goes with --resume RUN.h5");
         return EXIT_USAGE;
     }
-    if (!file && !resume) {
+    if (!a->file && !a->resume) {
         cli_error("run", "no experiment file (see gm run --help)");
         return EXIT_USAGE;
     }
+    return PARSED;
+}
+
+/* A registry of the built-ins and the --plugin libraries; NULL (said why)
+ * on failure. */
+static gm_registry *load_objectives(const run_args *a) {
+    gm_registry *reg = gm_builtin_registry();
+    if (!reg) {
+        cli_error("run", "out of memory");
+        return NULL;
+    }
+    gm_error err = {0};
+    for (int i = 0; i < a->n_plugins; i++)
+        if (!gm_registry_load(reg, a->plugins[i], &err)) {
+            fprintf(stderr, "gm run: %s\n", err.message);
+            gm_registry_free(reg);
+            return NULL;
+        }
+    return reg;
+}
+
+/* The experiment to train, from its file or from the run file to resume,
+ * with its run file checked (run_out.h); false (said why, e cleared) if
+ * it cannot be trained. *out_exists: --force replaces an existing file. */
+static bool load_experiment(const run_args *a, gm_registry *reg,
+                            gm_experiment *e, bool *out_exists) {
+    gm_error err = {0};
+    gm_status loaded =
+        a->resume ? load_from_run(e, a->resume, reg, &err)
+                  : gm_config_load(e, a->file, a->sets, a->n_sets,
+                                   gm_registry_schema, reg, &err);
+    if (loaded == GM_OK && !a->resume)
+        loaded = record_plugins(e, a->file, a->sets, a->n_sets, reg, &err);
+    if (loaded != GM_OK) {
+        fprintf(stderr, "%s\n", err.message);
+        return false;
+    }
+    *out_exists = false;
+    if (!a->resume && !run_out_acceptable(e, a->file, a->force, out_exists)) {
+        gm_experiment_clear(e);
+        return false;
+    }
+    return true;
+}
+
+/* gm run's first line: what trains, how many runs at once, the kernel. */
+static void print_start(const run_args *a, const gm_experiment *e,
+                        gm_cluster *cluster, long jobs, bool out_exists) {
+    char blas[128];
+    const char *what = a->resume ? a->resume : a->file;
+    const char *threads = e->blas_threads == 1 ? "" : "s";
+    if (cluster)
+        fprintf(stderr,
+                "gm run: %s, %d MPI ranks: %ld jobs here and %d on the "
+                "others x %d thread%s, OpenBLAS %s\n",
+                what, gm_cluster_size(cluster), jobs,
+                gm_cluster_remote_slots(cluster), e->blas_threads, threads,
+                cli_blas_describe(blas, sizeof blas));
+    else
+        fprintf(stderr, "gm run: %s, %ld job%s x %d thread%s, OpenBLAS %s\n",
+                what, jobs, jobs == 1 ? "" : "s", e->blas_threads, threads,
+                cli_blas_describe(blas, sizeof blas));
+    if (out_exists)
+        fprintf(stderr, "gm run: writing %s.new; it replaces %s when the run "
+                        "completes or is interrupted\n",
+                e->out, e->out);
+}
+
+/* Says how training ended and returns gm run's exit code. */
+static int report_outcome(gm_status s, const gm_error *err,
+                          const gm_experiment *e, bool quiet) {
+    if (s == GM_INTERRUPTED) {
+        fprintf(stderr, "gm run: interrupted; every run is checkpointed in %s\n"
+                        "gm run: go on with:  gm run --resume %s\n",
+                e->out, e->out);
+        return 128 + (stop_signal ? stop_signal : SIGINT);
+    }
+    if (s != GM_OK) {
+        fprintf(stderr, "gm run: %s\n", err->message);
+        return EXIT_USER;
+    }
+    if (!quiet) fprintf(stderr, "gm run: wrote %s\n", e->out);
+    return EXIT_OK;
+}
+
+int cmd_run(int argc, char **argv) {
+    run_args a = {0};
+    int code = parse_args(argc, argv, &a);
+    if (code != PARSED) return code;
     gm_cluster *cluster;
-    int code = join_cluster(&cluster);
+    code = join_cluster(&cluster);
     if (code != EXIT_OK) return code;
-    bool jobs_given = jobs > 0;
+    bool jobs_given = a.jobs > 0;
+    long jobs = a.jobs;
     if (!jobs_given) { /* the cores, shared by the ranks on this machine */
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
         long ranks_here = cluster ? gm_cluster_local_size(cluster) : 1;
         jobs = cores > ranks_here ? cores / ranks_here : 1;
     }
-    gm_error err = {0};
-    gm_registry *reg = gm_builtin_registry();
-    bool plugins_loaded = reg != NULL;
-    if (!reg) cli_error("run", "out of memory");
-    for (int i = 0; plugins_loaded && i < n_plugins; i++)
-        if (!gm_registry_load(reg, plugins[i], &err)) {
-            fprintf(stderr, "gm run: %s\n", err.message);
-            plugins_loaded = false;
-        }
+    gm_registry *reg = load_objectives(&a);
     if (cluster && gm_cluster_rank(cluster) > 0) {
-        code =
-            serve_rank_0(cluster, reg, plugins_loaded, (int)jobs, jobs_given);
+        code = serve_rank_0(cluster, reg, reg != NULL, (int)jobs, jobs_given);
         gm_registry_free(reg);
         gm_cluster_leave(cluster);
         return code;
     }
     gm_experiment e = {0};
-    bool ready = plugins_loaded;
-    if (ready) {
-        gm_status loaded = resume
-                               ? load_from_run(&e, resume, reg, &err)
-                               : gm_config_load(&e, file, sets, n_sets,
-                                                gm_registry_schema, reg, &err);
-        if (loaded == GM_OK && !resume)
-            loaded = record_plugins(&e, file, sets, n_sets, reg, &err);
-        if (loaded != GM_OK) fprintf(stderr, "%s\n", err.message);
-        ready = loaded == GM_OK;
-    }
-    struct stat out_stat;
-    bool out_exists = ready && !resume && stat(e.out, &out_stat) == 0;
-    if (out_exists && out_is_not_a_file(&e, &out_stat)) {
-        gm_experiment_clear(&e);
-        ready = out_exists = false;
-    }
-    if (ready &&
-        ((out_exists && !force) || (!resume && out_is_an_input(&e, file)))) {
-        if (out_exists && !force) {
-            cli_error("run",
-                      "%s exists: use 'gm run --resume %s' to continue it, or "
-                      "--force to replace it",
-                      e.out, e.out);
-            note_unfinished_replacement(e.out);
-        }
-        gm_experiment_clear(&e);
-        ready = false;
-    }
+    bool out_exists = false;
+    bool ready = reg && load_experiment(&a, reg, &e, &out_exists);
     if (ready && !jobs_given) jobs = share_cores(jobs, e.blas_threads);
     if (cluster)
         gm_cluster_share_text(cluster, ready ? e.config_yaml : NULL, NULL);
     if (ready && cluster) gm_cluster_count_threads(cluster, (int)jobs);
+    progress_view view = {.live = isatty(STDERR_FILENO) && !getenv("CI"),
+                          .quiet = a.quiet};
+    if (ready && !progress_view_init(&view, &e, reg)) {
+        cli_error("run", "out of memory");
+        gm_experiment_clear(&e);
+        ready = false;
+    }
     if (!ready) {
+        progress_view_clear(&view);
         gm_registry_free(reg);
         gm_cluster_leave(cluster);
         return EXIT_USER;
     }
-    if (!progress_view_init(&view, &e, reg)) {
-        cli_error("run", "out of memory");
-        progress_view_clear(&view);
-        gm_experiment_clear(&e);
-        gm_registry_free(reg);
-        return EXIT_USER;
-    }
     catch_stop_signals();
-    char blas[128];
-    if (!view.quiet && cluster)
-        fprintf(stderr,
-                "gm run: %s, %d MPI ranks: %ld jobs here and %d on the "
-                "others x %d thread%s, OpenBLAS %s\n",
-                resume ? resume : file, gm_cluster_size(cluster), jobs,
-                gm_cluster_remote_slots(cluster), e.blas_threads,
-                e.blas_threads == 1 ? "" : "s",
-                cli_blas_describe(blas, sizeof blas));
-    else if (!view.quiet)
-        fprintf(stderr, "gm run: %s, %ld job%s x %d thread%s, OpenBLAS %s\n",
-                resume ? resume : file, jobs, jobs == 1 ? "" : "s",
-                e.blas_threads, e.blas_threads == 1 ? "" : "s",
-                cli_blas_describe(blas, sizeof blas));
-    gm_train_options opts = {.progress = on_progress,
+    if (!view.quiet) print_start(&a, &e, cluster, jobs, out_exists);
+    gm_train_options opts = {.progress = progress_view_report,
                              .progress_ctx = &view,
                              .progress_interval = view.live ? 0.25 : 0.0,
                              .jobs = (int)jobs,
-                             .resume = resume != NULL,
-                             .retry_failed = retry_failed,
-                             .replace = force,
+                             .resume = a.resume != NULL,
+                             .retry_failed = a.retry_failed,
+                             .replace = a.force,
                              .stop = &stop_signal,
                              .cluster = cluster};
-    if (out_exists && !view.quiet)
-        fprintf(stderr, "gm run: writing %s.new; it replaces %s when the run "
-                        "completes or is interrupted\n",
-                e.out, e.out);
+    gm_error err = {0};
     gm_status s = gm_train_experiment(&e, reg, &opts, &err);
     if (view.live && !view.quiet) fputs("\r\033[K", stderr);
-    code = s == GM_OK ? EXIT_OK : EXIT_USER;
-    if (s == GM_INTERRUPTED) {
-        fprintf(stderr, "gm run: interrupted; every run is checkpointed in %s\n"
-                        "gm run: go on with:  gm run --resume %s\n",
-                e.out, e.out);
-        code = 128 + (stop_signal ? stop_signal : SIGINT);
-    } else if (s != GM_OK) {
-        fprintf(stderr, "gm run: %s\n", err.message);
-    } else if (!view.quiet) {
-        fprintf(stderr, "gm run: wrote %s\n", e.out);
-    }
+    code = report_outcome(s, &err, &e, view.quiet);
     progress_view_clear(&view);
     gm_experiment_clear(&e);
     gm_registry_free(reg);

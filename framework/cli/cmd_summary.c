@@ -123,31 +123,48 @@ static int width(const char *s) {
     return w;
 }
 
-/* What a column's numbers are: its unit and which way is better. */
-static void describe(char *out, size_t n, const char *metric) {
-    const gm_metric_info *info = gm_metric_info_find(metric);
-    if (!info)
-        snprintf(out, n, "no unit on record (not in docs/metrics.md)");
-    else if (info->better == GM_BETTER_NEITHER)
-        snprintf(out, n, "%s, a diagnostic (neither way is better)",
-                 info->unit);
+/* What metric j means: the attrs of its series, or for a file written
+ * before gm recorded them the declaration of an objective at hand that
+ * logs it, or gm's own table. */
+static void describe(char *out, size_t n, const gm_summary *s,
+                     gm_registry *reg, int j) {
+    const char *unit = s->units[j], *better = s->better[j];
+    const gm_metric_info *info = NULL;
+    for (int i = 0; !unit && !info && i < s->n_models; i++) {
+        gm_error err = {0};
+        const gm_objective *o =
+            model_has(s, i, j)
+                ? gm_registry_find(reg, s->objectives[i], NULL, &err)
+                : NULL;
+        if (o) info = gm_metric_info_of(&o->schema, s->metrics[j]);
+    }
+    if (!unit && !info) info = gm_metric_info_find(s->metrics[j]);
+    if (info) {
+        unit = info->unit;
+        better = gm_better_name(info->better);
+    }
+    if (!unit)
+        snprintf(out, n, "no unit on record (the file has none, nor does an "
+                         "objective at hand declare it)");
+    else if (strcmp(better, "neither") == 0)
+        snprintf(out, n, "%s, a diagnostic (neither way is better)", unit);
     else
-        snprintf(out, n, "%s, %s is better", info->unit,
-                 gm_better_name(info->better));
+        snprintf(out, n, "%s, %s is better", unit, better);
 }
 
 /* The columns' units and directions, one line per description:
  * "elbo_eval, iwae_logpx: nats per example, higher is better". */
-static void print_legend(const gm_summary *s, const int *cols, int n_cols) {
+static void print_legend(const gm_summary *s, gm_registry *reg,
+                         const int *cols, int n_cols) {
     bool done[MAX_COLUMNS] = {false};
     putchar('\n');
     for (int c = 0; c < n_cols; c++) {
         if (done[c]) continue;
         char what[160], other[160];
-        describe(what, sizeof what, s->metrics[cols[c]]);
+        describe(what, sizeof what, s, reg, cols[c]);
         fputs(s->metrics[cols[c]], stdout);
         for (int d = c + 1; d < n_cols; d++) {
-            describe(other, sizeof other, s->metrics[cols[d]]);
+            describe(other, sizeof other, s, reg, cols[d]);
             if (!done[d] && strcmp(what, other) == 0) {
                 printf(", %s", s->metrics[cols[d]]);
                 done[d] = true;
@@ -222,7 +239,7 @@ static void print_table(const gm_summary *s, gm_registry *reg, bool all) {
         }
         putchar('\n');
     }
-    print_legend(s, cols, n_cols);
+    print_legend(s, reg, cols, n_cols);
     int failed = 0;
     for (int i = 0; i < s->n_models; i++) failed += s->n_failed[i];
     if (failed > 0)

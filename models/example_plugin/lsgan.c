@@ -75,6 +75,14 @@ static gm_status build(gm_model *m, const gm_build_ctx *ctx, gm_error *err) {
 /* What gm summary and the progress line show first. */
 static const char *const headline[] = {"d_score_real", "d_score_fake"};
 
+/* Every metric build logs (its phases' losses aside), with its unit and
+ * which way is better: the run file keeps them beside the series, so
+ * `gm summary` gives their units without the plugin at hand. */
+static const gm_metric_info metrics[] = {
+    {"d_score_real", "discriminator score", GM_BETTER_NEITHER},
+    {"d_score_fake", "discriminator score", GM_BETTER_NEITHER},
+};
+
 static const gm_objective lsgan = {
     .abi = GM_OBJECTIVE_ABI,
     .schema = {.name = "lsgan",
@@ -85,7 +93,9 @@ static const gm_objective lsgan = {
                .hparams = hparams,
                .n_hparams = 1,
                .headline = headline,
-               .n_headline = 2},
+               .n_headline = 2,
+               .metrics = metrics,
+               .n_metrics = 2},
     .build = build,
 };
 

@@ -39,6 +39,8 @@ static gm_status evaluate(void *state, const float *data, const int *labels,
 static void free_state(void *state) { crash_in("free_state"); }
 
 static const char *const eval_metrics[] = {"nothing"};
+static const gm_metric_info metrics[] = {
+    {"nothing", "nothing at all", GM_BETTER_NEITHER}};
 
 static gm_status build(gm_model *m, const gm_build_ctx *ctx, gm_error *err) {
     crash_in("build");
@@ -78,7 +80,9 @@ static const gm_objective crasher = {
                .summary = "crashes in the hook GM_TEST_CRASH_IN names",
                .roles = roles,
                .n_roles = 1,
-               .shapes = shapes},
+               .shapes = shapes,
+               .metrics = metrics,
+               .n_metrics = 1},
     .build = build,
 };
 

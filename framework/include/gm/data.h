@@ -43,11 +43,17 @@ typedef struct gm_batcher gm_batcher;
 typedef struct gm_dataset_kind {
     const char *name;    /* "ring" */
     const char *summary; /* one line */
-    const char *params;  /* the spec fields it reads, "modes radius std size" */
 } gm_dataset_kind;
 
 /* The i-th built-in kind, or NULL when i is past the last. */
 const gm_dataset_kind *gm_dataset_kind_at(int i);
+
+/* Writes the YAML keys of `kind` besides `name`, in the order they are
+ * read, with their defaults, to out (cap bytes, cut to fit): "modes: 8,
+ * radius: 2, std: 0.02, size: 100000"; a key without a default is
+ * "required", or "optional" when it may be left out. Returns out. */
+const char *gm_dataset_kind_keys(const gm_dataset_kind *kind, char *out,
+                                 size_t cap);
 
 /* Builds the dataset `spec` describes. ring and grid draw their samples
  * from `data_stream` (advancing it); other kinds ignore it (may be NULL).

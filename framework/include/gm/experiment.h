@@ -23,8 +23,9 @@ GM_API_BEGIN
 #define GM_MAX_ROLES 4
 #define GM_MODEL_NAME_MAX 128
 
-/* dataset: one of ring | grid | fashion_mnist | stacked_fashion_mnist |
- * idx | hdf5. Only the fields of the chosen kind are meaningful. */
+/* dataset: one of the kinds `gm list datasets` prints (gm/data.h), which
+ * reads the fields named after its keys; the others are meaningful only
+ * to other kinds. */
 typedef struct gm_dataset_spec {
     char name[32];
     /* ring: `modes` centres on a circle of `radius`; grid: side x side
@@ -39,7 +40,7 @@ typedef struct gm_dataset_spec {
     /* idx: `path` and optional `test_path` (may end in .gz);
      * hdf5: `path` and the 2-D float dataset `key` inside it;
      * fashion_mnist: `path` is the directory (default
-     * /usr/share/datasets/fashion-mnist). */
+     * GM_FASHION_MNIST_DIR of gm/data.h). */
     char path[GM_PATH_MAX];
     char test_path[GM_PATH_MAX];
     char key[256];
@@ -123,9 +124,24 @@ typedef struct gm_role_shape {
     gm_width in, out;
 } gm_role_shape;
 
+/* Which way a better model moves a metric. */
+typedef enum gm_better {
+    GM_BETTER_NEITHER, /* a diagnostic: no value is better in itself */
+    GM_BETTER_HIGHER,
+    GM_BETTER_LOWER,
+} gm_better;
+
+/* What a logged metric's number means: its unit and which way is
+ * better. */
+typedef struct gm_metric_info {
+    const char *name;
+    const char *unit; /* e.g. "nats per example", "modes" */
+    gm_better better;
+} gm_metric_info;
+
 /* What the configuration reader needs to know of an objective to check a
  * model: the network roles it takes, their shapes and its
- * hyperparameters. */
+ * hyperparameters; and what gm needs to know of its metrics. */
 typedef struct gm_objective_schema {
     const char *name;
     const char *summary;
@@ -145,6 +161,29 @@ typedef struct gm_objective_schema {
      * (gm/metric_info.h). NULL and 0: gm's alone. */
     const char *const *headline;
     int n_headline;
+    /* Every metric the objective logs (the metric nodes of its phase
+     * graphs, its evaluate hook's metrics and vectors), each once, with
+     * its unit and which way is better; a phase's loss (loss_<phase>) is
+     * gm's and needs no row. A model that logs a metric its objective does
+     * not declare is refused when it is built. The run file keeps each
+     * metric's unit and direction beside its series, where `gm summary`
+     * reads them. */
+    const gm_metric_info *metrics;
+    int n_metrics;
+    /* Properties gm acts on; NULL for an objective without them.
+     * log_px: the evaluation metric (one of gm_hooks.eval_metrics) that
+     *   estimates the mean log p_model(x) of the held-out rows, in nats per
+     *   example (vae_elbo's iwae_logpx); where the data's density is known
+     *   gm logs kl_data_model_iwae = mean log p_data(x) - log_px.
+     * classifier_role: the role of a network mapping a data row to one
+     *   logit per class of the dataset: a run file of a model of this
+     *   objective can serve as eval.classifier (gm rebuilds that network
+     *   from the run's checkpoint and labels samples with it);
+     *   accuracy_metric then names the evaluation metric holding the
+     *   model's held-out accuracy, a fraction of rows. */
+    const char *log_px;
+    const char *classifier_role;
+    const char *accuracy_metric;
 } gm_objective_schema;
 
 /* Finds the schema of `objective`, loading `plugin` first if it is not

@@ -1,7 +1,8 @@
 /* gm/image_modes.h: the modes of generated images, counted by a trained
  * classifier (the Stacked MNIST protocol of VEEGAN and PacGAN).
  *
- * A classifier run (objective classifier) on images of shape [c, H, W]
+ * A classifier run (a model of an objective whose schema declares
+ * classifier_role, such as classifier) on images of shape [c, H, W]
  * labels each generated image of shape [C, H, W]: with C = c its class
  * is the classifier's; with c = 1 and C > 1 each channel is classified
  * on its own and the labels l1..lC combine as l1 K^(C-1) + ... + lC (the
@@ -27,19 +28,23 @@ typedef struct gm_image_classifier {
     char path[GM_PATH_MAX];
     char model[GM_MODEL_NAME_MAX];
     uint64_t seed;    /* the run whose last checkpoint is used */
-    gm_mlp_spec net;  /* the network as its YAML gives it */
+    char role[32];    /* its objective's classifier_role */
+    gm_mlp_spec net;  /* that role's network, as its YAML gives it */
     int shape[3];     /* one input image [c, H, W] */
     int classes;      /* K */
-    double accuracy;  /* its accuracy_eval at that checkpoint */
+    char accuracy_metric[GM_NAME_MAX]; /* its objective's */
+    double accuracy;                   /* that metric at that checkpoint */
     gm_state *params; /* that checkpoint */
 } gm_image_classifier;
 
-/* Reads the classifier model `model` ("" or NULL: the file's only model of
- * objective classifier) of the run file at `path`: its config, the shape
- * of its images, its classes and its first seed's last checkpoint. Errors
+/* Reads the classifier model `model` ("" or NULL: the file's only model
+ * whose objective, known to reg without loading a plugin, declares
+ * classifier_role) of the run file at `path`: its config, the shape of
+ * its images, its classes and its first seed's last checkpoint. Errors
  * name the file: missing, no classifier model (or several, without
- * `model`), a model that is not a classifier, not trained on images, no
- * checkpoint. The registry gives the schema its config is read with. */
+ * `model`), a model whose objective does not classify, not trained on
+ * images, no checkpoint. The registry gives the schema its config is
+ * read with, loading the model's plugin if it has one. */
 gm_image_classifier *gm_image_classifier_load(const char *path,
                                               const char *model,
                                               gm_registry *reg, gm_error *err);

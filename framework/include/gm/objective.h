@@ -11,6 +11,7 @@
  *   - metrics: [1] nodes marked GM_ROLE_METRIC in any phase graph, logged
  *     under their node names (the standard names, units and meanings are
  *     in docs/metrics.md), averaged over the steps between evaluations;
+ *     every metric is declared with its unit in the schema (metrics);
  *   - a sampler: a graph whose node `samples` [n, data_dim] holds draws
  *     x ~ p_model at each forward. A model that does not generate (a
  *     classifier) sets none: gm then skips its sample-based evaluation
@@ -40,16 +41,23 @@
 
 GM_API_BEGIN
 
-/* Bumped whenever gm_objective, gm_model_spec or the gm_model_*
- * functions change shape (2: the schema's network shapes, the state
+/* Bumped whenever a struct a plugin sees (gm_objective and its schema,
+ * gm_build_ctx, gm_model_spec, gm_hooks, gm_mlp, gm_mlp_spec,
+ * gm_hparam_spec, gm_metric_info, ...) or the gm_model_* functions change
+ * shape; tests/test_abi.c records their sizes and offsets with the
+ * number and fails, asking for the bump, when one changes without it
+ * (2: the schema's network shapes, the state
  * hooks, one optimizer per group; 3: gm_model_spec's longer name and
  * sweep keys, vector evaluation metrics, the held-out row count in the
  * build context, hyperparameter lookups without a fallback, open ranges
  * by default, the schema's headline metrics, networks as lists of layers
  * (a larger gm_mlp); 4: before_phase gets the phase's name, not its
  * index; labels, in phase graphs and beside the held-out rows of the
- * evaluate hook; models without a sampler; 5: gm_width's classes). */
-#define GM_OBJECTIVE_ABI 5
+ * evaluate hook; models without a sampler; 5: gm_width's classes; 6: the schema
+ * declares its metrics with their units and directions, and the
+ * properties gm acts on (log_px, classifier_role, accuracy_metric) in
+ * place of objective and metric names gm knew). */
+#define GM_OBJECTIVE_ABI 6
 
 typedef struct gm_dataset gm_dataset;
 typedef struct gm_model gm_model;

@@ -15,7 +15,11 @@
  *                             complete | failed: <why>), steps,
  *                             train_seconds
  *     metrics/step            int64 [n]     evaluation steps
- *     metrics/<metric>        float64 [n]   one value per evaluation
+ *     metrics/<metric>        float64 [n]   one value per evaluation;
+ *                                           attrs unit and better (higher |
+ *                                           lower | neither)
+ *     vectors/<metric>        float64 [n,L] a vector per evaluation; the
+ *                                           same attrs
  *     mode_counts             int32 [n,K]   for a mixture (high-quality
  *                                           samples per mode) or with
  *                                           eval.classifier (samples per
@@ -155,6 +159,14 @@ gm_run_log *gm_runfile_continue_run(gm_runfile *f, const char *model,
  * like the other series. At most GM_MAX_EVAL_VECTORS, once per log. */
 gm_status gm_run_log_add_vectors(gm_run_log *log, const char *const *names,
                                  const int *lens, int n, gm_error *err);
+
+/* Records what the numbers of the log's series mean, as attributes of
+ * each: `unit` (units[i]) and `better` (better[i]: "higher", "lower" or
+ * "neither"), i over its metrics in the order they were given, then its
+ * vectors; a NULL unit leaves that series without. Call it after
+ * gm_run_log_add_vectors. */
+gm_status gm_run_log_describe(gm_run_log *log, const char *const *units,
+                              const char *const *better, gm_error *err);
 
 /* Appends one evaluation: extends every series by one row, writes it and
  * flushes the file. `step` must exceed the previous one; `metrics` has
@@ -330,10 +342,15 @@ typedef struct gm_summary {
     char **sweep_values; /* [n_models, n_sweep] */
     double *mean;      /* [n_models, n_metrics]; NaN where absent */
     double *se;        /* [n_models, n_metrics]; NaN where absent */
+    /* [n_metrics]: the attrs unit and better of the metric's series (the
+     * first that has them), or NULL: a file written before gm recorded
+     * them */
+    char **units;
+    char **better;
 } gm_summary;
 
 /* Reads /summary, or computes it from the series when the file has none
- * (an interrupted run). */
+ * (an interrupted run), and the metrics' units from their series. */
 gm_status gm_runfile_read_summary(const char *path, gm_summary *out,
                                   gm_error *err);
 void gm_summary_clear(gm_summary *s);

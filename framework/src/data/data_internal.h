@@ -29,23 +29,36 @@ struct gm_dataset {
     double std;
 };
 
+/* What a point of the built-in kinds is: a mixture's is 2-D; a
+ * Fashion-MNIST image is SIDE x SIDE grey pixels of one of CLASSES
+ * classes; a stacked one has three images as channels. */
+enum {
+    GM_MIXTURE_DIM = 2,
+    GM_FASHION_SIDE = 28,
+    GM_FASHION_CLASSES = 10,
+    GM_STACKED_CHANNELS = 3,
+};
+
 /* ring and grid: centres from the spec, then spec->size samples. */
 gm_status gm_data_ring_load(gm_dataset *d, const gm_dataset_spec *spec,
                             gm_rng *stream, gm_error *err);
 gm_status gm_data_grid_load(gm_dataset *d, const gm_dataset_spec *spec,
                             gm_rng *stream, gm_error *err);
 
+/* The loaders of the kinds that read files take the same arguments as the
+ * mixtures' (dataset_kinds.h) and ignore the stream. */
+
 /* idx: spec->path and the optional spec->test_path. */
 gm_status gm_data_idx_load(gm_dataset *d, const gm_dataset_spec *spec,
-                           gm_error *err);
+                           gm_rng *stream, gm_error *err);
 
 /* fashion_mnist: the four IDX files in directory spec->path. */
 gm_status gm_data_fashion_load(gm_dataset *d, const gm_dataset_spec *spec,
-                               gm_error *err);
+                               gm_rng *stream, gm_error *err);
 
 /* hdf5: the 2-D dataset spec->key in file spec->path. */
 gm_status gm_data_hdf5_load(gm_dataset *d, const gm_dataset_spec *spec,
-                            gm_error *err);
+                            gm_rng *stream, gm_error *err);
 
 #define GM_IDX_MAX_DIMS 8
 
@@ -70,6 +83,6 @@ gm_status gm_data_idx_read(const char *path, bool scale_ubyte,
  * (from directory spec->path) drawn with spec->seed. */
 gm_status gm_data_stacked_fashion_load(gm_dataset *d,
                                        const gm_dataset_spec *spec,
-                                       gm_error *err);
+                                       gm_rng *stream, gm_error *err);
 
 #endif

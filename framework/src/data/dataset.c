@@ -1,71 +1,36 @@
-/* The dataset object: the table of kinds, creation and the accessors. */
+/* The dataset object: creation by its kind (dataset_kinds.c) and the
+ * accessors. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "data/data_internal.h"
+#include "data/dataset_kinds.h"
 
-typedef gm_status (*load_fn)(gm_dataset *d, const gm_dataset_spec *spec,
-                             gm_rng *stream, gm_error *err);
-
-static gm_status load_idx(gm_dataset *d, const gm_dataset_spec *spec,
-                          gm_rng *stream, gm_error *err) {
-    return gm_data_idx_load(d, spec, err);
-}
-static gm_status load_fashion(gm_dataset *d, const gm_dataset_spec *spec,
-                              gm_rng *stream, gm_error *err) {
-    return gm_data_fashion_load(d, spec, err);
-}
-static gm_status load_stacked_fashion(gm_dataset *d,
-                                      const gm_dataset_spec *spec,
-                                      gm_rng *stream, gm_error *err) {
-    return gm_data_stacked_fashion_load(d, spec, err);
-}
-static gm_status load_hdf5(gm_dataset *d, const gm_dataset_spec *spec,
-                           gm_rng *stream, gm_error *err) {
-    return gm_data_hdf5_load(d, spec, err);
-}
-
-static const struct {
-    gm_dataset_kind kind;
-    load_fn load;
-} kinds[] = {
-    {{"ring", "Gaussian mixture with modes on a circle (2-D)",
-      "modes radius std size"},
-     gm_data_ring_load},
-    {{"grid", "Gaussian mixture on a side x side grid (2-D)",
-      "side spacing std size"},
-     gm_data_grid_load},
-    {{"fashion_mnist", "Zalando's Fashion-MNIST, 28x28 pixels in [0, 1]",
-      "path (directory, default " GM_FASHION_MNIST_DIR ")"},
-     load_fashion},
-    {{"stacked_fashion_mnist",
-      "three Fashion-MNIST images as the channels of one, 1000 classes",
-      "path size seed"},
-     load_stacked_fashion},
-    {{"idx", "an IDX file (plain or .gz), rows = first dimension",
-      "path test_path"},
-     load_idx},
-    {{"hdf5", "a 2-D float dataset inside an HDF5 file", "path key"},
-     load_hdf5},
-};
-enum { N_KINDS = sizeof kinds / sizeof kinds[0] };
-
-const gm_dataset_kind *gm_dataset_kind_at(int i) {
-    return i >= 0 && i < N_KINDS ? &kinds[i].kind : NULL;
+/* "ring, grid, ... or hdf5": the kinds of the table. */
+static void kind_names(char *out, size_t cap) {
+    size_t len = 0;
+    out[0] = '\0';
+    for (int k = 0; gm_dataset_kind_at(k) && len < cap; k++) {
+        const char *sep = k == 0                       ? ""
+                          : gm_dataset_kind_at(k + 1) ? ", "
+                                                      : " or ";
+        int n = snprintf(out + len, cap - len, "%s%s", sep,
+                         gm_dataset_kind_at(k)->name);
+        if (n < 0) break;
+        len += (size_t)n;
+    }
 }
 
 gm_dataset *gm_dataset_create(const gm_dataset_spec *spec, gm_rng *data_stream,
                               gm_error *err) {
-    int k = 0;
-    while (k < N_KINDS && strcmp(spec->name, kinds[k].kind.name) != 0)
-        k++;
-    if (k == N_KINDS) {
+    const gm_dataset_kind_row *kind = gm_dataset_kind_find(spec->name);
+    if (!kind) {
+        char names[256];
+        kind_names(names, sizeof names);
         gm_error_set(err, GM_ERR_NOT_FOUND,
-                     "dataset.name: unknown dataset \"%s\" (expected ring, "
-                     "grid, fashion_mnist, stacked_fashion_mnist, idx or "
-                     "hdf5)",
-                     spec->name);
+                     "dataset.name: unknown dataset \"%s\" (expected %s)",
+                     spec->name, names);
         return NULL;
     }
     gm_dataset *d = calloc(1, sizeof *d);
@@ -75,7 +40,7 @@ gm_dataset *gm_dataset_create(const gm_dataset_spec *spec, gm_rng *data_stream,
         return NULL;
     }
     snprintf(d->name, sizeof d->name, "%s", spec->name);
-    if (kinds[k].load(d, spec, data_stream, err) != GM_OK) {
+    if (kind->load(d, spec, data_stream, err) != GM_OK) {
         gm_dataset_free(d);
         return NULL;
     }

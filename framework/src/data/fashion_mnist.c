@@ -8,8 +8,6 @@
 
 #include "data/data_internal.h"
 
-enum { SIDE = 28, CLASSES = 10 };
-
 #define INSTALL_HINT "install it with: apt-get install dataset-fashion-mnist"
 
 /* Finds dir/name or dir/name.gz and writes it to path. */
@@ -42,8 +40,8 @@ static gm_status load_split(const char *dir, const char *images_name,
     if ((st = gm_data_idx_read(images_path, true, &img, err)) != GM_OK)
         return st;
     *images = img.values;
-    if (img.type != 0x08 || img.ndim != 3 || img.dims[1] != SIDE ||
-        img.dims[2] != SIDE)
+    if (img.type != 0x08 || img.ndim != 3 || img.dims[1] != GM_FASHION_SIDE ||
+        img.dims[2] != GM_FASHION_SIDE)
         return gm_error_set(err, GM_ERR_SHAPE,
                             "%s: expected unsigned-byte images [n, 28, 28]",
                             images_path);
@@ -66,7 +64,7 @@ static gm_status load_split(const char *dir, const char *images_name,
         (*labels)[i] = (int)lab.values[i];
     free(lab.values);
     for (size_t i = 0; i < img.rows; i++)
-        if ((*labels)[i] >= CLASSES)
+        if ((*labels)[i] >= GM_FASHION_CLASSES)
             return gm_error_set(err, GM_ERR_IO,
                                 "%s: label %d of row %zu is not a class 0..9",
                                 labels_path, (*labels)[i], i);
@@ -75,12 +73,12 @@ static gm_status load_split(const char *dir, const char *images_name,
 }
 
 gm_status gm_data_fashion_load(gm_dataset *d, const gm_dataset_spec *spec,
-                               gm_error *err) {
+                               gm_rng *stream, gm_error *err) {
     const char *dir = spec->path[0] ? spec->path : GM_FASHION_MNIST_DIR;
-    d->dim = SIDE * SIDE;
-    d->classes = CLASSES;
+    d->dim = GM_FASHION_SIDE * GM_FASHION_SIDE;
+    d->classes = GM_FASHION_CLASSES;
     d->shape[0] = 1;
-    d->shape[1] = d->shape[2] = SIDE;
+    d->shape[1] = d->shape[2] = GM_FASHION_SIDE;
     gm_status st =
         load_split(dir, "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
                    &d->data, &d->labels, &d->rows, err);

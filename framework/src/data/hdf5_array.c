@@ -83,7 +83,7 @@ static gm_status read_array(gm_dataset *d, const char *path, const char *key,
 }
 
 gm_status gm_data_hdf5_load(gm_dataset *d, const gm_dataset_spec *spec,
-                            gm_error *err) {
+                            gm_rng *stream, gm_error *err) {
     if (!spec->path[0])
         return gm_error_set(err, GM_ERR_INVALID,
                             "dataset.path: hdf5 needs the path of an HDF5 "

@@ -202,7 +202,7 @@ gm_status gm_data_idx_read(const char *path, bool scale_ubyte,
 }
 
 gm_status gm_data_idx_load(gm_dataset *d, const gm_dataset_spec *spec,
-                           gm_error *err) {
+                           gm_rng *stream, gm_error *err) {
     if (!spec->path[0])
         return gm_error_set(err, GM_ERR_INVALID,
                             "dataset.path: idx needs the path of an IDX file");

@@ -8,8 +8,6 @@
 
 #include "data/data_internal.h"
 
-enum { MIXTURE_DIM = 2 };
-
 static gm_status check_common(const gm_dataset_spec *spec, gm_rng *stream,
                               gm_error *err) {
     if (!(spec->std > 0.0 && isfinite(spec->std)))
@@ -32,9 +30,9 @@ static gm_status sample(gm_dataset *d, const gm_dataset_spec *spec,
                         gm_rng *stream, gm_error *err) {
     size_t n = (size_t)spec->size; /* <= INT_MAX: no overflow below */
     d->rows = n;
-    d->dim = MIXTURE_DIM;
+    d->dim = GM_MIXTURE_DIM;
     d->std = spec->std;
-    d->data = malloc(n * MIXTURE_DIM * sizeof *d->data);
+    d->data = malloc(n * GM_MIXTURE_DIM * sizeof *d->data);
     d->labels = malloc(n * sizeof *d->labels);
     d->classes = d->modes;
     if (!d->data || !d->labels)
@@ -44,9 +42,9 @@ static gm_status sample(gm_dataset *d, const gm_dataset_spec *spec,
     for (size_t i = 0; i < n; i++) {
         int k = (int)gm_rng_below(stream, (uint64_t)d->modes);
         d->labels[i] = k;
-        for (int j = 0; j < MIXTURE_DIM; j++)
-            d->data[i * MIXTURE_DIM + j] =
-                (float)(d->centers[k * MIXTURE_DIM + j] +
+        for (int j = 0; j < GM_MIXTURE_DIM; j++)
+            d->data[i * GM_MIXTURE_DIM + j] =
+                (float)(d->centers[k * GM_MIXTURE_DIM + j] +
                         spec->std * gm_rng_normal(stream));
     }
     return GM_OK;
@@ -55,7 +53,7 @@ static gm_status sample(gm_dataset *d, const gm_dataset_spec *spec,
 static gm_status alloc_centers(gm_dataset *d, const gm_dataset_spec *spec,
                                int modes, gm_error *err) {
     d->modes = modes;
-    d->centers = malloc((size_t)modes * MIXTURE_DIM * sizeof *d->centers);
+    d->centers = malloc((size_t)modes * GM_MIXTURE_DIM * sizeof *d->centers);
     if (!d->centers)
         return gm_error_set(err, GM_ERR_NOMEM,
                             "dataset %s: out of memory for %d centres",

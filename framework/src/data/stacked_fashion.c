@@ -9,7 +9,10 @@
 
 #include "data/data_internal.h"
 
-enum { CHANNELS = 3, SIDE = 28, PIXELS = SIDE * SIDE };
+enum {
+    CHANNELS = GM_STACKED_CHANNELS,
+    PIXELS = GM_FASHION_SIDE * GM_FASHION_SIDE,
+};
 
 /* rows stacked images from the n images (and labels) of one split. */
 static gm_status stack(const float *images, const int *labels, size_t n,
@@ -37,14 +40,14 @@ static gm_status stack(const float *images, const int *labels, size_t n,
 
 gm_status gm_data_stacked_fashion_load(gm_dataset *d,
                                        const gm_dataset_spec *spec,
-                                       gm_error *err) {
+                                       gm_rng *stream, gm_error *err) {
     if (spec->size < 1)
         return gm_error_set(err, GM_ERR_INVALID,
                             "dataset.size: stacked_fashion_mnist needs at "
                             "least 1 image, got %ld",
                             spec->size);
     gm_dataset fashion = {0};
-    gm_status st = gm_data_fashion_load(&fashion, spec, err);
+    gm_status st = gm_data_fashion_load(&fashion, spec, NULL, err);
     gm_rng r = gm_rng_stream((uint64_t)spec->seed, "stacked_fashion_mnist");
     if (st == GM_OK)
         st = stack(fashion.data, fashion.labels, fashion.rows,
@@ -62,6 +65,6 @@ gm_status gm_data_stacked_fashion_load(gm_dataset *d,
     d->dim = CHANNELS * PIXELS;
     d->classes = fashion.classes * fashion.classes * fashion.classes;
     d->shape[0] = CHANNELS;
-    d->shape[1] = d->shape[2] = SIDE;
+    d->shape[1] = d->shape[2] = GM_FASHION_SIDE;
     return GM_OK;
 }

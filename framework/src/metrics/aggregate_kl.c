@@ -9,7 +9,7 @@
 #include <cblas.h>
 #include <math.h>
 
-#include "fastmath.h"
+#include "simd/fastmath.h"
 
 /* Draws per product: [BLOCK, n] log-densities at a time. */
 #define BLOCK 256

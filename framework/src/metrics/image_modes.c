@@ -88,20 +88,22 @@ static gm_status build_network(gm_image_modes *m, const gm_image_classifier *c,
                                gm_error *err) {
     gm_mlp_spec spec = c->net;
     spec.out = c->classes;
-    m->params = gm_params_create("classifier");
-    m->stats =
-        gm_net_has_stats(&spec) ? gm_params_create("classifier.stats") : NULL;
+    /* the groups and records the classifier's model saved: its role's */
+    char stats[GM_NAME_MAX], record[GM_NAME_MAX + 8];
+    snprintf(stats, sizeof stats, "%s.stats", c->role);
+    m->params = gm_params_create(c->role);
+    m->stats = gm_net_has_stats(&spec) ? gm_params_create(stats) : NULL;
     if (!m->params || (gm_net_has_stats(&spec) && !m->stats))
         return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     gm_rng init = gm_rng_stream(0, "init"); /* overwritten by the load */
-    gm_status s = gm_net_init(&m->net, m->params, m->stats, "classifier",
+    gm_status s = gm_net_init(&m->net, m->params, m->stats, c->role,
                               m->part_dim, &spec, &init, err);
+    snprintf(record, sizeof record, "params/%s", c->role);
     if (s == GM_OK)
-        s = gm_params_load_state(m->params, c->params, "params/classifier",
-                                 err);
+        s = gm_params_load_state(m->params, c->params, record, err);
+    snprintf(record, sizeof record, "params/%s", stats);
     if (s == GM_OK && m->stats)
-        s = gm_params_load_state(m->stats, c->params, "params/classifier.stats",
-                                 err);
+        s = gm_params_load_state(m->stats, c->params, record, err);
     if (s != GM_OK) return s;
     m->graph = gm_graph_create("image_classifier");
     if (!m->graph) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");

@@ -1,5 +1,5 @@
 /* Shape rules shared by the element-wise op families. */
-#include "graph_internal.h"
+#include "engine/graph_internal.h"
 
 gm_bcast gm_bcast_kind(const gm_shape *operand, const gm_shape *out) {
     if (gm_shape_equal(operand, out)) return GM_BCAST_FULL;

@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "gm/ops.h"
-#include "graph_internal.h"
-#include "multiversion.h"
+#include "engine/graph_internal.h"
+#include "simd/multiversion.h"
 #include "op_table.h"
 
 /* Columns (samples x pixels) a chunk's products aim at: enough for

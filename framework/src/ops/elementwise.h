@@ -4,9 +4,9 @@
 
 #include <math.h>
 
-#include "fastmath.h"
-#include "graph_internal.h"
-#include "multiversion.h"
+#include "simd/fastmath.h"
+#include "engine/graph_internal.h"
+#include "simd/multiversion.h"
 
 /* Defines forward, backward and the descriptor gm_op_<NAME> of a one-input
  * element-wise op. FWD computes y from x; DERIV computes dy/dx from x and

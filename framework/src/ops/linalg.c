@@ -3,8 +3,8 @@
 #include <string.h>
 
 #include "gm/ops.h"
-#include "graph_internal.h"
-#include "multiversion.h"
+#include "engine/graph_internal.h"
+#include "simd/multiversion.h"
 #include "op_table.h"
 
 /* p[0], p[1]: whether a and b are transposed. */

@@ -10,8 +10,8 @@
 #include <string.h>
 
 #include "gm/ops.h"
-#include "graph_internal.h"
-#include "multiversion.h"
+#include "engine/graph_internal.h"
+#include "simd/multiversion.h"
 #include "op_table.h"
 
 enum { BN_X, BN_GAMMA, BN_BETA, BN_MEAN, BN_VAR };

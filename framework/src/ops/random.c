@@ -1,7 +1,7 @@
 /* Random sources. Each node owns its stream and keeps its last draw in its
  * data, which is what backward through z = mu + sigma * eps reads. */
 #include "gm/ops.h"
-#include "graph_internal.h"
+#include "engine/graph_internal.h"
 #include "op_table.h"
 
 static void randn_forward(gm_node *n) {

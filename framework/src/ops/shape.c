@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "gm/ops.h"
-#include "graph_internal.h"
+#include "engine/graph_internal.h"
 #include "op_table.h"
 
 /* p[0]: first column, p[1]: number of columns. */

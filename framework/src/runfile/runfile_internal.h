@@ -53,5 +53,8 @@ gm_status gm_runfile_open_seed(hid_t file, const char *path, const char *model,
 /* Computes the summary of an open file from its series (summary.c). */
 gm_status gm_runfile_compute_summary(hid_t file, const char *path,
                                      gm_summary *out, gm_error *err);
+/* Fills out->units and out->better from the metrics' series (summary.c). */
+gm_status gm_runfile_read_units(hid_t file, const char *path, gm_summary *out,
+                                gm_error *err);
 
 #endif

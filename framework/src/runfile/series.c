@@ -604,6 +604,26 @@ gm_status gm_run_log_add_vectors(gm_run_log *log, const char *const *names,
     return st;
 }
 
+gm_status gm_run_log_describe(gm_run_log *log, const char *const *units,
+                              const char *const *better, gm_error *err) {
+    gm_status st = require_open(log, err);
+    if (st != GM_OK) return st;
+    gm_h5_quiet q = gm_h5_quiet_begin();
+    for (int i = 0; st == GM_OK && i < log->n_metrics + log->n_vectors; i++) {
+        bool vector = i >= log->n_metrics;
+        hid_t ds = vector ? log->vector[i - log->n_metrics] : log->metric[i];
+        const char *name = vector ? log->vector_name[i - log->n_metrics]
+                                  : log->names[i];
+        if (units[i] && (gm_h5_attr_str(ds, "unit", units[i]) < 0 ||
+                         gm_h5_attr_str(ds, "better", better[i]) < 0))
+            st = gm_h5_fail(err, GM_ERR_IO, log->owner->path, log->obj,
+                            "cannot describe series '%s'", name);
+    }
+    if (st == GM_OK) st = gm_runfile_changed(log->owner, err);
+    gm_h5_quiet_end(q);
+    return st;
+}
+
 /* Attrs steps, train_seconds and status: how the run ended. */
 static gm_status end_run(gm_run_log *log, long steps, double train_seconds,
                          const char *status, gm_error *err) {

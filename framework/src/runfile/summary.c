@@ -317,12 +317,66 @@ gm_status gm_runfile_compute_summary(hid_t file, const char *path,
     return st;
 }
 
+/* The unit and direction of the metrics still without one that a seed's
+ * metrics group has series of. */
+static void units_of_seed(hid_t metrics, gm_summary *s) {
+    for (int j = 0; j < s->n_metrics; j++) {
+        if (s->units[j] || H5Lexists(metrics, s->metrics[j], H5P_DEFAULT) <= 0)
+            continue;
+        hid_t ds = H5Dopen2(metrics, s->metrics[j], H5P_DEFAULT);
+        if (ds < 0) continue;
+        char *unit = gm_h5_attr_read_str(ds, "unit");
+        char *better = unit ? gm_h5_attr_read_str(ds, "better") : NULL;
+        H5Dclose(ds);
+        if (unit && better) {
+            s->units[j] = unit;
+            s->better[j] = better;
+        } else {
+            free(unit);
+            free(better);
+        }
+    }
+}
+
+gm_status gm_runfile_read_units(hid_t file, const char *path, gm_summary *out,
+                                gm_error *err) {
+    out->units = calloc((size_t)out->n_metrics + 1, sizeof *out->units);
+    out->better = calloc((size_t)out->n_metrics + 1, sizeof *out->better);
+    if (!out->units || !out->better)
+        return gm_error_set(err, GM_ERR_NOMEM, "%s: out of memory", path);
+    for (int i = 0; i < out->n_models; i++) {
+        char obj[GM_H5_OBJ_MAX];
+        snprintf(obj, sizeof obj, "/models/%s", out->models[i]);
+        hid_t g = H5Gopen2(file, obj, H5P_DEFAULT);
+        if (g < 0) continue;
+        char **names;
+        int n = gm_h5_list(g, &names);
+        for (int k = 0; k < n; k++) {
+            if (strncmp(names[k], "seed_", 5) != 0) continue;
+            char metrics[GM_H5_OBJ_MAX + 16];
+            snprintf(metrics, sizeof metrics, "%s/metrics", names[k]);
+            if (H5Lexists(g, names[k], H5P_DEFAULT) <= 0 ||
+                H5Lexists(g, metrics, H5P_DEFAULT) <= 0)
+                continue;
+            hid_t m = H5Gopen2(g, metrics, H5P_DEFAULT);
+            if (m < 0) continue;
+            units_of_seed(m, out);
+            H5Gclose(m);
+        }
+        gm_h5_names_free(names, n);
+        H5Gclose(g);
+    }
+    return GM_OK;
+}
+
 void gm_summary_clear(gm_summary *s) {
     if (!s) return;
     free(s->experiment);
     free(s->status);
     gm_h5_names_free(s->models, s->n_models);
     gm_h5_names_free(s->objectives, s->n_models);
+    gm_h5_names_free(s->units, s->n_metrics);
+    gm_h5_names_free(s->better, s->n_metrics);
     gm_h5_names_free(s->metrics, s->n_metrics);
     gm_h5_names_free(s->sweep_keys, s->n_sweep);
     gm_h5_names_free(s->sweep_values, s->n_models * s->n_sweep);

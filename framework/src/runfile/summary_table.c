@@ -266,11 +266,12 @@ gm_status gm_runfile_read_summary(const char *path, gm_summary *out,
         out->experiment = gm_h5_attr_read_str(file, "experiment");
         out->status = gm_h5_attr_read_str(file, "status");
         st = read_table(file, path, out, err);
-        if (st != GM_OK) gm_summary_clear(out);
     } else if (st == GM_OK) {
         st = gm_runfile_compute_summary(file, path, out, err);
         out->from_series = st == GM_OK;
     }
+    if (st == GM_OK) st = gm_runfile_read_units(file, path, out, err);
+    if (st != GM_OK) gm_summary_clear(out);
     if (file >= 0) H5Fclose(file);
     gm_h5_quiet_end(q);
     return st;

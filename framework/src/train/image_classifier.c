@@ -9,38 +9,45 @@
 #include "gm/image_modes.h"
 #include "gm/runfile.h"
 
-/* The classifier model of the index: `model`, or the only one. */
+/* The schema of `objective` (loading `plugin` first unless NULL) if it
+ * classifies, else NULL. */
+static const gm_objective_schema *
+classifying_schema(gm_registry *reg, const char *objective,
+                   const char *plugin) {
+    gm_error ignored = {0};
+    const gm_objective *o =
+        objective ? gm_registry_find(reg, objective, plugin, &ignored) : NULL;
+    return o && o->schema.classifier_role ? &o->schema : NULL;
+}
+
+/* The classifier model of the index: `model`, or the only one whose
+ * objective classifies (read_network checks a named one's). */
 static gm_status pick_model(const char *path, const char *model,
-                            const gm_runfile_index *idx,
+                            const gm_runfile_index *idx, gm_registry *reg,
                             const gm_runfile_model **out, gm_error *err) {
+    bool named = model && model[0];
     const gm_runfile_model *found = NULL;
     int classifiers = 0;
     for (int i = 0; i < idx->n_models; i++) {
         const gm_runfile_model *m = &idx->models[i];
-        bool is_classifier =
-            m->objective && strcmp(m->objective, "classifier") == 0;
-        classifiers += is_classifier;
-        if (model && model[0] && strcmp(m->name, model) == 0) {
-            if (!is_classifier)
-                return gm_error_set(err, GM_ERR_INVALID,
-                                    "eval.classifier_model: %s: model '%s' "
-                                    "has objective %s, not classifier",
-                                    path, model,
-                                    m->objective ? m->objective : "(none)");
-            found = m;
+        if (named) {
+            if (strcmp(m->name, model) == 0) found = m;
+        } else if (classifying_schema(reg, m->objective, NULL)) {
+            classifiers++;
+            if (!found) found = m;
         }
-        if ((!model || !model[0]) && is_classifier && !found) found = m;
     }
-    if (model && model[0] && !found)
+    if (named && !found)
         return gm_error_set(err, GM_ERR_NOT_FOUND,
                             "eval.classifier_model: %s has no model '%s'", path,
                             model);
     if (!found)
         return gm_error_set(err, GM_ERR_NOT_FOUND,
-                            "eval.classifier: %s has no model of objective "
-                            "classifier",
+                            "eval.classifier: %s has no model of an "
+                            "objective that classifies (one whose schema "
+                            "declares classifier_role, as classifier does)",
                             path);
-    if ((!model || !model[0]) && classifiers > 1)
+    if (classifiers > 1)
         return gm_error_set(err, GM_ERR_INVALID,
                             "eval.classifier: %s has %d classifier models; "
                             "name one with eval.classifier_model",
@@ -49,7 +56,7 @@ static gm_status pick_model(const char *path, const char *model,
     return GM_OK;
 }
 
-/* The network spec of role "classifier" of the model, from the config. */
+/* The network of the model's classifier_role, from the config. */
 static gm_status read_network(gm_image_classifier *c, gm_registry *reg,
                               gm_error *err) {
     gm_runfile_info info;
@@ -60,20 +67,31 @@ static gm_status read_network(gm_image_classifier *c, gm_registry *reg,
                              c->path, c->model, gm_registry_schema, reg, err);
     gm_runfile_info_clear(&info);
     if (s != GM_OK) return s;
-    s = gm_error_set(err, GM_ERR_NOT_FOUND,
-                     "eval.classifier: %s: no network 'classifier' in model "
-                     "'%s' of its config",
-                     c->path, c->model);
-    for (int i = 0; i < e.n_models; i++) {
-        const gm_model_spec *m = &e.models[i];
-        for (int r = 0; strcmp(m->name, c->model) == 0 && r < m->n_networks;
-             r++)
-            if (strcmp(m->networks[r].role, "classifier") == 0) {
-                c->net = m->networks[r].mlp;
-                gm_error_clear(err);
-                s = GM_OK;
-            }
+    const gm_model_spec *m = &e.models[0];
+    const gm_objective_schema *schema =
+        classifying_schema(reg, m->objective, m->plugin);
+    if (!schema) {
+        s = gm_error_set(err, GM_ERR_INVALID,
+                         "eval.classifier_model: %s: model '%s' has "
+                         "objective %s, which does not classify (its schema "
+                         "declares no classifier_role)",
+                         c->path, c->model, m->objective);
+        gm_experiment_clear(&e);
+        return s;
     }
+    snprintf(c->role, sizeof c->role, "%s", schema->classifier_role);
+    snprintf(c->accuracy_metric, sizeof c->accuracy_metric, "%s",
+             schema->accuracy_metric ? schema->accuracy_metric : "");
+    s = gm_error_set(err, GM_ERR_NOT_FOUND,
+                     "eval.classifier: %s: no network '%s' in model '%s' of "
+                     "its config",
+                     c->path, c->role, c->model);
+    for (int r = 0; r < m->n_networks; r++)
+        if (strcmp(m->networks[r].role, c->role) == 0) {
+            c->net = m->networks[r].mlp;
+            gm_error_clear(err);
+            s = GM_OK;
+        }
     gm_experiment_clear(&e);
     return s;
 }
@@ -100,7 +118,7 @@ static gm_status read_shape(gm_image_classifier *c, gm_error *err) {
     if (s != GM_OK) return s;
     c->classes = (int)classes;
     return gm_runfile_read_last_metric(c->path, c->model, c->seed,
-                                       "accuracy_eval", &c->accuracy, err);
+                                       c->accuracy_metric, &c->accuracy, err);
 }
 
 gm_image_classifier *gm_image_classifier_load(const char *path,
@@ -114,7 +132,7 @@ gm_image_classifier *gm_image_classifier_load(const char *path,
     }
     gm_image_classifier *c = calloc(1, sizeof *c);
     const gm_runfile_model *m = NULL;
-    gm_status s = c ? pick_model(path, model, &idx, &m, err)
+    gm_status s = c ? pick_model(path, model, &idx, reg, &m, err)
                     : gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     if (s == GM_OK) {
         snprintf(c->path, sizeof c->path, "%s", path);

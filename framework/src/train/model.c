@@ -278,6 +278,43 @@ gm_status gm_model_set_hooks(gm_model *m, const gm_hooks *hooks,
     return GM_OK;
 }
 
+/* True if `name` is the loss of one of the model's phases. */
+static bool is_phase_loss(const gm_model *m, const char *name) {
+    for (int p = 0; p < m->n_phases; p++)
+        if (strncmp(name, "loss_", 5) == 0 &&
+            strcmp(name + 5, m->phases[p].name) == 0)
+            return true;
+    return false;
+}
+
+static bool declared(const gm_objective_schema *s, const char *name) {
+    for (int i = 0; i < s->n_metrics; i++)
+        if (strcmp(s->metrics[i].name, name) == 0) return true;
+    return false;
+}
+
+/* Every metric the model logs has a unit: its objective declares it
+ * (gm_objective_schema.metrics), or it is a phase's loss. */
+static gm_status check_declared(const gm_model *m, gm_error *err) {
+    const gm_objective_schema *s = &m->objective->schema;
+    const char *undeclared = NULL;
+    for (int i = 0; !undeclared && i < m->n_train_metrics; i++)
+        if (!is_phase_loss(m, m->metric_names[i]) &&
+            !declared(s, m->metric_names[i]))
+            undeclared = m->metric_names[i];
+    for (int i = 0; !undeclared && i < m->n_eval_metrics; i++)
+        if (!declared(s, m->eval_names[i])) undeclared = m->eval_names[i];
+    for (int i = 0; !undeclared && i < m->n_eval_vectors; i++)
+        if (!declared(s, m->eval_vector_names[i]))
+            undeclared = m->eval_vector_names[i];
+    if (!undeclared) return GM_OK;
+    return gm_error_set(err, GM_ERR_INVALID,
+                        "objective '%s' logs metric '%s', which its schema "
+                        "does not declare: add {\"%s\", unit, better} to "
+                        "its schema's metrics",
+                        s->name, undeclared, undeclared);
+}
+
 gm_model *gm_model_create(const gm_objective *objective,
                           const gm_build_ctx *ctx, gm_error *err) {
     /* The thread that builds a model multiplies with it next (the
@@ -305,6 +342,7 @@ gm_model *gm_model_create(const gm_objective *objective,
     if (s == GM_OK && m->n_phases == 0)
         s = gm_error_set(err, GM_ERR_INVALID, "objective '%s' built no phase",
                          objective->schema.name);
+    if (s == GM_OK) s = check_declared(m, err);
     if (s != GM_OK) {
         gm_model_free(m);
         return NULL;

@@ -23,6 +23,39 @@ struct gm_registry {
 
 static const gm_objective *by_name(const gm_registry *r, const char *name);
 
+static bool declares(const gm_objective_schema *s, const char *metric) {
+    for (int i = 0; s->metrics && i < s->n_metrics; i++)
+        if (s->metrics[i].name && strcmp(s->metrics[i].name, metric) == 0)
+            return true;
+    return false;
+}
+
+/* The schema's metric rows have names and units, and the metrics its
+ * properties name (log_px, accuracy_metric) are among them. */
+static gm_status check_metrics(const gm_objective_schema *s, const char *who,
+                               gm_error *err) {
+    for (int i = 0; i < s->n_metrics; i++)
+        if (!s->metrics || !s->metrics[i].name || !s->metrics[i].unit)
+            return gm_error_set(err, GM_ERR_INVALID,
+                                "%s: metric row %d of its schema lacks a "
+                                "name or a unit",
+                                who, i);
+    if (s->log_px && !declares(s, s->log_px))
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "%s: its schema's log_px names '%s', which is "
+                            "not among its metrics",
+                            who, s->log_px);
+    if (s->classifier_role &&
+        !(s->accuracy_metric && declares(s, s->accuracy_metric)))
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "%s: its schema's classifier_role needs an "
+                            "accuracy_metric among its metrics (it names "
+                            "'%s')",
+                            who,
+                            s->accuracy_metric ? s->accuracy_metric : "none");
+    return GM_OK;
+}
+
 /* Refuses o, unless it can join r, with a message that starts with `who`
  * (the objective, or the plugin that brings it). */
 static gm_status admit(const gm_registry *r, const gm_objective *o,
@@ -37,6 +70,8 @@ static gm_status admit(const gm_registry *r, const gm_objective *o,
                             "%s: its objective lacks a name or a build "
                             "function",
                             who);
+    gm_status s = check_metrics(&o->schema, who, err);
+    if (s != GM_OK) return s;
     if (by_name(r, o->schema.name)) {
         /* No objective replaces another: the one a name means stays the
          * same whatever plugins are loaded. */

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "gm/kde.h"
-#include "gm/metrics.h"
+#include "gm/metric_info.h"
+#include "own_metrics.h"
 
 /* Rows handed to an objective's evaluate hook by default when the dataset
  * has no test split (eval.held_out sets it). */
@@ -25,8 +25,12 @@ static void next_batch(void *batcher, float *x, float *labels) {
     gm_batcher_next(batcher, x, labels);
 }
 
-static void add_name(gm_run *r, const char *name) {
+/* One of the objective's metrics, which gm_model_create found declared. */
+static void add_metric(gm_run *r, const gm_objective_schema *schema,
+                       const char *name) {
     GM_ASSERT(r->n_logged < GM_RUN_MAX_LOGGED);
+    r->infos[r->n_logged] = gm_metric_info_of(schema, name);
+    GM_ASSERT(r->infos[r->n_logged]);
     r->names[r->n_logged++] = name;
 }
 
@@ -102,16 +106,6 @@ static void held_out_rows(gm_run *r) {
         test ? gm_dataset_test_labels(d) : gm_dataset_labels(d);
 }
 
-/* Mean log p_data over the held-out rows: the data term of the IWAE
- * forward KL, the same at every evaluation of a run. */
-static double held_out_log_density(const gm_run *r) {
-    double sum = 0.0;
-    for (int i = 0; i < r->n_held_out; i++)
-        sum +=
-            gm_dataset_log_density(r->data, r->held_out + (size_t)i * r->dim);
-    return sum / r->n_held_out;
-}
-
 gm_status gm_run_setup(gm_run *r, gm_error *err) {
     const gm_model_spec *spec = r->spec;
     gm_rng data = gm_rng_stream(r->seed, "data");
@@ -143,71 +137,23 @@ gm_status gm_run_setup(gm_run *r, gm_error *err) {
                             "model '%s' trains on labels and dataset %s has "
                             "none",
                             spec->name, gm_dataset_name(r->data));
+    const gm_objective_schema *schema = &r->objective->schema;
     for (int i = 0; i < m->n_train_metrics; i++)
-        add_name(r, m->metric_names[i]);
+        add_metric(r, schema, m->metric_names[i]);
     for (int i = 0; i < m->n_eval_metrics; i++)
-        add_name(r, m->eval_names[i]);
-    /* A model that does not generate has no sample-based metrics. */
-    bool generates = m->samples != NULL;
-    r->k_modes = generates ? gm_dataset_modes(r->data) : 0;
-    if (r->k_modes > 0) {
-        add_name(r, "modes_covered");
-        add_name(r, "hq_fraction");
-    }
-    r->iwae_index = -1;
-    if (generates && gm_dataset_has_density(r->data)) {
-        add_name(r, "kl_data_model");
-        add_name(r, "kl_model_data");
-        add_name(r, "kde_bandwidth");
-        for (int i = 0; i < m->n_eval_metrics; i++)
-            if (strcmp(m->eval_names[i], "iwae_logpx") == 0)
-                r->iwae_index = m->n_train_metrics + i;
-        if (r->iwae_index >= 0) {
-            add_name(r, "kl_data_model_iwae");
-            r->eval_log_p_data = held_out_log_density(r);
-        }
-    }
-    if (generates && r->classifier) {
-        r->image_modes = gm_image_modes_create(r->classifier, r->data, err);
-        if (!r->image_modes) return err->status;
-        r->k_modes = gm_image_modes_count(r->image_modes);
-        add_name(r, "modes_covered");
-        add_name(r, "kl_modes");
-        add_name(r, "mode_confidence");
-        add_name(r, "classifier_accuracy");
-        gm_status as = gm_model_set_attr(m, "classifier_accuracy",
-                                         r->classifier->accuracy, err);
-        if (as != GM_OK) return as;
-    }
-    r->snapshot = !generates ? 0
+        add_metric(r, schema, m->eval_names[i]);
+    gm_status own = gm_own_metrics_setup(r, err);
+    if (own != GM_OK) return own;
+    /* no sample snapshots for a model that does not generate */
+    r->snapshot = !m->samples ? 0
                   : r->dim <= 16 || r->e->eval_samples < IMAGE_SNAPSHOT
                       ? r->e->eval_samples
                       : IMAGE_SNAPSHOT;
     return alloc_rows(r, err);
 }
 
-static double log_p_data(const float *x, const void *data) {
-    return gm_dataset_log_density(data, x);
-}
-
-/* Both KL directions by the same KDE estimator for every model, against
- * as many data rows as there are samples; for VAEs also the forward KL
- * with the IWAE density on the evaluation rows. Returns the next slot. */
-static int kl_estimates(gm_run *r, double *row, int at) {
-    int n_data =
-        (int)fmin((double)gm_dataset_rows(r->data), r->e->eval_samples);
-    gm_kl_estimate kl = gm_kl_estimate_kde(r->samples, r->e->eval_samples,
-                                           gm_dataset_data(r->data), n_data,
-                                           r->dim, log_p_data, r->data);
-    row[at++] = kl.forward;
-    row[at++] = kl.reverse;
-    row[at++] = kl.bandwidth;
-    if (r->iwae_index >= 0) row[at++] = r->eval_log_p_data - row[r->iwae_index];
-    return at;
-}
-
 /* Fills the next row: training averages, the objective's evaluation,
- * samples, mode and KL metrics. */
+ * samples, and gm's own metrics of them. */
 static gm_status evaluate(gm_run *r, long step, gm_error *err) {
     GM_ASSERT(r->n_rows < r->cap_rows);
     gm_model *m = r->model;
@@ -238,20 +184,7 @@ static gm_status evaluate(gm_run *r, long step, gm_error *err) {
          drawn += m->sample_count)
         gm_model_sample(m, r->samples + (size_t)drawn * r->dim);
     int *mode_counts = r->k_modes ? r->row_modes + k * r->k_modes : NULL;
-    if (r->k_modes > 0 && !r->image_modes) { /* a mixture's */
-        gm_mode_stats ms = gm_mode_stats_compute(
-            r->data, r->samples, r->e->eval_samples, mode_counts);
-        row[at++] = ms.modes_covered;
-        row[at++] = ms.hq_fraction;
-    }
-    if (m->samples && gm_dataset_has_density(r->data))
-        at = kl_estimates(r, row, at);
-    if (r->image_modes) {
-        gm_image_modes_measure(r->image_modes, r->samples, r->e->eval_samples,
-                               row + at, mode_counts);
-        at += 3;
-        row[at++] = r->classifier->accuracy;
-    }
+    at = gm_own_metrics_compute(r, row, at, mode_counts);
     for (int i = m->n_train_metrics; i < at; i++)
         if (!isfinite(row[i]))
             return gm_error_set(err, GM_ERR_NUMERIC, "step %ld: %s is %g", step,

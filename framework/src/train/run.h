@@ -38,11 +38,17 @@ struct gm_run {
     gm_dataset *data;
     gm_batcher *batcher;
     gm_model *model;
+    /* What a row holds: the objective's metrics, then gm's own
+     * (own_metrics.h); each one's name and unit. */
     const char *names[GM_RUN_MAX_LOGGED];
+    const gm_metric_info *infos[GM_RUN_MAX_LOGGED];
     int n_logged, snapshot, dim;
+    unsigned own_sources;   /* own_metrics.c's sources that apply, a bit
+                               per source */
     int k_modes;            /* mode_counts' width: a mixture's modes or, with
                                image_modes, the classes it counts; 0: none */
-    int iwae_index;         /* where iwae_logpx sits in a row, or -1 */
+    int log_px_index; /* where the objective's log_px sits in a row
+                         (gm_objective_schema.log_px), or -1 */
     gm_image_modes *image_modes; /* the classifier's counts, or NULL */
     double eval_log_p_data; /* mean log p_data(x) on the evaluation rows */
     float *samples; /* [eval_samples, dim] drawn at each evaluation, or NULL

@@ -13,6 +13,8 @@
 
 #include "blas/thread_buffer.h"
 #include "cluster.h"
+#include "data/dataset_kinds.h"
+#include "gm/metric_info.h"
 #include "gm/runfile.h"
 #include "run_config.h"
 
@@ -197,19 +199,15 @@ static void *worker(void *arg) {
 static gm_status write_dataset(gm_runfile *file, const gm_experiment *e,
                                const gm_dataset *d, gm_error *err) {
     const gm_dataset_spec *ds = &e->dataset;
-    bool ring = strcmp(ds->name, "ring") == 0;
-    bool grid = strcmp(ds->name, "grid") == 0;
-    const char *names[9];
-    double values[9];
+    const gm_dataset_kind_row *kind = gm_dataset_kind_find(ds->name);
+    const char *names[GM_DATASET_KEYS_MAX + 5];
+    double values[GM_DATASET_KEYS_MAX + 5];
     int n = 0;
-    if (ring) {
-        names[n] = "modes", values[n++] = ds->modes;
-        names[n] = "radius", values[n++] = ds->radius;
-    }
-    if (grid) {
-        names[n] = "side", values[n++] = ds->side;
-        names[n] = "spacing", values[n++] = ds->spacing;
-    }
+    for (int j = 0; kind && j < kind->n_keys; j++)
+        if (kind->keys[j].in_run_file) {
+            names[n] = kind->keys[j].name;
+            values[n++] = gm_dataset_key_number(ds, &kind->keys[j]);
+        }
     names[n] = "size", values[n++] = (double)gm_dataset_rows(d);
     names[n] = "dim", values[n++] = gm_dataset_dim(d);
     int shape[3];
@@ -221,6 +219,26 @@ static gm_status write_dataset(gm_runfile *file, const gm_experiment *e,
     return gm_runfile_set_dataset(file, ds->name, names, values, n,
                                   gm_dataset_centers(d), gm_dataset_modes(d),
                                   gm_dataset_dim(d), gm_dataset_std(d), err);
+}
+
+/* The unit and direction of each of the run's series: its metrics, then
+ * its objective's vectors. */
+static gm_status describe_series(gm_run_log *log, const gm_run *r,
+                                 gm_error *err) {
+    const char *units[GM_RUN_MAX_LOGGED + GM_MAX_EVAL_VECTORS];
+    const char *better[GM_RUN_MAX_LOGGED + GM_MAX_EVAL_VECTORS];
+    const gm_model *m = r->model;
+    int n = 0;
+    for (int i = 0; i < r->n_logged + m->n_eval_vectors; i++, n++) {
+        const gm_metric_info *info =
+            i < r->n_logged ? r->infos[i]
+                            : gm_metric_info_of(&r->objective->schema,
+                                                m->eval_vector_names
+                                                    [i - r->n_logged]);
+        units[n] = info ? info->unit : NULL;
+        better[n] = info ? gm_better_name(info->better) : NULL;
+    }
+    return gm_run_log_describe(log, units, better, err);
 }
 
 /* A run just set up: /dataset (from run 0), the objective's attributes
@@ -248,8 +266,9 @@ static gm_status open_log(trainer *t, job *j, gm_error *err) {
     const char *names[GM_MAX_EVAL_VECTORS];
     for (int i = 0; i < m->n_eval_vectors; i++)
         names[i] = m->eval_vector_names[i];
-    return gm_run_log_add_vectors(j->log, names, m->eval_vector_lens,
-                                  m->n_eval_vectors, err);
+    s = gm_run_log_add_vectors(j->log, names, m->eval_vector_lens,
+                               m->n_eval_vectors, err);
+    return s == GM_OK ? describe_series(j->log, r, err) : s;
 }
 
 /* The run was set up and its training ended in an error of its own: it

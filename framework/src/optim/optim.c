@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "grad_norm_lanes.h"
-#include "multiversion.h"
-#include "optim_by_view.h"
+#include "simd/grad_norm_lanes.h"
+#include "simd/multiversion.h"
+#include "optim/optim_by_view.h"
 
 struct gm_optim {
     gm_params *group;

@@ -3,7 +3,7 @@
  * then still in cache, rather than in a pass over the group afterwards
  * that reads every gradient back from memory. */
 #include "gm/optim.h"
-#include "optim_by_view.h"
+#include "optim/optim_by_view.h"
 
 typedef struct steps_in_backward {
     gm_optim *const *optims;

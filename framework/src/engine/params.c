@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "grad_norm_lanes.h"
-#include "multiversion.h"
+#include "simd/grad_norm_lanes.h"
+#include "simd/multiversion.h"
 
 struct gm_params {
     char *name;

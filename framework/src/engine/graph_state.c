@@ -2,7 +2,7 @@
 #include <stdio.h>
 
 #include "gm/graph.h"
-#include "graph_internal.h"
+#include "engine/graph_internal.h"
 
 static bool is_random(const gm_node *n) {
     return n->def && (n->def->flags & GM_OP_RANDOM);

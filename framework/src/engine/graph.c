@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "gm/ops.h"
-#include "graph_internal.h"
+#include "engine/graph_internal.h"
 
 /* Buffers start on 64-byte boundaries so sgemm and vector loops see
  * aligned data. */

@@ -1,0 +1,75 @@
+/* gm run's checks of the run file it is to write (run_out.h). */
+#include "run_out.h"
+
+#include <stdio.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "gm/runfile.h"
+
+/* True if a and b are the same existing file. */
+static bool same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    return a && b && *a && *b && stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+           sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* The run file must not be one of the experiment's inputs. */
+static bool out_is_an_input(const gm_experiment *e, const char *file) {
+    const char *inputs[3] = {file, e->dataset.path,
+                                     e->dataset.test_path};
+    for (int i = 0; i < 3; i++)
+        if (same_file(e->out, inputs[i])) {
+            cli_error("run", "--out %s is one of the experiment's inputs (%s)",
+                      e->out, inputs[i]);
+            return true;
+        }
+    for (int m = 0; m < e->n_models; m++)
+        if (same_file(e->out, e->models[m].plugin)) {
+            cli_error("run", "--out %s is the plugin of model '%s'", e->out,
+                      e->models[m].name);
+            return true;
+        }
+    return false;
+}
+
+/* A --force stopped by a kill or a crash leaves its work in OUT.new, which
+ * nothing else points to: say where it is and how to go on. */
+static void note_unfinished_replacement(const char *out) {
+    char fresh[GM_PATH_MAX + 8];
+    struct stat st;
+    snprintf(fresh, sizeof fresh, "%s.new", out);
+    if (stat(fresh, &st) == 0 && S_ISREG(st.st_mode) &&
+        !gm_runfile_has_writer(fresh))
+        cli_error("run",
+                  "%s holds the work of an unfinished --force: go on with "
+                  "'gm run --resume %s', then move it over %s",
+                  fresh, fresh, out);
+}
+
+/* --out naming a directory, a device (/dev/null) or a FIFO: refused before
+ * training, and never replaced by a run file. */
+static bool out_is_not_a_file(const gm_experiment *e, const struct stat *st) {
+    if (S_ISREG(st->st_mode)) return false;
+    cli_error("run", "--out %s is %s: --out names the run file to write "
+              "(RUN.h5)", e->out,
+              S_ISDIR(st->st_mode) ? "a directory"
+                                   : "not a regular file (a device or a FIFO)");
+    return true;
+}
+
+bool run_out_acceptable(const gm_experiment *e, const char *file, bool force,
+                        bool *exists) {
+    struct stat st;
+    *exists = stat(e->out, &st) == 0;
+    if (*exists && out_is_not_a_file(e, &st)) return false;
+    if (*exists && !force) {
+        cli_error("run",
+                  "%s exists: use 'gm run --resume %s' to continue it, or "
+                  "--force to replace it",
+                  e->out, e->out);
+        note_unfinished_replacement(e->out);
+        return false;
+    }
+    return !out_is_an_input(e, file);
+}

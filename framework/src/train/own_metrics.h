@@ -1,0 +1,21 @@
+/* gm's own metrics of a run: the rows of own_metrics.c's table that apply
+ * to it, logged after the objective's. Internal to libgm. */
+#ifndef GM_TRAIN_OWN_METRICS_H
+#define GM_TRAIN_OWN_METRICS_H
+
+#include "run.h"
+
+/* Picks the table's sources that apply to the run (its model generates,
+ * its dataset is a mixture or has a known density, eval.classifier...),
+ * prepares what they need (mode counts, the classifier's instance, the
+ * data term of the IWAE KL) and appends their metrics to r->names and
+ * r->infos, in the table's order. After the objective's metrics. */
+gm_status gm_own_metrics_setup(gm_run *r, gm_error *err);
+
+/* Writes the run's own metrics into row[at...], in the order setup named
+ * them, and the mode counts into mode_counts [r->k_modes] (NULL when
+ * k_modes is 0); row[0..at) holds the objective's values and r->samples
+ * eval.samples fresh samples. Returns the slot after the last. */
+int gm_own_metrics_compute(gm_run *r, double *row, int at, int *mode_counts);
+
+#endif
