@@ -1,19 +1,20 @@
-/* Where a training step's time goes, op by op: gm_graph_forward and
- * gm_graph_backward walked again here with a thread CPU-time clock
+/* Where a training step's time goes, op by op: a graph op hook
+ * (gm_graph_set_op_hook) reads a thread CPU-time clock
  * (CLOCK_THREAD_CPUTIME_ID: time the thread was preempted does not count)
- * around each op, summed per op and output shape. It reads the graph's
- * insides (framework/src/engine/graph_internal.h), so it follows graph.c's two
- * loops; the optimizer runs after backward (gm_optim_step) rather than
- * inside it, and is timed on its own. For benchmark programs only. */
+ * around each op of gm_graph_forward and gm_graph_backward, summed per op
+ * and output shape; what backward spends outside its ops (clearing the
+ * gradients, the walk) is a row of its own. The optimizer runs after
+ * backward (gm_optim_step) rather than inside it, and is timed on its own.
+ * For benchmark programs only. */
 #ifndef GM_BENCH_OP_PROFILE_H
 #define GM_BENCH_OP_PROFILE_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "gm/gm.h"
-#include "engine/graph_internal.h"
 
 enum { PROFILE_MAX_ROWS = 64 };
 
@@ -26,6 +27,8 @@ typedef struct op_profile {
     profile_row row[PROFILE_MAX_ROWS];
     int n;
     double total;
+    double op_start;     /* when the op being timed started */
+    double backward_ops; /* the current backward's ops, summed */
 } op_profile;
 
 static inline double profile_cpu_now(void) {
@@ -48,56 +51,46 @@ static inline profile_row *profile_row_of(op_profile *p, const char *op,
     return r;
 }
 
-static inline bool profile_is_view(const gm_node *n) {
-    return n->def && (n->def->flags & GM_OP_VIEW);
-}
-
-static inline void profile_forward(op_profile *p, gm_graph *g) {
-    for (int i = 0; i < g->n_nodes; i++) {
-        gm_node *n = g->nodes[i];
-        if (!n->def || profile_is_view(n)) continue;
-        double t0 = profile_cpu_now();
-        n->def->forward(n);
-        profile_row_of(p, n->def->name, &n->shape)->forward +=
-            profile_cpu_now() - t0;
+/* The graph's op hook: each op's time into its row. */
+static inline void profile_op(void *ctx, const gm_node *n, gm_pass pass,
+                              bool after) {
+    op_profile *p = ctx;
+    double now = profile_cpu_now();
+    if (!after) {
+        p->op_start = now;
+        return;
     }
-}
-
-/* gm_graph_backward's walk, each op's backward timed. */
-static inline void profile_backward(op_profile *p, gm_graph *g, gm_node *loss) {
-    double t0 = profile_cpu_now();
-    if (g->grad_floats) memset(g->grad_base, 0, g->grad_floats * sizeof(float));
-    memset(g->mark, 0, (size_t)g->n_nodes);
-    loss->grad[0] = 1.0f;
-    g->mark[loss->id] = 1;
-    profile_row_of(p, "(clear gradients)", &loss->shape)->backward +=
-        profile_cpu_now() - t0;
-    for (int i = loss->id; i >= 0; i--) {
-        gm_node *n = g->nodes[i];
-        if (!g->mark[i] || !n->needs_grad || !n->def) continue;
-        if (!profile_is_view(n) && n->def->backward) {
-            t0 = profile_cpu_now();
-            n->def->backward(n);
-            profile_row_of(p, n->def->name, &n->shape)->backward +=
-                profile_cpu_now() - t0;
-        }
-        for (int k = 0; k < n->n_in; k++)
-            g->mark[n->in[k]->id] = 1;
+    profile_row *r = profile_row_of(p, gm_node_op_name(n), gm_node_shape(n));
+    if (pass == GM_PASS_FORWARD) {
+        r->forward += now - p->op_start;
+    } else {
+        r->backward += now - p->op_start;
+        p->backward_ops += now - p->op_start;
     }
 }
 
 /* A phase: zero the group's gradient, forward, backward, one step. */
 static inline void profile_phase(op_profile *p, gm_params *group, gm_graph *g,
                                  gm_node *loss, gm_optim *opt) {
+    gm_graph_set_op_hook(g, profile_op, p);
     double t0 = profile_cpu_now();
     gm_params_zero_grad(group);
-    profile_forward(p, g);
-    profile_backward(p, g, loss);
+    gm_graph_forward(g);
+    double backward_start = profile_cpu_now();
+    p->backward_ops = 0;
+    gm_error err = {0};
+    if (gm_graph_backward(g, loss, &err) != GM_OK) {
+        fprintf(stderr, "op profile: %s\n", err.message);
+        exit(1);
+    }
     double t1 = profile_cpu_now();
+    profile_row_of(p, "(clear gradients, walk)", gm_node_shape(loss))
+        ->backward += t1 - backward_start - p->backward_ops;
     gm_optim_step(opt);
     double t2 = profile_cpu_now();
     profile_row_of(p, "(adam)", gm_node_shape(loss))->backward += t2 - t1;
     p->total += t2 - t0;
+    gm_graph_set_op_hook(g, NULL, NULL);
 }
 
 /* Rows from the most expensive down, with their share of the total. */

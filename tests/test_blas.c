@@ -13,8 +13,8 @@
 
 #include "shell_run.h"
 
-#include "blas/kernel_choice.h"
-#include "blas/sgemm_check.h"
+#include "kernel_choice.h"
+#include "sgemm_check.h"
 #include "gm/blas.h"
 #include "temp_dir.h"
 
@@ -28,17 +28,17 @@
 
 /* ---- the decision, from facts ----------------------------------------- */
 
-static const gm_cpu_features sse_only = {0};
-static const gm_cpu_features avx2_intel = {.avx2 = true, .fma = true};
-static const gm_cpu_features avx2_amd = {
+static const cli_cpu_features sse_only = {0};
+static const cli_cpu_features avx2_intel = {.avx2 = true, .fma = true};
+static const cli_cpu_features avx2_amd = {
     .avx2 = true, .fma = true, .amd = true};
-static const gm_cpu_features avx512 = {.avx2 = true,
+static const cli_cpu_features avx512 = {.avx2 = true,
                                        .fma = true,
                                        .avx512f = true,
                                        .avx512bw = true,
                                        .avx512dq = true,
                                        .avx512vl = true};
-static const gm_cpu_features avx512_bf16 = {.avx2 = true,
+static const cli_cpu_features avx512_bf16 = {.avx2 = true,
                                             .fma = true,
                                             .avx512f = true,
                                             .avx512bw = true,
@@ -46,9 +46,9 @@ static const gm_cpu_features avx512_bf16 = {.avx2 = true,
                                             .avx512vl = true,
                                             .avx512_bf16 = true};
 
-static void expect_choice(const gm_cpu_features *cpu, const char *core,
+static void expect_choice(const cli_cpu_features *cpu, const char *core,
                           const char *want) {
-    const char *got = gm_blas_kernel_choice(cpu, core);
+    const char *got = cli_blas_kernel_choice(cpu, core);
     const char *shown = core ? core : "(none)";
     if (!want)
         cr_expect_null(got, "OpenBLAS picked %s: keep it, not %s", shown,
@@ -92,12 +92,12 @@ Test(blas_choice, a_kernel_as_good_as_the_cpu_is_kept) {
  * all four of F, BW, DQ and VL for SkylakeX's kernels. */
 Test(blas_choice, too_little_to_ask_for) {
     expect_choice(&sse_only, "Prescott", NULL);
-    gm_cpu_features no_fma = {.avx2 = true};
+    cli_cpu_features no_fma = {.avx2 = true};
     expect_choice(&no_fma, "Prescott", NULL);
-    gm_cpu_features no_vl = avx512;
+    cli_cpu_features no_vl = avx512;
     no_vl.avx512vl = false;
     expect_choice(&no_vl, "Prescott", "Haswell");
-    gm_cpu_features bf16_no_bw = avx512_bf16;
+    cli_cpu_features bf16_no_bw = avx512_bf16;
     bf16_no_bw.avx512bw = false;
     expect_choice(&bf16_no_bw, "Prescott", "Haswell");
 }
@@ -114,7 +114,7 @@ Test(blas_choice, an_unknown_core_name_is_kept) {
 
 Test(sgemm_check, the_loaded_kernel_passes) {
     char why[256] = "";
-    cr_assert(gm_sgemm_check(gm_sgemm_openblas, why, sizeof why),
+    cr_assert(cli_sgemm_check(cli_sgemm_openblas, why, sizeof why),
               "OpenBLAS %s: %s", gm_blas_core(), why);
 }
 
@@ -142,14 +142,14 @@ static void loop_sgemm(bool ta, bool tb, int m, int n, int k, float alpha,
 Test(sgemm_check, another_summation_order_passes) {
     char why[256] = "";
     drop_last = read_c = false;
-    cr_assert(gm_sgemm_check(loop_sgemm, why, sizeof why), "%s", why);
+    cr_assert(cli_sgemm_check(loop_sgemm, why, sizeof why), "%s", why);
 }
 
 Test(sgemm_check, a_missing_term_fails) {
     char why[256] = "";
     drop_last = true;
     read_c = false;
-    cr_assert_not(gm_sgemm_check(loop_sgemm, why, sizeof why));
+    cr_assert_not(cli_sgemm_check(loop_sgemm, why, sizeof why));
     cr_assert(strstr(why, "a plain product gives"), "%s", why);
 }
 
@@ -157,7 +157,7 @@ Test(sgemm_check, reading_c_when_beta_is_zero_fails) {
     char why[256] = "";
     drop_last = false;
     read_c = true;
-    cr_assert_not(gm_sgemm_check(loop_sgemm, why, sizeof why));
+    cr_assert_not(cli_sgemm_check(loop_sgemm, why, sizeof why));
     cr_assert(strstr(why, "beta 0"), "%s", why);
 }
 
@@ -173,7 +173,7 @@ static int check_in_child(const char *loaded, const char *kernel, char *out,
 
 Test(sgemm_check, every_kernel_this_cpu_runs_passes_in_a_child) {
 #if defined(__x86_64__)
-    gm_cpu_features cpu = gm_cpu_features_detect();
+    cli_cpu_features cpu = cli_cpu_features_detect();
     bool skx = cpu.avx512f && cpu.avx512bw && cpu.avx512dq && cpu.avx512vl;
     struct {
         const char *kernel;
@@ -227,8 +227,8 @@ static const char tiny[] =
 
 /* The kernel gm should choose here when OpenBLAS seems to pick Prescott. */
 static const char *choice_here(void) {
-    gm_cpu_features cpu = gm_cpu_features_detect();
-    return gm_blas_kernel_choice(&cpu, "Prescott");
+    cli_cpu_features cpu = cli_cpu_features_detect();
+    return cli_blas_kernel_choice(&cpu, "Prescott");
 }
 
 /* Runs `env_prefix gm run tiny.yaml` into dir/r.h5; returns its output. */

@@ -274,3 +274,51 @@ Test(graph, fresh_gradients_are_overwritten_not_accumulated) {
     gm_graph_free(g);
     gm_params_free(p);
 }
+
+/* What an op hook saw: "+name" before and "-name" after each op, forward
+ * calls in upper case. */
+typedef struct hook_log {
+    char text[256];
+} hook_log;
+
+static void log_op(void *ctx, const gm_node *n, gm_pass pass, bool after) {
+    hook_log *log = ctx;
+    char name[32];
+    snprintf(name, sizeof name, "%s", gm_node_op_name(n));
+    if (pass == GM_PASS_FORWARD)
+        for (char *c = name; *c; c++) *c = (char)(*c - 'a' + 'A');
+    size_t used = strlen(log->text);
+    snprintf(log->text + used, sizeof log->text - used, "%s%s ",
+             after ? "-" : "+", name);
+}
+
+/* The op hook is called around each op that computes (the reshape, a
+ * view, is not reported), forward in order and backward in reverse, and
+ * changes no value. */
+Test(graph, the_op_hook_surrounds_each_op_of_both_walks) {
+    gm_params *p = group_with("net", 4, 3.0f);
+    gm_graph *g = gm_graph_create("g");
+    gm_node *w = gm_reshape(g, gm_param(g, p, 0), (int[]){2, 2}, 2);
+    gm_node *loss = gm_sum(g, gm_square(g, w), GM_AXIS_ALL);
+    cr_assert_eq(gm_graph_compile(g, NULL), GM_OK);
+    gm_params_zero_grad(p);
+    gm_graph_forward(g);
+    cr_assert_eq(gm_graph_backward(g, loss, NULL), GM_OK);
+    float unhooked = gm_params_grad(p)[0];
+
+    hook_log log = {0};
+    gm_graph_set_op_hook(g, log_op, &log);
+    gm_params_zero_grad(p);
+    gm_graph_forward(g);
+    cr_assert_eq(gm_graph_backward(g, loss, NULL), GM_OK);
+    cr_assert_str_eq(log.text, "+SQUARE -SQUARE +SUM -SUM "
+                               "+sum -sum +square -square ");
+    cr_assert_eq(gm_params_grad(p)[0], unhooked);
+
+    gm_graph_set_op_hook(g, NULL, NULL);
+    log.text[0] = '\0';
+    gm_graph_forward(g);
+    cr_assert_str_eq(log.text, "");
+    gm_graph_free(g);
+    gm_params_free(p);
+}

@@ -18,11 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "blas/kernel_choice.h"
-#include "blas/sgemm_check.h"
-#include "blas/thread_buffer.h"
 #include "cli.h"
 #include "gm/blas.h"
+#include "kernel_choice.h"
+#include "sgemm_check.h"
 
 /* Set in a child gm that only checks a kernel: the kernel it must have. */
 #define CHECK_VAR "GM_BLAS_CHECK_KERNEL"
@@ -61,7 +60,7 @@ int cli_blas_check_child(void) {
     char why[256];
     for (int i = 0; i < 2; i++) {
         gm_blas_set_threads(threads[i]);
-        if (!gm_sgemm_check(gm_sgemm_openblas, why, sizeof why)) {
+        if (!cli_sgemm_check(cli_sgemm_openblas, why, sizeof why)) {
             fprintf(stderr, "gm: OpenBLAS %s, %d thread(s): %s\n", want,
                     threads[i], why);
             return CHECK_DISAGREES;
@@ -141,9 +140,9 @@ void cli_blas_choose_kernel(char **argv) {
     if (getenv("OPENBLAS_CORETYPE") || getenv(CHOSEN_VAR) ||
         (off && strcmp(off, "0") == 0))
         return;
-    gm_cpu_features cpu = gm_cpu_features_detect();
+    cli_cpu_features cpu = cli_cpu_features_detect();
     const char *current = gm_blas_core();
-    const char *kernel = gm_blas_kernel_choice(&cpu, current);
+    const char *kernel = cli_blas_kernel_choice(&cpu, current);
     if (!kernel || !kernel_passes_check(kernel, current)) return;
     if (setenv("OPENBLAS_CORETYPE", kernel, 1) == 0 &&
         setenv(CHOSEN_VAR, current, 1) == 0)

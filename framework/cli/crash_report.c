@@ -3,7 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include "train/hook_scope.h"
+#include "gm/hook_crash.h"
 
 static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
 #define N_FATAL (sizeof fatal_signals / sizeof fatal_signals[0])

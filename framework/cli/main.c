@@ -4,7 +4,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "blas/thread_buffer.h"
 #include "blas_kernel.h"
 #include "cli.h"
 #include "crash_report.h"
@@ -40,7 +39,7 @@ void cli_error(const char *cmd, const char *fmt, ...) {
 
 int main(int argc, char **argv) {
     /* Without room for one more OpenBLAS buffer, OpenBLAS's worker
-     * threads may be spinning for theirs (blas/thread_buffer.h): nothing
+     * threads may be spinning for theirs (gm/blas.h): nothing
      * would multiply, and exit() would wait for them for ever. */
     char why[GM_ERROR_MAX];
     if (!gm_blas_buffer_fits(why, sizeof why)) {

@@ -13,6 +13,10 @@
 
 #include <stddef.h>
 
+#include "gm/api.h"
+
+GM_API_BEGIN
+
 /* Doubles of workspace gm_aggregate_kl needs for n rows of dim. */
 size_t gm_aggregate_kl_workspace(int n, int dim);
 
@@ -22,5 +26,7 @@ size_t gm_aggregate_kl_workspace(int n, int dim);
  * gm_aggregate_kl_workspace(n, dim) doubles. Allocates nothing. */
 double gm_aggregate_kl(const float *mu, const float *logvar, const float *z,
                        int n, int dim, double *work);
+
+GM_API_END
 
 #endif

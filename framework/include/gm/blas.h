@@ -8,6 +8,14 @@
 #ifndef GM_BLAS_H
 #define GM_BLAS_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "gm/api.h"
+#include "gm/status.h"
+
+GM_API_BEGIN
+
 /* The OpenBLAS kernel in use, as openblas_get_corename() names it
  * ("Prescott", "Haswell", "Zen", "SkylakeX", "Cooperlake", ...). */
 const char *gm_blas_core(void);
@@ -19,5 +27,26 @@ int gm_blas_threads(void);
  * least 1), for every thread of the process. gm_train_experiment sets 1
  * itself: see gm/train.h. */
 void gm_blas_set_threads(int n);
+
+/* Room for OpenBLAS's buffers (128 MiB each). OpenBLAS retries a failed
+ * buffer allocation for ever, so under a memory limit (ulimit -v or -d) a
+ * thread without room spins instead of failing; these checks turn that
+ * into an error (docs/performance.md). */
+
+/* True if one more buffer fits in the address space now (mapped and
+ * unmapped at once); otherwise false, with why in `why`: the limit, what
+ * is in use and what to do. */
+bool gm_blas_buffer_fits(char *why, size_t why_size);
+
+/* Makes sure OpenBLAS's buffer pool holds a buffer for each of `threads`
+ * threads multiplying at once, so that no product will need to map one:
+ * has OpenBLAS allocate the buffers it lacks, checking before each that it
+ * fits. Returns GM_ERR_NOMEM, with the limit in the message, if one does
+ * not fit. Call while no other thread multiplies: before starting the
+ * threads that will (a buffer taken by another thread meanwhile would be
+ * mapped unchecked). gm_train_experiment calls it itself. */
+gm_status gm_blas_buffers_ready(int threads, gm_error *err);
+
+GM_API_END
 
 #endif

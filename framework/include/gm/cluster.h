@@ -17,7 +17,10 @@
 
 #include <stdbool.h>
 
+#include "gm/api.h"
 #include "gm/status.h"
+
+GM_API_BEGIN
 
 typedef struct gm_cluster gm_cluster;
 
@@ -56,5 +59,7 @@ int gm_cluster_remote_slots(const gm_cluster *c);
 /* Tells every rank still waiting for runs that there are none left and
  * finalises MPI; frees c. */
 void gm_cluster_leave(gm_cluster *c);
+
+GM_API_END
 
 #endif

@@ -16,8 +16,11 @@
 #ifndef GM_CONFIG_H
 #define GM_CONFIG_H
 
+#include "gm/api.h"
 #include "gm/experiment.h"
 #include "gm/status.h"
+
+GM_API_BEGIN
 
 /* Loads the experiment file at `path`, applies the overrides ("a.b.c=value",
  * the value a YAML scalar or flow node) and validates the result into
@@ -44,5 +47,7 @@ gm_status gm_config_load_model(gm_experiment *out, const char *text,
                                const char *name_for_messages, const char *model,
                                gm_schema_lookup lookup, void *lookup_ctx,
                                gm_error *err);
+
+GM_API_END
 
 #endif

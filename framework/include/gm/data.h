@@ -21,10 +21,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "gm/api.h"
 #include "gm/experiment.h"
 #include "gm/rng.h"
 #include "gm/state.h"
 #include "gm/status.h"
+
+GM_API_BEGIN
 
 /* Where Debian's dataset-fashion-mnist package puts its files. */
 #define GM_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
@@ -149,5 +152,7 @@ gm_status gm_batcher_load_state(gm_batcher *b, const gm_state *s,
                                 const char *prefix, gm_error *err);
 
 void gm_batcher_free(gm_batcher *b);
+
+GM_API_END
 
 #endif

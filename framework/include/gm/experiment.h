@@ -8,11 +8,14 @@
 
 #include <stdint.h>
 
+#include "gm/api.h"
 #include "gm/hparams.h"
 #include "gm/nn.h"
 #include "gm/optim.h"
 #include "gm/status.h"
 #include "gm/sweep.h"
+
+GM_API_BEGIN
 
 #define GM_PATH_MAX 1024
 #define GM_MAX_SEEDS 64
@@ -193,5 +196,7 @@ typedef const gm_objective_schema *(*gm_schema_lookup)(const char *objective,
 
 /* Frees what gm_config_load allocated inside `e` (not `e` itself). */
 void gm_experiment_clear(gm_experiment *e);
+
+GM_API_END
 
 #endif

@@ -2,6 +2,7 @@
 #ifndef GM_GM_H
 #define GM_GM_H
 
+#include "gm/api.h"
 #include "gm/blas.h"
 #include "gm/graph.h"
 #include "gm/nn.h"
@@ -13,7 +14,11 @@
 #include "gm/status.h"
 #include "gm/tensor.h"
 
+GM_API_BEGIN
+
 /* The library's version, "major.minor.patch". */
 const char *gm_version(void);
+
+GM_API_END
 
 #endif

@@ -13,10 +13,13 @@
 #ifndef GM_GRAPH_H
 #define GM_GRAPH_H
 
+#include "gm/api.h"
 #include "gm/params.h"
 #include "gm/state.h"
 #include "gm/status.h"
 #include "gm/tensor.h"
+
+GM_API_BEGIN
 
 typedef struct gm_graph gm_graph;
 typedef struct gm_node gm_node;
@@ -94,6 +97,21 @@ gm_status gm_graph_backward_notify(gm_graph *g, gm_node *loss,
                                    gm_grad_final_fn on_final, void *ctx,
                                    gm_error *err);
 
+/* The walk an op hook is called from. */
+typedef enum gm_pass { GM_PASS_FORWARD, GM_PASS_BACKWARD } gm_pass;
+
+/* Told that node n's op is about to compute (after = false) or has just
+ * computed (after = true) in a forward or a backward walk: for profilers
+ * and tracers (bench/op_profile.h times each op with it). Views, which
+ * compute nothing, are not reported. The hook must not change the graph. */
+typedef void (*gm_op_hook_fn)(void *ctx, const gm_node *n, gm_pass pass,
+                              bool after);
+
+/* Calls hook(ctx, ...) around each op that gm_graph_forward and
+ * gm_graph_backward(_notify) run on g, until set again; NULL (the default)
+ * calls nothing, at the cost of one test per node. */
+void gm_graph_set_op_hook(gm_graph *g, gm_op_hook_fn hook, void *ctx);
+
 /* The graph's random streams, one record "<prefix>/<node id>" per random
  * node (gm/state.h), so that a run restored from a state draws the same
  * noise as one never stopped. Loading needs a graph built the same way. */
@@ -133,5 +151,7 @@ const char *gm_node_name(const gm_node *n);
 gm_role gm_node_role(const gm_node *n);
 const char *gm_node_op_name(const gm_node *n);
 float gm_node_scalar(const gm_node *n); /* element 0 */
+
+GM_API_END
 
 #endif

@@ -9,6 +9,10 @@
 
 #include <stdbool.h>
 
+#include "gm/api.h"
+
+GM_API_BEGIN
+
 typedef enum gm_hparam_type {
     GM_HP_FLOAT,  /* a number in [min, max] */
     GM_HP_INT,    /* an integer in [min, max] */
@@ -64,5 +68,7 @@ bool gm_hparams_is(const gm_hparams *h, const char *name, const char *value);
 /* Whether the objective's table declares `name`: for code that several
  * objectives share, where one of them has a setting the others lack. */
 bool gm_hparams_declares(const gm_hparams *h, const char *name);
+
+GM_API_END
 
 #endif

@@ -14,10 +14,13 @@
 #ifndef GM_IMAGE_MODES_H
 #define GM_IMAGE_MODES_H
 
+#include "gm/api.h"
 #include "gm/data.h"
 #include "gm/experiment.h"
 #include "gm/registry.h"
 #include "gm/state.h"
+
+GM_API_BEGIN
 
 /* A classifier as a run file stores it: what each run needs to rebuild
  * its network. Read once, shared read-only by every run. */
@@ -80,5 +83,7 @@ void gm_image_modes_measure(gm_image_modes *m, const float *images, int n,
                             double out[3], int *counts);
 
 void gm_image_modes_free(gm_image_modes *m);
+
+GM_API_END
 
 #endif

@@ -16,6 +16,10 @@
 #ifndef GM_KDE_H
 #define GM_KDE_H
 
+#include "gm/api.h"
+
+GM_API_BEGIN
+
 typedef double (*gm_log_density_fn)(const float *x, const void *ctx);
 
 typedef struct gm_kl_estimate {
@@ -38,5 +42,7 @@ gm_kl_estimate gm_kl_estimate_kde(const float *model, int n_model,
                                   const float *data, int n_data, int dim,
                                   gm_log_density_fn log_p_data,
                                   const void *ctx);
+
+GM_API_END
 
 #endif

@@ -13,7 +13,10 @@
 
 #include <stdbool.h>
 
+#include "gm/api.h"
 #include "gm/experiment.h"
+
+GM_API_BEGIN
 
 /* gm's own entry of `name` (loss_<anything> finds "loss_<phase>", the
  * unit every phase's loss has), or NULL for an objective's metric. */
@@ -45,5 +48,7 @@ int gm_headline_metrics(const gm_objective_schema *schema,
 
 /* True if `name` is one of gm's sample-based headline metrics. */
 bool gm_metric_is_sample_headline(const char *name);
+
+GM_API_END
 
 #endif

@@ -6,7 +6,10 @@
 #ifndef GM_METRICS_H
 #define GM_METRICS_H
 
+#include "gm/api.h"
 #include "gm/data.h"
+
+GM_API_BEGIN
 
 typedef struct gm_mode_stats {
     int modes_covered;
@@ -17,5 +20,7 @@ typedef struct gm_mode_stats {
  * samples nearest each mode into counts [K] and returns the summary. */
 gm_mode_stats gm_mode_stats_compute(const gm_dataset *d, const float *samples,
                                     int n, int *counts);
+
+GM_API_END
 
 #endif

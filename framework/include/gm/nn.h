@@ -8,9 +8,12 @@
 #ifndef GM_NN_H
 #define GM_NN_H
 
+#include "gm/api.h"
 #include "gm/graph.h"
 #include "gm/params.h"
 #include "gm/rng.h"
+
+GM_API_BEGIN
 
 typedef enum gm_activation {
     GM_ACT_NONE,
@@ -171,5 +174,7 @@ gm_node *gm_mlp_forward(gm_graph *g, const gm_mlp *m, gm_node *x);
 /* The same with another group of the same layout (e.g. a frozen copy). */
 gm_node *gm_mlp_forward_with(gm_graph *g, const gm_mlp *m, gm_params *params,
                              gm_node *x);
+
+GM_API_END
 
 #endif

@@ -33,10 +33,13 @@
 #ifndef GM_OBJECTIVE_H
 #define GM_OBJECTIVE_H
 
+#include "gm/api.h"
 #include "gm/experiment.h"
 #include "gm/graph.h"
 #include "gm/nn.h"
 #include "gm/rng.h"
+
+GM_API_BEGIN
 
 /* Bumped whenever a struct a plugin sees (gm_objective and its schema,
  * gm_build_ctx, gm_model_spec, gm_hooks, gm_mlp, gm_mlp_spec,
@@ -188,5 +191,7 @@ typedef struct gm_hooks {
 /* Installs the hooks. On failure the state is freed all the same. */
 gm_status gm_model_set_hooks(gm_model *m, const gm_hooks *hooks,
                              gm_error *err);
+
+GM_API_END
 
 #endif

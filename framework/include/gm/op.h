@@ -10,7 +10,10 @@
 #ifndef GM_OP_H
 #define GM_OP_H
 
+#include "gm/api.h"
 #include "gm/graph.h"
+
+GM_API_BEGIN
 
 #define GM_MAX_INPUTS 8
 #define GM_MAX_OP_PARAMS 4
@@ -57,5 +60,7 @@ void *gm_node_user(const gm_node *n);
 /* True if this op is the only one that writes n's gradient and that
  * gradient is not zeroed before backward (GM_OP_OVERWRITES ops only). */
 bool gm_node_grad_fresh(const gm_node *n);
+
+GM_API_END
 
 #endif

@@ -15,8 +15,11 @@
 #ifndef GM_OPS_H
 #define GM_OPS_H
 
+#include "gm/api.h"
 #include "gm/graph.h"
 #include "gm/rng.h"
+
+GM_API_BEGIN
 
 /* ---- linear algebra (ops/linalg.c) ---- */
 
@@ -163,5 +166,7 @@ gm_node *gm_softmax_cross_entropy(gm_graph *g, gm_node *logits,
  * z = mu + exp(logvar / 2) * eps is built from it with gm_mul and gm_add. */
 gm_node *gm_randn(gm_graph *g, const char *name, const int *shape, int ndim,
                   gm_rng *parent);
+
+GM_API_END
 
 #endif

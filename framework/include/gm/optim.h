@@ -7,10 +7,13 @@
 #ifndef GM_OPTIM_H
 #define GM_OPTIM_H
 
+#include "gm/api.h"
 #include "gm/graph.h"
 #include "gm/params.h"
 #include "gm/state.h"
 #include "gm/status.h"
+
+GM_API_BEGIN
 
 typedef enum gm_optim_kind {
     GM_OPTIM_SGD,
@@ -87,5 +90,7 @@ gm_status gm_optim_save_state(const gm_optim *o, gm_state *s,
                               const char *prefix, gm_error *err);
 gm_status gm_optim_load_state(gm_optim *o, const gm_state *s,
                               const char *prefix, gm_error *err);
+
+GM_API_END
 
 #endif

@@ -9,10 +9,13 @@
 #ifndef GM_PARAMS_H
 #define GM_PARAMS_H
 
+#include "gm/api.h"
 #include "gm/rng.h"
 #include "gm/state.h"
 #include "gm/status.h"
 #include "gm/tensor.h"
+
+GM_API_BEGIN
 
 typedef struct gm_params gm_params;
 
@@ -79,5 +82,7 @@ gm_status gm_params_save_state(const gm_params *p, gm_state *s,
                                const char *prefix, gm_error *err);
 gm_status gm_params_load_state(gm_params *p, const gm_state *s,
                                const char *prefix, gm_error *err);
+
+GM_API_END
 
 #endif

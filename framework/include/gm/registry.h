@@ -10,7 +10,10 @@
 #ifndef GM_REGISTRY_H
 #define GM_REGISTRY_H
 
+#include "gm/api.h"
 #include "gm/objective.h"
+
+GM_API_BEGIN
 
 typedef struct gm_registry gm_registry;
 
@@ -48,5 +51,7 @@ const char *gm_registry_plugin_path(const gm_registry *r,
 
 int gm_registry_count(const gm_registry *r);
 const gm_objective *gm_registry_at(const gm_registry *r, int index);
+
+GM_API_END
 
 #endif

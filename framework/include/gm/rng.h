@@ -11,6 +11,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gm/api.h"
+
+GM_API_BEGIN
+
 typedef struct gm_rng {
     uint64_t s[4];
     double spare_normal; /* second Box-Muller draw, valid if has_spare */
@@ -50,5 +54,7 @@ void gm_rng_fill_uniform(gm_rng *r, float *out, size_t n, float lo, float hi);
 
 /* Fisher-Yates shuffle of idx[0..n). */
 void gm_rng_shuffle(gm_rng *r, int *idx, size_t n);
+
+GM_API_END
 
 #endif

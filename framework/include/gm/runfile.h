@@ -58,10 +58,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "gm/api.h"
 #include "gm/hparams.h"
 #include "gm/state.h"
 #include "gm/status.h"
 #include "gm/sweep.h"
+
+GM_API_BEGIN
 
 typedef struct gm_runfile gm_runfile;
 typedef struct gm_run_log gm_run_log;
@@ -351,5 +354,7 @@ typedef struct gm_summary {
 gm_status gm_runfile_read_summary(const char *path, gm_summary *out,
                                   gm_error *err);
 void gm_summary_clear(gm_summary *s);
+
+GM_API_END
 
 #endif

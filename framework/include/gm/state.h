@@ -22,8 +22,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "gm/api.h"
 #include "gm/rng.h"
 #include "gm/status.h"
+
+GM_API_BEGIN
 
 #define GM_STATE_MAX_RANK 4
 
@@ -101,5 +104,7 @@ gm_status gm_state_from_bytes(gm_state *s, const void *bytes, size_t size,
 /* Bytes of one value of `type`; "f32", "f64", "i64", "u64", "i32". */
 size_t gm_state_type_size(gm_state_type type);
 const char *gm_state_type_name(gm_state_type type);
+
+GM_API_END
 
 #endif

@@ -10,6 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "gm/api.h"
+
+GM_API_BEGIN
+
 typedef enum gm_status {
     GM_OK = 0,
     GM_ERR_INVALID,   /* an argument or value is out of range */
@@ -50,5 +54,7 @@ const char *gm_status_name(gm_status status);
             abort();                                                           \
         }                                                                      \
     } while (0)
+
+GM_API_END
 
 #endif

@@ -9,6 +9,10 @@
 
 #include <stdbool.h>
 
+#include "gm/api.h"
+
+GM_API_BEGIN
+
 #define GM_SWEEP_MAX_KEYS 8
 #define GM_SWEEP_KEY_MAX 128
 #define GM_SWEEP_TEXT_MAX 64
@@ -26,5 +30,7 @@ typedef struct gm_sweep_value {
     bool is_integer;
     double number; /* when is_number */
 } gm_sweep_value;
+
+GM_API_END
 
 #endif

@@ -10,6 +10,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "gm/api.h"
+
+GM_API_BEGIN
+
 #define GM_MAX_DIMS 4
 
 typedef struct gm_shape {
@@ -33,5 +37,7 @@ bool gm_shape_equal(const gm_shape *a, const gm_shape *b);
 
 /* Writes "[128, 784]" into buf (size n) and returns buf. */
 char *gm_shape_str(const gm_shape *s, char *buf, size_t n);
+
+GM_API_END
 
 #endif

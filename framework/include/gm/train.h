@@ -9,10 +9,13 @@
 
 #include <signal.h>
 
+#include "gm/api.h"
 #include "gm/blas.h"
 #include "gm/cluster.h"
 #include "gm/experiment.h"
 #include "gm/registry.h"
+
+GM_API_BEGIN
 
 /* Where a run stands, for progress displays. */
 typedef struct gm_progress {
@@ -91,5 +94,7 @@ gm_status gm_sample_from_run(const char *path, const char *model,
                              bool has_seed, uint64_t seed, int n,
                              gm_registry *reg, float **out, int *dim,
                              gm_error *err);
+
+GM_API_END
 
 #endif

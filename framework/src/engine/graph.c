@@ -384,11 +384,25 @@ gm_status gm_graph_compile(gm_graph *g, gm_error *err) {
     return GM_OK;
 }
 
+void gm_graph_set_op_hook(gm_graph *g, gm_op_hook_fn hook, void *ctx) {
+    g->op_hook = hook;
+    g->op_hook_ctx = ctx;
+}
+
+/* Runs one op's forward or backward, inside the graph's op hook if any. */
+static inline void run_op(gm_graph *g, gm_node *n, gm_pass pass,
+                          void (*compute)(gm_node *)) {
+    if (g->op_hook) g->op_hook(g->op_hook_ctx, n, pass, false);
+    compute(n);
+    if (g->op_hook) g->op_hook(g->op_hook_ctx, n, pass, true);
+}
+
 void gm_graph_forward(gm_graph *g) {
     GM_ASSERT(g->compiled);
     for (int i = 0; i < g->n_nodes; i++) {
         gm_node *n = g->nodes[i];
-        if (n->def && !is_view(n)) n->def->forward(n);
+        if (n->def && !is_view(n))
+            run_op(g, n, GM_PASS_FORWARD, n->def->forward);
     }
 }
 
@@ -430,7 +444,8 @@ gm_status gm_graph_backward_notify(gm_graph *g, gm_node *loss,
         if (n->role == GM_ROLE_PARAM && on_final)
             on_final(ctx, n->group, n->param_index);
         if (!n->def) continue;
-        if (!is_view(n) && n->def->backward) n->def->backward(n);
+        if (!is_view(n) && n->def->backward)
+            run_op(g, n, GM_PASS_BACKWARD, n->def->backward);
         for (int k = 0; k < n->n_in; k++)
             g->mark[n->in[k]->id] = 1;
     }

@@ -48,6 +48,8 @@ struct gm_graph {
     float *grad_base; /* the graph's own gradients: one contiguous block */
     size_t grad_floats;
     unsigned char *mark; /* backward reachability, one byte per node */
+    gm_op_hook_fn op_hook; /* gm_graph_set_op_hook, or NULL */
+    void *op_hook_ctx;
 };
 
 /* Adds a node for a built-in or custom op: checks arity, runs the shape

@@ -166,7 +166,7 @@ gm_status gm_params_copy_values(gm_params *dst, const gm_params *src,
  * machine (each square of a float is exact in double, with or without
  * FMA). */
 GM_MULTIVERSION
-double gm_sum_squares_in_lanes(const float *g, size_t n) {
+static double sum_squares_in_lanes(const float *g, size_t n) {
     double acc[GM_GRAD_NORM_LANES] = {0};
     size_t i = 0;
     for (; i + GM_GRAD_NORM_LANES <= n; i += GM_GRAD_NORM_LANES)
@@ -176,6 +176,13 @@ double gm_sum_squares_in_lanes(const float *g, size_t n) {
     for (int k = 0; k < GM_GRAD_NORM_LANES; k++) s += acc[k];
     for (; i < n; i++) s += (double)g[i] * g[i];
     return s;
+}
+
+/* A plain function around the clones: GCC exports a global target_clones
+ * function's resolver whatever its visibility, and libgm exports only its
+ * API (gm/api.h). */
+double gm_sum_squares_in_lanes(const float *g, size_t n) {
+    return sum_squares_in_lanes(g, n);
 }
 
 double gm_params_grad_norm(const gm_params *p) {

@@ -1,19 +1,19 @@
 /* What the CPU can run, as far as choosing an OpenBLAS kernel goes.
- * Internal to libgm and the gm command. */
-#ifndef GM_BLAS_CPU_FEATURES_H
-#define GM_BLAS_CPU_FEATURES_H
+ * The gm command's (blas_kernel.c). */
+#ifndef GM_CLI_CPU_FEATURES_H
+#define GM_CLI_CPU_FEATURES_H
 
 #include <stdbool.h>
 
-typedef struct gm_cpu_features {
+typedef struct cli_cpu_features {
     bool avx2, fma;
     bool avx512f, avx512bw, avx512dq, avx512vl; /* SkylakeX's kernels */
     bool avx512_bf16;                           /* and Cooperlake's */
     bool amd; /* AVX2 machines get OpenBLAS's Zen kernels, not Haswell's */
-} gm_cpu_features;
+} cli_cpu_features;
 
 /* This CPU's features that the operating system also enables (cpuid and
  * xgetbv, through the compiler's runtime); all false off x86. */
-gm_cpu_features gm_cpu_features_detect(void);
+cli_cpu_features cli_cpu_features_detect(void);
 
 #endif

@@ -1,7 +1,7 @@
 /* The OpenBLAS kernel to ask for, from the CPU's features and OpenBLAS's
  * own pick: OpenBLAS 0.3.21 falls back to Prescott (SSE3) on x86 CPUs it
  * does not know, even when they run AVX-512. */
-#include "blas/kernel_choice.h"
+#include "kernel_choice.h"
 
 #include <stddef.h>
 #include <string.h>
@@ -46,7 +46,7 @@ static const kernel_level *known_kernel(const char *name) {
 
 /* The best level OpenBLAS has a kernel for that the CPU runs; ISA_SSE
  * stands for "nothing worth asking for". */
-static isa_level cpu_level(const gm_cpu_features *c) {
+static isa_level cpu_level(const cli_cpu_features *c) {
     bool avx512 = c->avx512f && c->avx512bw && c->avx512dq && c->avx512vl;
     if (avx512 && c->avx512_bf16) return ISA_AVX512_BF16;
     if (avx512) return ISA_AVX512;
@@ -54,7 +54,7 @@ static isa_level cpu_level(const gm_cpu_features *c) {
     return ISA_SSE;
 }
 
-const char *gm_blas_kernel_choice(const gm_cpu_features *cpu,
+const char *cli_blas_kernel_choice(const cli_cpu_features *cpu,
                                   const char *openblas_core) {
     const kernel_level *have = known_kernel(openblas_core);
     isa_level can = cpu_level(cpu);

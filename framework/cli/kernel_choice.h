@@ -1,9 +1,8 @@
-/* Which OpenBLAS kernel gm asks for. Internal to libgm and the gm
- * command. */
-#ifndef GM_BLAS_KERNEL_CHOICE_H
-#define GM_BLAS_KERNEL_CHOICE_H
+/* Which OpenBLAS kernel the gm command asks for (blas_kernel.c). */
+#ifndef GM_CLI_KERNEL_CHOICE_H
+#define GM_CLI_KERNEL_CHOICE_H
 
-#include "blas/cpu_features.h"
+#include "cpu_features.h"
 
 /* The kernel to set OPENBLAS_CORETYPE to, or NULL to keep `openblas_core`
  * (the kernel OpenBLAS picked by itself): the best kernel `cpu` runs when
@@ -12,7 +11,7 @@
  * AMD and "Haswell" elsewhere; anything less asks for nothing. A core name
  * gm does not know is kept: a newer OpenBLAS may know the CPU better. A
  * pure function, so that it can be tested with any facts. */
-const char *gm_blas_kernel_choice(const gm_cpu_features *cpu,
+const char *cli_blas_kernel_choice(const cli_cpu_features *cpu,
                                   const char *openblas_core);
 
 #endif

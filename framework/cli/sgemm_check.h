@@ -1,19 +1,19 @@
 /* Checking an sgemm against a plain product, before gm trusts a kernel.
- * Internal to libgm and the gm command. */
-#ifndef GM_BLAS_SGEMM_CHECK_H
-#define GM_BLAS_SGEMM_CHECK_H
+ * The gm command's (blas_kernel.c). */
+#ifndef GM_CLI_SGEMM_CHECK_H
+#define GM_CLI_SGEMM_CHECK_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
 /* C[m,n] = alpha op(A)[m,k] op(B)[k,n] + beta C, row-major; op transposes
  * when ta (tb) is set. With beta 0, C is not read. */
-typedef void gm_sgemm_fn(bool ta, bool tb, int m, int n, int k, float alpha,
+typedef void cli_sgemm_fn(bool ta, bool tb, int m, int n, int k, float alpha,
                          const float *a, int lda, const float *b, int ldb,
                          float beta, float *c, int ldc);
 
 /* OpenBLAS's cblas_sgemm, with the kernel and threads it has now. */
-gm_sgemm_fn gm_sgemm_openblas;
+cli_sgemm_fn cli_sgemm_openblas;
 
 /* True if `sgemm` agrees with a triple loop in double on a few shapes:
  * gm's Linear layers forward and backward, one past OpenBLAS's blocking of
@@ -21,6 +21,6 @@ gm_sgemm_fn gm_sgemm_openblas;
  * element must be within the float error bound of a k-term sum,
  * (k + 2) eps sum |alpha a b| + |beta c|, and beta 0 must ignore NaN in
  * C. Otherwise false, with the first disagreement in `why`. */
-bool gm_sgemm_check(gm_sgemm_fn *sgemm, char *why, size_t why_size);
+bool cli_sgemm_check(cli_sgemm_fn *sgemm, char *why, size_t why_size);
 
 #endif

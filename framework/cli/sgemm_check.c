@@ -1,5 +1,5 @@
 /* An sgemm against a plain triple loop on a few shapes. */
-#include "blas/sgemm_check.h"
+#include "sgemm_check.h"
 
 #include <cblas.h>
 #include <float.h>
@@ -25,7 +25,7 @@ static const sgemm_case cases[] = {
     {true, false, 3, 5, 2, 2.0f, 0.0f},        /* tiny */
 };
 
-void gm_sgemm_openblas(bool ta, bool tb, int m, int n, int k, float alpha,
+void cli_sgemm_openblas(bool ta, bool tb, int m, int n, int k, float alpha,
                        const float *a, int lda, const float *b, int ldb,
                        float beta, float *c, int ldc) {
     cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
@@ -85,7 +85,7 @@ static bool compare(const sgemm_case *s, const float *ar, const float *bt,
 }
 
 /* Checks one case; false with the disagreement in `why`. */
-static bool check_case(gm_sgemm_fn *sgemm, const sgemm_case *s, char *why,
+static bool check_case(cli_sgemm_fn *sgemm, const sgemm_case *s, char *why,
                        size_t why_size) {
     int lda = s->ta ? s->m : s->k, ldb = s->tb ? s->k : s->n;
     size_t na = (size_t)s->m * s->k, nb = (size_t)s->k * s->n,
@@ -115,7 +115,7 @@ static bool check_case(gm_sgemm_fn *sgemm, const sgemm_case *s, char *why,
     return ok;
 }
 
-bool gm_sgemm_check(gm_sgemm_fn *sgemm, char *why, size_t why_size) {
+bool cli_sgemm_check(cli_sgemm_fn *sgemm, char *why, size_t why_size) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         if (!check_case(sgemm, &cases[i], why, why_size)) return false;
     return true;

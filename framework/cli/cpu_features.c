@@ -1,8 +1,8 @@
 /* The CPU's instruction sets, from GCC's runtime CPU detection. */
-#include "blas/cpu_features.h"
+#include "cpu_features.h"
 
-gm_cpu_features gm_cpu_features_detect(void) {
-    gm_cpu_features f = {0};
+cli_cpu_features cli_cpu_features_detect(void) {
+    cli_cpu_features f = {0};
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
     f.avx2 = __builtin_cpu_supports("avx2");
