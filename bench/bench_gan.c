@@ -19,7 +19,7 @@ enum { BATCH = 512, LATENT = 256, HIDDEN = 128, DIM = 2, DATA_BATCHES = 64 };
 
 typedef struct gan {
     gm_params *gen_p, *disc_p;
-    gm_mlp gen, disc;
+    gm_net gen, disc;
     gan_phases phases;
     float *data; /* [DATA_BATCHES * BATCH, DIM] ring-of-8 samples */
     long step;
@@ -30,16 +30,16 @@ static int gan_build(gan *m, gm_error *err) {
     gm_rng data = gm_rng_stream(1, "data");
     m->gen_p = gm_params_create("generator");
     m->disc_p = gm_params_create("discriminator");
-    gm_mlp_spec gs = {.hidden = {HIDDEN, HIDDEN},
+    gm_net_spec gs = {.hidden = {HIDDEN, HIDDEN},
                       .n_hidden = 2,
                       .activation = GM_ACT_RELU,
                       .out = DIM};
-    gm_mlp_spec ds = {.hidden = {HIDDEN, HIDDEN},
+    gm_net_spec ds = {.hidden = {HIDDEN, HIDDEN},
                       .n_hidden = 2,
                       .activation = GM_ACT_RELU,
                       .out = 1};
-    if (gm_mlp_init(&m->gen, m->gen_p, "gen", LATENT, &gs, &init, err) ||
-        gm_mlp_init(&m->disc, m->disc_p, "disc", DIM, &ds, &init, err))
+    if (gm_net_init(&m->gen, m->gen_p, NULL, "gen", LATENT, &gs, &init, err) ||
+        gm_net_init(&m->disc, m->disc_p, NULL, "disc", DIM, &ds, &init, err))
         return 1;
     if (gan_phases_build(&m->phases, &m->gen, m->gen_p, &m->disc, m->disc_p,
                          BATCH, LATENT, DIM, 1e-4f, &noise, err))

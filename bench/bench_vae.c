@@ -13,7 +13,7 @@ enum { BATCH = 128, IN = 784, HIDDEN = 400, LATENT = 20 };
 
 typedef struct vae {
     gm_params *enc_p, *dec_p;
-    gm_mlp enc, dec;
+    gm_net enc, dec;
     gm_graph *g;
     gm_node *x, *loss;
     gm_optim *enc_opt, *dec_opt;
@@ -24,26 +24,26 @@ static int vae_build(vae *v, gm_error *err) {
     gm_rng data = gm_rng_stream(1, "data");
     v->enc_p = gm_params_create("encoder");
     v->dec_p = gm_params_create("decoder");
-    gm_mlp_spec es = {.hidden = {HIDDEN},
+    gm_net_spec es = {.hidden = {HIDDEN},
                       .n_hidden = 1,
                       .activation = GM_ACT_RELU,
                       .out = 2 * LATENT};
-    gm_mlp_spec ds = {.hidden = {HIDDEN},
+    gm_net_spec ds = {.hidden = {HIDDEN},
                       .n_hidden = 1,
                       .activation = GM_ACT_RELU,
                       .out = IN};
-    if (gm_mlp_init(&v->enc, v->enc_p, "enc", IN, &es, &init, err) ||
-        gm_mlp_init(&v->dec, v->dec_p, "dec", LATENT, &ds, &init, err))
+    if (gm_net_init(&v->enc, v->enc_p, NULL, "enc", IN, &es, &init, err) ||
+        gm_net_init(&v->dec, v->dec_p, NULL, "dec", LATENT, &ds, &init, err))
         return 1;
     gm_graph *g = v->g = gm_graph_create("vae");
     v->x = gm_input(g, "x", (int[]){BATCH, IN}, 2);
-    gm_node *h = gm_mlp_forward(g, &v->enc, v->x);
+    gm_node *h = gm_net_forward(g, &v->enc, v->x);
     gm_node *mu = gm_slice_cols(g, h, 0, LATENT);
     gm_node *lv = gm_slice_cols(g, h, LATENT, LATENT);
     gm_node *eps = gm_randn(g, "eps", (int[]){BATCH, LATENT}, 2, &noise);
     gm_node *z =
         gm_add(g, mu, gm_mul(g, gm_exp(g, gm_scale(g, lv, 0.5f)), eps));
-    gm_node *logits = gm_mlp_forward(g, &v->dec, z);
+    gm_node *logits = gm_net_forward(g, &v->dec, z);
     gm_node *rec = gm_sum(g, gm_bce_with_logits(g, logits, v->x), GM_AXIS_ALL);
     gm_node *kl = gm_sum(g, gm_kl_normal_std(g, mu, lv), GM_AXIS_ALL);
     v->loss = gm_scale(g, gm_add(g, rec, kl), 1.0f / BATCH);

@@ -18,7 +18,7 @@ enum { DCGAN_DATA_BATCHES = 16 };
 
 typedef struct dcgan {
     gm_params *gen_p, *disc_p, *gen_stats, *disc_stats;
-    gm_mlp gen, disc;
+    gm_net gen, disc;
     gan_phases phases;
     float *data; /* [DCGAN_DATA_BATCHES * DCGAN_BATCH, 784] in [0, 1) */
     long step;
@@ -33,7 +33,7 @@ static inline gm_layer_spec dcgan_layer(gm_layer_kind kind) {
     return (gm_layer_spec){.kind = kind};
 }
 
-static inline void dcgan_specs(gm_mlp_spec *gen, gm_mlp_spec *disc) {
+static inline void dcgan_specs(gm_net_spec *gen, gm_net_spec *disc) {
     memset(gen, 0, sizeof *gen);
     memset(disc, 0, sizeof *disc);
     gm_layer_spec g[] = {
@@ -68,7 +68,7 @@ static inline void dcgan_specs(gm_mlp_spec *gen, gm_mlp_spec *disc) {
 static inline int dcgan_build(dcgan *m, gm_error *err) {
     gm_rng init = gm_rng_stream(1, "init"), noise = gm_rng_stream(1, "noise");
     gm_rng data = gm_rng_stream(1, "data");
-    gm_mlp_spec gs, ds;
+    gm_net_spec gs, ds;
     dcgan_specs(&gs, &ds);
     m->gen_p = gm_params_create("generator");
     m->disc_p = gm_params_create("discriminator");

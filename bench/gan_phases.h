@@ -18,8 +18,8 @@ typedef struct gan_phases {
 /* Builds both phases over the networks gen (latent -> dim, its parameters
  * in gen_p) and disc (dim -> 1, in disc_p) for batches of `batch`; returns
  * nonzero with err set if a graph or optimizer fails. */
-static inline int gan_phases_build(gan_phases *p, const gm_mlp *gen,
-                                   gm_params *gen_p, const gm_mlp *disc,
+static inline int gan_phases_build(gan_phases *p, const gm_net *gen,
+                                   gm_params *gen_p, const gm_net *disc,
                                    gm_params *disc_p, int batch, int latent,
                                    int dim, float lr, gm_rng *noise,
                                    gm_error *err) {
@@ -27,8 +27,8 @@ static inline int gan_phases_build(gan_phases *p, const gm_mlp *gen,
     gm_graph_freeze(g, gen_p);
     p->x = gm_input(g, "x", (int[]){batch, dim}, 2);
     gm_node *z = gm_randn(g, "z", (int[]){batch, latent}, 2, noise);
-    gm_node *real = gm_mlp_forward(g, disc, p->x);
-    gm_node *fake = gm_mlp_forward(g, disc, gm_mlp_forward(g, gen, z));
+    gm_node *real = gm_net_forward(g, disc, p->x);
+    gm_node *fake = gm_net_forward(g, disc, gm_net_forward(g, gen, z));
     p->d_loss =
         gm_add(g, gm_mean(g, gm_softplus(g, gm_neg(g, real)), GM_AXIS_ALL),
                gm_mean(g, gm_softplus(g, fake), GM_AXIS_ALL));
@@ -37,7 +37,7 @@ static inline int gan_phases_build(gan_phases *p, const gm_mlp *gen,
     g = p->gg = gm_graph_create("generator");
     gm_graph_freeze(g, disc_p);
     z = gm_randn(g, "z", (int[]){batch, latent}, 2, noise);
-    gm_node *logit = gm_mlp_forward(g, disc, gm_mlp_forward(g, gen, z));
+    gm_node *logit = gm_net_forward(g, disc, gm_net_forward(g, gen, z));
     p->g_loss = gm_mean(g, gm_softplus(g, gm_neg(g, logit)), GM_AXIS_ALL);
     if (gm_graph_compile(g, err)) return 1;
 

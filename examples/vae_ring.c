@@ -28,7 +28,7 @@ enum { BATCH = 128, LATENT = 2, HIDDEN = 64, EVALS = 5 };
  * with one reparameterised draw of z per example. */
 typedef struct vae {
     gm_params *encoder_params, *decoder_params;
-    gm_mlp encoder, decoder;
+    gm_net encoder, decoder;
     gm_graph *graph;
     gm_node *x, *loss;
 } vae;
@@ -40,14 +40,14 @@ static gm_status vae_build(vae *m, int data_dim, gm_rng *init, gm_rng *noise,
     if (!m->encoder_params || !m->decoder_params)
         return gm_error_set(err, GM_ERR_NOMEM, "vae: out of memory");
     /* One hidden layer of 64 ReLU units each way. */
-    gm_mlp_spec encoder = {.hidden = {HIDDEN}, .n_hidden = 1,
+    gm_net_spec encoder = {.hidden = {HIDDEN}, .n_hidden = 1,
                            .activation = GM_ACT_RELU, .out = 2 * LATENT};
-    gm_mlp_spec decoder = {.hidden = {HIDDEN}, .n_hidden = 1,
+    gm_net_spec decoder = {.hidden = {HIDDEN}, .n_hidden = 1,
                            .activation = GM_ACT_RELU, .out = data_dim};
-    gm_status s = gm_mlp_init(&m->encoder, m->encoder_params, "encoder",
+    gm_status s = gm_net_init(&m->encoder, m->encoder_params, NULL, "encoder",
                               data_dim, &encoder, init, err);
     if (s == GM_OK)
-        s = gm_mlp_init(&m->decoder, m->decoder_params, "decoder", LATENT,
+        s = gm_net_init(&m->decoder, m->decoder_params, NULL, "decoder", LATENT,
                         &decoder, init, err);
     if (s != GM_OK) return s;
 
@@ -56,14 +56,14 @@ static gm_status vae_build(vae *m, int data_dim, gm_rng *init, gm_rng *noise,
     gm_graph *g = m->graph = gm_graph_create("vae");
     if (!g) return gm_error_set(err, GM_ERR_NOMEM, "vae: out of memory");
     m->x = gm_input(g, "x", (int[]){BATCH, data_dim}, 2);
-    gm_node *stats = gm_mlp_forward(g, &m->encoder, m->x);
+    gm_node *stats = gm_net_forward(g, &m->encoder, m->x);
     gm_node *mu = gm_slice_cols(g, stats, 0, LATENT);
     gm_node *logvar = gm_slice_cols(g, stats, LATENT, LATENT);
     /* z = mu + exp(logvar / 2) * eps: a fresh eps ~ N(0, I) each forward */
     gm_node *eps = gm_randn(g, "eps", (int[]){BATCH, LATENT}, 2, noise);
     gm_node *z = gm_add(
         g, mu, gm_mul(g, gm_exp(g, gm_scale(g, logvar, 0.5f)), eps));
-    gm_node *x_mean = gm_mlp_forward(g, &m->decoder, z);
+    gm_node *x_mean = gm_net_forward(g, &m->decoder, z);
     /* per example: -log N(x; x_mean, I) summed over x's dimensions, and
      * the KL of q(z|x) from N(0, I) summed over z's */
     gm_node *recon = gm_sum(g, gm_gaussian_nll_fixed(g, m->x, x_mean, 0.0f),

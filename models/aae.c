@@ -15,7 +15,7 @@
 #include "adversarial_loss.h"
 #include "gm/ops.h"
 #include "latent_eval.h"
-#include "models.h"
+#include "objectives.h"
 
 static const char *const aae_roles[] = {"encoder", "decoder", "discriminator"};
 static const gm_role_shape aae_shapes[] = {
@@ -33,7 +33,7 @@ static const gm_hparam_spec aae_hparams[] = {
 
 typedef struct aae_parts {
     gm_vae_parts vae; /* encoder, decoder, the reconstruction graph */
-    gm_mlp disc;
+    gm_net disc;
     gm_params *discriminator;
     const gm_adv_loss *loss;
 } aae_parts;
@@ -62,8 +62,8 @@ static gm_status discriminator_phase(gm_model *m, const gm_build_ctx *ctx,
                  2, ctx->noise);
     /* Real is p(z) and fake q(z): a logit estimates log p(z)/q(z). */
     gm_node *loss = gm_adv_discriminator_loss(
-        g, p->loss, gm_mlp_forward(g, &p->disc, real),
-        gm_mlp_forward(g, &p->disc, fake),
+        g, p->loss, gm_net_forward(g, &p->disc, real),
+        gm_net_forward(g, &p->disc, fake),
         (gm_adv_metric_names){"kl_pz_qz_disc", "kl_qz_pz_disc"});
     if (gm_graph_error(g)) return graph_failed(g, err);
     gm_params *groups[1] = {p->discriminator};
@@ -81,7 +81,7 @@ static gm_status regularisation_phase(gm_model *m, const gm_build_ctx *ctx,
     gm_graph *g = gm_graph_create("regularisation");
     if (!g) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     gm_graph_freeze(g, p->discriminator);
-    gm_node *score = gm_mlp_forward(g, &p->disc, encoded(g, p, ctx));
+    gm_node *score = gm_net_forward(g, &p->disc, encoded(g, p, ctx));
     gm_node *loss = gm_adv_generator_loss(g, p->loss, score, NULL);
     if (gm_graph_error(g)) return graph_failed(g, err);
     gm_params *groups[1] = {p->vae.groups[0]};

@@ -16,7 +16,7 @@
 #include "gan_parts.h"
 #include "gm/ops.h"
 #include "latent_eval.h"
-#include "models.h"
+#include "objectives.h"
 
 static const char *const ali_roles[] = {"encoder", "generator",
                                         "discriminator"};
@@ -35,7 +35,7 @@ static const gm_hparam_spec ali_hparams[] = {
 };
 
 typedef struct ali_parts {
-    gm_mlp enc, gen, disc;
+    gm_net enc, gen, disc;
     gm_params *encoder, *generator, *discriminator;
     const gm_adv_loss *loss;
 } ali_parts;
@@ -51,11 +51,11 @@ static ali_scores pair_scores(gm_graph *g, const ali_parts *p,
     gm_node *x = gm_input(g, "x", (int[]){b, ctx->data_dim}, 2);
     gm_gaussian_code q = gm_gaussian_encode(g, &p->enc, x, "eps", ctx->noise);
     gm_node *z = gm_randn(g, "z", (int[]){b, latent}, 2, ctx->noise);
-    gm_node *fake_x = gm_node_set_name(gm_mlp_forward(g, &p->gen, z), "fake");
+    gm_node *fake_x = gm_node_set_name(gm_net_forward(g, &p->gen, z), "fake");
     gm_node *real_pair[2] = {x, q.z}, *fake_pair[2] = {fake_x, z};
     return (ali_scores){
-        gm_mlp_forward(g, &p->disc, gm_concat_cols(g, real_pair, 2)),
-        gm_mlp_forward(g, &p->disc, gm_concat_cols(g, fake_pair, 2))};
+        gm_net_forward(g, &p->disc, gm_concat_cols(g, real_pair, 2)),
+        gm_net_forward(g, &p->disc, gm_concat_cols(g, fake_pair, 2))};
 }
 
 static gm_status graph_failed(gm_graph *g, gm_error *err) {

@@ -2,7 +2,7 @@
  * row here. */
 #include "builtin.h"
 
-#include "models.h"
+#include "objectives.h"
 
 static const gm_objective *const builtin_objectives[] = {
     &gm_objective_vae_elbo,   &gm_objective_joint_kl,

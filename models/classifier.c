@@ -13,7 +13,7 @@
 #include "gm/data.h"
 #include "gm/objective.h"
 #include "gm/ops.h"
-#include "models.h"
+#include "objectives.h"
 
 /* Held-out rows per forward of the evaluation graph. */
 #define EVAL_CHUNK 250
@@ -89,7 +89,7 @@ static gm_status classifier_evaluate(void *state, const float *data,
 /* The evaluation graph over chunks of the held-out rows (none when the
  * run evaluates no rows). */
 static gm_status eval_build(gm_model *m, const gm_build_ctx *ctx,
-                            const gm_mlp *net, int classes, gm_error *err) {
+                            const gm_net *net, int classes, gm_error *err) {
     classifier_eval *e = calloc(1, sizeof *e);
     if (!e) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     e->classes = classes;
@@ -103,7 +103,7 @@ static gm_status eval_build(gm_model *m, const gm_build_ctx *ctx,
     if (s == GM_OK && e->graph) {
         gm_graph_set_training(e->graph, false);
         e->x = gm_input(e->graph, "x", (int[]){e->chunk, e->dim}, 2);
-        e->logits = gm_mlp_forward(e->graph, net, e->x);
+        e->logits = gm_net_forward(e->graph, net, e->x);
         s = gm_graph_compile(e->graph, err);
     }
     if (s != GM_OK) {
@@ -129,7 +129,7 @@ static gm_status classifier_build(gm_model *m, const gm_build_ctx *ctx,
                             ctx->spec->name,
                             ctx->data ? gm_dataset_name(ctx->data) : "(none)",
                             classes ? "1" : "no labels");
-    gm_mlp net;
+    gm_net net;
     gm_params *p = gm_model_network(m, ctx, "classifier", ctx->data_dim,
                                     classes, &net, err);
     if (!p) return err->status;
@@ -138,7 +138,7 @@ static gm_status classifier_build(gm_model *m, const gm_build_ctx *ctx,
     if (!g) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     gm_node *x = gm_input(g, "x", (int[]){b, ctx->data_dim}, 2);
     gm_node *labels = gm_input(g, "labels", (int[]){b}, 1);
-    gm_node *logits = gm_mlp_forward(g, &net, x);
+    gm_node *logits = gm_net_forward(g, &net, x);
     gm_node *loss =
         gm_mean(g, gm_softmax_cross_entropy(g, logits, labels), GM_AXIS_ALL);
     gm_status s = gm_model_add_phase(m, "classifier", g, loss, &p, 1, 1, err);

@@ -3,7 +3,7 @@
  * (non-saturating); or the hinge or least-squares pair of the loss table
  * (adversarial_loss.h). */
 #include "gan_parts.h"
-#include "models.h"
+#include "objectives.h"
 
 static const gm_hparam_spec gan_hparams[] = {GM_GAN_HPARAMS};
 

@@ -14,7 +14,7 @@
 
 #include "gan_parts.h"
 #include "gm/ops.h"
-#include "models.h"
+#include "objectives.h"
 
 static const char *const reductions[] = {"mean", "sum", NULL};
 static const char *const previous_kinds[] = {"cached", "frozen", NULL};
@@ -124,7 +124,7 @@ static gm_status build_cache(prior_state *s, const gm_build_ctx *ctx,
     gm_graph_freeze(g, p->generator);
     s->z_cache =
         gm_input(g, "z", (int[]){ctx->batch_size, ctx->spec->latent_dim}, 2);
-    s->cache_out = gm_mlp_forward(g, &p->gen, s->z_cache);
+    s->cache_out = gm_net_forward(g, &p->gen, s->z_cache);
     return gm_graph_compile(g, err);
 }
 
@@ -140,17 +140,17 @@ static gm_status build_generator(prior_state *s, const gm_build_ctx *ctx,
     gm_node *z, *fake, *previous;
     if (s->cached) {
         z = s->z = gm_input(g, "z", (int[]){b, latent}, 2);
-        fake = gm_mlp_forward(g, &p->gen, z);
+        fake = gm_net_forward(g, &p->gen, z);
         previous = s->g_prev =
             gm_input(g, "g_prev", (int[]){b, ctx->data_dim}, 2);
     } else {
         gm_graph_freeze(g, s->previous);
         z = gm_randn(g, "z", (int[]){b, latent}, 2, ctx->noise);
-        fake = gm_mlp_forward(g, &p->gen, z);
-        previous = gm_mlp_forward_with(g, &p->gen, s->previous, z);
+        fake = gm_net_forward(g, &p->gen, z);
+        previous = gm_net_forward_with(g, &p->gen, s->previous, z);
     }
     gm_node *logit =
-        gm_mlp_forward(g, &p->disc, gm_node_set_name(fake, "fake"));
+        gm_net_forward(g, &p->disc, gm_node_set_name(fake, "fake"));
     gm_node *gan_loss = gm_gan_generator_loss(g, p, logit);
     gm_node *sq = gm_square(g, gm_sub(g, fake, previous));
     gm_node *dist = gm_hparams_is(h, "reduction", "sum")

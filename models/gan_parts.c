@@ -44,9 +44,9 @@ gm_status gm_gan_add_discriminator_phase(gm_model *m, const gm_build_ctx *ctx,
     gm_node *x = gm_input(g, "x", (int[]){b, ctx->data_dim}, 2);
     gm_node *z =
         gm_randn(g, "z", (int[]){b, ctx->spec->latent_dim}, 2, ctx->noise);
-    gm_node *fake = gm_node_set_name(gm_mlp_forward(g, &p->gen, z), "fake");
-    gm_node *real_logit = gm_mlp_forward(g, &p->disc, x);
-    gm_node *fake_logit = gm_mlp_forward(g, &p->disc, fake);
+    gm_node *fake = gm_node_set_name(gm_net_forward(g, &p->gen, z), "fake");
+    gm_node *real_logit = gm_net_forward(g, &p->disc, x);
+    gm_node *fake_logit = gm_net_forward(g, &p->disc, fake);
     /* A logit estimates log p_data/p_g (exactly so for the optimal D). */
     gm_node *loss = gm_adv_discriminator_loss(
         g, p->loss, real_logit, fake_logit,
@@ -88,9 +88,9 @@ gm_status gm_gan_generator_graph_build(const gm_build_ctx *ctx,
     if (!g) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     gm_graph_freeze(g, p->discriminator);
     out->z = gm_randn(g, "z", (int[]){b, ctx->spec->latent_dim}, 2, ctx->noise);
-    out->fake = gm_node_set_name(gm_mlp_forward(g, &p->gen, out->z), "fake");
+    out->fake = gm_node_set_name(gm_net_forward(g, &p->gen, out->z), "fake");
     out->loss =
-        gm_gan_generator_loss(g, p, gm_mlp_forward(g, &p->disc, out->fake));
+        gm_gan_generator_loss(g, p, gm_net_forward(g, &p->disc, out->fake));
     if (gm_graph_error(g)) {
         out->graph = NULL;
         return graph_failed(g, err);
@@ -99,12 +99,12 @@ gm_status gm_gan_generator_graph_build(const gm_build_ctx *ctx,
 }
 
 gm_status gm_gan_set_sampler(gm_model *m, const gm_build_ctx *ctx,
-                             const gm_mlp *generator, gm_error *err) {
+                             const gm_net *generator, gm_error *err) {
     gm_graph *g = gm_graph_create("sampler");
     if (!g) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     gm_node *z =
         gm_randn(g, "z", (int[]){ctx->sample_count, ctx->spec->latent_dim}, 2,
                  ctx->noise);
-    gm_node *x = gm_node_set_name(gm_mlp_forward(g, generator, z), "samples");
+    gm_node *x = gm_node_set_name(gm_net_forward(g, generator, z), "samples");
     return gm_model_set_sampler(m, g, x, err);
 }

@@ -8,7 +8,7 @@
 
 typedef struct gm_gan_parts {
     gm_params *generator, *discriminator;
-    gm_mlp gen, disc;
+    gm_net gen, disc;
     const gm_adv_loss *loss;
     int d_steps;
 } gm_gan_parts;
@@ -69,6 +69,6 @@ gm_status gm_gan_generator_graph_build(const gm_build_ctx *ctx,
 /* The sampler: G(z), z ~ N(0, I), for any objective whose generator
  * reads the prior's z (gan, gan_data_prior, ali). */
 gm_status gm_gan_set_sampler(gm_model *m, const gm_build_ctx *ctx,
-                             const gm_mlp *generator, gm_error *err);
+                             const gm_net *generator, gm_error *err);
 
 #endif

@@ -12,7 +12,7 @@
 #include "gm/data.h"
 #include "gm/op.h"
 #include "gm/ops.h"
-#include "models.h"
+#include "objectives.h"
 
 static const gm_hparam_spec joint_hparams[] = {
     GM_VAE_LIKELIHOOD_HPARAMS,

@@ -12,11 +12,11 @@
 const char *const gm_latent_eval_metrics[GM_LATENT_EVAL_METRICS] = {
     "recon_mse", "kl_agg_qz_pz"};
 
-gm_gaussian_code gm_gaussian_encode(gm_graph *g, const gm_mlp *encoder,
+gm_gaussian_code gm_gaussian_encode(gm_graph *g, const gm_net *encoder,
                                     gm_node *x, const char *eps,
                                     gm_rng *noise) {
     int latent = encoder->out / 2, rows = gm_shape_rows(gm_node_shape(x));
-    gm_node *h = gm_mlp_forward(g, encoder, x);
+    gm_node *h = gm_net_forward(g, encoder, x);
     gm_gaussian_code q;
     q.mu = gm_slice_cols(g, h, 0, latent);
     q.logvar = gm_slice_cols(g, h, latent, latent);
@@ -37,8 +37,8 @@ double gm_gaussian_moment_kl(const double *mu_sum, const double *mu_sq,
     return kl;
 }
 
-gm_status gm_latent_eval_build(gm_latent_eval *e, const gm_mlp *encoder,
-                               gm_params *encoder_group, const gm_mlp *decoder,
+gm_status gm_latent_eval_build(gm_latent_eval *e, const gm_net *encoder,
+                               gm_params *encoder_group, const gm_net *decoder,
                                gm_params *decoder_group, bool decoder_logits,
                                int data_dim, int latent, gm_error *err) {
     memset(e, 0, sizeof *e);
@@ -51,10 +51,10 @@ gm_status gm_latent_eval_build(gm_latent_eval *e, const gm_mlp *encoder,
     gm_graph_freeze(g, decoder_group);
     gm_graph_set_training(g, false); /* batch norm: running statistics */
     e->x = gm_input(g, "x", (int[]){e->chunk, data_dim}, 2);
-    gm_node *h = gm_mlp_forward(g, encoder, e->x);
+    gm_node *h = gm_net_forward(g, encoder, e->x);
     e->mu = gm_slice_cols(g, h, 0, latent);
     e->logvar = gm_slice_cols(g, h, latent, latent);
-    gm_node *x_hat = gm_mlp_forward(g, decoder, e->mu);
+    gm_node *x_hat = gm_net_forward(g, decoder, e->mu);
     if (decoder_logits) x_hat = gm_sigmoid(g, x_hat);
     e->sq_err =
         gm_sum(g, gm_square(g, gm_sub(g, e->x, x_hat)), GM_AXIS_PER_ROW);

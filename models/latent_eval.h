@@ -28,7 +28,7 @@ typedef struct gm_gaussian_code {
     gm_node *mu, *logvar, *z;
 } gm_gaussian_code;
 
-gm_gaussian_code gm_gaussian_encode(gm_graph *g, const gm_mlp *encoder,
+gm_gaussian_code gm_gaussian_encode(gm_graph *g, const gm_net *encoder,
                                     gm_node *x, const char *eps, gm_rng *noise);
 
 typedef struct gm_latent_eval {
@@ -41,8 +41,8 @@ typedef struct gm_latent_eval {
 /* Builds the evaluation graph over the encoder and decoder networks (each
  * in its group, frozen here); decoder_logits: the decoder gives the logits
  * of Bernoulli means, not x itself. */
-gm_status gm_latent_eval_build(gm_latent_eval *e, const gm_mlp *encoder,
-                               gm_params *encoder_group, const gm_mlp *decoder,
+gm_status gm_latent_eval_build(gm_latent_eval *e, const gm_net *encoder,
+                               gm_params *encoder_group, const gm_net *decoder,
                                gm_params *decoder_group, bool decoder_logits,
                                int data_dim, int latent, gm_error *err);
 void gm_latent_eval_free(void *e);

@@ -12,7 +12,7 @@
 
 #include "gm/objective.h"
 #include "gm/ops.h"
-#include "models.h"
+#include "objectives.h"
 
 static const char *const posteriors[] = {"gaussian", "deterministic", NULL};
 

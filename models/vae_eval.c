@@ -29,7 +29,7 @@
 #include "gm/aggregate_kl.h"
 #include "gm/ops.h"
 #include "latent_eval.h"
-#include "models.h"
+#include "objectives.h"
 
 /* Rows per forward of the posterior pass. */
 #define POSTERIOR_BATCH 1000
@@ -77,11 +77,11 @@ static gm_status build_posterior(gm_vae_eval *e, const gm_vae_parts *p,
     e->post_mu = q.mu;
     e->post_lv = q.logvar;
     e->post_z = q.z;
-    gm_node *decoded = gm_mlp_forward(g, &p->decoder, q.z);
+    gm_node *decoded = gm_net_forward(g, &p->decoder, q.z);
     e->post_nll = per_row(g, gm_vae_recon_elements(g, p, e->post_x, decoded));
     if (!e->deterministic) {
         e->post_kl = gm_kl_normal_std(g, q.mu, q.logvar);
-        gm_node *mean = gm_mlp_forward(g, &p->decoder, q.mu);
+        gm_node *mean = gm_net_forward(g, &p->decoder, q.mu);
         if (p->bernoulli) mean = gm_sigmoid(g, mean);
         e->post_sq = per_row(g, gm_square(g, gm_sub(g, e->post_x, mean)));
     }
@@ -101,7 +101,7 @@ static gm_status build_iwae(gm_vae_eval *e, const gm_vae_parts *p,
     gm_node *eps = gm_randn(g, "eps", (int[]){n, latent}, 2, ctx->noise);
     gm_node *sigma = gm_exp(g, gm_scale(g, e->iw_lv, 0.5f));
     gm_node *z = gm_add(g, e->iw_mu, gm_mul(g, sigma, eps));
-    gm_node *decoded = gm_mlp_forward(g, &p->decoder, z);
+    gm_node *decoded = gm_net_forward(g, &p->decoder, z);
     gm_node *nll_x = /* -log p(x|z) */
         per_row(g, gm_vae_recon_elements(g, p, e->iw_x, decoded));
     gm_node *nll_q = per_row(g, gm_gaussian_nll(g, z, e->iw_mu, e->iw_lv));

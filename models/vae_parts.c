@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "gm/ops.h"
-#include "models.h"
+#include "objectives.h"
 
 const char *const gm_vae_likelihoods[] = {"gaussian", "bernoulli", NULL};
 const char *const gm_vae_roles[] = {"encoder", "decoder"};
@@ -27,7 +27,7 @@ gm_node *gm_vae_recon_elements(gm_graph *g, const gm_vae_parts *p, gm_node *x,
 gm_vae_posterior gm_vae_encode(gm_graph *g, const gm_vae_parts *p, gm_node *x,
                                gm_rng *noise) {
     int latent = p->encoder.out / 2, rows = gm_shape_rows(gm_node_shape(x));
-    gm_node *h = gm_mlp_forward(g, &p->encoder, x);
+    gm_node *h = gm_net_forward(g, &p->encoder, x);
     gm_vae_posterior q;
     q.mu = gm_slice_cols(g, h, 0, latent);
     q.logvar = gm_slice_cols(g, h, latent, latent);
@@ -91,7 +91,7 @@ gm_status gm_vae_build_parts(gm_model *m, const gm_build_ctx *ctx,
     p->logvar = gm_node_set_name(q.logvar, "logvar");
     p->z = p->deterministic ? p->mu : gm_node_set_name(q.z, "z");
     p->decoded =
-        gm_node_set_name(gm_mlp_forward(g, &p->decoder, p->z), "x_hat");
+        gm_node_set_name(gm_net_forward(g, &p->decoder, p->z), "x_hat");
     p->recon_elem = gm_vae_recon_elements(g, p, p->x, p->decoded);
     float per_example = 1.0f / (float)b;
     p->recon_nll = gm_node_set_role(
@@ -118,7 +118,7 @@ gm_status gm_vae_set_sampler(gm_model *m, const gm_build_ctx *ctx,
     gm_graph *g = gm_graph_create("sampler");
     if (!g) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     gm_node *z = gm_randn(g, "z", (int[]){n, latent}, 2, ctx->noise);
-    gm_node *out = gm_mlp_forward(g, &p->decoder, z);
+    gm_node *out = gm_net_forward(g, &p->decoder, z);
     if (p->bernoulli) {
         out = gm_sigmoid(g, out);
     } else if (gm_hparams_number(&ctx->spec->params, "sample_noise")) {

@@ -18,6 +18,9 @@ typedef struct layout {
 
 #define SIZE(T, n) {"sizeof(" #T ")", sizeof(T), n}
 #define OFFSET(T, f, n) {"offsetof(" #T ", " #f ")", offsetof(T, f), n}
+/* An enumerator's value: a plugin compiled with the old value means
+ * another kind. */
+#define VALUE(e, n) {#e, (size_t)(e), n}
 
 static const layout layouts[] = {
     SIZE(gm_objective, 128),
@@ -55,8 +58,8 @@ static const layout layouts[] = {
     OFFSET(gm_model_spec, train, 11040),
     OFFSET(gm_model_spec, sweep, 11088),
     OFFSET(gm_model_spec, n_sweep, 12752),
-    SIZE(gm_network_spec, 1748),
-    OFFSET(gm_network_spec, mlp, 32),
+    SIZE(gm_role_network, 1748),
+    OFFSET(gm_role_network, net, 32),
     SIZE(gm_train_spec, 48),
     OFFSET(gm_train_spec, optimizer, 12),
     SIZE(gm_optim_config, 32),
@@ -79,18 +82,18 @@ static const layout layouts[] = {
     OFFSET(gm_hooks, n_eval_vectors, 72),
     OFFSET(gm_hooks, save_state, 80),
     OFFSET(gm_hooks, load_state, 88),
-    SIZE(gm_mlp, 3760),
-    OFFSET(gm_mlp, layers, 8),
-    OFFSET(gm_mlp, n_layers, 136),
-    OFFSET(gm_mlp, activation_param, 156),
-    OFFSET(gm_mlp, net, 160),
-    OFFSET(gm_mlp, n_net, 3744),
-    OFFSET(gm_mlp, stats, 3752),
-    SIZE(gm_mlp_spec, 1716),
-    OFFSET(gm_mlp_spec, activation, 32),
-    OFFSET(gm_mlp_spec, out, 40),
-    OFFSET(gm_mlp_spec, layers, 48),
-    OFFSET(gm_mlp_spec, n_layers, 1712),
+    SIZE(gm_net, 3760),
+    OFFSET(gm_net, layers, 8),
+    OFFSET(gm_net, n_layers, 136),
+    OFFSET(gm_net, activation_param, 156),
+    OFFSET(gm_net, net, 160),
+    OFFSET(gm_net, n_net, 3744),
+    OFFSET(gm_net, stats, 3752),
+    SIZE(gm_net_spec, 1716),
+    OFFSET(gm_net_spec, activation, 32),
+    OFFSET(gm_net_spec, out, 40),
+    OFFSET(gm_net_spec, layers, 48),
+    OFFSET(gm_net_spec, n_layers, 1712),
     SIZE(gm_layer_spec, 52),
     OFFSET(gm_layer_spec, no_bias, 20),
     OFFSET(gm_layer_spec, slope, 24),
@@ -103,6 +106,13 @@ static const layout layouts[] = {
     SIZE(gm_rng, 48),
     OFFSET(gm_rng, has_spare, 40),
     SIZE(gm_error, 516),
+    VALUE(GM_ACT_SOFTPLUS, 6),
+    VALUE(GM_ACT_COUNT, 7),
+    VALUE(GM_LAYER_FLATTEN, 11),
+    VALUE(GM_LAYER_KIND_COUNT, 12),
+    VALUE(GM_OPTIM_KIND_COUNT, 3),
+    VALUE(GM_BETTER_LOWER, 2),
+    VALUE(GM_HP_CHOICE, 3),
 };
 
 Test(abi, the_structs_a_plugin_sees_are_as_recorded_with_the_abi) {

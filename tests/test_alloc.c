@@ -45,21 +45,21 @@ Test(alloc, vae_training_steps_allocate_nothing) {
     gm_rng init = gm_rng_stream(1, "init"), noise = gm_rng_stream(1, "noise");
     gm_params *enc_p = gm_params_create("encoder");
     gm_params *dec_p = gm_params_create("decoder");
-    gm_mlp enc, dec;
-    gm_mlp_spec es = {.hidden = {32}, .n_hidden = 1,
+    gm_net enc, dec;
+    gm_net_spec es = {.hidden = {32}, .n_hidden = 1,
                       .activation = GM_ACT_RELU, .out = 8};
-    gm_mlp_spec ds = {.hidden = {32}, .n_hidden = 1,
+    gm_net_spec ds = {.hidden = {32}, .n_hidden = 1,
                       .activation = GM_ACT_RELU, .out = 16};
-    cr_assert_eq(gm_mlp_init(&enc, enc_p, "enc", 16, &es, &init, &err), GM_OK);
-    cr_assert_eq(gm_mlp_init(&dec, dec_p, "dec", 4, &ds, &init, &err), GM_OK);
+    cr_assert_eq(gm_net_init(&enc, enc_p, NULL, "enc", 16, &es, &init, &err), GM_OK);
+    cr_assert_eq(gm_net_init(&dec, dec_p, NULL, "dec", 4, &ds, &init, &err), GM_OK);
 
     gm_graph *g = gm_graph_create("vae");
     gm_node *x = gm_input(g, "x", (int[]){32, 16}, 2);
-    gm_node *h = gm_mlp_forward(g, &enc, x);
+    gm_node *h = gm_net_forward(g, &enc, x);
     gm_node *mu = gm_slice_cols(g, h, 0, 4), *lv = gm_slice_cols(g, h, 4, 4);
     gm_node *eps = gm_randn(g, "eps", (int[]){32, 4}, 2, &noise);
     gm_node *z = gm_add(g, mu, gm_mul(g, gm_exp(g, gm_scale(g, lv, 0.5f)), eps));
-    gm_node *logits = gm_mlp_forward(g, &dec, z);
+    gm_node *logits = gm_net_forward(g, &dec, z);
     gm_node *rec = gm_sum(g, gm_bce_with_logits(g, logits, x), GM_AXIS_ALL);
     gm_node *kl = gm_sum(g, gm_kl_normal_std(g, mu, lv), GM_AXIS_ALL);
     gm_node *loss = gm_node_set_role(gm_add(g, rec, kl), GM_ROLE_LOSS);
@@ -100,8 +100,8 @@ Test(alloc, conv_training_steps_allocate_nothing) {
     gm_rng init = gm_rng_stream(2, "init");
     gm_params *p = gm_params_create("net");
     gm_params *stats = gm_params_create("net.stats");
-    gm_mlp net;
-    gm_mlp_spec s = {.out = 64, .n_layers = 7};
+    gm_net net;
+    gm_net_spec s = {.out = 64, .n_layers = 7};
     s.layers[0] = (gm_layer_spec){
         .kind = GM_LAYER_RESHAPE, .shape = {1, 8, 8}, .ndim = 3};
     s.layers[1] = (gm_layer_spec){.kind = GM_LAYER_CONV2D,
@@ -122,7 +122,7 @@ Test(alloc, conv_training_steps_allocate_nothing) {
                  "%s", err.message);
     gm_graph *g = gm_graph_create("conv");
     gm_node *x = gm_input(g, "x", (int[]){16, 64}, 2);
-    gm_node *y = gm_mlp_forward(g, &net, x);
+    gm_node *y = gm_net_forward(g, &net, x);
     gm_node *loss = gm_node_set_role(
         gm_mean(g, gm_square(g, gm_sub(g, y, x)), GM_AXIS_ALL), GM_ROLE_LOSS);
     cr_assert_eq(gm_graph_compile(g, &err), GM_OK, "%s", err.message);

@@ -117,9 +117,9 @@ static const gm_model_spec *model(const gm_experiment *e, const char *name) {
     return NULL;
 }
 
-static const gm_mlp_spec *network(const gm_model_spec *m, const char *role) {
+static const gm_net_spec *network(const gm_model_spec *m, const char *role) {
     for (int i = 0; i < m->n_networks; i++)
-        if (strcmp(m->networks[i].role, role) == 0) return &m->networks[i].mlp;
+        if (strcmp(m->networks[i].role, role) == 0) return &m->networks[i].net;
     cr_assert_fail("no network %s in %s", role, m->name);
     return NULL;
 }
@@ -204,7 +204,7 @@ Test(config_valid, minimal_fills_defaults) {
     cr_assert_str_eq(vae->plugin, "");
     cr_assert_eq(vae->latent_dim, 2);
     cr_assert_eq(vae->n_networks, 2);
-    const gm_mlp_spec *enc = network(vae, "encoder");
+    const gm_net_spec *enc = network(vae, "encoder");
     cr_assert_eq(enc->n_hidden, 2);
     cr_assert_eq(enc->hidden[0], 128);
     cr_assert_eq(enc->hidden[1], 128);
@@ -259,7 +259,7 @@ Test(config_valid, full_document) {
     cr_assert_str_eq(e.models[0].name, "vae", "file order is kept");
     cr_assert_str_eq(e.models[1].name, "gan");
     const gm_model_spec *vae = model(&e, "vae");
-    const gm_mlp_spec *dec = network(vae, "decoder");
+    const gm_net_spec *dec = network(vae, "decoder");
     cr_assert_eq(dec->n_hidden, 3);
     cr_assert_eq(dec->hidden[2], 16);
     cr_assert_eq(dec->activation, GM_ACT_LEAKY_RELU);
@@ -270,7 +270,7 @@ Test(config_valid, full_document) {
     cr_assert_eq(param(vae, "learned_sigma"), 1.0);
     const gm_model_spec *gan = model(&e, "gan");
     cr_assert_eq(gan->latent_dim, 4);
-    const gm_mlp_spec *disc = network(gan, "discriminator");
+    const gm_net_spec *disc = network(gan, "discriminator");
     cr_assert_eq(disc->n_hidden, 1);
     cr_assert_eq(disc->hidden[0], 256);
     cr_assert_eq(disc->activation, GM_ACT_TANH);
@@ -485,7 +485,7 @@ Test(config_valid, empty_hidden_list_is_a_linear_map) {
     const char *sets[] = {"models.vae.encoder={hidden: [], activation: none}"};
     gm_experiment e;
     load_ok(&e, minimal_doc, sets, 1);
-    const gm_mlp_spec *enc = network(model(&e, "vae"), "encoder");
+    const gm_net_spec *enc = network(model(&e, "vae"), "encoder");
     cr_assert_eq(enc->n_hidden, 0);
     cr_assert_eq(enc->activation, GM_ACT_NONE);
     gm_experiment_clear(&e);
@@ -524,8 +524,8 @@ Test(config_valid, layer_lists) {
             "        - flatten\n"
             "        - linear\n",
             NULL, 0);
-    const gm_mlp_spec *g = network(model(&e, "gan"), "generator");
-    const gm_mlp_spec *d = network(model(&e, "gan"), "discriminator");
+    const gm_net_spec *g = network(model(&e, "gan"), "generator");
+    const gm_net_spec *d = network(model(&e, "gan"), "discriminator");
     cr_assert_eq(g->n_layers, 8);
     cr_assert_eq(g->layers[0].kind, GM_LAYER_LINEAR);
     cr_assert_eq(g->layers[0].out, 392);
@@ -575,7 +575,7 @@ Test(config_valid, activation_layers) {
             "        - softplus\n"
             "        - linear\n",
             NULL, 0);
-    const gm_mlp_spec *d = network(model(&e, "gan"), "discriminator");
+    const gm_net_spec *d = network(model(&e, "gan"), "discriminator");
     cr_assert_eq(d->n_layers, 6);
     cr_assert_eq(d->layers[1].kind, GM_LAYER_ELU);
     ASSERT_FLOAT_EQ(d->layers[1].alpha, 0.5);

@@ -36,10 +36,10 @@ Test(nn, linear_init_is_uniform_in_pytorch_bound) {
 Test(nn, mlp_has_the_layers_it_was_asked_for) {
     gm_params *p = gm_params_create("encoder");
     gm_rng init = gm_rng_stream(1, "init");
-    gm_mlp m;
-    gm_mlp_spec s = {.hidden = {400}, .n_hidden = 1,
+    gm_net m;
+    gm_net_spec s = {.hidden = {400}, .n_hidden = 1,
                      .activation = GM_ACT_RELU, .out = 40};
-    cr_assert_eq(gm_mlp_init(&m, p, "enc", 784, &s, &init, NULL), GM_OK);
+    cr_assert_eq(gm_net_init(&m, p, NULL, "enc", 784, &s, &init, NULL), GM_OK);
     cr_assert_eq(m.n_layers, 2);
     cr_assert_eq(gm_params_numel(p), 784u * 400 + 400 + 400 * 40 + 40);
     cr_assert_geq(gm_params_find(p, "enc.0.weight"), 0);
@@ -50,10 +50,10 @@ Test(nn, mlp_has_the_layers_it_was_asked_for) {
 Test(nn, too_many_layers_is_an_error) {
     gm_params *p = gm_params_create("net");
     gm_rng init = gm_rng_stream(1, "init");
-    gm_mlp m;
-    gm_mlp_spec s = {.n_hidden = GM_MLP_MAX_LAYERS, .out = 1};
+    gm_net m;
+    gm_net_spec s = {.n_hidden = GM_MLP_MAX_LAYERS, .out = 1};
     gm_error err = {0};
-    cr_assert_eq(gm_mlp_init(&m, p, "net", 2, &s, &init, &err), GM_ERR_INVALID);
+    cr_assert_eq(gm_net_init(&m, p, NULL, "net", 2, &s, &init, &err), GM_ERR_INVALID);
     cr_assert(strstr(err.message, "hidden layers"), "%s", err.message);
     gm_params_free(p);
 }
@@ -63,14 +63,14 @@ Test(nn, too_many_layers_is_an_error) {
 Test(nn, an_mlp_over_the_size_limit_allocates_nothing) {
     gm_params *p = gm_params_create("encoder");
     gm_rng init = gm_rng_stream(1, "init");
-    gm_mlp m;
-    gm_mlp_spec wide = {.hidden = {INT_MAX}, .n_hidden = 1, .out = 4};
-    gm_mlp_spec deep = {
+    gm_net m;
+    gm_net_spec wide = {.hidden = {INT_MAX}, .n_hidden = 1, .out = 4};
+    gm_net_spec deep = {
         .hidden = {8192, 8192, 8192, 8192, 8192}, .n_hidden = 5, .out = 4};
-    const gm_mlp_spec *specs[2] = {&wide, &deep};
+    const gm_net_spec *specs[2] = {&wide, &deep};
     for (int i = 0; i < 2; i++) {
         gm_error err = {0};
-        cr_assert_eq(gm_mlp_init(&m, p, "encoder", 784, specs[i], &init, &err),
+        cr_assert_eq(gm_net_init(&m, p, NULL, "encoder", 784, specs[i], &init, &err),
                      GM_ERR_INVALID);
         cr_assert(strstr(err.message, "encoder") &&
                       strstr(err.message, "too large") &&
@@ -84,16 +84,16 @@ Test(nn, an_mlp_over_the_size_limit_allocates_nothing) {
 Test(nn, mlp_forward_matches_a_hand_computation) {
     gm_params *p = gm_params_create("net");
     gm_rng init = gm_rng_stream(2, "init");
-    gm_mlp m;
-    gm_mlp_spec s = {.hidden = {2}, .n_hidden = 1, .activation = GM_ACT_TANH,
+    gm_net m;
+    gm_net_spec s = {.hidden = {2}, .n_hidden = 1, .activation = GM_ACT_TANH,
                      .out = 1};
-    gm_mlp_init(&m, p, "net", 2, &s, &init, NULL);
+    gm_net_init(&m, p, NULL, "net", 2, &s, &init, NULL);
     /* W0 = [[1, -1], [0.5, 2]], b0 = [0.1, -0.2], W1 = [[2, -3]], b1 = [0.5] */
     const float values[] = {1, -1, 0.5f, 2, 0.1f, -0.2f, 2, -3, 0.5f};
     memcpy(gm_params_data(p), values, sizeof values);
     gm_graph *g = gm_graph_create("g");
     gm_node *x = gm_input(g, "x", (int[]){1, 2}, 2);
-    gm_node *y = gm_mlp_forward(g, &m, x);
+    gm_node *y = gm_net_forward(g, &m, x);
     gm_graph_compile(g, NULL);
     gm_node_data(x)[0] = 0.3f;
     gm_node_data(x)[1] = -0.7f;
@@ -107,17 +107,17 @@ Test(nn, mlp_forward_matches_a_hand_computation) {
 Test(nn, frozen_copy_computes_the_previous_network) {
     gm_params *p = gm_params_create("generator");
     gm_rng init = gm_rng_stream(3, "init");
-    gm_mlp m;
-    gm_mlp_spec s = {.hidden = {8}, .n_hidden = 1, .activation = GM_ACT_RELU,
+    gm_net m;
+    gm_net_spec s = {.hidden = {8}, .n_hidden = 1, .activation = GM_ACT_RELU,
                      .out = 2};
-    gm_mlp_init(&m, p, "gen", 3, &s, &init, NULL);
+    gm_net_init(&m, p, NULL, "gen", 3, &s, &init, NULL);
     gm_params *prev = gm_params_clone(p, "generator_prev", NULL);
     gm_graph *g = gm_graph_create("g");
     gm_node *z = gm_constant(g, "z", (int[]){4, 3}, 2,
                              (const float[12]){1, 2, 3, -1, 0, 1, .5f, .5f,
                                                -2, 0, 0, 1});
-    gm_node *now = gm_mlp_forward(g, &m, z);
-    gm_node *then = gm_mlp_forward_with(g, &m, prev, z);
+    gm_node *now = gm_net_forward(g, &m, z);
+    gm_node *then = gm_net_forward_with(g, &m, prev, z);
     gm_graph_compile(g, NULL);
     gm_graph_forward(g);
     cr_assert_eq(memcmp(gm_node_data(now), gm_node_data(then), 8 * 4), 0);
@@ -136,10 +136,10 @@ enum { RELU_MLP_PARAMS = 5 * 16 + 16 + 16 * 16 + 16 + 16 * 3 + 3 };
 static void relu_mlp_loss_and_grads(bool by_hand, float *out, float *grads) {
     gm_params *p = gm_params_create("net");
     gm_rng init = gm_rng_stream(4, "init");
-    gm_mlp m;
-    gm_mlp_spec s = {.hidden = {16, 16}, .n_hidden = 2,
+    gm_net m;
+    gm_net_spec s = {.hidden = {16, 16}, .n_hidden = 2,
                      .activation = GM_ACT_RELU, .out = 3};
-    gm_mlp_init(&m, p, "net", 5, &s, &init, NULL);
+    gm_net_init(&m, p, NULL, "net", 5, &s, &init, NULL);
     gm_graph *g = gm_graph_create("g");
     gm_node *x = gm_input(g, "x", (int[]){7, 5}, 2);
     gm_rng data = gm_rng_stream(5, "x");
@@ -150,7 +150,7 @@ static void relu_mlp_loss_and_grads(bool by_hand, float *out, float *grads) {
             if (i < m.n_layers - 1) y = gm_relu(g, y);
         }
     } else {
-        y = gm_mlp_forward(g, &m, x);
+        y = gm_net_forward(g, &m, x);
     }
     gm_node *loss = gm_sum(g, gm_square(g, y), GM_AXIS_ALL);
     cr_assert_eq(gm_graph_compile(g, NULL), GM_OK);
@@ -193,14 +193,14 @@ Test(nn, mlp_fits_a_regression) {
     enum { N = 64 };
     gm_params *p = gm_params_create("net");
     gm_rng init = gm_rng_stream(4, "init");
-    gm_mlp m;
-    gm_mlp_spec s = {.hidden = {32, 32}, .n_hidden = 2,
+    gm_net m;
+    gm_net_spec s = {.hidden = {32, 32}, .n_hidden = 2,
                      .activation = GM_ACT_TANH, .out = 1};
-    gm_mlp_init(&m, p, "net", 1, &s, &init, NULL);
+    gm_net_init(&m, p, NULL, "net", 1, &s, &init, NULL);
     gm_graph *g = gm_graph_create("fit");
     gm_node *x = gm_input(g, "x", (int[]){N, 1}, 2);
     gm_node *y = gm_input(g, "y", (int[]){N, 1}, 2);
-    gm_node *err = gm_sub(g, gm_mlp_forward(g, &m, x), y);
+    gm_node *err = gm_sub(g, gm_net_forward(g, &m, x), y);
     gm_node *mse = gm_mean(g, gm_square(g, err), GM_AXIS_ALL);
     cr_assert_eq(gm_graph_compile(g, NULL), GM_OK);
     for (int i = 0; i < N; i++) {
@@ -251,8 +251,8 @@ static gm_layer_spec reshape3(int c, int h, int w) {
 /* A small DCGAN generator: 4 -> linear 72 -> batch norm -> relu ->
  * [8, 3, 3] -> transposed conv to [4, 6, 6] -> batch norm -> relu ->
  * transposed conv to [1, 12, 12] -> tanh; 144 features out. */
-static gm_mlp_spec small_generator(void) {
-    gm_mlp_spec s = {.out = 144, .n_layers = 9};
+static gm_net_spec small_generator(void) {
+    gm_net_spec s = {.out = 144, .n_layers = 9};
     s.layers[0] = (gm_layer_spec){.kind = GM_LAYER_LINEAR, .out = 72};
     s.layers[1] = layer(GM_LAYER_BATCH_NORM);
     s.layers[2] = layer(GM_LAYER_RELU);
@@ -290,8 +290,8 @@ Test(nn_layers, parameters_are_laid_out_and_initialised_as_pytorch) {
     gm_params *p = gm_params_create("generator");
     gm_params *stats = gm_params_create("generator.stats");
     gm_rng init = gm_rng_stream(1, "init");
-    gm_mlp m;
-    gm_mlp_spec s = small_generator();
+    gm_net m;
+    gm_net_spec s = small_generator();
     gm_error err = {0};
     cr_assert_eq(gm_net_init(&m, p, stats, "gen", 4, &s, &init, &err), GM_OK,
                  "%s", err.message);
@@ -335,8 +335,8 @@ Test(nn_layers, parameters_are_laid_out_and_initialised_as_pytorch) {
 Test(nn_layers, forward_is_the_ops_it_lists) {
     gm_params *p = gm_params_create("discriminator");
     gm_rng init = gm_rng_stream(2, "init");
-    gm_mlp m;
-    gm_mlp_spec s = {.out = 1, .n_layers = 5};
+    gm_net m;
+    gm_net_spec s = {.out = 1, .n_layers = 5};
     s.layers[0] = reshape3(1, 6, 6);
     s.layers[1] = conv(GM_LAYER_CONV2D, 3, 3, 2, 1);
     s.layers[2] = (gm_layer_spec){.kind = GM_LAYER_LEAKY_RELU, .slope = 0.1f};
@@ -350,7 +350,7 @@ Test(nn_layers, forward_is_the_ops_it_lists) {
     gm_rng data = gm_rng_stream(3, "x");
     gm_rng_fill_normal(&data, xs, 72);
     gm_node *x = gm_constant(g, "x", (int[]){2, 36}, 2, xs);
-    gm_node *y = gm_mlp_forward(g, &m, x);
+    gm_node *y = gm_net_forward(g, &m, x);
     gm_node *img = gm_reshape(g, x, (int[]){2, 1, 6, 6}, 4);
     gm_node *h = gm_conv2d(g, img, gm_param(g, p, 0), gm_param(g, p, 1), 2, 1);
     h = gm_reshape(g, gm_leaky_relu(g, h, 0.1f), (int[]){2, 27}, 2);
@@ -371,8 +371,8 @@ Test(nn_layers, forward_is_the_ops_it_lists) {
 Test(nn_layers, elu_and_softplus_layers_are_their_ops) {
     gm_params *p = gm_params_create("net");
     gm_rng init = gm_rng_stream(2, "init");
-    gm_mlp m;
-    gm_mlp_spec s = {.out = 12, .n_layers = 5};
+    gm_net m;
+    gm_net_spec s = {.out = 12, .n_layers = 5};
     s.layers[0] = reshape3(3, 2, 2);
     s.layers[1] = (gm_layer_spec){.kind = GM_LAYER_ELU, .alpha = 0.5f};
     s.layers[2] = layer(GM_LAYER_SOFTPLUS);
@@ -395,7 +395,7 @@ Test(nn_layers, elu_and_softplus_layers_are_their_ops) {
     gm_rng data = gm_rng_stream(3, "x");
     gm_rng_fill_normal(&data, xs, 24);
     gm_node *x = gm_constant(g, "x", (int[]){2, 12}, 2, xs);
-    gm_node *y = gm_mlp_forward(g, &m, x);
+    gm_node *y = gm_net_forward(g, &m, x);
     gm_node *want = gm_elu(g, gm_softplus(g, gm_elu(g, x, 0.5f)), 1.0f);
     cr_assert_eq(gm_graph_compile(g, &err), GM_OK, "%s", err.message);
     gm_graph_forward(g);
@@ -412,17 +412,17 @@ Test(nn_layers, batch_norm_trains_and_evaluates) {
     gm_params *p = gm_params_create("net");
     gm_params *stats = gm_params_create("net.stats");
     gm_rng init = gm_rng_stream(4, "init");
-    gm_mlp m;
-    gm_mlp_spec s = {.out = 2, .n_layers = 1};
+    gm_net m;
+    gm_net_spec s = {.out = 2, .n_layers = 1};
     s.layers[0] =
         (gm_layer_spec){.kind = GM_LAYER_BATCH_NORM, .momentum = 0.5f};
     cr_assert_eq(gm_net_init(&m, p, stats, "bn", 2, &s, &init, NULL), GM_OK);
     const float xs[8] = {1, 10, 3, 20, 5, 30, 7, 40}; /* 4 rows, 2 features */
     gm_graph *train = gm_graph_create("train"), *eval = gm_graph_create("eval");
-    gm_node *yt = gm_mlp_forward(train, &m,
+    gm_node *yt = gm_net_forward(train, &m,
                                  gm_constant(train, "x", (int[]){4, 2}, 2, xs));
     gm_node *ye =
-        gm_mlp_forward(eval, &m, gm_constant(eval, "x", (int[]){4, 2}, 2, xs));
+        gm_net_forward(eval, &m, gm_constant(eval, "x", (int[]){4, 2}, 2, xs));
     gm_graph_set_training(eval, false);
     cr_assert(gm_graph_training(train) && !gm_graph_training(eval));
     cr_assert_eq(gm_graph_compile(train, NULL), GM_OK);
@@ -450,8 +450,8 @@ Test(nn_layers, batch_norm_trains_and_evaluates) {
 Test(nn_layers, a_layer_that_does_not_fit_is_named) {
     gm_params *p = gm_params_create("net");
     gm_rng init = gm_rng_stream(5, "init");
-    gm_mlp m;
-    gm_mlp_spec s = {.out = 1, .n_layers = 3};
+    gm_net m;
+    gm_net_spec s = {.out = 1, .n_layers = 3};
     s.layers[0] = reshape3(1, 5, 5);
     s.layers[1] = conv(GM_LAYER_CONV2D, 4, 3, 1, 0);
     s.layers[2] = layer(GM_LAYER_LINEAR);
@@ -508,7 +508,7 @@ Test(nn_layers, every_activation_is_a_layer_kind) {
  * fixed random teacher conv net computes from 8x8 images. */
 Test(nn_layers, conv_net_fits_a_teacher) {
     enum { N = 32, SIDE = 8, IN = SIDE * SIDE };
-    gm_mlp_spec s = {.out = 1, .n_layers = 6};
+    gm_net_spec s = {.out = 1, .n_layers = 6};
     s.layers[0] = reshape3(1, SIDE, SIDE);
     s.layers[1] = conv(GM_LAYER_CONV2D, 4, 3, 2, 1);
     s.layers[2] = layer(GM_LAYER_BATCH_NORM);
@@ -519,7 +519,7 @@ Test(nn_layers, conv_net_fits_a_teacher) {
     gm_params *tstats = gm_params_create("t.stats"),
               *stats = gm_params_create("net.stats");
     gm_rng tinit = gm_rng_stream(6, "teacher"), init = gm_rng_stream(7, "init");
-    gm_mlp teacher, student;
+    gm_net teacher, student;
     cr_assert_eq(gm_net_init(&teacher, tp, tstats, "t", IN, &s, &tinit, NULL),
                  GM_OK);
     cr_assert_eq(gm_net_init(&student, p, stats, "s", IN, &s, &init, NULL),
@@ -530,8 +530,8 @@ Test(nn_layers, conv_net_fits_a_teacher) {
     gm_rng data = gm_rng_stream(8, "x");
     gm_rng_fill_normal(&data, xs, N * IN);
     gm_node *x = gm_constant(g, "x", (int[]){N, IN}, 2, xs);
-    gm_node *target = gm_detach(g, gm_mlp_forward(g, &teacher, x));
-    gm_node *err = gm_sub(g, gm_mlp_forward(g, &student, x), target);
+    gm_node *target = gm_detach(g, gm_net_forward(g, &teacher, x));
+    gm_node *err = gm_sub(g, gm_net_forward(g, &student, x), target);
     gm_node *mse = gm_mean(g, gm_square(g, err), GM_AXIS_ALL);
     cr_assert_eq(gm_graph_compile(g, NULL), GM_OK);
     gm_optim_config c = gm_optim_defaults(GM_OPTIM_ADAM);

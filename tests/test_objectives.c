@@ -10,7 +10,7 @@
 #include "builtin.h"
 #include "gm/data.h"
 #include "gm/registry.h"
-#include "train/model.h"
+#include "train/built_model.h"
 
 static const float X[4] = {0.5f, -1.0f, 1.5f, 0.25f};
 
@@ -27,9 +27,9 @@ static gm_model_spec tiny_spec(gm_registry *reg, const char *objective,
     cr_assert_not_null(o, "objective %s", objective);
     spec.latent_dim = latent;
     for (int i = 0; i < o->schema.n_roles; i++) {
-        gm_network_spec *n = &spec.networks[spec.n_networks++];
+        gm_role_network *n = &spec.networks[spec.n_networks++];
         snprintf(n->role, sizeof n->role, "%s", o->schema.roles[i]);
-        n->mlp = (gm_mlp_spec){.hidden = {hidden}, .n_hidden = 1,
+        n->net = (gm_net_spec){.hidden = {hidden}, .n_hidden = 1,
                                .activation = act};
     }
     gm_hparams_defaults(&spec.params, o->schema.hparams, o->schema.n_hparams);
@@ -264,8 +264,8 @@ static const double known_lv[3] = {-1.0, 0.0, 0.3};
 static gm_model *known_encoder(gm_registry *reg, const char *posterior,
                                bool linear_decoder, float *rows) {
     gm_model_spec spec = tiny_spec(reg, "vae_elbo", 3, 3, GM_ACT_TANH, 2);
-    spec.networks[0].mlp.n_hidden = 0; /* encoder: one affine map */
-    if (linear_decoder) spec.networks[1].mlp.n_hidden = 0;
+    spec.networks[0].net.n_hidden = 0; /* encoder: one affine map */
+    if (linear_decoder) spec.networks[1].net.n_hidden = 0;
     set_choice(&spec, "posterior", posterior);
     set_number(&spec, "beta", strcmp(posterior, "gaussian") == 0);
     set_number(&spec, "iwae_k", 8);

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "gm/gm.h"
-#include "train/model.h"
+#include "train/built_model.h"
 
 enum { ROWS = 24, IN = 19, HIDDEN = 37, SIDE = 45, STEPS = 5 };
 
@@ -18,7 +18,7 @@ enum { ROWS = 24, IN = 19, HIDDEN = 37, SIDE = 45, STEPS = 5 };
  * one's loss reads, and a head HIDDEN -> 1 that phase two freezes. */
 typedef struct replica {
     gm_params *trunk_p, *head_p;
-    gm_mlp trunk, head;
+    gm_net trunk, head;
     int side;
     gm_graph *g1, *g2;
     gm_node *x1, *x2, *loss1, *loss2;
@@ -31,15 +31,15 @@ static void build(replica *r, const gm_optim_config *trunk_cfg,
     gm_rng init = gm_rng_stream(7, "init");
     r->trunk_p = gm_params_create("trunk");
     r->head_p = gm_params_create("head");
-    gm_mlp_spec ts = {.hidden = {HIDDEN},
+    gm_net_spec ts = {.hidden = {HIDDEN},
                       .n_hidden = 1,
                       .activation = GM_ACT_RELU,
                       .out = HIDDEN};
-    gm_mlp_spec hs = {.out = 1};
-    cr_assert_eq(gm_mlp_init(&r->trunk, r->trunk_p, "t", IN, &ts, &init, &err),
+    gm_net_spec hs = {.out = 1};
+    cr_assert_eq(gm_net_init(&r->trunk, r->trunk_p, NULL, "t", IN, &ts, &init, &err),
                  GM_OK, "%s", err.message);
     cr_assert_eq(
-        gm_mlp_init(&r->head, r->head_p, "h", HIDDEN, &hs, &init, &err), GM_OK,
+        gm_net_init(&r->head, r->head_p, NULL, "h", HIDDEN, &hs, &init, &err), GM_OK,
         "%s", err.message);
     r->side = gm_params_add(r->trunk_p, "side", (int[]){1, SIDE}, 2, &err);
     cr_assert_geq(r->side, 0, "%s", err.message);
@@ -54,9 +54,9 @@ static void build(replica *r, const gm_optim_config *trunk_cfg,
     r->x1 = gm_input(g, "x", (int[]){ROWS, IN}, 2);
     gm_node *x_half = gm_scale(g, r->x1, 0.5f);
     gm_node *out =
-        gm_mlp_forward(g, &r->head, gm_mlp_forward(g, &r->trunk, r->x1));
+        gm_net_forward(g, &r->head, gm_net_forward(g, &r->trunk, r->x1));
     gm_node *out_half =
-        gm_mlp_forward(g, &r->head, gm_mlp_forward(g, &r->trunk, x_half));
+        gm_net_forward(g, &r->head, gm_net_forward(g, &r->trunk, x_half));
     gm_node *penalty =
         gm_sum(g, gm_square(g, gm_param(g, r->trunk_p, r->side)), GM_AXIS_ALL);
     r->loss1 = gm_add(g,
@@ -69,7 +69,7 @@ static void build(replica *r, const gm_optim_config *trunk_cfg,
     g = r->g2 = gm_graph_create("two");
     gm_graph_freeze(g, r->head_p);
     r->x2 = gm_input(g, "x", (int[]){ROWS, IN}, 2);
-    out = gm_mlp_forward(g, &r->head, gm_mlp_forward(g, &r->trunk, r->x2));
+    out = gm_net_forward(g, &r->head, gm_net_forward(g, &r->trunk, r->x2));
     r->loss2 = gm_mean(g, gm_square(g, out), GM_AXIS_ALL);
     gm_node_set_role(gm_sum(g, gm_param(g, r->trunk_p, r->side), GM_AXIS_ALL),
                      GM_ROLE_METRIC);

@@ -24,7 +24,7 @@
 #include "gm/registry.h"
 #include "gm/runfile.h"
 #include "gm/train.h"
-#include "train/model.h"
+#include "train/built_model.h"
 
 static const char *const roles[] = {"generator"};
 
@@ -45,13 +45,13 @@ static const gm_hparam_spec hparams[] = {
  * [1] node: an error only building the graph finds. */
 static gm_status broken_build(gm_model *m, const gm_build_ctx *ctx,
                               gm_error *err) {
-    gm_mlp gen;
+    gm_net gen;
     gm_params *p = gm_model_network(m, ctx, "generator", ctx->spec->latent_dim,
                                     ctx->data_dim, &gen, err);
     if (!p) return err->status;
     gm_graph *g = gm_graph_create("broken");
     gm_node *z = gm_randn(g, "z", (int[]){ctx->batch_size, 2}, 2, ctx->noise);
-    gm_node *wide = gm_mlp_forward(g, &gen, z);
+    gm_node *wide = gm_net_forward(g, &gen, z);
     gm_node *loss = gm_add(g, gm_sum(g, wide, GM_AXIS_PER_ROW), wide);
     return gm_model_add_phase(m, "broken", g, loss, &p, 1, 1, err);
 }
@@ -287,21 +287,21 @@ static gm_status log_phase(void *state, const char *phase, int repeat,
 }
 
 static gm_status add_named_phase(gm_model *m, const gm_build_ctx *ctx,
-                                 gm_params *p, const gm_mlp *gen, char name,
+                                 gm_params *p, const gm_net *gen, char name,
                                  gm_error *err) {
     char phase[2] = {name, 0};
     gm_graph *g = gm_graph_create(phase);
     gm_node *z = gm_randn(
         g, "z", (int[]){ctx->batch_size, ctx->spec->latent_dim}, 2, ctx->noise);
     gm_node *loss =
-        gm_mean(g, gm_square(g, gm_mlp_forward(g, gen, z)), GM_AXIS_ALL);
+        gm_mean(g, gm_square(g, gm_net_forward(g, gen, z)), GM_AXIS_ALL);
     return gm_model_add_phase(m, phase, g, loss, &p, 1, name == 'b' ? 2 : 1,
                               err);
 }
 
 static gm_status ordered_build(gm_model *m, const gm_build_ctx *ctx,
                                gm_error *err) {
-    gm_mlp gen;
+    gm_net gen;
     gm_params *p = gm_model_network(m, ctx, "generator", ctx->spec->latent_dim,
                                     ctx->data_dim, &gen, err);
     if (!p) return err->status;
@@ -318,7 +318,7 @@ static gm_status ordered_build(gm_model *m, const gm_build_ctx *ctx,
         gm_randn(g, "z", (int[]){ctx->sample_count, ctx->spec->latent_dim}, 2,
                  ctx->noise);
     return gm_model_set_sampler(
-        m, g, gm_node_set_name(gm_mlp_forward(g, &gen, z), "samples"), err);
+        m, g, gm_node_set_name(gm_net_forward(g, &gen, z), "samples"), err);
 }
 
 static const gm_objective ordered = {
@@ -341,8 +341,8 @@ static gm_model *ordered_model(const char *order, gm_error *err) {
     spec.latent_dim = 2;
     spec.n_networks = 1;
     snprintf(spec.networks[0].role, GM_NAME_MAX, "generator");
-    spec.networks[0].mlp =
-        (gm_mlp_spec){.hidden = {4}, .n_hidden = 1, .activation = GM_ACT_RELU};
+    spec.networks[0].net =
+        (gm_net_spec){.hidden = {4}, .n_hidden = 1, .activation = GM_ACT_RELU};
     gm_hparams_defaults(&spec.params, order_hparams, 1);
     snprintf(spec.params.item[0].choice, GM_HPARAM_STR_MAX, "%s", order);
     spec.train.steps = 1;
@@ -564,13 +564,13 @@ Test(plugin_api, a_failed_node_has_an_empty_shape_and_the_graph_its_error) {
  * my_score beside it; only `declared` declares my_score. */
 static gm_status scored_build(gm_model *m, const gm_build_ctx *ctx,
                               gm_error *err) {
-    gm_mlp gen;
+    gm_net gen;
     gm_params *p = gm_model_network(m, ctx, "generator", ctx->spec->latent_dim,
                                     ctx->data_dim, &gen, err);
     if (!p) return err->status;
     gm_graph *g = gm_graph_create("scored");
     gm_node *z = gm_randn(g, "z", (int[]){ctx->batch_size, 2}, 2, ctx->noise);
-    gm_node *loss = gm_mean(g, gm_mlp_forward(g, &gen, z), GM_AXIS_ALL);
+    gm_node *loss = gm_mean(g, gm_net_forward(g, &gen, z), GM_AXIS_ALL);
     gm_node_set_role(gm_node_set_name(gm_scale(g, loss, 2.0f), "my_score"),
                      GM_ROLE_METRIC);
     return gm_model_add_phase(m, "scored", g, loss, &p, 1, 1, err);

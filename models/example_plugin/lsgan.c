@@ -29,7 +29,7 @@ static gm_node *half_mse(gm_graph *g, gm_node *v, float target) {
 
 static gm_status build(gm_model *m, const gm_build_ctx *ctx, gm_error *err) {
     int b = ctx->batch_size, latent = ctx->spec->latent_dim;
-    gm_mlp gen, disc;
+    gm_net gen, disc;
     gm_params *gp = gm_model_network(m, ctx, "generator", latent,
                                      ctx->data_dim, &gen, err);
     gm_params *dp = gp ? gm_model_network(m, ctx, "discriminator",
@@ -42,8 +42,8 @@ static gm_status build(gm_model *m, const gm_build_ctx *ctx, gm_error *err) {
     gm_graph_freeze(g, gp);
     gm_node *x = gm_input(g, "x", (int[]){b, ctx->data_dim}, 2);
     gm_node *z = gm_randn(g, "z", (int[]){b, latent}, 2, ctx->noise);
-    gm_node *real = gm_mlp_forward(g, &disc, x);
-    gm_node *fake = gm_mlp_forward(g, &disc, gm_mlp_forward(g, &gen, z));
+    gm_node *real = gm_net_forward(g, &disc, x);
+    gm_node *fake = gm_net_forward(g, &disc, gm_net_forward(g, &gen, z));
     gm_node *loss_d = gm_add(g, half_mse(g, real, 1.0f), half_mse(g, fake, 0.0f));
     gm_node_set_role(
         gm_node_set_name(gm_mean(g, real, GM_AXIS_ALL), "d_score_real"),
@@ -60,7 +60,7 @@ static gm_status build(gm_model *m, const gm_build_ctx *ctx, gm_error *err) {
     g = gm_graph_create("generator");
     gm_graph_freeze(g, dp);
     z = gm_randn(g, "z", (int[]){b, latent}, 2, ctx->noise);
-    gm_node *score = gm_mlp_forward(g, &disc, gm_mlp_forward(g, &gen, z));
+    gm_node *score = gm_net_forward(g, &disc, gm_net_forward(g, &gen, z));
     s = gm_model_add_phase(m, "generator", g, half_mse(g, score, 1.0f), &gp, 1,
                            1, err);
     if (s != GM_OK) return s;
@@ -68,7 +68,7 @@ static gm_status build(gm_model *m, const gm_build_ctx *ctx, gm_error *err) {
     /* Sampler: x = G(z). */
     g = gm_graph_create("sampler");
     z = gm_randn(g, "z", (int[]){ctx->sample_count, latent}, 2, ctx->noise);
-    gm_node *samples = gm_node_set_name(gm_mlp_forward(g, &gen, z), "samples");
+    gm_node *samples = gm_node_set_name(gm_net_forward(g, &gen, z), "samples");
     return gm_model_set_sampler(m, g, samples, err);
 }
 

@@ -62,7 +62,7 @@ static void check_success(const gm_experiment *e) {
         REQUIRE(m->n_networks >= 0 && m->n_networks <= GM_MAX_ROLES);
         REQUIRE(m->n_sweep >= 0 && m->n_sweep <= GM_SWEEP_MAX_KEYS);
         for (int r = 0; r < m->n_networks; r++) {
-            const gm_mlp_spec *mlp = &m->networks[r].mlp;
+            const gm_net_spec *mlp = &m->networks[r].net;
             REQUIRE(mlp->n_hidden >= 0 && mlp->n_hidden < GM_MLP_MAX_LAYERS);
             for (int k = 0; k < mlp->n_hidden; k++)
                 REQUIRE(mlp->hidden[k] >= 1);
@@ -81,7 +81,7 @@ static void put_model(FILE *f, const gm_model_spec *m) {
     fprintf(f, "model %s %s %s %d\n", m->name, m->objective, m->plugin,
             m->latent_dim);
     for (int r = 0; r < m->n_networks; r++) {
-        const gm_mlp_spec *mlp = &m->networks[r].mlp;
+        const gm_net_spec *mlp = &m->networks[r].net;
         fprintf(f, "net %s %d %a [", m->networks[r].role, (int)mlp->activation,
                 mlp->activation_param);
         for (int k = 0; k < mlp->n_hidden; k++)

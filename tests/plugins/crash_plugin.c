@@ -45,19 +45,19 @@ static const gm_metric_info metrics[] = {
 static gm_status build(gm_model *m, const gm_build_ctx *ctx, gm_error *err) {
     crash_in("build");
     int b = ctx->batch_size, latent = ctx->spec->latent_dim;
-    gm_mlp gen;
+    gm_net gen;
     gm_params *gp = gm_model_network(m, ctx, "generator", latent,
                                      ctx->data_dim, &gen, err);
     if (!gp) return err->status;
     gm_graph *g = gm_graph_create("generator");
     gm_node *z = gm_randn(g, "z", (int[]){b, latent}, 2, ctx->noise);
-    gm_node *out = gm_mlp_forward(g, &gen, z);
+    gm_node *out = gm_net_forward(g, &gen, z);
     gm_node *loss = gm_mean(g, gm_square(g, out), GM_AXIS_ALL);
     gm_status s = gm_model_add_phase(m, "generator", g, loss, &gp, 1, 1, err);
     if (s != GM_OK) return s;
     g = gm_graph_create("sampler");
     z = gm_randn(g, "z", (int[]){ctx->sample_count, latent}, 2, ctx->noise);
-    gm_node *samples = gm_node_set_name(gm_mlp_forward(g, &gen, z), "samples");
+    gm_node *samples = gm_node_set_name(gm_net_forward(g, &gen, z), "samples");
     s = gm_model_set_sampler(m, g, samples, err);
     if (s != GM_OK) return s;
     gm_hooks hooks = {.free_state = free_state,

@@ -57,10 +57,10 @@ typedef struct gm_train_spec {
 } gm_train_spec;
 
 /* A network by the role its objective gives it ("encoder", "generator"). */
-typedef struct gm_network_spec {
+typedef struct gm_role_network {
     char role[32];
-    gm_mlp_spec mlp; /* mlp.out is left 0: the objective decides it */
-} gm_network_spec;
+    gm_net_spec net; /* net.out is left 0: the objective decides it */
+} gm_role_network;
 
 typedef struct gm_model_spec {
     /* The name in the file, or for a point of a sweep the swept model's
@@ -69,7 +69,7 @@ typedef struct gm_model_spec {
     char objective[64];
     char plugin[GM_PATH_MAX]; /* shared library, or "" for built-ins */
     int latent_dim;
-    gm_network_spec networks[GM_MAX_ROLES];
+    gm_role_network networks[GM_MAX_ROLES];
     int n_networks;
     gm_hparams params;   /* every hyperparameter, defaults filled in */
     gm_train_spec train; /* the global train with this model's overrides */

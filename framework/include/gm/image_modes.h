@@ -29,7 +29,7 @@ typedef struct gm_image_classifier {
     char model[GM_MODEL_NAME_MAX];
     uint64_t seed;    /* the run whose last checkpoint is used */
     char role[32];    /* its objective's classifier_role */
-    gm_mlp_spec net;  /* that role's network, as its YAML gives it */
+    gm_net_spec net;  /* that role's network, as its YAML gives it */
     int shape[3];     /* one input image [c, H, W] */
     int classes;      /* K */
     char accuracy_metric[GM_NAME_MAX]; /* its objective's */

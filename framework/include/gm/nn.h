@@ -100,7 +100,7 @@ typedef struct gm_layer_spec {
  * then a Linear to `out` followed by out_activation (usually none); or,
  * when n_layers > 0, the list of layers, whose input is flat [rows, in]
  * (reshape it into images), whose output is flattened to [rows, out]. */
-typedef struct gm_mlp_spec {
+typedef struct gm_net_spec {
     int hidden[GM_MLP_MAX_LAYERS - 1];
     int n_hidden;
     gm_activation activation;
@@ -109,7 +109,7 @@ typedef struct gm_mlp_spec {
     gm_activation out_activation;
     gm_layer_spec layers[GM_NET_MAX_LAYERS];
     int n_layers;
-} gm_mlp_spec;
+} gm_net_spec;
 
 /* A layer as built: its per-sample shapes and its views (-1 for none):
  * weight and bias in the network's group, the running mean and variance
@@ -128,15 +128,15 @@ typedef struct gm_layer {
  * `out` features (out 0: any). On a mismatch, fills err with a message
  * naming the layer ("layers[2] (conv2d): input [64, 7, 7] ..."), prefixed
  * with `where`, and returns the failing layer's index in *bad. */
-gm_status gm_net_plan(const gm_mlp_spec *spec, int in, int out,
+gm_status gm_net_plan(const gm_net_spec *spec, int in, int out,
                       const char *where, gm_layer *layers, int *bad,
                       gm_error *err);
 
 /* True if the network has batch norm layers, whose running statistics
  * need a group of their own (gm_net_init). */
-bool gm_net_has_stats(const gm_mlp_spec *spec);
+bool gm_net_has_stats(const gm_net_spec *spec);
 
-typedef struct gm_mlp {
+typedef struct gm_net {
     gm_params *params;
     gm_linear layers[GM_MLP_MAX_LAYERS];
     int n_layers;
@@ -147,32 +147,29 @@ typedef struct gm_mlp {
     gm_layer net[GM_NET_MAX_LAYERS];
     int n_net;
     gm_params *stats; /* batch norm's running statistics, or NULL */
-} gm_mlp;
+} gm_net;
 
-/* Adds an MLP's layers' parameters to `group` as "<prefix>.0.weight", ...
- * (spec without layers). */
-gm_status gm_mlp_init(gm_mlp *m, gm_params *group, const char *prefix, int in,
-                      const gm_mlp_spec *spec, gm_rng *init, gm_error *err);
-
-/* Either kind of network. A layer list's parameters are named by the
- * layer's position, as in torch.nn.Sequential: "<prefix>.3.weight";
+/* Adds a network's parameters to `group`, for either kind of network: an
+ * MLP's Linear layers as "<prefix>.0.weight", "<prefix>.0.bias", ...; a
+ * layer list's named by the layer's position, as in torch.nn.Sequential:
+ * "<prefix>.3.weight";
  * convolutions and Linear layers are initialised as PyTorch does, batch
  * norm with weight 1 and bias 0. Batch norm's running statistics
  * ("<prefix>.<i>.running_mean", "running_var", starting at 0 and 1) go to
  * `stats`, a group no optimizer steps (NULL if gm_net_has_stats is
  * false). */
-gm_status gm_net_init(gm_mlp *m, gm_params *group, gm_params *stats,
-                      const char *prefix, int in, const gm_mlp_spec *spec,
+gm_status gm_net_init(gm_net *m, gm_params *group, gm_params *stats,
+                      const char *prefix, int in, const gm_net_spec *spec,
                       gm_rng *init, gm_error *err);
 
 /* The network applied to x [rows, in] with its own parameters: [rows,
  * out]. Batch norm layers use the batch's statistics while the graph is
  * in training mode and the running statistics otherwise
  * (gm_graph_set_training). */
-gm_node *gm_mlp_forward(gm_graph *g, const gm_mlp *m, gm_node *x);
+gm_node *gm_net_forward(gm_graph *g, const gm_net *m, gm_node *x);
 
 /* The same with another group of the same layout (e.g. a frozen copy). */
-gm_node *gm_mlp_forward_with(gm_graph *g, const gm_mlp *m, gm_params *params,
+gm_node *gm_net_forward_with(gm_graph *g, const gm_net *m, gm_params *params,
                              gm_node *x);
 
 GM_API_END

@@ -42,7 +42,7 @@
 GM_API_BEGIN
 
 /* Bumped whenever a struct a plugin sees (gm_objective and its schema,
- * gm_build_ctx, gm_model_spec, gm_hooks, gm_mlp, gm_mlp_spec,
+ * gm_build_ctx, gm_model_spec, gm_hooks, gm_net, gm_net_spec,
  * gm_hparam_spec, gm_metric_info, ...) or the gm_model_* functions change
  * shape; tests/test_abi.c records their sizes and offsets with the
  * number and fails, asking for the bump, when one changes without it
@@ -51,7 +51,7 @@ GM_API_BEGIN
  * sweep keys, vector evaluation metrics, the held-out row count in the
  * build context, hyperparameter lookups without a fallback, open ranges
  * by default, the schema's headline metrics, networks as lists of layers
- * (a larger gm_mlp); 4: before_phase gets the phase's name, not its
+ * (a larger gm_net); 4: before_phase gets the phase's name, not its
  * index; labels, in phase graphs and beside the held-out rows of the
  * evaluate hook; models without a sampler; 5: gm_width's classes; 6: the schema
  * declares its metrics with their units and directions, and the
@@ -85,14 +85,14 @@ typedef struct gm_objective {
     gm_objective_build_fn build;
 } gm_objective;
 
-/* The network of `role` as the YAML describes it (an MLP's hidden widths
- * and activation, or a list of layers), from `in` to `out` features, in a
- * new parameter group named after the role and owned by the model, which
- * is returned. Batch norm layers keep their running statistics in a
- * second group, "<role>.stats", also the model's, which no phase trains.
- * NULL with err set on failure. */
+/* Builds in *net the network of `role` as the YAML describes it (an MLP's
+ * hidden widths and activation, or a list of layers), from `in` to `out`
+ * features, in a new parameter group named after the role and owned by
+ * the model, which is returned. Batch norm layers keep their running
+ * statistics in a second group, "<role>.stats", also the model's, which
+ * no phase trains. NULL with err set on failure. */
 gm_params *gm_model_network(gm_model *m, const gm_build_ctx *ctx,
-                            const char *role, int in, int out, gm_mlp *mlp,
+                            const char *role, int in, int out, gm_net *net,
                             gm_error *err);
 
 /* A parameter group the model owns (e.g. a frozen copy made with

@@ -185,7 +185,7 @@ gm_status gm_cfg_models(const gm_cfg *c, const gm_ynode *root,
 
 /* A network's `layers:` list (v, at path) into out->layers. */
 gm_status gm_cfg_layers(const gm_cfg *c, const gm_ynode *v, const char *path,
-                        gm_mlp_spec *out);
+                        gm_net_spec *out);
 
 /* The dimension of one data point of the dataset, or 0 if only its file
  * knows it (idx, hdf5). */

@@ -8,14 +8,14 @@
  *     - {linear: {out: 1}}
  * A layer without arguments may be written as its bare name. The names
  * and each kind's arguments are rows of the table of layer kinds
- * (nn_layer_kinds.c). Shapes are checked with the model's sizes
+ * (nn/layer_kinds.c). Shapes are checked with the model's sizes
  * (config_sizes.c), where the network's input and output widths are
  * known. */
 #include <stdio.h>
 #include <string.h>
 
 #include "config/config_internal.h"
-#include "nn_layer_kinds.h"
+#include "nn/layer_kinds.h"
 
 /* One argument, as its row in the table of layer kinds describes it. */
 static gm_status layer_arg(const gm_cfg *c, const gm_ynode *args,
@@ -129,7 +129,7 @@ static gm_status layer(const gm_cfg *c, const gm_ynode *item, const char *path,
 }
 
 gm_status gm_cfg_layers(const gm_cfg *c, const gm_ynode *v, const char *path,
-                        gm_mlp_spec *out) {
+                        gm_net_spec *out) {
     if (v->kind != GM_YSEQ)
         return gm_cfg_fail_type(c, v, path, "a list of layers");
     if (v->n < 1 || v->n > GM_NET_MAX_LAYERS)

@@ -14,8 +14,8 @@ static const char *const network_keys[] = {"hidden", "activation",
                                            "activation_param", "layers"};
 
 static gm_status network(const gm_cfg *c, const gm_ynode *m, const char *path,
-                         gm_mlp_spec *out) {
-    *out = (gm_mlp_spec){.hidden = {128, 128},
+                         gm_net_spec *out) {
+    *out = (gm_net_spec){.hidden = {128, 128},
                          .n_hidden = 2,
                          .activation = GM_ACT_RELU,
                          .out_activation = GM_ACT_NONE};
@@ -237,11 +237,11 @@ static gm_status model(const gm_cfg *c, const gm_ynode *m, const char *path,
         st = gm_cfg_get_int(c, m, path, "latent_dim", GM_CFG_AT_LEAST(1),
                             &out->latent_dim);
     for (int r = 0; st == GM_OK && r < schema->n_roles; r++) {
-        gm_network_spec *net = &out->networks[r];
+        gm_role_network *net = &out->networks[r];
         snprintf(net->role, sizeof net->role, "%s", schema->roles[r]);
         const gm_ynode *v = gm_cfg_get(m, path, schema->roles[r], p, sizeof p);
         st = gm_cfg_map(c, v, p, &v);
-        if (st == GM_OK) st = network(c, v, p, &net->mlp);
+        if (st == GM_OK) st = network(c, v, p, &net->net);
         out->n_networks = r + 1;
     }
     if (st != GM_OK) return st;

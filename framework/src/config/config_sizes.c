@@ -91,7 +91,7 @@ static width end_width(const sizes_ctx *s, model_sizes *m, int role,
 static int network_widths(const sizes_ctx *s, model_sizes *m, int role,
                           width *out) {
     const char *name = s->schema->roles[role];
-    const gm_mlp_spec *mlp = &s->spec->networks[role].mlp;
+    const gm_net_spec *mlp = &s->spec->networks[role].net;
     char net_path[GM_CFG_PATH_MAX], hidden_path[GM_CFG_PATH_MAX];
     const gm_ynode *net =
         gm_cfg_get(s->model, s->path, name, net_path, sizeof net_path);
@@ -127,7 +127,7 @@ static int known_end_width(const sizes_ctx *s, int role, bool input) {
 static gm_status add_layer_network(const sizes_ctx *s, model_sizes *m,
                                    int role) {
     const char *name = s->schema->roles[role];
-    const gm_mlp_spec *spec = &s->spec->networks[role].mlp;
+    const gm_net_spec *spec = &s->spec->networks[role].net;
     int in = known_end_width(s, role, true);
     int out = known_end_width(s, role, false);
     if (in == 0 || out == 0) { /* checked when the network is built */
@@ -291,7 +291,7 @@ gm_status gm_cfg_model_sizes(const gm_cfg *c, const gm_ynode *root,
     memset(&m, 0, sizeof m);
     gm_status st = GM_OK;
     for (int r = 0; st == GM_OK && r < spec->n_networks; r++) {
-        if (spec->networks[r].mlp.n_layers > 0)
+        if (spec->networks[r].net.n_layers > 0)
             st = add_layer_network(&s, &m, r);
         else
             add_network(&s, &m, r);

@@ -14,7 +14,7 @@
 
 struct gm_image_modes {
     gm_params *params, *stats;
-    gm_mlp net;
+    gm_net net;
     gm_graph *graph;
     gm_node *x, *logits;
     int classes, parts, part_dim; /* parts: classified slices per image */
@@ -86,7 +86,7 @@ static gm_status check_fit(const gm_image_classifier *c, const gm_dataset *d,
  * that evaluates (batch norm with its running statistics). */
 static gm_status build_network(gm_image_modes *m, const gm_image_classifier *c,
                                gm_error *err) {
-    gm_mlp_spec spec = c->net;
+    gm_net_spec spec = c->net;
     spec.out = c->classes;
     /* the groups and records the classifier's model saved: its role's */
     char stats[GM_NAME_MAX], record[GM_NAME_MAX + 8];
@@ -109,7 +109,7 @@ static gm_status build_network(gm_image_modes *m, const gm_image_classifier *c,
     if (!m->graph) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     gm_graph_set_training(m->graph, false);
     m->x = gm_input(m->graph, "x", (int[]){CHUNK, m->part_dim}, 2);
-    m->logits = gm_mlp_forward(m->graph, &m->net, m->x);
+    m->logits = gm_net_forward(m->graph, &m->net, m->x);
     return gm_graph_compile(m->graph, err);
 }
 

@@ -20,7 +20,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cluster.h"
+#include "remote_runs.h"
 
 enum message_type {
     MSG_JOB,

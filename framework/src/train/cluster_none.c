@@ -1,6 +1,6 @@
 /* gm/cluster.h in a gm built without MPI: joining fails and says so;
  * nothing else can be reached without a cluster. */
-#include "cluster.h"
+#include "remote_runs.h"
 
 bool gm_cluster_available(void) { return false; }
 

@@ -3,7 +3,7 @@
 #include <signal.h>
 #include <stdint.h>
 
-#include "train/model.h"
+#include "train/built_model.h"
 
 /* Per thread, and read by a signal handler on the same thread: the TLS
  * model of a library loaded with the program, which needs no allocation

@@ -88,7 +88,7 @@ static gm_status read_network(gm_image_classifier *c, gm_registry *reg,
                      c->path, c->role, c->model);
     for (int r = 0; r < m->n_networks; r++)
         if (strcmp(m->networks[r].role, c->role) == 0) {
-            c->net = m->networks[r].mlp;
+            c->net = m->networks[r].net;
             gm_error_clear(err);
             s = GM_OK;
         }

@@ -1,6 +1,6 @@
 /* Building a model from an objective, and running its phases. */
 #define _GNU_SOURCE /* dladdr */
-#include "model.h"
+#include "built_model.h"
 
 #include <dlfcn.h>
 #include <math.h>
@@ -24,13 +24,13 @@ static gm_params *running_stats(gm_model *m, const char *role, gm_error *err) {
 }
 
 gm_params *gm_model_network(gm_model *m, const gm_build_ctx *ctx,
-                            const char *role, int in, int out, gm_mlp *mlp,
+                            const char *role, int in, int out, gm_net *net,
                             gm_error *err) {
-    const gm_network_spec *net = NULL;
+    const gm_role_network *described = NULL;
     for (int i = 0; i < ctx->spec->n_networks; i++)
         if (strcmp(ctx->spec->networks[i].role, role) == 0)
-            net = &ctx->spec->networks[i];
-    if (!net) {
+            described = &ctx->spec->networks[i];
+    if (!described) {
         gm_error_set(err, GM_ERR_NOT_FOUND,
                      "model '%s' has no network for the role '%s'",
                      ctx->spec->name, role);
@@ -42,12 +42,12 @@ gm_params *gm_model_network(gm_model *m, const gm_build_ctx *ctx,
         if (!p) gm_error_set(err, GM_ERR_NOMEM, "out of memory");
         return NULL;
     }
-    gm_mlp_spec spec = net->mlp;
+    gm_net_spec spec = described->net;
     spec.out = out;
     gm_params *stats =
         gm_net_has_stats(&spec) ? running_stats(m, role, err) : NULL;
     if (gm_net_has_stats(&spec) && !stats) return NULL;
-    if (gm_net_init(mlp, p, stats, role, in, &spec, ctx->init, err) != GM_OK)
+    if (gm_net_init(net, p, stats, role, in, &spec, ctx->init, err) != GM_OK)
         return NULL;
     return p;
 }

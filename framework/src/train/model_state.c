@@ -3,7 +3,7 @@
  * objective's own state. */
 #include <stdio.h>
 
-#include "model.h"
+#include "built_model.h"
 
 #define NAME_MAX_LEN 512
 

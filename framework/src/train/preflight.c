@@ -6,7 +6,7 @@
 #include "gm/data.h"
 #include "gm/image_modes.h"
 #include "gm/train.h"
-#include "model.h"
+#include "built_model.h"
 #include "run.h"
 
 /* eval.classifier can be read and labels the dataset's images. */

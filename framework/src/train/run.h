@@ -8,7 +8,7 @@
 #include "gm/data.h"
 #include "gm/image_modes.h"
 #include "gm/train.h"
-#include "model.h"
+#include "built_model.h"
 
 #define GM_RUN_MAX_LOGGED (GM_MAX_METRICS + GM_MAX_EVAL_METRICS + 8)
 

@@ -52,8 +52,8 @@ static void number(lines *t, const char *key, double v, bool single) {
     add(t, "%s=%s\n", key, shortest(digits, sizeof digits, v, single));
 }
 
-static void network(lines *t, const gm_network_spec *net) {
-    const gm_mlp_spec *s = &net->mlp;
+static void network(lines *t, const gm_role_network *net) {
+    const gm_net_spec *s = &net->net;
     char key[96];
     add(t, "%s.hidden=[", net->role);
     for (int i = 0; i < s->n_hidden; i++)

@@ -8,7 +8,7 @@
 #include "gm/data.h"
 #include "gm/runfile.h"
 #include "gm/train.h"
-#include "model.h"
+#include "built_model.h"
 
 /* Model names offered for a misspelt --model (a run file rarely has more). */
 #define GM_MAX_LISTED_MODELS 64

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "blas/thread_buffer.h"
-#include "cluster.h"
+#include "remote_runs.h"
 #include "data/dataset_kinds.h"
 #include "gm/metric_info.h"
 #include "gm/runfile.h"

@@ -6,7 +6,7 @@
 
 #include "gm/limits.h"
 #include "gm/ops.h"
-#include "nn_internal.h"
+#include "nn/nn_internal.h"
 
 gm_status gm_linear_init(gm_linear *l, gm_params *group, const char *name,
                          int in, int out, gm_rng *init, gm_error *err) {
@@ -46,7 +46,7 @@ gm_node *gm_linear_forward(gm_graph *g, const gm_linear *l, gm_params *group,
 /* The experiment's reader checks whole models against gm/limits.h; this
  * catches one network over the limit where the reader could not know its
  * size (the data's dimension comes from a file), before any allocation. */
-static gm_status check_size(const char *prefix, int in, const gm_mlp_spec *spec,
+static gm_status check_size(const char *prefix, int in, const gm_net_spec *spec,
                             gm_error *err) {
     uint64_t params = 0; /* <= GM_MODEL_PARAMS_MAX before each add */
     int width = in;
@@ -68,8 +68,8 @@ static gm_status check_size(const char *prefix, int in, const gm_mlp_spec *spec,
     return GM_OK;
 }
 
-gm_status gm_mlp_init(gm_mlp *m, gm_params *group, const char *prefix, int in,
-                      const gm_mlp_spec *spec, gm_rng *init, gm_error *err) {
+gm_status gm_mlp_init(gm_net *m, gm_params *group, const char *prefix, int in,
+                      const gm_net_spec *spec, gm_rng *init, gm_error *err) {
     if (spec->n_layers != 0)
         return gm_error_set(err, GM_ERR_INVALID,
                             "mlp '%s': a list of layers is built by "
@@ -102,7 +102,7 @@ gm_status gm_mlp_init(gm_mlp *m, gm_params *group, const char *prefix, int in,
     return GM_OK;
 }
 
-gm_node *gm_mlp_forward_with(gm_graph *g, const gm_mlp *m, gm_params *params,
+gm_node *gm_net_forward_with(gm_graph *g, const gm_net *m, gm_params *params,
                              gm_node *x) {
     if (m->n_net > 0) return gm_net_forward_layers(g, m, params, x);
     for (int i = 0; i < m->n_layers; i++) {
@@ -120,6 +120,6 @@ gm_node *gm_mlp_forward_with(gm_graph *g, const gm_mlp *m, gm_params *params,
     return x;
 }
 
-gm_node *gm_mlp_forward(gm_graph *g, const gm_mlp *m, gm_node *x) {
-    return gm_mlp_forward_with(g, m, m->params, x);
+gm_node *gm_net_forward(gm_graph *g, const gm_net *m, gm_node *x) {
+    return gm_net_forward_with(g, m, m->params, x);
 }

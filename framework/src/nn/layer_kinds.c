@@ -1,7 +1,7 @@
-/* The layer kinds (nn_layer_kinds.h): one row each at the end of this
+/* The layer kinds (nn/layer_kinds.h): one row each at the end of this
  * file, its code above it. Parameters are laid out and initialised as
  * PyTorch's modules; forwards are built from the ops of gm/ops.h. */
-#include "nn_layer_kinds.h"
+#include "nn/layer_kinds.h"
 
 #include <limits.h>
 #include <math.h>

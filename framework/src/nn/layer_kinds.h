@@ -1,8 +1,8 @@
-/* nn_layer_kinds.h: the kinds of layer a network's layer list is made of,
- * one row each in one table (nn_layer_kinds.c): the name and the YAML
+/* nn/layer_kinds.h: the kinds of layer a network's layer list is made of,
+ * one row each in one table (nn/layer_kinds.c): the name and the YAML
  * arguments the configuration reads (config/config_layers.c), and the
  * shape rule, parameters and forward the network builder runs
- * (nn_layers.c). Neither reader knows a kind by name. Every activation of
+ * (nn/layer_list.c). Neither reader knows a kind by name. Every activation of
  * gm/nn.h is a layer kind: an MLP's `activation` is read from this table
  * too. */
 #ifndef GM_NN_LAYER_KINDS_H
@@ -64,7 +64,7 @@ typedef struct gm_layer_init {
 /* One layer's forward in the network m, on a batch of `rows`. */
 typedef struct gm_layer_step {
     gm_graph *g;
-    const gm_mlp *m;
+    const gm_net *m;
     gm_params *params; /* the group its weights are read from */
     int index;
     int rows;

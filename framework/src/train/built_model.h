@@ -1,7 +1,7 @@
 /* A built model: what an objective's build function produced, plus the
  * optimizers, ready for the trainer. Internal to libgm. */
-#ifndef GM_TRAIN_MODEL_H
-#define GM_TRAIN_MODEL_H
+#ifndef GM_TRAIN_BUILT_MODEL_H
+#define GM_TRAIN_BUILT_MODEL_H
 
 #include <limits.h>
 #include <stdint.h>

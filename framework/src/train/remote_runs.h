@@ -1,8 +1,8 @@
 /* The trainer's side of gm/cluster.h: rank 0's worker threads that train
  * through another rank's thread (a "slot"), and the other ranks' loop.
  * Internal to libgm. */
-#ifndef GM_TRAIN_CLUSTER_H
-#define GM_TRAIN_CLUSTER_H
+#ifndef GM_TRAIN_REMOTE_RUNS_H
+#define GM_TRAIN_REMOTE_RUNS_H
 
 #include "gm/cluster.h"
 #include "run.h"

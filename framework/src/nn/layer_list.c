@@ -1,16 +1,16 @@
 /* Networks as lists of layers: the walks over a list that plan its
  * shapes, add its parameters and build its forward, each layer doing its
- * part as its kind's row says (nn_layer_kinds.c). */
+ * part as its kind's row says (nn/layer_kinds.c). */
 #include <limits.h>
 #include <string.h>
 
 #include "gm/limits.h"
 #include "gm/nn.h"
 #include "gm/ops.h"
-#include "nn_internal.h"
-#include "nn_layer_kinds.h"
+#include "nn/nn_internal.h"
+#include "nn/layer_kinds.h"
 
-bool gm_net_has_stats(const gm_mlp_spec *spec) {
+bool gm_net_has_stats(const gm_net_spec *spec) {
     for (int i = 0; i < spec->n_layers; i++) {
         const gm_layer_kind_desc *k =
             gm_layer_kind_desc_of(spec->layers[i].kind);
@@ -30,7 +30,7 @@ static gm_status plan_layer(const gm_layer_plan *p, gm_layer *l) {
     return k->plan ? k->plan(p, l) : GM_OK;
 }
 
-gm_status gm_net_plan(const gm_mlp_spec *spec, int in, int out,
+gm_status gm_net_plan(const gm_net_spec *spec, int in, int out,
                       const char *where, gm_layer *layers, int *bad,
                       gm_error *err) {
     *bad = -1;
@@ -85,8 +85,8 @@ static gm_status check_size(const char *prefix, const gm_layer *layers, int n,
                         GM_MODEL_PARAM_BYTES_MAX / (double)(1 << 30));
 }
 
-gm_status gm_net_init(gm_mlp *m, gm_params *group, gm_params *stats,
-                      const char *prefix, int in, const gm_mlp_spec *spec,
+gm_status gm_net_init(gm_net *m, gm_params *group, gm_params *stats,
+                      const char *prefix, int in, const gm_net_spec *spec,
                       gm_rng *init, gm_error *err) {
     if (spec->n_layers == 0)
         return gm_mlp_init(m, group, prefix, in, spec, init, err);
@@ -115,7 +115,7 @@ gm_status gm_net_init(gm_mlp *m, gm_params *group, gm_params *stats,
     return GM_OK;
 }
 
-gm_node *gm_net_forward_layers(gm_graph *g, const gm_mlp *m, gm_params *params,
+gm_node *gm_net_forward_layers(gm_graph *g, const gm_net *m, gm_params *params,
                                gm_node *x) {
     if (!x) return NULL;
     int rows = gm_node_shape(x)->dim[0];

@@ -1,7 +1,7 @@
 /* The built-in objectives (builtin.c lists them), and the VAE parts that
  * vae_elbo and joint_kl share. */
-#ifndef GM_MODELS_H
-#define GM_MODELS_H
+#ifndef GM_MODELS_OBJECTIVES_H
+#define GM_MODELS_OBJECTIVES_H
 
 #include "gm/objective.h"
 #include "latent_eval.h"
@@ -28,7 +28,7 @@ typedef struct gm_vae_parts {
     gm_node *kl_elem;    /* [batch, latent]: KL per latent dimension */
     gm_node *recon_nll, *kl, *elbo;
     gm_params *groups[2]; /* encoder, decoder */
-    gm_mlp encoder, decoder;
+    gm_net encoder, decoder;
     bool bernoulli;
     bool deterministic; /* z = mu(x): no noise, no KL term or metric */
     float fixed_logvar; /* gaussian with fixed sigma: 2 log sigma */
