@@ -8,12 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "doc_table.h"
 #include "gm/data.h"
 
-enum { MAX_KINDS = 64, CELL = 512 };
+enum { MAX_KINDS = 64 };
 
 typedef struct names {
-    char name[MAX_KINDS][CELL];
+    char name[MAX_KINDS][DOC_CELL];
     int n;
 } names;
 
@@ -38,7 +39,7 @@ static void words(const char *s, size_t len, names *out) {
                                s[i + n] == '_'))
             n++;
         if (n > 0 && out->n < MAX_KINDS)
-            snprintf(out->name[out->n++], CELL, "%.*s", (int)n, s + i);
+            snprintf(out->name[out->n++], DOC_CELL, "%.*s", (int)n, s + i);
         i += n ? n : 1;
     }
 }
@@ -47,7 +48,7 @@ static void words(const char *s, size_t len, names *out) {
 static names table_kinds(void) {
     names t = {.n = 0};
     for (int i = 0; gm_dataset_kind_at(i); i++)
-        snprintf(t.name[t.n++], CELL, "%s", gm_dataset_kind_at(i)->name);
+        snprintf(t.name[t.n++], DOC_CELL, "%s", gm_dataset_kind_at(i)->name);
     return t;
 }
 
@@ -58,21 +59,6 @@ static void assert_same_kinds(const names *doc, const char *where) {
     for (int i = 0; i < t.n; i++)
         cr_assert_str_eq(doc->name[i], t.name[i], "%s: kind %d", where,
                          i + 1);
-}
-
-/* Copies the trimmed cell that starts at *p (after a '|') and moves *p
- * past its closing '|'. */
-static void next_cell(const char **p, char *out) {
-    const char *s = *p;
-    while (*s == ' ')
-        s++;
-    size_t n = 0;
-    for (; *s && *s != '\n' && *s != '|'; s++)
-        if (n + 1 < CELL) out[n++] = *s;
-    while (n > 0 && out[n - 1] == ' ')
-        n--;
-    out[n] = '\0';
-    *p = *s == '|' ? s + 1 : s;
 }
 
 Test(dataset_kinds, architecture_md_has_a_row_per_kind_with_its_keys) {
@@ -88,10 +74,10 @@ Test(dataset_kinds, architecture_md_has_a_row_per_kind_with_its_keys) {
         cr_assert_not_null(k, "%s: row %d has no kind in the table", doc,
                            i + 1);
         p = strchr(p, '|') + 1;
-        char name[CELL], keys[CELL], want[CELL];
-        next_cell(&p, name);
-        next_cell(&p, keys);
-        char quoted[CELL];
+        char name[DOC_CELL], keys[DOC_CELL], want[DOC_CELL];
+        doc_next_cell(&p, name);
+        doc_next_cell(&p, keys);
+        char quoted[DOC_CELL];
         snprintf(quoted, sizeof quoted, "`%s`", k->name);
         cr_assert_str_eq(name, quoted, "%s: row %d", doc, i + 1);
         cr_assert_str_eq(keys, gm_dataset_kind_keys(k, want, sizeof want),
@@ -140,7 +126,7 @@ Test(dataset_kinds, data_h_describes_every_kind) {
 }
 
 Test(dataset_kinds, keys_show_their_defaults) {
-    char keys[CELL];
+    char keys[DOC_CELL];
     cr_assert_str_eq(gm_dataset_kind_keys(gm_dataset_kind_at(0), keys,
                                           sizeof keys),
                      "modes: 8, radius: 2, std: 0.02, size: 100000");

@@ -5,34 +5,20 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "doc_table.h"
 #include "gm/nn.h"
 
 #define DOC GM_SOURCE_DIR "/README.md"
 #define HEADER "| layer | arguments |"
 
-enum { MAX_ROWS = 64, MAX_ARGS = 8, CELL = 256 };
+enum { MAX_ROWS = 64, MAX_ARGS = 8 };
 
 typedef struct doc_row {
-    char name[CELL];
-    char args[MAX_ARGS][CELL];
+    char name[DOC_CELL];
+    char args[MAX_ARGS][DOC_CELL];
     int n_args;
     bool activation;
 } doc_row;
-
-/* Copies the trimmed cell that starts at *p (after a '|') and moves *p
- * past its closing '|'. */
-static void next_cell(const char **p, char *out) {
-    const char *s = *p;
-    while (*s == ' ')
-        s++;
-    size_t n = 0;
-    for (; *s && *s != '\n' && *s != '|'; s++)
-        if (n + 1 < CELL) out[n++] = *s;
-    while (n > 0 && out[n - 1] == ' ')
-        n--;
-    out[n] = '\0';
-    *p = *s == '|' ? s + 1 : s;
-}
 
 /* The keys of "`out`, `stride: 1`, ...": each `code` span up to its ':';
  * a shape (`[C, H, W]`) is reshape's value, not a key. */
@@ -43,7 +29,7 @@ static void read_args(const char *cell, doc_row *row) {
         size_t len = strcspn(s + 1, ":`");
         if (s[1] != '[') {
             cr_assert_lt(row->n_args, MAX_ARGS);
-            snprintf(row->args[row->n_args++], CELL, "%.*s", (int)len, s + 1);
+            snprintf(row->args[row->n_args++], DOC_CELL, "%.*s", (int)len, s + 1);
         }
         s = end;
     }
@@ -65,18 +51,15 @@ static int read_doc_rows(doc_row *rows) {
         if (!inside) continue;
         if (line[0] != '|') break;
         const char *p = line + 1;
-        char cell[CELL];
+        char cell[DOC_CELL];
         doc_row *r = &rows[n++];
         memset(r, 0, sizeof *r);
-        next_cell(&p, cell);
-        size_t len = strlen(cell);
-        cr_assert(len > 2 && cell[0] == '`' && cell[len - 1] == '`',
-                  "%s: bad row: %s", DOC, line);
-        snprintf(r->name, CELL, "%.*s", (int)(len - 2), cell + 1);
-        next_cell(&p, cell);
+        doc_next_cell(&p, cell);
+        cr_assert(doc_code_cell(cell, r->name), "%s: bad row: %s", DOC, line);
+        doc_next_cell(&p, cell);
         read_args(cell, r);
-        next_cell(&p, cell); /* the PyTorch module */
-        next_cell(&p, cell);
+        doc_next_cell(&p, cell); /* the PyTorch module */
+        doc_next_cell(&p, cell);
         r->activation = strcmp(cell, "yes") == 0;
     }
     fclose(f);

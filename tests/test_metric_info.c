@@ -7,31 +7,17 @@
 #include <string.h>
 
 #include "builtin.h"
+#include "doc_table.h"
 #include "gm/metric_info.h"
 #include "gm/registry.h"
 
 #define DOC GM_SOURCE_DIR "/docs/metrics.md"
 
-enum { MAX_ROWS = 128, CELL = 256 };
+enum { MAX_ROWS = 128 };
 
 typedef struct doc_row {
-    char name[CELL], unit[CELL], better[CELL];
+    char name[DOC_CELL], unit[DOC_CELL], better[DOC_CELL];
 } doc_row;
-
-/* Copies the trimmed cell that starts at *p (after a '|') and moves *p
- * past its closing '|'; "\|" inside a cell is text. */
-static void next_cell(const char **p, char *out) {
-    const char *s = *p;
-    while (*s == ' ')
-        s++;
-    size_t n = 0;
-    for (; *s && *s != '\n' && !(*s == '|' && s[-1] != '\\'); s++)
-        if (n + 1 < CELL) out[n++] = *s;
-    while (n > 0 && out[n - 1] == ' ')
-        n--;
-    out[n] = '\0';
-    *p = *s == '|' ? s + 1 : s;
-}
 
 /* The rows "| `name` | unit | better | ..." of the doc's table under
  * the heading `section`. */
@@ -45,14 +31,12 @@ static int read_doc_rows(const char *section, doc_row *rows) {
         if (line[0] == '#') in = strstr(line, section) != NULL;
         if (!in || strncmp(line, "| `", 3) != 0) continue;
         const char *p = line + 1;
-        char name[CELL];
-        next_cell(&p, name);
-        size_t len = strlen(name);
-        cr_assert(len > 2 && name[len - 1] == '`', "%s: bad row: %s", DOC,
+        char name[DOC_CELL];
+        doc_next_cell(&p, name);
+        cr_assert(doc_code_cell(name, rows[n].name), "%s: bad row: %s", DOC,
                   line);
-        snprintf(rows[n].name, CELL, "%.*s", (int)(len - 2), name + 1);
-        next_cell(&p, rows[n].unit);
-        next_cell(&p, rows[n].better);
+        doc_next_cell(&p, rows[n].unit);
+        doc_next_cell(&p, rows[n].better);
         n++;
     }
     fclose(f);
