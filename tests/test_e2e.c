@@ -332,6 +332,14 @@ Test(e2e, help_version_and_lists) {
     cr_assert(strstr(out, "\n  headline: elbo_eval iwae_logpx distortion rate "
                             "active_units\n"),
               "vae_elbo's headline metrics are listed: %s", out);
+    cr_assert(strstr(out, "\n  metrics:\n    elbo                   nats per "
+                          "example (better: higher)\n"),
+              "each objective's metrics are listed with their units: %s",
+              out);
+    cr_assert_eq(shell_run(out, sizeof out, "%s list layers", GM), 0);
+    cr_assert(strstr(out, "\nconv_transpose2d  out, kernel, stride, padding, "
+                          "bias\n") && strstr(out, "\nsoftplus\n"),
+              "every layer kind with its arguments: %s", out);
     cr_assert_eq(shell_run(out, sizeof out, "%s list datasets", GM), 0);
     cr_assert(strstr(out, "ring") && strstr(out, "fashion_mnist"), "%s", out);
 }

@@ -1,15 +1,18 @@
-/* gm list: the objectives (built in, and those of --plugin libraries)
- * and the datasets. */
+/* gm list: the objectives (built in, and those of --plugin libraries),
+ * the datasets and the layer kinds of a network's layer list. */
 #include <stdio.h>
 #include <string.h>
 
 #include "builtin.h"
 #include "cli.h"
 #include "gm/data.h"
+#include "gm/metric_info.h"
+#include "gm/nn.h"
 #include "gm/registry.h"
 
 static const char usage[] = "usage: gm list objectives [--plugin LIB.so ...]\n"
-                            "       gm list datasets\n";
+                            "       gm list datasets\n"
+                            "       gm list layers\n";
 
 static void print_hparam(const gm_hparam_spec *h) {
     printf("    %-14s ", h->name);
@@ -40,7 +43,12 @@ static void list_objectives(const gm_registry *r) {
         printf("\n  headline:");
         for (int k = 0; k < s->n_headline; k++)
             printf(" %s", s->headline[k]);
-        printf("\n  params:\n");
+        printf("\n  metrics:\n");
+        for (int k = 0; k < s->n_metrics; k++)
+            printf("    %-22s %s (better: %s)\n", s->metrics[k].name,
+                   s->metrics[k].unit,
+                   gm_better_name(s->metrics[k].better));
+        printf("  params:\n");
         for (int k = 0; k < s->n_hparams; k++) print_hparam(&s->hparams[k]);
         putchar('\n');
     }
@@ -91,6 +99,21 @@ int cmd_list(int argc, char **argv) {
         }
         return EXIT_OK;
     }
-    cli_error("list", "unknown list '%s' (objectives or datasets)", argv[1]);
+    if (strcmp(argv[1], "layers") == 0) {
+        for (int k = 0; k < GM_LAYER_KIND_COUNT; k++) {
+            gm_layer_kind kind = (gm_layer_kind)k;
+            if (!gm_layer_kind_key(kind, 0)) { /* no arguments */
+                printf("%s", gm_layer_kind_name(kind));
+            } else {
+                printf("%-17s", gm_layer_kind_name(kind));
+                for (int i = 0; gm_layer_kind_key(kind, i); i++)
+                    printf("%s%s", i ? ", " : " ", gm_layer_kind_key(kind, i));
+            }
+            putchar('\n');
+        }
+        return EXIT_OK;
+    }
+    cli_error("list", "unknown list '%s' (objectives, datasets or layers)",
+              argv[1]);
     return EXIT_USAGE;
 }
