@@ -309,7 +309,8 @@ static gm_node *forward_view(gm_layer_step *s, gm_node *x) {
 #define INT_ARG(name, min, max) {ARG(name, GM_LAYER_ARG_INT), .lo = (min), .hi = (max)}
 #define POSITIVE_ARG(name)                                                     \
     {ARG(name, GM_LAYER_ARG_FLOAT), .lo = 0, .hi = INFINITY, .lo_open = true}
-#define BIAS_ARG {"bias", GM_LAYER_ARG_BIAS, offsetof(gm_layer_spec, no_bias)}
+#define BIAS_ARG                                                               \
+    {"bias", GM_LAYER_ARG_BIAS, offsetof(gm_layer_spec, no_bias), .required = false}
 #define CONV_ARGS {                                                            \
     {ARG(out, GM_LAYER_ARG_INT), .required = true, .lo = 1, .hi = GM_LAYER_DIM_MAX}, \
     {ARG(kernel, GM_LAYER_ARG_INT), .required = true, .lo = 1, .hi = KERNEL_MAX}, \
