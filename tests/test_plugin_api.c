@@ -41,17 +41,29 @@ static const gm_hparam_spec hparams[] = {
      .doc = "a range"},
 };
 
+/* The test objectives' generator: its group in *p and a new graph `name`
+ * in *g, and its output [batch, data_dim] on z ~ N(0, I) there; NULL
+ * with err set on failure. */
+static gm_node *generated(gm_model *m, const gm_build_ctx *ctx,
+                          const char *name, gm_params **p, gm_graph **g,
+                          gm_error *err) {
+    gm_net gen;
+    *p = gm_model_network(m, ctx, "generator", ctx->spec->latent_dim,
+                          ctx->data_dim, &gen, err);
+    if (!*p) return NULL;
+    *g = gm_graph_create(name);
+    gm_node *z = gm_randn(*g, "z", (int[]){ctx->batch_size, 2}, 2, ctx->noise);
+    return gm_net_forward(*g, &gen, z);
+}
+
 /* A phase whose loss is the [b, d] output of the generator itself, not a
  * [1] node: an error only building the graph finds. */
 static gm_status broken_build(gm_model *m, const gm_build_ctx *ctx,
                               gm_error *err) {
-    gm_net gen;
-    gm_params *p = gm_model_network(m, ctx, "generator", ctx->spec->latent_dim,
-                                    ctx->data_dim, &gen, err);
+    gm_params *p;
+    gm_graph *g;
+    gm_node *wide = generated(m, ctx, "broken", &p, &g, err);
     if (!p) return err->status;
-    gm_graph *g = gm_graph_create("broken");
-    gm_node *z = gm_randn(g, "z", (int[]){ctx->batch_size, 2}, 2, ctx->noise);
-    gm_node *wide = gm_net_forward(g, &gen, z);
     gm_node *loss = gm_add(g, gm_sum(g, wide, GM_AXIS_PER_ROW), wide);
     return gm_model_add_phase(m, "broken", g, loss, &p, 1, 1, err);
 }
@@ -564,13 +576,11 @@ Test(plugin_api, a_failed_node_has_an_empty_shape_and_the_graph_its_error) {
  * my_score beside it; only `declared` declares my_score. */
 static gm_status scored_build(gm_model *m, const gm_build_ctx *ctx,
                               gm_error *err) {
-    gm_net gen;
-    gm_params *p = gm_model_network(m, ctx, "generator", ctx->spec->latent_dim,
-                                    ctx->data_dim, &gen, err);
+    gm_params *p;
+    gm_graph *g;
+    gm_node *out = generated(m, ctx, "scored", &p, &g, err);
     if (!p) return err->status;
-    gm_graph *g = gm_graph_create("scored");
-    gm_node *z = gm_randn(g, "z", (int[]){ctx->batch_size, 2}, 2, ctx->noise);
-    gm_node *loss = gm_mean(g, gm_net_forward(g, &gen, z), GM_AXIS_ALL);
+    gm_node *loss = gm_mean(g, out, GM_AXIS_ALL);
     gm_node_set_role(gm_node_set_name(gm_scale(g, loss, 2.0f), "my_score"),
                      GM_ROLE_METRIC);
     return gm_model_add_phase(m, "scored", g, loss, &p, 1, 1, err);
