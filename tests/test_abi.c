@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "gm/objective.h"
+#include "gm/op.h"
 
 #define RECORDED_ABI 6
 
@@ -106,6 +107,9 @@ static const layout layouts[] = {
     SIZE(gm_rng, 48),
     OFFSET(gm_rng, has_spare, 40),
     SIZE(gm_error, 516),
+    SIZE(gm_op_def, 64),
+    OFFSET(gm_op_def, flags, 48),
+    OFFSET(gm_op_def, grad, 56),
     VALUE(GM_ACT_SOFTPLUS, 6),
     VALUE(GM_ACT_COUNT, 7),
     VALUE(GM_LAYER_FLATTEN, 11),

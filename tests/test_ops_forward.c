@@ -210,6 +210,17 @@ Test(forward_activation, relu_and_leaky_relu_slope) {
     gm_graph_free(g);
 }
 
+/* step(x) = 1 where x > 0, else 0, also at 0 and -0; NaN is not > 0. */
+Test(forward_activation, step_is_one_above_zero) {
+    gm_graph *g = gm_graph_create("step");
+    gm_node *x =
+        cst(g, (int[]){2, 3}, 2, (float[]){-2, 3, 0, -0.0f, 1e-30f, -1e-30f});
+    gm_node *y = gm_step(g, x);
+    run(g);
+    expect(y, (int[]){2, 3}, 2, (double[]){0, 1, 0, 0, 1, 0}, 0.0);
+    gm_graph_free(g);
+}
+
 /* elu(x) = x for x > 0, alpha (e^x - 1) otherwise (Python: math.expm1). */
 Test(forward_activation, elu) {
     gm_graph *g = gm_graph_create("elu");

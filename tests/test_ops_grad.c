@@ -1132,6 +1132,27 @@ GRAD_TEST(detach, blocks_gradient) {
     }
 }
 
+/* step passes no gradient, as detach: only y's reaches the parameters. */
+GRAD_TEST(step, blocks_gradient) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, "step", t);
+        int rows = rand_dim(&c, 1, 5), cols = rand_dim(&c, 1, 6);
+        gm_params *q = gm_params_create("Q");
+        int xi = gm_params_add(q, "x", (int[]){rows, cols}, 2, NULL);
+        gm_gradcheck_fill(&c.rng, gm_params_view_data(q, xi),
+                          (size_t)rows * cols, -1.5f, 1.5f, 0.1f);
+        gm_node *x = leaf_input(&c, q, xi);
+        gm_node *y = leaf(&c, (int[]){rows, cols}, 2, ANY);
+        gm_node *out = gm_mul(c.g, gm_step(c.g, x), gm_exp(c.g, y));
+        case_check(&c, out, "step", TOL);
+        for (size_t i = 0; i < gm_params_numel(q); i++)
+            cr_assert(gm_params_grad(q)[i] == 0.0f, "x.grad[%zu] = %g", i,
+                      (double)gm_params_grad(q)[i]);
+        gm_params_free(q);
+    }
+}
+
 /* d/dx sum(x * detach(x)) is detach(x) = x exactly, not 2x. */
 Test(grad_shape, detach_gradient_is_exactly_zero) {
     gm_graph *g = gm_graph_create("detach");

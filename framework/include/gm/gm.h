@@ -4,6 +4,7 @@
 
 #include "gm/api.h"
 #include "gm/blas.h"
+#include "gm/grad.h"
 #include "gm/graph.h"
 #include "gm/nn.h"
 #include "gm/op.h"

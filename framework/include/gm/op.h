@@ -6,7 +6,8 @@
  *
  * forward reads its inputs' data and writes its own data. backward reads
  * its own gradient and ADDS (+=) the gradient of each input whose
- * gm_node_grad is non-NULL; inputs that need no gradient have NULL there. */
+ * gm_node_grad is non-NULL; inputs that need no gradient have NULL there.
+ * grad (optional) builds the same gradient as nodes, for gm_grad. */
 #ifndef GM_OP_H
 #define GM_OP_H
 
@@ -41,6 +42,13 @@ typedef struct gm_op_def {
     /* Floats of per-node scratch kept from forward to backward (optional). */
     size_t (*scratch)(const gm_node *n);
     unsigned flags;
+    /* The gradient as nodes (gm_grad, gm/grad.h): adds to n's graph, with
+     * ordinary ops, the gradient with respect to input i of a scalar whose
+     * gradient with respect to n is the node `up` (n's shape), and returns
+     * it (input i's shape), or NULL with the graph's error set. It may read
+     * n, its inputs and `up` as nodes, never their data. NULL: the op has
+     * no builder, and a graph cannot differentiate through it twice. */
+    gm_node *(*grad)(gm_node *n, int i, gm_node *up);
 } gm_op_def;
 
 /* Adds a node computed by `def` from inputs[0..n_inputs), with up to

@@ -111,6 +111,9 @@ gm_node *gm_tanh(gm_graph *g, gm_node *x);
 gm_node *gm_sigmoid(gm_graph *g, gm_node *x);
 gm_node *gm_softplus(gm_graph *g, gm_node *x);    /* log(1 + e^x), stable */
 gm_node *gm_log_sigmoid(gm_graph *g, gm_node *x); /* -softplus(-x) */
+/* 1 where x > 0, else 0 (relu's derivative, a mask); no gradient flows
+ * through it. */
+gm_node *gm_step(gm_graph *g, gm_node *x);
 
 /* ---- reductions (ops/reduce.c) ---- */
 

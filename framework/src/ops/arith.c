@@ -3,6 +3,7 @@
 
 #include "elementwise.h"
 #include "gm/ops.h"
+#include "grad_build.h"
 #include "op_table.h"
 
 GM_MULTIVERSION
@@ -88,6 +89,31 @@ static void div_backward(gm_node *n) {
     if (db) GM_BCAST_LOOP(l, db[i1] -= dy[i] * y[i] / b[i1];);
 }
 
+/* Gradient builders: the adjoint times the partial derivative, summed
+ * back to the operand's shape where it broadcast. The products use the
+ * *_bcast forms, since the other operand may be a row or column. */
+static gm_node *add_grad(gm_node *n, int i, gm_node *up) {
+    return gm_grad_reduce_to(up, n->in[i]);
+}
+
+static gm_node *sub_grad(gm_node *n, int i, gm_node *up) {
+    return gm_grad_reduce_to(i == 0 ? up : gm_neg(n->graph, up), n->in[i]);
+}
+
+static gm_node *mul_grad(gm_node *n, int i, gm_node *up) {
+    return gm_grad_reduce_to(gm_mul_bcast(n->graph, up, n->in[1 - i]),
+                             n->in[i]);
+}
+
+/* d(a/b)/da = 1/b, d(a/b)/db = -(a/b)/b */
+static gm_node *div_grad(gm_node *n, int i, gm_node *up) {
+    gm_graph *g = n->graph;
+    gm_node *b = n->in[1];
+    gm_node *d = i == 0 ? gm_div_bcast(g, up, b)
+                        : gm_neg(g, gm_div_bcast(g, gm_mul(g, up, n), b));
+    return gm_grad_reduce_to(d, n->in[i]);
+}
+
 #define BINARY_DEF(NAME)                                                       \
     const gm_op_def gm_op_##NAME = {                                           \
         .name = #NAME,                                                         \
@@ -95,6 +121,7 @@ static void div_backward(gm_node *n) {
         .shape = gm_shape_broadcast,                                           \
         .forward = NAME##_forward,                                             \
         .backward = NAME##_backward,                                           \
+        .grad = NAME##_grad,                                                   \
     }
 
 const gm_op_def gm_op_add = {
@@ -104,14 +131,30 @@ const gm_op_def gm_op_add = {
     .forward = add_forward,
     .backward = add_backward,
     .flags = GM_OP_OVERWRITES,
+    .grad = add_grad,
 };
 BINARY_DEF(sub);
 BINARY_DEF(mul);
 BINARY_DEF(div);
 
-GM_UNARY_OP(scale, p[0] * x, p[0]);
-GM_UNARY_OP(add_scalar, x + p[0], 1.0f);
-GM_UNARY_OP(neg, -x, -1.0f);
+static gm_node *scale_grad(gm_node *n, int i, gm_node *up) {
+    (void)i;
+    return gm_scale(n->graph, up, n->p[0]);
+}
+
+static gm_node *add_scalar_grad(gm_node *n, int i, gm_node *up) {
+    (void)n, (void)i;
+    return up;
+}
+
+static gm_node *neg_grad(gm_node *n, int i, gm_node *up) {
+    (void)i;
+    return gm_neg(n->graph, up);
+}
+
+GM_UNARY_OP(scale, p[0] * x, p[0], scale_grad);
+GM_UNARY_OP(add_scalar, x + p[0], 1.0f, add_scalar_grad);
+GM_UNARY_OP(neg, -x, -1.0f, neg_grad);
 
 /* Parameter 0 says whether a row or column may be repeated
  * (gm_shape_broadcast). */

@@ -10,8 +10,9 @@
 
 /* Defines forward, backward and the descriptor gm_op_<NAME> of a one-input
  * element-wise op. FWD computes y from x; DERIV computes dy/dx from x and
- * y. Both may use p[0..3], the op's parameters. */
-#define GM_UNARY_OP(NAME, FWD, DERIV)                                          \
+ * y. Both may use p[0..3], the op's parameters. GRAD is the op's gradient
+ * builder (gm_op_def.grad): DERIV written with ops. */
+#define GM_UNARY_OP(NAME, FWD, DERIV, GRAD)                                    \
     GM_MULTIVERSION static void NAME##_forward(gm_node *n) {                   \
         const float *restrict xs = n->in[0]->data;                             \
         float *restrict ys = n->data;                                          \
@@ -56,6 +57,7 @@
         .forward = NAME##_forward,                                             \
         .backward = NAME##_backward,                                           \
         .flags = GM_OP_OVERWRITES,                                             \
+        .grad = GRAD,                                                          \
     }
 
 /* How inputs map onto an element-wise output [rows, cols]. */

@@ -4,6 +4,7 @@
 
 #include "gm/ops.h"
 #include "engine/graph_internal.h"
+#include "grad_build.h"
 #include "simd/multiversion.h"
 #include "op_table.h"
 
@@ -68,6 +69,19 @@ static void matmul_backward(gm_node *n) {
     }
 }
 
+/* The products of matmul_backward, as matmul nodes. */
+static gm_node *matmul_grad(gm_node *n, int i, gm_node *up) {
+    gm_graph *g = n->graph;
+    gm_node *a = n->in[0], *b = n->in[1];
+    bool ta = n->p[0] != 0.0f, tb = n->p[1] != 0.0f;
+    if (i == 0) /* dA = dC op(B)^T, or its transpose op(B) dC^T */
+        return ta ? gm_matmul(g, b, up, tb, true)
+                  : gm_matmul(g, up, b, false, !tb);
+    /* dB = op(A)^T dC, or its transpose dC^T op(A) */
+    return tb ? gm_matmul(g, up, a, true, ta)
+              : gm_matmul(g, a, up, !ta, false);
+}
+
 const gm_op_def gm_op_matmul = {
     .name = "matmul",
     .arity = 2,
@@ -75,6 +89,7 @@ const gm_op_def gm_op_matmul = {
     .forward = matmul_forward,
     .backward = matmul_backward,
     .flags = GM_OP_OVERWRITES,
+    .grad = matmul_grad,
 };
 
 gm_node *gm_matmul(gm_graph *g, gm_node *a, gm_node *b, bool trans_a,
@@ -142,6 +157,21 @@ static void affine_backward(gm_node *n) {
     }
 }
 
+/* The gradients of y = x W^T + b from dy, as nodes: dx = dy W,
+ * dW = dy^T x, db = column sums of dy. */
+static gm_node *affine_grad_from(gm_node *n, int i, gm_node *dy) {
+    gm_graph *g = n->graph;
+    switch (i) {
+    case 0: return gm_matmul(g, dy, n->in[1], false, false);
+    case 1: return gm_matmul(g, dy, n->in[0], true, false);
+    default: return gm_grad_reduce_to(dy, n->in[2]);
+    }
+}
+
+static gm_node *affine_grad(gm_node *n, int i, gm_node *up) {
+    return affine_grad_from(n, i, up);
+}
+
 const gm_op_def gm_op_affine = {
     .name = "affine",
     .arity = 3,
@@ -149,6 +179,7 @@ const gm_op_def gm_op_affine = {
     .forward = affine_forward,
     .backward = affine_backward,
     .flags = GM_OP_OVERWRITES,
+    .grad = affine_grad,
 };
 
 gm_node *gm_affine(gm_graph *g, gm_node *x, gm_node *weight, gm_node *bias) {
@@ -187,6 +218,13 @@ static void affine_relu_backward(gm_node *n) {
     affine_backward_products(n, dy);
 }
 
+/* The pre-activation's gradient is dy masked where y > 0 (where the
+ * pre-activation is), then affine's. */
+static gm_node *affine_relu_grad(gm_node *n, int i, gm_node *up) {
+    gm_graph *g = n->graph;
+    return affine_grad_from(n, i, gm_mul(g, up, gm_step(g, n)));
+}
+
 const gm_op_def gm_op_affine_relu = {
     .name = "affine_relu",
     .arity = 3,
@@ -194,6 +232,7 @@ const gm_op_def gm_op_affine_relu = {
     .forward = affine_relu_forward,
     .backward = affine_relu_backward,
     .flags = GM_OP_OVERWRITES,
+    .grad = affine_relu_grad,
 };
 
 gm_node *gm_affine_relu(gm_graph *g, gm_node *x, gm_node *weight,

@@ -4,6 +4,7 @@
 
 #include "gm/ops.h"
 #include "engine/graph_internal.h"
+#include "grad_build.h"
 #include "simd/multiversion.h"
 #include "op_table.h"
 
@@ -97,12 +98,26 @@ static void mean_backward(gm_node *n) {
     reduce_backward(n, (float)(1.0 / reduce_count(n)));
 }
 
+/* Every input element gets the adjoint of the output element it folds
+ * into (divided by the count for mean). */
+static gm_node *sum_grad(gm_node *n, int i, gm_node *up) {
+    (void)i;
+    return gm_grad_expand(up, n->in[0]);
+}
+
+static gm_node *mean_grad(gm_node *n, int i, gm_node *up) {
+    (void)i;
+    gm_node *scaled = gm_scale(n->graph, up, (float)(1.0 / reduce_count(n)));
+    return gm_grad_expand(scaled, n->in[0]);
+}
+
 const gm_op_def gm_op_sum = {
     .name = "sum",
     .arity = 1,
     .shape = reduce_shape,
     .forward = sum_forward,
     .backward = sum_backward,
+    .grad = sum_grad,
 };
 
 const gm_op_def gm_op_mean = {
@@ -111,6 +126,7 @@ const gm_op_def gm_op_mean = {
     .shape = reduce_shape,
     .forward = mean_forward,
     .backward = mean_backward,
+    .grad = mean_grad,
 };
 
 static gm_status logsumexp_shape(const gm_node *n, gm_shape *out,
@@ -142,12 +158,22 @@ static void logsumexp_backward(gm_node *n) {
             dx[r * cols + c] += n->grad[r] * expf(x[r * cols + c] - n->data[r]);
 }
 
+/* softmax(x) times the row's adjoint, softmax as exp(x - lse) */
+static gm_node *logsumexp_grad(gm_node *n, int i, gm_node *up) {
+    (void)i;
+    gm_graph *g = n->graph;
+    gm_node *x = n->in[0];
+    gm_node *softmax = gm_exp(g, gm_sub_bcast(g, x, n));
+    return gm_grad_as_shape(gm_mul_bcast(g, softmax, up), &x->shape);
+}
+
 const gm_op_def gm_op_logsumexp_rows = {
     .name = "logsumexp_rows",
     .arity = 1,
     .shape = logsumexp_shape,
     .forward = logsumexp_forward,
     .backward = logsumexp_backward,
+    .grad = logsumexp_grad,
 };
 
 gm_node *gm_sum(gm_graph *g, gm_node *x, gm_axis axis) {

@@ -3,6 +3,7 @@
 
 #include "gm/ops.h"
 #include "engine/graph_internal.h"
+#include "grad_build.h"
 #include "op_table.h"
 
 /* p[0]: first column, p[1]: number of columns. */
@@ -37,12 +38,30 @@ static void slice_backward(gm_node *n) {
             dx[r * cols + start + c] += n->grad[r * len + c];
 }
 
+/* The adjoint in the sliced columns, zeros beside it. */
+static gm_node *slice_grad(gm_node *n, int i, gm_node *up) {
+    (void)i;
+    gm_graph *g = n->graph;
+    int rows = n->shape.dim[0], cols = n->in[0]->shape.dim[1];
+    int start = (int)n->p[0], end = start + (int)n->p[1];
+    gm_node *parts[3];
+    int n_parts = 0;
+    gm_shape s;
+    if (start > 0 && gm_shape_make(&s, (int[]){rows, start}, 2))
+        parts[n_parts++] = gm_grad_zeros(g, &s);
+    parts[n_parts++] = up;
+    if (end < cols && gm_shape_make(&s, (int[]){rows, cols - end}, 2))
+        parts[n_parts++] = gm_grad_zeros(g, &s);
+    return n_parts == 1 ? up : gm_concat_cols(g, parts, n_parts);
+}
+
 const gm_op_def gm_op_slice_cols = {
     .name = "slice_cols",
     .arity = 1,
     .shape = slice_shape,
     .forward = slice_forward,
     .backward = slice_backward,
+    .grad = slice_grad,
 };
 
 static gm_status concat_shape(const gm_node *n, gm_shape *out, gm_error *err) {
@@ -87,12 +106,21 @@ static void concat_backward(gm_node *n) {
     }
 }
 
+/* Input i's columns of the adjoint. */
+static gm_node *concat_grad(gm_node *n, int i, gm_node *up) {
+    int at = 0;
+    for (int k = 0; k < i; k++)
+        at += n->in[k]->shape.dim[1];
+    return gm_slice_cols(n->graph, up, at, n->in[i]->shape.dim[1]);
+}
+
 const gm_op_def gm_op_concat_cols = {
     .name = "concat_cols",
     .arity = -1,
     .shape = concat_shape,
     .forward = concat_forward,
     .backward = concat_backward,
+    .grad = concat_grad,
 };
 
 /* p[0..3]: the new dimensions, 0 past the last. */
@@ -114,6 +142,11 @@ static gm_status reshape_shape(const gm_node *n, gm_shape *out, gm_error *err) {
 /* Views share their input's buffers, so there is nothing to compute. */
 static void view_noop(gm_node *n) { (void)n; }
 
+static gm_node *reshape_grad(gm_node *n, int i, gm_node *up) {
+    (void)i;
+    return gm_grad_as_shape(up, &n->in[0]->shape);
+}
+
 const gm_op_def gm_op_reshape = {
     .name = "reshape",
     .arity = 1,
@@ -121,6 +154,7 @@ const gm_op_def gm_op_reshape = {
     .forward = view_noop,
     .backward = view_noop,
     .flags = GM_OP_VIEW,
+    .grad = reshape_grad,
 };
 
 const gm_op_def gm_op_detach = {

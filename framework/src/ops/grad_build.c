@@ -1,0 +1,38 @@
+/* Helpers for the ops' gradient builders. */
+#include <stdlib.h>
+
+#include "gm/ops.h"
+#include "grad_build.h"
+
+gm_node *gm_grad_as_shape(gm_node *x, const gm_shape *s) {
+    if (!x || gm_shape_equal(&x->shape, s)) return x;
+    return gm_reshape(x->graph, x, s->dim, s->ndim);
+}
+
+gm_node *gm_grad_zeros(gm_graph *g, const gm_shape *s) {
+    float *zeros = calloc(gm_shape_numel(s), sizeof *zeros);
+    if (!zeros) return gm_graph_fail(g, GM_ERR_NOMEM, "out of memory");
+    gm_node *n = gm_constant(g, NULL, s->dim, s->ndim, zeros);
+    free(zeros);
+    return n;
+}
+
+gm_node *gm_grad_reduce_to(gm_node *adj, const gm_node *operand) {
+    if (!adj) return NULL;
+    const gm_shape *s = &operand->shape;
+    if (gm_shape_numel(s) == adj->numel) return gm_grad_as_shape(adj, s);
+    gm_axis axis;
+    switch (gm_bcast_kind(s, &adj->shape)) {
+    case GM_BCAST_ROW: axis = GM_AXIS_PER_COL; break;
+    case GM_BCAST_COL: axis = GM_AXIS_PER_ROW; break;
+    default: axis = GM_AXIS_ALL; break;
+    }
+    return gm_grad_as_shape(gm_sum(adj->graph, adj, axis), s);
+}
+
+gm_node *gm_grad_expand(gm_node *adj, const gm_node *x) {
+    if (!adj) return NULL;
+    gm_graph *g = adj->graph;
+    gm_node *spread = gm_add_bcast(g, gm_grad_zeros(g, &x->shape), adj);
+    return gm_grad_as_shape(spread, &x->shape);
+}

@@ -1,0 +1,24 @@
+/* Helpers for the ops' gradient builders (gm_op_def.grad, gm/grad.h): the
+ * shape bookkeeping that a gradient built from ops needs, written once. */
+#ifndef GM_OPS_GRAD_BUILD_H
+#define GM_OPS_GRAD_BUILD_H
+
+#include "engine/graph_internal.h"
+
+/* x viewed with shape s (a reshape when the shapes differ, x itself
+ * otherwise); NULL for NULL. */
+gm_node *gm_grad_as_shape(gm_node *x, const gm_shape *s);
+
+/* A zero constant of shape s in g. */
+gm_node *gm_grad_zeros(gm_graph *g, const gm_shape *s);
+
+/* The adjoint `adj` of an element-wise output reduced to the shape of
+ * `operand`, which broadcast onto it: summed over the repeated rows,
+ * columns or all elements, then viewed with operand's shape. */
+gm_node *gm_grad_reduce_to(gm_node *adj, const gm_node *operand);
+
+/* The adjoint `adj` of a reduction of x ([1], [rows, 1] or [1, cols])
+ * repeated back onto x's shape. */
+gm_node *gm_grad_expand(gm_node *adj, const gm_node *x);
+
+#endif
