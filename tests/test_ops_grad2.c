@@ -13,7 +13,9 @@
  * and a case here, pass no gradient, or be listed without one and why;
  * then the error an op without a builder gives, and a WGAN-GP penalty. */
 #include <criterion/criterion.h>
+#include <ctype.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "gm/gm.h"
@@ -468,6 +470,53 @@ Test(grad2_coverage, every_op_has_a_builder_and_a_test_or_is_listed) {
         for (int i = 0; i < GM_OP_COUNT; i++)
             known = known || strcmp(gm_op_table[i]->name, *t) == 0;
         cr_assert(known, "GRAD2_TEST(%s, ...): no such op", *t);
+    }
+}
+
+/* Whether `word` is a whole word (of letters, digits and _) in text. */
+static bool has_word(const char *text, size_t len, const char *word) {
+    size_t n = strlen(word);
+    for (const char *at = text; at + n <= text + len; at++) {
+        if (strncmp(at, word, n) != 0) continue;
+        bool left =
+            at == text || !(isalnum((unsigned char)at[-1]) || at[-1] == '_');
+        bool right = at + n == text + len ||
+                     !(isalnum((unsigned char)at[n]) || at[n] == '_');
+        if (left && right) return true;
+    }
+    return false;
+}
+
+/* docs/architecture.md's "Gradients as nodes" lists the ops with a
+ * builder after "Ops with a builder:" and those without after "Without
+ * one": each op that passes gradients is in the right list only. */
+Test(grad2_coverage, the_docs_list_the_ops_with_and_without_builders) {
+    FILE *f = fopen(GM_SOURCE_DIR "/docs/architecture.md", "r");
+    cr_assert_not_null(f);
+    static char doc[1 << 18];
+    size_t len = fread(doc, 1, sizeof doc - 1, f);
+    fclose(f);
+    doc[len] = '\0';
+    const char *with = strstr(doc, "Ops with a builder:");
+    const char *without = with ? strstr(with, "Without one") : NULL;
+    const char *end =
+        without ? strstr(without, "tests/test_ops_grad2.c") : NULL;
+    cr_assert(with && without && end,
+              "docs/architecture.md: the Gradients as nodes paragraph lists "
+              "\"Ops with a builder:\", then \"Without one\", then names "
+              "tests/test_ops_grad2.c");
+    for (int i = 0; i < GM_OP_COUNT; i++) {
+        const gm_op_def *def = gm_op_table[i];
+        if (def->flags & GM_OP_STOP_GRAD) continue;
+        bool in_with = has_word(with, (size_t)(without - with), def->name);
+        bool in_without = has_word(without, (size_t)(end - without), def->name);
+        cr_assert(def->grad ? in_with && !in_without : in_without && !in_with,
+                  "docs/architecture.md lists op '%s' %s; it has %s builder",
+                  def->name,
+                  in_with ? (in_without ? "both with and without a builder"
+                                        : "with a builder")
+                          : (in_without ? "without a builder" : "nowhere"),
+                  def->grad ? "a" : "no");
     }
 }
 
