@@ -35,6 +35,9 @@ static const range POSITIVE = {0.3f, 2.0f, 0.0f};
 static const range DIVISOR = {-2.0f, 2.0f, 0.5f};
 static const range SMALL = {-0.3f, 0.3f, 0.0f};
 static const range BIG_BIAS = {-2.0f, 2.0f, 1.0f};
+/* A convolution's weights: its sums of 9 to 32 products stay of order 1,
+ * and so does their float rounding over 2h. */
+static const range KERNEL = {-0.5f, 0.5f, 0.0f};
 
 /* The first order's tolerances (test_ops_grad.c) with atol and rtol
  * doubled or more: z sums gradients, and its float rounding, divided by
@@ -76,19 +79,33 @@ static int rand_dim(g2_case *c, int lo, int hi) {
     return lo + (int)gm_rng_below(&c->rng, (uint64_t)(hi - lo + 1));
 }
 
-/* A new parameter with values drawn from v, as the case has ops read it;
- * the gradient is taken with respect to what the op reads. */
-static gm_node *leaf(g2_case *c, const int *shape, int ndim, range v) {
-    cr_assert_lt(c->n_leaves, MAX_LEAVES);
+/* A new parameter with values drawn from v, as the case has ops read it
+ * (itself or an intermediate); *idx its index in the group. */
+static gm_node *param_read(g2_case *c, const int *shape, int ndim, range v,
+                           int *idx) {
     char name[16];
     snprintf(name, sizeof name, "w%d", gm_params_count(c->p));
     gm_error err = {0};
-    int idx = gm_params_add(c->p, name, shape, ndim, &err);
-    cr_assert_geq(idx, 0, "%s", err.message);
-    gm_gradcheck_fill(&c->rng, gm_params_view_data(c->p, idx),
-                      gm_params_view(c->p, idx)->numel, v.lo, v.hi, v.min_abs);
-    gm_node *w = gm_param(c->g, c->p, idx);
-    if (c->via) w = gm_add_scalar(c->g, w, 0.0f);
+    *idx = gm_params_add(c->p, name, shape, ndim, &err);
+    cr_assert_geq(*idx, 0, "%s", err.message);
+    gm_gradcheck_fill(&c->rng, gm_params_view_data(c->p, *idx),
+                      gm_params_view(c->p, *idx)->numel, v.lo, v.hi, v.min_abs);
+    gm_node *w = gm_param(c->g, c->p, *idx);
+    return c->via ? gm_add_scalar(c->g, w, 0.0f) : w;
+}
+
+/* A parameter that gm_grad does not differentiate by: the central
+ * differences still vary it, through the built gradient. */
+static gm_node *param(g2_case *c, const int *shape, int ndim, range v) {
+    int idx;
+    return param_read(c, shape, ndim, v, &idx);
+}
+
+/* A parameter that gm_grad differentiates by (what the op reads). */
+static gm_node *leaf(g2_case *c, const int *shape, int ndim, range v) {
+    cr_assert_lt(c->n_leaves, MAX_LEAVES);
+    int idx;
+    gm_node *w = param_read(c, shape, ndim, v, &idx);
     c->leaf_param[c->n_leaves] = idx;
     c->leaves[c->n_leaves++] = w;
     return w;
@@ -400,6 +417,86 @@ GRAD2_TEST(concat_cols, three_inputs, TOL) {
     return gm_concat_cols(c->g, xs, 3);
 }
 
+/* ---- convolutions ------------------------------------------------------ */
+
+/* conv2d (or conv_transpose2d) of x [N, C_in, H, W] by a k x k kernel to
+ * c_out channels, with a bias or not. x and the bias are leaves; the
+ * weight is a parameter only, as its gradient is not built as nodes
+ * (grad2_errors): the Hessian check varies it through the built input
+ * gradient. */
+static gm_node *conv_build(g2_case *c, bool transpose, const int x_dims[4],
+                           int c_out, int k, int stride, int pad, bool bias) {
+    gm_node *x = leaf(c, x_dims, 4, ANY);
+    int c_in = x_dims[1];
+    gm_node *w = param(
+        c, transpose ? (int[]){c_in, c_out, k, k} : (int[]){c_out, c_in, k, k},
+        4, KERNEL);
+    gm_node *b = bias ? leaf(c, (int[]){c_out}, 1, ANY) : NULL;
+    return transpose ? gm_conv_transpose2d(c->g, x, w, b, stride, pad)
+                     : gm_conv2d(c->g, x, w, b, stride, pad);
+}
+
+GRAD2_TEST(conv2d, stride_1, TOL) {
+    int x[4] = {rand_dim(c, 1, 2), rand_dim(c, 1, 2), rand_dim(c, 3, 5),
+                rand_dim(c, 3, 5)};
+    return conv_build(c, false, x, rand_dim(c, 1, 3), rand_dim(c, 1, 3), 1, 0,
+                      false);
+}
+GRAD2_TEST(conv2d, padding_1_bias, TOL) {
+    int x[4] = {rand_dim(c, 1, 2), rand_dim(c, 1, 2), rand_dim(c, 2, 4),
+                rand_dim(c, 2, 4)};
+    return conv_build(c, false, x, rand_dim(c, 1, 3), 3, 1, 1, true);
+}
+/* Rows that the stride covers exactly, a last column it leaves unread:
+ * the input gradient's transposed convolution pads its output by 1. */
+GRAD2_TEST(conv2d, stride_2_padding_1, TOL) {
+    return conv_build(c, false, (int[]){2, 2, 5, 6}, 2, 3, 2, 1, true);
+}
+/* 1 row and 2 columns unread. */
+GRAD2_TEST(conv2d, stride_3_uneven, TOL) {
+    return conv_build(c, false, (int[]){1, 2, 7, 8}, 2, 2, 3, 1, false);
+}
+
+GRAD2_TEST(conv_transpose2d, stride_1, TOL) {
+    int x[4] = {rand_dim(c, 1, 2), rand_dim(c, 1, 2), rand_dim(c, 2, 4),
+                rand_dim(c, 2, 4)};
+    return conv_build(c, true, x, rand_dim(c, 1, 3), rand_dim(c, 1, 3), 1, 0,
+                      false);
+}
+GRAD2_TEST(conv_transpose2d, stride_2_padding_1_bias, TOL) {
+    return conv_build(c, true, (int[]){2, 2, 3, 4}, 3, 3, 2, 1, true);
+}
+GRAD2_TEST(conv_transpose2d, stride_3, TOL) {
+    return conv_build(c, true, (int[]){1, 2, 3, 3}, 2, 4, 3, 1, false);
+}
+/* gm_grad's own conv_transpose2d with output padding (the input gradient
+ * of conv2d/stride_3_uneven), differentiated again: its builder's conv2d
+ * must give back the adjoint's shape. */
+GRAD2_TEST(conv_transpose2d, output_padding_of_a_built_gradient, TOL_CURVED) {
+    gm_node *x = leaf(c, (int[]){1, 2, 7, 8}, 4, ANY);
+    gm_node *w = param(c, (int[]){2, 2, 2, 2}, 4, KERNEL);
+    gm_node *h = gm_tanh(c->g, gm_conv2d(c->g, x, w, NULL, 3, 1));
+    gm_node *dx = NULL;
+    gm_error err = {0};
+    cr_assert_eq(gm_grad(c->g, gm_sum(c->g, h, GM_AXIS_ALL), &x, 1, &dx, &err),
+                 GM_OK, "%s", err.message);
+    return dx;
+}
+
+GRAD2_TEST(bias_channels, nchw, TOL) {
+    int ch = rand_dim(c, 1, 3);
+    gm_node *x = leaf(c,
+                      (int[]){rand_dim(c, 1, 2), ch, rand_dim(c, 1, 3),
+                              rand_dim(c, 1, 3)},
+                      4, ANY);
+    return gm_bias_channels(c->g, x, leaf(c, (int[]){ch}, 1, ANY));
+}
+GRAD2_TEST(bias_channels, matrix, TOL) {
+    int ch = rand_dim(c, 1, 4);
+    gm_node *x = leaf(c, (int[]){rand_dim(c, 1, 3), ch}, 2, ANY);
+    return gm_bias_channels(c->g, x, leaf(c, (int[]){ch}, 1, ANY));
+}
+
 /* ---- which ops have builders ------------------------------------------- */
 
 /* Ops that pass no gradient (GM_OP_STOP_GRAD): gm_grad never asks them. */
@@ -410,9 +507,6 @@ static const char *const STOP_GRADIENT[] = {"detach", "step"};
 static const struct {
     const char *op, *why;
 } WITHOUT_BUILDER[] = {
-    {"conv2d", "its input gradient is a conv_transpose2d: next slice"},
-    {"conv_transpose2d", "its input gradient is a conv2d: next slice"},
-    {"bias_channels", "a per-channel sum: next slice, with the convolutions"},
     {"batch_norm", "the batch statistics' second derivative: not yet"},
     {"bce_with_logits", "a loss: the last op of a graph, not inside a critic"},
     {"gaussian_nll", "a loss"},
@@ -524,23 +618,61 @@ Test(grad2_coverage, the_docs_list_the_ops_with_and_without_builders) {
 
 Test(grad2_errors, an_op_without_a_builder_is_named_with_its_node) {
     gm_graph *g = gm_graph_create("critic");
-    gm_params *p = gm_params_create("D");
-    int wi = gm_params_add(p, "w", (int[]){2, 1, 3, 3}, 4, NULL);
-    gm_node *x = gm_input(g, "x", (int[]){1, 1, 4, 4}, 4);
+    const float ones[3] = {1.0f, 1.0f, 1.0f}, zeros[3] = {0};
+    gm_node *x = gm_input(g, "x", (int[]){4, 3}, 2);
+    gm_node *gamma = gm_constant(g, NULL, (int[]){3}, 1, ones);
+    gm_node *beta = gm_constant(g, NULL, (int[]){3}, 1, zeros);
+    gm_node *mean = gm_constant(g, NULL, (int[]){3}, 1, zeros);
+    gm_node *var = gm_constant(g, NULL, (int[]){3}, 1, ones);
     gm_node *h = gm_node_set_name(
-        gm_conv2d(g, x, gm_param(g, p, wi), NULL, 1, 0), "conv1");
+        gm_batch_norm(g, x, gamma, beta, mean, var, true, 0.1f, 1e-5f), "bn1");
     gm_node *y = gm_sum(g, gm_tanh(g, h), GM_AXIS_ALL);
     gm_node *dx = NULL;
     gm_error err = {0};
     cr_assert_neq(gm_grad(g, y, &x, 1, &dx, &err), GM_OK);
-    cr_assert(strstr(err.message, "op 'conv2d' (node 'conv1') has no "
+    cr_assert(strstr(err.message, "op 'batch_norm' (node 'bn1') has no "
                                   "gradient builder"),
               "%s", err.message);
     /* recorded in the graph, as a failing build call's error */
     cr_assert_not_null(gm_graph_error(g));
     cr_assert_neq(gm_graph_compile(g, NULL), GM_OK);
     gm_graph_free(g);
+}
+
+/* A convolution's weight gradient is not built as nodes: asked for it,
+ * gm_grad names the op, the node (by name, or by number) and the input;
+ * the input and bias gradients of the same node are built. */
+static void check_weight_error(bool transpose, const char *name,
+                               const char *want) {
+    gm_graph *g = gm_graph_create("critic");
+    gm_params *p = gm_params_create("D");
+    int wi = gm_params_add(p, "w", (int[]){2, 2, 3, 3}, 4, NULL);
+    int bi = gm_params_add(p, "b", (int[]){2}, 1, NULL);
+    gm_node *x = gm_input(g, "x", (int[]){1, 2, 5, 5}, 4);
+    gm_node *w = gm_param(g, p, wi), *b = gm_param(g, p, bi);
+    gm_node *h = transpose ? gm_conv_transpose2d(g, x, w, b, 2, 1)
+                           : gm_conv2d(g, x, w, b, 2, 1);
+    if (name) gm_node_set_name(h, name);
+    gm_node *y = gm_sum(g, gm_tanh(g, h), GM_AXIS_ALL);
+    gm_node *xb[2] = {x, b}, *d[2] = {NULL, NULL};
+    cr_assert_eq(gm_grad(g, y, xb, 2, d, NULL), GM_OK);
+    gm_node *dw = NULL;
+    gm_error err = {0};
+    cr_assert_eq(gm_grad(g, y, &w, 1, &dw, &err), GM_ERR_INVALID);
+    cr_assert(strstr(err.message, want), "%s", err.message);
+    cr_assert_not_null(gm_graph_error(g));
+    cr_assert_neq(gm_graph_compile(g, NULL), GM_OK);
+    gm_graph_free(g);
     gm_params_free(p);
+}
+
+Test(grad2_errors, a_convolutions_weight_gradient_is_named) {
+    check_weight_error(false, "c1",
+                       "conv2d (node 'c1'): the gradient with respect to its "
+                       "weights is not built as nodes yet");
+    check_weight_error(true, NULL,
+                       "conv_transpose2d (node #3): the gradient with respect "
+                       "to its weights is not built as nodes yet");
 }
 
 /* No path from x to y through ops that pass gradients: zeros, and no
@@ -618,6 +750,51 @@ Test(grad2_wgan_gp, penalty_gradient_matches_central_differences) {
             gm_sqrt(c.g, gm_sum(c.g, gm_square(c.g, dx), GM_AXIS_PER_ROW));
         gm_node *penalty = gm_mean(
             c.g, gm_square(c.g, gm_add_scalar(c.g, norm, -1.0f)), GM_AXIS_ALL);
+        GM_GRADCHECK_ASSERT(c.g, c.p, penalty, c.label, TOL);
+        case_end(&c);
+    }
+}
+
+/* A DCGAN-style convolutional critic on 1x8x8 images: conv2d 4x4 stride 2
+ * (with its bias) + leaky_relu, conv2d 3x3 + bias_channels + leaky_relu,
+ * flattened, affine to a score; the same penalty, its gradient with
+ * respect to every weight by the ordinary backward through the built
+ * input gradient (conv_transpose2d with output padding for the second
+ * convolution's stride 2 over 4 pixels), against central differences.
+ * Small weights and inputs and biases of 1 to 2 keep every
+ * pre-activation away from leaky_relu's kink, where the penalty jumps. */
+Test(grad2_wgan_gp, convolutional_critic_matches_central_differences) {
+    for (int via = 0; via < 2; via++) {
+        g2_case c;
+        case_begin(&c, "wgan_gp_conv", 0, via);
+        int rows = 3;
+        gm_node *w1 = param(&c, (int[]){4, 1, 4, 4}, 4, SMALL);
+        gm_node *b1 = param(&c, (int[]){4}, 1, BIG_BIAS);
+        gm_node *w2 = param(&c, (int[]){4, 4, 3, 3}, 4, (range){-0.1f, 0.1f, 0});
+        gm_node *b2 = param(&c, (int[]){4}, 1, BIG_BIAS);
+        gm_node *w3 = param(&c, (int[]){1, 16}, 2, ANY);
+        gm_node *b3 = param(&c, (int[]){1}, 1, ANY);
+        gm_shape xs;
+        gm_shape_make(&xs, (int[]){rows, 1, 8, 8}, 4);
+        gm_node *x_hat = fixed(&c, &xs, SMALL);
+        gm_node *h1 = gm_leaky_relu(
+            c.g, gm_conv2d(c.g, x_hat, w1, b1, 2, 1), 0.2f); /* [3,4,4,4] */
+        gm_node *h2 = gm_leaky_relu(
+            c.g, gm_bias_channels(c.g, gm_conv2d(c.g, h1, w2, NULL, 2, 1), b2),
+            0.2f); /* [3, 4, 2, 2] */
+        gm_node *d = gm_affine(
+            c.g, gm_reshape(c.g, h2, (int[]){rows, 16}, 2), w3, b3);
+        gm_node *dx = NULL;
+        gm_error err = {0};
+        cr_assert_eq(
+            gm_grad(c.g, gm_sum(c.g, d, GM_AXIS_ALL), &x_hat, 1, &dx, &err),
+            GM_OK, "%s", err.message);
+        gm_node *flat = gm_reshape(c.g, dx, (int[]){rows, 64}, 2);
+        gm_node *norm =
+            gm_sqrt(c.g, gm_sum(c.g, gm_square(c.g, flat), GM_AXIS_PER_ROW));
+        gm_node *penalty = gm_mean(
+            c.g, gm_square(c.g, gm_add_scalar(c.g, norm, -1.0f)), GM_AXIS_ALL);
+        cr_assert(graph_has_op(c.g, "conv_transpose2d"));
         GM_GRADCHECK_ASSERT(c.g, c.p, penalty, c.label, TOL);
         case_end(&c);
     }

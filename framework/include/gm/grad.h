@@ -22,7 +22,10 @@ GM_API_BEGIN
  * (gm_graph_freeze) do not matter here: only the graph's shape does.
  *
  * Every op on a path from an x to y must have a gradient builder;
- * otherwise the error names the op and the node. Errors are also
+ * otherwise the error names the op and the node. A builder may not build
+ * every input's gradient (conv2d's and conv_transpose2d's weights: an
+ * x that is a convolution's weight, or that one depends on); the error
+ * then names the op, the node and the input. Errors are also
  * recorded in g, as a failing build call's are. Allocates (it builds);
  * forward and backward of the compiled graph do not. */
 gm_status gm_grad(gm_graph *g, gm_node *y, gm_node *const *xs, int n,

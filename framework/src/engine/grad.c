@@ -45,10 +45,7 @@ static void visit(gm_node *n, gm_node **adj, const unsigned char *dep,
         if (!dep[in->id]) continue;
         if (!n->def->grad) {
             char label[GM_NAME_MAX + 16];
-            if (n->name[0])
-                snprintf(label, sizeof label, "'%s'", n->name);
-            else
-                snprintf(label, sizeof label, "#%d", n->id);
+            gm_grad_node_label(n, label, sizeof label);
             gm_graph_fail(g, GM_ERR_INVALID,
                           "gm_grad: op '%s' (node %s) has no gradient "
                           "builder: it cannot be differentiated inside a loss",

@@ -13,6 +13,7 @@
 
 #include "gm/ops.h"
 #include "engine/graph_internal.h"
+#include "grad_build.h"
 #include "simd/multiversion.h"
 #include "op_table.h"
 
@@ -359,6 +360,59 @@ static void conv2d_backward(gm_node *n) {
     }
 }
 
+/* ---- gradient builders ------------------------------------------------- */
+
+/* The adjoint `up` [N, C, ...] of an output with a per-channel bias,
+ * summed over all but the channel: the bias's gradient [C]. */
+static gm_node *sum_but_channels(gm_node *up) {
+    gm_graph *g = up->graph;
+    int batch = up->shape.dim[0], ch = up->shape.dim[1];
+    int plane = (int)(up->numel / ((size_t)batch * (size_t)ch));
+    gm_node *maps = gm_grad_as_shape(up, &(gm_shape){2, {batch * ch, plane}});
+    if (plane > 1) maps = gm_sum(g, maps, GM_AXIS_PER_ROW);
+    gm_node *per_channel = gm_sum(
+        g, gm_grad_as_shape(maps, &(gm_shape){2, {batch, ch}}), GM_AXIS_PER_COL);
+    return gm_grad_as_shape(per_channel, &(gm_shape){1, {ch}});
+}
+
+/* conv_transpose2d(up, weight) sized to `want` [N, C, H, W]: where the
+ * stride leaves the last rows or columns of a conv2d's input unread, the
+ * output padding adds them (their gradient is 0). */
+static gm_node *transpose_to(gm_node *up, gm_node *weight, int stride,
+                             int pad, const gm_shape *want) {
+    const gm_shape *w = &weight->shape;
+    int h = (up->shape.dim[2] - 1) * stride - 2 * pad + w->dim[2];
+    int wd = (up->shape.dim[3] - 1) * stride - 2 * pad + w->dim[3];
+    gm_node *in[2] = {up, weight};
+    float p[4] = {(float)stride, (float)pad, (float)(want->dim[2] - h),
+                  (float)(want->dim[3] - wd)};
+    return gm_node_new(up->graph, &gm_op_conv_transpose2d, in, 2, p, 4);
+}
+
+/* x: the transposed convolution of the adjoint with the same weight,
+ * stride and padding; bias: the adjoint summed per channel. */
+static gm_node *conv2d_grad(gm_node *n, int i, gm_node *up) {
+    switch (i) {
+    case 0:
+        return transpose_to(up, n->in[1], (int)n->p[0], (int)n->p[1],
+                            &n->in[0]->shape);
+    case 1: return gm_grad_not_built(n, "its weights");
+    default: return sum_but_channels(up);
+    }
+}
+
+/* x: the convolution of the adjoint with the same weight (its output has
+ * x's shape whatever the output padding); bias as conv2d's. */
+static gm_node *conv_transpose2d_grad(gm_node *n, int i, gm_node *up) {
+    switch (i) {
+    case 0:
+        return gm_conv2d(n->graph, up, n->in[1], NULL, (int)n->p[0],
+                         (int)n->p[1]);
+    case 1: return gm_grad_not_built(n, "its weights");
+    default: return sum_but_channels(up);
+    }
+}
+
 const gm_op_def gm_op_conv2d = {
     .name = "conv2d",
     .arity = -1,
@@ -367,6 +421,7 @@ const gm_op_def gm_op_conv2d = {
     .backward = conv2d_backward,
     .scratch = conv2d_scratch,
     .flags = GM_OP_OVERWRITES,
+    .grad = conv2d_grad,
 };
 
 /* ---- conv_transpose2d --------------------------------------------------- */
@@ -386,15 +441,28 @@ static conv_geometry conv_transpose2d_geometry(const gm_node *n) {
                            .ow = x->dim[3]};
 }
 
+/* p[2], p[3]: rows and columns added below and right of the output
+ * (PyTorch's output_padding), each below the stride. gm_conv_transpose2d
+ * leaves them 0; conv2d's gradient builder sets them where a stride
+ * leaves input pixels that no patch reads, so that its input gradient has
+ * the input's shape. The kernels take the output's size from the shape. */
 static gm_status conv_transpose2d_shape(const gm_node *n, gm_shape *out,
                                         gm_error *err) {
     gm_status st = check_operands(n, "[C_in, C_out, kH, kW]", 0, err);
     if (st != GM_OK) return st;
     const gm_shape *x = &n->in[0]->shape, *w = &n->in[1]->shape;
     int stride = (int)n->p[0], pad = (int)n->p[1];
-    int oh = (x->dim[2] - 1) * stride - 2 * pad + w->dim[2];
-    int ow = (x->dim[3] - 1) * stride - 2 * pad + w->dim[3];
+    int extra_h = (int)n->p[2], extra_w = (int)n->p[3];
     char sx[64], sw[64];
+    if (extra_h < 0 || extra_w < 0 || extra_h >= stride || extra_w >= stride)
+        return gm_error_set(err, GM_ERR_SHAPE,
+                            "conv_transpose2d: output padding %dx%d must be "
+                            "below the stride %d (x %s, weight %s)",
+                            extra_h, extra_w, stride,
+                            gm_shape_str(x, sx, sizeof sx),
+                            gm_shape_str(w, sw, sizeof sw));
+    int oh = (x->dim[2] - 1) * stride - 2 * pad + w->dim[2] + extra_h;
+    int ow = (x->dim[3] - 1) * stride - 2 * pad + w->dim[3] + extra_w;
     if (oh < 1 || ow < 1)
         return gm_error_set(err, GM_ERR_SHAPE,
                             "conv_transpose2d: padding %d leaves no output for "
@@ -478,6 +546,7 @@ const gm_op_def gm_op_conv_transpose2d = {
     .backward = conv_transpose2d_backward,
     .scratch = conv_transpose2d_scratch,
     .flags = GM_OP_OVERWRITES,
+    .grad = conv_transpose2d_grad,
 };
 
 static gm_node *conv_node(gm_graph *g, const gm_op_def *def, gm_node *x,
@@ -541,6 +610,11 @@ static void bias_channels_backward(gm_node *n) {
         x->grad[i] += n->grad[i];
 }
 
+static gm_node *bias_channels_grad(gm_node *n, int i, gm_node *up) {
+    (void)n;
+    return i == 0 ? up : sum_but_channels(up);
+}
+
 const gm_op_def gm_op_bias_channels = {
     .name = "bias_channels",
     .arity = 2,
@@ -548,6 +622,7 @@ const gm_op_def gm_op_bias_channels = {
     .forward = bias_channels_forward,
     .backward = bias_channels_backward,
     .flags = GM_OP_OVERWRITES,
+    .grad = bias_channels_grad,
 };
 
 gm_node *gm_bias_channels(gm_graph *g, gm_node *x, gm_node *bias) {

@@ -1,4 +1,5 @@
 /* Helpers for the ops' gradient builders. */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "gm/ops.h"
@@ -7,6 +8,22 @@
 gm_node *gm_grad_as_shape(gm_node *x, const gm_shape *s) {
     if (!x || gm_shape_equal(&x->shape, s)) return x;
     return gm_reshape(x->graph, x, s->dim, s->ndim);
+}
+
+void gm_grad_node_label(const gm_node *n, char *buf, size_t size) {
+    if (n->name[0])
+        snprintf(buf, size, "'%s'", n->name);
+    else
+        snprintf(buf, size, "#%d", n->id);
+}
+
+gm_node *gm_grad_not_built(gm_node *n, const char *what) {
+    char label[GM_NAME_MAX + 16];
+    gm_grad_node_label(n, label, sizeof label);
+    return gm_graph_fail(n->graph, GM_ERR_INVALID,
+                         "gm_grad: %s (node %s): the gradient with respect to "
+                         "%s is not built as nodes yet",
+                         n->def->name, label, what);
 }
 
 gm_node *gm_grad_zeros(gm_graph *g, const gm_shape *s) {

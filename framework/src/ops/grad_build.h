@@ -9,6 +9,14 @@
  * otherwise); NULL for NULL. */
 gm_node *gm_grad_as_shape(gm_node *x, const gm_shape *s);
 
+/* "'name'" or "#id": how gm_grad's errors name node n. */
+void gm_grad_node_label(const gm_node *n, char *buf, size_t size);
+
+/* For a builder whose op has no gradient as nodes with respect to one of
+ * its inputs (`what`, e.g. "its weights"): records in n's graph the error
+ * naming the op, the node and the input, and returns NULL. */
+gm_node *gm_grad_not_built(gm_node *n, const char *what);
+
 /* A zero constant of shape s in g. */
 gm_node *gm_grad_zeros(gm_graph *g, const gm_shape *s);
 
