@@ -47,17 +47,22 @@ static gm_node *half_sq_to(gm_graph *g, gm_node *s, float target) {
 static gm_node *sq_to_1(gm_graph *g, gm_node *s) { return half_sq_to(g, s, 1); }
 static gm_node *sq_to_0(gm_graph *g, gm_node *s) { return half_sq_to(g, s, 0); }
 
+/* wasserstein (Arjovsky et al.): the critic's raw score, E_fake[s] -
+ * E_real[s] for the critic, -E_fake[s] for the generator (+E_real[s] on
+ * real rows); needs a constraint on the critic (`penalty: wgan_gp`). */
 static const gm_adv_loss losses[] = {
     {"minimax", neg_log_d, neg_log_1_minus_d, log_1_minus_d, log_d, true},
     {"non_saturating", neg_log_d, neg_log_1_minus_d, neg_log_d,
      neg_log_1_minus_d, true},
     {"hinge", hinge_real, hinge_fake, minus_score, score, false},
     {"least_squares", sq_to_1, sq_to_0, sq_to_1, sq_to_0, false},
+    {"wasserstein", minus_score, score, minus_score, score, false},
 };
 #define N_LOSSES (sizeof losses / sizeof losses[0])
 
 const char *const gm_adv_loss_names[N_LOSSES + 1] = {
-    "minimax", "non_saturating", "hinge", "least_squares", NULL};
+    "minimax", "non_saturating", "hinge", "least_squares", "wasserstein",
+    NULL};
 
 const gm_adv_loss *gm_adv_loss_of(const gm_hparams *h) {
     const char *name = gm_hparams_choice(h, "loss");

@@ -23,7 +23,8 @@ typedef struct gm_adv_loss {
     bool logit;
 } gm_adv_loss;
 
-/* minimax, non_saturating, hinge, least_squares; NULL-terminated. */
+/* minimax, non_saturating, hinge, least_squares, wasserstein;
+ * NULL-terminated. */
 extern const char *const gm_adv_loss_names[];
 
 /* The row named by the model's `loss` hyperparameter. */
@@ -35,7 +36,8 @@ const gm_adv_loss *gm_adv_loss_of(const gm_hparams *h);
         .name = "loss", .type = GM_HP_CHOICE, .choices = gm_adv_loss_names,    \
         .def_choice = "non_saturating",                                        \
         .doc = "adversarial loss: minimax, non_saturating (-E[log D] for "     \
-               "the generator), hinge or least_squares"                        \
+               "the generator), hinge, least_squares or wasserstein (raw "     \
+               "critic scores)"                                                \
     }
 
 /* The discriminator's steps per step of the networks it judges (`doc`

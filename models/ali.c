@@ -15,6 +15,7 @@
 #include "adversarial_loss.h"
 #include "gan_parts.h"
 #include "gm/ops.h"
+#include "gradient_penalty.h"
 #include "latent_eval.h"
 #include "objectives.h"
 
@@ -32,6 +33,7 @@ static const gm_hparam_spec ali_hparams[] = {
     GM_ADV_D_LR_HPARAM,
     GM_ADV_G_LR_HPARAM("encoder and generator learning rate (0: the model's "
                        "lr)"),
+    GM_PENALTY_HPARAMS,
 };
 
 typedef struct ali_parts {
@@ -40,7 +42,9 @@ typedef struct ali_parts {
     const gm_adv_loss *loss;
 } ali_parts;
 
+/* The discriminator's inputs, the pairs, and its scores on them. */
 typedef struct ali_scores {
+    gm_node *real_pair, *fake_pair;
     gm_node *real, *fake;
 } ali_scores;
 
@@ -52,10 +56,13 @@ static ali_scores pair_scores(gm_graph *g, const ali_parts *p,
     gm_gaussian_code q = gm_gaussian_encode(g, &p->enc, x, "eps", ctx->noise);
     gm_node *z = gm_randn(g, "z", (int[]){b, latent}, 2, ctx->noise);
     gm_node *fake_x = gm_node_set_name(gm_net_forward(g, &p->gen, z), "fake");
-    gm_node *real_pair[2] = {x, q.z}, *fake_pair[2] = {fake_x, z};
-    return (ali_scores){
-        gm_net_forward(g, &p->disc, gm_concat_cols(g, real_pair, 2)),
-        gm_net_forward(g, &p->disc, gm_concat_cols(g, fake_pair, 2))};
+    gm_node *real_cols[2] = {x, q.z}, *fake_cols[2] = {fake_x, z};
+    ali_scores s;
+    s.real_pair = gm_concat_cols(g, real_cols, 2);
+    s.real = gm_net_forward(g, &p->disc, s.real_pair);
+    s.fake_pair = gm_concat_cols(g, fake_cols, 2);
+    s.fake = gm_net_forward(g, &p->disc, s.fake_pair);
+    return s;
 }
 
 static gm_status graph_failed(gm_graph *g, gm_error *err) {
@@ -86,6 +93,9 @@ static gm_status discriminator_phase(gm_model *m, const gm_build_ctx *ctx,
     gm_node *loss = gm_adv_discriminator_loss(
         g, p->loss, s.real, s.fake,
         (gm_adv_metric_names){"kl_data_model_disc", "kl_model_data_disc"});
+    /* The penalty on the joint input: pairs, interpolated as pairs. */
+    gm_critic_inputs critic = {&p->disc, s.real_pair, s.fake_pair, s.real};
+    loss = gm_add_gradient_penalty(g, h, &critic, ctx->noise, loss);
     gm_params *groups[1] = {p->discriminator};
     return add_phase(m, "discriminator", g, loss, groups, 1,
                      (int)gm_hparams_number(h, "d_steps"),
@@ -149,7 +159,8 @@ static const char *const ali_headline[] = {
     "d_score_fake"};
 
 static const gm_metric_info ali_metrics[] = {
-    GM_ADV_SCORE_METRICS, GM_ADV_KL_DISC_METRICS, GM_LATENT_EVAL_METRIC_ROWS};
+    GM_ADV_SCORE_METRICS, GM_ADV_KL_DISC_METRICS, GM_PENALTY_METRIC,
+    GM_LATENT_EVAL_METRIC_ROWS};
 
 const gm_objective gm_objective_ali = {
     .abi = GM_OBJECTIVE_ABI,

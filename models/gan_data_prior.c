@@ -212,7 +212,7 @@ static const char *const prior_headline[] = {
 
 /* the GAN's (gan_parts.h), and the data-prior term */
 static const gm_metric_info prior_metrics[] = {
-    GM_ADV_SCORE_METRICS, GM_ADV_KL_DISC_METRICS,
+    GM_ADV_SCORE_METRICS, GM_ADV_KL_DISC_METRICS, GM_PENALTY_METRIC,
     {"prior_kl", "the objective's loss", GM_BETTER_NEITHER}};
 
 const gm_objective gm_objective_gan_data_prior = {

@@ -6,7 +6,7 @@
 #include "gm/ops.h"
 
 const gm_metric_info gm_gan_metrics[GM_GAN_METRICS] = {
-    GM_ADV_SCORE_METRICS, GM_ADV_KL_DISC_METRICS};
+    GM_ADV_SCORE_METRICS, GM_ADV_KL_DISC_METRICS, GM_PENALTY_METRIC};
 
 const char *const gm_gan_roles[] = {"generator", "discriminator"};
 /* The generator maps z to x, the discriminator x to one logit. */
@@ -51,6 +51,9 @@ gm_status gm_gan_add_discriminator_phase(gm_model *m, const gm_build_ctx *ctx,
     gm_node *loss = gm_adv_discriminator_loss(
         g, p->loss, real_logit, fake_logit,
         (gm_adv_metric_names){"kl_data_model_disc", "kl_model_data_disc"});
+    gm_critic_inputs critic = {&p->disc, x, fake, real_logit};
+    loss = gm_add_gradient_penalty(g, &ctx->spec->params, &critic, ctx->noise,
+                                   loss);
     if (gm_graph_error(g)) return graph_failed(g, err);
     gm_params *groups[1] = {p->discriminator};
     gm_status s = gm_model_add_phase(m, "discriminator", g, loss, groups, 1,

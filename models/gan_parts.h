@@ -5,6 +5,7 @@
 
 #include "adversarial_loss.h"
 #include "gm/objective.h"
+#include "gradient_penalty.h"
 
 typedef struct gm_gan_parts {
     gm_params *generator, *discriminator;
@@ -13,18 +14,19 @@ typedef struct gm_gan_parts {
     int d_steps;
 } gm_gan_parts;
 
-/* Hyperparameters both GAN objectives take: loss, d_steps and the two
- * learning rates. */
+/* Hyperparameters both GAN objectives take: loss, d_steps, the two
+ * learning rates and the discriminator's gradient penalty. */
 #define GM_GAN_HPARAMS                                                         \
     GM_ADV_LOSS_HPARAM,                                                        \
         GM_ADV_D_STEPS_HPARAM("discriminator steps per generator step"),       \
         GM_ADV_D_LR_HPARAM,                                                    \
         GM_ADV_G_LR_HPARAM(                                                    \
-            "generator learning rate (0: the model's optimizer lr)")
+            "generator learning rate (0: the model's optimizer lr)"),          \
+        GM_PENALTY_HPARAMS
 
-/* The GAN's metrics: the discriminator's scores and its two KL
- * estimates (gan's whole gm_objective_schema.metrics). */
-#define GM_GAN_METRICS 6
+/* The GAN's metrics: the discriminator's scores, its two KL estimates and
+ * its gradient penalty (gan's whole gm_objective_schema.metrics). */
+#define GM_GAN_METRICS 7
 extern const gm_metric_info gm_gan_metrics[GM_GAN_METRICS];
 
 extern const char *const gm_gan_roles[];
@@ -40,7 +42,8 @@ gm_status gm_gan_networks(gm_model *m, const gm_build_ctx *ctx, gm_gan_parts *p,
 /* The discriminator's phase: the loss family's discriminator loss on data
  * and G(z), with its metrics (gm_adv_discriminator_loss) and, for a logit
  * loss, the density-ratio KL estimates kl_data_model_disc and
- * kl_model_data_disc. */
+ * kl_model_data_disc; plus the model's gradient penalty
+ * (gradient_penalty.h). */
 gm_status gm_gan_add_discriminator_phase(gm_model *m, const gm_build_ctx *ctx,
                                          const gm_gan_parts *p, gm_error *err);
 

@@ -29,4 +29,16 @@ design=$(grep -rIl --exclude-dir='build*' --exclude-dir=.git \
     --exclude=test_docs.sh 'DESIGN\.md' "$src" || true)
 [ -z "$design" ] || fail "these point to a DESIGN.md outside the repo: $design"
 
+# docs/plugins.md's gm_grad example is the code of
+# tests/plugins/penalty_plugin.c between its markers, which the suite
+# compiles and tests/test_plugin_api.c checks.
+quoted=$(awk '/^## A loss with a gradient in it/ { sec = 1 }
+    sec && /^```c$/ { inside = 1; next } inside && /^```$/ { exit }
+    inside' "$src/docs/plugins.md")
+marked=$(awk '/docs\/plugins.md: end/ { inside = 0 } inside;
+    /docs\/plugins.md: begin/ { inside = 1 }' \
+    "$src/tests/plugins/penalty_plugin.c")
+[ -n "$marked" ] && [ "$quoted" = "$marked" ] ||
+    fail "docs/plugins.md's gm_grad example differs from tests/plugins/penalty_plugin.c"
+
 echo "docs: README commands call build/gm, its make targets exist, no DESIGN.md"

@@ -216,7 +216,7 @@ Test(e2e, user_errors_exit_1_with_a_message, .init = make_dir,
     snprintf(path, sizeof path, "%s/bad.yaml", dir);
     write_text_file(path, tiny);
     rc = shell_run(out, sizeof out,
-                   "%s run %s --set models.gan.params.loss=wasserstein", GM,
+                   "%s run %s --set models.gan.params.loss=sinkhorn", GM,
                    path);
     cr_assert_eq(rc, 1, "%s", out);
     cr_assert(strstr(out, "models.gan.params.loss"), "%s", out);

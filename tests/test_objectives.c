@@ -519,6 +519,58 @@ Test(objective_values, gan_least_squares_matches_numpy) {
     gan_score_values("least_squares", 1.41367714, 1.10973531);
 }
 
+Test(objective_values, gan_wasserstein_matches_numpy) {
+    gan_score_values("wasserstein", 0.113256704, 0.48966497);
+}
+
+/* The gradient penalties at the default weight (10): WGAN-GP on
+ * interpolates with eps = (0.3, 0.8) per row, R1 on the data. */
+static void gan_penalty_values(const char *loss, const char *penalty,
+                               double want_penalty, double want_d) {
+    gm_registry *reg = gm_builtin_registry();
+    gm_model_spec spec = tiny_spec(reg, "gan", 1, 3, GM_ACT_TANH, 2);
+    set_choice(&spec, "loss", loss);
+    set_choice(&spec, "penalty", penalty);
+    gm_model *m = build(reg, &spec, NULL, 2, 4);
+    fill_fixture_params(m);
+    gm_graph *d = m->phases[0].graph;
+    set_input(d, "x", X);
+    gm_graph_forward(d);
+    set_input(d, "z", (const float[]){0.4f, -1.2f});
+    gm_error err = {0};
+    gm_node *eps = gm_graph_find(d, "penalty_eps", &err);
+    cr_assert_eq(eps != NULL, strcmp(penalty, "wgan_gp") == 0, "%s", penalty);
+    if (eps) set_input(d, "penalty_eps", (const float[]){0.3f, 0.8f});
+    gm_graph_hold_noise(d, true);
+    gm_graph_forward(d);
+    cr_assert_float_eq(metric(d, "gradient_penalty"), want_penalty, TOL, "%s",
+                       penalty);
+    cr_assert_float_eq(gm_node_scalar(m->phases[0].loss), want_d, TOL, "%s",
+                       penalty);
+    gm_model_free(m);
+    gm_registry_free(reg);
+}
+
+Test(objective_values, gan_wgan_gp_matches_numpy) {
+    gan_penalty_values("wasserstein", "wgan_gp", 7.0735609, 7.1868176);
+}
+
+Test(objective_values, gan_r1_matches_numpy) {
+    gan_penalty_values("non_saturating", "r1", 0.128431371, 1.64788127);
+}
+
+/* penalty: none (the default) adds no node: the graph is the one gm built
+ * before penalties existed. */
+Test(objective_values, gan_without_penalty_has_no_penalty_nodes) {
+    gm_registry *reg = gm_builtin_registry();
+    gm_model_spec spec = tiny_spec(reg, "gan", 1, 3, GM_ACT_TANH, 2);
+    gm_model *m = build(reg, &spec, NULL, 2, 4);
+    cr_assert_null(gm_graph_find(m->phases[0].graph, "gradient_penalty", NULL));
+    cr_assert_null(gm_graph_find(m->phases[0].graph, "penalty_eps", NULL));
+    gm_model_free(m);
+    gm_registry_free(reg);
+}
+
 /* ali's fixture: the VAE fixture's encoder and eps make the real pairs,
  * the GAN fixture's generator and z the fake ones. */
 static gm_model *ali_fixture(gm_registry *reg, const char *loss) {
@@ -682,11 +734,18 @@ static void check_phase_gradient(gm_phase *ph, const char *label) {
     }
 }
 
-static void gradient_through(const char *objective, const char *noise) {
+/* `penalty` (NULL: the default) with the wasserstein loss for wgan_gp. */
+static void gradient_through_with(const char *objective, const char *noise,
+                                  const char *penalty) {
     gm_registry *reg = gm_builtin_registry();
     gm_model_spec spec = tiny_spec(reg, objective, 2, 4, GM_ACT_TANH, 3);
     if (strcmp(objective, "vae_elbo") == 0 || strcmp(objective, "joint_kl") == 0)
         set_number(&spec, "sigma", 0.7);
+    if (penalty) {
+        set_choice(&spec, "penalty", penalty);
+        if (strcmp(penalty, "wgan_gp") == 0)
+            set_choice(&spec, "loss", "wasserstein");
+    }
     gm_model *m = build(reg, &spec, NULL, 2, 4);
     gm_rng r = gm_rng_stream(5, "x");
     for (int p = 0; p < m->n_phases; p++) {
@@ -710,6 +769,10 @@ static void gradient_through(const char *objective, const char *noise) {
     gm_registry_free(reg);
 }
 
+static void gradient_through(const char *objective, const char *noise) {
+    gradient_through_with(objective, noise, NULL);
+}
+
 Test(objective_gradients, vae_elbo) { gradient_through("vae_elbo", "eps"); }
 Test(objective_gradients, joint_kl) { gradient_through("joint_kl", "eps"); }
 Test(objective_gradients, gan) { gradient_through("gan", "z"); }
@@ -718,6 +781,19 @@ Test(objective_gradients, gan_data_prior) {
 }
 Test(objective_gradients, aae) { gradient_through("aae", "eps"); }
 Test(objective_gradients, ali) { gradient_through("ali", "z"); }
+/* Through the gradient penalties: the discriminator's loss contains its
+ * own input gradient (gm_grad), which backward differentiates again. */
+Test(objective_gradients, gan_wgan_gp) {
+    gradient_through_with("gan", "z", "wgan_gp");
+}
+Test(objective_gradients, gan_r1) { gradient_through_with("gan", "z", "r1"); }
+Test(objective_gradients, gan_data_prior_wgan_gp) {
+    gradient_through_with("gan_data_prior", "z", "wgan_gp");
+}
+Test(objective_gradients, ali_wgan_gp) {
+    gradient_through_with("ali", "z", "wgan_gp");
+}
+Test(objective_gradients, ali_r1) { gradient_through_with("ali", "z", "r1"); }
 
 /* ---- learning ---------------------------------------------------------- */
 
@@ -981,6 +1057,73 @@ Test(objective_values, gan_phases_have_their_own_learning_rates) {
     cr_assert_float_eq(gm_optim_config_of(m->phases[1].optims[0])->lr, 1e-4f,
                        1e-9);
     gm_model_free(m);
+    gm_registry_free(reg);
+}
+
+/* ---- a WGAN-GP on the ring --------------------------------------------- */
+
+static gm_dataset *ring_data(int modes, double std, long size);
+
+/* Modes of the ring d with at least `min_hits` of the n samples within 3
+ * std of their centre; *near the fraction of samples within 3 std of any. */
+static int modes_covered(const gm_dataset *d, int modes, double std,
+                         const float *samples, int n, int min_hits,
+                         double *near) {
+    int hits[16] = {0}, covered = 0, total = 0;
+    const float *c = gm_dataset_centers(d);
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < modes; k++) {
+            double dx = samples[2 * i] - c[2 * k],
+                   dy = samples[2 * i + 1] - c[2 * k + 1];
+            if (dx * dx + dy * dy < 9 * std * std) {
+                hits[k]++;
+                total++;
+            }
+        }
+    for (int k = 0; k < modes; k++) covered += hits[k] >= min_hits;
+    *near = (double)total / n;
+    return covered;
+}
+
+/* The critic's raw scores, kept Lipschitz by the gradient penalty, move
+ * the generator's samples from near the origin onto the ring's modes
+ * (all 8, two thirds of the samples within 3 std of one, in 3000 steps
+ * of the WGAN-GP paper's 5 critic steps and Adam (0.5, 0.9)). */
+Test(objective_learning, wgan_gp_covers_the_ring) {
+    enum { MODES = 8, SAMPLES = 1000, STEPS = 3000 };
+    const double std = 0.1;
+    gm_registry *reg = gm_builtin_registry();
+    gm_dataset *d = ring_data(MODES, std, 4000);
+    gm_model_spec spec = tiny_spec(reg, "gan", 2, 64, GM_ACT_RELU, 64);
+    for (int i = 0; i < 2; i++) /* 2 x 64 */
+        spec.networks[i].net = (gm_net_spec){
+            .hidden = {64, 64}, .n_hidden = 2, .activation = GM_ACT_RELU};
+    set_choice(&spec, "loss", "wasserstein");
+    set_choice(&spec, "penalty", "wgan_gp");
+    set_number(&spec, "d_steps", 5);
+    spec.train.optimizer.lr = 1e-3f;
+    spec.train.optimizer.beta1 = 0.5f;
+    spec.train.optimizer.beta2 = 0.9f;
+    gm_model *m = build(reg, &spec, d, 2, SAMPLES);
+    gm_error err = {0};
+    gm_batcher *b = gm_batcher_create(d, spec.train.batch_size,
+                                      gm_rng_stream(3, "batches"), &err);
+    cr_assert_not_null(b, "%s", err.message);
+    static float samples[2 * SAMPLES];
+    double near0, near1;
+    gm_model_sample(m, samples);
+    int before = modes_covered(d, MODES, std, samples, SAMPLES, 20, &near0);
+    for (long step = 1; step <= STEPS; step++)
+        cr_assert_eq(gm_model_train_step(m, step, next_batch, b, &err), GM_OK,
+                     "%s", err.message);
+    gm_model_sample(m, samples);
+    int after = modes_covered(d, MODES, std, samples, SAMPLES, 20, &near1);
+    cr_assert(after >= 6 && after > before && near1 > 0.4,
+              "modes covered %d -> %d, samples near a mode %g -> %g", before,
+              after, near0, near1);
+    gm_batcher_free(b);
+    gm_model_free(m);
+    gm_dataset_free(d);
     gm_registry_free(reg);
 }
 

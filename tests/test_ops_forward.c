@@ -500,6 +500,50 @@ Test(forward_random, randn_is_seeded_and_standard) {
     gm_graph_free(gs[1]);
 }
 
+/* The same parent seed gives the same draw; 4096 draws lie in [0, 1] and
+ * look uniform (mean within 0.02 of 1/2, variance within 0.01 of 1/12,
+ * each quarter of [0, 1] within 0.03 of a quarter of the draws); a held
+ * graph keeps its draw. */
+Test(forward_random, rand_uniform_is_seeded_uniform_and_held) {
+    float *draws[2];
+    gm_graph *gs[2];
+    for (int k = 0; k < 2; k++) {
+        gs[k] = gm_graph_create("rand_uniform");
+        gm_rng parent = gm_rng_stream(7, "noise");
+        gm_node *eps =
+            gm_rand_uniform(gs[k], "eps", (int[]){64, 64}, 2, &parent);
+        run(gs[k]);
+        draws[k] = gm_node_data(eps);
+    }
+    cr_assert_arr_eq(draws[0], draws[1], 4096 * sizeof(float));
+    double s = 0, s2 = 0;
+    int quarters[4] = {0};
+    for (int i = 0; i < 4096; i++) {
+        float u = draws[0][i];
+        cr_assert(u >= 0.0f && u <= 1.0f, "draw %d: %g", i, u);
+        s += u;
+        s2 += (double)u * u;
+        quarters[u < 1.0f ? (int)(u * 4) : 3]++;
+    }
+    double mean = s / 4096, var = s2 / 4096 - mean * mean;
+    cr_assert(fabs(mean - 0.5) < 0.02 && fabs(var - 1.0 / 12) < 0.01,
+              "mean %g var %g", mean, var);
+    for (int q = 0; q < 4; q++)
+        cr_assert(fabs(quarters[q] / 4096.0 - 0.25) < 0.03,
+                  "quarter %d holds %d of 4096 draws", q, quarters[q]);
+    float first[4096];
+    memcpy(first, draws[0], sizeof first);
+    gm_graph_forward(gs[0]);
+    cr_assert(memcmp(first, draws[0], sizeof first) != 0,
+              "a forward without hold must draw anew");
+    memcpy(first, draws[0], sizeof first);
+    gm_graph_hold_noise(gs[0], true);
+    gm_graph_forward(gs[0]);
+    cr_assert_arr_eq(draws[0], first, sizeof first);
+    gm_graph_free(gs[0]);
+    gm_graph_free(gs[1]);
+}
+
 /* ---- errors of the API ------------------------------------------------- */
 
 /* The build error names the op and both shapes; later ops return NULL

@@ -1345,6 +1345,24 @@ GRAD_TEST(randn, reparameterisation_per_column_logvar) {
     reparam_case(ROW);
 }
 
+/* x_hat = b + eps * (a - b), eps ~ U[0, 1] per row (a WGAN-GP
+ * interpolation between real rows a and fake rows b): only correct if eps
+ * is held across the checker's forwards. */
+GRAD_TEST(rand_uniform, interpolation_per_row) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, "rand_uniform/interpolation", t);
+        int rows = rand_dim(&c, 1, 5), cols = rand_dim(&c, 1, 6);
+        gm_node *a = leaf(&c, (int[]){rows, cols}, 2, ANY);
+        gm_node *b = leaf(&c, (int[]){rows, cols}, 2, ANY);
+        gm_rng noise = gm_rng_stream(13u + (uint64_t)t, "noise");
+        gm_node *eps = gm_rand_uniform(c.g, "eps", (int[]){rows, 1}, 2, &noise);
+        gm_node *x_hat = gm_add(c.g, b, gm_mul_bcast(c.g, eps, gm_sub(c.g, a, b)));
+        assert_shape(x_hat, (int[]){rows, cols}, 2);
+        case_check(&c, gm_square(c.g, x_hat), "rand_uniform", TOL);
+    }
+}
+
 /* ---- a whole small VAE loss -------------------------------------------- */
 
 GRAD_TEST(kl_normal_std, inside_a_vae_loss) {

@@ -514,6 +514,7 @@ static const struct {
     {"kl_normal_std", "a loss"},
     {"softmax_cross_entropy", "a loss"},
     {"randn", "a source of noise: it has no inputs to differentiate by"},
+    {"rand_uniform", "a source of noise, as randn"},
 };
 
 static bool listed(const char *const *names, size_t n, const char *op) {

@@ -667,3 +667,84 @@ Test(plugin_api, a_property_naming_an_undeclared_metric_is_refused) {
               "%s", err.message);
     gm_registry_free(r);
 }
+
+/* ---- a gradient penalty written in a plugin ----------------------------- */
+
+/* `objective` on a 2-D batch of 4 with 2 x 8 tanh networks, from the same
+ * seed: the same parameters and draws whichever objective builds them. */
+static gm_model *penalty_model(gm_registry *r, const char *objective,
+                               gm_error *err) {
+    const gm_objective *o = gm_registry_find(r, objective, NULL, err);
+    cr_assert_not_null(o, "%s", err->message);
+    gm_model_spec spec;
+    memset(&spec, 0, sizeof spec);
+    snprintf(spec.name, sizeof spec.name, "%s", objective);
+    snprintf(spec.objective, sizeof spec.objective, "%s", objective);
+    spec.latent_dim = 2;
+    spec.n_networks = 2;
+    for (int i = 0; i < 2; i++) {
+        snprintf(spec.networks[i].role, GM_NAME_MAX, "%s", o->schema.roles[i]);
+        spec.networks[i].net = (gm_net_spec){
+            .hidden = {8, 8}, .n_hidden = 2, .activation = GM_ACT_TANH};
+    }
+    gm_hparams_defaults(&spec.params, o->schema.hparams, o->schema.n_hparams);
+    for (int i = 0; i < spec.params.n; i++) {
+        if (strcmp(spec.params.item[i].name, "loss") == 0)
+            snprintf(spec.params.item[i].choice, GM_HPARAM_STR_MAX,
+                     "wasserstein");
+        if (strcmp(spec.params.item[i].name, "penalty") == 0)
+            snprintf(spec.params.item[i].choice, GM_HPARAM_STR_MAX, "wgan_gp");
+    }
+    spec.train.steps = 1;
+    spec.train.batch_size = 4;
+    spec.train.optimizer = gm_optim_defaults(GM_OPTIM_ADAM);
+    gm_rng init = gm_rng_stream(1, "init"), noise = gm_rng_stream(1, "noise");
+    gm_build_ctx ctx = {.spec = &spec,
+                        .data_dim = 2,
+                        .batch_size = 4,
+                        .sample_count = 4,
+                        .seed = 1,
+                        .init = &init,
+                        .noise = &noise};
+    gm_model *m = gm_model_create(o, &ctx, err);
+    cr_assert_not_null(m, "%s", err->message);
+    return m;
+}
+
+/* tests/plugins/penalty_plugin.c (docs/plugins.md quotes its penalty)
+ * writes WGAN-GP's penalty with gm_grad through the public API alone: its
+ * value and the critic's gradient through it are the built-in gan's with
+ * `loss: wasserstein, penalty: wgan_gp`. */
+Test(plugin_api, a_plugin_writes_the_builtin_gradient_penalty) {
+    gm_registry *r = gm_builtin_registry();
+    gm_error err = {0};
+    cr_assert_not_null(gm_registry_load(r, GM_PENALTY_PLUGIN, &err), "%s",
+                       err.message);
+    gm_model *models[2] = {penalty_model(r, "gan", &err),
+                           penalty_model(r, "plugin_wgan_gp", &err)};
+    const float x[8] = {0.5f, -1.0f, 1.5f, 0.25f, -0.3f, 0.9f, 2.0f, -1.7f};
+    double penalty[2];
+    float grad[2][256];
+    size_t n = 0;
+    for (int k = 0; k < 2; k++) {
+        gm_phase *d = &models[k]->phases[0];
+        cr_assert_str_eq(d->name, "discriminator");
+        memcpy(gm_node_data(gm_graph_find(d->graph, "x", &err)), x, sizeof x);
+        gm_params_zero_grad(d->groups[0]);
+        gm_graph_forward(d->graph);
+        cr_assert_eq(gm_graph_backward(d->graph, d->loss, NULL), GM_OK);
+        penalty[k] = gm_node_scalar(
+            gm_graph_find(d->graph, "gradient_penalty", &err));
+        n = gm_params_numel(d->groups[0]);
+        cr_assert_leq(n, 256u);
+        memcpy(grad[k], gm_params_grad(d->groups[0]), n * sizeof(float));
+    }
+    cr_assert_gt(penalty[0], 0.0);
+    cr_assert_float_eq(penalty[1], penalty[0], 1e-6 * penalty[0]);
+    for (size_t i = 0; i < n; i++)
+        cr_assert_float_eq(grad[1][i], grad[0][i], 1e-5f,
+                           "the critic's gradient, element %zu", i);
+    gm_model_free(models[0]);
+    gm_model_free(models[1]);
+    gm_registry_free(r);
+}

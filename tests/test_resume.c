@@ -76,14 +76,28 @@ static const char experiment[] =
     "      layers: [{linear: {out: 18}}, {reshape: [2, 3, 3]},\n"
     "               {conv2d: {out: 2, kernel: 2}}, batch_norm, leaky_relu,\n"
     "               flatten, linear]\n"
+    /* gradient penalties: gm_grad's nodes in the discriminator's graph,
+     * WGAN-GP's uniform draws (rand_uniform) */
+    "  wgan_gp:\n"
+    "    objective: gan\n"
+    "    generator: {hidden: [8]}\n"
+    "    discriminator: {hidden: [8]}\n"
+    "    params: {loss: wasserstein, penalty: wgan_gp, d_steps: 2}\n"
+    "  ali_r1:\n"
+    "    objective: ali\n"
+    "    encoder: {hidden: [8]}\n"
+    "    generator: {hidden: [8]}\n"
+    "    discriminator: {hidden: [8]}\n"
+    "    params: {penalty: r1, penalty_weight: 1}\n"
     /* no sampler: no samples or mode counts, labels in every batch */
     "  cls:\n"
     "    objective: classifier\n"
     "    classifier: {hidden: [8]}\n";
 
-static const char *const models[] = {"vae",    "ae",  "joint", "gan",  "prior",
-                                     "frozen", "aae", "ali",   "conv", "cls"};
-#define N_MODELS 10
+static const char *const models[] = {
+    "vae", "ae",   "joint", "gan",     "prior",  "frozen",
+    "aae", "ali",  "conv",  "wgan_gp", "ali_r1", "cls"};
+#define N_MODELS 12
 
 /* How a test trains an experiment: --jobs, --resume, --retry-failed,
  * --force, and where to stop (stop_model, or any model if NULL, at step

@@ -170,6 +170,12 @@ gm_node *gm_softmax_cross_entropy(gm_graph *g, gm_node *logits,
 gm_node *gm_randn(gm_graph *g, const char *name, const int *shape, int ndim,
                   gm_rng *parent);
 
+/* Uniform noise in [0, 1] (a float draw of U[0, 1) may round to 1), drawn
+ * and kept as gm_randn's: e.g. a WGAN-GP interpolation weight per row,
+ * x_hat = x_fake + eps * (x_real - x_fake) with eps [rows, 1]. */
+gm_node *gm_rand_uniform(gm_graph *g, const char *name, const int *shape,
+                         int ndim, gm_rng *parent);
+
 GM_API_END
 
 #endif

@@ -27,7 +27,8 @@
     X(reshape) X(detach)                                                      \
     /* loss.c, random.c */                                                    \
     X(bce_with_logits) X(gaussian_nll) X(gaussian_nll_fixed)                  \
-    X(kl_normal_std) X(softmax_cross_entropy) X(randn)
+    X(kl_normal_std) X(softmax_cross_entropy) X(randn)                        \
+    X(rand_uniform)
 
 #define GM_OP_DECLARE(name) extern const gm_op_def gm_op_##name;
 GM_OPS(GM_OP_DECLARE)

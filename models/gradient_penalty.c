@@ -1,0 +1,75 @@
+/* The gradient penalty table (gradient_penalty.h). */
+#include "gradient_penalty.h"
+
+#include <string.h>
+
+#include "gm/grad.h"
+#include "gm/ops.h"
+
+/* One penalty, before its weight: a [1] node of g. */
+typedef gm_node *(*penalty_fn)(gm_graph *g, const gm_critic_inputs *in,
+                               gm_rng *noise);
+
+/* d sum(score) / d at: each row's gradient of its own score, [rows, in]
+ * (the critic scores rows independently). */
+static gm_node *input_gradient(gm_graph *g, gm_node *score, gm_node *at) {
+    gm_node *dx = NULL;
+    gm_error err = {0};
+    gm_status s = gm_grad(g, gm_sum(g, score, GM_AXIS_ALL), &at, 1, &dx, &err);
+    return s == GM_OK ? dx : NULL; /* the error is recorded in g */
+}
+
+/* ||row||^2 per row: [rows, in] -> [rows, 1] */
+static gm_node *squared_norms(gm_graph *g, gm_node *x) {
+    return gm_sum(g, gm_square(g, x), GM_AXIS_PER_ROW);
+}
+
+/* Gulrajani et al. 2017: E[(||grad D(x_hat)||_2 - 1)^2], x_hat = eps x_real
+ * + (1 - eps) x_fake with eps ~ U[0, 1] per row. The norm's sqrt gets a
+ * 1e-12 under it, so that a row whose gradient is 0 (dead ReLUs) has a
+ * finite derivative. */
+static gm_node *wgan_gp(gm_graph *g, const gm_critic_inputs *in,
+                        gm_rng *noise) {
+    int rows = gm_node_shape(in->real)->dim[0];
+    gm_node *eps =
+        gm_rand_uniform(g, "penalty_eps", (int[]){rows, 1}, 2, noise);
+    gm_node *x_hat = gm_add(
+        g, in->fake, gm_mul_bcast(g, eps, gm_sub(g, in->real, in->fake)));
+    gm_node *dx = input_gradient(g, gm_net_forward(g, in->critic, x_hat), x_hat);
+    gm_node *norm = gm_sqrt(g, gm_add_scalar(g, squared_norms(g, dx), 1e-12f));
+    return gm_mean(g, gm_square(g, gm_add_scalar(g, norm, -1.0f)),
+                   GM_AXIS_ALL);
+}
+
+/* Mescheder et al. 2018: 1/2 E_real ||grad D(x)||^2 (the weight is gamma). */
+static gm_node *r1(gm_graph *g, const gm_critic_inputs *in, gm_rng *noise) {
+    (void)noise;
+    gm_node *dx = input_gradient(g, in->real_score, in->real);
+    return gm_scale(g, gm_mean(g, squared_norms(g, dx), GM_AXIS_ALL), 0.5f);
+}
+
+static const struct {
+    const char *name;
+    penalty_fn fn; /* NULL: no penalty */
+} penalties[] = {{"none", NULL}, {"wgan_gp", wgan_gp}, {"r1", r1}};
+#define N_PENALTIES (sizeof penalties / sizeof penalties[0])
+
+const char *const gm_penalty_names[N_PENALTIES + 1] = {"none", "wgan_gp", "r1",
+                                                       NULL};
+
+gm_node *gm_add_gradient_penalty(gm_graph *g, const gm_hparams *h,
+                                 const gm_critic_inputs *in, gm_rng *noise,
+                                 gm_node *loss) {
+    const char *name = gm_hparams_choice(h, "penalty");
+    penalty_fn fn = NULL;
+    for (size_t i = 0; i < N_PENALTIES; i++)
+        if (strcmp(penalties[i].name, name) == 0) fn = penalties[i].fn;
+    if (!fn) return loss;
+    gm_node *p = fn(g, in, noise);
+    if (!p) return NULL;
+    float weight = (float)gm_hparams_number(h, "penalty_weight");
+    p = gm_node_set_role(
+        gm_node_set_name(gm_scale(g, p, weight), "gradient_penalty"),
+        GM_ROLE_METRIC);
+    return gm_add(g, loss, p);
+}
