@@ -433,6 +433,91 @@ Test(resume, config_attrs_are_recorded_and_checked, .init = make_dir,
 
 /* A file stopped after it was created but before its runs were laid out
  * (a kill -9 then) has no models: resuming lays them out and trains. */
+/* The digest gm records beside a model's config (FNV-1a, 64 bits, in
+ * hexadecimal), for tests that write a config as an older gm did. */
+static void config_digest(const char *text, char hex[17]) {
+    uint64_t h = 14695981039346656037ull;
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    snprintf(hex, 17, "%016llx", (unsigned long long)h);
+}
+
+/* Rewrites model's config (and its digest) without the lines that start
+ * with `prefix`, as a gm that lacked those settings wrote it. */
+static void drop_config_lines(const char *path, const char *model,
+                              const char *prefix) {
+    char obj[64];
+    snprintf(obj, sizeof obj, "/models/%s", model);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t g = H5Gopen2(f, obj, H5P_DEFAULT);
+    hid_t a = H5Aopen(g, "config", H5P_DEFAULT);
+    hid_t t = H5Aget_type(a);
+    char *config = NULL;
+    cr_assert(f >= 0 && g >= 0 && a >= 0 && H5Aread(a, t, &config) >= 0);
+    char older[8192] = "";
+    size_t n = 0, dropped = 0;
+    for (const char *l = config; *l;) {
+        size_t len = strcspn(l, "\n") + (l[strcspn(l, "\n")] ? 1 : 0);
+        if (strncmp(l, prefix, strlen(prefix)) == 0)
+            dropped++;
+        else if (n + len < sizeof older)
+            memcpy(older + n, l, len), n += len;
+        l += len;
+    }
+    older[n] = '\0';
+    cr_assert_gt(dropped, 0, "no line %s in %s", prefix, config);
+    H5free_memory(config);
+    H5Tclose(t);
+    H5Aclose(a);
+    H5Gclose(g);
+    H5Fclose(f);
+    char hex[17];
+    config_digest(older, hex);
+    gm_error err = {0};
+    gm_runfile *w = gm_runfile_resume(path, &err);
+    cr_assert(w, "%s", err.message);
+    cr_assert_eq(gm_runfile_set_model_text(w, model, "config", older, &err),
+                 GM_OK, "%s", err.message);
+    cr_assert_eq(gm_runfile_set_model_text(w, model, "config_digest", hex,
+                                           &err),
+                 GM_OK, "%s", err.message);
+    cr_assert_eq(gm_runfile_close(w, &err), GM_OK, "%s", err.message);
+}
+
+/* A file of a gm before an objective had some hyperparameter (gan's
+ * penalty, added with issue 24) resumes when the experiment leaves it at
+ * its default: the runs computed what they compute now. */
+Test(resume, a_hyperparameter_added_since_resumes_at_its_default,
+     .init = make_dir, .fini = remove_dir) {
+    char path[128];
+    gm_error err = {0};
+    snprintf(path, sizeof path, "%s/older.h5", dir);
+    cr_assert_eq(train_guarded(path, false, "[1, 2]", "2.0", "2.0e-4", 12,
+                               &err),
+                 GM_INTERRUPTED, "%s", err.message);
+    drop_config_lines(path, "gan", "params.penalty");
+    cr_assert_eq(train_guarded(path, true, "[1, 2]", "2.0", "2.0e-4", 0, &err),
+                 GM_OK, "%s", err.message);
+}
+
+/* ... but not when the experiment sets it to another value than its
+ * default: the vae's sigma is 0.1, its default 1. */
+Test(resume, a_setting_the_checkpoints_lack_is_refused_off_its_default,
+     .init = make_dir, .fini = remove_dir) {
+    char path[128];
+    gm_error err = {0};
+    snprintf(path, sizeof path, "%s/older.h5", dir);
+    cr_assert_eq(train_guarded(path, false, "[1, 2]", "2.0", "2.0e-4", 12,
+                               &err),
+                 GM_INTERRUPTED, "%s", err.message);
+    drop_config_lines(path, "vae", "params.sigma=");
+    cr_assert_eq(train_guarded(path, true, "[1, 2]", "2.0", "2.0e-4", 0, &err),
+                 GM_ERR_INVALID);
+    cr_assert(strstr(err.message, "model 'vae': the stored experiment sets "
+                                  "params.sigma=0.1"),
+              "%s", err.message);
+}
+
 Test(resume, a_file_stopped_before_its_layout_resumes, .init = make_dir,
      .fini = remove_dir) {
     char path[128];

@@ -106,33 +106,47 @@ static void dataset(lines *t, const gm_dataset_spec *d) {
         d->size, d->path, d->test_path, d->key, d->seed);
 }
 
+static void params(lines *t, const gm_hparams *p) {
+    for (int i = 0; i < p->n; i++) {
+        char key[GM_HPARAM_STR_MAX + 16];
+        snprintf(key, sizeof key, "params.%s", p->item[i].name);
+        if (p->item[i].type == GM_HP_CHOICE)
+            add(t, "%s=%s\n", key, p->item[i].choice);
+        else if (p->item[i].type == GM_HP_BOOL)
+            add(t, "%s=%s\n", key, p->item[i].number != 0 ? "true" : "false");
+        else
+            number(t, key, p->item[i].number, false);
+    }
+}
+
+static char *text_of(lines *t) {
+    if (!t->failed) return t->buf;
+    free(t->buf);
+    return NULL;
+}
+
 char *gm_run_config_text(const gm_experiment *e, const gm_model_spec *m) {
     lines t = {0};
     add(&t, "objective=%s\nlatent_dim=%d\n", m->objective, m->latent_dim);
     for (int i = 0; i < m->n_networks; i++)
         network(&t, &m->networks[i]);
-    for (int i = 0; i < m->params.n; i++) {
-        char key[GM_HPARAM_STR_MAX + 16];
-        snprintf(key, sizeof key, "params.%s", m->params.item[i].name);
-        if (m->params.item[i].type == GM_HP_CHOICE)
-            add(&t, "%s=%s\n", key, m->params.item[i].choice);
-        else if (m->params.item[i].type == GM_HP_BOOL)
-            add(&t, "%s=%s\n", key,
-                m->params.item[i].number != 0 ? "true" : "false");
-        else
-            number(&t, key, m->params.item[i].number, false);
-    }
+    params(&t, &m->params);
     train(&t, &m->train);
     dataset(&t, &e->dataset);
     add(&t, "eval.every=%ld\neval.samples=%d\neval.held_out=%d\n",
         e->eval_every, e->eval_samples, e->eval_held_out);
     add(&t, "eval.classifier=%s\neval.classifier_model=%s\nblas_threads=%d\n",
         e->eval_classifier, e->eval_classifier_model, e->blas_threads);
-    if (t.failed) {
-        free(t.buf);
-        return NULL;
-    }
-    return t.buf;
+    return text_of(&t);
+}
+
+char *gm_run_config_param_defaults(const gm_hparam_spec *specs, int n) {
+    gm_hparams defaults;
+    gm_hparams_defaults(&defaults, specs, n);
+    lines t = {0};
+    params(&t, &defaults);
+    if (!t.buf && !t.failed) add(&t, "%s", ""); /* no parameters: "" */
+    return text_of(&t);
 }
 
 uint64_t gm_run_config_digest(const char *text) {
@@ -159,17 +173,42 @@ static bool next_line(const char **p, const char **key, int *key_len,
     return true;
 }
 
-bool gm_run_config_differs(const char *stored, const char *now, char *why,
-                           size_t n) {
+/* True if the line line[0..len) is one of the lines of text. */
+static bool has_line(const char *text, const char *line, size_t len) {
+    for (const char *l = text; *l;) {
+        if (strncmp(l, line, len) == 0 && (l[len] == '\n' || !l[len]))
+            return true;
+        const char *end = strchr(l, '\n');
+        if (!end) break;
+        l = end + 1;
+    }
+    return false;
+}
+
+bool gm_run_config_differs(const char *stored, const char *now,
+                           const char *defaults, char *why, size_t n) {
     const char *a = stored, *b = now;
     for (;;) {
         const char *ka = "", *va = "", *kb = "", *vb = "";
         int kla = 0, vla = 0, klb = 0, vlb = 0;
-        bool has_a = next_line(&a, &ka, &kla, &va, &vla);
-        bool has_b = next_line(&b, &kb, &klb, &vb, &vlb);
+        const char *next_a = a, *next_b = b;
+        bool has_a = next_line(&next_a, &ka, &kla, &va, &vla);
+        bool has_b = next_line(&next_b, &kb, &klb, &vb, &vlb);
         if (!has_a && !has_b) return false;
-        if (has_a && has_b && kla == klb && memcmp(ka, kb, (size_t)kla) == 0) {
-            if (vla == vlb && memcmp(va, vb, (size_t)vla) == 0) continue;
+        bool same_key =
+            has_a && has_b && kla == klb && memcmp(ka, kb, (size_t)kla) == 0;
+        if (same_key && vla == vlb && memcmp(va, vb, (size_t)vla) == 0) {
+            a = next_a, b = next_b;
+            continue;
+        }
+        /* A hyperparameter this gm has and the checkpoints' gm had not,
+         * at its default: the runs computed what they compute now. */
+        if (!same_key && has_b && defaults &&
+            has_line(defaults, kb, (size_t)(vb + vlb - kb))) {
+            b = next_b;
+            continue;
+        }
+        if (same_key) {
             snprintf(why, n,
                      "%.*s is %.*s in the stored experiment but the "
                      "checkpoints were trained with %.*s",

@@ -519,8 +519,9 @@ static gm_status check_runs(const gm_experiment *e,
  * steps had. A model of a file of a gm before this check passes if none of
  * its runs has begun (plan_resume then records its settings). */
 static gm_status check_config(const char *path, const char *name,
-                              const char *now, const char *stored,
-                              const char *digest, bool begun, gm_error *err) {
+                              const char *now, const char *defaults,
+                              const char *stored, const char *digest,
+                              bool begun, gm_error *err) {
     if (!stored && !begun) return GM_OK;
     if (!stored)
         return gm_error_set(err, GM_ERR_INVALID,
@@ -537,7 +538,7 @@ static gm_status check_config(const char *path, const char *name,
                             "%s: model '%s': attribute 'config' does not "
                             "match its config_digest (edited?)",
                             path, name);
-    if (gm_run_config_differs(stored, now, why, sizeof why))
+    if (gm_run_config_differs(stored, now, defaults, why, sizeof why))
         return gm_error_set(err, GM_ERR_INVALID, "%s: model '%s': %s", path,
                             name, why);
     return GM_OK;
@@ -545,7 +546,7 @@ static gm_status check_config(const char *path, const char *name,
 
 /* check_config for every model (the file's are the experiment's, in
  * order: check_runs). */
-static gm_status check_configs(const gm_experiment *e,
+static gm_status check_configs(const gm_experiment *e, gm_registry *reg,
                                const gm_runfile_index *idx, gm_error *err) {
     if (idx->n_models == 0) return GM_OK; /* not laid out: nothing trained */
     static const char *const attrs[] = {"config", "config_digest"};
@@ -558,14 +559,25 @@ static gm_status check_configs(const gm_experiment *e,
         s = gm_error_set(err, GM_ERR_STATE, "%s: the models changed while "
                          "being read", e->out);
     for (int m = 0; s == GM_OK && m < e->n_models; m++) {
-        char *now = gm_run_config_text(e, &e->models[m]);
+        const gm_model_spec *spec = &e->models[m];
+        const gm_objective *o =
+            gm_registry_find(reg, spec->objective, spec->plugin, err);
+        if (!o) {
+            s = err->status;
+            break;
+        }
+        char *now = gm_run_config_text(e, spec);
+        char *defaults = gm_run_config_param_defaults(o->schema.hparams,
+                                                      o->schema.n_hparams);
         bool begun = false;
         for (int k = 0; k < idx->models[m].n_seeds; k++)
             begun |= idx->models[m].seeds[k].begun;
-        s = now ? check_config(e->out, e->models[m].name, now, stored[m],
+        s = now && defaults
+                ? check_config(e->out, spec->name, now, defaults, stored[m],
                                digests[m], begun, err)
                 : gm_error_set(err, GM_ERR_NOMEM, "out of memory");
         free(now);
+        free(defaults);
     }
     gm_runfile_texts_free(stored, n_stored);
     gm_runfile_texts_free(digests, n_stored);
@@ -575,12 +587,12 @@ static gm_status check_configs(const gm_experiment *e,
 /* Before the file is opened for writing, so that a refused resume leaves
  * it as it was: its runs and settings are the stored experiment's. */
 static gm_status check_stored_experiment(const gm_experiment *e,
-                                         gm_error *err) {
+                                         gm_registry *reg, gm_error *err) {
     gm_runfile_index idx;
     gm_status s = gm_runfile_list_models(e->out, &idx, err);
     if (s != GM_OK) return s;
     s = check_runs(e, &idx, err);
-    if (s == GM_OK) s = check_configs(e, &idx, err);
+    if (s == GM_OK) s = check_configs(e, reg, &idx, err);
     gm_runfile_index_clear(&idx);
     return s;
 }
@@ -729,7 +741,7 @@ gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
         }
     }
     bool resume = opts && opts->resume;
-    if (s == GM_OK && resume) s = check_stored_experiment(e, err);
+    if (s == GM_OK && resume) s = check_stored_experiment(e, reg, err);
     if (s == GM_OK) {
         t.file = resume ? gm_runfile_resume(e->out, err)
                         : gm_runfile_create(e->out,
