@@ -343,6 +343,24 @@ static const gm_objective ordered = {
     .build = ordered_build,
 };
 
+/* Builds model `spec` of objective o for 2-D data in batches of 4, one
+ * Adam step, seed 1; NULL with err set if it cannot be built. */
+static gm_model *build_small(const gm_objective *o, gm_model_spec *spec,
+                             gm_error *err) {
+    spec->train.steps = 1;
+    spec->train.batch_size = 4;
+    spec->train.optimizer = gm_optim_defaults(GM_OPTIM_ADAM);
+    gm_rng init = gm_rng_stream(1, "init"), noise = gm_rng_stream(1, "noise");
+    gm_build_ctx ctx = {.spec = spec,
+                        .data_dim = 2,
+                        .batch_size = 4,
+                        .sample_count = 4,
+                        .seed = 1,
+                        .init = &init,
+                        .noise = &noise};
+    return gm_model_create(o, &ctx, err);
+}
+
 /* The model `ordered` with its phases in `order`; NULL with err set if it
  * cannot be built. */
 static gm_model *ordered_model(const char *order, gm_error *err) {
@@ -357,18 +375,7 @@ static gm_model *ordered_model(const char *order, gm_error *err) {
         (gm_net_spec){.hidden = {4}, .n_hidden = 1, .activation = GM_ACT_RELU};
     gm_hparams_defaults(&spec.params, order_hparams, 1);
     snprintf(spec.params.item[0].choice, GM_HPARAM_STR_MAX, "%s", order);
-    spec.train.steps = 1;
-    spec.train.batch_size = 4;
-    spec.train.optimizer = gm_optim_defaults(GM_OPTIM_ADAM);
-    gm_rng init = gm_rng_stream(1, "init"), noise = gm_rng_stream(1, "noise");
-    gm_build_ctx ctx = {.spec = &spec,
-                        .data_dim = 2,
-                        .batch_size = 4,
-                        .sample_count = 4,
-                        .seed = 1,
-                        .init = &init,
-                        .noise = &noise};
-    return gm_model_create(&ordered, &ctx, err);
+    return build_small(&ordered, &spec, err);
 }
 
 /* One step's hook calls, joined by spaces. */
@@ -695,18 +702,7 @@ static gm_model *penalty_model(gm_registry *r, const char *objective,
         if (strcmp(spec.params.item[i].name, "penalty") == 0)
             snprintf(spec.params.item[i].choice, GM_HPARAM_STR_MAX, "wgan_gp");
     }
-    spec.train.steps = 1;
-    spec.train.batch_size = 4;
-    spec.train.optimizer = gm_optim_defaults(GM_OPTIM_ADAM);
-    gm_rng init = gm_rng_stream(1, "init"), noise = gm_rng_stream(1, "noise");
-    gm_build_ctx ctx = {.spec = &spec,
-                        .data_dim = 2,
-                        .batch_size = 4,
-                        .sample_count = 4,
-                        .seed = 1,
-                        .init = &init,
-                        .noise = &noise};
-    gm_model *m = gm_model_create(o, &ctx, err);
+    gm_model *m = build_small(o, &spec, err);
     cr_assert_not_null(m, "%s", err->message);
     return m;
 }

@@ -484,35 +484,35 @@ static void drop_config_lines(const char *path, const char *model,
     cr_assert_eq(gm_runfile_close(w, &err), GM_OK, "%s", err.message);
 }
 
+/* Stops the guarded experiment at step 12, drops model's config lines
+ * that start with `prefix` (as a gm without those settings wrote them)
+ * and resumes it. */
+static gm_status resume_without(const char *model, const char *prefix,
+                                gm_error *err) {
+    char path[128];
+    snprintf(path, sizeof path, "%s/older.h5", dir);
+    cr_assert_eq(train_guarded(path, false, "[1, 2]", "2.0", "2.0e-4", 12, err),
+                 GM_INTERRUPTED, "%s", err->message);
+    drop_config_lines(path, model, prefix);
+    return train_guarded(path, true, "[1, 2]", "2.0", "2.0e-4", 0, err);
+}
+
 /* A file of a gm before an objective had some hyperparameter (gan's
  * penalty, added with issue 24) resumes when the experiment leaves it at
  * its default: the runs computed what they compute now. */
 Test(resume, a_hyperparameter_added_since_resumes_at_its_default,
      .init = make_dir, .fini = remove_dir) {
-    char path[128];
     gm_error err = {0};
-    snprintf(path, sizeof path, "%s/older.h5", dir);
-    cr_assert_eq(train_guarded(path, false, "[1, 2]", "2.0", "2.0e-4", 12,
-                               &err),
-                 GM_INTERRUPTED, "%s", err.message);
-    drop_config_lines(path, "gan", "params.penalty");
-    cr_assert_eq(train_guarded(path, true, "[1, 2]", "2.0", "2.0e-4", 0, &err),
-                 GM_OK, "%s", err.message);
+    cr_assert_eq(resume_without("gan", "params.penalty", &err), GM_OK, "%s",
+                 err.message);
 }
 
 /* ... but not when the experiment sets it to another value than its
  * default: the vae's sigma is 0.1, its default 1. */
 Test(resume, a_setting_the_checkpoints_lack_is_refused_off_its_default,
      .init = make_dir, .fini = remove_dir) {
-    char path[128];
     gm_error err = {0};
-    snprintf(path, sizeof path, "%s/older.h5", dir);
-    cr_assert_eq(train_guarded(path, false, "[1, 2]", "2.0", "2.0e-4", 12,
-                               &err),
-                 GM_INTERRUPTED, "%s", err.message);
-    drop_config_lines(path, "vae", "params.sigma=");
-    cr_assert_eq(train_guarded(path, true, "[1, 2]", "2.0", "2.0e-4", 0, &err),
-                 GM_ERR_INVALID);
+    cr_assert_eq(resume_without("vae", "params.sigma=", &err), GM_ERR_INVALID);
     cr_assert(strstr(err.message, "model 'vae': the stored experiment sets "
                                   "params.sigma=0.1"),
               "%s", err.message);
