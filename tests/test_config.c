@@ -1747,6 +1747,10 @@ static const invalid_case invalid_cases[] = {
      IMG_DISC "        - {conv2d: {out: 3}}\n",
      {0}, "x.yaml:9:20: models.gan.discriminator.layers[0].conv2d.kernel",
      "missing required key"},
+    {"convolution without its arguments", /* found by fuzz_config_load */
+     IMG_DISC "        - conv2d\n",
+     {0}, "x.yaml:9:11: models.gan.discriminator.layers[0].conv2d.out",
+     "missing required key"},
     {"layer list over the parameter limit",
      IMG_DISC "        - {linear: {out: 16000000}}\n        - linear\n",
      {0}, "x.yaml:9:11: models.gan.discriminator.layers[0]",

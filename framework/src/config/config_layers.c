@@ -17,15 +17,16 @@
 #include "config/config_internal.h"
 #include "nn/layer_kinds.h"
 
-/* One argument, as its row in the table of layer kinds describes it. */
+/* One argument, as its row in the table of layer kinds describes it;
+ * a missing required one is reported at `at` (the layer). */
 static gm_status layer_arg(const gm_cfg *c, const gm_ynode *args,
-                           const char *path, const gm_layer_arg *a,
-                           gm_layer_spec *out) {
+                           const gm_ynode *at, const char *path,
+                           const gm_layer_arg *a, gm_layer_spec *out) {
     char p[GM_CFG_PATH_MAX];
     const gm_ynode *v = NULL;
     if (a->required) {
-        gm_status st =
-            gm_cfg_require(c, args, args, path, a->key, p, sizeof p, &v);
+        gm_status st = gm_cfg_require(c, args, args ? args : at, path, a->key,
+                                      p, sizeof p, &v);
         if (st != GM_OK) return st;
     } else {
         v = gm_cfg_get(args, path, a->key, p, sizeof p);
@@ -68,10 +69,11 @@ static gm_status shape_arg(const gm_cfg *c, const gm_ynode *v, const char *path,
     return GM_OK;
 }
 
-/* The arguments `args` (a mapping, or NULL for none) of a layer of kind
- * out->kind at `path`. */
+/* The arguments `args` (a mapping, or NULL for none) of the layer `at`,
+ * of kind out->kind, at `path`. */
 static gm_status layer_args(const gm_cfg *c, const gm_ynode *args,
-                            const char *path, gm_layer_spec *out) {
+                            const gm_ynode *at, const char *path,
+                            gm_layer_spec *out) {
     const gm_layer_kind_desc *k = gm_layer_kind_desc_of(out->kind);
     const char *keys[GM_LAYER_ARGS_MAX];
     int n = 0;
@@ -86,7 +88,7 @@ static gm_status layer_args(const gm_cfg *c, const gm_ynode *args,
         return gm_cfg_fail_unknown(c, args, bad, path, keys, n,
                                    n ? NULL : hint);
     for (int i = 0; i < n; i++) {
-        gm_status st = layer_arg(c, args, path, &k->args[i], out);
+        gm_status st = layer_arg(c, args, at, path, &k->args[i], out);
         if (st != GM_OK) return st;
     }
     return GM_OK;
@@ -125,7 +127,7 @@ static gm_status layer(const gm_cfg *c, const gm_ynode *item, const char *path,
     if (gm_layer_kind_desc_of(out->kind)->takes_shape)
         return shape_arg(c, args ? args : item, p, out);
     st = gm_cfg_map(c, args, p, &args);
-    return st == GM_OK ? layer_args(c, args, p, out) : st;
+    return st == GM_OK ? layer_args(c, args, item, p, out) : st;
 }
 
 gm_status gm_cfg_layers(const gm_cfg *c, const gm_ynode *v, const char *path,
