@@ -48,14 +48,20 @@ static gm_node *r1(gm_graph *g, const gm_critic_inputs *in, gm_rng *noise) {
     return gm_scale(g, gm_mean(g, squared_norms(g, dx), GM_AXIS_ALL), 0.5f);
 }
 
+/* Every penalty once, X(name, fn) with fn NULL for none: the table and
+ * the `penalty` hyperparameter's choices come from this list. */
+#define PENALTIES(X) X(none, NULL) X(wgan_gp, wgan_gp) X(r1, r1)
+
+#define PENALTY_ROW(name, fn) {#name, fn},
 static const struct {
     const char *name;
     penalty_fn fn; /* NULL: no penalty */
-} penalties[] = {{"none", NULL}, {"wgan_gp", wgan_gp}, {"r1", r1}};
+} penalties[] = {PENALTIES(PENALTY_ROW)};
 #define N_PENALTIES (sizeof penalties / sizeof penalties[0])
 
-const char *const gm_penalty_names[N_PENALTIES + 1] = {"none", "wgan_gp", "r1",
-                                                       NULL};
+#define PENALTY_NAME(name, fn) #name,
+const char *const gm_penalty_names[N_PENALTIES + 1] = {PENALTIES(PENALTY_NAME)
+                                                           NULL};
 
 gm_node *gm_add_gradient_penalty(gm_graph *g, const gm_hparams *h,
                                  const gm_critic_inputs *in, gm_rng *noise,
