@@ -1086,11 +1086,13 @@ static int modes_covered(const gm_dataset *d, int modes, double std,
 }
 
 /* The critic's raw scores, kept Lipschitz by the gradient penalty, move
- * the generator's samples from near the origin onto the ring's modes
- * (all 8, two thirds of the samples within 3 std of one, in 3000 steps
- * of the WGAN-GP paper's 5 critic steps and Adam (0.5, 0.9)). */
+ * the generator's samples from near the origin onto the ring's modes, in
+ * 5000 steps of the WGAN-GP paper's 5 critic steps and Adam (0.5, 0.9).
+ * At 3000 steps this held with OpenBLAS's Haswell kernels but not with
+ * its SkylakeX or Cooperlake ones (rounding moves the trajectory); 4000
+ * to 6000 steps pass with all three. */
 Test(objective_learning, wgan_gp_covers_the_ring) {
-    enum { MODES = 8, SAMPLES = 1000, STEPS = 3000 };
+    enum { MODES = 8, SAMPLES = 1000, STEPS = 5000 };
     const double std = 0.1;
     gm_registry *reg = gm_builtin_registry();
     gm_dataset *d = ring_data(MODES, std, 4000);
