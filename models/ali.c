@@ -94,7 +94,11 @@ static gm_status discriminator_phase(gm_model *m, const gm_build_ctx *ctx,
         g, p->loss, s.real, s.fake,
         (gm_adv_metric_names){"kl_data_model_disc", "kl_model_data_disc"});
     /* The penalty on the joint input: pairs, interpolated as pairs. */
-    gm_critic_inputs critic = {&p->disc, s.real_pair, s.fake_pair, s.real};
+    gm_critic_inputs critic = {.critic = &p->disc,
+                               .real = s.real_pair,
+                               .fake = s.fake_pair,
+                               .real_score = s.real,
+                               .fake_score = s.fake};
     loss = gm_add_gradient_penalty(g, h, &critic, ctx->noise, loss);
     gm_params *groups[1] = {p->discriminator};
     return add_phase(m, "discriminator", g, loss, groups, 1,

@@ -51,7 +51,11 @@ gm_status gm_gan_add_discriminator_phase(gm_model *m, const gm_build_ctx *ctx,
     gm_node *loss = gm_adv_discriminator_loss(
         g, p->loss, real_logit, fake_logit,
         (gm_adv_metric_names){"kl_data_model_disc", "kl_model_data_disc"});
-    gm_critic_inputs critic = {&p->disc, x, fake, real_logit};
+    gm_critic_inputs critic = {.critic = &p->disc,
+                               .real = x,
+                               .fake = fake,
+                               .real_score = real_logit,
+                               .fake_score = fake_logit};
     loss = gm_add_gradient_penalty(g, &ctx->spec->params, &critic, ctx->noise,
                                    loss);
     if (gm_graph_error(g)) return graph_failed(g, err);

@@ -9,11 +9,11 @@
 
 #include "gm/objective.h"
 
-/* none, wgan_gp, r1; NULL-terminated. */
+/* none, wgan_gp, r1, r2, dragan; NULL-terminated. */
 extern const char *const gm_penalty_names[];
 
-/* The hyperparameters: which penalty and its weight (the WGAN-GP paper's
- * lambda, R1's gamma; 10 in both papers). */
+/* The hyperparameters: which penalty and its weight (the WGAN-GP and
+ * DRAGAN papers' lambda, R1's and R2's gamma; 10 in all of them). */
 #define GM_PENALTY_HPARAMS                                                     \
     {.name = "penalty",                                                        \
      .type = GM_HP_CHOICE,                                                     \
@@ -21,10 +21,13 @@ extern const char *const gm_penalty_names[];
      .def_choice = "none",                                                     \
      .doc = "gradient penalty on the discriminator: none, wgan_gp "            \
             "(lambda E[(||grad D(x_hat)|| - 1)^2] on interpolates of real "    \
-            "and fake rows) or r1 (gamma/2 E||grad D(x_real)||^2)"},           \
+            "and fake rows), r1 (gamma/2 E||grad D(x_real)||^2), r2 (the "     \
+            "same on fake rows) or dragan (wgan_gp's term on perturbed "       \
+            "real rows)"},                                                     \
     {                                                                          \
         .name = "penalty_weight", .type = GM_HP_FLOAT, .def = 10, .min = 0,    \
-        .max = 1e6, .doc = "the penalty's lambda (wgan_gp) or gamma (r1)"      \
+        .max = 1e6,                                                            \
+        .doc = "the penalty's lambda (wgan_gp, dragan) or gamma (r1, r2)"      \
     }
 
 /* The metric a penalty logs (its value as it enters the discriminator's
@@ -33,11 +36,12 @@ extern const char *const gm_penalty_names[];
     { "gradient_penalty", "the objective's loss", GM_BETTER_NEITHER }
 
 /* What a penalty sees of the discriminator's graph: the critic, its input
- * rows on both sides and its scores on the real ones. */
+ * rows on both sides and its scores on them. */
 typedef struct gm_critic_inputs {
     const gm_net *critic;
     gm_node *real, *fake; /* [rows, in] */
     gm_node *real_score;  /* critic(real), [rows, 1] */
+    gm_node *fake_score;  /* critic(fake), [rows, 1] */
 } gm_critic_inputs;
 
 /* loss plus the model's penalty (`loss` itself for none), the penalty

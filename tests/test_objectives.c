@@ -524,7 +524,8 @@ Test(objective_values, gan_wasserstein_matches_numpy) {
 }
 
 /* The gradient penalties at the default weight (10): WGAN-GP on
- * interpolates with eps = (0.3, 0.8) per row, R1 on the data. */
+ * interpolates with eps = (0.3, 0.8) per row, R1 on the data, R2 on G(z),
+ * DRAGAN on the data perturbed by u (per element) and alpha (per row). */
 static void gan_penalty_values(const char *loss, const char *penalty,
                                double want_penalty, double want_d) {
     gm_registry *reg = gm_builtin_registry();
@@ -537,10 +538,15 @@ static void gan_penalty_values(const char *loss, const char *penalty,
     set_input(d, "x", X);
     gm_graph_forward(d);
     set_input(d, "z", (const float[]){0.4f, -1.2f});
-    gm_error err = {0};
-    gm_node *eps = gm_graph_find(d, "penalty_eps", &err);
-    cr_assert_eq(eps != NULL, strcmp(penalty, "wgan_gp") == 0, "%s", penalty);
-    if (eps) set_input(d, "penalty_eps", (const float[]){0.3f, 0.8f});
+    bool wgan_gp = strcmp(penalty, "wgan_gp") == 0;
+    bool dragan = strcmp(penalty, "dragan") == 0;
+    cr_assert_eq(gm_graph_find(d, "penalty_eps", NULL) != NULL, wgan_gp);
+    cr_assert_eq(gm_graph_find(d, "penalty_u", NULL) != NULL, dragan);
+    if (wgan_gp) set_input(d, "penalty_eps", (const float[]){0.3f, 0.8f});
+    if (dragan) {
+        set_input(d, "penalty_u", (const float[]){0.2f, 0.9f, 0.6f, 0.1f});
+        set_input(d, "penalty_alpha", (const float[]){0.7f, 0.4f});
+    }
     gm_graph_hold_noise(d, true);
     gm_graph_forward(d);
     cr_assert_float_eq(metric(d, "gradient_penalty"), want_penalty, TOL, "%s",
@@ -557,6 +563,14 @@ Test(objective_values, gan_wgan_gp_matches_numpy) {
 
 Test(objective_values, gan_r1_matches_numpy) {
     gan_penalty_values("non_saturating", "r1", 0.128431371, 1.64788127);
+}
+
+Test(objective_values, gan_r2_matches_numpy) {
+    gan_penalty_values("non_saturating", "r2", 0.172149483, 1.69159938);
+}
+
+Test(objective_values, gan_dragan_matches_numpy) {
+    gan_penalty_values("non_saturating", "dragan", 7.28863137, 8.80808127);
 }
 
 /* penalty: none (the default) adds no node: the graph is the one gm built
@@ -787,6 +801,10 @@ Test(objective_gradients, gan_wgan_gp) {
     gradient_through_with("gan", "z", "wgan_gp");
 }
 Test(objective_gradients, gan_r1) { gradient_through_with("gan", "z", "r1"); }
+Test(objective_gradients, gan_r2) { gradient_through_with("gan", "z", "r2"); }
+Test(objective_gradients, gan_dragan) {
+    gradient_through_with("gan", "z", "dragan");
+}
 Test(objective_gradients, gan_data_prior_wgan_gp) {
     gradient_through_with("gan_data_prior", "z", "wgan_gp");
 }
