@@ -59,7 +59,9 @@ static gm_node *batch_std(gm_graph *g, gm_node *x) {
 /* Kodali et al. 2017 (DRAGAN): the same norm around the data only, at
  * x_hat = x + alpha * 0.5 std(x) u with u ~ U[0, 1] per element and alpha
  * ~ U[0, 1] per row, the perturbation of the authors' code (the paper's
- * text writes Gaussian noise; the code is what its results come from). */
+ * text writes Gaussian noise; the code is what its results come from).
+ * Like every row here it penalises the critic's score, the logit for the
+ * logit losses, where that code penalises the probability sigmoid(s). */
 static gm_node *dragan(gm_graph *g, const gm_critic_inputs *in, gm_rng *noise) {
     const gm_shape *s = gm_node_shape(in->real);
     int rows = s->dim[0], cols = s->dim[1];

@@ -507,7 +507,8 @@ static const char *const STOP_GRADIENT[] = {"detach", "step"};
 static const struct {
     const char *op, *why;
 } WITHOUT_BUILDER[] = {
-    {"batch_norm", "the batch statistics' second derivative: not yet"},
+    {"batch_norm", "rows coupled by the batch statistics: per-row "
+                   "input-gradient penalties are undefined with it"},
     {"bce_with_logits", "a loss: the last op of a graph, not inside a critic"},
     {"gaussian_nll", "a loss"},
     {"gaussian_nll_fixed", "a loss"},
