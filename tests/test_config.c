@@ -1232,6 +1232,11 @@ static const invalid_case invalid_cases[] = {
      HEAD "train:\n  steps: 10\n  optimizer:\n    lerning_rate: 0.1\n" MODELS_VAE,
      {0}, "x.yaml:6:5: train.optimizer.lerning_rate",
      "unknown key \"lerning_rate\", did you mean \"lr\"?"},
+    {"Keras's name for RMSprop's alpha",
+     HEAD "train:\n  steps: 10\n  optimizer: {name: rmsprop, rho: 0.9}\n"
+     MODELS_VAE,
+     {0}, "x.yaml:5:30: train.optimizer.rho",
+     "unknown key \"rho\", did you mean \"alpha\"?"},
     {"unknown top-level key",
      "experiment: x\ndataest: {name: ring}\n" TRAIN MODELS_VAE,
      {0}, "x.yaml:2:1: dataest",
