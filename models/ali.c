@@ -18,6 +18,7 @@
 #include "gradient_penalty.h"
 #include "latent_eval.h"
 #include "objectives.h"
+#include "weight_clip.h"
 
 static const char *const ali_roles[] = {"encoder", "generator",
                                         "discriminator"};
@@ -34,6 +35,7 @@ static const gm_hparam_spec ali_hparams[] = {
     GM_ADV_G_LR_HPARAM("encoder and generator learning rate (0: the model's "
                        "lr)"),
     GM_PENALTY_HPARAMS,
+    GM_WEIGHT_CLIP_HPARAM,
 };
 
 typedef struct ali_parts {
@@ -101,9 +103,11 @@ static gm_status discriminator_phase(gm_model *m, const gm_build_ctx *ctx,
                                .fake_score = s.fake};
     loss = gm_add_gradient_penalty(g, h, &critic, ctx->noise, loss);
     gm_params *groups[1] = {p->discriminator};
-    return add_phase(m, "discriminator", g, loss, groups, 1,
-                     (int)gm_hparams_number(h, "d_steps"),
-                     gm_hparams_number(h, "d_lr"), err);
+    gm_status st = add_phase(m, "discriminator", g, loss, groups, 1,
+                             (int)gm_hparams_number(h, "d_steps"),
+                             gm_hparams_number(h, "d_lr"), err);
+    return st == GM_OK ? gm_weight_clip_phase(m, h, "discriminator", err)
+                       : st;
 }
 
 static gm_status generator_phase(gm_model *m, const gm_build_ctx *ctx,

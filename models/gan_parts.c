@@ -65,6 +65,8 @@ gm_status gm_gan_add_discriminator_phase(gm_model *m, const gm_build_ctx *ctx,
     double lr = gm_hparams_number(&ctx->spec->params, "d_lr");
     if (s == GM_OK && lr > 0)
         s = gm_model_set_phase_lr(m, "discriminator", (float)lr, err);
+    if (s == GM_OK)
+        s = gm_weight_clip_phase(m, &ctx->spec->params, "discriminator", err);
     return s;
 }
 

@@ -6,6 +6,7 @@
 #include "adversarial_loss.h"
 #include "gm/objective.h"
 #include "gradient_penalty.h"
+#include "weight_clip.h"
 
 typedef struct gm_gan_parts {
     gm_params *generator, *discriminator;
@@ -15,14 +16,15 @@ typedef struct gm_gan_parts {
 } gm_gan_parts;
 
 /* Hyperparameters both GAN objectives take: loss, d_steps, the two
- * learning rates and the discriminator's gradient penalty. */
+ * learning rates, the discriminator's gradient penalty and its weight
+ * clipping. */
 #define GM_GAN_HPARAMS                                                         \
     GM_ADV_LOSS_HPARAM,                                                        \
         GM_ADV_D_STEPS_HPARAM("discriminator steps per generator step"),       \
         GM_ADV_D_LR_HPARAM,                                                    \
         GM_ADV_G_LR_HPARAM(                                                    \
             "generator learning rate (0: the model's optimizer lr)"),          \
-        GM_PENALTY_HPARAMS
+        GM_PENALTY_HPARAMS, GM_WEIGHT_CLIP_HPARAM
 
 /* The GAN's metrics: the discriminator's scores, its two KL estimates and
  * its gradient penalty (gan's whole gm_objective_schema.metrics). */
@@ -43,7 +45,7 @@ gm_status gm_gan_networks(gm_model *m, const gm_build_ctx *ctx, gm_gan_parts *p,
  * and G(z), with its metrics (gm_adv_discriminator_loss) and, for a logit
  * loss, the density-ratio KL estimates kl_data_model_disc and
  * kl_model_data_disc; plus the model's gradient penalty
- * (gradient_penalty.h). */
+ * (gradient_penalty.h) and weight clipping (weight_clip.h). */
 gm_status gm_gan_add_discriminator_phase(gm_model *m, const gm_build_ctx *ctx,
                                          const gm_gan_parts *p, gm_error *err);
 

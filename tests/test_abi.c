@@ -10,7 +10,7 @@
 #include "gm/objective.h"
 #include "gm/op.h"
 
-#define RECORDED_ABI 6
+#define RECORDED_ABI 7
 
 typedef struct layout {
     const char *what;
@@ -63,8 +63,9 @@ static const layout layouts[] = {
     OFFSET(gm_role_network, net, 32),
     SIZE(gm_train_spec, 48),
     OFFSET(gm_train_spec, optimizer, 12),
-    SIZE(gm_optim_config, 32),
+    SIZE(gm_optim_config, 36),
     OFFSET(gm_optim_config, clip_norm, 28),
+    OFFSET(gm_optim_config, alpha, 32),
     SIZE(gm_hparam_spec, 64),
     OFFSET(gm_hparam_spec, type, 8),
     OFFSET(gm_hparam_spec, def, 16),
@@ -114,7 +115,7 @@ static const layout layouts[] = {
     VALUE(GM_ACT_COUNT, 7),
     VALUE(GM_LAYER_FLATTEN, 11),
     VALUE(GM_LAYER_KIND_COUNT, 12),
-    VALUE(GM_OPTIM_KIND_COUNT, 3),
+    VALUE(GM_OPTIM_KIND_COUNT, 4),
     VALUE(GM_BETTER_LOWER, 2),
     VALUE(GM_HP_CHOICE, 3),
 };

@@ -317,6 +317,32 @@ Test(config_valid, per_model_optimizer_kind_takes_its_defaults) {
     gm_experiment_clear(&e);
 }
 
+/* The original WGAN's optimizer: RMSprop with its alpha, the rest at
+ * torch's defaults. */
+Test(config_valid, rmsprop_takes_alpha) {
+    static const char doc[] =
+        "experiment: x\n"
+        "dataset: {name: ring}\n"
+        "train: {steps: 10, optimizer: {name: rmsprop, lr: 5.0e-5}}\n"
+        "models:\n"
+        "  wgan:\n"
+        "    objective: gan\n"
+        "    train: {optimizer: {alpha: 0.9}}\n"
+        "  plain: {objective: gan}\n";
+    gm_experiment e;
+    load_ok(&e, doc, NULL, 0);
+    gm_optim_config rms = gm_optim_defaults(GM_OPTIM_RMSPROP);
+    const gm_optim_config *w = &model(&e, "wgan")->train.optimizer;
+    const gm_optim_config *p = &model(&e, "plain")->train.optimizer;
+    cr_assert(w->kind == GM_OPTIM_RMSPROP && p->kind == GM_OPTIM_RMSPROP);
+    ASSERT_FLOAT_EQ(w->lr, 5.0e-5f);
+    ASSERT_FLOAT_EQ(w->alpha, 0.9f);
+    cr_assert_eq(p->alpha, rms.alpha);
+    cr_assert_eq(w->eps, rms.eps);
+    cr_assert_eq(w->momentum, 0.0f);
+    gm_experiment_clear(&e);
+}
+
 Test(config_valid, steps_per_model_only) {
     static const char doc[] = "experiment: x\n"
                               "dataset: {name: ring}\n"
@@ -1206,6 +1232,11 @@ static const invalid_case invalid_cases[] = {
      HEAD "train:\n  steps: 10\n  optimizer:\n    lerning_rate: 0.1\n" MODELS_VAE,
      {0}, "x.yaml:6:5: train.optimizer.lerning_rate",
      "unknown key \"lerning_rate\", did you mean \"lr\"?"},
+    {"Keras's name for RMSprop's alpha",
+     HEAD "train:\n  steps: 10\n  optimizer: {name: rmsprop, rho: 0.9}\n"
+     MODELS_VAE,
+     {0}, "x.yaml:5:30: train.optimizer.rho",
+     "unknown key \"rho\", did you mean \"alpha\"?"},
     {"unknown top-level key",
      "experiment: x\ndataest: {name: ring}\n" TRAIN MODELS_VAE,
      {0}, "x.yaml:2:1: dataest",
@@ -1265,6 +1296,11 @@ static const invalid_case invalid_cases[] = {
      HEAD "train:\n  steps: 10\n  optimizer: {beta1: 1.0}\n" MODELS_VAE,
      {0}, "x.yaml:5:22: train.optimizer.beta1",
      "must be in [0, 1), got 1.0"},
+    {"rmsprop's alpha in [0, 1)",
+     HEAD "train:\n  steps: 10\n  optimizer: {name: rmsprop, alpha: 1.5}\n"
+     MODELS_VAE,
+     {0}, "x.yaml:5:37: train.optimizer.alpha",
+     "must be in [0, 1), got 1.5"},
     {"positive range",
      "experiment: x\ndataset: {name: ring, std: -0.1}\n" TRAIN MODELS_VAE,
      {0}, "x.yaml:2:28: dataset.std",
@@ -1506,9 +1542,9 @@ static const invalid_case invalid_cases[] = {
      {0}, "x.yaml:5:19: train.optimizer.lr",
      "must be > 0, got 1e-60"},
     {"unknown optimizer",
-     HEAD "train:\n  steps: 10\n  optimizer: {name: rmsprop}\n" MODELS_VAE,
+     HEAD "train:\n  steps: 10\n  optimizer: {name: adagrad}\n" MODELS_VAE,
      {0}, "x.yaml:5:21: train.optimizer.name",
-     "expected one of sgd, adam, adamw, got \"rmsprop\""},
+     "expected one of sgd, adam, adamw, rmsprop, got \"adagrad\""},
     {"eval range",
      HEAD TRAIN "eval: {every: 0}\n" MODELS_VAE,
      {0}, "x.yaml:4:15: eval.every",

@@ -170,6 +170,11 @@ Test(optim, bad_settings_are_errors) {
     c.momentum = -0.1f;
     cr_assert_null(gm_optim_create(p, &c, &err));
     cr_assert(strstr(err.message, "momentum"), "%s", err.message);
+    c = gm_optim_defaults(GM_OPTIM_RMSPROP);
+    c.alpha = 1.0f;
+    cr_assert_null(gm_optim_create(p, &c, &err));
+    cr_assert(strstr(err.message, "alpha must be in [0, 1)"), "%s",
+              err.message);
     gm_params_free(p);
 }
 
@@ -177,7 +182,9 @@ Test(optim, names_parse) {
     gm_optim_kind k;
     cr_assert(gm_optim_kind_parse("adamw", &k));
     cr_assert_eq(k, GM_OPTIM_ADAMW);
-    cr_assert_not(gm_optim_kind_parse("rmsprop", &k));
+    cr_assert(gm_optim_kind_parse("rmsprop", &k));
+    cr_assert_eq(k, GM_OPTIM_RMSPROP);
+    cr_assert_not(gm_optim_kind_parse("adagrad", &k));
     cr_assert_str_eq(gm_optim_kind_name(GM_OPTIM_SGD), "sgd");
 }
 
@@ -215,4 +222,124 @@ Test(optim, adam_fused_norm_matches_the_separate_pass) {
     gm_optim_free(op);
     gm_params_free(fused);
     gm_params_free(plain);
+}
+
+/* ---- RMSprop ----------------------------------------------------------- */
+
+/* Two weights (1, -0.25) and four gradients, as
+ * tests/fixtures/optim_reference.py gives them to torch.optim.RMSprop. */
+static const float rms_grads[4][2] = {
+    {0.5f, -3.0f}, {-1.0f, 0.0f}, {0.25f, 1e-3f}, {2.0f, -0.5f}};
+
+static gm_params *two_weights(void) {
+    gm_params *p = gm_params_create("p");
+    gm_params_add(p, "w", (int[]){2}, 1, NULL);
+    gm_params_data(p)[0] = 1.0f;
+    gm_params_data(p)[1] = -0.25f;
+    return p;
+}
+
+static void rms_steps(gm_optim *o, gm_params *p, int from, int to) {
+    for (int t = from; t < to; t++) {
+        memcpy(gm_params_grad(p), rms_grads[t], sizeof rms_grads[t]);
+        gm_optim_step(o);
+    }
+}
+
+/* torch.optim.RMSprop's parameters, square_avg and momentum_buffer after
+ * the four steps (float32; tests/fixtures/optim_reference.py prints
+ * them). gm follows torch's order of operations, but its alpha is a
+ * float: 1 - 0.99f is 0.01 less 9.5e-7 of it, where torch's 1 - 0.99 in
+ * double rounds to 0.01, hence the relative tolerance of 2e-6. */
+static void rmsprop_matches_torch(gm_optim_config c, const double w[2],
+                                  const double sq[2], const double buf[2]) {
+    gm_params *p = two_weights();
+    gm_optim *o = gm_optim_create(p, &c, NULL);
+    cr_assert_not_null(o);
+    rms_steps(o, p, 0, 4);
+    for (int i = 0; i < 2; i++) {
+        cr_assert_float_eq(gm_params_data(p)[i], w[i], 2e-6 * fabs(w[i]),
+                           "w[%d] %.9g, torch's %.9g", i, gm_params_data(p)[i],
+                           w[i]);
+        cr_assert_float_eq(gm_optim_state(o, 1)[i], sq[i], 2e-6 * sq[i],
+                           "square_avg[%d] %.9g, torch's %.9g", i,
+                           gm_optim_state(o, 1)[i], sq[i]);
+        if (buf)
+            cr_assert_float_eq(gm_optim_state(o, 0)[i], buf[i],
+                               2e-6 * fabs(buf[i]), "momentum[%d]", i);
+    }
+    cr_assert_eq(gm_optim_state(o, 0) != NULL, buf != NULL,
+                 "a momentum buffer only with momentum");
+    gm_optim_free(o);
+    gm_params_free(p);
+}
+
+Test(optim, rmsprop_defaults_match_torch) {
+    gm_optim_config c = gm_optim_defaults(GM_OPTIM_RMSPROP);
+    cr_assert(c.lr == 1e-2f && c.alpha == 0.99f && c.eps == 1e-8f &&
+              c.momentum == 0.0f && c.weight_decay == 0.0f);
+    rmsprop_matches_torch(c, (const double[]){0.880583704, -0.133350968},
+                          (const double[]){0.0528454967, 0.0898269117}, NULL);
+}
+
+Test(optim, rmsprop_weight_decay_matches_torch) {
+    gm_optim_config c = gm_optim_defaults(GM_OPTIM_RMSPROP);
+    c.alpha = 0.9f;
+    c.weight_decay = 0.1f;
+    rmsprop_matches_torch(c, (const double[]){0.956353962, -0.211633116},
+                          (const double[]){0.543672621, 0.694384634}, NULL);
+}
+
+Test(optim, rmsprop_momentum_matches_torch) {
+    gm_optim_config c = gm_optim_defaults(GM_OPTIM_RMSPROP);
+    c.alpha = 0.9f;
+    c.weight_decay = 0.1f;
+    c.momentum = 0.9f;
+    rmsprop_matches_torch(c, (const double[]){0.915834844, -0.134001464},
+                          (const double[]){0.542239428, 0.693811357},
+                          (const double[]){3.90570307, -2.96349216});
+}
+
+/* The original WGAN's setting (Arjovsky et al.: lr 5e-5). */
+Test(optim, rmsprop_wgan_setting_matches_torch) {
+    gm_optim_config c = gm_optim_defaults(GM_OPTIM_RMSPROP);
+    c.lr = 5e-5f;
+    rmsprop_matches_torch(c, (const double[]){0.99940294, -0.249416754},
+                          (const double[]){0.0528454967, 0.0898269117}, NULL);
+}
+
+/* Saved after two steps and loaded into a fresh optimizer over a copy of
+ * the weights, RMSprop goes on as the one never stopped, bit for bit;
+ * its records are square_avg and momentum. */
+Test(optim, rmsprop_state_round_trip) {
+    gm_optim_config c = gm_optim_defaults(GM_OPTIM_RMSPROP);
+    c.momentum = 0.5f;
+    gm_params *p = two_weights(), *q = two_weights();
+    gm_optim *o = gm_optim_create(p, &c, NULL);
+    rms_steps(o, p, 0, 2);
+    gm_state *s = gm_state_create();
+    gm_error err = {0};
+    cr_assert_eq(gm_optim_save_state(o, s, "optim/p", &err), GM_OK, "%s",
+                 err.message);
+    gm_state_record r;
+    cr_assert(gm_state_find(s, "optim/p/square_avg", &r) && r.count == 2);
+    cr_assert(gm_state_find(s, "optim/p/momentum", &r) && r.count == 2);
+    memcpy(gm_params_data(q), gm_params_data(p), 2 * sizeof(float));
+    gm_optim *back = gm_optim_create(q, &c, NULL);
+    cr_assert_eq(gm_optim_load_state(back, s, "optim/p", &err), GM_OK, "%s",
+                 err.message);
+    cr_assert_eq(gm_optim_step_count(back), 2);
+    rms_steps(o, p, 2, 4);
+    rms_steps(back, q, 2, 4);
+    cr_assert(memcmp(gm_params_data(p), gm_params_data(q), 2 * sizeof(float)) ==
+              0);
+    for (int slot = 0; slot < 2; slot++)
+        cr_assert(memcmp(gm_optim_state(o, slot), gm_optim_state(back, slot),
+                         2 * sizeof(float)) == 0,
+                  "slot %d", slot);
+    gm_state_free(s);
+    gm_optim_free(o);
+    gm_optim_free(back);
+    gm_params_free(p);
+    gm_params_free(q);
 }

@@ -1,7 +1,7 @@
 /* gm_optim_backward_step, which updates each view during backward, against
  * the plain way (gm_graph_backward, then gm_optim_step over each whole
  * group): parameters, gradients and optimizer state bit for bit (memcmp),
- * for SGD, Adam and AdamW, on two groups trained over two phases, with a
+ * for SGD, Adam, AdamW and RMSprop, on two groups trained over two phases, with a
  * view no loss reaches in one phase, a group frozen in the other, and
  * clipping on one group. And a gradient that is not finite still stops
  * the trainer, naming the step and the group. */
@@ -188,6 +188,13 @@ Test(optim_backward, adamw_matches_the_separate_pass) {
 
 Test(optim_backward, sgd_matches_the_separate_pass) {
     gm_optim_config c = config(GM_OPTIM_SGD), m = c;
+    m.momentum = 0.9f;
+    compare(&m, &c);
+}
+
+/* RMSprop with momentum on the trunk, without on the head. */
+Test(optim_backward, rmsprop_matches_the_separate_pass) {
+    gm_optim_config c = config(GM_OPTIM_RMSPROP), m = c;
     m.momentum = 0.9f;
     compare(&m, &c);
 }

@@ -95,15 +95,24 @@ static const char experiment[] =
     "    generator: {hidden: [8]}\n"
     "    discriminator: {hidden: [8]}\n"
     "    params: {penalty: dragan}\n"
+    /* the original WGAN: weight clipping and RMSprop (with momentum, so
+     * that both of its state buffers resume) */
+    "  wgan_clip:\n"
+    "    objective: gan\n"
+    "    generator: {hidden: [8]}\n"
+    "    discriminator: {hidden: [8]}\n"
+    "    params: {loss: wasserstein, clip: 0.05, d_steps: 2}\n"
+    "    train: {optimizer: {name: rmsprop, lr: 1.0e-3, momentum: 0.5}}\n"
     /* no sampler: no samples or mode counts, labels in every batch */
     "  cls:\n"
     "    objective: classifier\n"
     "    classifier: {hidden: [8]}\n";
 
 static const char *const models[] = {
-    "vae", "ae",   "joint",   "gan",    "prior",  "frozen", "aae",
-    "ali", "conv", "wgan_gp", "ali_r1", "dragan", "cls"};
-#define N_MODELS 13
+    "vae",     "ae",     "joint",     "gan",    "prior",  "frozen",
+    "aae",     "ali",    "conv",      "wgan_gp", "ali_r1", "dragan",
+    "wgan_clip", "cls"};
+#define N_MODELS 14
 
 /* How a test trains an experiment: --jobs, --resume, --retry-failed,
  * --force, and where to stop (stop_model, or any model if NULL, at step
@@ -511,6 +520,49 @@ Test(resume, a_hyperparameter_added_since_resumes_at_its_default,
     gm_error err = {0};
     cr_assert_eq(resume_without("gan", "params.penalty", &err), GM_OK, "%s",
                  err.message);
+}
+
+/* ... as does one from before `clip` (the weight clipping, issue 24). */
+Test(resume, a_file_from_before_weight_clipping_resumes, .init = make_dir,
+     .fini = remove_dir) {
+    gm_error err = {0};
+    cr_assert_eq(resume_without("gan", "params.clip=", &err), GM_OK, "%s",
+                 err.message);
+}
+
+/* RMSprop's alpha is recorded in the settings of RMSprop's runs alone:
+ * the settings of the other optimizers' runs, and so their digests, are
+ * what they were before RMSprop. */
+Test(resume, only_rmsprop_runs_record_alpha, .init = make_dir,
+     .fini = remove_dir) {
+    static const char text[] =
+        "experiment: alpha\n"
+        "dataset: {name: ring, modes: 4, size: 256}\n"
+        "train: {steps: 2, batch_size: 16}\n"
+        "eval: {every: 2, samples: 16}\n"
+        "models:\n"
+        "  adam: {objective: gan}\n"
+        "  rmsprop:\n"
+        "    objective: gan\n"
+        "    train: {optimizer: {name: rmsprop, alpha: 0.9}}\n";
+    char path[128];
+    gm_error err = {0};
+    snprintf(path, sizeof path, "%s/alpha.h5", dir);
+    cr_assert_eq(train_text(text, "alpha.yaml", path, (train_how){.jobs = 1},
+                            &err),
+                 GM_OK, "%s", err.message);
+    static const char *const attrs[] = {"config"};
+    char **configs = NULL;
+    int n = 0;
+    cr_assert_eq(gm_runfile_read_models_text(path, attrs, 1, &configs, &n,
+                                             &err),
+                 GM_OK, "%s", err.message);
+    cr_assert_eq(n, 2);
+    cr_assert(strstr(configs[0], "\ntrain.optimizer.name=adam\n"));
+    cr_assert_null(strstr(configs[0], "alpha"), "%s", configs[0]);
+    cr_assert(strstr(configs[1], "\ntrain.optimizer.alpha=0.9\n"), "%s",
+              configs[1]);
+    gm_runfile_texts_free(configs, n);
 }
 
 /* ... but not when the experiment sets it to another value than its

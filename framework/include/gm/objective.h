@@ -56,8 +56,10 @@ GM_API_BEGIN
  * evaluate hook; models without a sampler; 5: gm_width's classes; 6: the schema
  * declares its metrics with their units and directions, and the
  * properties gm acts on (log_px, classifier_role, accuracy_metric) in
- * place of objective and metric names gm knew). */
-#define GM_OBJECTIVE_ABI 6
+ * place of objective and metric names gm knew; 7: RMSprop, a fourth
+ * optimizer kind, and its alpha in gm_optim_config, which the model
+ * spec's train settings hold). */
+#define GM_OBJECTIVE_ABI 7
 
 typedef struct gm_dataset gm_dataset;
 typedef struct gm_model gm_model;
@@ -116,6 +118,16 @@ gm_status gm_model_add_phase(gm_model *m, const char *name, gm_graph *g,
  * also trained by another phase (a group has one optimizer). */
 gm_status gm_model_set_phase_lr(gm_model *m, const char *phase, float lr,
                                 gm_error *err);
+
+/* Clamps every value of the groups phase `phase` trains to [-clip, clip]
+ * before each of its forwards (and before the before_phase hook), as the
+ * original WGAN clips its critic (Arjovsky et al. 2017, `p.data.clamp_`
+ * at the start of each critic iteration): the phase's loss always sees
+ * clipped values, while the other phases see them as the phase's last
+ * update left them. clip 0 (the default) clips nothing. A group's other
+ * phases do not clip it. */
+gm_status gm_model_set_phase_clip(gm_model *m, const char *phase, float clip,
+                                  gm_error *err);
 
 /* The sampler: `samples` [ctx->sample_count, data_dim] in g, which the
  * model takes and compiles. Optional: a model without one is trained and

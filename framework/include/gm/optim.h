@@ -2,8 +2,9 @@
  *
  * An optimizer updates every float of its group from the group's gradient
  * buffer. The update rules follow torch.optim (SGD with momentum and
- * weight decay, Adam with L2 weight decay, AdamW with decoupled decay), so
- * settings carry over from PyTorch code. */
+ * weight decay, Adam with L2 weight decay, AdamW with decoupled decay,
+ * RMSprop with L2 weight decay and momentum, not centered), so settings
+ * carry over from PyTorch code. */
 #ifndef GM_OPTIM_H
 #define GM_OPTIM_H
 
@@ -19,25 +20,28 @@ typedef enum gm_optim_kind {
     GM_OPTIM_SGD,
     GM_OPTIM_ADAM,
     GM_OPTIM_ADAMW,
+    GM_OPTIM_RMSPROP,
     GM_OPTIM_KIND_COUNT
 } gm_optim_kind;
 
 typedef struct gm_optim_config {
     gm_optim_kind kind;
     float lr;
-    float momentum;     /* SGD */
+    float momentum;     /* SGD, RMSprop */
     float beta1, beta2; /* Adam */
-    float eps;          /* Adam */
+    float eps;          /* Adam, RMSprop */
     float weight_decay;
     float clip_norm; /* > 0: rescale gradients whose L2 norm exceeds it */
+    float alpha;     /* RMSprop: the squared gradients' smoothing */
 } gm_optim_config;
 
 typedef struct gm_optim gm_optim;
 
-/* The PyTorch defaults for `kind` (lr 1e-3 for Adam, 1e-2 for SGD). */
+/* The PyTorch defaults for `kind` (lr 1e-3 for Adam, 1e-2 for SGD and
+ * RMSprop, alpha 0.99, eps 1e-8). */
 gm_optim_config gm_optim_defaults(gm_optim_kind kind);
 
-/* "sgd", "adam", "adamw" -> false if unknown. */
+/* "sgd", "adam", "adamw", "rmsprop" -> false if unknown. */
 bool gm_optim_kind_parse(const char *name, gm_optim_kind *out);
 const char *gm_optim_kind_name(gm_optim_kind kind);
 
@@ -78,12 +82,14 @@ void gm_optim_set_lr(gm_optim *o, float lr);
 const gm_optim_config *gm_optim_config_of(const gm_optim *o);
 
 /* State buffers for checkpoints, numel(group) floats each: slot 0 is SGD's
- * momentum or Adam's first moment, slot 1 Adam's second moment. NULL for a
- * slot the optimizer does not have. */
+ * or RMSprop's momentum or Adam's first moment, slot 1 Adam's second
+ * moment or RMSprop's mean square (square_avg). NULL for a slot the
+ * optimizer does not have. */
 float *gm_optim_state(gm_optim *o, int slot);
 
 /* The optimizer's state as records under `prefix` of a run state:
- * step_count, and m and v (Adam, AdamW) or momentum (SGD) as f32 [numel].
+ * step_count, and m and v (Adam, AdamW), momentum (SGD) or square_avg and
+ * momentum (RMSprop) as f32 [numel].
  * Loading needs an optimizer of the same kind over a group of the same
  * size. */
 gm_status gm_optim_save_state(const gm_optim *o, gm_state *s,

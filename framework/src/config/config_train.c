@@ -8,9 +8,10 @@
 #define TRAIN_MAX_LAYERS 2
 
 static const char *const train_keys[] = {"steps", "batch_size", "optimizer"};
-static const char *const optim_keys[] = {"name",         "lr",       "beta1",
-                                         "beta2",        "eps",      "momentum",
-                                         "weight_decay", "clip_norm"};
+static const char *const optim_keys[] = {
+    "name",     "lr",           "beta1",     "beta2", "eps",
+    "momentum", "weight_decay", "clip_norm", "alpha"};
+#define N_OPTIM_KEYS (int)(sizeof optim_keys / sizeof optim_keys[0])
 
 /* The optimizer's float settings and what each must satisfy. */
 static const struct {
@@ -26,6 +27,7 @@ static const struct {
     {"weight_decay", offsetof(gm_optim_config, weight_decay),
      GM_CFG_AT_LEAST(0)},
     {"clip_norm", offsetof(gm_optim_config, clip_norm), GM_CFG_AT_LEAST(0)},
+    {"alpha", offsetof(gm_optim_config, alpha), GM_CFG_UNIT_OPEN},
 };
 
 /* Unspecified settings take gm_optim_defaults of the chosen kind, whichever
@@ -33,7 +35,8 @@ static const struct {
 static gm_status optimizer(const gm_cfg *c, const gm_cfg_scope *s, int n,
                            gm_optim_config *out) {
     gm_status st =
-        gm_cfg_check_keys(c, s[n - 1].map, s[n - 1].path, optim_keys, 8);
+        gm_cfg_check_keys(c, s[n - 1].map, s[n - 1].path, optim_keys,
+                          N_OPTIM_KEYS);
     if (st != GM_OK) return st;
     const char *names[GM_OPTIM_KIND_COUNT];
     for (int k = 0; k < GM_OPTIM_KIND_COUNT; k++)

@@ -25,7 +25,8 @@ static const struct {
     {"num_modes", "modes"},      {"sigma", "std"},
     {"stddev", "std"},           {"eval_every", "every"},
     {"num_samples", "samples"},  {"decay", "weight_decay"},
-    {"grad_clip", "clip_norm"},
+    {"grad_clip", "clip_norm"},  {"rho", "alpha"}, /* Keras's RMSprop */
+    {"weight_clip", "clip"},
 };
 
 static bool same(char a, char b) {

@@ -22,15 +22,21 @@ struct gm_optim {
     double step_sumsq;
 };
 
-static const char *const kind_names[] = {
-    [GM_OPTIM_SGD] = "sgd", [GM_OPTIM_ADAM] = "adam", [GM_OPTIM_ADAMW] = "adamw"};
+static const char *const kind_names[] = {[GM_OPTIM_SGD] = "sgd",
+                                         [GM_OPTIM_ADAM] = "adam",
+                                         [GM_OPTIM_ADAMW] = "adamw",
+                                         [GM_OPTIM_RMSPROP] = "rmsprop"};
 _Static_assert(sizeof kind_names / sizeof kind_names[0] == GM_OPTIM_KIND_COUNT,
                "one name per optimizer");
 
+static bool is_adam(gm_optim_kind kind) {
+    return kind == GM_OPTIM_ADAM || kind == GM_OPTIM_ADAMW;
+}
+
 gm_optim_config gm_optim_defaults(gm_optim_kind kind) {
     gm_optim_config c = {.kind = kind, .beta1 = 0.9f, .beta2 = 0.999f,
-                         .eps = 1e-8f};
-    c.lr = kind == GM_OPTIM_SGD ? 1e-2f : 1e-3f;
+                         .eps = 1e-8f, .alpha = 0.99f};
+    c.lr = is_adam(kind) ? 1e-3f : 1e-2f;
     if (kind == GM_OPTIM_ADAMW) c.weight_decay = 1e-2f;
     return c;
 }
@@ -56,10 +62,13 @@ gm_optim *gm_optim_create(gm_params *group, const gm_optim_config *cfg,
     else if (!(cfg->lr > 0.0f)) why = "lr must be > 0";
     else if (cfg->momentum < 0.0f || cfg->momentum >= 1.0f)
         why = "momentum must be in [0, 1)";
-    else if (cfg->kind != GM_OPTIM_SGD &&
+    else if (is_adam(cfg->kind) &&
              (cfg->beta1 < 0.0f || cfg->beta1 >= 1.0f || cfg->beta2 < 0.0f ||
               cfg->beta2 >= 1.0f))
         why = "beta1 and beta2 must be in [0, 1)";
+    else if (cfg->kind == GM_OPTIM_RMSPROP &&
+             !(cfg->alpha >= 0.0f && cfg->alpha < 1.0f))
+        why = "alpha must be in [0, 1)";
     else if (cfg->kind != GM_OPTIM_SGD && !(cfg->eps > 0.0f))
         why = "eps must be > 0";
     else if (cfg->weight_decay < 0.0f) why = "weight_decay must be >= 0";
@@ -78,8 +87,11 @@ gm_optim *gm_optim_create(gm_params *group, const gm_optim_config *cfg,
     o->view_done = calloc(views ? (size_t)views : 1, sizeof(bool));
     if (!o->view_done) goto nomem;
     size_t n = gm_params_numel(group);
-    int slots = cfg->kind == GM_OPTIM_SGD ? (cfg->momentum > 0.0f) : 2;
-    for (int s = 0; s < slots; s++) {
+    /* slot 0: Adam's first moment or a momentum; slot 1: a second moment */
+    bool has[2] = {is_adam(cfg->kind) || cfg->momentum > 0.0f,
+                   cfg->kind != GM_OPTIM_SGD};
+    for (int s = 0; s < 2; s++) {
+        if (!has[s]) continue;
         o->state[s] = calloc(n ? n : 1, sizeof(float));
         if (!o->state[s]) goto nomem;
     }
@@ -165,15 +177,45 @@ static void adam_step(const gm_optim *o, float *restrict w,
 #undef ADAM_UPDATE
 }
 
-/* The update of the group's floats [from, from + n), for either kind. */
+/* torch.optim.RMSprop's update of n floats (not centered): the mean
+ * square sq of the gradients, then w -= lr g / (sqrt(sq) + eps), through
+ * the momentum buf when it has one (else buf is NULL). */
+GM_MULTIVERSION
+static void rmsprop_step(const gm_optim *o, float *restrict w,
+                         const float *restrict g, float *restrict buf,
+                         float *restrict sq, size_t n) {
+    const gm_optim_config *c = &o->cfg;
+    const float lr = c->lr, wd = c->weight_decay, eps = c->eps;
+    const float a = c->alpha, mu = c->momentum;
+    /* in torch's order of operations (addcmul_, addcdiv_) */
+    if (buf) {
+        for (size_t i = 0; i < n; i++) {
+            float d = g[i] + wd * w[i];
+            sq[i] = a * sq[i] + (1.0f - a) * d * d;
+            buf[i] = mu * buf[i] + d / (sqrtf(sq[i]) + eps);
+            w[i] -= lr * buf[i];
+        }
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            float d = g[i] + wd * w[i];
+            sq[i] = a * sq[i] + (1.0f - a) * d * d;
+            w[i] -= lr * d / (sqrtf(sq[i]) + eps);
+        }
+    }
+}
+
+/* The update of the group's floats [from, from + n), for any kind; sumsq
+ * as adam_step's (Adam only). */
 static void update_range(gm_optim *o, size_t from, size_t n, double *sumsq) {
     float *w = gm_params_data(o->group) + from;
     const float *g = gm_params_grad(o->group) + from;
     float *first = o->state[0] ? o->state[0] + from : NULL; /* buf or m */
-    if (o->cfg.kind == GM_OPTIM_SGD)
-        sgd_step(o, w, g, first, n);
-    else
-        adam_step(o, w, g, first, o->state[1] + from, n, sumsq);
+    float *second = o->state[1] ? o->state[1] + from : NULL;
+    switch (o->cfg.kind) {
+    case GM_OPTIM_SGD: sgd_step(o, w, g, first, n); break;
+    case GM_OPTIM_RMSPROP: rmsprop_step(o, w, g, first, second, n); break;
+    default: adam_step(o, w, g, first, second, n, sumsq); break;
+    }
 }
 
 void gm_optim_step(gm_optim *o) {
@@ -181,7 +223,7 @@ void gm_optim_step(gm_optim *o) {
     size_t n = gm_params_numel(o->group);
     /* The norm before clipping: the trainer checks it is finite. Adam
      * computes it in its own pass unless clipping needs it first. */
-    bool fused = o->cfg.kind != GM_OPTIM_SGD && !(o->cfg.clip_norm > 0.0f);
+    bool fused = is_adam(o->cfg.kind) && !(o->cfg.clip_norm > 0.0f);
     if (!fused) o->last_grad_norm = gm_params_grad_norm(o->group);
     if (o->cfg.clip_norm > 0.0f) clip(o, g, n, o->last_grad_norm);
     prepare_step(o, ++o->steps);
@@ -208,7 +250,7 @@ void gm_optim_step_view(gm_optim *o, int index) {
     o->view_done[index] = true;
     const gm_param_view *v = gm_params_view(o->group, index);
     double sumsq = 0.0;
-    if (o->cfg.kind == GM_OPTIM_SGD) /* its update reads no norm */
+    if (!is_adam(o->cfg.kind)) /* its update sums no squares */
         sumsq = gm_sum_squares_in_lanes(gm_params_grad(o->group) + v->offset,
                                         v->numel);
     update_range(o, v->offset, v->numel, &sumsq);
@@ -234,8 +276,9 @@ float *gm_optim_state(gm_optim *o, int slot) {
 
 /* What a state slot is called in a run state, or NULL if unused. */
 static const char *slot_name(gm_optim_kind kind, int slot) {
-    if (kind == GM_OPTIM_SGD) return slot == 0 ? "momentum" : NULL;
-    return slot == 0 ? "m" : slot == 1 ? "v" : NULL;
+    if (is_adam(kind)) return slot == 0 ? "m" : slot == 1 ? "v" : NULL;
+    if (slot == 0) return "momentum";
+    return kind == GM_OPTIM_RMSPROP && slot == 1 ? "square_avg" : NULL;
 }
 
 gm_status gm_optim_save_state(const gm_optim *o, gm_state *s,

@@ -23,6 +23,7 @@ typedef struct gm_phase {
     gm_optim *optims[GM_MAX_GROUPS]; /* the model's, one per group */
     int n_groups;
     int repeats;
+    float clip; /* > 0: groups clamped to [-clip, clip] before each forward */
 } gm_phase;
 
 /* A metric node of a phase graph, read after that phase's forward. */

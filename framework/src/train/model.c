@@ -207,6 +207,32 @@ gm_status gm_model_set_phase_lr(gm_model *m, const char *phase, float lr,
     return gm_error_set(err, GM_ERR_NOT_FOUND, "no phase named '%s'", phase);
 }
 
+gm_status gm_model_set_phase_clip(gm_model *m, const char *phase, float clip,
+                                  gm_error *err) {
+    if (!(clip >= 0.0f && isfinite(clip)))
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "phase '%s': clip must be a number >= 0, got %g",
+                            phase, (double)clip);
+    for (int p = 0; p < m->n_phases; p++)
+        if (strcmp(m->phases[p].name, phase) == 0) {
+            m->phases[p].clip = clip;
+            return GM_OK;
+        }
+    return gm_error_set(err, GM_ERR_NOT_FOUND, "no phase named '%s'", phase);
+}
+
+/* torch's p.data.clamp_(-c, c) on every value of the phase's groups (NaN
+ * stays NaN, for the trainer to report). */
+static void clip_groups(const gm_phase *ph) {
+    const float hi = ph->clip, lo = -ph->clip;
+    for (int i = 0; i < ph->n_groups; i++) {
+        float *w = gm_params_data(ph->groups[i]);
+        size_t n = gm_params_numel(ph->groups[i]);
+        for (size_t k = 0; k < n; k++)
+            w[k] = w[k] < lo ? lo : w[k] > hi ? hi : w[k];
+    }
+}
+
 gm_status gm_model_set_sampler(gm_model *m, gm_graph *g, gm_node *samples,
                                gm_error *err) {
     gm_graph_free(m->sampler);
@@ -381,6 +407,7 @@ gm_status gm_model_train_step(gm_model *m, long step, gm_batch_fn next_batch,
             if (ph->x)
                 next_batch(batcher, gm_node_data(ph->x),
                            ph->labels ? gm_node_data(ph->labels) : NULL);
+            if (ph->clip > 0.0f) clip_groups(ph);
             if (m->hooks.before_phase) {
                 gm_hook_enter(m, "before_phase");
                 gm_status s = m->hooks.before_phase(m->hooks.state, ph->name, r,

@@ -92,6 +92,10 @@ static void train(lines *t, const gm_train_spec *s) {
     number(t, "train.optimizer.eps", o->eps, true);
     number(t, "train.optimizer.weight_decay", o->weight_decay, true);
     number(t, "train.optimizer.clip_norm", o->clip_norm, true);
+    /* RMSprop's alone: the lines of the other kinds stay as they were
+     * before RMSprop, and so their runs' digests */
+    if (o->kind == GM_OPTIM_RMSPROP)
+        number(t, "train.optimizer.alpha", o->alpha, true);
 }
 
 static void dataset(lines *t, const gm_dataset_spec *d) {
