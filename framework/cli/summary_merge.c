@@ -92,9 +92,13 @@ void summary_merge_estimate(const summary_merge *m, int r, int c, double *mean,
                             double *se) {
     const gm_summary *s = &m->files[m->row_file[r]].s;
     int j = summary_merge_column(m, m->row_file[r], c);
+    if (j < 0) {
+        *mean = *se = NAN;
+        return;
+    }
     size_t at = (size_t)m->row_model[r] * (size_t)s->n_metrics + (size_t)j;
-    *mean = j < 0 ? NAN : s->mean[at];
-    *se = j < 0 ? NAN : s->se[at];
+    *mean = s->mean[at];
+    *se = s->se[at];
 }
 
 const char *summary_merge_sweep_value(const summary_merge *m, int r, int k) {
