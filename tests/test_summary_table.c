@@ -29,8 +29,8 @@ static void add_run(gm_runfile *f, const char *model, uint64_t seed,
     gm_run_log *log =
         gm_runfile_begin_run(f, model, seed, names, n, 0, 0, 0, &err);
     cr_assert_not_null(log, "%s", err.message);
-    cr_assert_eq(gm_run_log_append(log, 10, finals, NULL, NULL, NULL, &err), GM_OK,
-                 "%s", err.message);
+    cr_assert_eq(gm_run_log_append(log, 10, finals, NULL, NULL, NULL, &err),
+                 GM_OK, "%s", err.message);
     gm_run_log_free(log);
 }
 
@@ -63,6 +63,8 @@ static void write_file(void) {
     const double mine1[] = {0.5};
     add_run(f, "mine", 1, mine, mine1, 1);
     cr_assert_eq(gm_runfile_write_summary(f, &err), GM_OK, "%s", err.message);
+    cr_assert_eq(gm_runfile_set_status(f, "complete", &err), GM_OK, "%s",
+                 err.message);
     cr_assert_eq(gm_runfile_close(f, &err), GM_OK, "%s", err.message);
 }
 
@@ -82,7 +84,7 @@ Test(summary_table, objective_headlines_first_then_the_sample_metrics,
      .init = make_dir, .fini = remove_dir) {
     write_file();
     char out[8192], line[1024];
-    int rc = shell_run(out, sizeof out, "%s summary %s", GM, path);
+    int rc = shell_run(out, sizeof out, "%s summary --wide %s", GM, path);
     cr_assert_eq(rc, 0, "%s", out);
     /* vae_elbo's (held-out first), gan's, the unknown plugin's every
      * metric, then gm's own; training-only metrics stay out. */
@@ -106,7 +108,7 @@ Test(summary_table, digits_follow_the_standard_error, .init = make_dir,
      .fini = remove_dir) {
     write_file();
     char out[8192], line[1024];
-    int rc = shell_run(out, sizeof out, "%s summary %s", GM, path);
+    int rc = shell_run(out, sizeof out, "%s summary --wide %s", GM, path);
     cr_assert_eq(rc, 0, "%s", out);
     line_of(out, "vae ", line, sizeof line);
     /* se 8.8 -> one digit; se 0.012 -> two (it begins with 1). */
@@ -181,8 +183,8 @@ Test(summary_table, failed_seeds_are_counted_and_left_out, .init = make_dir,
     gm_runfile *f = gm_runfile_create(path, GM_RUNFILE_NEW, "failing",
                                       "experiment: failing\n", &err);
     cr_assert_not_null(f, "%s", err.message);
-    cr_assert_eq(gm_runfile_add_model(f, "gan", "gan", NULL, &err), GM_OK,
-                 "%s", err.message);
+    cr_assert_eq(gm_runfile_add_model(f, "gan", "gan", NULL, &err), GM_OK, "%s",
+                 err.message);
     const char *names[] = {"d_real", "kl_model_data"};
     const double one[] = {0.5, 10}, two[] = {0.7, 12}, wild[] = {1, 3e38};
     add_run(f, "gan", 1, names, one, 2);
@@ -221,4 +223,208 @@ Test(summary_table, failed_seeds_are_counted_and_left_out, .init = make_dir,
     cr_assert(strstr(line, " 2 (1 failed) "), "%s", line);
     cr_assert(strstr(line, " 11.0 ± 1.0"), "%s", line);
     cr_assert(strstr(out, "left out of the means"), "%s", out);
+}
+
+/* ---- several files, the width, the CSV ---------------------------------- */
+
+/* The display width of the longest line of out ("±" is one column). */
+static int widest_line(const char *out) {
+    int widest = 0, w = 0;
+    for (const char *p = out; *p; p++) {
+        if (*p == '\n') {
+            widest = w > widest ? w : widest;
+            w = 0;
+        } else {
+            w += ((unsigned char)*p & 0xC0) != 0x80;
+        }
+    }
+    return w > widest ? w : widest;
+}
+
+/* How many times needle occurs in out. */
+static int count(const char *out, const char *needle) {
+    int n = 0;
+    for (const char *p = strstr(out, needle); p; p = strstr(p + 1, needle))
+        n++;
+    return n;
+}
+
+/* A file like the flagship's (experiments/gan_vs_vae.yaml): its four
+ * models with the metrics each logs, two seeds whose values differ in the
+ * third digit, so each cell is "mean ± se" as wide as the real ones. */
+static void write_flagship_like(const char *to) {
+    gm_error err = {0};
+    gm_runfile *f = gm_runfile_create(to, GM_RUNFILE_NEW, "gan_vs_vae",
+                                      "experiment: gan_vs_vae\n", &err);
+    cr_assert_not_null(f, "%s", err.message);
+    const char *common[] = {"modes_covered", "hq_fraction", "kl_data_model",
+                            "kl_model_data", "kde_bandwidth"};
+    const char *vae[] = {"loss_vae",      "recon_nll",    "kl_qz_pz",
+                         "elbo",          "distortion",   "rate",
+                         "elbo_eval",     "iwae_logpx",   "posterior_gap",
+                         "active_units",  "mutual_info",  "marginal_kl",
+                         "recon_mse",     "kl_agg_qz_pz", "kl_data_model_iwae",
+                         "loss_joint_kl", "joint_kl",     "data_entropy"};
+    const char *gan[] = {
+        "loss_discriminator", "d_real",         "d_fake",  "kl_data_model_disc",
+        "kl_model_data_disc", "loss_generator", "prior_kl"};
+    struct {
+        const char *name, *objective;
+        const char *const *own;
+        int n_own;
+    } models[] = {{"vae", "vae_elbo", vae, 15},
+                  {"joint_kl", "joint_kl", vae + 1, 17},
+                  {"gan", "gan", gan, 6},
+                  {"gan_prior", "gan_data_prior", gan, 7}};
+    for (int m = 0; m < 4; m++)
+        cr_assert_eq(gm_runfile_add_model(f, models[m].name,
+                                          models[m].objective, NULL, &err),
+                     GM_OK, "%s", err.message);
+    for (int m = 0; m < 4; m++) {
+        const char *names[32];
+        double one[32], two[32];
+        int n = 0;
+        for (int k = 0; k < models[m].n_own; k++)
+            names[n++] = models[m].own[k];
+        for (int k = 0; k < 5; k++)
+            names[n++] = common[k];
+        for (int k = 0; k < n; k++) {
+            one[k] = -1.2345 * (k + 1) * (m + 1);
+            two[k] = one[k] * 1.0123;
+        }
+        add_run(f, models[m].name, 1, names, one, n);
+        add_run(f, models[m].name, 2, names, two, n);
+    }
+    cr_assert_eq(gm_runfile_write_summary(f, &err), GM_OK, "%s", err.message);
+    cr_assert_eq(gm_runfile_set_status(f, "complete", &err), GM_OK, "%s",
+                 err.message);
+    cr_assert_eq(gm_runfile_close(f, &err), GM_OK, "%s", err.message);
+}
+
+Test(summary_table, fits_100_columns_in_blocks_that_repeat_the_model,
+     .init = make_dir, .fini = remove_dir) {
+    write_flagship_like(path);
+    static char out[65536];
+    for (int all = 0; all < 2; all++) {
+        int rc = shell_run(out, sizeof out, "env -u COLUMNS %s summary %s %s",
+                           GM, all ? "--all" : "", path);
+        cr_assert_eq(rc, 0, "%s", out);
+        cr_assert_leq(widest_line(out), 100, "%s", out);
+        cr_assert_geq(count(out, "\nmodel "), 2, "blocks: %s", out);
+        /* each block names its rows; each column is in one block */
+        cr_assert_eq(count(out, "\ngan_prior "), count(out, "\nmodel "), "%s",
+                     out);
+        cr_assert_eq(count(out, " objective "), 1, "%s", out);
+        cr_assert_eq(count(out, "  elbo_eval"), 1, "%s", out);
+    }
+    int rc = shell_run(out, sizeof out, "COLUMNS=60 %s summary %s", GM, path);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert_leq(widest_line(out), 60, "$COLUMNS: %s", out);
+}
+
+Test(summary_table, wide_gives_one_block, .init = make_dir,
+     .fini = remove_dir) {
+    write_flagship_like(path);
+    static char out[65536];
+    int rc =
+        shell_run(out, sizeof out, "COLUMNS=80 %s summary --wide %s", GM, path);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert_eq(count(out, "\nmodel "), 1, "%s", out);
+    cr_assert_gt(widest_line(out), 100, "%s", out);
+    char line[1024];
+    line_of(out, "model ", line, sizeof line);
+    cr_assert(strstr(line, "elbo_eval") && strstr(line, "kl_model_data"), "%s",
+              line);
+}
+
+Test(summary_table, two_files_in_one_table_labelled_by_file, .init = make_dir,
+     .fini = remove_dir) {
+    write_file();
+    char flagship[160];
+    snprintf(flagship, sizeof flagship, "%s/flagship.h5", dir);
+    write_flagship_like(flagship);
+    static char out[65536];
+    int rc = shell_run(out, sizeof out, "env -u COLUMNS %s summary %s %s", GM,
+                       path, flagship);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert_leq(widest_line(out), 100, "%s", out);
+    char title[256], line[1024];
+    snprintf(title, sizeof title, "%s: known: complete\n", path);
+    cr_assert(strstr(out, title), "%s", out);
+    snprintf(title, sizeof title, "%s: gan_vs_vae: complete\n", flagship);
+    cr_assert(strstr(out, title), "%s", out);
+    /* a file column first; both files' vae and gan rows in file order */
+    line_of(out, "file ", line, sizeof line);
+    cr_assert(strncmp(line + strspn(line + 4, " ") + 4, "model ", 6) == 0, "%s",
+              line);
+    char row[256];
+    snprintf(row, sizeof row, "%s ", path);
+    line_of(out, row, line, sizeof line);
+    cr_assert(strstr(line, " vae "), "%s", line);
+    cr_assert(strstr(line, " 0.251 ± 0.012 "), "the first file's numbers: %s",
+              line);
+    snprintf(row, sizeof row, "\n%s  gan ", flagship);
+    cr_assert(strstr(out, row), "%s", out);
+    /* the union of the columns: the plugin's, and the flagship's joint_kl */
+    cr_assert(strstr(out, " my_score"), "%s", out);
+    cr_assert(strstr(out, " joint_kl "), "%s", out);
+    /* the legend once */
+    cr_assert_eq(count(out, "\nmodes_covered: modes, higher is better\n"), 1,
+                 "%s", out);
+    rc = shell_run(out, sizeof out, "%s summary --csv %s %s", GM, path,
+                   flagship);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strncmp(out, "file,model,objective,n_seeds,n_failed,", 38) == 0,
+              "%s", out);
+    snprintf(row, sizeof row, "\n%s,vae,vae_elbo,2,0,", path);
+    cr_assert(strstr(out, row), "%s", out);
+    snprintf(row, sizeof row, "\n%s,gan_prior,gan_data_prior,2,0,", flagship);
+    cr_assert(strstr(out, row), "%s", out);
+}
+
+/* One seed has no standard error: the CSV says nan, not 0. */
+Test(summary_table, csv_standard_error_of_one_seed_is_nan, .init = make_dir,
+     .fini = remove_dir) {
+    write_file();
+    char out[8192];
+    int rc = shell_run(out, sizeof out, "%s summary --csv %s", GM, path);
+    cr_assert_eq(rc, 0, "%s", out);
+    char head[4096];
+    snprintf(head, sizeof head, "%.*s", (int)strcspn(out, "\n"), out);
+    /* the column of my_score_se, counted in fields */
+    int field = 0;
+    for (const char *p = head; p < strstr(head, "my_score_se"); p++)
+        field += *p == ',';
+    char line[1024];
+    line_of(out, "mine,", line, sizeof line);
+    const char *at = line;
+    for (int k = 0; k < field - 1; k++)
+        at = strchr(at, ',') + 1;
+    cr_assert(strncmp(at, "0.5,nan", 7) == 0 && (at[7] == ',' || at[7] == '\0'),
+              "my_score mean, se: %s in\n%s", at, out);
+    line_of(out, "vae,", line, sizeof line);
+    cr_assert(strstr(line, ",-880.4,8.8,"), "two seeds keep theirs: %s", line);
+}
+
+Test(summary_table, a_bad_file_among_several_is_named_and_the_others_print,
+     .init = make_dir, .fini = remove_dir) {
+    write_file();
+    char damaged[160];
+    snprintf(damaged, sizeof damaged, "%s/damaged.h5", dir);
+    FILE *f = fopen(damaged, "w");
+    cr_assert_not_null(f);
+    fputs("not an HDF5 file\n", f);
+    fclose(f);
+    char out[8192];
+    int rc = shell_run(out, sizeof out, "%s summary %s %s/missing.h5 %s", GM,
+                       path, dir, damaged);
+    cr_assert_eq(rc, 1, "%s", out);
+    char said[256];
+    snprintf(said, sizeof said, "gm summary: %s/missing.h5: ", dir);
+    cr_assert(strstr(out, said), "%s", out);
+    snprintf(said, sizeof said, "gm summary: %s: ", damaged);
+    cr_assert(strstr(out, said), "%s", out);
+    cr_assert_eq(count(out, "(left out of the table)"), 2, "%s", out);
+    snprintf(said, sizeof said, "\n%s  vae ", path);
+    cr_assert(strstr(out, said), "the readable file prints: %s", out);
 }

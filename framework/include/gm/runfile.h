@@ -341,7 +341,8 @@ typedef struct gm_summary {
     char **sweep_keys;   /* [n_sweep] */
     char **sweep_values; /* [n_models, n_sweep] */
     double *mean;      /* [n_models, n_metrics]; NaN where absent */
-    double *se;        /* [n_models, n_metrics]; NaN where absent */
+    double *se;        /* [n_models, n_metrics]; NaN where absent or
+                          from one seed (undefined) */
     /* [n_metrics]: the attrs unit and better of the metric's series (the
      * first that has them), or NULL: a file written before gm recorded
      * them */

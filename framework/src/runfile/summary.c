@@ -246,7 +246,8 @@ static gm_status collect_model(collect *c, hid_t models, int model,
     return st;
 }
 
-/* Mean and standard error (sample std / sqrt(n), 0 for n = 1). */
+/* Mean and standard error (sample std / sqrt(n); NaN for n = 1, where
+ * it is undefined). */
 static void reduce(collect *c) {
     gm_summary *s = c->out;
     for (int mo = 0; mo < s->n_models; mo++) {
@@ -265,9 +266,7 @@ static void reduce(collect *c) {
                           (c->finals[i].value - mean);
             size_t at = (size_t)mo * (size_t)s->n_metrics + (size_t)me;
             s->mean[at] = mean;
-            s->se[at] = n == 0   ? NAN
-                        : n == 1 ? 0.0
-                                 : sqrt(ss / (n - 1)) / sqrt(n);
+            s->se[at] = n < 2 ? NAN : sqrt(ss / (n - 1)) / sqrt(n);
         }
     }
 }

@@ -1,14 +1,15 @@
 /* Writing and reading the /summary compound table (see summary.c). */
 #include "runfile/runfile_internal.h"
 
+#include <math.h>
 #include <stdalign.h>
 #include <string.h>
 
 #define SUMMARY_DOC                                                            \
     "one row per model: <metric>_mean and <metric>_se are the mean and "       \
-    "standard error (sample std / sqrt(n_seeds), 0 for one seed) over seeds "  \
-    "of each seed's final value; NaN where the model has no such metric. "     \
-    "n_failed seeds whose run failed are left out"
+    "standard error (sample std / sqrt(n_seeds), NaN for one seed) over "      \
+    "seeds of each seed's final value; NaN where the model has no such "       \
+    "metric. n_failed seeds whose run failed are left out"
 
 /* Row layout in memory: model, objective, n_seeds, n_failed, the swept
  * values (strings), then (mean, se) pairs. */
@@ -252,6 +253,11 @@ static gm_status read_table(hid_t file, const char *path, gm_summary *s,
                         "cannot read the model columns");
     if (st == GM_OK) st = read_sweep(ds, path, s, err);
     if (st == GM_OK) st = read_values(ds, path, s, err);
+    /* An older gm wrote 0 for one seed's undefined standard error. */
+    for (int m = 0; st == GM_OK && m < s->n_models; m++)
+        if (s->n_seeds[m] < 2)
+            for (int j = 0; j < s->n_metrics; j++)
+                s->se[(size_t)m * (size_t)s->n_metrics + (size_t)j] = NAN;
     H5Dclose(ds);
     return st;
 }
