@@ -559,6 +559,76 @@ Test(objective_values, gan_r1_matches_numpy) {
     gan_penalty_values("non_saturating", "r1", 0.128431371, 1.64788127);
 }
 
+/* The unrolled GAN: the generator's loss against the discriminator after 2
+ * SGD steps of 0.5 on the batch x and the noise unroll_z1, unroll_z2, and
+ * its gradient through both steps, against PyTorch's
+ * (tests/fixtures/unrolled_gan_reference.py, autograd.grad with
+ * create_graph). */
+Test(objective_values, gan_unrolled_matches_pytorch) {
+    static const double want_grad[14] = {
+        0.0204231624, -0.00938239403, -0.0318925849, -0.0373696259,
+        -0.0148852462, 0.0373178534,  0.0458533888,  0.0469447233,
+        -0.0175271252, 0.00839712138, -0.00616568835, -0.0126907155,
+        -0.1127081,    -0.0308227046};
+    gm_registry *reg = gm_builtin_registry();
+    gm_model_spec spec = tiny_spec(reg, "gan", 1, 3, GM_ACT_TANH, 2);
+    set_number(&spec, "unroll", 2);
+    set_number(&spec, "unroll_lr", 0.5);
+    gm_model *m = build(reg, &spec, NULL, 2, 4);
+    fill_fixture_params(m);
+    gm_phase *ph = &m->phases[1];
+    gm_graph *g = ph->graph;
+    cr_assert_eq(ph->x, node(g, "x"), "the trainer fills the generator's x");
+    set_input(g, "x", X);
+    gm_graph_forward(g);
+    set_input(g, "z", (const float[]){0.4f, -1.2f});
+    set_input(g, "unroll_z1", (const float[]){0.9f, -0.3f});
+    set_input(g, "unroll_z2", (const float[]){-0.6f, 1.1f});
+    gm_graph_hold_noise(g, true);
+    cr_assert_null(gm_graph_find(g, "unroll_z3", NULL));
+    gm_params *gen = ph->groups[0];
+    gm_params_zero_grad(gen);
+    gm_graph_forward(g);
+    cr_assert_float_eq(gm_node_scalar(ph->loss), 0.809077154, TOL);
+    cr_assert_eq(gm_graph_backward(g, ph->loss, NULL), GM_OK);
+    cr_assert_eq(gm_params_numel(gen), 14);
+    for (int i = 0; i < 14; i++)
+        cr_assert_float_eq(gm_params_grad(gen)[i], want_grad[i], TOL,
+                           "generator[%d]: %g, PyTorch %g", i,
+                           (double)gm_params_grad(gen)[i], want_grad[i]);
+    gm_model_free(m);
+    gm_registry_free(reg);
+}
+
+/* unroll 0 (the default) adds nothing to the generator's graph: no x. */
+Test(objective_values, gan_without_unroll_reads_no_data_in_its_generator) {
+    gm_registry *reg = gm_builtin_registry();
+    gm_model_spec spec = tiny_spec(reg, "gan", 1, 3, GM_ACT_TANH, 2);
+    gm_model *m = build(reg, &spec, NULL, 2, 4);
+    cr_assert_null(m->phases[1].x);
+    cr_assert_null(gm_graph_find(m->phases[1].graph, "unroll_z1", NULL));
+    gm_model_free(m);
+    gm_registry_free(reg);
+}
+
+/* The unrolled steps descend the loss family's loss without a penalty:
+ * asked for both, the build says so, naming the key. */
+Test(objective_values, unroll_with_a_penalty_is_refused) {
+    gm_registry *reg = gm_builtin_registry();
+    gm_model_spec spec = tiny_spec(reg, "gan", 1, 3, GM_ACT_TANH, 2);
+    set_number(&spec, "unroll", 1);
+    set_choice(&spec, "penalty", "r1");
+    gm_rng init = gm_rng_stream(1, "init"), noise = gm_rng_stream(1, "noise");
+    gm_build_ctx ctx = {.spec = &spec, .data_dim = 2, .batch_size = 2,
+                        .sample_count = 4, .init = &init, .noise = &noise};
+    gm_error err = {0};
+    const gm_objective *o = gm_registry_find(reg, "gan", NULL, &err);
+    cr_assert_null(gm_model_create(o, &ctx, &err));
+    cr_assert(strstr(err.message, "unroll") && strstr(err.message, "penalty"),
+              "%s", err.message);
+    gm_registry_free(reg);
+}
+
 /* penalty: none (the default) adds no node: the graph is the one gm built
  * before penalties existed. */
 Test(objective_values, gan_without_penalty_has_no_penalty_nodes) {
@@ -734,19 +804,12 @@ static void check_phase_gradient(gm_phase *ph, const char *label) {
     }
 }
 
-/* `penalty` (NULL: the default) with the wasserstein loss for wgan_gp. */
-static void gradient_through_with(const char *objective, const char *noise,
-                                  const char *penalty) {
-    gm_registry *reg = gm_builtin_registry();
-    gm_model_spec spec = tiny_spec(reg, objective, 2, 4, GM_ACT_TANH, 3);
-    if (strcmp(objective, "vae_elbo") == 0 || strcmp(objective, "joint_kl") == 0)
-        set_number(&spec, "sigma", 0.7);
-    if (penalty) {
-        set_choice(&spec, "penalty", penalty);
-        if (strcmp(penalty, "wgan_gp") == 0)
-            set_choice(&spec, "loss", "wasserstein");
-    }
-    gm_model *m = build(reg, &spec, NULL, 2, 4);
+/* Every phase of the model `spec` against central differences, with its
+ * inputs and its noise `noise` drawn once. */
+static void gradient_through_spec(gm_registry *reg, const gm_model_spec *spec,
+                                  const char *noise) {
+    const char *objective = spec->objective;
+    gm_model *m = build(reg, spec, NULL, 2, 4);
     gm_rng r = gm_rng_stream(5, "x");
     for (int p = 0; p < m->n_phases; p++) {
         gm_graph *g = m->phases[p].graph;
@@ -766,6 +829,21 @@ static void gradient_through_with(const char *objective, const char *noise,
         check_phase_gradient(&m->phases[p], objective);
     }
     gm_model_free(m);
+}
+
+/* `penalty` (NULL: the default) with the wasserstein loss for wgan_gp. */
+static void gradient_through_with(const char *objective, const char *noise,
+                                  const char *penalty) {
+    gm_registry *reg = gm_builtin_registry();
+    gm_model_spec spec = tiny_spec(reg, objective, 2, 4, GM_ACT_TANH, 3);
+    if (strcmp(objective, "vae_elbo") == 0 || strcmp(objective, "joint_kl") == 0)
+        set_number(&spec, "sigma", 0.7);
+    if (penalty) {
+        set_choice(&spec, "penalty", penalty);
+        if (strcmp(penalty, "wgan_gp") == 0)
+            set_choice(&spec, "loss", "wasserstein");
+    }
+    gradient_through_spec(reg, &spec, noise);
     gm_registry_free(reg);
 }
 
@@ -787,6 +865,21 @@ Test(objective_gradients, gan_wgan_gp) {
     gradient_through_with("gan", "z", "wgan_gp");
 }
 Test(objective_gradients, gan_r1) { gradient_through_with("gan", "z", "r1"); }
+/* Through the unrolled discriminator: 2 SGD steps built with gm_grad in
+ * the generator's graph, on its real batch x and its own noise, which
+ * backward differentiates (the unrolled GAN's second-order term). */
+static void gradient_through_unrolled(const char *objective) {
+    gm_registry *reg = gm_builtin_registry();
+    gm_model_spec spec = tiny_spec(reg, objective, 2, 4, GM_ACT_TANH, 3);
+    set_number(&spec, "unroll", 2);
+    set_number(&spec, "unroll_lr", 0.5);
+    gradient_through_spec(reg, &spec, "z");
+    gm_registry_free(reg);
+}
+Test(objective_gradients, gan_unrolled) { gradient_through_unrolled("gan"); }
+Test(objective_gradients, gan_data_prior_unrolled) {
+    gradient_through_unrolled("gan_data_prior");
+}
 Test(objective_gradients, gan_data_prior_wgan_gp) {
     gradient_through_with("gan_data_prior", "z", "wgan_gp");
 }
