@@ -89,6 +89,13 @@ static const char experiment[] =
     "    generator: {hidden: [8]}\n"
     "    discriminator: {hidden: [8]}\n"
     "    params: {penalty: r1, penalty_weight: 1}\n"
+    /* the unrolled GAN: SGD steps built by gm_grad in the generator's
+     * graph, which reads a batch of its own and draws noise per step */
+    "  unrolled:\n"
+    "    objective: gan\n"
+    "    generator: {hidden: [8]}\n"
+    "    discriminator: {hidden: [8]}\n"
+    "    params: {unroll: 2, unroll_lr: 0.1}\n"
     /* no sampler: no samples or mode counts, labels in every batch */
     "  cls:\n"
     "    objective: classifier\n"
@@ -96,8 +103,8 @@ static const char experiment[] =
 
 static const char *const models[] = {
     "vae", "ae",   "joint", "gan",     "prior",  "frozen",
-    "aae", "ali",  "conv",  "wgan_gp", "ali_r1", "cls"};
-#define N_MODELS 12
+    "aae", "ali",  "conv",  "wgan_gp", "ali_r1", "cls", "unrolled"};
+#define N_MODELS 13
 
 /* How a test trains an experiment: --jobs, --resume, --retry-failed,
  * --force, and where to stop (stop_model, or any model if NULL, at step
