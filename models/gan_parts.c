@@ -98,13 +98,14 @@ gm_status gm_gan_generator_graph_build(const gm_build_ctx *ctx,
     gm_graph_freeze(g, p->discriminator);
     out->z = gm_randn(g, "z", (int[]){b, ctx->spec->latent_dim}, 2, ctx->noise);
     out->fake = gm_node_set_name(gm_net_forward(g, &p->gen, out->z), "fake");
-    out->loss =
-        gm_gan_generator_loss(g, p, gm_net_forward(g, &p->disc, out->fake));
-    if (gm_graph_error(g)) {
-        out->graph = NULL;
-        return graph_failed(g, err);
-    }
-    return GM_OK;
+    gm_node *score;
+    gm_status s = gm_unrolled_discriminator_score(g, ctx, p, out->fake,
+                                                  &score, err);
+    out->loss = gm_gan_generator_loss(g, p, score);
+    if (s != GM_OK) gm_graph_free(g);
+    if (s == GM_OK && gm_graph_error(g)) s = graph_failed(g, err);
+    if (s != GM_OK) out->graph = NULL;
+    return s;
 }
 
 gm_status gm_gan_set_sampler(gm_model *m, const gm_build_ctx *ctx,

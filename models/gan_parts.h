@@ -6,6 +6,7 @@
 #include "adversarial_loss.h"
 #include "gm/objective.h"
 #include "gradient_penalty.h"
+#include "unrolled_gan.h"
 #include "weight_clip.h"
 
 typedef struct gm_gan_parts {
@@ -16,15 +17,15 @@ typedef struct gm_gan_parts {
 } gm_gan_parts;
 
 /* Hyperparameters both GAN objectives take: loss, d_steps, the two
- * learning rates, the discriminator's gradient penalty and its weight
- * clipping. */
+ * learning rates, the discriminator's gradient penalty and weight
+ * clipping, and the unrolled GAN's steps (unrolled_gan.h). */
 #define GM_GAN_HPARAMS                                                         \
     GM_ADV_LOSS_HPARAM,                                                        \
         GM_ADV_D_STEPS_HPARAM("discriminator steps per generator step"),       \
         GM_ADV_D_LR_HPARAM,                                                    \
         GM_ADV_G_LR_HPARAM(                                                    \
             "generator learning rate (0: the model's optimizer lr)"),          \
-        GM_PENALTY_HPARAMS, GM_WEIGHT_CLIP_HPARAM
+        GM_PENALTY_HPARAMS, GM_WEIGHT_CLIP_HPARAM, GM_UNROLL_HPARAMS
 
 /* The GAN's metrics: the discriminator's scores, its two KL estimates and
  * its gradient penalty (gan's whole gm_objective_schema.metrics). */

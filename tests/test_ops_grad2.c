@@ -801,3 +801,171 @@ Test(grad2_wgan_gp, convolutional_critic_matches_central_differences) {
         case_end(&c);
     }
 }
+
+/* ---- a network with its weights as nodes: unrolled SGD steps ----------- */
+
+/* The network `spec` (2 features -> 1 score) in the case's group, its
+ * weights first the group's parameter nodes. */
+static void unrolled_net(g2_case *c, const gm_net_spec *spec, gm_net *net,
+                         gm_node **theta) {
+    gm_error err = {0};
+    cr_assert_eq(gm_net_init(net, c->p, NULL, "D", 2, spec, &c->rng, &err),
+                 GM_OK, "%s", err.message);
+    for (int v = 0; v < gm_params_count(c->p); v++)
+        theta[v] = gm_param(c->g, c->p, v);
+}
+
+/* The unrolled GAN's discriminator after `steps` SGD steps of size lr on
+ * its non-saturating loss, mean softplus(-D(real)) + mean softplus(D(fake)),
+ * scoring the fake rows: the fake rows are parameters of the case's group
+ * (a generator's output), so the central differences vary them and D's
+ * starting weights, through every step's built gradient. */
+static void check_unrolled(const char *label, const gm_net_spec *spec,
+                           int steps) {
+    for (int t = 0; t < TRIALS; t++) {
+        g2_case c;
+        case_begin(&c, label, t, false);
+        gm_net net;
+        gm_node *theta[2 * GM_NET_MAX_LAYERS], *grads[2 * GM_NET_MAX_LAYERS];
+        unrolled_net(&c, spec, &net, theta);
+        int n = gm_params_count(c.p), rows = 4;
+        gm_node *fake = param(&c, (int[]){rows, 2}, 2, ANY);
+        gm_shape rs;
+        gm_shape_make(&rs, (int[]){rows, 2}, 2);
+        gm_node *real = fixed(&c, &rs, ANY);
+        for (int s = 0; s < steps; s++) {
+            gm_node *dr = gm_net_forward_nodes(c.g, &net, theta, real);
+            gm_node *df = gm_net_forward_nodes(c.g, &net, theta, fake);
+            gm_node *loss = gm_add(
+                c.g, gm_mean(c.g, gm_softplus(c.g, gm_neg(c.g, dr)), GM_AXIS_ALL),
+                gm_mean(c.g, gm_softplus(c.g, df), GM_AXIS_ALL));
+            gm_error err = {0};
+            cr_assert_eq(gm_grad(c.g, loss, theta, n, grads, &err), GM_OK,
+                         "%s: %s", c.label, err.message);
+            for (int v = 0; v < n; v++)
+                theta[v] =
+                    gm_sub(c.g, theta[v], gm_scale(c.g, grads[v], 0.5f));
+        }
+        gm_node *score = gm_net_forward_nodes(c.g, &net, theta, fake);
+        const gm_error *e = gm_graph_error(c.g);
+        cr_assert_null(e, "%s: %s", c.label, e ? e->message : "");
+        GM_GRADCHECK_ASSERT(c.g, c.p, score, c.label, TOL);
+        case_end(&c);
+    }
+}
+
+Test(grad2_unrolled, mlp_through_sgd_steps) {
+    gm_net_spec tanh = {.hidden = {5, 4}, .n_hidden = 2,
+                        .activation = GM_ACT_TANH, .out = 1};
+    check_unrolled("unrolled_mlp_tanh", &tanh, 2);
+    gm_net_spec sigmoid = {.hidden = {6}, .n_hidden = 1,
+                           .activation = GM_ACT_SIGMOID, .out = 1};
+    check_unrolled("unrolled_mlp_sigmoid", &sigmoid, 3);
+}
+
+/* A layer list: linear + tanh, linear without bias + softplus, linear to
+ * the score. (Smooth activations: the built gradient of a kinked one
+ * jumps where a pre-activation crosses its kink, which central
+ * differences over random weights cannot step over; their builders have
+ * their own checks above.) */
+Test(grad2_unrolled, layer_list_through_sgd_steps) {
+    gm_net_spec list = {
+        .layers = {{.kind = GM_LAYER_LINEAR, .out = 5},
+                   {.kind = GM_LAYER_TANH},
+                   {.kind = GM_LAYER_LINEAR, .out = 4, .no_bias = true},
+                   {.kind = GM_LAYER_SOFTPLUS},
+                   {.kind = GM_LAYER_LINEAR, .out = 1}},
+        .n_layers = 5,
+        .out = 1};
+    check_unrolled("unrolled_layers", &list, 2);
+}
+
+/* With the group's own parameter nodes as its weights, the forward is
+ * gm_net_forward's, node for node. */
+Test(grad2_unrolled, own_parameters_give_the_plain_forward) {
+    g2_case c;
+    case_begin(&c, "unrolled_same", 0, false);
+    gm_net_spec spec = {.hidden = {5}, .n_hidden = 1,
+                        .activation = GM_ACT_RELU, .out = 1};
+    gm_net net;
+    gm_node *theta[2 * GM_NET_MAX_LAYERS];
+    unrolled_net(&c, &spec, &net, theta);
+    gm_shape rs;
+    gm_shape_make(&rs, (int[]){3, 2}, 2);
+    gm_node *x = fixed(&c, &rs, ANY);
+    gm_node *a = gm_net_forward(c.g, &net, x);
+    gm_node *b = gm_net_forward_nodes(c.g, &net, theta, x);
+    cr_assert_eq(gm_graph_compile(c.g, NULL), GM_OK);
+    gm_graph_forward(c.g);
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(gm_node_data(a)[i], gm_node_data(b)[i]);
+    case_end(&c);
+}
+
+/* A weight of the wrong shape is named with its view. */
+Test(grad2_unrolled, a_misshapen_weight_is_named) {
+    g2_case c;
+    case_begin(&c, "unrolled_shape", 0, false);
+    gm_net_spec spec = {.hidden = {5}, .n_hidden = 1,
+                        .activation = GM_ACT_TANH, .out = 1};
+    gm_net net;
+    gm_node *theta[2 * GM_NET_MAX_LAYERS];
+    unrolled_net(&c, &spec, &net, theta);
+    theta[1] = gm_constant(c.g, NULL, (int[]){4}, 1,
+                           (const float[]){0, 0, 0, 0});
+    gm_shape rs;
+    gm_shape_make(&rs, (int[]){3, 2}, 2);
+    cr_assert_null(gm_net_forward_nodes(c.g, &net, theta, fixed(&c, &rs, ANY)));
+    const gm_error *e = gm_graph_error(c.g);
+    cr_assert_not_null(e);
+    cr_assert(strstr(e->message, "weight 1 ('D.0.bias') has shape [4], its "
+                                 "view [5]"),
+              "%s", e->message);
+    case_end(&c);
+}
+
+/* Unrolling a convolutional or batch-normed discriminator needs the
+ * gradient by its weights as nodes, which gm_grad does not build yet:
+ * the error names what is missing. */
+static void check_unroll_error(const gm_net_spec *spec, int in, bool stats,
+                               const char *op, const char *want) {
+    g2_case c;
+    case_begin(&c, "unrolled_error", 0, false);
+    gm_params *st = stats ? gm_params_create("S") : NULL;
+    gm_net net;
+    gm_error err = {0};
+    cr_assert_eq(gm_net_init(&net, c.p, st, "D", in, spec, &c.rng, &err), GM_OK,
+                 "%s", err.message);
+    int n = gm_params_count(c.p);
+    gm_node *theta[2 * GM_NET_MAX_LAYERS], *grads[2 * GM_NET_MAX_LAYERS];
+    for (int v = 0; v < n; v++) theta[v] = gm_param(c.g, c.p, v);
+    gm_node *x = gm_input(c.g, "x", (int[]){2, in}, 2);
+    gm_node *y = gm_sum(c.g, gm_net_forward_nodes(c.g, &net, theta, x),
+                        GM_AXIS_ALL);
+    cr_assert_neq(gm_grad(c.g, y, theta, n, grads, &err), GM_OK);
+    cr_assert(strstr(err.message, op) && strstr(err.message, want), "%s",
+              err.message);
+    gm_params_free(st);
+    case_end(&c);
+}
+
+Test(grad2_unrolled, convolution_and_batch_norm_errors_name_the_op) {
+    gm_net_spec conv = {
+        .layers = {{.kind = GM_LAYER_RESHAPE, .shape = {1, 4, 4}, .ndim = 3},
+                   {.kind = GM_LAYER_CONV2D, .out = 2, .kernel = 3,
+                    .stride = 1, .padding = 1},
+                   {.kind = GM_LAYER_FLATTEN},
+                   {.kind = GM_LAYER_LINEAR, .out = 1}},
+        .n_layers = 4,
+        .out = 1};
+    check_unroll_error(&conv, 16, false, "gm_grad: conv2d (node #",
+                       "the gradient with respect to its weights is not "
+                       "built as nodes yet");
+    gm_net_spec bn = {.layers = {{.kind = GM_LAYER_LINEAR, .out = 3},
+                                 {.kind = GM_LAYER_BATCH_NORM},
+                                 {.kind = GM_LAYER_LINEAR, .out = 1}},
+                      .n_layers = 3,
+                      .out = 1};
+    check_unroll_error(&bn, 2, true, "gm_grad: op 'batch_norm' (node #",
+                       "has no gradient builder");
+}

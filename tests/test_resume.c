@@ -103,16 +103,23 @@ static const char experiment[] =
     "    discriminator: {hidden: [8]}\n"
     "    params: {loss: wasserstein, clip: 0.05, d_steps: 2}\n"
     "    train: {optimizer: {name: rmsprop, lr: 1.0e-3, momentum: 0.5}}\n"
+    /* the unrolled GAN: SGD steps built by gm_grad in the generator's
+     * graph, which reads a batch of its own and draws noise per step */
+    "  unrolled:\n"
+    "    objective: gan\n"
+    "    generator: {hidden: [8]}\n"
+    "    discriminator: {hidden: [8]}\n"
+    "    params: {unroll: 2, unroll_lr: 0.1}\n"
     /* no sampler: no samples or mode counts, labels in every batch */
     "  cls:\n"
     "    objective: classifier\n"
     "    classifier: {hidden: [8]}\n";
 
 static const char *const models[] = {
-    "vae",     "ae",     "joint",     "gan",    "prior",  "frozen",
-    "aae",     "ali",    "conv",      "wgan_gp", "ali_r1", "dragan",
-    "wgan_clip", "cls"};
-#define N_MODELS 14
+    "vae",       "ae",     "joint",  "gan",    "prior",    "frozen",
+    "aae",       "ali",    "conv",   "wgan_gp", "ali_r1",  "dragan",
+    "wgan_clip", "unrolled", "cls"};
+#define N_MODELS 15
 
 /* How a test trains an experiment: --jobs, --resume, --retry-failed,
  * --force, and where to stop (stop_model, or any model if NULL, at step

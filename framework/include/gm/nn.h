@@ -172,6 +172,21 @@ gm_node *gm_net_forward(gm_graph *g, const gm_net *m, gm_node *x);
 gm_node *gm_net_forward_with(gm_graph *g, const gm_net *m, gm_params *params,
                              gm_node *x);
 
+/* The same with its weights given as nodes of g: weights[v] stands for
+ * view v of m->params, for every view the network reads (an array of
+ * gm_params_count(m->params) nodes, each of its view's shape; entries
+ * for views of the group that the network does not read are not read),
+ * e.g. weights a few differentiable SGD steps from the
+ * group's, built with gm_grad (gm/grad.h) as in the unrolled GAN.
+ * Gradients flow into the weight nodes, not into the group. Batch norm
+ * reads its running statistics from m->stats as gm_net_forward does. A
+ * missing or misshapen weight is an error recorded in g, naming the
+ * view. For gm_grad, the weights of a convolution have no gradient as
+ * nodes and batch_norm no gradient builder: differentiating by such
+ * weights fails naming the op (gm/grad.h). */
+gm_node *gm_net_forward_nodes(gm_graph *g, const gm_net *m,
+                              gm_node *const *weights, gm_node *x);
+
 GM_API_END
 
 #endif

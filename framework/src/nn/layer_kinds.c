@@ -88,8 +88,12 @@ static gm_status init_weight_and_bias(gm_layer *l, const gm_layer_init *c,
     return GM_OK;
 }
 
-static gm_node *param_or_null(gm_graph *g, gm_params *group, int view) {
-    return view >= 0 ? gm_param(g, group, view) : NULL;
+static gm_node *weight(gm_layer_step *s, int view) {
+    return gm_net_weight(s->g, s->weights, view);
+}
+
+static gm_node *weight_or_null(gm_layer_step *s, int view) {
+    return view >= 0 ? weight(s, view) : NULL;
 }
 
 /* ---- linear: nn.Linear, [in] -> [out] ---------------------------------- */
@@ -116,9 +120,9 @@ static gm_status init_linear(gm_layer *l, const gm_layer_init *c) {
 /* A Linear followed by a ReLU is one affine_relu node. */
 static gm_node *forward_linear(gm_layer_step *s, gm_node *x) {
     const gm_layer *l = &s->m->net[s->index];
-    gm_node *w = gm_param(s->g, s->params, l->weight);
+    gm_node *w = weight(s, l->weight);
     if (l->bias < 0) return gm_matmul(s->g, x, w, false, true);
-    gm_node *b = gm_param(s->g, s->params, l->bias);
+    gm_node *b = weight(s, l->bias);
     s->fused_next = s->index + 1 < s->m->n_net &&
                     s->m->net[s->index + 1].spec.kind == GM_LAYER_RELU;
     return s->fused_next ? gm_affine_relu(s->g, x, w, b)
@@ -190,15 +194,15 @@ static gm_status init_conv_transpose2d(gm_layer *l, const gm_layer_init *c) {
 
 static gm_node *forward_conv2d(gm_layer_step *s, gm_node *x) {
     const gm_layer *l = &s->m->net[s->index];
-    return gm_conv2d(s->g, x, gm_param(s->g, s->params, l->weight),
-                     param_or_null(s->g, s->params, l->bias), l->spec.stride,
+    return gm_conv2d(s->g, x, weight(s, l->weight),
+                     weight_or_null(s, l->bias), l->spec.stride,
                      l->spec.padding);
 }
 
 static gm_node *forward_conv_transpose2d(gm_layer_step *s, gm_node *x) {
     const gm_layer *l = &s->m->net[s->index];
-    return gm_conv_transpose2d(s->g, x, gm_param(s->g, s->params, l->weight),
-                               param_or_null(s->g, s->params, l->bias),
+    return gm_conv_transpose2d(s->g, x, weight(s, l->weight),
+                               weight_or_null(s, l->bias),
                                l->spec.stride, l->spec.padding);
 }
 
@@ -228,8 +232,8 @@ static gm_node *forward_batch_norm(gm_layer_step *s, gm_node *x) {
     const gm_layer *l = &s->m->net[s->index];
     gm_params *stats = s->m->stats;
     gm_graph_freeze(s->g, stats); /* state, not trained */
-    return gm_batch_norm(s->g, x, gm_param(s->g, s->params, l->weight),
-                         gm_param(s->g, s->params, l->bias),
+    return gm_batch_norm(s->g, x, weight(s, l->weight),
+                         weight(s, l->bias),
                          gm_param(s->g, stats, l->mean),
                          gm_param(s->g, stats, l->var), true,
                          l->spec.momentum > 0 ? l->spec.momentum : 0.1f,

@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "gm/nn.h"
+#include "nn/nn_internal.h"
 
 /* One YAML argument of a layer, as `kernel` in {conv2d: {kernel: 4}}, and
  * the field of gm_layer_spec it sets. */
@@ -65,7 +66,7 @@ typedef struct gm_layer_init {
 typedef struct gm_layer_step {
     gm_graph *g;
     const gm_net *m;
-    gm_params *params; /* the group its weights are read from */
+    const gm_net_weights *weights; /* where its weights are read from */
     int index;
     int rows;
     bool fused_next; /* set by a layer whose node computed the next layer

@@ -115,14 +115,14 @@ gm_status gm_net_init(gm_net *m, gm_params *group, gm_params *stats,
     return GM_OK;
 }
 
-gm_node *gm_net_forward_layers(gm_graph *g, const gm_net *m, gm_params *params,
-                               gm_node *x) {
+gm_node *gm_net_forward_layers(gm_graph *g, const gm_net *m,
+                               const gm_net_weights *w, gm_node *x) {
     if (!x) return NULL;
     int rows = gm_node_shape(x)->dim[0];
     for (int i = 0; x && i < m->n_net; i++) {
         const gm_layer_spec *s = &m->net[i].spec;
         const gm_layer_kind_desc *k = gm_layer_kind_desc_of(s->kind);
-        gm_layer_step step = {g, m, params, i, rows, false};
+        gm_layer_step step = {g, m, w, i, rows, false};
         x = k->activate ? k->activate(g, x, s->activation_param)
                         : k->forward(&step, x);
         i += step.fused_next;

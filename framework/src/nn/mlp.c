@@ -102,22 +102,30 @@ gm_status gm_mlp_init(gm_net *m, gm_params *group, const char *prefix, int in,
     return GM_OK;
 }
 
-gm_node *gm_net_forward_with(gm_graph *g, const gm_net *m, gm_params *params,
-                             gm_node *x) {
-    if (m->n_net > 0) return gm_net_forward_layers(g, m, params, x);
+/* The network's forward, its weights read from w. */
+gm_node *gm_net_forward_weights(gm_graph *g, const gm_net *m,
+                                const gm_net_weights *w, gm_node *x) {
+    if (m->n_net > 0) return gm_net_forward_layers(g, m, w, x);
     for (int i = 0; i < m->n_layers; i++) {
         const gm_linear *l = &m->layers[i];
         gm_activation act =
             i == m->n_layers - 1 ? m->out_activation : m->activation;
+        gm_node *weight = gm_net_weight(g, w, l->weight);
+        gm_node *bias = gm_net_weight(g, w, l->bias);
         if (act == GM_ACT_RELU) {
-            x = gm_affine_relu(g, x, gm_param(g, params, l->weight),
-                               gm_param(g, params, l->bias));
+            x = gm_affine_relu(g, x, weight, bias);
             continue;
         }
-        x = gm_linear_forward(g, l, params, x);
+        x = gm_affine(g, x, weight, bias);
         x = gm_activate(g, x, act, m->activation_param);
     }
     return x;
+}
+
+gm_node *gm_net_forward_with(gm_graph *g, const gm_net *m, gm_params *params,
+                             gm_node *x) {
+    gm_net_weights w = {params, NULL};
+    return gm_net_forward_weights(g, m, &w, x);
 }
 
 gm_node *gm_net_forward(gm_graph *g, const gm_net *m, gm_node *x) {
