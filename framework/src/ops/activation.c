@@ -146,10 +146,12 @@ static void relu_mask_backward(gm_node *n) {
             da[i] += dy[i] * (x[i] > 0.0f ? 1.0f : slope);
 }
 
-/* Input 1 is a detach, which passes nothing: only a's is asked for. */
+/* Input 1 is a detach, which passes nothing: only a's is asked for, the
+ * adjoint masked by the same detach. */
 static gm_node *relu_mask_grad(gm_node *n, int i, gm_node *up) {
     (void)i;
-    return gm_relu_mask(n->graph, up, n->in[1], n->p[0]);
+    gm_node *in[2] = {up, n->in[1]};
+    return gm_node_new(n->graph, &gm_op_relu_mask, in, 2, n->p, 1);
 }
 
 const gm_op_def gm_op_relu_mask = {
