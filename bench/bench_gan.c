@@ -9,64 +9,47 @@
  * nodes (d_real, ...) are left out, as the PyTorch reference has none.
  *
  * usage: bench_gan both [windows] [steps] | gm [steps] | gemm [steps] */
-#include <math.h>
-
 #include "bench_util.h"
 #include "gan_phases.h"
 #include "gm/gm.h"
+#include "ring_gan.h"
 
-enum { BATCH = 512, LATENT = 256, HIDDEN = 128, DIM = 2, DATA_BATCHES = 64 };
+enum {
+    BATCH = RING_BATCH,
+    LATENT = RING_LATENT,
+    HIDDEN = RING_HIDDEN,
+    DIM = RING_DIM
+};
 
 typedef struct gan {
-    gm_params *gen_p, *disc_p;
-    gm_net gen, disc;
+    ring_nets nets;
     gan_phases phases;
-    float *data; /* [DATA_BATCHES * BATCH, DIM] ring-of-8 samples */
+    float *data; /* ring_data */
     long step;
 } gan;
 
 static int gan_build(gan *m, gm_error *err) {
     gm_rng init = gm_rng_stream(1, "init"), noise = gm_rng_stream(1, "noise");
     gm_rng data = gm_rng_stream(1, "data");
-    m->gen_p = gm_params_create("generator");
-    m->disc_p = gm_params_create("discriminator");
-    gm_net_spec gs = {.hidden = {HIDDEN, HIDDEN},
-                      .n_hidden = 2,
-                      .activation = GM_ACT_RELU,
-                      .out = DIM};
-    gm_net_spec ds = {.hidden = {HIDDEN, HIDDEN},
-                      .n_hidden = 2,
-                      .activation = GM_ACT_RELU,
-                      .out = 1};
-    if (gm_net_init(&m->gen, m->gen_p, NULL, "gen", LATENT, &gs, &init, err) ||
-        gm_net_init(&m->disc, m->disc_p, NULL, "disc", DIM, &ds, &init, err))
-        return 1;
-    if (gan_phases_build(&m->phases, &m->gen, m->gen_p, &m->disc, m->disc_p,
+    ring_nets *n = &m->nets;
+    if (ring_nets_init(n, &init, err) ||
+        gan_phases_build(&m->phases, &n->gen, n->gen_p, &n->disc, n->disc_p,
                          BATCH, LATENT, DIM, 1e-4f, &noise, err))
         return 1;
-
-    /* Eight Gaussians of std 0.02 on a circle of radius 2. */
-    m->data = bench_alloc((size_t)DATA_BATCHES * BATCH * DIM);
-    for (int i = 0; i < DATA_BATCHES * BATCH; i++) {
-        double a = 2.0 * M_PI * (double)gm_rng_below(&data, 8) / 8.0;
-        m->data[2 * i] = (float)(2.0 * cos(a) + 0.02 * gm_rng_normal(&data));
-        m->data[2 * i + 1] =
-            (float)(2.0 * sin(a) + 0.02 * gm_rng_normal(&data));
-    }
+    m->data = ring_data(&data);
     return 0;
 }
 
 static void gan_step(void *state) {
     gan *m = state;
-    const float *batch = m->data + (m->step++ % DATA_BATCHES) * BATCH * DIM;
-    memcpy(gm_node_data(m->phases.x), batch, sizeof(float) * BATCH * DIM);
-    gan_phases_step(&m->phases, m->gen_p, m->disc_p);
+    memcpy(gm_node_data(m->phases.x), ring_batch(m->data, m->step++),
+           sizeof(float) * BATCH * DIM);
+    gan_phases_step(&m->phases, m->nets.gen_p, m->nets.disc_p);
 }
 
 static void gan_free(gan *m) {
     gan_phases_free(&m->phases);
-    gm_params_free(m->gen_p);
-    gm_params_free(m->disc_p);
+    ring_nets_free(&m->nets);
     free(m->data);
 }
 

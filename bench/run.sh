@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: gm against PyTorch and against the GEMM-only bound, on this
-# machine, in one run (issues 6, 13 and, for the DCGAN's convolutions, 14).
+# machine, in one run (issues 6, 13, for the DCGAN's convolutions 14, and
+# for the WGAN-GP's gradients of gradients 24).
 # Builds nothing: the Makefile builds first.
 #
 #   BUILD=build          build directory holding gm and bench/bench_*
@@ -29,7 +30,7 @@ MODELS="gan vae"
 GM_MEM_STEPS=1200 # > 1000: anonymous RSS is compared at 1000 and the end
 
 for prog in gm bench/bench_gan bench/bench_vae bench/bench_dcgan bench/bench_threads \
-    bench/bench_sgemm_small; do
+    bench/bench_sgemm_small bench/bench_wgan_gp; do
     if [ ! -x "$BUILD/$prog" ]; then
         echo "bench: $BUILD/$prog not built (run make bench)" >&2
         exit 1
@@ -147,6 +148,18 @@ for round in $(seq 1 "$ROUNDS"); do
             fi
         done
     done
+    # The WGAN-GP (a gradient penalty: gradients of gradients) against the
+    # plain GAN in the same process, and PyTorch's (create_graph=True).
+    for core in $CORES; do
+        say "round $round, OpenBLAS $core, wgan_gp: gm, and gm's plain GAN"
+        run_gm "$core" wgan_gp both >>"$out/$core.wgan_gp.both" ||
+            failed "bench_wgan_gp both" fatal
+        if [ "$have_torch" = 1 ]; then
+            say "round $round, OpenBLAS $core, wgan_gp: PyTorch"
+            run_torch "$core" wgan_gp >>"$out/$core.wgan_gp.torch" ||
+                failed "PyTorch wgan_gp"
+        fi
+    done
     # PyTorch as users run it, unless that kernel is measured above.
     case " $CORES " in *" $OWN_CORE "*) ;; *)
         for m in $MODELS; do
@@ -251,6 +264,25 @@ case " $CORES " in
             "(pt/bound $(ratio "$pb" 1)); gm on $GM_CORE / this: $(ratio "$gm" "$pt")"
     done ;;
 esac
+echo
+echo "WGAN-GP on the ring (loss wasserstein, penalty wgan_gp, weight 10; the ring GAN's networks,"
+echo "batch and Adam; one step = one critic step with the penalty + one generator step), one"
+echo "thread each; ms per step in thread CPU time (CPU) and wall time, medians of windows of 30"
+echo "steps; penalty/plain: the WGAN-GP step over the plain ring GAN step, windows alternating"
+echo "in one process (PyTorch's: its own two steps)"
+wfmt="%-19s %9s %9s %9s %9s %9s %13s %13s\n"
+# shellcheck disable=SC2059
+printf "$wfmt" "OpenBLAS kernel" "gm CPU ms" "pt CPU ms" "pt/gm CPU" "gm wall" "pt wall" "gm pen/plain" "pt pen/plain"
+for core in $CORES; do
+    b="$out/$core.wgan_gp.both" t="$out/$core.wgan_gp.torch"
+    name=$(val "$b" blas_core)
+    [ "$core" = "$GM_CORE" ] && name="$name (gm's)"
+    gc=$(val "$b" wgan_gp_cpu_ms) pc=$(val "$t" wgan_gp_cpu_ms)
+    # shellcheck disable=SC2059
+    printf "$wfmt" "$name" "$gc" "$pc" "$(ratio "$pc" "$gc")" "$(val "$b" wgan_gp_ms)" \
+        "$(val "$t" wgan_gp_ms)" "$(val "$b" wgan_gp_over_gan_cpu)" "$(val "$t" wgan_gp_over_gan_cpu)"
+done
+echo "  targets (issue 24): pt/gm >= 1.5; gm pen/plain <= 2.5 (CPU time)"
 echo
 echo "DCGAN of experiments/fashion_dcgan.yaml (batch 64; one step = D phase + G phase), $GM_CORE,"
 echo "one thread each; ms per step, medians of windows of 10 steps; CPU = thread CPU time"

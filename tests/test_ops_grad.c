@@ -11,6 +11,7 @@
 
 #include "gm/gm.h"
 #include "gradcheck.h"
+#include "ops/grad_build.h"
 #include "ops/op_table.h"
 
 #define TRIALS 3
@@ -1130,6 +1131,30 @@ GRAD_TEST(detach, blocks_gradient) {
                       (double)gm_params_grad(q)[i]);
         gm_params_free(q);
     }
+}
+
+/* relu_mask(a, x, slope) (the relu builders' mask, ops/grad_build.h):
+ * a's gradient is masked as a is; x's is 0, which central differences
+ * away from the kink agree with. Slope 0 (relu) and 0.2 (leaky_relu);
+ * e = exp(a) read by the mask alone (its gradient overwritten) and by
+ * the mask and the sum (added to). */
+GRAD_TEST(relu_mask, relu_and_leaky) {
+    const float slopes[2] = {0.0f, 0.2f};
+    for (int k = 0; k < 4; k++)
+        for (int t = 0; t < TRIALS; t++) {
+            gc_case c;
+            bool leaky = k % 2, shared = k / 2;
+            char label[64];
+            snprintf(label, sizeof label, "relu_mask/%s%s",
+                     leaky ? "leaky" : "relu", shared ? "/shared" : "");
+            case_begin(&c, label, t);
+            int rows = rand_dim(&c, 1, 5), cols = rand_dim(&c, 1, 6);
+            gm_node *e = gm_exp(c.g, leaf(&c, (int[]){rows, cols}, 2, ANY));
+            gm_node *x = leaf(&c, (int[]){rows, cols}, 2, AWAY);
+            gm_node *out = gm_relu_mask(c.g, e, x, slopes[leaky]);
+            if (shared) out = gm_add(c.g, out, e);
+            case_check(&c, out, "relu_mask", TOL);
+        }
 }
 
 /* step passes no gradient, as detach: only y's reaches the parameters. */

@@ -20,6 +20,7 @@
 
 #include "gm/gm.h"
 #include "gradcheck.h"
+#include "ops/grad_build.h"
 #include "ops/op_table.h"
 
 #define TRIALS 2
@@ -353,6 +354,18 @@ GRAD2_TEST(softplus, elementwise, TOL) {
 GRAD2_TEST(log_sigmoid, elementwise, TOL) {
     return unary_build(c, gm_log_sigmoid, ANY);
 }
+
+/* The relu builders' mask (ops/grad_build.h): a leaf masked by another;
+ * the mask's own leaf gets zeros. */
+static gm_node *relu_mask_build(g2_case *c, float slope) {
+    int rows = rand_dim(c, 1, 4), cols = rand_dim(c, 1, 4);
+    gm_node *a = leaf(c, (int[]){rows, cols}, 2, ANY);
+    gm_node *x = leaf(c, (int[]){rows, cols}, 2, AWAY);
+    return gm_relu_mask(c->g, a, x, slope);
+}
+
+GRAD2_TEST(relu_mask, relu, TOL) { return relu_mask_build(c, 0.0f); }
+GRAD2_TEST(relu_mask, leaky, TOL) { return relu_mask_build(c, 0.2f); }
 
 /* ---- reductions -------------------------------------------------------- */
 
@@ -703,6 +716,32 @@ Test(grad2_errors, needs_a_scalar_before_compile) {
     cr_assert_eq(gm_grad(g, gm_exp(g, x), &x, 1, &dx, &err), GM_ERR_INVALID);
     cr_assert(strstr(err.message, "[1] node"), "%s", err.message);
     gm_graph_free(g);
+}
+
+/* affine_relu's builder masks the adjoint once for all three inputs, and
+ * relu's and leaky_relu's as one relu_mask node (no step chains). */
+static int count_op(const gm_graph *g, const char *op) {
+    int k = 0;
+    for (int i = 0; i < gm_graph_node_count(g); i++)
+        k += strcmp(gm_node_op_name(gm_graph_node(g, i)), op) == 0;
+    return k;
+}
+
+Test(grad2_builders, one_mask_per_relu_node) {
+    gm_graph *g = gm_graph_create("masks");
+    gm_params *p = gm_params_create("P");
+    int wi = gm_params_add(p, "w", (int[]){4, 3}, 2, NULL);
+    int bi = gm_params_add(p, "b", (int[]){4}, 1, NULL);
+    gm_node *x = gm_input(g, "x", (int[]){2, 3}, 2);
+    gm_node *w = gm_param(g, p, wi), *b = gm_param(g, p, bi);
+    gm_node *h = gm_leaky_relu(g, gm_relu(g, gm_affine_relu(g, x, w, b)), 0.2f);
+    gm_node *y = gm_sum(g, h, GM_AXIS_ALL);
+    gm_node *xs[3] = {x, w, b}, *d[3];
+    cr_assert_eq(gm_grad(g, y, xs, 3, d, NULL), GM_OK);
+    cr_assert_eq(count_op(g, "relu_mask"), 3);
+    cr_assert_eq(count_op(g, "step"), 0);
+    gm_graph_free(g);
+    gm_params_free(p);
 }
 
 /* d/dx of gm_grad's own output by gm_grad again: d2/dx2 sum(x^3) = 6x. */

@@ -30,6 +30,9 @@ struct gm_node {
     void *user;   /* custom ops: their context */
     gm_rng rng;   /* random nodes: their own stream */
     bool drawn;   /* random nodes: a draw exists to hold */
+    /* gm_grad's builders: what gm_grad_once built for this node and the
+     * adjoint once_for (ops/grad_build.h) */
+    gm_node *once, *once_for;
 };
 
 struct gm_graph {

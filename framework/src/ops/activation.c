@@ -20,20 +20,16 @@ static inline float softplusf(float x) {
 }
 
 /* Gradient builders: the adjoint times the derivative, as ops on the
- * op's input x and output y; the kinks' masks are step(x). */
+ * op's input x and output y; relu's and leaky_relu's are one relu_mask,
+ * the other kinks' masks are step(x). */
 static gm_node *relu_grad(gm_node *n, int i, gm_node *up) {
     (void)i;
-    return gm_mul(n->graph, up, gm_step(n->graph, n->in[0]));
+    return gm_relu_mask(n->graph, up, n->in[0], 0.0f);
 }
 
-/* slope + (1 - slope) step(x) */
 static gm_node *leaky_relu_grad(gm_node *n, int i, gm_node *up) {
     (void)i;
-    gm_graph *g = n->graph;
-    float slope = n->p[0];
-    gm_node *mask = gm_step(g, n->in[0]);
-    gm_node *d = gm_add_scalar(g, gm_scale(g, mask, 1.0f - slope), slope);
-    return gm_mul(g, up, d);
+    return gm_relu_mask(n->graph, up, n->in[0], n->p[0]);
 }
 
 /* step(x) + (1 - step(x)) (y + alpha): alpha e^x = y + alpha below 0 */
@@ -103,6 +99,75 @@ const gm_op_def gm_op_step = {
     .forward = step_forward,
     .flags = GM_OP_STOP_GRAD,
 };
+
+/* relu_mask(a, x, slope) = a where x > 0, slope * a elsewhere: the
+ * adjoint a times a (leaky) ReLU's derivative at x, the relu builders'
+ * mask in one pass where step, scale, add_scalar and mul took up to four.
+ * a * (x > 0 ? 1 : slope) is the product mul(a, step(x)) made (slope 0).
+ * x's derivative is 0 wherever it exists, so x is read through a detach,
+ * as step reads it: backward neither reaches x through the mask nor runs
+ * the ops that made x for it, and gm_grad asks only for a's gradient. */
+static gm_status relu_mask_shape(const gm_node *n, gm_shape *out,
+                                 gm_error *err) {
+    const gm_shape *a = &n->in[0]->shape, *x = &n->in[1]->shape;
+    char sa[64], sx[64];
+    if (!gm_shape_equal(a, x))
+        return gm_error_set(err, GM_ERR_SHAPE,
+                            "relu_mask: the adjoint %s and x %s differ",
+                            gm_shape_str(a, sa, sizeof sa),
+                            gm_shape_str(x, sx, sizeof sx));
+    *out = *a;
+    return GM_OK;
+}
+
+GM_MULTIVERSION
+static void relu_mask_forward(gm_node *n) {
+    const float *restrict a = n->in[0]->data, *restrict x = n->in[1]->data;
+    float *restrict y = n->data;
+    const float slope = n->p[0];
+    for (size_t i = 0; i < n->numel; i++)
+        y[i] = a[i] * (x[i] > 0.0f ? 1.0f : slope);
+}
+
+/* Overwrites a's gradient where only this op writes it (a full-size
+ * product's, in the builders' graphs), which then need not be cleared. */
+GM_MULTIVERSION
+static void relu_mask_backward(gm_node *n) {
+    gm_node *a = n->in[0];
+    float *restrict da = a->grad;
+    if (!da) return;
+    const float *restrict x = n->in[1]->data, *restrict dy = n->grad;
+    const float slope = n->p[0];
+    if (a->grad_fresh)
+        for (size_t i = 0; i < n->numel; i++)
+            da[i] = dy[i] * (x[i] > 0.0f ? 1.0f : slope);
+    else
+        for (size_t i = 0; i < n->numel; i++)
+            da[i] += dy[i] * (x[i] > 0.0f ? 1.0f : slope);
+}
+
+/* Input 1 is a detach, which passes nothing: only a's is asked for, the
+ * adjoint masked by the same detach. */
+static gm_node *relu_mask_grad(gm_node *n, int i, gm_node *up) {
+    (void)i;
+    gm_node *in[2] = {up, n->in[1]};
+    return gm_node_new(n->graph, &gm_op_relu_mask, in, 2, n->p, 1);
+}
+
+const gm_op_def gm_op_relu_mask = {
+    .name = "relu_mask",
+    .arity = 2,
+    .shape = relu_mask_shape,
+    .forward = relu_mask_forward,
+    .backward = relu_mask_backward,
+    .flags = GM_OP_OVERWRITES,
+    .grad = relu_mask_grad,
+};
+
+gm_node *gm_relu_mask(gm_graph *g, gm_node *a, gm_node *x, float slope) {
+    gm_node *in[2] = {a, gm_detach(g, x)};
+    return gm_node_new(g, &gm_op_relu_mask, in, 2, &slope, 1);
+}
 
 gm_node *gm_relu(gm_graph *g, gm_node *x) {
     return gm_node_new(g, &gm_op_relu, &x, 1, NULL, 0);

@@ -53,3 +53,12 @@ gm_node *gm_grad_expand(gm_node *adj, const gm_node *x) {
     gm_node *spread = gm_add_bcast(g, gm_grad_zeros(g, &x->shape), adj);
     return gm_grad_as_shape(spread, &x->shape);
 }
+
+gm_node *gm_grad_once(gm_node *n, gm_node *up,
+                      gm_node *(*build)(gm_node *n, gm_node *up)) {
+    if (!n->once || n->once_for != up) {
+        n->once = build(n, up);
+        n->once_for = up;
+    }
+    return n->once;
+}

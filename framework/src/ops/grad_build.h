@@ -29,4 +29,16 @@ gm_node *gm_grad_reduce_to(gm_node *adj, const gm_node *operand);
  * repeated back onto x's shape. */
 gm_node *gm_grad_expand(gm_node *adj, const gm_node *x);
 
+/* build(n, up) built once for each pair (n, up): a builder asked for
+ * several inputs of n (affine_relu's x, weight and bias) reuses the nodes
+ * they share instead of adding them again. */
+gm_node *gm_grad_once(gm_node *n, gm_node *up,
+                      gm_node *(*build)(gm_node *n, gm_node *up));
+
+/* An op only the builders make (activation.c): a where x > 0, slope * a
+ * elsewhere, for a and x of one shape: the adjoint a times relu's
+ * (slope 0) or leaky_relu's derivative at x. Only a gets a gradient: x
+ * is read through a detach. */
+gm_node *gm_relu_mask(gm_graph *g, gm_node *a, gm_node *x, float slope);
+
 #endif

@@ -218,11 +218,14 @@ static void affine_relu_backward(gm_node *n) {
     affine_backward_products(n, dy);
 }
 
-/* The pre-activation's gradient is dy masked where y > 0 (where the
- * pre-activation is), then affine's. */
+/* The pre-activation's gradient: dy masked where y > 0 (where the
+ * pre-activation is), built once for all three inputs. */
+static gm_node *pre_activation_grad(gm_node *n, gm_node *up) {
+    return gm_relu_mask(n->graph, up, n, 0.0f);
+}
+
 static gm_node *affine_relu_grad(gm_node *n, int i, gm_node *up) {
-    gm_graph *g = n->graph;
-    return affine_grad_from(n, i, gm_mul(g, up, gm_step(g, n)));
+    return affine_grad_from(n, i, gm_grad_once(n, up, pre_activation_grad));
 }
 
 const gm_op_def gm_op_affine_relu = {

@@ -21,7 +21,7 @@
     X(square) X(sqrt) X(abs)                                                  \
     /* activation.c */                                                        \
     X(relu) X(leaky_relu) X(elu) X(tanh) X(sigmoid) X(softplus)               \
-    X(log_sigmoid) X(step)                                                    \
+    X(log_sigmoid) X(step) X(relu_mask)                                       \
     /* reduce.c, shape.c */                                                   \
     X(sum) X(mean) X(logsumexp_rows) X(slice_cols) X(concat_cols)             \
     X(reshape) X(detach)                                                      \
