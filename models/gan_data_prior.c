@@ -149,8 +149,7 @@ static gm_status build_generator(prior_state *s, const gm_build_ctx *ctx,
         fake = gm_net_forward(g, &p->gen, z);
         previous = gm_net_forward_with(g, &p->gen, s->previous, z);
     }
-    gm_node *logit =
-        gm_net_forward(g, &p->disc, gm_node_set_name(fake, "fake"));
+    gm_node *logit = gm_gan_discriminate(g, p, gm_node_set_name(fake, "fake"));
     gm_node *gan_loss = gm_gan_generator_loss(g, p, logit);
     gm_node *sq = gm_square(g, gm_sub(g, fake, previous));
     gm_node *dist = gm_hparams_is(h, "reduction", "sum")

@@ -89,15 +89,21 @@ static const char experiment[] =
     "    generator: {hidden: [8]}\n"
     "    discriminator: {hidden: [8]}\n"
     "    params: {penalty: r1, penalty_weight: 1}\n"
+    /* PacGAN: the discriminator on packs of two rows */
+    "  pacgan:\n"
+    "    objective: gan\n"
+    "    generator: {hidden: [8]}\n"
+    "    discriminator: {hidden: [8]}\n"
+    "    params: {pack: 2}\n"
     /* no sampler: no samples or mode counts, labels in every batch */
     "  cls:\n"
     "    objective: classifier\n"
     "    classifier: {hidden: [8]}\n";
 
 static const char *const models[] = {
-    "vae", "ae",   "joint", "gan",     "prior",  "frozen",
-    "aae", "ali",  "conv",  "wgan_gp", "ali_r1", "cls"};
-#define N_MODELS 12
+    "vae", "ae",   "joint",   "gan",    "prior",  "frozen", "aae",
+    "ali", "conv", "wgan_gp", "ali_r1", "pacgan", "cls"};
+#define N_MODELS 13
 
 /* How a test trains an experiment: --jobs, --resume, --retry-failed,
  * --force, and where to stop (stop_model, or any model if NULL, at step
