@@ -20,18 +20,17 @@ const gm_role_shape gm_gan_shapes[] = {
 /* A list of layers that reshapes its flat input into images before any
  * layer mixes features reads a pack as [pack * C, H, W]: the pack's rows
  * lie one after another, so its images stand stacked along the channels.
- * A reshape to [features] gets pack times the features. */
+ * Each reshape before the first linear or convolution gets pack times its
+ * leading dimension (a reshape to [features] pack times the features). */
 static void stack_channels(gm_net_spec *net, int pack) {
     for (int i = 0; i < net->n_layers; i++) {
         gm_layer_spec *l = &net->layers[i];
-        if (l->kind == GM_LAYER_RESHAPE) {
-            /* too large a shape stays as it is: the plan refuses it */
-            if (l->shape[0] <= INT_MAX / pack) l->shape[0] *= pack;
-            return;
-        }
         if (l->kind == GM_LAYER_LINEAR || l->kind == GM_LAYER_CONV2D ||
             l->kind == GM_LAYER_CONV_TRANSPOSE2D)
             return;
+        /* too large a shape stays as it is: the plan refuses it */
+        if (l->kind == GM_LAYER_RESHAPE && l->shape[0] <= INT_MAX / pack)
+            l->shape[0] *= pack;
     }
 }
 

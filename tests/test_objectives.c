@@ -701,32 +701,40 @@ Test(objective_values, gan_pack_must_divide_the_batch) {
  * reads a pack's images stacked along the channels: with data of 4
  * features as [1, 2, 2] images and pack 2, a conv2d of kernel 2 sees
  * [2, 2, 2], and its one output is the dot product of its weight
- * [1, 2, 2, 2] with the pack's 8 floats, sample by sample. */
+ * [1, 2, 2, 2] with the pack's 8 floats, sample by sample. Also through a
+ * reshape to [4] first: every reshape before the convolution is packed. */
 Test(objective_values, gan_pack_stacks_images_along_the_channels) {
     gm_registry *reg = gm_builtin_registry();
-    gm_model_spec spec = tiny_spec(reg, "gan", 1, 3, GM_ACT_TANH, 2);
-    set_choice(&spec, "loss", "wasserstein");
-    set_number(&spec, "pack", 2);
-    spec.networks[1].net = (gm_net_spec){
-        .layers =
-            {{.kind = GM_LAYER_RESHAPE, .shape = {1, 2, 2}, .ndim = 3},
-             {.kind = GM_LAYER_CONV2D, .out = 1, .kernel = 2, .stride = 1},
-             {.kind = GM_LAYER_FLATTEN}},
-        .n_layers = 3};
-    gm_model *m = build(reg, &spec, NULL, 4, 4);
-    gm_params *disc = m->owned[1];
-    cr_assert_str_eq(gm_params_name(disc), "discriminator");
-    cr_assert_eq(gm_params_numel(disc), 9u, "weight [1, 2, 2, 2] and bias");
-    fill_fixture_params(m);
-    const float *w = gm_params_data(disc);
-    double want = w[8];
-    for (int i = 0; i < 8; i++)
-        want += w[i] * X4[i];
-    gm_graph *d = m->phases[0].graph;
-    set_input(d, "x", X4);
-    gm_graph_forward(d);
-    cr_assert_float_eq(metric(d, "d_score_real"), want, TOL);
-    gm_model_free(m);
+    const gm_layer_spec
+        flat = {.kind = GM_LAYER_RESHAPE, .shape = {4}, .ndim = 1},
+        image = {.kind = GM_LAYER_RESHAPE, .shape = {1, 2, 2}, .ndim = 3},
+        conv = {.kind = GM_LAYER_CONV2D, .out = 1, .kernel = 2, .stride = 1},
+        flatten = {.kind = GM_LAYER_FLATTEN};
+    for (int first_flat = 0; first_flat < 2; first_flat++) {
+        gm_model_spec spec = tiny_spec(reg, "gan", 1, 3, GM_ACT_TANH, 2);
+        set_choice(&spec, "loss", "wasserstein");
+        set_number(&spec, "pack", 2);
+        gm_net_spec *net = &spec.networks[1].net;
+        *net = (gm_net_spec){0};
+        if (first_flat) net->layers[net->n_layers++] = flat;
+        net->layers[net->n_layers++] = image;
+        net->layers[net->n_layers++] = conv;
+        net->layers[net->n_layers++] = flatten;
+        gm_model *m = build(reg, &spec, NULL, 4, 4);
+        gm_params *disc = m->owned[1];
+        cr_assert_str_eq(gm_params_name(disc), "discriminator");
+        cr_assert_eq(gm_params_numel(disc), 9u, "weight [1, 2, 2, 2] and bias");
+        fill_fixture_params(m);
+        const float *w = gm_params_data(disc);
+        double want = w[8];
+        for (int i = 0; i < 8; i++)
+            want += w[i] * X4[i];
+        gm_graph *d = m->phases[0].graph;
+        set_input(d, "x", X4);
+        gm_graph_forward(d);
+        cr_assert_float_eq(metric(d, "d_score_real"), want, TOL);
+        gm_model_free(m);
+    }
     gm_registry_free(reg);
 }
 
