@@ -64,7 +64,7 @@ static gm_status discriminator_phase(gm_model *m, const gm_build_ctx *ctx,
     gm_node *loss = gm_adv_discriminator_loss(
         g, p->loss, gm_net_forward(g, &p->disc, real),
         gm_net_forward(g, &p->disc, fake),
-        (gm_adv_metric_names){"kl_pz_qz_disc", "kl_qz_pz_disc"});
+        (gm_adv_metric_names){"kl_pz_qz_disc", "kl_qz_pz_disc", 1});
     if (gm_graph_error(g)) return graph_failed(g, err);
     gm_params *groups[1] = {p->discriminator};
     const gm_hparams *h = &ctx->spec->params;

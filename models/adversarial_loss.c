@@ -76,6 +76,12 @@ static void metric(gm_node *n, const char *name) {
     gm_node_set_role(gm_node_set_name(n, name), GM_ROLE_METRIC);
 }
 
+/* A KL estimate of pack-fold products divided by pack: the optimal
+ * logit of a pack is the sum of its samples' log density ratios. */
+static gm_node *per_sample(gm_graph *g, gm_node *kl, int pack) {
+    return pack > 1 ? gm_scale(g, kl, 1.0f / (float)pack) : kl;
+}
+
 gm_node *gm_adv_discriminator_loss(gm_graph *g, const gm_adv_loss *l,
                                    gm_node *real_score, gm_node *fake_score,
                                    gm_adv_metric_names names) {
@@ -84,9 +90,12 @@ gm_node *gm_adv_discriminator_loss(gm_graph *g, const gm_adv_loss *l,
     if (l->logit) {
         metric(mean(g, gm_sigmoid(g, real_score)), "d_real");
         metric(mean(g, gm_sigmoid(g, fake_score)), "d_fake");
-        if (names.kl_real_fake) metric(mean(g, real_score), names.kl_real_fake);
+        if (names.kl_real_fake)
+            metric(per_sample(g, mean(g, real_score), names.pack),
+                   names.kl_real_fake);
         if (names.kl_fake_real)
-            metric(gm_neg(g, mean(g, fake_score)), names.kl_fake_real);
+            metric(per_sample(g, gm_neg(g, mean(g, fake_score)), names.pack),
+                   names.kl_fake_real);
     } else {
         metric(mean(g, real_score), "d_score_real");
         metric(mean(g, fake_score), "d_score_fake");

@@ -63,9 +63,13 @@ const gm_adv_loss *gm_adv_loss_of(const gm_hparams *h);
  * and d_score_fake (mean raw scores). For a logit loss, the mean real
  * score estimates KL(real || fake) and minus the mean fake score
  * KL(fake || real); they are logged under kl_real_fake and kl_fake_real
- * when those are not NULL. */
+ * when those are not NULL. A score that judges `pack` samples at once
+ * (PacGAN) estimates the KL between pack-fold products, pack times the
+ * per-sample KL: the estimates are divided by pack (0 or 1: one sample
+ * per score). */
 typedef struct gm_adv_metric_names {
     const char *kl_real_fake, *kl_fake_real;
+    int pack;
 } gm_adv_metric_names;
 
 /* The rows of a schema's metrics (gm_objective_schema.metrics) for the

@@ -94,7 +94,7 @@ static gm_status discriminator_phase(gm_model *m, const gm_build_ctx *ctx,
     /* A logit estimates log q(x,z)/p(x,z) (exactly so for the optimal D). */
     gm_node *loss = gm_adv_discriminator_loss(
         g, p->loss, s.real, s.fake,
-        (gm_adv_metric_names){"kl_data_model_disc", "kl_model_data_disc"});
+        (gm_adv_metric_names){"kl_data_model_disc", "kl_model_data_disc", 1});
     /* The penalty on the joint input: pairs, interpolated as pairs. */
     gm_critic_inputs critic = {.critic = &p->disc,
                                .real = s.real_pair,

@@ -9,12 +9,14 @@
 #include "gm/ops.h"
 
 /* The discriminator's loss with weights theta, on real rows x and fake
- * rows: the loss family's, without metrics. */
+ * rows (in packs, with pack > 1): the loss family's, without metrics. */
 static gm_node *discriminator_loss(gm_graph *g, const gm_gan_parts *p,
                                    gm_node *const *theta, gm_node *x,
                                    gm_node *fake) {
-    gm_node *real_score = gm_net_forward_nodes(g, &p->disc, theta, x);
-    gm_node *fake_score = gm_net_forward_nodes(g, &p->disc, theta, fake);
+    gm_node *real_score =
+        gm_net_forward_nodes(g, &p->disc, theta, gm_gan_packs(g, p, x));
+    gm_node *fake_score =
+        gm_net_forward_nodes(g, &p->disc, theta, gm_gan_packs(g, p, fake));
     return gm_add(g, p->loss->d_real(g, real_score),
                   p->loss->d_fake(g, fake_score));
 }
@@ -41,14 +43,13 @@ static gm_status unroll_failed(gm_graph *g, const gm_build_ctx *ctx,
 }
 
 gm_status gm_unrolled_discriminator_score(gm_graph *g, const gm_build_ctx *ctx,
-                                          const gm_gan_parts *p,
-                                          gm_node *fake,
+                                          const gm_gan_parts *p, gm_node *fake,
                                           gm_node **score, gm_error *err) {
     const gm_hparams *h = &ctx->spec->params;
     int steps = (int)gm_hparams_number(h, "unroll");
     *score = NULL;
     if (steps == 0) {
-        *score = gm_net_forward(g, &p->disc, fake);
+        *score = gm_gan_discriminate(g, p, fake);
         return GM_OK;
     }
     if (!gm_hparams_is(h, "penalty", "none"))
@@ -68,7 +69,8 @@ gm_status gm_unrolled_discriminator_score(gm_graph *g, const gm_build_ctx *ctx,
         return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     }
     bool ok = true;
-    for (int v = 0; v < n; v++) theta[v] = gm_param(g, p->discriminator, v);
+    for (int v = 0; v < n; v++)
+        theta[v] = gm_param(g, p->discriminator, v);
     gm_node *x = gm_input(g, "x", (int[]){b, ctx->data_dim}, 2);
     for (int i = 1; ok && i <= steps; i++) {
         char name[32];
@@ -78,7 +80,9 @@ gm_status gm_unrolled_discriminator_score(gm_graph *g, const gm_build_ctx *ctx,
             discriminator_loss(g, p, theta, x, gm_net_forward(g, &p->gen, z));
         ok = sgd_step(g, loss, theta, grads, n, lr);
     }
-    if (ok) *score = gm_net_forward_nodes(g, &p->disc, theta, fake);
+    if (ok)
+        *score =
+            gm_net_forward_nodes(g, &p->disc, theta, gm_gan_packs(g, p, fake));
     free(theta);
     free(grads);
     return *score ? GM_OK : unroll_failed(g, ctx, err);

@@ -110,6 +110,12 @@ static const char experiment[] =
     "    generator: {hidden: [8]}\n"
     "    discriminator: {hidden: [8]}\n"
     "    params: {unroll: 2, unroll_lr: 0.1}\n"
+    /* PacGAN: the discriminator on packs of two rows */
+    "  pacgan:\n"
+    "    objective: gan\n"
+    "    generator: {hidden: [8]}\n"
+    "    discriminator: {hidden: [8]}\n"
+    "    params: {pack: 2}\n"
     /* no sampler: no samples or mode counts, labels in every batch */
     "  cls:\n"
     "    objective: classifier\n"
@@ -118,8 +124,8 @@ static const char experiment[] =
 static const char *const models[] = {
     "vae",       "ae",     "joint",  "gan",    "prior",    "frozen",
     "aae",       "ali",    "conv",   "wgan_gp", "ali_r1",  "dragan",
-    "wgan_clip", "unrolled", "cls"};
-#define N_MODELS 15
+    "wgan_clip", "unrolled", "pacgan", "cls"};
+#define N_MODELS 16
 
 /* How a test trains an experiment: --jobs, --resume, --retry-failed,
  * --force, and where to stop (stop_model, or any model if NULL, at step
