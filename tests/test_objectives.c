@@ -61,10 +61,11 @@ static void set_choice(gm_model_spec *s, const char *name, const char *v) {
 /* Held-out rows the models are built to evaluate. */
 #define EVAL_ROWS 1000
 
-/* The model of `spec`, its initial values and noise drawn from `seed`. */
-static gm_model *build_seeded(gm_registry *reg, const gm_model_spec *spec,
-                              const gm_dataset *data, int dim, int samples,
-                              uint64_t seed) {
+/* The model of `spec`, its initial values and noise drawn from `seed`;
+ * NULL with err set if the objective refuses it. */
+static gm_model *try_build(gm_registry *reg, const gm_model_spec *spec,
+                           const gm_dataset *data, int dim, int samples,
+                           uint64_t seed, gm_error *err) {
     gm_rng init = gm_rng_stream(seed, "init"),
            noise = gm_rng_stream(seed, "noise");
     gm_build_ctx ctx = {.spec = spec,
@@ -76,9 +77,15 @@ static gm_model *build_seeded(gm_registry *reg, const gm_model_spec *spec,
                         .seed = seed,
                         .init = &init,
                         .noise = &noise};
+    const gm_objective *o = gm_registry_find(reg, spec->objective, NULL, err);
+    return gm_model_create(o, &ctx, err);
+}
+
+static gm_model *build_seeded(gm_registry *reg, const gm_model_spec *spec,
+                              const gm_dataset *data, int dim, int samples,
+                              uint64_t seed) {
     gm_error err = {0};
-    const gm_objective *o = gm_registry_find(reg, spec->objective, NULL, &err);
-    gm_model *m = gm_model_create(o, &ctx, &err);
+    gm_model *m = try_build(reg, spec, data, dim, samples, seed, &err);
     cr_assert_not_null(m, "%s", err.message);
     return m;
 }
@@ -763,12 +770,8 @@ Test(objective_values, unroll_with_a_penalty_is_refused) {
     gm_model_spec spec = tiny_spec(reg, "gan", 1, 3, GM_ACT_TANH, 2);
     set_number(&spec, "unroll", 1);
     set_choice(&spec, "penalty", "r1");
-    gm_rng init = gm_rng_stream(1, "init"), noise = gm_rng_stream(1, "noise");
-    gm_build_ctx ctx = {.spec = &spec, .data_dim = 2, .batch_size = 2,
-                        .sample_count = 4, .init = &init, .noise = &noise};
     gm_error err = {0};
-    const gm_objective *o = gm_registry_find(reg, "gan", NULL, &err);
-    cr_assert_null(gm_model_create(o, &ctx, &err));
+    cr_assert_null(try_build(reg, &spec, NULL, 2, 4, 1, &err));
     cr_assert(strstr(err.message, "unroll") && strstr(err.message, "penalty"),
               "%s", err.message);
     gm_registry_free(reg);
@@ -883,19 +886,9 @@ Test(objective_values, gan_pack_must_divide_the_batch) {
         gm_model_spec spec =
             tiny_spec(reg, objectives[i], 1, 3, GM_ACT_TANH, 4);
         set_number(&spec, "pack", 3);
-        gm_rng init = gm_rng_stream(1, "init"),
-               noise = gm_rng_stream(1, "noise");
-        gm_build_ctx ctx = {.spec = &spec,
-                            .data_dim = 2,
-                            .batch_size = 4,
-                            .sample_count = 4,
-                            .seed = 1,
-                            .init = &init,
-                            .noise = &noise};
         gm_error err = {0};
-        const gm_objective *o =
-            gm_registry_find(reg, objectives[i], NULL, &err);
-        cr_assert_null(gm_model_create(o, &ctx, &err), "%s", objectives[i]);
+        cr_assert_null(try_build(reg, &spec, NULL, 2, 4, 1, &err), "%s",
+                       objectives[i]);
         cr_assert(strstr(err.message, "params.pack 3 does not divide "
                                       "train.batch_size 4"),
                   "%s", err.message);
