@@ -34,13 +34,19 @@ run: build
 	$(BUILD)/gm run experiments/gan_vs_vae.yaml --force
 	$(BUILD)/gm summary runs/gan_vs_vae.h5
 
-# The plot test needs Python's h5py and matplotlib (Debian packages).
+# What the suite needs beyond the build: Python's h5py and matplotlib for
+# the plot tests, the real Fashion-MNIST for the convolutional WGAN-GP
+# test (Debian packages).
+TEST_PACKAGES = python3-h5py python3-matplotlib python3-numpy \
+                dataset-fashion-mnist
+
 test: build
-	@scripts/deps.sh python3-h5py python3-matplotlib python3-numpy
+	@scripts/deps.sh $(TEST_PACKAGES)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 # The suite again, built with AddressSanitizer and UBSan in build-asan/.
 sanitize: deps
+	@scripts/deps.sh $(TEST_PACKAGES)
 	JOBS=$(JOBS) scripts/sanitize.sh
 
 # The experiment loader under clang's libFuzzer with ASan and UBSan for
