@@ -46,17 +46,23 @@ def gemm_calls():
     return calls, (gen, real, fake, z, x)  # the buffers must stay alive
 
 
-def main():
-    args = torch_common.parse_args()
-    torch.manual_seed(1)
-    gen = mlp([LATENT, HIDDEN, HIDDEN, DIM])
-    disc = mlp([DIM, HIDDEN, HIDDEN, 1])
-    d_opt = torch.optim.Adam(disc.parameters(), lr=1e-4, betas=(0.5, 0.999))
-    g_opt = torch.optim.Adam(gen.parameters(), lr=1e-4, betas=(0.5, 0.999))
+def ring_data():
+    """DATA_BATCHES batches of the ring of 8 Gaussians (radius 2, std 0.02)."""
     mode = torch.randint(0, 8, (DATA_BATCHES * BATCH,)).float()
     angle = 2 * math.pi * mode / 8
     data = torch.stack([2 * torch.cos(angle), 2 * torch.sin(angle)], dim=1)
-    data = (data + 0.02 * torch.randn_like(data)).view(DATA_BATCHES, BATCH, DIM)
+    return (data + 0.02 * torch.randn_like(data)).view(DATA_BATCHES, BATCH,
+                                                       DIM)
+
+
+def adam(net):
+    return torch.optim.Adam(net.parameters(), lr=1e-4, betas=(0.5, 0.999))
+
+
+def gan_step():
+    """The ring GAN's step: step(i) and its last losses [D, G]."""
+    gen, disc = mlp([LATENT, HIDDEN, HIDDEN, DIM]), mlp([DIM, HIDDEN, HIDDEN, 1])
+    d_opt, g_opt, data = adam(disc), adam(gen), ring_data()
     losses = [0.0, 0.0]
 
     def step(i):
@@ -77,6 +83,13 @@ def main():
         disc.requires_grad_(True)
         losses[0], losses[1] = d_loss, g_loss
 
+    return step, losses
+
+
+def main():
+    args = torch_common.parse_args()
+    torch.manual_seed(1)
+    step, losses = gan_step()
     calls, buffers = gemm_calls()
     torch_common.run("gan", step, calls, args)
     print(f"gan: final losses D {losses[0].item():.4f} "

@@ -10,30 +10,17 @@ bench_wgan_gp both does in gm: ms per step in wall and thread CPU time
 (time.thread_time: time other processes took the core is not counted),
 medians, and their ratio. Run by bench/run.sh with the environment it
 states."""
-import math
 import statistics
 import sys
 import time
 
 import torch
-import torch.nn.functional as F
 
 import torch_common
-from torch_gan import BATCH, DATA_BATCHES, DIM, HIDDEN, LATENT, mlp
+from torch_gan import (BATCH, DATA_BATCHES, DIM, HIDDEN, LATENT, adam,
+                       gan_step, mlp, ring_data)
 
 WARMUP = 20
-
-
-def ring_data():
-    mode = torch.randint(0, 8, (DATA_BATCHES * BATCH,)).float()
-    angle = 2 * math.pi * mode / 8
-    data = torch.stack([2 * torch.cos(angle), 2 * torch.sin(angle)], dim=1)
-    return (data + 0.02 * torch.randn_like(data)).view(DATA_BATCHES, BATCH,
-                                                       DIM)
-
-
-def adam(net):
-    return torch.optim.Adam(net.parameters(), lr=1e-4, betas=(0.5, 0.999))
 
 
 def wgan_gp_step():
@@ -67,29 +54,6 @@ def wgan_gp_step():
     return step, losses
 
 
-def gan_step():
-    """torch_gan.py's plain GAN step."""
-    gen, disc = mlp([LATENT, HIDDEN, HIDDEN, DIM]), mlp([DIM, HIDDEN, HIDDEN, 1])
-    d_opt, g_opt, data = adam(disc), adam(gen), ring_data()
-
-    def step(i):
-        with torch.no_grad():
-            fake = gen(torch.randn(BATCH, LATENT))
-        d_opt.zero_grad(set_to_none=True)
-        d_loss = (F.softplus(-disc(data[i % DATA_BATCHES])).mean() +
-                  F.softplus(disc(fake)).mean())
-        d_loss.backward()
-        d_opt.step()
-        disc.requires_grad_(False)
-        g_opt.zero_grad(set_to_none=True)
-        g_loss = F.softplus(-disc(gen(torch.randn(BATCH, LATENT)))).mean()
-        g_loss.backward()
-        g_opt.step()
-        disc.requires_grad_(True)
-
-    return step
-
-
 def window(step, steps, i):
     """Runs steps step(i), ...; wall and CPU ms per step."""
     t0, c0 = time.perf_counter(), time.thread_time()
@@ -104,7 +68,7 @@ def main():
     torch.set_num_threads(1)
     torch.manual_seed(1)
     wgan, losses = wgan_gp_step()
-    gan = gan_step()
+    gan, _ = gan_step()
     for i in range(WARMUP):
         wgan(i)
         gan(i)
