@@ -8,13 +8,13 @@
 #include "gm/grad.h"
 #include "gm/ops.h"
 
-/* The discriminator's loss with weights theta, on real rows x and fake
- * rows (in packs, with pack > 1): the loss family's, without metrics. */
+/* The discriminator's loss with weights theta, on the real packs and on
+ * fake rows (packed here, with pack > 1): the loss family's, without
+ * metrics. */
 static gm_node *discriminator_loss(gm_graph *g, const gm_gan_parts *p,
-                                   gm_node *const *theta, gm_node *x,
+                                   gm_node *const *theta, gm_node *real,
                                    gm_node *fake) {
-    gm_node *real_score =
-        gm_net_forward_nodes(g, &p->disc, theta, gm_gan_packs(g, p, x));
+    gm_node *real_score = gm_net_forward_nodes(g, &p->disc, theta, real);
     gm_node *fake_score =
         gm_net_forward_nodes(g, &p->disc, theta, gm_gan_packs(g, p, fake));
     return gm_add(g, p->loss->d_real(g, real_score),
@@ -71,13 +71,14 @@ gm_status gm_unrolled_discriminator_score(gm_graph *g, const gm_build_ctx *ctx,
     bool ok = true;
     for (int v = 0; v < n; v++)
         theta[v] = gm_param(g, p->discriminator, v);
-    gm_node *x = gm_input(g, "x", (int[]){b, ctx->data_dim}, 2);
+    gm_node *real =
+        gm_gan_packs(g, p, gm_input(g, "x", (int[]){b, ctx->data_dim}, 2));
     for (int i = 1; ok && i <= steps; i++) {
         char name[32];
         snprintf(name, sizeof name, "unroll_z%d", i);
         gm_node *z = gm_randn(g, name, (int[]){b, latent}, 2, ctx->noise);
-        gm_node *loss =
-            discriminator_loss(g, p, theta, x, gm_net_forward(g, &p->gen, z));
+        gm_node *loss = discriminator_loss(g, p, theta, real,
+                                           gm_net_forward(g, &p->gen, z));
         ok = sgd_step(g, loss, theta, grads, n, lr);
     }
     if (ok)
