@@ -59,10 +59,16 @@ def adam(net):
     return torch.optim.Adam(net.parameters(), lr=1e-4, betas=(0.5, 0.999))
 
 
+def ring_models():
+    """The ring benchmarks' generator, discriminator, their Adams and data,
+    drawn in that order from torch's generator."""
+    gen, disc = mlp([LATENT, HIDDEN, HIDDEN, DIM]), mlp([DIM, HIDDEN, HIDDEN, 1])
+    return gen, disc, adam(disc), adam(gen), ring_data()
+
+
 def gan_step():
     """The ring GAN's step: step(i) and its last losses [D, G]."""
-    gen, disc = mlp([LATENT, HIDDEN, HIDDEN, DIM]), mlp([DIM, HIDDEN, HIDDEN, 1])
-    d_opt, g_opt, data = adam(disc), adam(gen), ring_data()
+    gen, disc, d_opt, g_opt, data = ring_models()
     losses = [0.0, 0.0]
 
     def step(i):

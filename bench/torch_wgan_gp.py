@@ -17,16 +17,14 @@ import time
 import torch
 
 import torch_common
-from torch_gan import (BATCH, DATA_BATCHES, DIM, HIDDEN, LATENT, adam,
-                       gan_step, mlp, ring_data)
+from torch_gan import BATCH, DATA_BATCHES, LATENT, gan_step, ring_models
 
 WARMUP = 20
 
 
 def wgan_gp_step():
     """One WGAN-GP step: step(i) and its last losses."""
-    gen, disc = mlp([LATENT, HIDDEN, HIDDEN, DIM]), mlp([DIM, HIDDEN, HIDDEN, 1])
-    d_opt, g_opt, data = adam(disc), adam(gen), ring_data()
+    gen, disc, d_opt, g_opt, data = ring_models()
     losses = [0.0, 0.0]
 
     def step(i):
