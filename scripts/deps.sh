@@ -6,7 +6,7 @@
 set -eu
 
 PACKAGES="libopenblas-dev libyaml-dev libhdf5-dev libcriterion-dev hdf5-tools \
-pkg-config cmake make gcc zlib1g-dev libopenmpi-dev openmpi-bin $*"
+pkg-config cmake make gcc zlib1g-dev libdnnl-dev libopenmpi-dev openmpi-bin $*"
 
 missing=""
 for p in $PACKAGES; do

@@ -28,6 +28,12 @@ int gm_blas_threads(void);
  * itself: see gm/train.h. */
 void gm_blas_set_threads(int n);
 
+/* The instruction set oneDNN runs bfloat16 products on here,
+ * "avx512_core_amx" (AMX tiles) or "avx512_core_bf16" (AVX512-BF16 dot
+ * products), or NULL if the CPU has neither (or the environment variable
+ * DNNL_MAX_CPU_ISA hides them): then bfloat16 graphs do not compile. */
+const char *gm_bf16_isa(void);
+
 /* Room for OpenBLAS's buffers (128 MiB each). OpenBLAS retries a failed
  * buffer allocation for ever, so under a memory limit (ulimit -v or -d) a
  * thread without room spins instead of failing; these checks turn that

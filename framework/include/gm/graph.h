@@ -135,6 +135,28 @@ int gm_graph_node_count(const gm_graph *g);
 gm_node *gm_graph_node(const gm_graph *g, int index);
 const char *gm_graph_name(const gm_graph *g);
 
+/* The precision of a graph's matrix products (linear layers and
+ * convolutions: forward, input and weight gradients). Every other op,
+ * the parameters, optimizer moments, losses and reductions stay float32
+ * whatever the precision. */
+typedef enum gm_precision {
+    GM_PRECISION_FP32 = 0, /* OpenBLAS's sgemm */
+    /* mixed precision as PyTorch's autocast: operands rounded to
+     * bfloat16 (to nearest even), products accumulated in float32, on
+     * oneDNN (AMX tiles or AVX512-BF16 dot products) */
+    GM_PRECISION_BF16,
+    GM_PRECISION_COUNT
+} gm_precision;
+
+/* "fp32" or "bf16", as YAML's train.precision spells it. */
+const char *gm_precision_name(gm_precision p);
+
+/* Sets the precision of g's products; before compile (later calls
+ * record an error). Compiling a bfloat16 graph fails, naming the missing
+ * feature, on a CPU without AMX_BF16 or AVX512_BF16 (gm_bf16_isa). */
+void gm_graph_set_precision(gm_graph *g, gm_precision p);
+gm_precision gm_graph_precision(const gm_graph *g);
+
 /* Bytes of the compiled arena (constant from compile to free). */
 size_t gm_graph_arena_bytes(const gm_graph *g);
 

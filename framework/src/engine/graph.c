@@ -4,6 +4,7 @@
 
 #include "gm/ops.h"
 #include "engine/graph_internal.h"
+#include "ops/products.h"
 
 /* Buffers start on 64-byte boundaries so sgemm and vector loops see
  * aligned data. */
@@ -18,6 +19,7 @@ gm_graph *gm_graph_create(const char *name) {
 
 void gm_graph_free(gm_graph *g) {
     if (!g) return;
+    gm_graph_free_products(g);
     for (int i = 0; i < g->n_nodes; i++) {
         free(g->nodes[i]->owned);
         free(g->nodes[i]);
@@ -380,9 +382,27 @@ gm_status gm_graph_compile(gm_graph *g, gm_error *err) {
             s += round_up(n->n_scratch);
         }
     }
+    if (gm_graph_plan_products(g, &g->error) != GM_OK) {
+        if (err) *err = g->error;
+        return g->error.status;
+    }
     g->compiled = true;
     return GM_OK;
 }
+
+const char *gm_precision_name(gm_precision p) {
+    return p == GM_PRECISION_BF16 ? "bf16" : "fp32";
+}
+
+void gm_graph_set_precision(gm_graph *g, gm_precision p) {
+    if (g->compiled)
+        gm_graph_fail(g, GM_ERR_STATE, "cannot change the precision after "
+                                       "compile");
+    else
+        g->precision = p;
+}
+
+gm_precision gm_graph_precision(const gm_graph *g) { return g->precision; }
 
 void gm_graph_set_op_hook(gm_graph *g, gm_op_hook_fn hook, void *ctx) {
     g->op_hook = hook;

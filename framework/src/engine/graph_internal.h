@@ -33,6 +33,9 @@ struct gm_node {
     /* gm_grad's builders: what gm_grad_once built for this node and the
      * adjoint once_for (ops/grad_build.h) */
     gm_node *once, *once_for;
+    /* bfloat16 graphs: the plans of its products (ops/products.h) */
+    struct gm_bf16_gemm **gemms;
+    int n_gemms;
 };
 
 struct gm_graph {
@@ -51,6 +54,8 @@ struct gm_graph {
     float *grad_base; /* the graph's own gradients: one contiguous block */
     size_t grad_floats;
     unsigned char *mark; /* backward reachability, one byte per node */
+    gm_precision precision;  /* of the products (ops/products.h) */
+    struct gm_onednn *onednn; /* bfloat16 graphs: oneDNN's engine */
     gm_op_hook_fn op_hook; /* gm_graph_set_op_hook, or NULL */
     void *op_hook_ctx;
 };

@@ -1,14 +1,13 @@
 /* Convolutions over NCHW images, as torch.nn.Conv2d and ConvTranspose2d,
  * a chunk of samples at a time: the chunk's patches are unrolled side by
  * side into one column buffer (im2col), so that each product is one
- * OpenBLAS sgemm over the whole chunk, and folded back (col2im) where the
+ * matrix product over the whole chunk (ops/products.h), and folded back (col2im) where the
  * product gives patches. A product over several samples comes out channel
  * first ([C, samples * pixels]), so it is moved into the NCHW output (or
  * the NCHW gradient into that layout) by one copy, which also adds the
  * bias. The buffers are the node's scratch, planned at compile, so no step
  * allocates; conv2d's backward unrolls its input again rather than keeping
  * every sample's columns from forward. */
-#include <cblas.h>
 #include <string.h>
 
 #include "gm/ops.h"
@@ -16,6 +15,7 @@
 #include "grad_build.h"
 #include "simd/multiversion.h"
 #include "op_table.h"
+#include "products.h"
 
 /* Columns (samples x pixels) a chunk's products aim at: enough for
  * OpenBLAS's kernels to run near their best, few enough that the chunk's
@@ -147,6 +147,64 @@ static size_t chunk_scratch(const conv_geometry *q, int batch,
     return (patch_rows(q) + channels) * (size_t)chunk_samples(batch, cols) *
                cols +
            padded_size(q);
+}
+
+/* The distinct chunks a batch is cut into, for the planner of the
+ * products: (samples, whether first) of the first chunk, of a later full
+ * one and of a shorter last one, as far as they exist. */
+static int distinct_chunks(int batch, int chunk, int samples[3],
+                           bool first[3]) {
+    int count = 0;
+    for (int s0 = 0; s0 < batch; s0 += chunk) {
+        int m = batch - s0 < chunk ? batch - s0 : chunk;
+        bool seen = false;
+        for (int i = 0; i < count; i++)
+            seen = seen || (samples[i] == m && first[i] == (s0 == 0));
+        if (!seen) {
+            samples[count] = m;
+            first[count++] = s0 == 0;
+        }
+    }
+    return count;
+}
+
+/* A convolution's three products over a chunk (conv2d's names; the
+ * transposed convolution's are the same products with the roles of
+ * forward and input gradient swapped). */
+enum { CONV_UNROLLED, CONV_WEIGHT_GRAD, CONV_FOLDED };
+
+/* Each chunk's products of a node whose weight is [c, k] (k = the patch
+ * rows) against [k or c, samples * cols] columns:
+ * - CONV_UNROLLED: [c, ld] = W [c, k] col [k, ld];
+ * - CONV_WEIGHT_GRAD: dW [c, k] (+)= d [c, ld] col^T, accumulating after
+ *   the first chunk or into a gradient others write;
+ * - CONV_FOLDED: col [k, ld] = W^T [k, c] d [c, ld]. */
+static gm_gemm_shape conv_gemm(const gm_node *n, int which, int c, int k,
+                               int samples, size_t cols, bool first) {
+    int ld = (int)((size_t)samples * cols);
+    switch (which) {
+    case CONV_UNROLLED: return (gm_gemm_shape){false, false, c, ld, k, k, ld,
+                                               ld, false};
+    case CONV_WEIGHT_GRAD:
+        return (gm_gemm_shape){false, true, c, k, ld, ld, ld, k,
+                               !(first && n->in[1]->grad_fresh)};
+    default: return (gm_gemm_shape){true, false, k, ld, c, k, ld, ld, false};
+    }
+}
+
+/* The shapes of every chunk's products, for the planner. */
+static int conv_gemms(const gm_node *n, int c, size_t k, size_t cols,
+                      gm_gemm_shape *out) {
+    int batch = n->shape.dim[0], samples[3];
+    bool first[3];
+    int chunks = distinct_chunks(batch, chunk_samples(batch, cols), samples,
+                                 first);
+    int count = 0;
+    for (int i = 0; i < chunks; i++)
+        for (int which = CONV_UNROLLED; which <= CONV_FOLDED; which++)
+            out[count++] = conv_gemm(n, which, c, (int)k, samples[i], cols,
+                                     first[i]);
+    return count;
 }
 
 /* Values per sample and channel of y [N, C, ...]. */
@@ -315,9 +373,9 @@ static void conv2d_forward(gm_node *n) {
         size_t ld = (size_t)m * cols;
         for (int s = 0; s < m; s++)
             im2col(&q, x->data + (s0 + s) * x_step, padded, col + s * cols, ld);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c_out, (int)ld,
-                    (int)k, 1.0f, w->data, (int)k, col, (int)ld, 0.0f, prod,
-                    (int)ld);
+        gm_gemm_shape prod_s =
+            conv_gemm(n, CONV_UNROLLED, c_out, (int)k, m, cols, s0 == 0);
+        gm_node_gemm(n, &prod_s, w->data, col, prod);
         chunk_to_nchw(prod, m, c_out, cols, bias, n->data + s0 * y_step);
     }
 }
@@ -344,15 +402,14 @@ static void conv2d_backward(gm_node *n) {
             for (int s = 0; s < m; s++)
                 im2col(&q, x->data + (s0 + s) * x_step, padded, col + s * cols,
                        ld);
-            float beta = s0 == 0 && w->grad_fresh ? 0.0f : 1.0f;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c_out, (int)k,
-                        (int)ld, 1.0f, dprod, (int)ld, col, (int)ld, beta,
-                        w->grad, (int)k);
+            gm_gemm_shape dw_s = conv_gemm(n, CONV_WEIGHT_GRAD, c_out, (int)k,
+                                           m, cols, s0 == 0);
+            gm_node_gemm(n, &dw_s, dprod, col, w->grad);
         }
         if (x->grad) {
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k,
-                        (int)ld, c_out, 1.0f, w->data, (int)k, dprod, (int)ld,
-                        0.0f, col, (int)ld);
+            gm_gemm_shape dcol_s =
+                conv_gemm(n, CONV_FOLDED, c_out, (int)k, m, cols, s0 == 0);
+            gm_node_gemm(n, &dcol_s, w->data, dprod, col);
             for (int s = 0; s < m; s++)
                 col2im_add(&q, col + s * cols, ld, padded,
                            x->grad + (s0 + s) * x_step);
@@ -411,6 +468,11 @@ static gm_node *conv_transpose2d_grad(gm_node *n, int i, gm_node *up) {
     case 1: return gm_grad_not_built(n, "its weights");
     default: return sum_but_channels(up);
     }
+}
+
+int gm_conv2d_gemms(const gm_node *n, gm_gemm_shape *out) {
+    conv_geometry q = conv2d_geometry(n);
+    return conv_gemms(n, n->shape.dim[1], patch_rows(&q), patch_cols(&q), out);
 }
 
 const gm_op_def gm_op_conv2d = {
@@ -494,9 +556,9 @@ static void conv_transpose2d_forward(gm_node *n) {
         int m = batch - s0 < chunk ? batch - s0 : chunk;
         size_t ld = (size_t)m * cols;
         chunk_from_nchw(x->data + s0 * x_step, m, c_in, cols, xt);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, (int)ld,
-                    c_in, 1.0f, w->data, (int)k, xt, (int)ld, 0.0f, col,
-                    (int)ld);
+        gm_gemm_shape col_s =
+            conv_gemm(n, CONV_FOLDED, c_in, (int)k, m, cols, s0 == 0);
+        gm_node_gemm(n, &col_s, w->data, xt, col);
         for (int s = 0; s < m; s++)
             col2im_add(&q, col + s * cols, ld, padded,
                        n->data + (s0 + s) * y_step);
@@ -523,19 +585,24 @@ static void conv_transpose2d_backward(gm_node *n) {
             im2col(&q, n->grad + (s0 + s) * y_step, padded, col + s * cols, ld);
         if (w->grad) {
             chunk_from_nchw(x->data + s0 * x_step, m, c_in, cols, xt);
-            float beta = s0 == 0 && w->grad_fresh ? 0.0f : 1.0f;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, c_in, (int)k,
-                        (int)ld, 1.0f, xt, (int)ld, col, (int)ld, beta, w->grad,
-                        (int)k);
+            gm_gemm_shape dw_s = conv_gemm(n, CONV_WEIGHT_GRAD, c_in, (int)k, m,
+                                           cols, s0 == 0);
+            gm_node_gemm(n, &dw_s, xt, col, w->grad);
         }
         if (x->grad) {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, c_in,
-                        (int)ld, (int)k, 1.0f, w->data, (int)k, col, (int)ld,
-                        0.0f, xt, (int)ld);
+            gm_gemm_shape dxt_s =
+                conv_gemm(n, CONV_UNROLLED, c_in, (int)k, m, cols, s0 == 0);
+            gm_node_gemm(n, &dxt_s, w->data, col, xt);
             chunk_add_nchw(xt, m, c_in, cols, x->grad_fresh,
                            x->grad + s0 * x_step);
         }
     }
+}
+
+int gm_conv_transpose2d_gemms(const gm_node *n, gm_gemm_shape *out) {
+    conv_geometry q = conv_transpose2d_geometry(n);
+    return conv_gemms(n, n->in[0]->shape.dim[1], patch_rows(&q),
+                      patch_cols(&q), out);
 }
 
 const gm_op_def gm_op_conv_transpose2d = {

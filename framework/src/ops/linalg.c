@@ -1,5 +1,5 @@
-/* Matrix products, on OpenBLAS's cblas_sgemm. */
-#include <cblas.h>
+/* Matrix products: matmul and the linear layers (ops/products.h runs
+ * their products in the graph's precision). */
 #include <string.h>
 
 #include "gm/ops.h"
@@ -7,6 +7,7 @@
 #include "grad_build.h"
 #include "simd/multiversion.h"
 #include "op_table.h"
+#include "products.h"
 
 /* p[0], p[1]: whether a and b are transposed. */
 static gm_status matmul_shape(const gm_node *n, gm_shape *out, gm_error *err) {
@@ -29,43 +30,67 @@ static gm_status matmul_shape(const gm_node *n, gm_shape *out, gm_error *err) {
     return GM_OK;
 }
 
-static CBLAS_TRANSPOSE tr(bool t) { return t ? CblasTrans : CblasNoTrans; }
-
 /* C[M,N] = op(A)[M,K] op(B)[K,N] */
-static void matmul_forward(gm_node *n) {
+static gm_gemm_shape matmul_forward_gemm(const gm_node *n) {
+    const gm_node *a = n->in[0], *b = n->in[1];
+    bool ta = n->p[0] != 0.0f, tb = n->p[1] != 0.0f;
+    int m = n->shape.dim[0], cols = n->shape.dim[1];
+    return (gm_gemm_shape){ta, tb, m, cols, ta ? a->shape.dim[0] : a->shape.dim[1],
+                           a->shape.dim[1], b->shape.dim[1], cols, false};
+}
+
+/* dA[M,K] (+)= dC op(B)^T, or for a transposed A, dA[K,M] (+)= op(B) dC^T.
+ * Beta 0 overwrites a gradient nothing else writes (GM_OP_OVERWRITES). */
+static gm_gemm_shape matmul_grad_a_gemm(const gm_node *n) {
     const gm_node *a = n->in[0], *b = n->in[1];
     bool ta = n->p[0] != 0.0f, tb = n->p[1] != 0.0f;
     int m = n->shape.dim[0], cols = n->shape.dim[1];
     int k = ta ? a->shape.dim[0] : a->shape.dim[1];
-    cblas_sgemm(CblasRowMajor, tr(ta), tr(tb), m, cols, k, 1.0f, a->data,
-                a->shape.dim[1], b->data, b->shape.dim[1], 0.0f, n->data, cols);
+    int lda = a->shape.dim[1], ldb = b->shape.dim[1];
+    if (!ta) return (gm_gemm_shape){false, !tb, m, k, cols, cols, ldb, lda,
+                                    !a->grad_fresh};
+    return (gm_gemm_shape){tb, true, k, m, cols, ldb, cols, lda,
+                           !a->grad_fresh};
+}
+
+/* dB[K,N] (+)= op(A)^T dC, or for a transposed B, dB[N,K] (+)= dC^T op(A). */
+static gm_gemm_shape matmul_grad_b_gemm(const gm_node *n) {
+    const gm_node *a = n->in[0], *b = n->in[1];
+    bool ta = n->p[0] != 0.0f, tb = n->p[1] != 0.0f;
+    int m = n->shape.dim[0], cols = n->shape.dim[1];
+    int k = ta ? a->shape.dim[0] : a->shape.dim[1];
+    int lda = a->shape.dim[1], ldb = b->shape.dim[1];
+    if (!tb) return (gm_gemm_shape){!ta, false, k, cols, m, lda, cols, ldb,
+                                    !b->grad_fresh};
+    return (gm_gemm_shape){true, ta, cols, k, m, cols, lda, ldb,
+                           !b->grad_fresh};
+}
+
+int gm_matmul_gemms(const gm_node *n, gm_gemm_shape *out) {
+    int count = 0;
+    out[count++] = matmul_forward_gemm(n);
+    if (n->in[0]->grad) out[count++] = matmul_grad_a_gemm(n);
+    if (n->in[1]->grad) out[count++] = matmul_grad_b_gemm(n);
+    return count;
+}
+
+static void matmul_forward(gm_node *n) {
+    gm_gemm_shape s = matmul_forward_gemm(n);
+    gm_node_gemm(n, &s, n->in[0]->data, n->in[1]->data, n->data);
 }
 
 static void matmul_backward(gm_node *n) {
     gm_node *a = n->in[0], *b = n->in[1];
     bool ta = n->p[0] != 0.0f, tb = n->p[1] != 0.0f;
-    int m = n->shape.dim[0], cols = n->shape.dim[1];
-    int k = ta ? a->shape.dim[0] : a->shape.dim[1];
-    int lda = a->shape.dim[1], ldb = b->shape.dim[1];
-    const float *dc = n->grad;
-    /* beta 0 overwrites a gradient nothing else writes (GM_OP_OVERWRITES) */
-    float beta_a = a->grad_fresh ? 0.0f : 1.0f;
-    float beta_b = b->grad_fresh ? 0.0f : 1.0f;
     if (a->grad) {
-        if (!ta) /* dA[M,K] += dC op(B)^T */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, tr(!tb), m, k, cols, 1.0f,
-                        dc, cols, b->data, ldb, beta_a, a->grad, lda);
-        else /* dA[K,M] += op(B) dC^T */
-            cblas_sgemm(CblasRowMajor, tr(tb), CblasTrans, k, m, cols, 1.0f,
-                        b->data, ldb, dc, cols, beta_a, a->grad, lda);
+        gm_gemm_shape s = matmul_grad_a_gemm(n);
+        if (!ta) gm_node_gemm(n, &s, n->grad, b->data, a->grad);
+        else gm_node_gemm(n, &s, b->data, n->grad, a->grad);
     }
     if (b->grad) {
-        if (!tb) /* dB[K,N] += op(A)^T dC */
-            cblas_sgemm(CblasRowMajor, tr(!ta), CblasNoTrans, k, cols, m, 1.0f,
-                        a->data, lda, dc, cols, beta_b, b->grad, ldb);
-        else /* dB[N,K] += dC^T op(A) */
-            cblas_sgemm(CblasRowMajor, CblasTrans, tr(ta), cols, k, m, 1.0f, dc,
-                        cols, a->data, lda, beta_b, b->grad, ldb);
+        gm_gemm_shape s = matmul_grad_b_gemm(n);
+        if (!tb) gm_node_gemm(n, &s, a->data, n->grad, b->grad);
+        else gm_node_gemm(n, &s, n->grad, a->data, b->grad);
     }
 }
 
@@ -100,8 +125,8 @@ gm_node *gm_matmul(gm_graph *g, gm_node *a, gm_node *b, bool trans_a,
 }
 
 /* y = x W^T + b, as torch.nn.Linear: x [rows, in], W [out, in], b [out].
- * The bias is copied into y and sgemm adds the product with beta 1, which
- * saves the separate bias pass (and OpenBLAS's clearing of y for beta 0);
+ * The bias is copied into y and the product is added to it (sgemm's beta
+ * 1), which saves the separate bias pass (and clearing y for beta 0);
  * backward reads dy once for b. */
 static gm_status affine_shape(const gm_node *n, gm_shape *out, gm_error *err) {
     const gm_shape *x = &n->in[0]->shape, *w = &n->in[1]->shape,
@@ -119,27 +144,51 @@ static gm_status affine_shape(const gm_node *n, gm_shape *out, gm_error *err) {
     return GM_OK;
 }
 
-static void affine_forward(gm_node *n) {
-    const gm_node *x = n->in[0], *w = n->in[1], *b = n->in[2];
+/* The products of y = x W^T + b: y += x W^T over the bias, dx [rows, in]
+ * (+)= dy W and dW [out, in] (+)= dy^T x. */
+enum { AFFINE_Y, AFFINE_DX, AFFINE_DW };
+
+static gm_gemm_shape affine_gemm(const gm_node *n, int which) {
+    const gm_node *x = n->in[0], *w = n->in[1];
     int rows = n->shape.dim[0], out = n->shape.dim[1], in = x->shape.dim[1];
-    for (int r = 0; r < rows; r++)
-        memcpy(n->data + (size_t)r * out, b->data, (size_t)out * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out, in, 1.0f,
-                x->data, in, w->data, in, 1.0f, n->data, out);
+    switch (which) {
+    case AFFINE_Y: return (gm_gemm_shape){false, true, rows, out, in, in, in,
+                                          out, true};
+    case AFFINE_DX: return (gm_gemm_shape){false, false, rows, in, out, out,
+                                           in, in, !x->grad_fresh};
+    default: return (gm_gemm_shape){true, false, out, in, rows, out, in, in,
+                                    !w->grad_fresh};
+    }
 }
 
-/* The weight and input gradients of y = x W^T + b from dy (sgemm). */
+int gm_affine_gemms(const gm_node *n, gm_gemm_shape *out) {
+    int count = 0;
+    out[count++] = affine_gemm(n, AFFINE_Y);
+    if (n->in[0]->grad) out[count++] = affine_gemm(n, AFFINE_DX);
+    if (n->in[1]->grad) out[count++] = affine_gemm(n, AFFINE_DW);
+    return count;
+}
+
+static void affine_forward(gm_node *n) {
+    const gm_node *x = n->in[0], *w = n->in[1], *b = n->in[2];
+    int rows = n->shape.dim[0], out = n->shape.dim[1];
+    for (int r = 0; r < rows; r++)
+        memcpy(n->data + (size_t)r * out, b->data, (size_t)out * sizeof(float));
+    gm_gemm_shape s = affine_gemm(n, AFFINE_Y);
+    gm_node_gemm(n, &s, x->data, w->data, n->data);
+}
+
+/* The weight and input gradients of y = x W^T + b from dy. */
 static void affine_backward_products(gm_node *n, const float *dy) {
     gm_node *x = n->in[0], *w = n->in[1];
-    int rows = n->shape.dim[0], out = n->shape.dim[1], in = x->shape.dim[1];
-    if (x->grad) /* dx [rows, in] = dy W */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, in, out,
-                    1.0f, dy, out, w->data, in, x->grad_fresh ? 0.0f : 1.0f,
-                    x->grad, in);
-    if (w->grad) /* dW [out, in] = dy^T x */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, rows,
-                    1.0f, dy, out, x->data, in, w->grad_fresh ? 0.0f : 1.0f,
-                    w->grad, in);
+    if (x->grad) {
+        gm_gemm_shape s = affine_gemm(n, AFFINE_DX);
+        gm_node_gemm(n, &s, dy, w->data, x->grad);
+    }
+    if (w->grad) {
+        gm_gemm_shape s = affine_gemm(n, AFFINE_DW);
+        gm_node_gemm(n, &s, dy, x->data, w->grad);
+    }
 }
 
 GM_MULTIVERSION
