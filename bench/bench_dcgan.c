@@ -2,6 +2,7 @@
  * against bench/torch_dcgan.py, and the DCGAN's four convolutions alone.
  *
  * usage: bench_dcgan both [windows] [steps] | gm [steps] | gemm [steps]
+ *        bench_dcgan precision [windows] [steps]  float32 against bfloat16
  *        bench_dcgan profile [steps]  the step's thread CPU time per op
  *        bench_dcgan ops [reps]       each convolution's forward and
  *                                     backward, median ms (CPU and wall)
@@ -150,20 +151,26 @@ static int conv_ops(int reps) {
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "ops") == 0)
         return conv_ops(argc > 2 ? atoi(argv[2]) : 21);
-    dcgan m = {0};
+    dcgan m = {0}, m16 = {0};
     gm_error err = {0};
-    if (dcgan_build(&m, &err)) {
+    bool precision = argc > 1 && (strcmp(argv[1], "precision") == 0 || getenv("P16"));
+    if (dcgan_build(&m, GM_PRECISION_FP32, &err) ||
+        (precision && dcgan_build(&m16, GM_PRECISION_BF16, &err))) {
         fprintf(stderr, "bench_dcgan: %s\n", err.message);
         dcgan_free(&m);
+        dcgan_free(&m16);
         return 1;
     }
+    bench_step gm16 = {dcgan_step, &m16};
     int status = 0;
     bench_step gm = {dcgan_step, &m}, gemm = {sgemm_replay_step, NULL};
     bench_args a;
     if (argc > 1 && strcmp(argv[1], "profile") == 0) {
-        status = profile(&m, argc > 2 ? atoi(argv[2]) : 50);
+        status = profile(getenv("P16") ? &m16 : &m, argc > 2 ? atoi(argv[2]) : 50);
     } else if (!bench_parse(argc, argv, &a)) {
         status = 2;
+    } else if (a.mode == BENCH_PRECISION) {
+        bench_precisions("dcgan", &gm, &gm16, &a, gm_bf16_isa());
     } else if (a.mode != BENCH_GM && !sgemm_replay_record(&gm)) {
         fprintf(stderr, "bench_dcgan: could not record the step's sgemm "
                         "calls\n");
@@ -183,5 +190,6 @@ int main(int argc, char **argv) {
                 gm_node_scalar(m.phases.g_loss));
     sgemm_replay_free();
     dcgan_free(&m);
+    if (precision) dcgan_free(&m16);
     return status;
 }

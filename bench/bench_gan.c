@@ -8,7 +8,8 @@
  * the same iteration's cblas_sgemm calls alone. The trainer's four metric
  * nodes (d_real, ...) are left out, as the PyTorch reference has none.
  *
- * usage: bench_gan both [windows] [steps] | gm [steps] | gemm [steps] */
+ * usage: bench_gan both [windows] [steps] | gm [steps] | gemm [steps]
+ *        bench_gan precision [windows] [steps]   float32 against bfloat16 */
 #include "bench_util.h"
 #include "gan_phases.h"
 #include "gm/gm.h"
@@ -28,13 +29,13 @@ typedef struct gan {
     long step;
 } gan;
 
-static int gan_build(gan *m, gm_error *err) {
+static int gan_build(gan *m, gm_precision precision, gm_error *err) {
     gm_rng init = gm_rng_stream(1, "init"), noise = gm_rng_stream(1, "noise");
     gm_rng data = gm_rng_stream(1, "data");
     ring_nets *n = &m->nets;
     if (ring_nets_init(n, &init, err) ||
         gan_phases_build(&m->phases, &n->gen, n->gen_p, &n->disc, n->disc_p,
-                         BATCH, LATENT, DIM, 1e-4f, &noise, err))
+                         BATCH, LATENT, DIM, 1e-4f, &noise, precision, err))
         return 1;
     m->data = ring_data(&data);
     return 0;
@@ -101,16 +102,21 @@ static void gan_gemm_step(void *state) {
 int main(int argc, char **argv) {
     bench_args a;
     if (!bench_parse(argc, argv, &a)) return 2;
-    gan m = {0};
+    gan m = {0}, m16 = {0};
     gan_gemm s = {0};
     gm_error err = {0};
-    if (a.mode != BENCH_GEMM && gan_build(&m, &err)) {
+    bool precision = a.mode == BENCH_PRECISION;
+    if ((a.mode != BENCH_GEMM && gan_build(&m, GM_PRECISION_FP32, &err)) ||
+        (precision && gan_build(&m16, GM_PRECISION_BF16, &err))) {
         fprintf(stderr, "bench_gan: %s\n", err.message);
         gan_free(&m);
+        gan_free(&m16);
         return 1;
     }
-    if (a.mode != BENCH_GM) gan_gemm_init(&s);
+    if (a.mode != BENCH_GM && !precision) gan_gemm_init(&s);
     bench_step gm = {gan_step, &m}, gemm = {gan_gemm_step, &s};
+    bench_step gm16 = {gan_step, &m16};
+    if (precision) bench_precisions("gan", &gm, &gm16, &a, gm_bf16_isa());
     if (a.mode == BENCH_BOTH) bench_interleaved("gan", &gm, &gemm, &a);
     if (a.mode == BENCH_GM) bench_alone("gan", "gm", &gm, &a);
     if (a.mode == BENCH_GEMM) bench_alone("gan", "gemm", &gemm, &a);
@@ -119,6 +125,7 @@ int main(int argc, char **argv) {
                 gm_node_scalar(m.phases.d_loss),
                 gm_node_scalar(m.phases.g_loss));
     if (a.mode != BENCH_GEMM) gan_free(&m);
-    if (a.mode != BENCH_GM) gan_gemm_free(&s);
+    if (precision) gan_free(&m16);
+    if (a.mode != BENCH_GM && !precision) gan_gemm_free(&s);
     return 0;
 }

@@ -31,11 +31,19 @@ typedef struct bench_step {
     void *state;
 } bench_step;
 
-typedef enum bench_mode { BENCH_BOTH, BENCH_GM, BENCH_GEMM } bench_mode;
+/* both: gm against the GEMM-only bound; gm, gemm: one alone; precision:
+ * gm in float32 against gm in bfloat16 (alternating windows, as both). */
+typedef enum bench_mode {
+    BENCH_BOTH,
+    BENCH_GM,
+    BENCH_GEMM,
+    BENCH_PRECISION
+} bench_mode;
 
 typedef struct bench_args {
     bench_mode mode;
-    int windows, steps; /* both: windows of `steps`; gm, gemm: total steps */
+    int windows, steps; /* both, precision: windows of `steps`; gm, gemm:
+                           total steps */
 } bench_args;
 
 static inline double bench_clock(clockid_t id) {
@@ -181,18 +189,21 @@ static inline void bench_mlp_backward(bench_mlp *m, float *dx, bool frozen) {
 /* Parses "mode [n1] [n2]"; prints usage and returns false when wrong. */
 static inline bool bench_parse(int argc, char **argv, bench_args *a) {
     const char *mode = argc > 1 ? argv[1] : "both";
-    a->mode = strcmp(mode, "gm") == 0     ? BENCH_GM
-              : strcmp(mode, "gemm") == 0 ? BENCH_GEMM
-                                          : BENCH_BOTH;
-    bool both = a->mode == BENCH_BOTH;
+    a->mode = strcmp(mode, "gm") == 0          ? BENCH_GM
+              : strcmp(mode, "gemm") == 0      ? BENCH_GEMM
+              : strcmp(mode, "precision") == 0 ? BENCH_PRECISION
+                                               : BENCH_BOTH;
+    bool both = a->mode == BENCH_BOTH || a->mode == BENCH_PRECISION;
     a->windows = both && argc > 2 ? atoi(argv[2]) : 9;
     a->steps =
         argc > (both ? 3 : 2) ? atoi(argv[both ? 3 : 2]) : (both ? 30 : 1500);
-    if ((both && strcmp(mode, "both") != 0) || a->windows < 1 ||
+    if ((a->mode == BENCH_BOTH && strcmp(mode, "both") != 0) ||
+        a->windows < 1 ||
         a->windows > BENCH_MAX_WINDOWS || a->steps < 1 ||
         argc > (both ? 4 : 3)) {
         fprintf(stderr,
-                "usage: %s both [windows 1-%d] [steps per window]\n"
+                "usage: %s both|precision [windows 1-%d] [steps per "
+                "window]\n"
                 "       %s gm|gemm [steps]\n",
                 argv[0], BENCH_MAX_WINDOWS, argv[0]);
         return false;
@@ -244,6 +255,33 @@ static inline void bench_interleaved(const char *model, const bench_step *gm,
            bench_median(gemm_cpu, a->windows),
            bench_median(ratio_cpu, a->windows), a->windows, a->steps,
            openblas_get_corename(), threads ? threads : "default");
+}
+
+/* Mode precision: warm-up, then `windows` pairs of timed windows of the
+ * model in float32 and in bfloat16; medians of thread CPU time rates. */
+static inline void bench_precisions(const char *model, const bench_step *fp32,
+                                    const bench_step *bf16,
+                                    const bench_args *a, const char *isa) {
+    double rate32[BENCH_MAX_WINDOWS], rate16[BENCH_MAX_WINDOWS];
+    double ratio[BENCH_MAX_WINDOWS];
+    bench_run(fp32, BENCH_WARMUP);
+    bench_run(bf16, BENCH_WARMUP);
+    for (int w = 0; w < a->windows; w++) {
+        double c0 = bench_cpu_now();
+        bench_run(fp32, a->steps);
+        double c1 = bench_cpu_now();
+        bench_run(bf16, a->steps);
+        double c2 = bench_cpu_now();
+        rate32[w] = a->steps / (c1 - c0);
+        rate16[w] = a->steps / (c2 - c1);
+        ratio[w] = rate16[w] / rate32[w];
+    }
+    printf("%s mode=precision fp32_cpu_steps_per_s=%.1f "
+           "bf16_cpu_steps_per_s=%.1f bf16_over_fp32=%.3f windows=%d "
+           "steps=%d blas_core=%s bf16_isa=%s\n",
+           model, bench_median(rate32, a->windows),
+           bench_median(rate16, a->windows), bench_median(ratio, a->windows),
+           a->windows, a->steps, openblas_get_corename(), isa ? isa : "none");
 }
 
 /* Modes gm and gemm: one step loop, timed as a whole, with memory. */

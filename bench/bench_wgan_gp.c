@@ -92,7 +92,7 @@ static int ring_model_build(ring_model *m, bool plain, gm_error *err) {
     if (plain)
         return gan_phases_build(&m->phases, &n->gen, n->gen_p, &n->disc,
                                 n->disc_p, RING_BATCH, RING_LATENT, RING_DIM,
-                                1e-4f, &noise, err);
+                                1e-4f, &noise, GM_PRECISION_FP32, err);
     return wgan_gp_phases_build(&m->phases, n, &noise, err);
 }
 

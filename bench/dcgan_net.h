@@ -65,7 +65,8 @@ static inline void dcgan_specs(gm_net_spec *gen, gm_net_spec *disc) {
     disc->out = 1;
 }
 
-static inline int dcgan_build(dcgan *m, gm_error *err) {
+static inline int dcgan_build(dcgan *m, gm_precision precision,
+                              gm_error *err) {
     gm_rng init = gm_rng_stream(1, "init"), noise = gm_rng_stream(1, "noise");
     gm_rng data = gm_rng_stream(1, "data");
     gm_net_spec gs, ds;
@@ -81,7 +82,7 @@ static inline int dcgan_build(dcgan *m, gm_error *err) {
         return 1;
     if (gan_phases_build(&m->phases, &m->gen, m->gen_p, &m->disc, m->disc_p,
                          DCGAN_BATCH, DCGAN_LATENT, DCGAN_PIXELS, 2e-4f, &noise,
-                         err))
+                         precision, err))
         return 1;
 
     size_t n = (size_t)DCGAN_DATA_BATCHES * DCGAN_BATCH * DCGAN_PIXELS;

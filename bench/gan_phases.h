@@ -3,7 +3,8 @@
  * none), for the GAN benches: the discriminator phase (generator frozen,
  * D on a real batch x and a fake one, -E_data[log D] - E_g[log(1 - D)])
  * and the generator phase (discriminator frozen, -E_g[log D]), both from
- * logits with fresh N(0, 1) noise, each with its Adam (beta1 0.5). */
+ * logits with fresh N(0, 1) noise, each with its Adam (beta1 0.5), their
+ * products in the given precision. */
 #ifndef GM_BENCH_GAN_PHASES_H
 #define GM_BENCH_GAN_PHASES_H
 
@@ -22,8 +23,9 @@ static inline int gan_phases_build(gan_phases *p, const gm_net *gen,
                                    gm_params *gen_p, const gm_net *disc,
                                    gm_params *disc_p, int batch, int latent,
                                    int dim, float lr, gm_rng *noise,
-                                   gm_error *err) {
+                                   gm_precision precision, gm_error *err) {
     gm_graph *g = p->dg = gm_graph_create("discriminator");
+    gm_graph_set_precision(g, precision);
     gm_graph_freeze(g, gen_p);
     p->x = gm_input(g, "x", (int[]){batch, dim}, 2);
     gm_node *z = gm_randn(g, "z", (int[]){batch, latent}, 2, noise);
@@ -35,6 +37,7 @@ static inline int gan_phases_build(gan_phases *p, const gm_net *gen,
     if (gm_graph_compile(g, err)) return 1;
 
     g = p->gg = gm_graph_create("generator");
+    gm_graph_set_precision(g, precision);
     gm_graph_freeze(g, disc_p);
     z = gm_randn(g, "z", (int[]){batch, latent}, 2, noise);
     gm_node *logit = gm_net_forward(g, disc, gm_net_forward(g, gen, z));

@@ -10,7 +10,7 @@
 #include "gm/objective.h"
 #include "gm/op.h"
 
-#define RECORDED_ABI 7
+#define RECORDED_ABI 8
 
 typedef struct layout {
     const char *what;
@@ -49,7 +49,7 @@ static const layout layouts[] = {
     OFFSET(gm_build_ctx, seed, 32),
     OFFSET(gm_build_ctx, init, 40),
     OFFSET(gm_build_ctx, noise, 48),
-    SIZE(gm_model_spec, 12760),
+    SIZE(gm_model_spec, 12768),
     OFFSET(gm_model_spec, objective, 128),
     OFFSET(gm_model_spec, plugin, 192),
     OFFSET(gm_model_spec, latent_dim, 1216),
@@ -57,11 +57,12 @@ static const layout layouts[] = {
     OFFSET(gm_model_spec, n_networks, 8212),
     OFFSET(gm_model_spec, params, 8216),
     OFFSET(gm_model_spec, train, 11040),
-    OFFSET(gm_model_spec, sweep, 11088),
-    OFFSET(gm_model_spec, n_sweep, 12752),
+    OFFSET(gm_model_spec, sweep, 11096),
+    OFFSET(gm_model_spec, n_sweep, 12760),
     SIZE(gm_role_network, 1748),
     OFFSET(gm_role_network, net, 32),
-    SIZE(gm_train_spec, 48),
+    SIZE(gm_train_spec, 56),
+    OFFSET(gm_train_spec, precision, 48),
     OFFSET(gm_train_spec, optimizer, 12),
     SIZE(gm_optim_config, 36),
     OFFSET(gm_optim_config, clip_norm, 28),

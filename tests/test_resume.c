@@ -822,3 +822,98 @@ Test(failed_runs, a_file_with_failed_runs_replaces_the_old_one,
     cr_assert_str_eq(status, "failed: 2 of 4 runs failed");
     cr_assert_neq(access(fresh, F_OK), 0, "%s is gone", fresh);
 }
+
+/* ---- bfloat16 products ---------------------------------------------- */
+
+/* An MLP VAE and a GAN of convolutions and batch norm, trained with
+ * bfloat16 products (train.precision); %s is the precision. */
+static const char bf16_experiment[] =
+    "experiment: bf16\n"
+    "seeds: [1, 2]\n"
+    "dataset: {name: ring, modes: 8, radius: 2.0, std: 0.02, size: 1000}\n"
+    "train: {steps: 30, batch_size: 32, optimizer: {name: adam, lr: 1.0e-3},\n"
+    "        precision: %s}\n"
+    "eval: {every: 10, samples: 100}\n"
+    "checkpoint: {every: 5}\n"
+    "models:\n"
+    "  vae:\n"
+    "    objective: vae_elbo\n"
+    "    encoder: {hidden: [8]}\n"
+    "    decoder: {hidden: [8]}\n"
+    "    params: {sigma: 0.1, iwae_k: 4}\n"
+    "  conv:\n"
+    "    objective: gan\n"
+    "    generator:\n"
+    "      layers: [{linear: {out: 8}}, batch_norm, relu, {reshape: [2, 2, "
+    "2]},\n"
+    "               {conv_transpose2d: {out: 1, kernel: 2}}, flatten, linear]\n"
+    "    discriminator:\n"
+    "      layers: [{linear: {out: 18}}, {reshape: [2, 3, 3]},\n"
+    "               {conv2d: {out: 2, kernel: 2}}, batch_norm, leaky_relu,\n"
+    "               flatten, linear]\n";
+
+static gm_status train_bf16(const char *out, const char *precision,
+                            bool resume, long stop, gm_error *err) {
+    char text[sizeof bf16_experiment + 16];
+    snprintf(text, sizeof text, bf16_experiment, precision);
+    return train_text(text, "bf16.yaml", out,
+                      (train_how){.jobs = 2, .resume = resume, .stop_at = stop},
+                      err);
+}
+
+/* Stopped twice and resumed, a bfloat16 run gives the metrics, samples
+ * and checkpoints of one never stopped, bit for bit; a resume in float32
+ * is refused, naming the setting. A CPU without bfloat16 products
+ * refuses the experiment before training, naming what it lacks. */
+Test(resume, a_bf16_run_resumes_bit_for_bit, .init = make_dir,
+     .fini = remove_dir) {
+    char want[128], got[128];
+    gm_error err = {0};
+    snprintf(want, sizeof want, "%s/bf16_whole.h5", dir);
+    snprintf(got, sizeof got, "%s/bf16_resumed.h5", dir);
+    gm_status s = train_bf16(want, "bf16", false, 0, &err);
+    if (!gm_bf16_isa()) {
+        cr_assert_neq(s, GM_OK, "bf16 on a CPU without it must be refused");
+        cr_assert(strstr(err.message, "AVX512_BF16"), "%s", err.message);
+        return;
+    }
+    cr_assert_eq(s, GM_OK, "%s", err.message);
+    cr_assert_eq(train_bf16(got, "bf16", false, 7, &err), GM_INTERRUPTED);
+    cr_assert_eq(train_bf16(got, "fp32", true, 0, &err), GM_ERR_INVALID);
+    cr_assert(strstr(err.message, "the checkpoints were trained with "
+                                  "train.precision=bf16"),
+              "%s", err.message);
+    cr_assert_eq(train_bf16(got, "bf16", true, 18, &err), GM_INTERRUPTED);
+    cr_assert_eq(train_bf16(got, "bf16", true, 0, &err), GM_OK, "%s",
+                 err.message);
+    hid_t a = H5Fopen(want, H5F_ACC_RDONLY, H5P_DEFAULT);
+    hid_t b = H5Fopen(got, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert(a >= 0 && b >= 0);
+    const char *const bf16_models[] = {"vae", "conv"};
+    for (int m = 0; m < 2; m++)
+        for (int seed = 1; seed <= SEEDS; seed++) {
+            char group[128], path[256];
+            snprintf(group, sizeof group, "/models/%s/seed_%d", bf16_models[m],
+                     seed);
+            const char *const series[] = {"metrics/step", "samples"};
+            for (int k = 0; k < 2; k++) {
+                snprintf(path, sizeof path, "%s/%s", group, series[k]);
+                same_dataset(a, b, path);
+            }
+            snprintf(path, sizeof path, "%s/metrics", group);
+            char names[64][64] = {{0}};
+            hid_t g = H5Gopen2(a, path, H5P_DEFAULT);
+            H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, collect, names);
+            H5Gclose(g);
+            for (int i = 0; names[i][0]; i++) {
+                snprintf(path, sizeof path, "%s/metrics/%.60s", group,
+                         names[i]);
+                same_dataset(a, b, path);
+            }
+        }
+    H5Fclose(a);
+    H5Fclose(b);
+    for (int m = 0; m < 2; m++)
+        for (int seed = 1; seed <= SEEDS; seed++)
+            same_checkpoint(want, got, bf16_models[m], seed);
+}

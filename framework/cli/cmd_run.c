@@ -339,7 +339,8 @@ static bool load_experiment(const run_args *a, gm_registry *reg,
     return true;
 }
 
-/* gm run's first line: what trains, how many runs at once, the kernel. */
+/* gm run's first lines: what trains, how many runs at once, the kernel,
+ * which models train in bfloat16 and on what. */
 static void print_start(const run_args *a, const gm_experiment *e,
                         gm_cluster *cluster, long jobs, bool out_exists) {
     char blas[128];
@@ -356,6 +357,13 @@ static void print_start(const run_args *a, const gm_experiment *e,
         fprintf(stderr, "gm run: %s, %ld job%s x %d thread%s, OpenBLAS %s\n",
                 what, jobs, jobs == 1 ? "" : "s", e->blas_threads, threads,
                 cli_blas_describe(blas, sizeof blas));
+    int bf16 = 0;
+    for (int m = 0; m < e->n_models; m++)
+        bf16 += e->models[m].train.precision == GM_PRECISION_BF16;
+    if (bf16)
+        fprintf(stderr, "gm run: %d of %d models train with bfloat16 products "
+                        "on %s\n",
+                bf16, e->n_models, gm_bf16_isa() ? gm_bf16_isa() : "none");
     if (out_exists)
         fprintf(stderr, "gm run: writing %s.new; it replaces %s when the run "
                         "completes or is interrupted\n",

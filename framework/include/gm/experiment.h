@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "gm/api.h"
+#include "gm/graph.h"
 #include "gm/hparams.h"
 #include "gm/nn.h"
 #include "gm/optim.h"
@@ -54,6 +55,9 @@ typedef struct gm_train_spec {
     long steps;
     int batch_size;
     gm_optim_config optimizer;
+    /* of the training phases' products (train.precision; the evaluation
+     * graphs stay float32) */
+    gm_precision precision;
 } gm_train_spec;
 
 /* A network by the role its objective gives it ("encoder", "generator"). */

@@ -58,8 +58,9 @@ GM_API_BEGIN
  * properties gm acts on (log_px, classifier_role, accuracy_metric) in
  * place of objective and metric names gm knew; 7: RMSprop, a fourth
  * optimizer kind, and its alpha in gm_optim_config, which the model
- * spec's train settings hold). */
-#define GM_OBJECTIVE_ABI 7
+ * spec's train settings hold; 8: the train settings' precision,
+ * train.precision). */
+#define GM_OBJECTIVE_ABI 8
 
 typedef struct gm_dataset gm_dataset;
 typedef struct gm_model gm_model;

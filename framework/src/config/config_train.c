@@ -1,4 +1,5 @@
-/* train: steps, batch size and optimizer, merged key by key from the
+/* train: steps, batch size, optimizer and precision, merged key by key
+ * from the
  * global section and a model's own `train`. */
 #include <stddef.h>
 
@@ -7,7 +8,9 @@
 /* A model's train over the global one. */
 #define TRAIN_MAX_LAYERS 2
 
-static const char *const train_keys[] = {"steps", "batch_size", "optimizer"};
+static const char *const train_keys[] = {"steps", "batch_size", "optimizer",
+                                         "precision"};
+#define N_TRAIN_KEYS (int)(sizeof train_keys / sizeof train_keys[0])
 static const char *const optim_keys[] = {
     "name",     "lr",           "beta1",     "beta2", "eps",
     "momentum", "weight_decay", "clip_norm", "alpha"};
@@ -60,7 +63,8 @@ gm_status gm_cfg_train(const gm_cfg *c, const gm_cfg_scope *s, int n,
                        gm_train_spec *out) {
     GM_ASSERT(n >= 1 && n <= TRAIN_MAX_LAYERS);
     gm_status st =
-        gm_cfg_check_keys(c, s[n - 1].map, s[n - 1].path, train_keys, 3);
+        gm_cfg_check_keys(c, s[n - 1].map, s[n - 1].path, train_keys,
+                          N_TRAIN_KEYS);
     if (st != GM_OK) return st;
     char path[GM_CFG_PATH_MAX];
     out->steps = 0;
@@ -71,6 +75,16 @@ gm_status gm_cfg_train(const gm_cfg *c, const gm_cfg_scope *s, int n,
     v = gm_cfg_scopes_get(s, n, "batch_size", path, sizeof path);
     if (v) st = gm_cfg_int(c, v, path, GM_CFG_AT_LEAST(1), &out->batch_size);
     if (st != GM_OK) return st;
+    const char *precisions[GM_PRECISION_COUNT];
+    for (int p = 0; p < GM_PRECISION_COUNT; p++)
+        precisions[p] = gm_precision_name((gm_precision)p);
+    int precision = GM_PRECISION_FP32;
+    v = gm_cfg_scopes_get(s, n, "precision", path, sizeof path);
+    if (v)
+        st = gm_cfg_choice(c, v, path, precisions, GM_PRECISION_COUNT,
+                           &precision);
+    if (st != GM_OK) return st;
+    out->precision = (gm_precision)precision;
     gm_cfg_scope opt[TRAIN_MAX_LAYERS];
     char opt_path[TRAIN_MAX_LAYERS][GM_CFG_PATH_MAX];
     for (int i = 0; i < n; i++) {

@@ -38,11 +38,12 @@ static gm_status write_root(gm_runfile *f, const char *experiment,
                             const char *config_yaml, gm_error *err) {
     char created[32];
     iso8601_now(created, sizeof created);
+    const char *bf16 = gm_bf16_isa();
     const char *names[] = {"gm_version", "experiment", "status", "created",
-                           "config_yaml", "blas_core"};
+                           "config_yaml", "blas_core", "bf16_isa"};
     const char *values[] = {gm_version(), experiment, "running", created,
-                            config_yaml, gm_blas_core()};
-    for (int i = 0; i < 6; i++)
+                            config_yaml, gm_blas_core(), bf16 ? bf16 : "none"};
+    for (int i = 0; i < 7; i++)
         if (gm_h5_attr_str(f->file, names[i], values[i]) < 0)
             return gm_h5_fail(err, GM_ERR_IO, f->path, "/",
                               "cannot write attribute '%s'", names[i]);

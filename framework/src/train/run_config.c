@@ -96,6 +96,9 @@ static void train(lines *t, const gm_train_spec *s) {
      * before RMSprop, and so their runs' digests */
     if (o->kind == GM_OPTIM_RMSPROP)
         number(t, "train.optimizer.alpha", o->alpha, true);
+    /* bfloat16's alone, likewise: float32 runs keep their digests */
+    if (s->precision != GM_PRECISION_FP32)
+        add(t, "train.precision=%s\n", gm_precision_name(s->precision));
 }
 
 static void dataset(lines *t, const gm_dataset_spec *d) {
@@ -189,6 +192,17 @@ static bool has_line(const char *text, const char *line, size_t len) {
     return false;
 }
 
+/* True if some line of text sets key[0..len). */
+static bool has_key(const char *text, const char *key, size_t len) {
+    for (const char *l = text; *l;) {
+        if (strncmp(l, key, len) == 0 && l[len] == '=') return true;
+        const char *end = strchr(l, '\n');
+        if (!end) break;
+        l = end + 1;
+    }
+    return false;
+}
+
 bool gm_run_config_differs(const char *stored, const char *now,
                            const char *defaults, char *why, size_t n) {
     const char *a = stored, *b = now;
@@ -217,14 +231,14 @@ bool gm_run_config_differs(const char *stored, const char *now,
                      "%.*s is %.*s in the stored experiment but the "
                      "checkpoints were trained with %.*s",
                      kla, ka, vlb, vb, vla, va);
-        } else if (has_b) {
+        } else if (has_b && !(has_a && !has_key(now, ka, (size_t)kla))) {
             /* another gm's keys, or an edited attribute */
             snprintf(why, n,
                      "the stored experiment sets %.*s=%.*s where the "
                      "checkpoints' settings have %s%.*s%s%.*s",
                      klb, kb, vlb, vb, has_a ? "" : "nothing", kla, ka,
                      has_a ? "=" : "", vla, va);
-        } else {
+        } else { /* e.g. train.precision=bf16, a line fp32 runs lack */
             snprintf(why, n,
                      "the checkpoints were trained with %.*s=%.*s, which the "
                      "stored experiment does not set",

@@ -447,6 +447,10 @@ static gm_status lay_out(trainer *t, gm_error *err) {
                                            e->models[m].sweep,
                                            e->models[m].n_sweep, err);
         if (s == GM_OK) s = record_config(t, m, err);
+        if (s == GM_OK)
+            s = gm_runfile_set_model_text(
+                t->file, e->models[m].name, "precision",
+                gm_precision_name(e->models[m].train.precision), err);
         for (int k = 0; s == GM_OK && k < e->n_seeds; k++)
             s = gm_runfile_add_run(t->file, e->models[m].name, e->seeds[k],
                                    err);
