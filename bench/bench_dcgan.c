@@ -3,7 +3,8 @@
  *
  * usage: bench_dcgan both [windows] [steps] | gm [steps] | gemm [steps]
  *        bench_dcgan precision [windows] [steps]  float32 against bfloat16
- *        bench_dcgan profile [steps]  the step's thread CPU time per op
+ *        bench_dcgan profile [steps] [fp32|bf16]  the step's thread CPU
+ *                                     time per op
  *        bench_dcgan ops [reps]       each convolution's forward and
  *                                     backward, median ms (CPU and wall)
  *
@@ -153,7 +154,9 @@ int main(int argc, char **argv) {
         return conv_ops(argc > 2 ? atoi(argv[2]) : 21);
     dcgan m = {0}, m16 = {0};
     gm_error err = {0};
-    bool precision = argc > 1 && (strcmp(argv[1], "precision") == 0 || getenv("P16"));
+    /* a bfloat16 model too: mode precision, or profile ... bf16 */
+    bool precision = argc > 1 && (strcmp(argv[1], "precision") == 0 ||
+                                  (argc > 3 && strcmp(argv[3], "bf16") == 0));
     if (dcgan_build(&m, GM_PRECISION_FP32, &err) ||
         (precision && dcgan_build(&m16, GM_PRECISION_BF16, &err))) {
         fprintf(stderr, "bench_dcgan: %s\n", err.message);
@@ -166,7 +169,7 @@ int main(int argc, char **argv) {
     bench_step gm = {dcgan_step, &m}, gemm = {sgemm_replay_step, NULL};
     bench_args a;
     if (argc > 1 && strcmp(argv[1], "profile") == 0) {
-        status = profile(getenv("P16") ? &m16 : &m, argc > 2 ? atoi(argv[2]) : 50);
+        status = profile(precision ? &m16 : &m, argc > 2 ? atoi(argv[2]) : 50);
     } else if (!bench_parse(argc, argv, &a)) {
         status = 2;
     } else if (a.mode == BENCH_PRECISION) {
