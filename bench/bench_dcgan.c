@@ -5,7 +5,7 @@
  *        bench_dcgan precision [windows] [steps]  float32 against bfloat16
  *        bench_dcgan profile [steps] [fp32|bf16]  the step's thread CPU
  *                                     time per op
- *        bench_dcgan ops [reps]       each convolution's forward and
+ *        bench_dcgan ops [reps] [fp32|bf16]  each convolution's forward and
  *                                     backward, median ms (CPU and wall)
  *
  * The GEMM-only bound (both, gemm) is the step's own sgemm calls, recorded
@@ -87,7 +87,7 @@ static double median_ms(double *v, int n) {
 
 /* Forward, then backward into x, the weight and the bias, `reps` times
  * after a warm-up; one line of medians. */
-static int conv_alone(const conv_case *cc, int reps) {
+static int conv_alone(const conv_case *cc, int reps, gm_precision precision) {
     gm_error err = {0};
     int side_out = cc->transposed ? 2 * cc->side : cc->side / 2;
     int xs[4] = {DCGAN_BATCH, cc->c_in, cc->side, cc->side};
@@ -104,6 +104,7 @@ static int conv_alone(const conv_case *cc, int reps) {
         v[i] = 0.1f * (float)((i * 2654435761u) % 1000) / 1000.0f - 0.05f;
     float *dy = bench_alloc(dy_len);
     gm_graph *g = gm_graph_create("conv");
+    gm_graph_set_precision(g, precision);
     gm_node *x = gm_param(g, p, vx), *w = gm_param(g, p, vw);
     gm_node *b = gm_param(g, p, vb);
     gm_node *y = cc->transposed ? gm_conv_transpose2d(g, x, w, b, 2, 1)
@@ -127,9 +128,10 @@ static int conv_alone(const conv_case *cc, int reps) {
     if (status)
         fprintf(stderr, "bench_dcgan: %s: %s\n", cc->name, err.message);
     else
-        printf("dcgan_op op=%s fwd_cpu_ms=%.3f bwd_cpu_ms=%.3f "
+        printf("dcgan_op op=%s precision=%s fwd_cpu_ms=%.3f bwd_cpu_ms=%.3f "
                "fwd_wall_ms=%.3f bwd_wall_ms=%.3f reps=%d blas_core=%s\n",
-               cc->name, median_ms(fwd_cpu, reps), median_ms(bwd_cpu, reps),
+               cc->name, gm_precision_name(precision),
+               median_ms(fwd_cpu, reps), median_ms(bwd_cpu, reps),
                median_ms(fwd_wall, reps), median_ms(bwd_wall, reps), reps,
                openblas_get_corename());
     gm_graph_free(g);
@@ -138,20 +140,23 @@ static int conv_alone(const conv_case *cc, int reps) {
     return status;
 }
 
-static int conv_ops(int reps) {
+static int conv_ops(int reps, gm_precision precision) {
     if (reps < 1 || reps > BENCH_MAX_WINDOWS) {
         fprintf(stderr, "bench_dcgan ops: reps 1-%d\n", BENCH_MAX_WINDOWS);
         return 2;
     }
     int status = 0;
     for (size_t i = 0; i < sizeof CONV_CASES / sizeof CONV_CASES[0]; i++)
-        status |= conv_alone(&CONV_CASES[i], reps);
+        status |= conv_alone(&CONV_CASES[i], reps, precision);
     return status;
 }
 
 int main(int argc, char **argv) {
     if (argc > 1 && strcmp(argv[1], "ops") == 0)
-        return conv_ops(argc > 2 ? atoi(argv[2]) : 21);
+        return conv_ops(argc > 2 ? atoi(argv[2]) : 21,
+                        argc > 3 && strcmp(argv[3], "bf16") == 0
+                            ? GM_PRECISION_BF16
+                            : GM_PRECISION_FP32);
     dcgan m = {0}, m16 = {0};
     gm_error err = {0};
     /* a bfloat16 model too: mode precision, or profile ... bf16 */
