@@ -9,7 +9,11 @@ With --ops, instead: the DCGAN's four convolutions alone (kernel 4, stride
 2, padding 1, batch 64), forward and backward into x, the weight and the
 bias (y.backward with a fixed gradient), median ms in CPU and wall time,
 one line per convolution, as bench_dcgan ops. Run by bench/run.sh with the
-environment it states (one thread; PyTorch's convolutions go to oneDNN)."""
+environment it states (one thread; PyTorch's convolutions go to oneDNN).
+
+With --bf16, both run under torch.autocast("cpu", dtype=torch.bfloat16),
+the mixed precision gm's train.precision: bf16 matches."""
+import contextlib
 import argparse
 import statistics
 import sys
@@ -50,6 +54,13 @@ def clocks():
     return time.perf_counter(), time.thread_time()
 
 
+def precision(args):
+    """The context the forward computations run in."""
+    if args.bf16:
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def train(args):
     G, D = networks()
     og = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999))
@@ -59,16 +70,18 @@ def train(args):
 
     def step(i):
         D.requires_grad_(True)
-        with torch.no_grad():
+        with torch.no_grad(), precision(args):
             fake = G(torch.randn(B, Z))
         od.zero_grad(set_to_none=True)
-        loss_d = (F.softplus(-D(data[i % DATA_BATCHES])).mean() +
-                  F.softplus(D(fake)).mean())
+        with precision(args):
+            loss_d = (F.softplus(-D(data[i % DATA_BATCHES])).mean() +
+                      F.softplus(D(fake)).mean())
         loss_d.backward()
         od.step()
         D.requires_grad_(False)
         og.zero_grad(set_to_none=True)
-        loss_g = F.softplus(-D(G(torch.randn(B, Z)))).mean()
+        with precision(args):
+            loss_g = F.softplus(-D(G(torch.randn(B, Z)))).mean()
         loss_g.backward()
         og.step()
         losses[0], losses[1] = loss_d, loss_g
@@ -84,7 +97,8 @@ def train(args):
         wall.append(args.steps / (t1 - t0))
         cpu.append(args.steps / (c1 - c0))
     blas = torch_common.openblas()
-    print(f"dcgan mode=torch steps_per_s={statistics.median(wall):.2f} "
+    mode = "torch_bf16" if args.bf16 else "torch"
+    print(f"dcgan mode={mode} steps_per_s={statistics.median(wall):.2f} "
           f"cpu_steps_per_s={statistics.median(cpu):.2f} "
           f"windows={args.windows} steps={args.steps} "
           f"torch={torch.__version__} "
@@ -96,7 +110,7 @@ def train(args):
           f"G {losses[1].item():.4f}", file=sys.stderr)
 
 
-def conv_alone(name, transposed, c_in, side, c_out, reps):
+def conv_alone(name, transposed, c_in, side, c_out, reps, args):
     conv = (nn.ConvTranspose2d if transposed else nn.Conv2d)(
         c_in, c_out, 4, 2, 1)
     x = (torch.rand(B, c_in, side, side) * 0.1 - 0.05).requires_grad_(True)
@@ -107,7 +121,8 @@ def conv_alone(name, transposed, c_in, side, c_out, reps):
         x.grad = None
         conv.zero_grad(set_to_none=True)
         t0, c0 = clocks()
-        y = conv(x)
+        with precision(args):
+            y = conv(x)
         t1, c1 = clocks()
         y.backward(dy)
         t2, c2 = clocks()
@@ -117,7 +132,8 @@ def conv_alone(name, transposed, c_in, side, c_out, reps):
             times["fwd_wall"].append(t1 - t0)
             times["bwd_wall"].append(t2 - t1)
     ms = {k: 1e3 * statistics.median(v) for k, v in times.items()}
-    print(f"dcgan_op op={name} fwd_cpu_ms={ms['fwd_cpu']:.3f} "
+    print(f"dcgan_op op={name} precision={'bf16' if args.bf16 else 'fp32'} "
+          f"fwd_cpu_ms={ms['fwd_cpu']:.3f} "
           f"bwd_cpu_ms={ms['bwd_cpu']:.3f} fwd_wall_ms={ms['fwd_wall']:.3f} "
           f"bwd_wall_ms={ms['bwd_wall']:.3f} reps={reps} "
           f"torch={torch.__version__}", flush=True)
@@ -131,12 +147,14 @@ def main():
     p.add_argument("--windows", type=int, default=9)
     p.add_argument("--steps", type=int, default=10, help="steps per window")
     p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--bf16", action="store_true",
+                   help="under torch.autocast with bfloat16")
     args = p.parse_args()
     torch.set_num_threads(1)
     torch.manual_seed(1)
     if args.ops:
         for c in CONVS:
-            conv_alone(*c, args.reps)
+            conv_alone(*c, args.reps, args)
     else:
         train(args)
 
