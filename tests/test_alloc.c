@@ -24,11 +24,13 @@ Test(alloc, counter_sees_allocations) {
     cr_assert_eq(n.openblas, 0u, "a malloc outside sgemm is gm's");
 }
 
-/* Checks a step loop's counts: none of gm's; OpenBLAS's reported, and at
- * least one a step under the allocating stand-in. */
+/* Checks a step loop's counts: none of gm's; OpenBLAS's and oneDNN's
+ * reported, and at least one of OpenBLAS's a step under the allocating
+ * stand-in. */
 static void expect_only_openblas_allocates(alloc_counts n, int steps) {
-    cr_log_info("%d steps: gm made %zu allocations, OpenBLAS (%s) %zu", steps,
-                n.gm, gm_blas_core(), n.openblas);
+    cr_log_info("%d steps: gm made %zu allocations, OpenBLAS (%s) %zu, "
+                "oneDNN %zu",
+                steps, n.gm, gm_blas_core(), n.openblas, n.onednn);
     cr_assert_eq(n.gm, 0u, "gm made %zu allocations in %d steps", n.gm, steps);
     if (getenv("GM_TEST_ALLOCATING_SGEMM"))
         cr_assert_geq(n.openblas, (size_t)steps,
@@ -40,7 +42,7 @@ static void expect_only_openblas_allocates(alloc_counts n, int steps) {
 /* A small VAE step: encoder, reparameterisation, decoder, ELBO, Adam
  * folded into backward (the encoder view by view, the decoder, which
  * clips, after backward). */
-Test(alloc, vae_training_steps_allocate_nothing) {
+static void vae_steps(gm_precision precision) {
     gm_error err = {0};
     gm_rng init = gm_rng_stream(1, "init"), noise = gm_rng_stream(1, "noise");
     gm_params *enc_p = gm_params_create("encoder");
@@ -54,6 +56,7 @@ Test(alloc, vae_training_steps_allocate_nothing) {
     cr_assert_eq(gm_net_init(&dec, dec_p, NULL, "dec", 4, &ds, &init, &err), GM_OK);
 
     gm_graph *g = gm_graph_create("vae");
+    gm_graph_set_precision(g, precision);
     gm_node *x = gm_input(g, "x", (int[]){32, 16}, 2);
     gm_node *h = gm_net_forward(g, &enc, x);
     gm_node *mu = gm_slice_cols(g, h, 0, 4), *lv = gm_slice_cols(g, h, 4, 4);
@@ -92,10 +95,14 @@ Test(alloc, vae_training_steps_allocate_nothing) {
     gm_params_free(dec_p);
 }
 
+Test(alloc, vae_training_steps_allocate_nothing) {
+    vae_steps(GM_PRECISION_FP32);
+}
+
 /* A conv net step: convolutions (their column buffers are scratch planned
  * at compile), a transposed convolution, batch norm moving its running
  * statistics, Adam. */
-Test(alloc, conv_training_steps_allocate_nothing) {
+static void conv_steps(gm_precision precision) {
     gm_error err = {0};
     gm_rng init = gm_rng_stream(2, "init");
     gm_params *p = gm_params_create("net");
@@ -121,6 +128,7 @@ Test(alloc, conv_training_steps_allocate_nothing) {
     cr_assert_eq(gm_net_init(&net, p, stats, "net", 64, &s, &init, &err), GM_OK,
                  "%s", err.message);
     gm_graph *g = gm_graph_create("conv");
+    gm_graph_set_precision(g, precision);
     gm_node *x = gm_input(g, "x", (int[]){16, 64}, 2);
     gm_node *y = gm_net_forward(g, &net, x);
     gm_node *loss = gm_node_set_role(
@@ -148,6 +156,24 @@ Test(alloc, conv_training_steps_allocate_nothing) {
     gm_graph_free(g);
     gm_params_free(stats);
     gm_params_free(p);
+}
+
+Test(alloc, conv_training_steps_allocate_nothing) {
+    conv_steps(GM_PRECISION_FP32);
+}
+
+/* The same steps with bfloat16 products: oneDNN's primitives, their
+ * bfloat16 copies and scratchpads are made at compile, and a step only
+ * runs them; oneDNN itself allocates each call's argument map (about 6
+ * allocations a primitive run), which the counter reports as its own. */
+Test(alloc, vae_steps_in_bf16_allocate_only_inside_onednn) {
+    if (gm_bf16_isa()) vae_steps(GM_PRECISION_BF16);
+    else cr_assert_fail("this CPU has no bfloat16 products to check");
+}
+
+Test(alloc, conv_steps_in_bf16_allocate_only_inside_onednn) {
+    if (gm_bf16_isa()) conv_steps(GM_PRECISION_BF16);
+    else cr_assert_fail("this CPU has no bfloat16 products to check");
 }
 
 /* The step tests again, in a process where every sgemm allocates as the

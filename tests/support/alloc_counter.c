@@ -3,6 +3,7 @@
 
 #include <cblas.h>
 #include <dlfcn.h>
+#include <dnnl.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -11,14 +12,17 @@
 /* Test-process state: the counter must see every allocation, whichever
  * library makes it, so it cannot be passed around. */
 static atomic_bool counting;
-static atomic_size_t gm_count, openblas_count;
-/* How deep this thread is in cblas_sgemm calls. */
-static _Thread_local int inside_openblas;
+static atomic_size_t gm_count, openblas_count, onednn_count;
+/* How deep this thread is in cblas_sgemm and dnnl_primitive_execute
+ * calls. */
+static _Thread_local int inside_openblas, inside_onednn;
 
 static void note_allocation(void) {
     if (!atomic_load_explicit(&counting, memory_order_relaxed)) return;
-    atomic_fetch_add_explicit(inside_openblas ? &openblas_count : &gm_count, 1,
-                              memory_order_relaxed);
+    atomic_fetch_add_explicit(inside_openblas  ? &openblas_count
+                              : inside_onednn ? &onednn_count
+                                              : &gm_count,
+                              1, memory_order_relaxed);
 }
 
 typedef void sgemm_fn(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE,
@@ -26,14 +30,31 @@ typedef void sgemm_fn(enum CBLAS_ORDER, enum CBLAS_TRANSPOSE,
                       const float *, blasint, const float *, blasint, float,
                       float *, blasint);
 static sgemm_fn *next_sgemm;
+typedef dnnl_status_t execute_fn(const_dnnl_primitive_t, dnnl_stream_t, int,
+                                 const dnnl_exec_arg_t *);
+static execute_fn *next_execute;
 
 /* Found before main, so that no lookup allocates while counting. */
 __attribute__((constructor)) static void find_next_sgemm(void) {
     next_sgemm = (sgemm_fn *)dlsym(RTLD_NEXT, "cblas_sgemm");
-    if (!next_sgemm) {
-        fputs("alloc_counter: no cblas_sgemm after the test's own\n", stderr);
+    next_execute = (execute_fn *)dlsym(RTLD_NEXT, "dnnl_primitive_execute");
+    if (!next_sgemm || !next_execute) {
+        fputs("alloc_counter: no cblas_sgemm or dnnl_primitive_execute after "
+              "the test's own\n",
+              stderr);
         abort();
     }
+}
+
+/* libgm's bfloat16 products run oneDNN primitives here first; oneDNN
+ * builds each call's argument map on the heap. */
+dnnl_status_t dnnl_primitive_execute(const_dnnl_primitive_t p,
+                                     dnnl_stream_t stream, int nargs,
+                                     const dnnl_exec_arg_t *args) {
+    inside_onednn++;
+    dnnl_status_t s = next_execute(p, stream, nargs, args);
+    inside_onednn--;
+    return s;
 }
 
 /* libgm's products come here first (the executable's definition wins). */
@@ -112,11 +133,13 @@ void alloc_counter_start(void) {
     install();
     atomic_store(&gm_count, 0);
     atomic_store(&openblas_count, 0);
+    atomic_store(&onednn_count, 0);
     atomic_store(&counting, true);
 }
 
 alloc_counts alloc_counter_stop(void) {
     atomic_store(&counting, false);
     return (alloc_counts){.gm = atomic_load(&gm_count),
-                          .openblas = atomic_load(&openblas_count)};
+                          .openblas = atomic_load(&openblas_count),
+                          .onednn = atomic_load(&onednn_count)};
 }
