@@ -5,7 +5,8 @@
  * cblas_sgemm calls alone (4 forward, 4 weight gradients, 3 input
  * gradients: none for the data).
  *
- * usage: bench_vae both [windows] [steps] | gm [steps] | gemm [steps] */
+ * usage: bench_vae both [windows] [steps] | gm [steps] | gemm [steps]
+ *        bench_vae precision [windows] [steps]   float32 against bfloat16 */
 #include "bench_util.h"
 #include "gm/gm.h"
 
@@ -19,7 +20,7 @@ typedef struct vae {
     gm_optim *enc_opt, *dec_opt;
 } vae;
 
-static int vae_build(vae *v, gm_error *err) {
+static int vae_build(vae *v, gm_precision precision, gm_error *err) {
     gm_rng init = gm_rng_stream(1, "init"), noise = gm_rng_stream(1, "noise");
     gm_rng data = gm_rng_stream(1, "data");
     v->enc_p = gm_params_create("encoder");
@@ -36,6 +37,7 @@ static int vae_build(vae *v, gm_error *err) {
         gm_net_init(&v->dec, v->dec_p, NULL, "dec", LATENT, &ds, &init, err))
         return 1;
     gm_graph *g = v->g = gm_graph_create("vae");
+    gm_graph_set_precision(g, precision);
     v->x = gm_input(g, "x", (int[]){BATCH, IN}, 2);
     gm_node *h = gm_net_forward(g, &v->enc, v->x);
     gm_node *mu = gm_slice_cols(g, h, 0, LATENT);
@@ -109,16 +111,21 @@ static void vae_gemm_step(void *state) {
 int main(int argc, char **argv) {
     bench_args a;
     if (!bench_parse(argc, argv, &a)) return 2;
-    vae v = {0};
+    vae v = {0}, v16 = {0};
     vae_gemm s = {0};
     gm_error err = {0};
-    if (a.mode != BENCH_GEMM && vae_build(&v, &err)) {
+    bool precision = a.mode == BENCH_PRECISION;
+    if ((a.mode != BENCH_GEMM && vae_build(&v, GM_PRECISION_FP32, &err)) ||
+        (precision && vae_build(&v16, GM_PRECISION_BF16, &err))) {
         fprintf(stderr, "bench_vae: %s\n", err.message);
         vae_free(&v);
+        vae_free(&v16);
         return 1;
     }
-    if (a.mode != BENCH_GM) vae_gemm_init(&s);
+    if (a.mode != BENCH_GM && !precision) vae_gemm_init(&s);
     bench_step gm = {vae_step, &v}, gemm = {vae_gemm_step, &s};
+    bench_step gm16 = {vae_step, &v16};
+    if (precision) bench_precisions("vae", &gm, &gm16, &a, gm_bf16_isa());
     if (a.mode == BENCH_BOTH) bench_interleaved("vae", &gm, &gemm, &a);
     if (a.mode == BENCH_GM) bench_alone("vae", "gm", &gm, &a);
     if (a.mode == BENCH_GEMM) bench_alone("vae", "gemm", &gemm, &a);
@@ -126,6 +133,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "vae: final loss %.3f\n", gm_node_scalar(v.loss));
         vae_free(&v);
     }
-    if (a.mode != BENCH_GM) vae_gemm_free(&s);
+    if (precision) vae_free(&v16);
+    if (a.mode != BENCH_GM && !precision) vae_gemm_free(&s);
     return 0;
 }

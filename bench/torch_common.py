@@ -11,6 +11,7 @@ process, so (gm/bound) / (torch/bound) compares the two without the drift
 of a shared machine between runs. ctypes adds about 2 us per call, a few
 per cent of the bound step (33 calls per GAN step, 11 per VAE step)."""
 import argparse
+import contextlib
 import ctypes
 import os
 import resource
@@ -104,8 +105,18 @@ class Chain:
                                    self.act[i], 1.0, self.dw[i]))
 
 
+def precision(bf16):
+    """The context a step's forward computations run in: PyTorch's
+    mixed precision (torch.autocast with bfloat16) or plain float32."""
+    if bf16:
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def parse_args():
     p = argparse.ArgumentParser()
+    p.add_argument("--bf16", action="store_true",
+                   help="the step under torch.autocast with bfloat16")
     p.add_argument("--steps", type=int, default=30, help="steps per window")
     p.add_argument("--total", type=int, default=1500,
                    help="PyTorch steps in all (> 1000 for the memory check)")
@@ -146,7 +157,8 @@ def run(model, step, gemm_calls, args):
     anon_end = rss_anon_kb()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     flat = "n/a" if anon_mark < 0 else "yes" if anon_mark == anon_end else "no"
-    print(f"{model} mode=torch steps_per_s={statistics.median(rate):.1f} "
+    mode = "torch_bf16" if args.bf16 else "torch"
+    print(f"{model} mode={mode} steps_per_s={statistics.median(rate):.1f} "
           f"gemm_bound={statistics.median(bound):.1f} "
           f"torch_over_bound={statistics.median(ratio):.3f} "
           f"gemm_calls={len(gemm_calls)} windows={n} steps={args.steps} "

@@ -13,7 +13,6 @@ environment it states (one thread; PyTorch's convolutions go to oneDNN).
 
 With --bf16, both run under torch.autocast("cpu", dtype=torch.bfloat16),
 the mixed precision gm's train.precision: bf16 matches."""
-import contextlib
 import argparse
 import statistics
 import sys
@@ -56,9 +55,7 @@ def clocks():
 
 def precision(args):
     """The context the forward computations run in."""
-    if args.bf16:
-        return torch.autocast("cpu", dtype=torch.bfloat16)
-    return contextlib.nullcontext()
+    return torch_common.precision(args.bf16)
 
 
 def train(args):

@@ -66,24 +66,28 @@ def ring_models():
     return gen, disc, adam(disc), adam(gen), ring_data()
 
 
-def gan_step():
-    """The ring GAN's step: step(i) and its last losses [D, G]."""
+def gan_step(bf16=False):
+    """The ring GAN's step: step(i) and its last losses [D, G]; with bf16,
+    its forward computations under torch.autocast (bfloat16)."""
     gen, disc, d_opt, g_opt, data = ring_models()
     losses = [0.0, 0.0]
 
     def step(i):
         # discriminator: -E_data[log D] - E_g[log(1 - D)]
-        with torch.no_grad():
+        with torch.no_grad(), torch_common.precision(bf16):
             fake = gen(torch.randn(BATCH, LATENT))
         d_opt.zero_grad(set_to_none=True)
-        d_loss = (F.softplus(-disc(data[i % DATA_BATCHES])).mean() +
-                  F.softplus(disc(fake)).mean())
+        with torch_common.precision(bf16):
+            d_loss = (F.softplus(-disc(data[i % DATA_BATCHES])).mean() +
+                      F.softplus(disc(fake)).mean())
         d_loss.backward()
         d_opt.step()
         # generator: -E_g[log D], the discriminator frozen
         disc.requires_grad_(False)
         g_opt.zero_grad(set_to_none=True)
-        g_loss = F.softplus(-disc(gen(torch.randn(BATCH, LATENT)))).mean()
+        with torch_common.precision(bf16):
+            g_loss = F.softplus(-disc(gen(torch.randn(BATCH,
+                                                      LATENT)))).mean()
         g_loss.backward()
         g_opt.step()
         disc.requires_grad_(True)
@@ -95,7 +99,7 @@ def gan_step():
 def main():
     args = torch_common.parse_args()
     torch.manual_seed(1)
-    step, losses = gan_step()
+    step, losses = gan_step(args.bf16)
     calls, buffers = gemm_calls()
     torch_common.run("gan", step, calls, args)
     print(f"gan: final losses D {losses[0].item():.4f} "

@@ -1,7 +1,8 @@
 """The Fashion-MNIST-sized VAE of bench_vae.c in PyTorch (pytorch/examples):
 encoder 784 -> 400 -> 2x20, decoder 20 -> 400 -> 784, ReLU, Bernoulli
 likelihood from logits, Adam lr 1e-3, batch 128, on a fixed batch of random
-binary pixels. Run by bench/run.sh with the environment it states."""
+binary pixels. Run by bench/run.sh with the environment it states; with
+--bf16 under torch.autocast (bfloat16), as gm's train.precision: bf16."""
 import sys
 
 import torch
@@ -41,11 +42,13 @@ def main():
 
     def step(i):
         opt.zero_grad(set_to_none=True)
-        mu, logvar = enc(x).chunk(2, dim=1)
-        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
-        rec = F.binary_cross_entropy_with_logits(dec(z), x, reduction="sum")
-        kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
-        loss = (rec + kl) / BATCH
+        with torch_common.precision(args.bf16):
+            mu, logvar = enc(x).chunk(2, dim=1)
+            z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+            rec = F.binary_cross_entropy_with_logits(dec(z), x,
+                                                     reduction="sum")
+            kl = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+            loss = (rec + kl) / BATCH
         loss.backward()
         opt.step()
         last[0] = loss
