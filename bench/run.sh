@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: gm against PyTorch and against the GEMM-only bound, on this
 # machine, in one run (issues 6, 13, for the DCGAN's convolutions 14, and
-# for the WGAN-GP's gradients of gradients 24).
+# for the WGAN-GP's gradients of gradients 24; train.precision: bf16 against
+# float32 and PyTorch's autocast, 25, where the CPU has bfloat16 products).
 # Builds nothing: the Makefile builds first.
 #
 #   BUILD=build          build directory holding gm and bench/bench_*
@@ -43,6 +44,8 @@ kernel_of() {
         sed -n 's/.*OpenBLAS kernel \([^ ]*\).*/\1/p'
 }
 GM_CORE=$(kernel_of)                 # the kernel gm runs on by itself
+# what bfloat16 products run on here ("none": the precision rows are skipped)
+BF16_ISA=$("$BUILD/gm" --version | sed -n 's/.*bfloat16 products on \([^ ]*\).*/\1/p')
 OWN_CORE=$(kernel_of GM_BLAS_AUTO=0) # OpenBLAS's own pick: PyTorch's
 CORES=""
 for c in ${BENCH_CORES:-gm}; do
@@ -183,6 +186,20 @@ for round in $(seq 1 "$ROUNDS"); do
         run_torch "$GM_CORE" dcgan --ops >>"$out/dcgan.torch_ops" ||
             failed "PyTorch dcgan --ops"
     fi
+    # train.precision: gm's float32 and bfloat16 steps in alternating
+    # windows of one process, and PyTorch's under torch.autocast.
+    if [ "$BF16_ISA" != none ]; then
+        for m in $MODELS dcgan; do
+            say "round $round, $m: gm in fp32 ($GM_CORE) and bf16 ($BF16_ISA)"
+            run_gm "$GM_CORE" "$m" precision 9 10 >>"$out/$m.precision" ||
+                failed "bench_$m precision" fatal
+            if [ "$have_torch" = 1 ]; then
+                say "round $round, $m: PyTorch with bf16 autocast"
+                run_torch "$GM_CORE" "$m" --bf16 >>"$out/$m.torch_bf16" ||
+                    failed "PyTorch $m --bf16"
+            fi
+        done
+    fi
     say "round $round, OpenBLAS $GM_CORE, vae: gm and GEMM bound, 2 threads"
     THREADS=2 run_gm "$GM_CORE" vae both >>"$out/threads2.vae.both" ||
         failed "bench_vae both with 2 threads" fatal
@@ -317,6 +334,30 @@ for op in $(get op <"$out/dcgan.ops" | sort -u); do
 done
 echo "  pt/gm > 1: gm faster (PyTorch's time over gm's, forward + backward)"
 echo
+if [ "$BF16_ISA" != none ]; then
+    echo "train.precision: bf16 (products in bfloat16 on $BF16_ISA, float32 accumulation)"
+    echo "against float32 ($GM_CORE), one thread each; steps/s in thread CPU time, medians;"
+    echo "gm's two precisions alternate windows in one process; PyTorch fp32 is its row"
+    echo "above (OpenBLAS $GM_CORE; DCGAN: oneDNN), PyTorch bf16 is torch.autocast(cpu, bfloat16)"
+    pfmt="%-6s %9s %9s %9s %9s %10s %10s %10s\n"
+    # shellcheck disable=SC2059
+    printf "$pfmt" model "gm fp32" "gm bf16" "pt fp32" "pt bf16" "gm bf16/32" "gm16/pt32" "gm16/pt16"
+    for m in $MODELS dcgan; do
+        p="$out/$m.precision"
+        t32="$out/$GM_CORE.$m.torch"
+        [ "$m" = dcgan ] && t32="$out/dcgan.torch"
+        g32=$(val "$p" fp32_cpu_steps_per_s) g16=$(val "$p" bf16_cpu_steps_per_s)
+        p32=$(val "$t32" cpu_steps_per_s) p16=$(val "$out/$m.torch_bf16" cpu_steps_per_s)
+        # shellcheck disable=SC2059
+        printf "$pfmt" "$m" "$g32" "$g16" "$p32" "$p16" "$(val "$p" bf16_over_fp32)" \
+            "$(ratio "$g16" "$p32")" "$(ratio "$g16" "$p16")"
+    done
+    echo "  targets (issue 25): DCGAN bf16 >= 1.3x gm fp32 with AVX512_BF16 (>= 3x and >= 2x"
+    echo "  PyTorch bf16 with AMX)"
+else
+    echo "train.precision: bf16: not measured (no AMX_BF16 or AVX512_BF16 on this CPU)"
+fi
+echo
 b1="$out/$GM_CORE.vae.both" b2="$out/threads2.vae.both"
 g1=$(val "$b1" gm_steps_per_s) g2=$(val "$b2" gm_steps_per_s)
 r1=$(val "$b1" gemm_bound) r2=$(val "$b2" gemm_bound)
@@ -365,6 +406,7 @@ fi
 echo "  PyTorch equivalent: not implemented, not measured"
 echo
 echo "raw measurements (medians above are over these):"
-cat "$out"/*.both "$out"/*.mem "$out"/*.torch "$out"/*ops "$out/bits" 2>/dev/null | sed 's/^/  /'
+cat "$out"/*.both "$out"/*.mem "$out"/*.torch "$out"/*ops "$out"/*.precision \
+    "$out"/*.torch_bf16 "$out/bits" 2>/dev/null | sed 's/^/  /'
 echo "total bench time $(($(date +%s) - t_start)) s"
 exit "$status"

@@ -141,15 +141,17 @@ def run(model, step, gemm_calls, args):
     # Allocated up front: the harness itself must not grow the heap.
     n = (args.total - WARMUP) // args.steps
     rate, bound, ratio = [0.0] * n, [0.0] * n, [0.0] * n
+    cpu_rate = [0.0] * n
     anon_mark, i = -1, WARMUP
     for w in range(n):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         for _ in range(args.steps):
             step(i)
             i += 1
             if i == RSS_STEP:
                 anon_mark = rss_anon_kb()
-        t1 = time.perf_counter()
+        t1, c1 = time.perf_counter(), time.thread_time()
+        cpu_rate[w] = args.steps / (c1 - c0)
         gemm_window()
         t2 = time.perf_counter()
         rate[w], bound[w] = args.steps / (t1 - t0), args.steps / (t2 - t1)
@@ -161,6 +163,7 @@ def run(model, step, gemm_calls, args):
     print(f"{model} mode={mode} steps_per_s={statistics.median(rate):.1f} "
           f"gemm_bound={statistics.median(bound):.1f} "
           f"torch_over_bound={statistics.median(ratio):.3f} "
+          f"cpu_steps_per_s={statistics.median(cpu_rate):.1f} "
           f"gemm_calls={len(gemm_calls)} windows={n} steps={args.steps} "
           f"peak_rss_kb={peak} anon_kb_step{RSS_STEP}={anon_mark} "
           f"anon_kb_end={anon_end} anon_flat={flat} "

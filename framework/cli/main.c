@@ -22,7 +22,8 @@ static const char usage[] =
     "  list WHAT          built-in objectives or datasets\n"
     "\n"
     "  gm <command> --help    options of a command\n"
-    "  gm --version           the version, and the OpenBLAS kernel in use\n";
+    "  gm --version           the version, the OpenBLAS kernel in use and\n"
+    "                         what bfloat16 products run on\n";
 
 bool cli_is_help(const char *arg) {
     return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
@@ -62,8 +63,10 @@ int main(int argc, char **argv) {
         cli_blas_choose_kernel(argv);
     if (strcmp(cmd, "--version") == 0) {
         char blas[128];
-        printf("gm %s, OpenBLAS kernel %s\n", gm_version(),
-               cli_blas_describe(blas, sizeof blas));
+        const char *bf16 = gm_bf16_isa();
+        printf("gm %s, OpenBLAS kernel %s, bfloat16 products on %s\n",
+               gm_version(), cli_blas_describe(blas, sizeof blas),
+               bf16 ? bf16 : "none (no AMX_BF16 or AVX512_BF16)");
         return EXIT_OK;
     }
     if (cli_is_help(cmd)) {
