@@ -120,20 +120,31 @@ static gm_params *group(const int shapes[][4], const int *ndims, int count) {
 
 /* matmul with each transposition: A [17, 40] or its transpose, B [40, 23]
  * or its transpose. */
-static bool ta, tb;
-static gm_node *matmul_op(gm_graph *g, gm_params *p) {
+static gm_node *matmul_with(gm_graph *g, gm_params *p, bool ta, bool tb) {
     return gm_matmul(g, gm_param(g, p, 0), gm_param(g, p, 1), ta, tb);
+}
+static gm_node *matmul_nn(gm_graph *g, gm_params *p) {
+    return matmul_with(g, p, false, false);
+}
+static gm_node *matmul_tn(gm_graph *g, gm_params *p) {
+    return matmul_with(g, p, true, false);
+}
+static gm_node *matmul_nt(gm_graph *g, gm_params *p) {
+    return matmul_with(g, p, false, true);
+}
+static gm_node *matmul_tt(gm_graph *g, gm_params *p) {
+    return matmul_with(g, p, true, true);
 }
 
 Test(bf16, matmul_every_transposition) {
+    const build_fn builds[4] = {matmul_nn, matmul_tn, matmul_nt, matmul_tt};
     for (int t = 0; t < 4; t++) {
-        ta = t & 1;
-        tb = t & 2;
+        bool ta = t & 1, tb = t & 2;
         int shapes[2][4] = {{ta ? 40 : 17, ta ? 17 : 40},
                             {tb ? 23 : 40, tb ? 40 : 23}};
         char op[32];
         snprintf(op, sizeof op, "matmul(ta %d, tb %d)", ta, tb);
-        check_op(op, matmul_op, group(shapes, (int[]){2, 2}, 2));
+        check_op(op, builds[t], group(shapes, (int[]){2, 2}, 2));
     }
 }
 

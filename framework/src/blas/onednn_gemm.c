@@ -164,11 +164,14 @@ gm_bf16_gemm *gm_bf16_gemm_plan(gm_onednn *d, const gm_gemm_shape *sh,
     if (plain) dnnl_primitive_attr_destroy(plain);
     if (mm_attr) dnnl_primitive_attr_destroy(mm_attr);
 
-    size_t a16_bytes = align64(dnnl_memory_desc_get_size(&a16));
-    size_t b16_bytes = align64(dnnl_memory_desc_get_size(&b16));
-    size_t bytes = a16_bytes + b16_bytes;
-    for (int i = 0; i < 3 && s == dnnl_success; i++)
-        bytes += align64(dnnl_memory_desc_get_size(&scratch[i]));
+    size_t a16_bytes = 0, b16_bytes = 0, bytes = 0;
+    if (s == dnnl_success) {
+        a16_bytes = align64(dnnl_memory_desc_get_size(&a16));
+        b16_bytes = align64(dnnl_memory_desc_get_size(&b16));
+        bytes = a16_bytes + b16_bytes;
+        for (int i = 0; i < 3; i++)
+            bytes += align64(dnnl_memory_desc_get_size(&scratch[i]));
+    }
     if (s == dnnl_success && !(p->buffer = aligned_alloc(64, bytes ? bytes : 64)))
         s = dnnl_out_of_memory;
     char *at = p->buffer;

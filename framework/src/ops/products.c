@@ -1,3 +1,5 @@
+/* The products of the multiplying ops in their graph's precision
+ * (products.h). */
 #include "products.h"
 
 #include <cblas.h>

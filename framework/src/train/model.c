@@ -152,7 +152,7 @@ gm_status gm_model_add_phase(gm_model *m, const char *name, gm_graph *g,
         return gm_error_set(err, GM_ERR_INVALID, "phase '%s' has no loss",
                             name);
     gm_node_set_role(loss, GM_ROLE_LOSS);
-    /* before compile; an fp32 graph compiled by its objective is left be */
+    /* train.precision, which must be set before the graph compiles */
     if (m->train.precision != GM_PRECISION_FP32)
         gm_graph_set_precision(g, m->train.precision);
     gm_status s = gm_graph_compile(g, err);
