@@ -905,3 +905,38 @@ Test(e2e, large_sample_counts_are_drawn_in_pieces, .init = make_dir,
         cr_assert_neq(memcmp(x, x + piece * 2500 * 2, 500 * 2 * sizeof *x), 0,
                       "draw %d repeats the first", piece);
 }
+
+/* --keep (what `make run` passes): a second run replaces the file and
+ * keeps the earlier one under its name with its creation time, and says
+ * so; the kept file is the earlier run, whole; no lock file stays. */
+Test(e2e, keep_renames_the_earlier_file_with_its_creation_time,
+     .init = make_dir, .fini = remove_dir) {
+    char path[128], out[8192];
+    snprintf(path, sizeof path, "%s/tiny.yaml", dir);
+    write_text_file(path, tiny);
+    int rc = shell_run(out, sizeof out,
+                       "%s run %s --quiet --set seeds=[1] --out %s/k.h5", GM,
+                       path, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    char created[64];
+    rc = shell_run(created, sizeof created,
+                   "h5dump -a /created %s/k.h5 | sed -n 's/.*(0): \"\\(.*\\)\".*/\\1/p'"
+                   " | tr -d :",
+                   dir);
+    created[strcspn(created, "\n")] = '\0';
+    cr_assert(strlen(created) == 18 && created[10] == 'T', "'%s'", created);
+    rc = shell_run(out, sizeof out, "%s run %s --keep --out %s/k.h5", GM, path,
+                   dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    char kept[256], says[400];
+    snprintf(kept, sizeof kept, "%s/k.%s.h5", dir, created);
+    snprintf(says, sizeof says, "gm run: the earlier %s/k.h5 is kept as %s\n",
+             dir, kept);
+    cr_assert(strstr(out, says), "expected '%s' in:\n%s", says, out);
+    rc = shell_run(out, sizeof out, "h5ls %s/models/vae; ls -a %s", kept, dir);
+    cr_assert(strstr(out, "seed_1") && !strstr(out, "seed_2"),
+              "the kept file is the one-seed run:\n%s", out);
+    cr_assert_null(strstr(out, ".lock"), "a lock file stays:\n%s", out);
+    rc = shell_run(out, sizeof out, "h5ls %s/k.h5/models/vae", dir);
+    cr_assert(strstr(out, "seed_2"), "the new file has both seeds:\n%s", out);
+}

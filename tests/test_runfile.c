@@ -1046,6 +1046,34 @@ Test(runfile, files_from_before_the_header_stay_readable) {
     gm_summary_clear(&sum);
 }
 
+/* A writer leaves no lock file behind (issue 27): neither beside the
+ * file nor beside path.new after a replacement; the next writer makes
+ * its own. */
+Test(runfile, no_lock_file_is_left_once_the_writer_ends) {
+    const char *path = out_path("unlocked");
+    write_run(path);
+    char lock[300], new_lock[300];
+    snprintf(lock, sizeof lock, OUT_DIR "/.unlocked.h5.lock");
+    snprintf(new_lock, sizeof new_lock, OUT_DIR "/.unlocked.h5.new.lock");
+    cr_assert_neq(access(lock, F_OK), 0, "a new file's lock is removed");
+    gm_error err = {0};
+    gm_runfile *f = gm_runfile_resume(path, &err);
+    cr_assert_not_null(f, "%s", err.message);
+    cr_assert_eq(access(lock, F_OK), 0, "held while writing");
+    cr_assert(gm_runfile_has_writer(path));
+    cr_assert_eq(gm_runfile_set_status(f, "complete", &err), GM_OK);
+    gm_runfile_close(f, NULL);
+    cr_assert_neq(access(lock, F_OK), 0, "a resumed file's lock is removed");
+    cr_assert_not(gm_runfile_has_writer(path));
+    f = gm_runfile_create(path, GM_RUNFILE_REPLACE, "again", "", &err);
+    cr_assert_not_null(f, "%s", err.message);
+    cr_assert_eq(access(new_lock, F_OK), 0);
+    cr_assert_eq(gm_runfile_set_status(f, "complete", &err), GM_OK);
+    gm_runfile_close(f, NULL);
+    cr_assert_neq(access(lock, F_OK), 0);
+    cr_assert_neq(access(new_lock, F_OK), 0, "nor path.new's");
+}
+
 /* One lock per file, whatever name reaches it: a symbolic link, or the
  * path.new a replacing writer publishes to; a link stays a link. */
 Test(runfile, one_writer_per_file_through_links_and_new) {

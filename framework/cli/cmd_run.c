@@ -17,7 +17,8 @@
 
 static const char usage[] =
     "usage: gm run FILE.yaml [--set key.path=value ...] [--out PATH]\n"
-    "              [--force] [--plugin LIB.so ...] [--jobs N] [--quiet]\n"
+    "              [--force | --keep] [--plugin LIB.so ...] [--jobs N]\n"
+    "              [--quiet]\n"
     "       gm run --resume RUN.h5 [--retry-failed] [--plugin LIB.so ...]\n"
     "              [--jobs N] [--quiet]\n"
     "\n"
@@ -30,6 +31,8 @@ static const char usage[] =
     "  --force       replace an existing run file, once every run of the\n"
     "                new one has ended (some may have failed) or it is\n"
     "                interrupted (written as PATH.new until then)\n"
+    "  --keep        like --force, but the earlier file stays, renamed with\n"
+    "                its creation time (runs/x.2026-12-07T230300Z.h5)\n"
     "  --resume RUN  go on with every unfinished run of RUN.h5 from its last\n"
     "                checkpoint, as if never stopped; runs that failed (a\n"
     "                NaN, ...) stay failed, unless --retry-failed: then\n"
@@ -207,7 +210,7 @@ static int join_cluster(gm_cluster **cluster) {
 /* What the command line asks for. */
 typedef struct run_args {
     const char *file, *resume; /* the experiment, or the file to resume */
-    bool force, retry_failed, quiet;
+    bool force, keep, retry_failed, quiet; /* keep implies force */
     const char *sets[MAX_ARGS], *plugins[MAX_ARGS];
     int n_sets, n_plugins;
     char out_set[GM_PATH_MAX + 8]; /* --out as the override out=PATH */
@@ -230,6 +233,8 @@ static int parse_args(int argc, char **argv, run_args *a) {
             a->quiet = true;
         } else if (strcmp(o, "--force") == 0) {
             a->force = true;
+        } else if (strcmp(o, "--keep") == 0) {
+            a->force = a->keep = true;
         } else if (strcmp(o, "--retry-failed") == 0) {
             a->retry_failed = true;
         } else if ((strcmp(o, "--set") == 0 || strcmp(o, "--out") == 0 ||
@@ -403,6 +408,12 @@ int cmd_run(int argc, char **argv) {
     gm_experiment e = {0};
     bool out_exists = false;
     bool ready = reg && load_experiment(&a, reg, &e, &out_exists);
+    char kept[GM_PATH_MAX + 48] = ""; /* --keep: the earlier file's name */
+    if (ready && a.keep && out_exists &&
+        !run_out_keep_earlier(e.out, kept, sizeof kept)) {
+        gm_experiment_clear(&e);
+        ready = false;
+    }
     if (ready && !jobs_given) jobs = share_cores(jobs, e.blas_threads);
     if (cluster)
         gm_cluster_share_text(cluster, ready ? e.config_yaml : NULL, NULL);
@@ -435,6 +446,7 @@ int cmd_run(int argc, char **argv) {
     gm_status s = gm_train_experiment(&e, reg, &opts, &err);
     if (view.live && !view.quiet) fputs("\r\033[K", stderr);
     code = report_outcome(s, &err, &e, view.quiet);
+    if (kept[0]) run_out_settle_kept(e.out, kept);
     progress_view_clear(&view);
     gm_experiment_clear(&e);
     gm_registry_free(reg);
