@@ -940,3 +940,53 @@ Test(e2e, keep_renames_the_earlier_file_with_its_creation_time,
     rc = shell_run(out, sizeof out, "h5ls %s/k.h5/models/vae", dir);
     cr_assert(strstr(out, "seed_2"), "the new file has both seeds:\n%s", out);
 }
+
+/* The user's CSV of points beside the experiment file, run from another
+ * directory (issue 27): the relative path is read from the file's
+ * directory, and a missing one names file:line:column and the key. */
+Test(e2e, csv_dataset_beside_the_experiment_file, .init = make_dir,
+     .fini = remove_dir) {
+    char path[256], out[8192];
+    snprintf(path, sizeof path, "%s/exp", dir);
+    cr_assert_eq(mkdir(path, 0700), 0);
+    snprintf(path, sizeof path, "%s/exp/moons.csv", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("x,y\n", f);
+    for (int i = 0; i < 300; i++)
+        fprintf(f, "%g,%g\n", cos(i * 0.1), sin(i * 0.1));
+    fclose(f);
+    snprintf(path, sizeof path, "%s/exp/moons.yaml", dir);
+    write_text_file(path,
+                    "experiment: moons\n"
+                    "seeds: [1]\n"
+                    "dataset: {name: csv, path: moons.csv}\n"
+                    "train: {steps: 20, batch_size: 32}\n"
+                    "eval: {every: 20, samples: 100}\n"
+                    "models:\n"
+                    "  gan:\n"
+                    "    objective: gan\n"
+                    "    generator: {hidden: [8]}\n"
+                    "    discriminator: {hidden: [8]}\n");
+    int rc = shell_run(out, sizeof out, "cd %s && %s run exp/moons.yaml --quiet "
+                       "--out m.h5", dir, GM);
+    cr_assert_eq(rc, 0, "%s", out);
+    rc = shell_run(out, sizeof out, "cd / && %s summary %s/m.h5", GM, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "gan"), "%s", out);
+    rc = shell_run(out, sizeof out,
+                   "cd %s && %s run exp/moons.yaml --set dataset.path=moon.csv "
+                   "--out m2.h5", dir, GM);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "--set dataset.path=moon.csv: dataset.path: "),
+              "%s", out);
+    rc = shell_run(out, sizeof out,
+                   "cd %s && sed -i s/moons.csv/moon.csv/ exp/moons.yaml && "
+                   "%s run exp/moons.yaml --out m2.h5", dir, GM);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "exp/moons.yaml:3:28: dataset.path: ") &&
+                  strstr(out, "/exp/moon.csv: No such file or directory (a "
+                              "relative path is read from the experiment "
+                              "file's directory, "),
+              "%s", out);
+}

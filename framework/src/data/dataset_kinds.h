@@ -32,6 +32,7 @@ typedef struct gm_dataset_key {
     double lo, hi;       /* numbers: the range, lo excluded when lo_open */
     bool lo_open;
     bool required;     /* strings: the key has no default */
+    bool is_file;      /* strings: a path, relative to the experiment file */
     bool in_run_file;  /* numbers: also an attribute of the run's /dataset */
 } gm_dataset_key;
 
