@@ -43,6 +43,19 @@ awk '/^## Quick start/ { q = 1; next } q && /^## / { exit } q' \
     "$src/README.md" | grep -q "runs/$flagship\.h5" ||
     fail "README.md's Quick start does not name runs/$flagship.h5, which make run writes"
 
+# docs/plugins.md's build of the example plugin: its CMakeLists.txt has
+# the number of lines the page says, and the page installs gm where
+# `make install` does.
+said=$(grep -oE "CMakeLists.txt is [a-z]+ lines" "$src/docs/plugins.md" |
+    awk '{ print $3 }')
+words=(zero one two three four five six seven eight nine ten)
+lines=$(grep -cvE '^[[:space:]]*(#|$)' "$src/models/example_plugin/CMakeLists.txt")
+[ "$said" = "${words[$lines]:-many}" ] ||
+    fail "docs/plugins.md says the plugin's CMakeLists.txt is '$said' lines, it has $lines"
+prefix=$(sed -n 's|^PREFIX ?= \$(HOME)\(.*\)|$HOME\1|p' "$src/Makefile")
+grep -qF -- "-DCMAKE_PREFIX_PATH=$prefix" "$src/docs/plugins.md" ||
+    fail "docs/plugins.md's CMAKE_PREFIX_PATH is not make install's PREFIX ($prefix)"
+
 design=$(grep -rIl --exclude-dir='build*' --exclude-dir=.git \
     --exclude=test_docs.sh 'DESIGN\.md' "$src" || true)
 [ -z "$design" ] || fail "these point to a DESIGN.md outside the repo: $design"
