@@ -120,6 +120,17 @@ Test(e2e, run_then_summary_then_sample, .init = make_dir, .fini = remove_dir) {
         }
     H5Fclose(f);
 
+    /* A complete file: nothing to resume, and it is left as it is. */
+    rc = shell_run(out, sizeof out,
+                   "cp %s %s.copy && %s run --resume %s 2>&1 && cmp %s %s.copy && "
+                   "ls -a %s",
+                   path, path, GM, path, path, path, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "is complete: every run has finished, nothing to "
+                          "resume (the file is left as it is)"),
+              "%s", out);
+    cr_assert_null(strstr(out, "wrote"), "%s", out);
+    cr_assert_null(strstr(out, ".lock"), "no lock file stays: %s", out);
     rc = shell_run(out, sizeof out, "%s summary %s", GM, path);
     cr_assert_eq(rc, 0, "%s", out);
     cr_assert(strstr(out, "vae") && strstr(out, "vae_elbo") &&
@@ -198,11 +209,15 @@ Test(e2e, nan_stops_the_run_and_leaves_a_readable_file, .init = make_dir,
     cr_assert_eq(rc, 1, "%s", out);
     cr_assert(strstr(out, "1 of 1 runs failed"), "%s", out);
     cr_assert(strstr(out, "--retry-failed"), "%s", out);
-    /* ...which --retry-failed does, and it fails the same way */
-    rc = shell_run(out, sizeof out, "%s run --resume %s --retry-failed --quiet",
-                   GM, path);
+    /* ...which --retry-failed does, saying from which step (issue 27),
+     * and it fails the same way */
+    rc = shell_run(out, sizeof out, "%s run --resume %s --retry-failed", GM,
+                   path);
     cr_assert_eq(rc, 1, "%s", out);
     cr_assert(strstr(out, "model 'gan', seed 1: step "), "%s", out);
+    cr_assert(strstr(out, "gm run: [1/1] gan seed 1 goes on from step ") &&
+                  strstr(out, " of 200 (its last checkpoint)\n"),
+              "%s", out);
     rc = shell_run(out, sizeof out, "%s run %s/nan.yaml --retry-failed", GM,
                    dir);
     cr_assert_eq(rc, 2, "--retry-failed goes with --resume: %s", out);

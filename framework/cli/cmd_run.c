@@ -85,12 +85,20 @@ static void catch_stop_signals(void) {
     signal(SIGXFSZ, SIG_IGN);
 }
 
-/* The experiment stored in a run file, to go on with it. */
+/* The experiment stored in a run file, to go on with it; *complete: the
+ * file is complete (every run finished), there is nothing to go on with,
+ * and e is left empty. */
 static gm_status load_from_run(gm_experiment *e, const char *path,
-                               gm_registry *reg, gm_error *err) {
+                               gm_registry *reg, bool *complete,
+                               gm_error *err) {
     gm_runfile_info info;
     gm_status s = gm_runfile_read_info(path, &info, err);
     if (s != GM_OK) return s;
+    *complete = info.status && strcmp(info.status, "complete") == 0;
+    if (*complete) {
+        gm_runfile_info_clear(&info);
+        return GM_OK;
+    }
     if (!info.config_yaml) {
         gm_runfile_info_clear(&info);
         return gm_error_set(err, GM_ERR_INVALID,
@@ -322,14 +330,23 @@ static gm_registry *load_objectives(const run_args *a) {
 
 /* The experiment to train, from its file or from the run file to resume,
  * with its run file checked (run_out.h); false (said why, e cleared) if
- * it cannot be trained. *out_exists: --force replaces an existing file. */
+ * it cannot be trained. *out_exists: --force replaces an existing file.
+ * *complete: the run file to resume is complete (false is returned). */
 static bool load_experiment(const run_args *a, gm_registry *reg,
-                            gm_experiment *e, bool *out_exists) {
+                            gm_experiment *e, bool *out_exists,
+                            bool *complete) {
     gm_error err = {0};
+    *complete = false;
     gm_status loaded =
-        a->resume ? load_from_run(e, a->resume, reg, &err)
+        a->resume ? load_from_run(e, a->resume, reg, complete, &err)
                   : gm_config_load(e, a->file, a->sets, a->n_sets,
                                    gm_registry_schema, reg, &err);
+    if (*complete) {
+        fprintf(stderr, "gm run: %s is complete: every run has finished, "
+                        "nothing to resume (the file is left as it is)\n",
+                a->resume);
+        return false;
+    }
     if (loaded == GM_OK && !a->resume)
         loaded = record_plugins(e, a->file, a->sets, a->n_sets, reg, &err);
     if (loaded != GM_OK) {
@@ -406,8 +423,8 @@ int cmd_run(int argc, char **argv) {
         return code;
     }
     gm_experiment e = {0};
-    bool out_exists = false;
-    bool ready = reg && load_experiment(&a, reg, &e, &out_exists);
+    bool out_exists = false, complete = false;
+    bool ready = reg && load_experiment(&a, reg, &e, &out_exists, &complete);
     char kept[GM_PATH_MAX + 48] = ""; /* --keep: the earlier file's name */
     if (ready && a.keep && out_exists &&
         !run_out_keep_earlier(e.out, kept, sizeof kept)) {
@@ -429,7 +446,7 @@ int cmd_run(int argc, char **argv) {
         progress_view_clear(&view);
         gm_registry_free(reg);
         gm_cluster_leave(cluster);
-        return EXIT_USER;
+        return complete ? EXIT_OK : EXIT_USER;
     }
     catch_stop_signals();
     if (!view.quiet) print_start(&a, &e, cluster, jobs, out_exists);

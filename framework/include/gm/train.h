@@ -29,6 +29,10 @@ typedef struct gm_progress {
     const char *const *metric_names; /* the last evaluation's metrics */
     const double *metrics;
     int n_metrics;
+    /* A run of a file being resumed, set up and about to go on from
+     * `step` (its last checkpoint; 0: begun without one, it starts over);
+     * reported once per run, before its first step. */
+    bool resumed;
 } gm_progress;
 
 typedef void (*gm_progress_fn)(const gm_progress *p, void *ctx);

@@ -104,8 +104,9 @@ static bool on_stop(void *ctx) {
     return c;
 }
 
-static void on_progress(gm_run *r, bool evaluation, void *ctx) {
-    trainer *t = ctx;
+/* A report; `resumed`: the run of a file being resumed is set up and
+ * goes on from step r->steps_done, before its first step. */
+static void report(trainer *t, gm_run *r, bool evaluation, bool resumed) {
     if (!t->opts || !t->opts->progress) return;
     long steps = r->spec->train.steps;
     double rate =
@@ -124,10 +125,15 @@ static void on_progress(gm_run *r, bool evaluation, void *ctx) {
         .metric_names = r->names,
         .metrics = last >= 0 ? r->row_values + last * r->n_logged : NULL,
         .n_metrics = last >= 0 ? r->n_logged : 0,
+        .resumed = resumed,
     };
     pthread_mutex_lock(&t->lock); /* one report at a time */
     t->opts->progress(&p, t->opts->progress_ctx);
     pthread_mutex_unlock(&t->lock);
+}
+
+static void on_progress(gm_run *r, bool evaluation, void *ctx) {
+    report(ctx, r, evaluation, false);
 }
 
 /* Builds the run and, when resuming, restores its checkpoint. */
@@ -183,6 +189,7 @@ static void *worker(void *arg) {
         j->published = j->written = j->run.n_rows; /* rows in the file */
         pthread_cond_broadcast(&t->changed);
         pthread_mutex_unlock(&t->lock);
+        if (s == GM_OK && j->start != START_NEW) report(t, &j->run, false, true);
         if (s == GM_OK)
             s = w->slot < 0 ? gm_run_train(&j->run, &cb, &j->err)
                             : gm_cluster_train_remote(t->cluster, w->slot,
