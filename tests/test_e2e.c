@@ -140,7 +140,7 @@ Test(e2e, run_then_summary_then_sample, .init = make_dir, .fini = remove_dir) {
     cr_assert_eq(rc, 0, "%s", out);
     cr_assert(strstr(out, "model,objective,n_seeds"), "%s", out);
 
-    rc = shell_run(out, sizeof out, "%s sample %s --model gan --seed 2 -n 7",
+    rc = shell_run(out, sizeof out, "%s sample %s --model gan --run-seed 2 -n 7",
                    GM, path);
     cr_assert_eq(rc, 0, "%s", out);
     int lines = 0;
@@ -299,11 +299,12 @@ Test(e2e, usage_errors_say_what_is_wrong) {
         {"sample x.h5 -n 5 --model ''", "--model needs a value"},
         {"sample x.h5 --model vae -n", "-n needs a value"},
         {"sample x.h5 --model vae -n 0", "-n needs a count in 1.."},
-        {"sample x.h5 --model vae -n 5 --seed ''", "--seed needs a value"},
-        {"sample x.h5 --model vae -n 5 --seed -1", "--seed needs a seed"},
-        {"sample x.h5 --model vae -n 5 --seed 1x", "--seed needs a seed"},
-        {"sample x.h5 --model vae -n 5 --seed 99999999999999999999",
-         "--seed needs a seed"},
+        {"sample x.h5 --model vae -n 5 --run-seed ''", "--run-seed needs a value"},
+        {"sample x.h5 --model vae -n 5 --run-seed -1", "--run-seed needs a seed"},
+        {"sample x.h5 --model vae -n 5 --noise-seed 1x",
+         "--noise-seed needs a seed"},
+        {"sample x.h5 --model vae -n 5 --run-seed 99999999999999999999",
+         "--run-seed needs a seed"},
         {"sample x.h5 --model vae -n 5 --out ''", "--out needs a value"},
         {"list", "missing what to list"},
         {"list objectives datasets", "unexpected argument 'datasets'"},
@@ -331,8 +332,8 @@ Test(e2e, help_version_and_lists) {
         cr_assert(strstr(out, "usage: gm"), "%s", out);
     }
     cr_assert_eq(shell_run(out, sizeof out, "%s sample --help", GM), 0);
-    cr_assert(strstr(out, "\n  --seed S "), "every option is explained: %s",
-              out);
+    cr_assert(strstr(out, "\n  --run-seed S ") && strstr(out, "\n  --noise-seed S "),
+              "every option is explained: %s", out);
     cr_assert_eq(shell_run(out, sizeof out, "%s list objectives", GM), 0);
     gm_registry *builtins = gm_builtin_registry();
     for (int i = 0; i < gm_registry_count(builtins); i++) {
@@ -1004,4 +1005,43 @@ Test(e2e, csv_dataset_beside_the_experiment_file, .init = make_dir,
                               "relative path is read from the experiment "
                               "file's directory, "),
               "%s", out);
+}
+
+/* gm sample (issue 27): a row does not depend on -n (the sampler runs in
+ * chunks of fixed size); --run-seed picks the training run, --noise-seed
+ * the sampling noise; the old --seed still picks the run, saying so. */
+Test(e2e, sample_rows_do_not_depend_on_n_and_the_seeds_are_named_apart,
+     .init = make_dir, .fini = remove_dir) {
+    char path[128], out[8192];
+    snprintf(path, sizeof path, "%s/tiny.yaml", dir);
+    write_text_file(path, tiny);
+    int rc = shell_run(out, sizeof out, "%s run %s --quiet --out %s/t.h5", GM,
+                       path, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    const char *draw = "%s sample %s/t.h5 --model gan %s 2>/dev/null";
+    char cmd[256], a[8192], b[8192];
+    snprintf(cmd, sizeof cmd, "-n 3");
+    shell_run(a, sizeof a, draw, GM, dir, cmd);
+    shell_run(b, sizeof b, "%s sample %s/t.h5 --model gan -n 1500 | head -3",
+              GM, dir);
+    cr_assert_str_eq(a, b, "the first 3 rows of -n 3 and -n 1500");
+    shell_run(a, sizeof a, "%s sample %s/t.h5 --model gan -n 1500 | sed -n 1200p",
+              GM, dir);
+    shell_run(b, sizeof b, "%s sample %s/t.h5 --model gan -n 2500 | sed -n 1200p",
+              GM, dir);
+    cr_assert_str_eq(a, b, "row 1200 of -n 1500 and -n 2500");
+    char run2[8192], noise7[8192], old[8192];
+    shell_run(run2, sizeof run2, draw, GM, dir, "-n 3 --run-seed 2");
+    shell_run(noise7, sizeof noise7, draw, GM, dir,
+              "-n 3 --run-seed 2 --noise-seed 7");
+    cr_assert_str_neq(run2, noise7, "another noise seed, other samples");
+    cr_assert_str_neq(run2, a, "another run, other samples");
+    rc = shell_run(old, sizeof old, "%s sample %s/t.h5 --model gan -n 3 "
+                   "--seed 2 2>&1", GM, dir);
+    cr_assert_eq(rc, 0, "%s", old);
+    cr_assert(strstr(old, "gm sample: --seed is now --run-seed (the training "
+                          "run whose checkpoint samples); --noise-seed sets "
+                          "the sampling noise\n"),
+              "%s", old);
+    cr_assert(strstr(old, run2), "--seed 2 is --run-seed 2:\n%s", old);
 }
