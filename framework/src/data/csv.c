@@ -35,9 +35,9 @@ static bool push(csv_rows *r, float v) {
 }
 
 /* The field [start, end) without the blanks around it, into out[cap]. */
-static void trimmed(const char *start, const char *end, char *out,
-                    size_t cap) {
-    while (start < end && (*start == ' ' || *start == '\t')) start++;
+static void trimmed(const char *start, const char *end, char *out, size_t cap) {
+    while (start < end && (*start == ' ' || *start == '\t'))
+        start++;
     while (end > start && (end[-1] == ' ' || end[-1] == '\t' ||
                            end[-1] == '\r' || end[-1] == '\n'))
         end--;
