@@ -416,17 +416,16 @@ Test(mixture, invalid_specs_name_the_key) {
 }
 
 Test(dataset, kinds_and_arrays) {
-    const char *want[] = {"ring",          "grid",
-                          "fashion_mnist", "stacked_fashion_mnist",
-                          "idx",           "hdf5"};
-    for (int i = 0; i < 6; i++) {
+    const char *want[] = {"ring", "grid", "fashion_mnist",
+                          "stacked_fashion_mnist", "idx", "csv", "hdf5"};
+    for (int i = 0; i < 7; i++) {
         const gm_dataset_kind *k = gm_dataset_kind_at(i);
         cr_assert_not_null(k);
         cr_assert_str_eq(k->name, want[i]);
         char keys[256];
         cr_assert(k->summary[0] && gm_dataset_kind_keys(k, keys, sizeof keys)[0]);
     }
-    cr_assert_null(gm_dataset_kind_at(6));
+    cr_assert_null(gm_dataset_kind_at(7));
     float rows[6] = {1, 2, 3, 4, 5, 6};
     gm_dataset *d = gm_dataset_from_array(rows, 3, 2, NULL);
     rows[0] = 99; /* the dataset keeps its own copy */

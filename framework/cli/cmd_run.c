@@ -86,7 +86,8 @@ static void catch_stop_signals(void) {
 }
 
 /* The experiment stored in a run file, to go on with it; *complete: the
- * file is complete (every run finished), there is nothing to go on with,
+ * file is complete (every run finished) and no gm run writes it (a --force
+ * replacing it: then the lock refuses), there is nothing to go on with,
  * and e is left empty. */
 static gm_status load_from_run(gm_experiment *e, const char *path,
                                gm_registry *reg, bool *complete,
@@ -94,7 +95,8 @@ static gm_status load_from_run(gm_experiment *e, const char *path,
     gm_runfile_info info;
     gm_status s = gm_runfile_read_info(path, &info, err);
     if (s != GM_OK) return s;
-    *complete = info.status && strcmp(info.status, "complete") == 0;
+    *complete = info.status && strcmp(info.status, "complete") == 0 &&
+                !gm_runfile_has_writer(path);
     if (*complete) {
         gm_runfile_info_clear(&info);
         return GM_OK;
