@@ -101,6 +101,7 @@ static void creation_stamp(const char *out, char *stamp, size_t n) {
 }
 
 bool run_out_keep_earlier(const char *out, char *kept, size_t n) {
+    if (!kept || n == 0) return false; /* (and GCC's -fsanitize build asks) */
     char stamp[40];
     creation_stamp(out, stamp, sizeof stamp);
     const char *slash = strrchr(out, '/');
