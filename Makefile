@@ -28,10 +28,10 @@ install: build
 	 *) echo "$(PREFIX)/bin is not on PATH: add it, e.g." \
 	         "echo 'export PATH=\"$(PREFIX)/bin:\$$PATH\"' >> ~/.bashrc" ;; esac
 
-# The flagship experiment: writes runs/gan_vs_vae.h5 (replacing an earlier
-# one once the new one is complete) and prints its table.
+# The flagship experiment: writes runs/gan_vs_vae.h5 and prints its table.
+# An earlier runs/gan_vs_vae.h5 is kept, renamed with its creation time.
 run: build
-	$(BUILD)/gm run experiments/gan_vs_vae.yaml --force
+	$(BUILD)/gm run experiments/gan_vs_vae.yaml --keep
 	$(BUILD)/gm summary runs/gan_vs_vae.h5
 
 # What the suite needs beyond the build: Python's h5py and matplotlib for

@@ -17,9 +17,16 @@ Writes into DIR:
                        panel with its unit and better direction (from
                        the series' attributes unit and better, or
                        docs/metrics.md's tables for older files)
-Curves are the mean over seeds with the min-max band over seeds shaded;
-in kl.png and modes.png every model has its own colour, line style and
-marker, so that curves on top of each other stay visible.
+  samples_over_training.png
+                       one seed's samples at up to 8 evaluation steps
+                       (columns, the first and last among them) for every
+                       model (rows): a GAN hopping between modes, a VAE
+                       filling the ring; a few images per cell for image
+                       data
+Curves are the mean over seeds with one standard error of the mean
+(sample std / sqrt(seeds), as gm summary's) shaded; in kl.png and
+modes.png every model has its own colour, line style and marker, so that
+curves on top of each other stay visible.
 A figure whose data is absent is skipped with a note; a failed or still
 running run is plotted as far as it goes. Needs numpy, h5py, matplotlib.
 """
@@ -50,6 +57,9 @@ KL_LINTHRESH = 0.1
 # A positive series spanning this factor or more gets a log axis.
 LOG_SPAN = 50.0
 MAX_IMAGES = 64
+# samples_over_training.png: evaluation steps shown, images per cell.
+MAX_STEPS_SHOWN = 8
+CELL_IMAGES = 16
 # One style per model in the shared figures, cycled past eight models.
 LINESTYLES = ("-", "--", ":", "-.")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
@@ -121,6 +131,21 @@ class Seed:
         """(samples [S, d] of the last evaluation, its step) or
         (None, None)."""
         return self.last_row("samples", 3)
+
+    def samples_at(self, rows):
+        """[(samples [S, d], step)] of the evaluation rows `rows` that the
+        samples dataset holds."""
+        ds = self.group.get("samples")
+        if ds is None or ds.ndim != 3:
+            return []
+        have = min(ds.shape[0], len(self.step))
+        return [(np.asarray(ds[r], dtype=float), int(self.step[r]))
+                for r in rows if r < have]
+
+    def evaluations_with_samples(self):
+        ds = self.group.get("samples")
+        return 0 if ds is None or ds.ndim != 3 else min(ds.shape[0],
+                                                          len(self.step))
 
     def last_mode_counts(self):
         """(samples per class [K] of the last evaluation, its step) or
@@ -210,8 +235,10 @@ def dataset_info(f):
 
 
 def over_seeds(model, metric):
-    """(steps, mean, min, max) over the seeds that logged `metric`, aligned
-    on step; non-finite values are left out. None if nothing is finite."""
+    """(steps, mean, standard error of the mean, seeds) over the seeds that
+    logged `metric`, aligned on step; non-finite values are left out. The
+    standard error is the sample std / sqrt(n) of the n seeds with a value
+    at that step (NaN where n is 1). None if nothing is finite."""
     runs = [(s.step, s.metrics[metric]) for s in model.seeds
             if len(s.metrics.get(metric, ())) > 0]
     if not runs:
@@ -225,8 +252,14 @@ def over_seeds(model, metric):
     if not keep.any():
         return None
     table, steps = table[:, keep], steps[keep]
-    return (steps, np.nanmean(table, axis=0), np.nanmin(table, axis=0),
-            np.nanmax(table, axis=0))
+    n = np.sum(~np.isnan(table), axis=0)
+    mean = np.nanmean(table, axis=0)
+    se = np.full(len(steps), np.nan)
+    several = n > 1
+    if several.any():
+        se[several] = (np.nanstd(table[:, several], axis=0, ddof=1)
+                       / np.sqrt(n[several]))
+    return steps, mean, se, n
 
 
 def count_nonfinite(model, metric):
@@ -294,13 +327,14 @@ def set_scale(ax, values, linthresh=None):
 
 
 def plot_band(ax, model, metric, color, label=None, style=0):
-    """Draws the mean over seeds with its min-max band, in line style and
-    marker number `style`; returns the values drawn (for choosing the
-    scale) or None when there are none."""
+    """Draws the mean over seeds with a band of one standard error either
+    side, in line style and marker number `style`; returns the values
+    drawn (for choosing the scale) or None when there are none."""
     agg = over_seeds(model, metric)
     if agg is None:
         return None
-    steps, mean, lo, hi = agg
+    steps, mean, se, _ = agg
+    lo, hi = mean - se, mean + se
     n_seeds = sum(1 for s in model.seeds if len(s.metrics.get(metric, ())))
     if label is not None and n_seeds > 1:
         label = f"{label} ({n_seeds} seeds)"
@@ -312,7 +346,7 @@ def plot_band(ax, model, metric, color, label=None, style=0):
             markerfacecolor=color if style % 2 == 0 else "none")
     if n_seeds > 1:
         ax.fill_between(steps, lo, hi, color=color, alpha=0.2, linewidth=0)
-    return [mean, lo, hi]
+    return [mean, lo[np.isfinite(lo)], hi[np.isfinite(hi)]]
 
 
 # ---- figures ---------------------------------------------------------------
@@ -327,11 +361,17 @@ def save(fig, path):
 
 def suptitle(fig, run, what):
     """'<experiment>: <what>', with the status on a second line unless the
-    run is complete."""
+    run is complete; lays the figure out below it (tight_layout alone lets
+    it cover the first row of panel titles)."""
     title = f"{run['experiment']}: {what}"
     if run["status"] != "complete":
         title += f"\nrun status: {run['status']}"
-    fig.suptitle(title, fontsize=12)
+    text = fig.suptitle(title, fontsize=12)
+    fig.tight_layout()
+    fig.canvas.draw()
+    height = fig.get_figheight() * fig.dpi
+    below = text.get_window_extent().y0 / height
+    fig.tight_layout(rect=(0, 0, 1, below - 0.01))
 
 
 def scatter_limits(centers, all_samples):
@@ -493,6 +533,95 @@ def sample_figures(run, want_seed, out):
             scatter_figure(run, m, seed, x, step, lims, path)
 
 
+def shown_rows(n):
+    """Up to MAX_STEPS_SHOWN evaluation rows of n, evenly spread, the first
+    and the last among them."""
+    if n <= MAX_STEPS_SHOWN:
+        return list(range(n))
+    return sorted({round(i * (n - 1) / (MAX_STEPS_SHOWN - 1))
+                   for i in range(MAX_STEPS_SHOWN)})
+
+
+def image_cell(ax, x, shape):
+    """Up to CELL_IMAGES samples of shape (C, H, W) as a square tile."""
+    ch, h, w = shape
+    n = min(len(x), CELL_IMAGES)
+    side = math.isqrt(n - 1) + 1 if n > 1 else 1
+    tiles = np.ones((side * h, side * w, ch))
+    lo, hi = np.nanmin(x[:n]), np.nanmax(x[:n])
+    for i in range(n):
+        r, c = divmod(i, side)
+        img = x[i].reshape(ch, h, w).transpose(1, 2, 0)
+        if lo < 0 or hi > 1:
+            img = (img - img.min()) / max(np.ptp(img), 1e-12)
+        tiles[r * h:(r + 1) * h, c * w:(c + 1) * w] = img
+    if ch == 3:
+        ax.imshow(np.clip(tiles, 0, 1), interpolation="nearest")
+    else:
+        ax.imshow(tiles[:, :, 0], cmap="gray", vmin=0, vmax=1,
+                  interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def samples_over_training_figure(run, want_seed, path):
+    """samples_over_training.png: for every model with samples at two or
+    more evaluations (rows), one seed's samples at up to MAX_STEPS_SHOWN of
+    its evaluation steps (columns), 2-D points over the mode centres on
+    shared axes, or a few images per cell. Skipped (with a note) when no
+    model has them."""
+    rows = []
+    for m in run["models"]:
+        seeds = [s for s in m.seeds
+                 if want_seed is None or s.seed == want_seed]
+        seeds = [s for s in seeds if s.evaluations_with_samples() > 1]
+        if seeds:
+            s = seeds[0]
+            rows.append((m, s, s.samples_at(
+                shown_rows(s.evaluations_with_samples()))))
+    if not rows:
+        print(f"note: skipped {os.path.basename(path)}: no model has samples "
+              "at two or more evaluations")
+        return
+    cols = max(len(cells) for _, _, cells in rows)
+    d = rows[0][2][0][0].shape[1]
+    shape = image_shape(run, d)
+    points = [x for _, _, cells in rows for x, _ in cells if x.shape[1] >= 2]
+    lims = (scatter_limits(run["centers"], points)
+            if points and not shape else None)
+    fig, axes = plt.subplots(len(rows), cols, squeeze=False,
+                             figsize=(2.2 * cols + 0.6, 2.3 * len(rows) + 0.9))
+    for r, (m, seed, cells) in enumerate(rows):
+        for c in range(cols):
+            ax = axes[r][c]
+            if c >= len(cells):
+                ax.set_axis_off()
+                continue
+            x, step = cells[c]
+            if shape:
+                image_cell(ax, x, shape)
+            elif x.shape[1] == 1:
+                ax.hist(x[np.isfinite(x[:, 0]), 0], bins=40, color="tab:blue")
+                ax.set_yticks([])
+            else:
+                ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.4, linewidths=0,
+                           color="tab:blue")
+                if run["centers"] is not None:
+                    ax.scatter(run["centers"][:, 0], run["centers"][:, 1],
+                               marker="x", s=20, color="red", linewidths=1)
+                ax.set_xlim(*lims[0])
+                ax.set_ylim(*lims[1])
+                ax.set_aspect("equal")
+                ax.set_xticks([])
+                ax.set_yticks([])
+            ax.set_title(f"step {step}", fontsize=9)
+            if c == 0:
+                ax.set_ylabel(f"{m.name}\nseed {seed.seed}", fontsize=9)
+    suptitle(fig, run, "samples over training (rows: models, columns: "
+                       "evaluation steps)")
+    save(fig, path)
+
+
 def mode_counts_figure(run, path):
     """mode_counts.png: the class histograms eval.classifier counted
     (models with kl_modes), sorted, on a symlog axis, beside the count
@@ -530,7 +659,6 @@ def mode_counts_figure(run, path):
     ax.legend(fontsize=8)
     suptitle(fig, run, "samples per class at the last evaluation "
                        "(eval.classifier)")
-    fig.tight_layout()
     save(fig, path)
 
 
@@ -550,8 +678,8 @@ class Panel:
 
 def curves_figure(run, panels, what, path):
     """One panel per Panel, every model that logged its metric as a mean
-    line with a min-max band. Skips (with a note) when no model logged any
-    of them."""
+    line with a band of one standard error. Skips (with a note) when no
+    model logged any of them."""
     models = run["models"]
     present = [p for p in panels if any(m.has(p.metric) for m in models)]
     if not present:
@@ -582,7 +710,6 @@ def curves_figure(run, panels, what, path):
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=9)
     suptitle(fig, run, what)
-    fig.tight_layout()
     save(fig, path)
 
 
@@ -619,10 +746,9 @@ def metrics_figure(run, model, path):
     for ax in axes.flat[len(names):]:
         ax.set_axis_off()
     n = sum(1 for s in model.seeds if len(s.step))
-    band = ", min-max band over seeds" if n > 1 else ""
+    band = " ± one standard error" if n > 1 else ""
     suptitle(fig, run, f"{model.name} ({model.objective}), mean over {n} "
              f"seed{'s' if n != 1 else ''}{band}")
-    fig.tight_layout()
     save(fig, path)
 
 
@@ -670,16 +796,19 @@ def main():
         }
         os.makedirs(args.out, exist_ok=True)
         sample_figures(run, args.seed, args.out)
+        samples_over_training_figure(
+            run, args.seed,
+            os.path.join(args.out, "samples_over_training.png"))
         curves_figure(run, [Panel(m, KL_LABELS[m], linthresh=KL_LINTHRESH)
                             for m in KL_METRICS],
-                      "KL between data and model (mean over seeds, "
-                      "min-max band)", os.path.join(args.out, "kl.png"))
+                      "KL between data and model (mean over seeds ± one "
+                      "standard error)", os.path.join(args.out, "kl.png"))
         k = None if centers is None else len(centers)
         curves_figure(run, [
             Panel("modes_covered", "modes covered", from_zero=True,
                   ref=None if k is None else (k, f"K = {k} modes")),
             Panel("hq_fraction", "high-quality fraction", from_zero=True)],
-            "mode coverage (mean over seeds, min-max band)",
+            "mode coverage (mean over seeds ± one standard error)",
             os.path.join(args.out, "modes.png"))
         mode_counts_figure(run, os.path.join(args.out, "mode_counts.png"))
         for m in run["models"]:

@@ -4,6 +4,7 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1043,6 +1044,76 @@ Test(config_file, file_over_16_mb_is_refused_unread) {
     cr_assert(strstr(err.message, "x.yaml: 16777217 bytes: an experiment file "
                                   "has at most 16 MB"),
               "%s", err.message);
+}
+
+static void write_file(const char *path, const char *text) {
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f, "%s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* A dataset's file paths are read from the experiment file's directory,
+ * like plugin:, whatever the current directory (issue 27); the text the
+ * run file records holds them absolute; a missing one is an error at its
+ * key with file:line:column. */
+Test(config_file, dataset_paths_are_read_from_the_experiment_directory) {
+    char dir[64], sub[96], path[128], data[128], real[PATH_MAX], cwd[PATH_MAX];
+    cr_assert_not_null(getcwd(cwd, sizeof cwd));
+    temp_dir(dir, sizeof dir);
+    snprintf(sub, sizeof sub, "%s/exp", dir);
+    cr_assert_eq(mkdir(sub, 0700), 0);
+    snprintf(path, sizeof path, "%s/x.yaml", sub);
+    snprintf(data, sizeof data, "%s/train.idx", sub);
+    write_file(data, "");
+    write_file(path, "experiment: x\n"
+                          "dataset: {name: idx, path: train.idx}\n"
+                          "train: {steps: 10}\n"
+                          "models:\n  vae: {objective: vae_elbo}\n");
+    cr_assert_not_null(realpath(data, real));
+    gm_experiment e;
+    gm_error err = {0};
+    cr_assert_eq(chdir(dir), 0, "run from elsewhere than the file's directory");
+    gm_status st = gm_config_load(&e, path, NULL, 0, fake_lookup, NULL, &err);
+    cr_assert_eq(st, GM_OK, "%s", err.message);
+    cr_assert_str_eq(e.dataset.path, real);
+    cr_assert(strstr(e.config_yaml, real), "recorded absolute:\n%s",
+              e.config_yaml);
+    gm_experiment again;
+    cr_assert_eq(gm_config_load_string(&again, e.config_yaml, "run.h5", NULL,
+                                       0, fake_lookup, NULL, &err),
+                 GM_OK, "%s", err.message);
+    cr_assert_str_eq(again.dataset.path, real, "read back as recorded");
+    gm_experiment_clear(&again);
+    gm_experiment_clear(&e);
+
+    write_file(path, "experiment: x\n"
+                          "dataset: {name: idx, path: train.idx, "
+                          "test_path: test.idx}\n"
+                          "train: {steps: 10}\n"
+                          "models:\n  vae: {objective: vae_elbo}\n");
+    st = gm_config_load(&e, path, NULL, 0, fake_lookup, NULL, &err);
+    cr_assert_eq(st, GM_ERR_INVALID);
+    char want[3 * PATH_MAX];
+    snprintf(want, sizeof want,
+             "%s:2:50: dataset.test_path: %.*s/test.idx: No such file or "
+             "directory (a relative path is read from the experiment file's "
+             "directory, %.*s)",
+             path, (int)(strrchr(real, '/') - real), real,
+             (int)(strrchr(real, '/') - real), real);
+    cr_assert_str_eq(err.message, want);
+
+    /* A --set path is the shell's: read from the current directory. */
+    const char *sets[] = {"dataset.test_path=exp/train.idx"};
+    st = gm_config_load(&e, path, sets, 1, fake_lookup, NULL, &err);
+    cr_assert_eq(st, GM_OK, "%s", err.message);
+    cr_assert_str_eq(e.dataset.test_path, real);
+    gm_experiment_clear(&e);
+    cr_assert_eq(chdir(cwd), 0);
+    unlink(data);
+    unlink(path);
+    rmdir(sub);
+    rmdir(dir);
 }
 
 /* minimal_doc, then `tail` once per i in [0, n) (with i), then `last`. */

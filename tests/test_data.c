@@ -416,17 +416,16 @@ Test(mixture, invalid_specs_name_the_key) {
 }
 
 Test(dataset, kinds_and_arrays) {
-    const char *want[] = {"ring",          "grid",
-                          "fashion_mnist", "stacked_fashion_mnist",
-                          "idx",           "hdf5"};
-    for (int i = 0; i < 6; i++) {
+    const char *want[] = {"ring", "grid", "fashion_mnist",
+                          "stacked_fashion_mnist", "idx", "csv", "hdf5"};
+    for (int i = 0; i < 7; i++) {
         const gm_dataset_kind *k = gm_dataset_kind_at(i);
         cr_assert_not_null(k);
         cr_assert_str_eq(k->name, want[i]);
         char keys[256];
         cr_assert(k->summary[0] && gm_dataset_kind_keys(k, keys, sizeof keys)[0]);
     }
-    cr_assert_null(gm_dataset_kind_at(6));
+    cr_assert_null(gm_dataset_kind_at(7));
     float rows[6] = {1, 2, 3, 4, 5, 6};
     gm_dataset *d = gm_dataset_from_array(rows, 3, 2, NULL);
     rows[0] = 99; /* the dataset keeps its own copy */
@@ -746,6 +745,69 @@ Test(hdf5, errors_name_the_file_and_key) {
     expect_error(&s, NULL, GM_ERR_NOT_FOUND, (const char *[]){path, 0});
     write_bytes(path, (const unsigned char *)"hello", 5);
     expect_error(&s, NULL, GM_ERR_IO, (const char *[]){path, "HDF5", 0});
+    remove_tmpdir(dir);
+}
+
+/* ---- csv ------------------------------------------------------------- */
+
+static void write_text(const char *path, const char *text) {
+    write_bytes(path, (const unsigned char *)text, strlen(text));
+}
+
+/* A header line of names is skipped, as are comments and blank lines;
+ * the test split comes from test_path (issue 27). */
+Test(csv, rows_after_a_header_with_a_test_split) {
+    char dir[64], path[128], test[128];
+    make_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/points.csv", dir);
+    snprintf(test, sizeof test, "%s/held.csv", dir);
+    write_text(path, "x, y\n# a comment\n1.5,-2\n\n 3e-1 , 4\r\n5,6");
+    write_text(test, "7,8\n");
+    gm_dataset_spec s = file_spec("csv", path);
+    gm_dataset *d = load(&s);
+    cr_assert_eq(gm_dataset_rows(d), 3u);
+    cr_assert_eq(gm_dataset_dim(d), 2);
+    const float want[6] = {1.5f, -2.f, 0.3f, 4.f, 5.f, 6.f};
+    cr_assert_eq(memcmp(gm_dataset_data(d), want, sizeof want), 0);
+    cr_assert_eq(gm_dataset_test_rows(d), 0u);
+    gm_dataset_free(d);
+    snprintf(s.test_path, sizeof s.test_path, "%s", test);
+    d = load(&s);
+    cr_assert_eq(gm_dataset_test_rows(d), 1u);
+    cr_assert_eq(gm_dataset_test_data(d)[1], 8.f);
+    gm_dataset_free(d);
+    remove_tmpdir(dir);
+}
+
+/* Errors name the key, the file and the line. */
+Test(csv, errors_name_the_key_file_and_line) {
+    char dir[64], path[128], where[256];
+    make_tmpdir(dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/bad.csv", dir);
+    gm_dataset_spec s = file_spec("csv", path);
+    write_text(path, "a,b\n1,2\n3,x\n");
+    snprintf(where, sizeof where, "dataset.path: %s:3: column 2", path);
+    expect_error(&s, NULL, GM_ERR_INVALID,
+                 (const char *[]){where, "expected a number, got \"x\"", 0});
+    write_text(path, "1,2\n3,4,5\n");
+    snprintf(where, sizeof where, "dataset.path: %s:2: 3 values, the rows "
+                                  "above have 2", path);
+    expect_error(&s, NULL, GM_ERR_SHAPE, (const char *[]){where, 0});
+    write_text(path, "1,2\n3,1e39\n");
+    snprintf(where, sizeof where, "dataset.path: %s:2: column 2", path);
+    expect_error(&s, NULL, GM_ERR_NUMERIC,
+                 (const char *[]){where, "not finite", 0});
+    write_text(path, "x,y\n");
+    expect_error(&s, NULL, GM_ERR_INVALID,
+                 (const char *[]){"no rows of numbers", 0});
+    write_text(path, "1,2\n");
+    snprintf(s.test_path, sizeof s.test_path, "%s/held.csv", dir);
+    write_text(s.test_path, "1,2,3\n");
+    expect_error(&s, NULL, GM_ERR_SHAPE,
+                 (const char *[]){"dataset.test_path", "3 values per row", 0});
+    unlink(s.test_path);
+    expect_error(&s, NULL, GM_ERR_NOT_FOUND,
+                 (const char *[]){"dataset.test_path", "cannot open", 0});
     remove_tmpdir(dir);
 }
 

@@ -120,6 +120,17 @@ Test(e2e, run_then_summary_then_sample, .init = make_dir, .fini = remove_dir) {
         }
     H5Fclose(f);
 
+    /* A complete file: nothing to resume, and it is left as it is. */
+    rc = shell_run(out, sizeof out,
+                   "cp %s %s.copy && %s run --resume %s 2>&1 && cmp %s %s.copy && "
+                   "ls -a %s",
+                   path, path, GM, path, path, path, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "is complete: every run has finished, nothing to "
+                          "resume (the file is left as it is)"),
+              "%s", out);
+    cr_assert_null(strstr(out, "wrote"), "%s", out);
+    cr_assert_null(strstr(out, ".lock"), "no lock file stays: %s", out);
     rc = shell_run(out, sizeof out, "%s summary %s", GM, path);
     cr_assert_eq(rc, 0, "%s", out);
     cr_assert(strstr(out, "vae") && strstr(out, "vae_elbo") &&
@@ -129,7 +140,7 @@ Test(e2e, run_then_summary_then_sample, .init = make_dir, .fini = remove_dir) {
     cr_assert_eq(rc, 0, "%s", out);
     cr_assert(strstr(out, "model,objective,n_seeds"), "%s", out);
 
-    rc = shell_run(out, sizeof out, "%s sample %s --model gan --seed 2 -n 7",
+    rc = shell_run(out, sizeof out, "%s sample %s --model gan --run-seed 2 -n 7",
                    GM, path);
     cr_assert_eq(rc, 0, "%s", out);
     int lines = 0;
@@ -198,11 +209,15 @@ Test(e2e, nan_stops_the_run_and_leaves_a_readable_file, .init = make_dir,
     cr_assert_eq(rc, 1, "%s", out);
     cr_assert(strstr(out, "1 of 1 runs failed"), "%s", out);
     cr_assert(strstr(out, "--retry-failed"), "%s", out);
-    /* ...which --retry-failed does, and it fails the same way */
-    rc = shell_run(out, sizeof out, "%s run --resume %s --retry-failed --quiet",
-                   GM, path);
+    /* ...which --retry-failed does, saying from which step (issue 27),
+     * and it fails the same way */
+    rc = shell_run(out, sizeof out, "%s run --resume %s --retry-failed", GM,
+                   path);
     cr_assert_eq(rc, 1, "%s", out);
     cr_assert(strstr(out, "model 'gan', seed 1: step "), "%s", out);
+    cr_assert(strstr(out, "gm run: [1/1] gan seed 1 goes on from step ") &&
+                  strstr(out, " of 200 (its last checkpoint)\n"),
+              "%s", out);
     rc = shell_run(out, sizeof out, "%s run %s/nan.yaml --retry-failed", GM,
                    dir);
     cr_assert_eq(rc, 2, "--retry-failed goes with --resume: %s", out);
@@ -284,11 +299,12 @@ Test(e2e, usage_errors_say_what_is_wrong) {
         {"sample x.h5 -n 5 --model ''", "--model needs a value"},
         {"sample x.h5 --model vae -n", "-n needs a value"},
         {"sample x.h5 --model vae -n 0", "-n needs a count in 1.."},
-        {"sample x.h5 --model vae -n 5 --seed ''", "--seed needs a value"},
-        {"sample x.h5 --model vae -n 5 --seed -1", "--seed needs a seed"},
-        {"sample x.h5 --model vae -n 5 --seed 1x", "--seed needs a seed"},
-        {"sample x.h5 --model vae -n 5 --seed 99999999999999999999",
-         "--seed needs a seed"},
+        {"sample x.h5 --model vae -n 5 --run-seed ''", "--run-seed needs a value"},
+        {"sample x.h5 --model vae -n 5 --run-seed -1", "--run-seed needs a seed"},
+        {"sample x.h5 --model vae -n 5 --noise-seed 1x",
+         "--noise-seed needs a seed"},
+        {"sample x.h5 --model vae -n 5 --run-seed 99999999999999999999",
+         "--run-seed needs a seed"},
         {"sample x.h5 --model vae -n 5 --out ''", "--out needs a value"},
         {"list", "missing what to list"},
         {"list objectives datasets", "unexpected argument 'datasets'"},
@@ -316,8 +332,8 @@ Test(e2e, help_version_and_lists) {
         cr_assert(strstr(out, "usage: gm"), "%s", out);
     }
     cr_assert_eq(shell_run(out, sizeof out, "%s sample --help", GM), 0);
-    cr_assert(strstr(out, "\n  --seed S "), "every option is explained: %s",
-              out);
+    cr_assert(strstr(out, "\n  --run-seed S ") && strstr(out, "\n  --noise-seed S "),
+              "every option is explained: %s", out);
     cr_assert_eq(shell_run(out, sizeof out, "%s list objectives", GM), 0);
     gm_registry *builtins = gm_builtin_registry();
     for (int i = 0; i < gm_registry_count(builtins); i++) {
@@ -904,4 +920,128 @@ Test(e2e, large_sample_counts_are_drawn_in_pieces, .init = make_dir,
     for (int piece = 1; piece < 3; piece++)
         cr_assert_neq(memcmp(x, x + piece * 2500 * 2, 500 * 2 * sizeof *x), 0,
                       "draw %d repeats the first", piece);
+}
+
+/* --keep (what `make run` passes): a second run replaces the file and
+ * keeps the earlier one under its name with its creation time, and says
+ * so; the kept file is the earlier run, whole; no lock file stays. */
+Test(e2e, keep_renames_the_earlier_file_with_its_creation_time,
+     .init = make_dir, .fini = remove_dir) {
+    char path[128], out[8192];
+    snprintf(path, sizeof path, "%s/tiny.yaml", dir);
+    write_text_file(path, tiny);
+    int rc = shell_run(out, sizeof out,
+                       "%s run %s --quiet --set seeds=[1] --out %s/k.h5", GM,
+                       path, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    char created[64];
+    rc = shell_run(created, sizeof created,
+                   "h5dump -a /created %s/k.h5 | sed -n 's/.*(0): \"\\(.*\\)\".*/\\1/p'"
+                   " | tr -d :",
+                   dir);
+    created[strcspn(created, "\n")] = '\0';
+    cr_assert(strlen(created) == 18 && created[10] == 'T', "'%s'", created);
+    rc = shell_run(out, sizeof out, "%s run %s --keep --out %s/k.h5", GM, path,
+                   dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    char kept[256], says[400];
+    snprintf(kept, sizeof kept, "%s/k.%s.h5", dir, created);
+    snprintf(says, sizeof says, "gm run: the earlier %s/k.h5 is kept as %s\n",
+             dir, kept);
+    cr_assert(strstr(out, says), "expected '%s' in:\n%s", says, out);
+    rc = shell_run(out, sizeof out, "h5ls %s/models/vae; ls -a %s", kept, dir);
+    cr_assert(strstr(out, "seed_1") && !strstr(out, "seed_2"),
+              "the kept file is the one-seed run:\n%s", out);
+    cr_assert_null(strstr(out, ".lock"), "a lock file stays:\n%s", out);
+    rc = shell_run(out, sizeof out, "h5ls %s/k.h5/models/vae", dir);
+    cr_assert(strstr(out, "seed_2"), "the new file has both seeds:\n%s", out);
+}
+
+/* The user's CSV of points beside the experiment file, run from another
+ * directory (issue 27): the relative path is read from the file's
+ * directory, and a missing one names file:line:column and the key. */
+Test(e2e, csv_dataset_beside_the_experiment_file, .init = make_dir,
+     .fini = remove_dir) {
+    char path[256], out[8192];
+    snprintf(path, sizeof path, "%s/exp", dir);
+    cr_assert_eq(mkdir(path, 0700), 0);
+    snprintf(path, sizeof path, "%s/exp/moons.csv", dir);
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    fputs("x,y\n", f);
+    for (int i = 0; i < 300; i++)
+        fprintf(f, "%g,%g\n", cos(i * 0.1), sin(i * 0.1));
+    fclose(f);
+    snprintf(path, sizeof path, "%s/exp/moons.yaml", dir);
+    write_text_file(path,
+                    "experiment: moons\n"
+                    "seeds: [1]\n"
+                    "dataset: {name: csv, path: moons.csv}\n"
+                    "train: {steps: 20, batch_size: 32}\n"
+                    "eval: {every: 20, samples: 100}\n"
+                    "models:\n"
+                    "  gan:\n"
+                    "    objective: gan\n"
+                    "    generator: {hidden: [8]}\n"
+                    "    discriminator: {hidden: [8]}\n");
+    int rc = shell_run(out, sizeof out, "cd %s && %s run exp/moons.yaml --quiet "
+                       "--out m.h5", dir, GM);
+    cr_assert_eq(rc, 0, "%s", out);
+    rc = shell_run(out, sizeof out, "cd / && %s summary %s/m.h5", GM, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_assert(strstr(out, "gan"), "%s", out);
+    rc = shell_run(out, sizeof out,
+                   "cd %s && %s run exp/moons.yaml --set dataset.path=moon.csv "
+                   "--out m2.h5", dir, GM);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "--set dataset.path=moon.csv: dataset.path: "),
+              "%s", out);
+    rc = shell_run(out, sizeof out,
+                   "cd %s && sed -i s/moons.csv/moon.csv/ exp/moons.yaml && "
+                   "%s run exp/moons.yaml --out m2.h5", dir, GM);
+    cr_assert_eq(rc, 1, "%s", out);
+    cr_assert(strstr(out, "exp/moons.yaml:3:28: dataset.path: ") &&
+                  strstr(out, "/exp/moon.csv: No such file or directory (a "
+                              "relative path is read from the experiment "
+                              "file's directory, "),
+              "%s", out);
+}
+
+/* gm sample (issue 27): a row does not depend on -n (the sampler runs in
+ * chunks of fixed size); --run-seed picks the training run, --noise-seed
+ * the sampling noise; the old --seed still picks the run, saying so. */
+Test(e2e, sample_rows_do_not_depend_on_n_and_the_seeds_are_named_apart,
+     .init = make_dir, .fini = remove_dir) {
+    char path[128], out[8192];
+    snprintf(path, sizeof path, "%s/tiny.yaml", dir);
+    write_text_file(path, tiny);
+    int rc = shell_run(out, sizeof out, "%s run %s --quiet --out %s/t.h5", GM,
+                       path, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    const char *draw = "%s sample %s/t.h5 --model gan %s 2>/dev/null";
+    char cmd[256], a[8192], b[8192];
+    snprintf(cmd, sizeof cmd, "-n 3");
+    shell_run(a, sizeof a, draw, GM, dir, cmd);
+    shell_run(b, sizeof b, "%s sample %s/t.h5 --model gan -n 1500 | head -3",
+              GM, dir);
+    cr_assert_str_eq(a, b, "the first 3 rows of -n 3 and -n 1500");
+    shell_run(a, sizeof a, "%s sample %s/t.h5 --model gan -n 1500 | sed -n 1200p",
+              GM, dir);
+    shell_run(b, sizeof b, "%s sample %s/t.h5 --model gan -n 2500 | sed -n 1200p",
+              GM, dir);
+    cr_assert_str_eq(a, b, "row 1200 of -n 1500 and -n 2500");
+    char run2[8192], noise7[8192], old[8192];
+    shell_run(run2, sizeof run2, draw, GM, dir, "-n 3 --run-seed 2");
+    shell_run(noise7, sizeof noise7, draw, GM, dir,
+              "-n 3 --run-seed 2 --noise-seed 7");
+    cr_assert_str_neq(run2, noise7, "another noise seed, other samples");
+    cr_assert_str_neq(run2, a, "another run, other samples");
+    rc = shell_run(old, sizeof old, "%s sample %s/t.h5 --model gan -n 3 "
+                   "--seed 2 2>&1", GM, dir);
+    cr_assert_eq(rc, 0, "%s", old);
+    cr_assert(strstr(old, "gm sample: --seed is now --run-seed (the training "
+                          "run whose checkpoint samples); --noise-seed sets "
+                          "the sampling noise\n"),
+              "%s", old);
+    cr_assert(strstr(old, run2), "--seed 2 is --run-seed 2:\n%s", old);
 }

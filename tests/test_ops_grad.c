@@ -1388,6 +1388,25 @@ GRAD_TEST(rand_uniform, interpolation_per_row) {
     }
 }
 
+/* InfoGAN's code term: the cross-entropy of logits against a drawn
+ * categorical code, logsumexp_rows(l) - sum_cols(c * l), through the
+ * one-hot rows; only correct if the code is held across forwards. */
+GRAD_TEST(rand_categorical, code_cross_entropy) {
+    for (int t = 0; t < TRIALS; t++) {
+        gc_case c;
+        case_begin(&c, "rand_categorical/code", t);
+        int rows = rand_dim(&c, 1, 5), classes = rand_dim(&c, 1, 6);
+        gm_node *logits = leaf(&c, (int[]){rows, classes}, 2, ANY);
+        gm_rng noise = gm_rng_stream(17u + (uint64_t)t, "noise");
+        gm_node *code =
+            gm_rand_categorical(c.g, "code", rows, classes, &noise);
+        assert_shape(code, (int[]){rows, classes}, 2);
+        gm_node *picked = gm_sum(c.g, gm_mul(c.g, code, logits), GM_AXIS_PER_ROW);
+        gm_node *ce = gm_sub(c.g, gm_logsumexp_rows(c.g, logits), picked);
+        case_check(&c, ce, "rand_categorical", TOL);
+    }
+}
+
 /* ---- a whole small VAE loss -------------------------------------------- */
 
 GRAD_TEST(kl_normal_std, inside_a_vae_loss) {

@@ -529,6 +529,7 @@ static const struct {
     {"softmax_cross_entropy", "a loss"},
     {"randn", "a source of noise: it has no inputs to differentiate by"},
     {"rand_uniform", "a source of noise, as randn"},
+    {"rand_categorical", "a source of noise, as randn"},
 };
 
 static bool listed(const char *const *names, size_t n, const char *op) {

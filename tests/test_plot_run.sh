@@ -17,7 +17,7 @@ plot="$src/analysis/plot_run.py"
 "$py" "$plot" "$work/x.h5" --out "$work/png" >"$work/out" ||
     fail "plot_run.py failed on a complete run"
 # experiments/example.yaml has the models vae, gan, joint_kl and gan_prior.
-expected="kl modes"
+expected="kl modes samples_over_training"
 for m in vae gan joint_kl gan_prior; do
     expected="$expected samples_$m metrics_$m"
 done
@@ -27,7 +27,7 @@ for name in $expected; do
         fail "$name.png written but its path not printed"
 done
 n=$(find "$work/png" -type f | wc -l)
-[ "$n" -eq 10 ] || fail "expected 10 files in $work/png, found $n"
+[ "$n" -eq 11 ] || fail "expected 11 files in $work/png, found $n"
 
 # Every concrete checkpoint path analysis/README.md names is in the file.
 "$py" - "$src/analysis/README.md" "$work/x.h5" <<'EOF' ||
@@ -89,7 +89,54 @@ for name, fig in figures.items():
             for y in ax.get_yticks():
                 float(fmt(y))  # a plain number, not 10^k
 assert symlog >= 2, "both scale checks use a symlog axis"
-print("figure objects: styles, units and ticks checked")
+
+# Issue 27. The figure title covers no panel title: it lies above each.
+for name, fig in figures.items():
+    if fig._suptitle is None:
+        continue
+    fig.canvas.draw()
+    bottom = fig._suptitle.get_window_extent().y0
+    for ax in fig.axes:
+        if ax.get_title():
+            top = ax.title.get_window_extent().y1
+            assert top <= bottom, (name, ax.get_title(), top, bottom)
+
+# modes.png's band is one standard error of the mean over seeds either
+# side of the mean, computed here from the file (not a min-max band).
+import h5py
+import numpy as np
+with h5py.File(sys.argv[1], "r") as f:  # main() set argv to its own
+    ax = next(a for a in figures["modes.png"].axes
+              if a.get_title() == "modes_covered")
+    bands = [c for c in ax.collections if len(c.get_paths())]
+    assert len(bands) == 4, len(bands)
+    for i, model in enumerate(f["models"]):
+        runs = [f[f"models/{model}/{s}/metrics/modes_covered"][:]
+                for s in f[f"models/{model}"]]
+        table = np.array(runs)
+        mean = table.mean(axis=0)
+        se = table.std(axis=0, ddof=1) / np.sqrt(len(runs))
+        ys = bands[i].get_paths()[0].vertices[:, 1]
+        assert np.isclose(ys.max(), (mean + se).max()), (model, ys, mean, se)
+        assert np.isclose(ys.min(), (mean - se).min()), (model, ys, mean, se)
+
+    # Samples over training: a row per model, a column per evaluation,
+    # each cell the file's samples of that step (the first seed).
+    fig = figures["samples_over_training.png"]
+    models = list(f["models"])
+    steps = f[f"models/{models[0]}/seed_1/metrics/step"][:]
+    grid = np.array(fig.axes).reshape(len(models), -1)
+    assert grid.shape == (len(models), len(steps)), grid.shape
+    for r, model in enumerate(models):
+        assert grid[r, 0].get_ylabel() == f"{model}\nseed 1", grid[r, 0].get_ylabel()
+        samples = f[f"models/{model}/seed_1/samples"]
+        for c, step in enumerate(steps):
+            ax = grid[r, c]
+            assert ax.get_title() == f"step {step}", ax.get_title()
+            drawn = ax.collections[0].get_offsets()
+            assert np.allclose(drawn, samples[c]), (model, step)
+print("figure objects: styles, units, ticks, titles, standard-error bands "
+      "and samples over training checked")
 EOF
     fail "plot_run.py's figures: see above"
 

@@ -7,7 +7,8 @@
  * the built-ins come from libgm_models), a truncated plugin file refused
  * before the loader maps it, and a plugin that crashes in a hook named
  * by gm as it dies; a metric the objective logs without declaring it
- * refused, naming both, and a declared one's unit in the run file. */
+ * refused, naming both, and a declared one's unit in the run file; the
+ * noise a plugin's graph can draw (categorical, a custom op's stream). */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <signal.h>
@@ -20,9 +21,11 @@
 
 #include "builtin.h"
 #include "gm/config.h"
+#include "gm/op.h"
 #include "gm/ops.h"
 #include "gm/registry.h"
 #include "gm/runfile.h"
+#include "gm/state.h"
 #include "gm/train.h"
 #include "train/built_model.h"
 
@@ -200,7 +203,10 @@ Test(plugin_api, libgm_alone_knows_no_objective) {
     cr_assert_eq(gm_registry_count(r), 0);
     gm_error err = {0};
     cr_assert_null(gm_registry_find(r, "gan", NULL, &err));
-    cr_assert_str_eq(err.message, "unknown objective 'gan' (known: none)");
+    cr_assert_str_eq(err.message,
+                     "unknown objective 'gan' (known: none); an objective of "
+                     "a plugin is loaded with --plugin LIB.so or the model's "
+                     "plugin: key");
     gm_registry_free(r);
 }
 
@@ -743,4 +749,123 @@ Test(plugin_api, a_plugin_writes_the_builtin_gradient_penalty) {
     gm_model_free(models[0]);
     gm_model_free(models[1]);
     gm_registry_free(r);
+}
+
+/* ---- randomness a plugin can reach (issue 27) -------------------------- */
+
+/* A custom random op: dropout at rate 1/2, its mask drawn from the
+ * node's own stream (a scaled copy of the input where kept). */
+static gm_status same_shape(const gm_node *n, gm_shape *out, gm_error *err) {
+    (void)err;
+    *out = *gm_node_shape(gm_node_input(n, 0));
+    return GM_OK;
+}
+
+static void dropout_forward(gm_node *n) {
+    float *mask = gm_node_scratch(n);
+    size_t numel = gm_node_numel(n);
+    if (gm_node_draw_now(n))
+        for (size_t i = 0; i < numel; i++)
+            mask[i] = gm_rng_uniform(gm_node_rng(n)) < 0.5 ? 2.0f : 0.0f;
+    const float *x = gm_node_data(gm_node_input(n, 0));
+    float *y = gm_node_data(n);
+    for (size_t i = 0; i < numel; i++) y[i] = x[i] * mask[i];
+}
+
+static size_t dropout_scratch(const gm_node *n) { return gm_node_numel(n); }
+
+static const gm_op_def dropout = {.name = "dropout",
+                                  .arity = 1,
+                                  .shape = same_shape,
+                                  .forward = dropout_forward,
+                                  .scratch = dropout_scratch,
+                                  .flags = GM_OP_RANDOM};
+
+/* Builds x -> dropout(x) with a stream split off `noise`. */
+static gm_graph *dropout_graph(gm_rng *noise, gm_node **y) {
+    gm_graph *g = gm_graph_create("dropout");
+    gm_node *x = gm_input(g, "x", (int[]){4, 8}, 2);
+    *y = gm_custom_random(g, &dropout, &x, 1, NULL, 0, noise);
+    gm_error err = {0};
+    cr_assert_eq(gm_graph_compile(g, &err), GM_OK, "%s", err.message);
+    for (int i = 0; i < 32; i++) gm_node_data(x)[i] = 1.0f;
+    return g;
+}
+
+/* A custom op reaches its own stream: it draws anew at each forward,
+ * keeps its draw while the graph holds its noise, and a graph restored
+ * from a saved state draws what the saved one would have. gm_custom
+ * refuses a random op (it would have no stream). */
+Test(plugin_api, a_custom_op_draws_from_its_own_saved_stream) {
+    gm_rng noise = gm_rng_stream(5, "noise");
+    gm_node *y;
+    gm_graph *g = dropout_graph(&noise, &y);
+    cr_assert_not_null(gm_node_rng(y));
+    gm_graph_forward(g);
+    float first[32], held[32];
+    memcpy(first, gm_node_data(y), sizeof first);
+    int kept = 0;
+    for (int i = 0; i < 32; i++) kept += first[i] != 0.0f;
+    cr_assert(kept > 4 && kept < 28, "a mask of rate 1/2: %d of 32 kept", kept);
+    gm_graph_hold_noise(g, true);
+    gm_graph_forward(g);
+    cr_assert_eq(memcmp(first, gm_node_data(y), sizeof first), 0, "held");
+    gm_graph_hold_noise(g, false);
+    gm_state *s = gm_state_create();
+    gm_error err = {0};
+    cr_assert_eq(gm_graph_save_state(g, s, "g", &err), GM_OK, "%s", err.message);
+    gm_graph_forward(g);
+    memcpy(held, gm_node_data(y), sizeof held);
+    cr_assert_neq(memcmp(first, held, sizeof first), 0, "a new draw");
+
+    gm_rng other = gm_rng_stream(6, "noise");
+    gm_node *y2;
+    gm_graph *g2 = dropout_graph(&other, &y2);
+    cr_assert_eq(gm_graph_load_state(g2, s, "g", &err), GM_OK, "%s",
+                 err.message);
+    gm_graph_forward(g2);
+    cr_assert_eq(memcmp(held, gm_node_data(y2), sizeof held), 0,
+                 "restored: the same next draw");
+    gm_state_free(s);
+    gm_graph_free(g2);
+
+    gm_graph_free(g);
+    g = gm_graph_create("plain");
+    gm_node *x = gm_input(g, "x", (int[]){4, 8}, 2);
+    cr_assert_null(gm_custom(g, &dropout, &x, 1, NULL, 0));
+    cr_assert(strstr(gm_graph_error(g)->message, "add it with gm_custom_random"),
+              "%s", gm_graph_error(g)->message);
+    gm_graph_free(g);
+}
+
+/* Categorical noise: one-hot rows, classes near uniform, held like
+ * gm_randn's. */
+Test(plugin_api, categorical_noise_is_one_hot_and_uniform) {
+    gm_rng noise = gm_rng_stream(3, "noise");
+    gm_graph *g = gm_graph_create("code");
+    enum { ROWS = 4000, K = 5 };
+    gm_node *c = gm_rand_categorical(g, "c", ROWS, K, &noise);
+    gm_error err = {0};
+    cr_assert_eq(gm_graph_compile(g, &err), GM_OK, "%s", err.message);
+    gm_graph_forward(g);
+    int count[K] = {0};
+    const float *d = gm_node_data(c);
+    for (int i = 0; i < ROWS; i++) {
+        float sum = 0;
+        for (int k = 0; k < K; k++) {
+            cr_assert(d[i * K + k] == 0.0f || d[i * K + k] == 1.0f);
+            sum += d[i * K + k];
+            count[k] += d[i * K + k] == 1.0f;
+        }
+        cr_assert_eq(sum, 1.0f, "row %d is one-hot", i);
+    }
+    /* 800 expected per class, standard deviation about 25 */
+    for (int k = 0; k < K; k++)
+        cr_assert(abs(count[k] - ROWS / K) < 125, "class %d: %d", k, count[k]);
+    gm_graph_free(g);
+    g = gm_graph_create("bad");
+    cr_assert_null(gm_rand_categorical(g, "bad", 3, 0, &noise));
+    cr_assert(strstr(gm_graph_error(g)->message, "classes >= 1"), "%s",
+              gm_graph_error(g)->message);
+    gm_graph_free(g);
 }

@@ -43,13 +43,19 @@ static char *out_path(const char *name) {
 }
 
 static gm_hparams model_params(void) {
-    gm_hparams h = {.n = 2};
+    gm_hparams h = {.n = 4};
     h.item[0].name = "lambda";
     h.item[0].type = GM_HP_FLOAT;
     h.item[0].number = 2.5;
     h.item[1].name = "loss";
     h.item[1].type = GM_HP_CHOICE;
     snprintf(h.item[1].choice, GM_HPARAM_STR_MAX, "non_saturating");
+    h.item[2].name = "d_steps";
+    h.item[2].type = GM_HP_INT;
+    h.item[2].number = 3;
+    h.item[3].name = "learn_sigma";
+    h.item[3].type = GM_HP_BOOL;
+    h.item[3].number = 1;
     return h;
 }
 
@@ -84,11 +90,12 @@ static void append_evals(gm_run_log *log, int m, int s, int n) {
 static void write_run(const char *path) {
     gm_error err = {0};
     gm_runfile *f = create_or_die(path);
-    const char *ds_names[] = {"modes", "radius"};
-    const double ds_values[] = {K, 2.0};
+    const gm_runfile_attr ds_attrs[] = {
+        {.name = "modes", .type = GM_RUNFILE_ATTR_INTEGER, .integer = K},
+        {.name = "radius", .number = 2.0}};
     const float centers[K * D] = {2, 0, -1, 1.5f, -1, -1.5f};
-    cr_assert_eq(gm_runfile_set_dataset(f, "ring", ds_names, ds_values, 2,
-                                        centers, K, D, 0.02, &err),
+    cr_assert_eq(gm_runfile_set_dataset(f, "ring", ds_attrs, 2, centers, K, D,
+                                        0.02, &err),
                  GM_OK, "%s", err.message);
     gm_hparams h = model_params();
     for (int m = 0; m < 2; m++) {
@@ -164,6 +171,12 @@ static void attr_num(hid_t loc, const char *obj, const char *name,
     H5Aclose(a);
 }
 
+static int64_t attr_i64(hid_t loc, const char *obj, const char *name) {
+    int64_t v;
+    attr_num(loc, obj, name, H5T_INTEGER, 8, H5T_NATIVE_INT64, &v);
+    return v;
+}
+
 static double attr_f64(hid_t loc, const char *obj, const char *name) {
     double v;
     attr_num(loc, obj, name, H5T_FLOAT, 8, H5T_NATIVE_DOUBLE, &v);
@@ -229,7 +242,8 @@ Test(runfile, dataset_and_model_attributes) {
     write_run(path);
     hid_t h = open_ro(path);
     assert_attr_str(h, "/dataset", "name", "ring");
-    cr_assert_eq(attr_f64(h, "/dataset", "modes"), K);
+    /* integers and booleans as int64 (issue 27) */
+    cr_assert_eq(attr_i64(h, "/dataset", "modes"), K);
     cr_assert_eq(attr_f64(h, "/dataset", "radius"), 2.0);
     cr_assert_eq(attr_f64(h, "/dataset", "std"), 0.02);
     hid_t ds =
@@ -246,6 +260,8 @@ Test(runfile, dataset_and_model_attributes) {
         assert_attr_str(h, obj, "objective", "gan");
         cr_assert_eq(attr_f64(h, obj, "lambda"), 2.5);
         assert_attr_str(h, obj, "loss", "non_saturating");
+        cr_assert_eq(attr_i64(h, obj, "d_steps"), 3);
+        cr_assert_eq(attr_i64(h, obj, "learn_sigma"), 1);
         for (int s = 0; s < 2; s++) {
             char so[96];
             snprintf(so, sizeof so, "%s/seed_%llu", obj,
@@ -279,6 +295,9 @@ Test(runfile, series_datasets_have_layout_types_shapes_and_values) {
             for (int e = 0; e < EVALS; e++)
                 cr_assert_eq(steps[e], step_of(e));
             H5Dclose(ds);
+            /* every series has a unit (issue 27), not only the metrics */
+            assert_attr_str(h, obj, "unit", "training steps");
+            assert_attr_str(h, obj, "better", "neither");
             for (int k = 0; k < 2; k++) {
                 snprintf(obj, sizeof obj, "%s/metrics/%s", base,
                          metric_names[k]);
@@ -300,6 +319,7 @@ Test(runfile, series_datasets_have_layout_types_shapes_and_values) {
                 for (int k = 0; k < K; k++)
                     cr_assert_eq(counts[e * K + k], count_of(m, s, e, k));
             H5Dclose(ds);
+            assert_attr_str(h, obj, "unit", "samples");
             snprintf(obj, sizeof obj, "%s/samples", base);
             ds = open_ds(h, obj, H5T_FLOAT, 4, 3, (hsize_t[]){EVALS, S, D});
             assert_series(ds, obj);
@@ -309,6 +329,7 @@ Test(runfile, series_datasets_have_layout_types_shapes_and_values) {
                 for (int i = 0; i < S * D; i++)
                     cr_assert_eq(x[e * S * D + i], sample_of(m, s, e, i));
             H5Dclose(ds);
+            assert_attr_str(h, obj, "unit", "data units");
         }
     }
     H5Fclose(h);
@@ -613,6 +634,22 @@ Test(runfile, summary_mean_and_standard_error) {
      * sample std 10 / sqrt(2), se = std / sqrt(2) = 5. */
     hid_t h = open_ro(path);
     hid_t ds = open_ds(h, "/summary", H5T_COMPOUND, 0, 1, (hsize_t[]){2});
+    /* the model names also as an attribute of UTF-8 strings, which h5py
+     * reads as str (it reads a compound's strings as bytes) */
+    hid_t a = H5Aopen(ds, "models", H5P_DEFAULT);
+    cr_assert_geq(a, 0, "/summary@models");
+    hid_t t = H5Aget_type(a), sp = H5Aget_space(a);
+    cr_assert(H5Tis_variable_str(t) > 0);
+    cr_assert_eq(H5Tget_cset(t), H5T_CSET_UTF8);
+    cr_assert_eq(H5Sget_simple_extent_npoints(sp), 2);
+    char *names[2];
+    cr_assert_geq(H5Aread(a, t, names), 0);
+    cr_assert_str_eq(names[0], "gan");
+    cr_assert_str_eq(names[1], "vae");
+    H5Dvlen_reclaim(t, sp, H5P_DEFAULT, names);
+    H5Sclose(sp);
+    H5Tclose(t);
+    H5Aclose(a);
     H5Dclose(ds);
     double mean[2], se[2];
     summary_column(h, "kl_model_data_mean", mean);
@@ -1044,6 +1081,34 @@ Test(runfile, files_from_before_the_header_stay_readable) {
                  err.message);
     cr_assert_eq(sum.n_models, 2);
     gm_summary_clear(&sum);
+}
+
+/* A writer leaves no lock file behind (issue 27): neither beside the
+ * file nor beside path.new after a replacement; the next writer makes
+ * its own. */
+Test(runfile, no_lock_file_is_left_once_the_writer_ends) {
+    const char *path = out_path("unlocked");
+    write_run(path);
+    char lock[300], new_lock[300];
+    snprintf(lock, sizeof lock, OUT_DIR "/.unlocked.h5.lock");
+    snprintf(new_lock, sizeof new_lock, OUT_DIR "/.unlocked.h5.new.lock");
+    cr_assert_neq(access(lock, F_OK), 0, "a new file's lock is removed");
+    gm_error err = {0};
+    gm_runfile *f = gm_runfile_resume(path, &err);
+    cr_assert_not_null(f, "%s", err.message);
+    cr_assert_eq(access(lock, F_OK), 0, "held while writing");
+    cr_assert(gm_runfile_has_writer(path));
+    cr_assert_eq(gm_runfile_set_status(f, "complete", &err), GM_OK);
+    gm_runfile_close(f, NULL);
+    cr_assert_neq(access(lock, F_OK), 0, "a resumed file's lock is removed");
+    cr_assert_not(gm_runfile_has_writer(path));
+    f = gm_runfile_create(path, GM_RUNFILE_REPLACE, "again", "", &err);
+    cr_assert_not_null(f, "%s", err.message);
+    cr_assert_eq(access(new_lock, F_OK), 0);
+    cr_assert_eq(gm_runfile_set_status(f, "complete", &err), GM_OK);
+    gm_runfile_close(f, NULL);
+    cr_assert_neq(access(lock, F_OK), 0);
+    cr_assert_neq(access(new_lock, F_OK), 0, "nor path.new's");
 }
 
 /* One lock per file, whatever name reaches it: a symbolic link, or the

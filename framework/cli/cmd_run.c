@@ -17,7 +17,8 @@
 
 static const char usage[] =
     "usage: gm run FILE.yaml [--set key.path=value ...] [--out PATH]\n"
-    "              [--force] [--plugin LIB.so ...] [--jobs N] [--quiet]\n"
+    "              [--force | --keep] [--plugin LIB.so ...] [--jobs N]\n"
+    "              [--quiet]\n"
     "       gm run --resume RUN.h5 [--retry-failed] [--plugin LIB.so ...]\n"
     "              [--jobs N] [--quiet]\n"
     "\n"
@@ -30,6 +31,8 @@ static const char usage[] =
     "  --force       replace an existing run file, once every run of the\n"
     "                new one has ended (some may have failed) or it is\n"
     "                interrupted (written as PATH.new until then)\n"
+    "  --keep        like --force, but the earlier file stays, renamed with\n"
+    "                its creation time (runs/x.2026-12-07T230300Z.h5)\n"
     "  --resume RUN  go on with every unfinished run of RUN.h5 from its last\n"
     "                checkpoint, as if never stopped; runs that failed (a\n"
     "                NaN, ...) stay failed, unless --retry-failed: then\n"
@@ -82,12 +85,22 @@ static void catch_stop_signals(void) {
     signal(SIGXFSZ, SIG_IGN);
 }
 
-/* The experiment stored in a run file, to go on with it. */
+/* The experiment stored in a run file, to go on with it; *complete: the
+ * file is complete (every run finished) and no gm run writes it (a --force
+ * replacing it: then the lock refuses), there is nothing to go on with,
+ * and e is left empty. */
 static gm_status load_from_run(gm_experiment *e, const char *path,
-                               gm_registry *reg, gm_error *err) {
+                               gm_registry *reg, bool *complete,
+                               gm_error *err) {
     gm_runfile_info info;
     gm_status s = gm_runfile_read_info(path, &info, err);
     if (s != GM_OK) return s;
+    *complete = info.status && strcmp(info.status, "complete") == 0 &&
+                !gm_runfile_has_writer(path);
+    if (*complete) {
+        gm_runfile_info_clear(&info);
+        return GM_OK;
+    }
     if (!info.config_yaml) {
         gm_runfile_info_clear(&info);
         return gm_error_set(err, GM_ERR_INVALID,
@@ -207,7 +220,7 @@ static int join_cluster(gm_cluster **cluster) {
 /* What the command line asks for. */
 typedef struct run_args {
     const char *file, *resume; /* the experiment, or the file to resume */
-    bool force, retry_failed, quiet;
+    bool force, keep, retry_failed, quiet; /* keep implies force */
     const char *sets[MAX_ARGS], *plugins[MAX_ARGS];
     int n_sets, n_plugins;
     char out_set[GM_PATH_MAX + 8]; /* --out as the override out=PATH */
@@ -230,6 +243,8 @@ static int parse_args(int argc, char **argv, run_args *a) {
             a->quiet = true;
         } else if (strcmp(o, "--force") == 0) {
             a->force = true;
+        } else if (strcmp(o, "--keep") == 0) {
+            a->force = a->keep = true;
         } else if (strcmp(o, "--retry-failed") == 0) {
             a->retry_failed = true;
         } else if ((strcmp(o, "--set") == 0 || strcmp(o, "--out") == 0 ||
@@ -317,14 +332,23 @@ static gm_registry *load_objectives(const run_args *a) {
 
 /* The experiment to train, from its file or from the run file to resume,
  * with its run file checked (run_out.h); false (said why, e cleared) if
- * it cannot be trained. *out_exists: --force replaces an existing file. */
+ * it cannot be trained. *out_exists: --force replaces an existing file.
+ * *complete: the run file to resume is complete (false is returned). */
 static bool load_experiment(const run_args *a, gm_registry *reg,
-                            gm_experiment *e, bool *out_exists) {
+                            gm_experiment *e, bool *out_exists,
+                            bool *complete) {
     gm_error err = {0};
+    *complete = false;
     gm_status loaded =
-        a->resume ? load_from_run(e, a->resume, reg, &err)
+        a->resume ? load_from_run(e, a->resume, reg, complete, &err)
                   : gm_config_load(e, a->file, a->sets, a->n_sets,
                                    gm_registry_schema, reg, &err);
+    if (*complete) {
+        fprintf(stderr, "gm run: %s is complete: every run has finished, "
+                        "nothing to resume (the file is left as it is)\n",
+                a->resume);
+        return false;
+    }
     if (loaded == GM_OK && !a->resume)
         loaded = record_plugins(e, a->file, a->sets, a->n_sets, reg, &err);
     if (loaded != GM_OK) {
@@ -409,8 +433,14 @@ int cmd_run(int argc, char **argv) {
         return code;
     }
     gm_experiment e = {0};
-    bool out_exists = false;
-    bool ready = reg && load_experiment(&a, reg, &e, &out_exists);
+    bool out_exists = false, complete = false;
+    bool ready = reg && load_experiment(&a, reg, &e, &out_exists, &complete);
+    char kept[GM_PATH_MAX + 48] = ""; /* --keep: the earlier file's name */
+    if (ready && a.keep && out_exists &&
+        !run_out_keep_earlier(e.out, kept, sizeof kept)) {
+        gm_experiment_clear(&e);
+        ready = false;
+    }
     if (ready && !jobs_given) jobs = share_cores(jobs, e.blas_threads);
     if (cluster)
         gm_cluster_share_text(cluster, ready ? e.config_yaml : NULL, NULL);
@@ -426,7 +456,7 @@ int cmd_run(int argc, char **argv) {
         progress_view_clear(&view);
         gm_registry_free(reg);
         gm_cluster_leave(cluster);
-        return EXIT_USER;
+        return complete ? EXIT_OK : EXIT_USER;
     }
     catch_stop_signals();
     if (!view.quiet) print_start(&a, &e, cluster, jobs, out_exists);
@@ -443,6 +473,7 @@ int cmd_run(int argc, char **argv) {
     gm_status s = gm_train_experiment(&e, reg, &opts, &err);
     if (view.live && !view.quiet) fputs("\r\033[K", stderr);
     code = report_outcome(s, &err, &e, view.quiet);
+    if (kept[0]) run_out_settle_kept(e.out, kept);
     progress_view_clear(&view);
     gm_experiment_clear(&e);
     gm_registry_free(reg);

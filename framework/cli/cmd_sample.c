@@ -11,16 +11,19 @@
 #include "gm/train.h"
 
 static const char usage[] =
-    "usage: gm sample RUN.h5 --model NAME -n N [--seed S] [--out FILE.csv]\n"
-    "                 [--plugin LIB.so ...]\n"
+    "usage: gm sample RUN.h5 --model NAME -n N [--run-seed S]\n"
+    "                 [--noise-seed S] [--out FILE.csv] [--plugin LIB.so ...]\n"
     "\n"
     "Draws N samples from a trained model (its checkpoint in the run file)\n"
     "and writes them as CSV, one sample per line (stdout by default).\n"
     "\n"
     "  --model NAME    the model, as named in the experiment file\n"
-    "  -n N            the number of samples\n"
-    "  --seed S        the run (training seed) whose checkpoint to use\n"
-    "                  (default: the first with a checkpoint)\n"
+    "  -n N            the number of samples; a row does not depend on N\n"
+    "  --run-seed S    the run (training seed) whose checkpoint to use\n"
+    "                  (default: the first with a checkpoint); --seed is\n"
+    "                  its old name\n"
+    "  --noise-seed S  the seed of the sampling noise (default: the run's\n"
+    "                  seed): other samples from the same model\n"
     "  --out FILE      write the CSV to FILE instead of stdout\n"
     "  --plugin LIB    a plugin model's library, instead of the one the run\n"
     "                  recorded (e.g. after the library moved); repeatable\n";
@@ -64,8 +67,8 @@ int cmd_sample(int argc, char **argv) {
     const char *path = NULL, *model = NULL, *out_path = NULL, *value;
     const char *plugins[MAX_PLUGINS];
     int n_plugins = 0;
-    long n = 0, seed = 0;
-    bool has_seed = false;
+    long n = 0, seed = 0, noise_seed = 0;
+    bool has_seed = false, has_noise_seed = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_is_help(a)) {
@@ -89,14 +92,20 @@ int cmd_sample(int argc, char **argv) {
                           MAX_SAMPLES, value);
                 return EXIT_USAGE;
             }
-        } else if (strcmp(a, "--seed") == 0) {
+        } else if (strcmp(a, "--run-seed") == 0 || strcmp(a, "--seed") == 0 ||
+                   strcmp(a, "--noise-seed") == 0) {
+            bool noise = strcmp(a, "--noise-seed") == 0;
+            if (strcmp(a, "--seed") == 0)
+                cli_error("sample", "--seed is now --run-seed (the training "
+                                    "run whose checkpoint samples); "
+                                    "--noise-seed sets the sampling noise");
             if (!(value = option_value(argc, argv, &i))) return EXIT_USAGE;
-            if (!parse_number(value, 0, LONG_MAX, &seed)) {
-                cli_error("sample", "--seed needs a seed in 0..%ld, got '%s'",
+            if (!parse_number(value, 0, LONG_MAX, noise ? &noise_seed : &seed)) {
+                cli_error("sample", "%s needs a seed in 0..%ld, got '%s'", a,
                           LONG_MAX, value);
                 return EXIT_USAGE;
             }
-            has_seed = true;
+            *(noise ? &has_noise_seed : &has_seed) = true;
         } else if (a[0] == '-' || path) {
             cli_error("sample", "unexpected argument '%s'", a);
             return EXIT_USAGE;
@@ -119,7 +128,8 @@ int cmd_sample(int argc, char **argv) {
     for (int i = 0; s == GM_OK && i < n_plugins; i++)
         if (!gm_registry_load(reg, plugins[i], &err)) s = err.status;
     if (s == GM_OK)
-        s = gm_sample_from_run(path, model, has_seed, (uint64_t)seed, (int)n,
+        s = gm_sample_from_run(path, model, has_seed, (uint64_t)seed,
+                               has_noise_seed, (uint64_t)noise_seed, (int)n,
                                reg, &x, &dim, &err);
     gm_registry_free(reg);
     if (s != GM_OK) {

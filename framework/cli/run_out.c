@@ -1,8 +1,12 @@
 /* gm run's checks of the run file it is to write (run_out.h). */
 #include "run_out.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "gm/runfile.h"
@@ -72,4 +76,63 @@ bool run_out_acceptable(const gm_experiment *e, const char *file, bool force,
         return false;
     }
     return !out_is_an_input(e, file);
+}
+
+/* The creation time of the run file at `out` as a name part without
+ * colons ("2026-12-07T230300Z"): its `created` attribute, or its
+ * modification time if it has none (a damaged file). */
+static void creation_stamp(const char *out, char *stamp, size_t n) {
+    gm_runfile_info info = {0};
+    gm_error err = {0};
+    stamp[0] = '\0';
+    if (gm_runfile_read_info(out, &info, &err) == GM_OK && info.created) {
+        size_t k = 0;
+        for (const char *c = info.created; *c && k + 1 < n; c++)
+            if (*c != ':') stamp[k++] = *c;
+        stamp[k] = '\0';
+    }
+    gm_runfile_info_clear(&info);
+    struct stat st;
+    if (!stamp[0] && stat(out, &st) == 0) {
+        struct tm tm;
+        gmtime_r(&st.st_mtime, &tm);
+        strftime(stamp, n, "%Y-%m-%dT%H%M%SZ", &tm);
+    }
+}
+
+bool run_out_keep_earlier(const char *out, char *kept, size_t n) {
+    if (!kept || n == 0) return false; /* (and GCC's -fsanitize build asks) */
+    char stamp[40];
+    creation_stamp(out, stamp, sizeof stamp);
+    const char *slash = strrchr(out, '/');
+    const char *dot = strrchr(slash ? slash + 1 : out, '.');
+    int stem = dot && dot != (slash ? slash + 1 : out) ? (int)(dot - out)
+                                                         : (int)strlen(out);
+    const char *ext = out + stem;
+    /* Two files created in one second: a counter tells them apart. */
+    for (int i = 1; i < 100; i++) {
+        char count[8] = "";
+        if (i > 1) snprintf(count, sizeof count, "-%d", i);
+        if (snprintf(kept, n, "%.*s.%s%s%s", stem, out, stamp, count, ext) >=
+            (int)n) {
+            cli_error("run", "--keep: %s: path too long", out);
+            return false;
+        }
+        if (link(out, kept) == 0) return true;
+        if (errno != EEXIST) {
+            cli_error("run", "--keep: cannot keep %s as %s: %s", out, kept,
+                      strerror(errno));
+            return false;
+        }
+    }
+    cli_error("run", "--keep: %s: 99 kept files of the same second", out);
+    return false;
+}
+
+void run_out_settle_kept(const char *out, const char *kept) {
+    if (same_file(out, kept)) {
+        unlink(kept);
+        return;
+    }
+    fprintf(stderr, "gm run: the earlier %s is kept as %s\n", out, kept);
 }

@@ -59,9 +59,21 @@ static void format_duration(char *out, size_t n, double seconds) {
         snprintf(out, n, "%ldh%02ldm", s / 3600, s % 3600 / 60);
 }
 
+/* Where a resumed run goes on from, on a line of its own. */
+static void report_resumed(const progress_view *v, const gm_progress *p) {
+    fprintf(stderr, "%sgm run: [%d/%d] %s seed %llu ", v->live ? "\r\033[K" : "",
+            p->run_index + 1, p->n_runs, p->model, (unsigned long long)p->seed);
+    if (p->step > 0)
+        fprintf(stderr, "goes on from step %ld of %ld (its last checkpoint)\n",
+                p->step, p->steps);
+    else
+        fprintf(stderr, "starts over: it has no checkpoint\n");
+}
+
 void progress_view_report(const gm_progress *p, void *ctx) {
     progress_view *v = ctx;
-    if (v->quiet || (!v->live && !p->evaluation)) return;
+    if (!v->quiet && p->resumed) report_resumed(v, p);
+    if (v->quiet || p->resumed || (!v->live && !p->evaluation)) return;
     char left[32];
     format_duration(left, sizeof left, p->eta_seconds);
     /* The terminal's line is redrawn in place; a pipe gets one line per

@@ -12,6 +12,8 @@
  *                  channels of one [3, 28, 28], labelled l1*100 + l2*10 + l3
  *                  (1000 classes, as Stacked MNIST in VEEGAN and PacGAN)
  *   idx            any IDX file (plain or gzip), optional test file
+ *   csv            points as comma-separated numbers, one row a line (a
+ *                  first line of names is skipped), optional test file
  *   hdf5           a 2-D float or double dataset inside an HDF5 file
  * A gm_batcher deals shuffled mini-batches of a dataset, a new order each
  * epoch, without allocating after it is created. */

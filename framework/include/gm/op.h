@@ -13,6 +13,7 @@
 
 #include "gm/api.h"
 #include "gm/graph.h"
+#include "gm/rng.h"
 
 GM_API_BEGIN
 
@@ -56,6 +57,14 @@ typedef struct gm_op_def {
 gm_node *gm_custom(gm_graph *g, const gm_op_def *def, gm_node *const *inputs,
                    int n_inputs, const float *params, int n_params);
 
+/* Adds a node of a GM_OP_RANDOM op (gm_custom refuses one) with its own
+ * stream split off `parent` (e.g. ctx->noise), as gm_randn's: its forward
+ * draws from gm_node_rng(n), and gm saves and restores the stream with a
+ * run's checkpoint, so a resumed run draws what it would have drawn. */
+gm_node *gm_custom_random(gm_graph *g, const gm_op_def *def,
+                          gm_node *const *inputs, int n_inputs,
+                          const float *params, int n_params, gm_rng *parent);
+
 /* A pointer the op's functions can reach (e.g. a dataset); not owned. */
 void gm_node_set_user(gm_node *n, void *user);
 
@@ -65,6 +74,12 @@ gm_node *gm_node_input(const gm_node *n, int i);
 float gm_node_param(const gm_node *n, int i);
 float *gm_node_scratch(gm_node *n);
 void *gm_node_user(const gm_node *n);
+/* The stream of a node added with gm_custom_random (NULL for others). */
+gm_rng *gm_node_rng(gm_node *n);
+/* For a random op's forward: true if it is to draw now, false while the
+ * graph holds its noise (gm_graph_hold_noise) and n has drawn already;
+ * forward then keeps its last output. */
+bool gm_node_draw_now(gm_node *n);
 /* True if this op is the only one that writes n's gradient and that
  * gradient is not zeroed before backward (GM_OP_OVERWRITES ops only). */
 bool gm_node_grad_fresh(const gm_node *n);

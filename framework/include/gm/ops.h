@@ -176,6 +176,13 @@ gm_node *gm_randn(gm_graph *g, const char *name, const int *shape, int ndim,
 gm_node *gm_rand_uniform(gm_graph *g, const char *name, const int *shape,
                          int ndim, gm_rng *parent);
 
+/* Categorical noise [rows, classes]: each row one-hot, its class drawn
+ * uniformly, drawn and kept as gm_randn's (e.g. InfoGAN's categorical
+ * code; its cross-entropy against logits [rows, classes] is
+ * logsumexp_rows(logits) - sum_cols(code * logits)). */
+gm_node *gm_rand_categorical(gm_graph *g, const char *name, int rows,
+                             int classes, gm_rng *parent);
+
 GM_API_END
 
 #endif

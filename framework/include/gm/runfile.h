@@ -100,12 +100,27 @@ gm_status gm_runfile_flush(gm_runfile *f, gm_error *err);
 const char *gm_runfile_path(const gm_runfile *f);
 const char *gm_runfile_live_path(const gm_runfile *f);
 
-/* Writes /dataset: attr name, one double attr per parameter, and for a
- * mixture (centers not NULL) centers [k,d] and attr std. Replaces any
- * earlier /dataset. */
+/* An attribute's value with its type: a number (float64), an integer
+ * (int64) or a text (a UTF-8 string). */
+typedef enum gm_runfile_attr_type {
+    GM_RUNFILE_ATTR_NUMBER,
+    GM_RUNFILE_ATTR_INTEGER,
+    GM_RUNFILE_ATTR_TEXT,
+} gm_runfile_attr_type;
+
+typedef struct gm_runfile_attr {
+    const char *name;
+    gm_runfile_attr_type type;
+    double number;    /* NUMBER */
+    int64_t integer;  /* INTEGER */
+    const char *text; /* TEXT */
+} gm_runfile_attr;
+
+/* Writes /dataset: attr name, one attr per parameter, and for a mixture
+ * (centers not NULL) centers [k,d] and attr std. Replaces any earlier
+ * /dataset. */
 gm_status gm_runfile_set_dataset(gm_runfile *f, const char *name,
-                                 const char *const *attr_names,
-                                 const double *attr_values, int n_attrs,
+                                 const gm_runfile_attr *attrs, int n_attrs,
                                  const float *centers /* [k,d] or NULL */,
                                  int k, int d, double std, gm_error *err);
 

@@ -29,6 +29,10 @@ typedef struct gm_progress {
     const char *const *metric_names; /* the last evaluation's metrics */
     const double *metrics;
     int n_metrics;
+    /* A run of a file being resumed, set up and about to go on from
+     * `step` (its last checkpoint; 0: begun without one, it starts over);
+     * reported once per run, before its first step. */
+    bool resumed;
 } gm_progress;
 
 typedef void (*gm_progress_fn)(const gm_progress *p, void *ctx);
@@ -89,11 +93,14 @@ gm_status gm_check_models(const gm_experiment *e, gm_registry *reg,
 /* Draws n samples from the model `model` of the run file at `path`, as
  * trained with `seed` (has_seed false: the file's first seed of that
  * model): rebuilds the model from the file's config_yaml, loads its
- * checkpoint and runs its sampler. *out [n, *dim] is malloc'd. */
+ * checkpoint and runs its sampler, in chunks of a fixed number of rows
+ * so that row i is the same for every n > i. The sampling noise comes
+ * from noise_seed's "sample" stream (has_noise_seed false: the run's
+ * seed's). *out [n, *dim] is malloc'd. */
 gm_status gm_sample_from_run(const char *path, const char *model,
-                             bool has_seed, uint64_t seed, int n,
-                             gm_registry *reg, float **out, int *dim,
-                             gm_error *err);
+                             bool has_seed, uint64_t seed, bool has_noise_seed,
+                             uint64_t noise_seed, int n, gm_registry *reg,
+                             float **out, int *dim, gm_error *err);
 
 GM_API_END
 

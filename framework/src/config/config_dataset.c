@@ -1,7 +1,11 @@
 /* dataset: its kind, and the keys of that kind with their defaults and
  * ranges, as the table of kinds (data/dataset_kinds.c) gives them. */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config/config_internal.h"
 #include "data/dataset_kinds.h"
@@ -113,5 +117,64 @@ gm_status gm_cfg_dataset(const gm_cfg *c, const gm_ynode *v,
     snprintf(out->name, sizeof out->name, "%s", kind->info.name);
     for (int j = 0; st == GM_OK && j < kind->n_keys; j++)
         st = read_key(c, v, &kind->keys[j], out);
+    return st;
+}
+
+/* One file path of the dataset: made absolute (from the experiment
+ * file's directory, or the current one for a --set), then checked. */
+static gm_status resolve_path(const gm_cfg *c, gm_ynode *v, const char *key,
+                              bool *changed) {
+    char path[GM_CFG_PATH_MAX];
+    gm_cfg_path_join(path, sizeof path, "dataset", key);
+    if (v->kind != GM_YSCALAR || !v->text[0]) return GM_OK; /* checked later */
+    char cwd[PATH_MAX], joined[2 * PATH_MAX];
+    const char *base = v->set ? getcwd(cwd, sizeof cwd) : c->base_dir;
+    bool relative = v->text[0] != '/' && base;
+    if (relative)
+        snprintf(joined, sizeof joined, "%s%s%s", base,
+                 strcmp(base, "/") ? "/" : "", v->text);
+    else
+        snprintf(joined, sizeof joined, "%s", v->text);
+    if (access(joined, F_OK) != 0) {
+        char note[PATH_MAX + 80] = "";
+        if (relative && !v->set)
+            snprintf(note, sizeof note,
+                     " (a relative path is read from the experiment file's "
+                     "directory, %s)",
+                     base);
+        return gm_cfg_fail(c, v, path, "%s: %s%s", joined, strerror(errno),
+                           note);
+    }
+    if (!relative) return GM_OK;
+    if (strlen(joined) >= GM_PATH_MAX)
+        return gm_cfg_fail(c, v, path, "%s: longer than %d characters", joined,
+                           GM_PATH_MAX - 1);
+    char *text = strdup(joined);
+    if (!text)
+        return gm_error_set(c->err, GM_ERR_NOMEM, "%s: out of memory",
+                            c->source);
+    free(v->text);
+    v->text = text;
+    *changed = true;
+    return GM_OK;
+}
+
+gm_status gm_cfg_dataset_paths(const gm_cfg *c, gm_ynode *root, bool *changed) {
+    *changed = false;
+    int at = root->kind == GM_YMAP ? gm_ymap_find(root, "dataset") : -1;
+    gm_ynode *ds = at >= 0 ? gm_ymap_val(root, at) : NULL;
+    int name_at = ds && ds->kind == GM_YMAP ? gm_ymap_find(ds, "name") : -1;
+    const gm_ynode *name = name_at >= 0 ? gm_ymap_val(ds, name_at) : NULL;
+    const gm_dataset_kind_row *kind =
+        name && name->kind == GM_YSCALAR ? gm_dataset_kind_find(name->text)
+                                         : NULL;
+    gm_status st = GM_OK;
+    for (int j = 0; kind && st == GM_OK && j < kind->n_keys; j++) {
+        int i = kind->keys[j].is_file ? gm_ymap_find(ds, kind->keys[j].name)
+                                      : -1;
+        if (i >= 0)
+            st = resolve_path(c, gm_ymap_val(ds, i), kind->keys[j].name,
+                              changed);
+    }
     return st;
 }

@@ -58,7 +58,18 @@ typedef struct gm_cfg {
     void *lookup_ctx;
     const gm_cfg_sweep *sweep; /* NULL or the expansion of the document */
     const char *only_model; /* validate this model alone, or NULL: all */
+    /* A document read from a file: its directory, from which relative
+     * dataset paths are read. NULL for a document from a string (a run
+     * file's, whose paths were recorded absolute): paths stay as given. */
+    const char *base_dir;
 } gm_cfg;
+
+/* The dataset's file paths (the kinds' is_file keys) of a document read
+ * from a file, made absolute in the tree: a relative one is read from
+ * c->base_dir, or from the current directory if it came with --set. Each
+ * must exist (an error at its key otherwise). *changed: a path was
+ * rewritten. */
+gm_status gm_cfg_dataset_paths(const gm_cfg *c, gm_ynode *root, bool *changed);
 
 /* Reports an error at `at` for the key `path`; returns GM_ERR_INVALID. */
 gm_status gm_cfg_fail(const gm_cfg *c, const gm_ynode *at, const char *path,

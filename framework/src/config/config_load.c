@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,7 +29,7 @@ static char *override_header(const char *source, const char *const *sets,
         len += strlen(" --set ") + strlen(sets[i]);
     char *h = malloc(len + 1);
     if (!h) return NULL;
-    size_t k = (size_t)sprintf(h, "# from %s with", source);
+    size_t k = (size_t)sprintf(h, "# from %s%s", source, n ? " with" : "");
     for (int i = 0; i < n; i++)
         k += (size_t)sprintf(h + k, " --set %s", sets[i]);
     for (char *p = h; *p; p++)
@@ -38,10 +39,14 @@ static char *override_header(const char *source, const char *const *sets,
     return h;
 }
 
+/* The text the run file records: the file as it is, or the document
+ * with its overrides applied and its dataset paths made absolute (so
+ * that --resume and gm sample find them from any directory). */
 static gm_status config_text(gm_experiment *out, const gm_ynode *root,
                              const char *text, size_t len, const char *source,
-                             const char *const *sets, int n, gm_error *err) {
-    if (n == 0) {
+                             const char *const *sets, int n,
+                             bool paths_changed, gm_error *err) {
+    if (n == 0 && !paths_changed) {
         out->config_yaml = malloc(len + 1);
         if (!out->config_yaml)
             return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
@@ -56,10 +61,13 @@ static gm_status config_text(gm_experiment *out, const gm_ynode *root,
     return st;
 }
 
+/* base_dir: the directory of a document read from a file (relative
+ * dataset paths are read from it), or NULL (gm_cfg's base_dir). */
 static gm_status load(gm_experiment *out, const char *text, size_t len,
-                      const char *source, const char *const *sets, int n,
-                      gm_schema_lookup lookup, void *lookup_ctx,
-                      const char *only_model, gm_error *err) {
+                      const char *source, const char *base_dir,
+                      const char *const *sets, int n, gm_schema_lookup lookup,
+                      void *lookup_ctx, const char *only_model,
+                      gm_error *err) {
     gm_ysource src = {.source = source, .set = NULL, .base_path = ""};
     gm_ynode *root;
     gm_status st = gm_ytree_parse(text, len, &src, &root, err);
@@ -73,11 +81,15 @@ static gm_status load(gm_experiment *out, const char *text, size_t len,
                 .err = err,
                 .lookup = lookup,
                 .lookup_ctx = lookup_ctx,
-                .only_model = only_model};
+                .only_model = only_model,
+                .base_dir = base_dir};
     if (root->kind != GM_YMAP)
         st = gm_cfg_fail_type(&c, root, "", "a mapping at the top level");
     for (int i = 0; st == GM_OK && i < n; i++)
         st = gm_cfg_apply_override(root, sets[i], source, err);
+    bool paths_changed = false;
+    if (st == GM_OK && base_dir)
+        st = gm_cfg_dataset_paths(&c, root, &paths_changed);
     gm_ynode *expanded = NULL;
     gm_cfg_sweep sweep = {0};
     if (st == GM_OK) st = gm_cfg_sweep_expand(&c, root, &expanded, &sweep);
@@ -92,7 +104,8 @@ static gm_status load(gm_experiment *out, const char *text, size_t len,
     /* The document as given, sweep unexpanded: reading it back expands it
      * the same way. */
     if (st == GM_OK)
-        st = config_text(out, root, text, len, source, sets, n, err);
+        st = config_text(out, root, text, len, source, sets, n, paths_changed,
+                         err);
     if (st == GM_OK) snprintf(out->source, sizeof out->source, "%s", source);
     gm_ynode_free(root);
     if (st != GM_OK) gm_experiment_clear(out);
@@ -110,7 +123,7 @@ gm_status gm_config_load_string(gm_experiment *out, const char *text,
         return gm_error_set(err, GM_ERR_INVALID,
                             "gm_config_load_string: missing text, name or "
                             "objective lookup");
-    return load(out, text, strlen(text), name_for_messages, overrides,
+    return load(out, text, strlen(text), name_for_messages, NULL, overrides,
                 n_overrides, lookup, lookup_ctx, NULL, err);
 }
 
@@ -123,8 +136,8 @@ gm_status gm_config_load_model(gm_experiment *out, const char *text,
         return gm_error_set(err, GM_ERR_INVALID,
                             "gm_config_load_model: missing text, name, model "
                             "or objective lookup");
-    return load(out, text, strlen(text), name_for_messages, NULL, 0, lookup,
-                lookup_ctx, model, err);
+    return load(out, text, strlen(text), name_for_messages, NULL, NULL, 0,
+                lookup, lookup_ctx, model, err);
 }
 
 /* `bytes` is the file's size, or what was read when it grew past the
@@ -203,6 +216,23 @@ static gm_status read_file(const char *path, char **text, size_t *len,
     return GM_OK;
 }
 
+/* The absolute directory of the experiment file at `path`. */
+static gm_status experiment_dir(const char *path, char *dir, size_t cap,
+                                gm_error *err) {
+    const char *slash = strrchr(path, '/');
+    char parent[PATH_MAX];
+    if (snprintf(parent, sizeof parent, "%.*s",
+                 slash ? (int)(slash - path) + (slash == path) : 1,
+                 slash ? path : ".") >= (int)sizeof parent)
+        return gm_error_set(err, GM_ERR_INVALID, "%s: path too long", path);
+    char real[PATH_MAX];
+    if (!realpath(parent, real))
+        return gm_error_set(err, GM_ERR_IO, "%s: cannot find its directory: %s",
+                            path, strerror(errno));
+    snprintf(dir, cap, "%s", real);
+    return GM_OK;
+}
+
 gm_status gm_config_load(gm_experiment *out, const char *path,
                          const char *const *overrides, int n_overrides,
                          gm_schema_lookup lookup, void *lookup_ctx,
@@ -215,8 +245,11 @@ gm_status gm_config_load(gm_experiment *out, const char *path,
     size_t len = 0;
     gm_status st = read_file(path, &text, &len, err);
     if (st != GM_OK) return st;
-    st = load(out, text, len, path, overrides, n_overrides, lookup, lookup_ctx,
-              NULL, err);
+    char dir[PATH_MAX];
+    st = experiment_dir(path, dir, sizeof dir, err);
+    if (st == GM_OK)
+        st = load(out, text, len, path, dir, overrides, n_overrides, lookup,
+                  lookup_ctx, NULL, err);
     free(text);
     return st;
 }

@@ -56,6 +56,11 @@ gm_status gm_data_idx_load(gm_dataset *d, const gm_dataset_spec *spec,
 gm_status gm_data_fashion_load(gm_dataset *d, const gm_dataset_spec *spec,
                                gm_rng *stream, gm_error *err);
 
+/* csv: the comma-separated rows of spec->path and the optional
+ * spec->test_path (csv.c says what a file may hold). */
+gm_status gm_data_csv_load(gm_dataset *d, const gm_dataset_spec *spec,
+                           gm_rng *stream, gm_error *err);
+
 /* hdf5: the 2-D dataset spec->key in file spec->path. */
 gm_status gm_data_hdf5_load(gm_dataset *d, const gm_dataset_spec *spec,
                             gm_rng *stream, gm_error *err);

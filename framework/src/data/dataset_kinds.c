@@ -19,6 +19,7 @@
     FIELD(f), .type = GM_DATASET_KEY_NUMBER, .lo = 0, .hi = INFINITY,          \
               .lo_open = true
 #define STRING(f) FIELD(f), .type = GM_DATASET_KEY_STRING
+#define FILE_PATH(f) STRING(f), .is_file = true
 #define REQUIRED .required = true
 #define IN_RUN_FILE .in_run_file = true
 
@@ -73,7 +74,7 @@ static const gm_dataset_kind_row kinds[] = {
      .load = gm_data_grid_load},
     {.info = {"fashion_mnist",
               "Zalando's Fashion-MNIST, 28x28 pixels in [0, 1]"},
-     .keys = {{STRING(path)}},
+     .keys = {{FILE_PATH(path), IN_RUN_FILE}},
      .n_keys = 1,
      .defaults = FASHION_DEFAULTS,
      .dim = FASHION_PIXELS,
@@ -83,7 +84,7 @@ static const gm_dataset_kind_row kinds[] = {
     {.info = {"stacked_fashion_mnist",
               "three Fashion-MNIST images as the channels of one, 1000 "
               "classes"},
-     .keys = {{STRING(path)},
+     .keys = {{FILE_PATH(path), IN_RUN_FILE},
               {LONG(size, 1, STACKED_SIZE_MAX)},
               {LONG(seed, 0, INFINITY)}},
      .n_keys = 3,
@@ -94,12 +95,21 @@ static const gm_dataset_kind_row kinds[] = {
      .has_test_split = true,
      .load = gm_data_stacked_fashion_load},
     {.info = {"idx", "an IDX file (plain or .gz), rows = first dimension"},
-     .keys = {{STRING(path), REQUIRED}, {STRING(test_path)}},
+     .keys = {{FILE_PATH(path), REQUIRED, IN_RUN_FILE},
+              {FILE_PATH(test_path), IN_RUN_FILE}},
      .n_keys = 2,
      .has_test_split = true,
      .load = gm_data_idx_load},
+    {.info = {"csv", "points as comma-separated numbers, one row a line "
+                     "(a first line of names is skipped)"},
+     .keys = {{FILE_PATH(path), REQUIRED, IN_RUN_FILE},
+              {FILE_PATH(test_path), IN_RUN_FILE}},
+     .n_keys = 2,
+     .has_test_split = true,
+     .load = gm_data_csv_load},
     {.info = {"hdf5", "a 2-D float dataset inside an HDF5 file"},
-     .keys = {{STRING(path), REQUIRED}, {STRING(key), REQUIRED}},
+     .keys = {{FILE_PATH(path), REQUIRED, IN_RUN_FILE},
+              {STRING(key), REQUIRED, IN_RUN_FILE}},
      .n_keys = 2,
      .has_test_split = true,
      .load = gm_data_hdf5_load},

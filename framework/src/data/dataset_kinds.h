@@ -32,7 +32,9 @@ typedef struct gm_dataset_key {
     double lo, hi;       /* numbers: the range, lo excluded when lo_open */
     bool lo_open;
     bool required;     /* strings: the key has no default */
-    bool in_run_file;  /* numbers: also an attribute of the run's /dataset */
+    bool is_file;      /* strings: a path, relative to the experiment file */
+    bool in_run_file;  /* also an attribute of the run's /dataset (a string
+                          key when it is not empty) */
 } gm_dataset_key;
 
 typedef gm_status (*gm_dataset_load_fn)(gm_dataset *d,

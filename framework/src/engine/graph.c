@@ -257,7 +257,39 @@ gm_node *gm_custom(gm_graph *g, const gm_op_def *def, gm_node *const *inputs,
         return gm_graph_fail(g, GM_ERR_INVALID,
                              "op '%s' lacks a shape rule or forward",
                              def->name ? def->name : "?");
+    if (def && (def->flags & GM_OP_RANDOM))
+        return gm_graph_fail(g, GM_ERR_INVALID,
+                             "op '%s' is GM_OP_RANDOM: add it with "
+                             "gm_custom_random, which gives it its stream",
+                             def->name ? def->name : "?");
     return gm_node_new(g, def, inputs, n_inputs, params, n_params);
+}
+
+gm_node *gm_custom_random(gm_graph *g, const gm_op_def *def,
+                          gm_node *const *inputs, int n_inputs,
+                          const float *params, int n_params, gm_rng *parent) {
+    const char *name = def && def->name ? def->name : "?";
+    if (def && (!def->shape || !def->forward))
+        return gm_graph_fail(g, GM_ERR_INVALID,
+                             "op '%s' lacks a shape rule or forward", name);
+    if (!def || !(def->flags & GM_OP_RANDOM) || !parent)
+        return gm_graph_fail(g, GM_ERR_INVALID,
+                             "op '%s': gm_custom_random needs a GM_OP_RANDOM "
+                             "op and a parent stream",
+                             name);
+    gm_node *n = gm_node_new(g, def, inputs, n_inputs, params, n_params);
+    if (n) n->rng = gm_rng_split(parent);
+    return n;
+}
+
+gm_rng *gm_node_rng(gm_node *n) {
+    return n->def && (n->def->flags & GM_OP_RANDOM) ? &n->rng : NULL;
+}
+
+bool gm_node_draw_now(gm_node *n) {
+    if (n->drawn && n->graph->hold_noise) return false;
+    n->drawn = true;
+    return true;
 }
 
 static bool is_frozen(const gm_graph *g, const gm_params *group) {

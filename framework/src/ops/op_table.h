@@ -28,7 +28,7 @@
     /* loss.c, random.c */                                                    \
     X(bce_with_logits) X(gaussian_nll) X(gaussian_nll_fixed)                  \
     X(kl_normal_std) X(softmax_cross_entropy) X(randn)                        \
-    X(rand_uniform)
+    X(rand_uniform) X(rand_categorical)
 
 #define GM_OP_DECLARE(name) extern const gm_op_def gm_op_##name;
 GM_OPS(GM_OP_DECLARE)

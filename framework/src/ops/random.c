@@ -1,14 +1,14 @@
 /* Random sources. Each node owns its stream and keeps its last draw in its
  * data, which is what backward through z = mu + sigma * eps (or a WGAN-GP
  * interpolation x_fake + eps * (x_real - x_fake)) reads. */
+#include <string.h>
+
 #include "gm/ops.h"
 #include "engine/graph_internal.h"
 #include "op_table.h"
 
 static void randn_forward(gm_node *n) {
-    if (n->drawn && n->graph->hold_noise) return;
-    gm_rng_fill_normal(&n->rng, n->data, n->numel);
-    n->drawn = true;
+    if (gm_node_draw_now(n)) gm_rng_fill_normal(&n->rng, n->data, n->numel);
 }
 
 static gm_status source_shape(const gm_node *n, gm_shape *out, gm_error *err) {
@@ -26,9 +26,8 @@ const gm_op_def gm_op_randn = {
 };
 
 static void rand_uniform_forward(gm_node *n) {
-    if (n->drawn && n->graph->hold_noise) return;
-    gm_rng_fill_uniform(&n->rng, n->data, n->numel, 0.0f, 1.0f);
-    n->drawn = true;
+    if (gm_node_draw_now(n))
+        gm_rng_fill_uniform(&n->rng, n->data, n->numel, 0.0f, 1.0f);
 }
 
 const gm_op_def gm_op_rand_uniform = {
@@ -36,6 +35,24 @@ const gm_op_def gm_op_rand_uniform = {
     .arity = 0,
     .shape = source_shape,
     .forward = rand_uniform_forward,
+    .flags = GM_OP_RANDOM,
+};
+
+/* One class per row, uniform over the columns, as a one-hot row. */
+static void rand_categorical_forward(gm_node *n) {
+    if (!gm_node_draw_now(n)) return;
+    int classes = n->shape.dim[n->shape.ndim - 1];
+    size_t rows = n->numel / (size_t)classes;
+    memset(n->data, 0, n->numel * sizeof *n->data);
+    for (size_t i = 0; i < rows; i++)
+        n->data[i * classes + gm_rng_below(&n->rng, (uint64_t)classes)] = 1.0f;
+}
+
+const gm_op_def gm_op_rand_categorical = {
+    .name = "rand_categorical",
+    .arity = 0,
+    .shape = source_shape,
+    .forward = rand_categorical_forward,
     .flags = GM_OP_RANDOM,
 };
 
@@ -62,4 +79,15 @@ gm_node *gm_randn(gm_graph *g, const char *name, const int *shape, int ndim,
 gm_node *gm_rand_uniform(gm_graph *g, const char *name, const int *shape,
                          int ndim, gm_rng *parent) {
     return random_source(g, &gm_op_rand_uniform, name, shape, ndim, parent);
+}
+
+gm_node *gm_rand_categorical(gm_graph *g, const char *name, int rows,
+                             int classes, gm_rng *parent) {
+    if (rows < 1 || classes < 1)
+        return gm_graph_fail(g, GM_ERR_INVALID,
+                             "rand_categorical '%s': needs rows >= 1 and "
+                             "classes >= 1, got %d and %d",
+                             name ? name : "", rows, classes);
+    return random_source(g, &gm_op_rand_categorical, name,
+                         (int[]){rows, classes}, 2, parent);
 }

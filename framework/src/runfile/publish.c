@@ -78,31 +78,52 @@ gm_status gm_runfile_resolve(const char *path, char *out, size_t n,
     return GM_OK;
 }
 
+/* True if fd is still the file at `path`: a writer ending removes its
+ * lock file, so a lock taken on the removed file guards nothing. */
+static bool still_linked(int fd, const char *path) {
+    struct stat a, b;
+    return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+           a.st_ino == b.st_ino;
+}
+
 /* Takes the lock of `file` (the hidden file beside it) into *fd; `path`
  * names the run file in messages. */
 static gm_status lock_one(const char *path, const char *file, int *fd_out,
                           gm_error *err) {
     char lock_path[GM_PATH_BUF];
     beside(lock_path, sizeof lock_path, file, ".lock");
-    int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return gm_error_set(err, GM_ERR_IO, "%s: cannot create the lock %s: %s",
-                            path, lock_path, strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        int why = errno;
-        char pid[32] = "";
-        ssize_t got = pread(fd, pid, sizeof pid - 1, 0);
-        pid[got > 0 ? got : 0] = '\0';
-        pid[strcspn(pid, "\n")] = '\0';
-        close(fd);
-        if (why == EWOULDBLOCK)
-            return gm_error_set(err, GM_ERR_STATE,
-                                "%s is being written by another gm run%s%s%s",
-                                path, *pid ? " (pid " : "", pid,
-                                *pid ? ")" : "");
-        return gm_error_set(err, GM_ERR_IO, "%s: cannot lock %s: %s", path,
-                            lock_path, strerror(why));
+    int fd = -1;
+    /* A writer that ends between this open and the flock removes the file
+     * this open found: then open the one the next writer creates. */
+    for (int tries = 0; fd < 0 && tries < 100; tries++) {
+        fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        if (fd < 0)
+            return gm_error_set(err, GM_ERR_IO,
+                                "%s: cannot create the lock %s: %s", path,
+                                lock_path, strerror(errno));
+        if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            int why = errno;
+            char pid[32] = "";
+            ssize_t got = pread(fd, pid, sizeof pid - 1, 0);
+            pid[got > 0 ? got : 0] = '\0';
+            pid[strcspn(pid, "\n")] = '\0';
+            close(fd);
+            if (why == EWOULDBLOCK)
+                return gm_error_set(err, GM_ERR_STATE,
+                                    "%s is being written by another gm run%s%s%s",
+                                    path, *pid ? " (pid " : "", pid,
+                                    *pid ? ")" : "");
+            return gm_error_set(err, GM_ERR_IO, "%s: cannot lock %s: %s", path,
+                                lock_path, strerror(why));
+        }
+        if (!still_linked(fd, lock_path)) {
+            close(fd);
+            fd = -1;
+        }
     }
+    if (fd < 0)
+        return gm_error_set(err, GM_ERR_IO, "%s: cannot lock %s: it keeps "
+                            "being removed", path, lock_path);
     char pid[32];
     int len = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
     if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)len, 0) != len) {
@@ -133,10 +154,19 @@ bool gm_runfile_has_writer(const char *path) {
     return held;
 }
 
+/* Removes the lock file of `file` while its lock is held (a writer that
+ * opened it meanwhile sees it gone and takes a new one), then releases it. */
+static void unlock_one(const char *file, int fd) {
+    if (fd < 0) return;
+    char lock_path[GM_PATH_BUF];
+    beside(lock_path, sizeof lock_path, file, ".lock");
+    if (still_linked(fd, lock_path)) unlink(lock_path);
+    close(fd);
+}
+
 void gm_runfile_unlock(gm_runfile *f) {
-    /* closing releases a lock; the lock file stays for the next writer */
-    if (f->live_lock_fd >= 0) close(f->live_lock_fd);
-    if (f->lock_fd >= 0) close(f->lock_fd);
+    unlock_one(f->live_path, f->live_lock_fd);
+    unlock_one(f->target, f->lock_fd);
     f->live_lock_fd = f->lock_fd = -1;
 }
 

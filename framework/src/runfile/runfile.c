@@ -201,9 +201,17 @@ static gm_status write_centers(gm_runfile *f, hid_t g, const float *centers,
     return st;
 }
 
+static herr_t write_attr(hid_t g, const gm_runfile_attr *a) {
+    switch (a->type) {
+    case GM_RUNFILE_ATTR_INTEGER: return gm_h5_attr_i64(g, a->name, a->integer);
+    case GM_RUNFILE_ATTR_TEXT: return gm_h5_attr_str(g, a->name, a->text);
+    case GM_RUNFILE_ATTR_NUMBER: break;
+    }
+    return gm_h5_attr_double(g, a->name, a->number);
+}
+
 gm_status gm_runfile_set_dataset(gm_runfile *f, const char *name,
-                                 const char *const *attr_names,
-                                 const double *attr_values, int n_attrs,
+                                 const gm_runfile_attr *attrs, int n_attrs,
                                  const float *centers, int k, int d, double std,
                                  gm_error *err) {
     if (centers && (k < 1 || d < 1))
@@ -225,9 +233,9 @@ gm_status gm_runfile_set_dataset(gm_runfile *f, const char *name,
         st = gm_h5_fail(err, GM_ERR_IO, f->path, "/dataset",
                         "cannot write attribute 'name'");
     for (int i = 0; st == GM_OK && i < n_attrs; i++)
-        if (gm_h5_attr_double(g, attr_names[i], attr_values[i]) < 0)
+        if (write_attr(g, &attrs[i]) < 0)
             st = gm_h5_fail(err, GM_ERR_IO, f->path, "/dataset",
-                            "cannot write attribute '%s'", attr_names[i]);
+                            "cannot write attribute '%s'", attrs[i].name);
     if (st == GM_OK && centers)
         st = write_centers(f, g, centers, k, d, std, err);
     if (g >= 0) H5Gclose(g);
@@ -245,9 +253,14 @@ static gm_status write_hparams(gm_runfile *f, hid_t g, const char *obj,
                                 "%s: %s: a hyperparameter cannot be named "
                                 "'objective'",
                                 f->path, obj);
-        herr_t rc = params->item[i].type == GM_HP_CHOICE
+        /* integers and booleans (0 or 1) as int64, as h5py reads them */
+        gm_hparam_type type = params->item[i].type;
+        double number = params->item[i].number;
+        herr_t rc = type == GM_HP_CHOICE
                         ? gm_h5_attr_str(g, key, params->item[i].choice)
-                        : gm_h5_attr_double(g, key, params->item[i].number);
+                    : type == GM_HP_INT || type == GM_HP_BOOL
+                        ? gm_h5_attr_i64(g, key, (int64_t)number)
+                        : gm_h5_attr_double(g, key, number);
         if (rc < 0)
             return gm_h5_fail(err, GM_ERR_IO, f->path, obj,
                               "cannot write attribute '%s'", key);

@@ -139,6 +139,12 @@ static gm_status check_run_args(const gm_runfile *f, const char *model,
     return GM_OK;
 }
 
+/* The unit of a series that is not a metric; nothing is better. */
+static bool set_unit(hid_t ds, const char *unit) {
+    return gm_h5_attr_str(ds, "unit", unit) >= 0 &&
+           gm_h5_attr_str(ds, "better", "neither") >= 0;
+}
+
 static gm_status create_datasets(gm_run_log *log, const char *path,
                                  uint64_t seed, gm_error *err) {
     hid_t g = log->group;
@@ -155,7 +161,7 @@ static gm_status create_datasets(gm_run_log *log, const char *path,
         return gm_h5_fail(err, GM_ERR_IO, path, obj, "cannot create group");
     const hsize_t chunk1[1] = {SERIES_CHUNK};
     log->step = create_series(m, "step", H5T_STD_I64LE, 1, NULL, chunk1, false);
-    if (log->step < 0) {
+    if (log->step < 0 || !set_unit(log->step, "training steps")) {
         gm_status st = gm_h5_fail(err, GM_ERR_IO, path, obj,
                                   "cannot create dataset 'step'");
         H5Gclose(m);
@@ -178,7 +184,7 @@ static gm_status create_datasets(gm_run_log *log, const char *path,
                 chunk[2] = {COUNTS_CHUNK, inner[0]};
         log->counts = create_series(g, "mode_counts", H5T_STD_I32LE, 2, inner,
                                     chunk, false);
-        if (log->counts < 0)
+        if (log->counts < 0 || !set_unit(log->counts, "samples"))
             return gm_h5_fail(err, GM_ERR_IO, path, log->obj,
                               "cannot create dataset 'mode_counts'");
     }
@@ -191,7 +197,7 @@ static gm_status create_datasets(gm_run_log *log, const char *path,
         hsize_t chunk[3] = {1, rows, inner[1]};
         log->samples =
             create_series(g, "samples", H5T_IEEE_F32LE, 3, inner, chunk, true);
-        if (log->samples < 0)
+        if (log->samples < 0 || !set_unit(log->samples, "data units"))
             return gm_h5_fail(err, GM_ERR_IO, path, log->obj,
                               "cannot create dataset 'samples'");
     }

@@ -99,7 +99,10 @@ static gm_status write_table(hid_t file, const char *path, const gm_summary *s,
     else if (s->n_models > 0 &&
              H5Dwrite(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0)
         st = gm_h5_fail(err, GM_ERR_IO, path, "/summary", "cannot write");
-    else if (gm_h5_attr_strs(ds, "metrics", s->metrics, s->n_metrics) < 0 ||
+    /* The model names also as an attribute: h5py (3.7) gives the strings
+     * inside a compound as bytes, an attribute's as str. */
+    else if (gm_h5_attr_strs(ds, "models", s->models, s->n_models) < 0 ||
+             gm_h5_attr_strs(ds, "metrics", s->metrics, s->n_metrics) < 0 ||
              gm_h5_attr_strs(ds, "sweep_keys", s->sweep_keys, s->n_sweep) < 0 ||
              gm_h5_attr_str(ds, "description", SUMMARY_DOC) < 0)
         st = gm_h5_fail(err, GM_ERR_IO, path, "/summary",

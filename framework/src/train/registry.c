@@ -195,8 +195,10 @@ const gm_objective *gm_registry_find(gm_registry *r, const char *name,
                      r->objectives[i]->schema.name);
         }
         gm_error_set(err, GM_ERR_NOT_FOUND,
-                     "unknown objective '%s' (known: %s)", name,
-                     r->n ? known : "none");
+                     "unknown objective '%s' (known: %s); an objective of a "
+                     "plugin is loaded with --plugin LIB.so or the model's "
+                     "plugin: key",
+                     name, r->n ? known : "none");
     }
     return o;
 }

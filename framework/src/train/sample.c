@@ -13,6 +13,11 @@
 /* Model names offered for a misspelt --model (a run file rarely has more). */
 #define GM_MAX_LISTED_MODELS 64
 
+/* Rows per forward of the sampler, whatever n: row i is then computed
+ * the same way (its noise, the products' blocking) for every n >= i + 1,
+ * so that -n does not change a row. */
+#define SAMPLE_CHUNK 1000
+
 /* "FILE has no model 'gann' (did you mean 'gan'? it has vae, gan)". */
 static gm_status no_such_model(const char *path, const char *model,
                                const gm_runfile_index *idx, gm_error *err) {
@@ -88,9 +93,9 @@ static const gm_objective_schema *known_first(const char *objective,
 }
 
 gm_status gm_sample_from_run(const char *path, const char *model,
-                             bool has_seed, uint64_t seed, int n,
-                             gm_registry *reg, float **out, int *dim,
-                             gm_error *err) {
+                             bool has_seed, uint64_t seed, bool has_noise_seed,
+                             uint64_t noise_seed, int n, gm_registry *reg,
+                             float **out, int *dim, gm_error *err) {
     *out = NULL;
     if (n < 1) return gm_error_set(err, GM_ERR_INVALID, "n must be >= 1");
     gm_status s = find_seed(path, model, has_seed, &seed, err);
@@ -108,7 +113,7 @@ gm_status gm_sample_from_run(const char *path, const char *model,
         if (strcmp(e.models[i].name, model) == 0) spec = &e.models[i];
     gm_rng data = gm_rng_stream(seed, "data");
     gm_rng init = gm_rng_stream(seed, "init");
-    gm_rng noise = gm_rng_stream(seed, "sample");
+    gm_rng noise = gm_rng_stream(has_noise_seed ? noise_seed : seed, "sample");
     gm_dataset *d = spec ? gm_dataset_create(&e.dataset, &data, err) : NULL;
     gm_model *m = NULL;
     if (!spec) s = gm_error_set(err, GM_ERR_NOT_FOUND,
@@ -121,7 +126,7 @@ gm_status gm_sample_from_run(const char *path, const char *model,
         gm_build_ctx ctx = {.spec = spec,
                             .data_dim = gm_dataset_dim(d),
                             .batch_size = spec->train.batch_size,
-                            .sample_count = n,
+                            .sample_count = SAMPLE_CHUNK,
                             .data = d,
                             .seed = seed,
                             .init = &init,
@@ -134,12 +139,25 @@ gm_status gm_sample_from_run(const char *path, const char *model,
                              "generate data: it has no sampler to draw from",
                              path, model, spec->objective);
     }
+    float *chunk = NULL;
     if (s == GM_OK) {
         *dim = m->data_dim;
-        *out = malloc((size_t)n * m->data_dim * sizeof **out);
-        if (*out) gm_model_sample(m, *out);
-        else s = gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+        size_t row = (size_t)m->data_dim;
+        *out = malloc((size_t)n * row * sizeof **out);
+        chunk = malloc(SAMPLE_CHUNK * row * sizeof *chunk);
+        if (!*out || !chunk) {
+            free(*out);
+            *out = NULL;
+            s = gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+        }
+        for (int drawn = 0; s == GM_OK && drawn < n; drawn += SAMPLE_CHUNK) {
+            int rows = n - drawn < SAMPLE_CHUNK ? n - drawn : SAMPLE_CHUNK;
+            gm_model_sample(m, chunk);
+            memcpy(*out + (size_t)drawn * row, chunk,
+                   (size_t)rows * row * sizeof *chunk);
+        }
     }
+    free(chunk);
     gm_model_free(m);
     gm_dataset_free(d);
     gm_experiment_clear(&e);

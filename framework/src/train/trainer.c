@@ -104,8 +104,9 @@ static bool on_stop(void *ctx) {
     return c;
 }
 
-static void on_progress(gm_run *r, bool evaluation, void *ctx) {
-    trainer *t = ctx;
+/* A report; `resumed`: the run of a file being resumed is set up and
+ * goes on from step r->steps_done, before its first step. */
+static void report(trainer *t, gm_run *r, bool evaluation, bool resumed) {
     if (!t->opts || !t->opts->progress) return;
     long steps = r->spec->train.steps;
     double rate =
@@ -124,10 +125,15 @@ static void on_progress(gm_run *r, bool evaluation, void *ctx) {
         .metric_names = r->names,
         .metrics = last >= 0 ? r->row_values + last * r->n_logged : NULL,
         .n_metrics = last >= 0 ? r->n_logged : 0,
+        .resumed = resumed,
     };
     pthread_mutex_lock(&t->lock); /* one report at a time */
     t->opts->progress(&p, t->opts->progress_ctx);
     pthread_mutex_unlock(&t->lock);
+}
+
+static void on_progress(gm_run *r, bool evaluation, void *ctx) {
+    report(ctx, r, evaluation, false);
 }
 
 /* Builds the run and, when resuming, restores its checkpoint. */
@@ -183,6 +189,7 @@ static void *worker(void *arg) {
         j->published = j->written = j->run.n_rows; /* rows in the file */
         pthread_cond_broadcast(&t->changed);
         pthread_mutex_unlock(&t->lock);
+        if (s == GM_OK && j->start != START_NEW) report(t, &j->run, false, true);
         if (s == GM_OK)
             s = w->slot < 0 ? gm_run_train(&j->run, &cb, &j->err)
                             : gm_cluster_train_remote(t->cluster, w->slot,
@@ -200,23 +207,35 @@ static gm_status write_dataset(gm_runfile *file, const gm_experiment *e,
                                const gm_dataset *d, gm_error *err) {
     const gm_dataset_spec *ds = &e->dataset;
     const gm_dataset_kind_row *kind = gm_dataset_kind_find(ds->name);
-    const char *names[GM_DATASET_KEYS_MAX + 5];
-    double values[GM_DATASET_KEYS_MAX + 5];
+    gm_runfile_attr attrs[GM_DATASET_KEYS_MAX + 5];
     int n = 0;
-    for (int j = 0; kind && j < kind->n_keys; j++)
-        if (kind->keys[j].in_run_file) {
-            names[n] = kind->keys[j].name;
-            values[n++] = gm_dataset_key_number(ds, &kind->keys[j]);
-        }
-    names[n] = "size", values[n++] = (double)gm_dataset_rows(d);
-    names[n] = "dim", values[n++] = gm_dataset_dim(d);
-    int shape[3];
-    if (gm_dataset_shape(d, shape) == 3) { /* samples are images */
-        names[n] = "channels", values[n++] = shape[0];
-        names[n] = "height", values[n++] = shape[1];
-        names[n] = "width", values[n++] = shape[2];
+    for (int j = 0; kind && j < kind->n_keys; j++) {
+        const gm_dataset_key *k = &kind->keys[j];
+        const char *text = (const char *)ds + k->offset;
+        if (!k->in_run_file ||
+            (k->type == GM_DATASET_KEY_STRING && !text[0]))
+            continue;
+        attrs[n] = (gm_runfile_attr){.name = k->name};
+        if (k->type == GM_DATASET_KEY_STRING)
+            attrs[n].type = GM_RUNFILE_ATTR_TEXT, attrs[n].text = text;
+        else if (k->type == GM_DATASET_KEY_NUMBER)
+            attrs[n].number = gm_dataset_key_number(ds, k);
+        else
+            attrs[n].type = GM_RUNFILE_ATTR_INTEGER,
+            attrs[n].integer = (int64_t)gm_dataset_key_number(ds, k);
+        n++;
     }
-    return gm_runfile_set_dataset(file, ds->name, names, values, n,
+    int shape[3];
+    bool image = gm_dataset_shape(d, shape) == 3; /* samples are images */
+    const char *sizes[] = {"size", "dim", "channels", "height", "width"};
+    const int64_t size_values[] = {(int64_t)gm_dataset_rows(d),
+                                   gm_dataset_dim(d), shape[0], shape[1],
+                                   shape[2]};
+    for (int i = 0; i < (image ? 5 : 2); i++)
+        attrs[n++] = (gm_runfile_attr){.name = sizes[i],
+                                       .type = GM_RUNFILE_ATTR_INTEGER,
+                                       .integer = size_values[i]};
+    return gm_runfile_set_dataset(file, ds->name, attrs, n,
                                   gm_dataset_centers(d), gm_dataset_modes(d),
                                   gm_dataset_dim(d), gm_dataset_std(d), err);
 }
