@@ -23,16 +23,14 @@ extern void dsyev_(const char *jobz, const char *uplo, const int *n, double *a,
 /* dsyev's workspace: (block size + 2) n, its optimum for a block of 32. */
 static int lapack_work(int d) { return 34 * d; }
 
-long gm_frechet_work(int d) {
-    return 3L * d * d + d + lapack_work(d);
-}
+long gm_frechet_work(int d) { return 3L * d * d + d + lapack_work(d); }
 
 struct gm_frechet {
     int d;
-    double *mean, *cov;   /* the reference's [d], [d, d] */
+    double *mean, *cov;         /* the reference's [d], [d, d] */
     double *fit_mean, *fit_cov; /* a measured set's */
-    double *centred;      /* [BLOCK, d] */
-    double *work;         /* gm_frechet_work(d) */
+    double *centred;            /* [BLOCK, d] */
+    double *work;               /* gm_frechet_work(d) */
 };
 
 /* Mean [d] and unbiased covariance [d, d] of rows [n, d]. */
@@ -107,8 +105,7 @@ void gm_frechet_free(gm_frechet *f) {
     free(f);
 }
 
-gm_frechet *gm_frechet_create(const float *real, int n, int d,
-                              gm_error *err) {
+gm_frechet *gm_frechet_create(const float *real, int n, int d, gm_error *err) {
     if (n < 2 || d < 1) {
         gm_error_set(err, GM_ERR_INVALID,
                      "Frechet distance: need 2 or more rows of 1 or more "

@@ -24,7 +24,7 @@ struct gm_manifold {
     int d, k, m_max;
     double *mean; /* [d] the reference's */
     row_set real, fake;
-    double *block;      /* [BLOCK, max(n, m_max)] squared distances */
+    double *block;       /* [BLOCK, max(n, m_max)] squared distances */
     bool *real_recalled; /* [n] inside some fake's ball */
     bool *real_covered;  /* [n] some fake inside its ball */
 };

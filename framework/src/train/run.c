@@ -143,6 +143,7 @@ gm_status gm_run_setup(gm_run *r, gm_error *err) {
     for (int i = 0; i < m->n_eval_metrics; i++)
         add_metric(r, schema, m->eval_names[i]);
     gm_status own = gm_own_metrics_setup(r, err);
+    if (own == GM_OK && r->index == 0) own = gm_own_metrics_floor(r, err);
     if (own != GM_OK) return own;
     /* no sample snapshots for a model that does not generate */
     r->snapshot = !m->samples ? 0
@@ -282,6 +283,12 @@ gm_status gm_run_train(gm_run *r, const gm_run_callbacks *cb, gm_error *err) {
 void gm_run_free(gm_run *r) {
     gm_image_modes_free(r->image_modes);
     r->image_modes = NULL;
+    gm_manifold_free(r->knn);
+    gm_frechet_free(r->frechet);
+    free(r->knn_features);
+    r->knn = NULL;
+    r->frechet = NULL;
+    r->knn_features = NULL;
     gm_model_free(r->model);
     gm_batcher_free(r->batcher);
     gm_dataset_free(r->data);
