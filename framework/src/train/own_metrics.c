@@ -254,7 +254,9 @@ static const own_metric table[] = {
     {{"coverage", "fraction of reference rows", GM_BETTER_HIGHER},
      true,
      {&mixture_knn, &image_knn}},
-    {{"fd_classifier", "squared feature units", GM_BETTER_LOWER},
+    {{"fd_classifier",
+      "squared classifier features (not comparable with published FIDs)",
+      GM_BETTER_LOWER},
      true,
      {&image_knn}},
 };
