@@ -240,8 +240,9 @@ void gm_image_modes_measure(gm_image_modes *m, const float *images, int n,
     double confidence = 0.0;
     for (int at = 0; at < n; at += CHUNK) {
         int rows = n - at < CHUNK ? n - at : CHUNK;
+        bool keep = features && at < n_features;
         confidence += classify(m, images + (size_t)at * dim, rows,
-                               features ? features + at * feature_row : NULL,
+                               keep ? features + at * feature_row : NULL,
                                n_features - at);
         for (int i = 0; i < rows; i++)
             m->gen_counts[m->labels[i]]++;

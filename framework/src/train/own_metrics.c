@@ -323,18 +323,16 @@ int gm_own_metrics_compute(gm_run *r, double *row, int at, int *mode_counts) {
 
 /* ---- the real-data floor ------------------------------------------------ */
 
-/* eval.samples real images for the floor: the test split's rows, then (if
- * eval.samples is larger) images put together as the split's are, each
- * part (a channel classified apart) a random part of a random test row.
- * NULL when out of memory. */
-static float *floor_images(const gm_run *r, gm_rng *rng) {
+/* eval.samples real images for the floor into x (the samples' buffer):
+ * the test split's rows, then (if eval.samples is larger) images put
+ * together as the split's are, each part (a channel classified apart) a
+ * random part of a random test row. */
+static void floor_images(const gm_run *r, gm_rng *rng, float *x) {
     const gm_dataset *d = r->data;
     size_t n = (size_t)r->e->eval_samples, test = gm_dataset_test_rows(d);
     size_t dim = (size_t)r->dim;
     int parts = gm_image_modes_parts(r->image_modes);
     size_t part = dim / (size_t)parts;
-    float *x = malloc(n * dim * sizeof *x);
-    if (!x) return NULL;
     const float *split = gm_dataset_test_data(d);
     size_t first = n < test ? n : test;
     memcpy(x, split, first * dim * sizeof *x);
@@ -345,7 +343,6 @@ static float *floor_images(const gm_run *r, gm_rng *rng) {
             memcpy(x + i * dim + p * part, split + row * dim + from * part,
                    part * sizeof *x);
         }
-    return x;
 }
 
 gm_status gm_own_metrics_floor(gm_run *r, gm_error *err) {
@@ -357,16 +354,11 @@ gm_status gm_own_metrics_floor(gm_run *r, gm_error *err) {
     if (!which) return GM_OK;
     gm_rng rng = gm_rng_stream(r->seed, "floor");
     gm_dataset *fresh = NULL;
-    float *images = NULL;
     const float *x;
     if (r->image_modes) {
         if (gm_dataset_test_rows(r->data) == 0) return GM_OK; /* no floor */
-        x = images = floor_images(r, &rng);
-        if (!images)
-            return gm_error_set(err, GM_ERR_NOMEM,
-                                "out of memory for the real-data floor's %d "
-                                "images",
-                                r->e->eval_samples);
+        floor_images(r, &rng, r->samples);
+        x = r->samples;
         snprintf(r->floor_rows, sizeof r->floor_rows,
                  "%d images of the test split (beyond its %zu rows, "
                  "restacked from its images), against the first %d "
@@ -395,7 +387,6 @@ gm_status gm_own_metrics_floor(gm_run *r, gm_error *err) {
         r->n_floor = compute_sources(r, which, x, r->e->eval_samples, NULL,
                                      r->floor_values, counts, r->floor_infos);
     free(counts);
-    free(images);
     gm_dataset_free(fresh);
     return st;
 }

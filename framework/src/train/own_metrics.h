@@ -18,7 +18,9 @@ gm_status gm_own_metrics_setup(gm_run *r, gm_error *err);
  * eval.samples fresh samples. Returns the slot after the last. */
 int gm_own_metrics_compute(gm_run *r, double *row, int at, int *mode_counts);
 
-/* The real-data floor, for the first run of an experiment (after setup):
+/* The real-data floor, for the first run of an experiment (at the end of
+ * its setup; images are put in r->samples, which the first evaluation
+ * overwrites):
  * the metrics of gm's own sample-based sources (not those that read the
  * objective's row) on eval.samples real rows in place of samples: the
  * test split's images (restacked beyond its rows) with eval.classifier,

@@ -143,14 +143,15 @@ gm_status gm_run_setup(gm_run *r, gm_error *err) {
     for (int i = 0; i < m->n_eval_metrics; i++)
         add_metric(r, schema, m->eval_names[i]);
     gm_status own = gm_own_metrics_setup(r, err);
-    if (own == GM_OK && r->index == 0) own = gm_own_metrics_floor(r, err);
     if (own != GM_OK) return own;
     /* no sample snapshots for a model that does not generate */
     r->snapshot = !m->samples ? 0
                   : r->dim <= 16 || r->e->eval_samples < IMAGE_SNAPSHOT
                       ? r->e->eval_samples
                       : IMAGE_SNAPSHOT;
-    return alloc_rows(r, err);
+    gm_status rows = alloc_rows(r, err);
+    /* the floor's real rows go where samples will be drawn */
+    return rows == GM_OK && r->index == 0 ? gm_own_metrics_floor(r, err) : rows;
 }
 
 /* Fills the next row: training averages, the objective's evaluation,
