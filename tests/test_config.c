@@ -199,6 +199,8 @@ Test(config_valid, minimal_fills_defaults) {
     cr_assert_eq(e.checkpoint_every, 100, "checkpoints at every evaluation");
     cr_assert_eq(e.eval_samples, 1000);
     cr_assert_eq(e.eval_held_out, 0, "the whole test split by default");
+    cr_assert_eq(e.eval_knn_k, 3, "Kynkaanniemi et al.'s k");
+    cr_assert_eq(e.eval_knn_samples, 5000);
     cr_assert_eq(e.n_models, 1);
     const gm_model_spec *vae = model(&e, "vae");
     cr_assert_str_eq(vae->objective, "vae_elbo");
@@ -230,6 +232,15 @@ Test(config_valid, held_out_rows) {
     load_ok(&e, minimal_doc, set, 1);
     cr_assert_eq(e.eval_held_out, 500);
     cr_assert_str_eq(e.eval_classifier, "", "no classifier by default");
+    gm_experiment_clear(&e);
+}
+
+Test(config_valid, knn_settings) {
+    gm_experiment e;
+    const char *set[] = {"eval.knn_k=5", "eval.knn_samples=10000"};
+    load_ok(&e, minimal_doc, set, 2);
+    cr_assert_eq(e.eval_knn_k, 5);
+    cr_assert_eq(e.eval_knn_samples, 10000);
     gm_experiment_clear(&e);
 }
 
@@ -1316,13 +1327,19 @@ static const invalid_case invalid_cases[] = {
      HEAD TRAIN "eval: {often: 3}\n" MODELS_VAE,
      {0}, "x.yaml:4:8: eval.often",
      "unknown key \"often\" (known keys: every, samples, held_out, "
-     "classifier, classifier_model)"},
+     "classifier, classifier_model, knn_k, knn_samples)"},
     {"eval.classifier_model without eval.classifier",
      HEAD TRAIN "eval: {classifier_model: net}\n" MODELS_VAE,
      {0}, "x.yaml:4:26: eval.classifier_model", "give that file too"},
     {"eval.held_out below 1",
      HEAD TRAIN "eval: {held_out: 0}\n" MODELS_VAE,
      {0}, "x.yaml:4:18: eval.held_out", "must be >= 1, got 0"},
+    {"eval.knn_k above 64",
+     HEAD TRAIN "eval: {knn_k: 65}\n" MODELS_VAE,
+     {0}, "x.yaml:4:15: eval.knn_k", "got 65"},
+    {"eval.knn_samples below 2",
+     HEAD TRAIN "eval: {knn_samples: 1}\n" MODELS_VAE,
+     {0}, "x.yaml:4:21: eval.knn_samples", "must be >= 2, got 1"},
     {"checkpoint.every below 1",
      HEAD TRAIN "checkpoint: {every: 0}\n" MODELS_VAE,
      {0}, "x.yaml:4:21: checkpoint.every", "must be >= 1, got 0"},

@@ -14,6 +14,7 @@
 
 #include "builtin.h"
 #include "gm/data.h"
+#include "gm/runfile.h"
 #include "shell_run.h"
 #include "temp_dir.h"
 
@@ -637,6 +638,76 @@ static double last_value(hid_t f, const char *path) {
     return v[n - 1];
 }
 
+/* /dataset/floor/<metric>, a float64 scalar. */
+static double floor_value(hid_t f, const char *metric) {
+    char path[128];
+    snprintf(path, sizeof path, "dataset/floor/%s", metric);
+    hid_t d = H5Dopen2(f, path, H5P_DEFAULT);
+    cr_assert_geq(d, 0, "no %s", path);
+    double v = NAN;
+    cr_assert_geq(
+        H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v), 0);
+    H5Dclose(d);
+    return v;
+}
+
+/* The ring's real-data floor: a fresh sample of the mixture scores as real
+ * data should (nearly every sample within 3 standard deviations, the k-NN
+ * metrics near 1, both KL estimates near 0), in /dataset/floor and as the
+ * last row "data" of the summary, read and printed; the models have the
+ * k-NN metrics too. */
+Test(e2e, real_data_floor_of_a_mixture, .init = make_dir, .fini = remove_dir) {
+    char out[16384], path[128];
+    int rc = shell_run(out, sizeof out,
+                       "%s run %s/experiments/gan_vs_vae.yaml --quiet --out "
+                       "%s/f.h5 --set train.steps=20 --set eval.every=10 "
+                       "--set eval.samples=500 --set seeds=[1]",
+                       GM, GM_SOURCE_DIR, dir);
+    cr_assert_eq(rc, 0, "%s", out);
+    snprintf(path, sizeof path, "%s/f.h5", dir);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert_geq(f, 0);
+    cr_expect_eq(floor_value(f, "modes_covered"), 8);
+    cr_expect_gt(floor_value(f, "hq_fraction"), 0.97);
+    cr_expect_lt(fabs(floor_value(f, "kl_model_data")), 0.2);
+    cr_expect_lt(fabs(floor_value(f, "kl_data_model")), 0.2);
+    const char *knn[] = {"precision", "recall", "density", "coverage"};
+    for (int i = 0; i < 4; i++) {
+        double v = floor_value(f, knn[i]);
+        cr_expect(v > 0.8 && v < 1.2, "the floor's %s: %g", knn[i], v);
+        char series[96];
+        snprintf(series, sizeof series, "models/gan/seed_1/metrics/%s",
+                 knn[i]);
+        double g = last_value(f, series);
+        cr_expect(g >= 0 && g <= (i == 2 ? 1e3 : 1), "gan's %s: %g", knn[i],
+                  g);
+    }
+    char *rows = NULL;
+    hid_t a = H5Aopen_by_name(f, "dataset/floor", "rows", H5P_DEFAULT,
+                              H5P_DEFAULT);
+    hid_t t = H5Aget_type(a);
+    cr_assert_geq(H5Aread(a, t, &rows), 0);
+    cr_expect(rows && strstr(rows, "fresh sample of the mixture"), "%s", rows);
+    H5free_memory(rows);
+    H5Tclose(t);
+    H5Aclose(a);
+    H5Fclose(f);
+
+    gm_summary s;
+    gm_error err = {0};
+    cr_assert_eq(gm_runfile_read_summary(path, &s, &err), GM_OK, "%s",
+                 err.message);
+    cr_assert_eq(s.n_models, 5, "four models and the data row");
+    cr_expect_str_eq(s.models[4], "data");
+    cr_expect_str_eq(s.objectives[4], "real data");
+    gm_summary_clear(&s);
+    rc = shell_run(out, sizeof out, "%s summary %s", GM, path);
+    cr_assert_eq(rc, 0, "%s", out);
+    cr_expect(strstr(out, "\ndata ") && strstr(out, "real data") &&
+                  strstr(out, "coverage"),
+              "%s", out);
+}
+
 /* A WGAN-GP whose critic is convolutional (experiments/fashion_dcgan.yaml's
  * discriminator without its batch norm, which a penalty cannot go through)
  * trains 30 steps on the real Fashion-MNIST (`make test` installs
@@ -831,6 +902,17 @@ Test(e2e, classifier_counts_image_modes, .init = make_dir, .fini = remove_dir) {
         H5Aread(a, H5T_NATIVE_DOUBLE, &attr);
         H5Aclose(a);
         cr_assert_eq(attr, accuracy);
+        /* the k-NN metrics and the Frechet distance in the classifier's
+         * features, and the real-data floor of the test split */
+        double fd = last_value(f, "models/gan/seed_1/metrics/fd_classifier");
+        double precision =
+            last_value(f, "models/gan/seed_1/metrics/precision");
+        cr_assert(fd >= 0 && isfinite(fd), "%s: %g", kinds[k], fd);
+        cr_assert(precision >= 0 && precision <= 1, "%s", kinds[k]);
+        cr_assert(floor_value(f, "fd_classifier") < fd, "%s: real images "
+                  "nearer the training images than an untrained GAN's",
+                  kinds[k]);
+        cr_assert(floor_value(f, "kl_modes") >= 0, "%s", kinds[k]);
         H5Fclose(f);
     }
     rc = shell_run(out, sizeof out, "%s summary %s/stacked.h5", GM, dir);

@@ -140,11 +140,12 @@ Test(metric_info, builtin_headlines_are_known_metrics_held_out_first) {
     const char *want[] = {"elbo_eval",   "iwae_logpx",    "distortion",
                           "rate",        "active_units",  "modes_covered",
                           "hq_fraction", "kl_data_model", "kl_model_data",
-                          "kl_modes"};
-    cr_assert_eq(n, 10);
+                          "kl_modes",    "precision",     "recall",
+                          "density",     "coverage",      "fd_classifier"};
+    cr_assert_eq(n, 15);
     for (int i = 0; i < n; i++)
         cr_assert_str_eq(names[i], want[i]);
-    cr_assert_eq(gm_headline_metrics(NULL, names), 5, "gm's own alone");
+    cr_assert_eq(gm_headline_metrics(NULL, names), 10, "gm's own alone");
     cr_assert_str_eq(names[0], "modes_covered");
     gm_registry_free(r);
 }

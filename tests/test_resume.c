@@ -733,7 +733,8 @@ Test(failed_runs, a_diverging_run_fails_alone, .init = make_dir,
         cr_assert_eq(gm_runfile_read_summary(path, &s, &err), GM_OK, "%s",
                      err.message);
         cr_assert(!s.from_series, "the file has its /summary");
-        cr_assert_eq(s.n_models, 2);
+        cr_assert_eq(s.n_models, 3, "two models, then the real data's row");
+        cr_assert_str_eq(s.models[2], "data");
         cr_assert_str_eq(s.models[0], DIVERGING);
         cr_assert_eq(s.n_failed[0], 2);
         cr_assert_eq(s.n_seeds[0], 0, "failed seeds are left out");

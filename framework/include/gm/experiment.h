@@ -102,6 +102,10 @@ typedef struct gm_experiment {
      * model's name ("": the file's only classifier); "" for none */
     char eval_classifier[GM_PATH_MAX];
     char eval_classifier_model[GM_MODEL_NAME_MAX];
+    /* the k-NN metrics (gm/manifold.h): k, and at most how many samples
+     * (and reference rows) they and the Frechet distance use */
+    int eval_knn_k;
+    int eval_knn_samples;
     long checkpoint_every; /* steps between checkpoints (and at the end) */
     /* OpenBLAS threads for every run's products (blas_threads, default 1);
      * part of the experiment because the products' last bits depend on

@@ -10,7 +10,10 @@
  * evaluation gm records the modes covered (classes with at least one
  * sample), KL(generated class histogram || data class histogram) in nats
  * and the classifier's mean confidence (its largest softmax probability,
- * averaged over every classified image or channel). */
+ * averaged over every classified image or channel). The classifier's
+ * penultimate features (the input of its network's last linear layer),
+ * concatenated over the channels classified apart, serve the k-NN
+ * metrics and the Frechet distance (gm/manifold.h, gm/frechet.h). */
 #ifndef GM_IMAGE_MODES_H
 #define GM_IMAGE_MODES_H
 
@@ -68,19 +71,35 @@ typedef struct gm_image_modes gm_image_modes;
 
 /* For the images of dataset d: an error (naming both shapes, or the
  * dataset) if they do not fit the classifier, or if d has no classes or
- * not the K^(C/c) the classifier's labels combine to. */
+ * not the K^(C/c) the classifier's labels combine to, or if the
+ * classifier's last linear layer is its first (no penultimate features). */
 gm_image_modes *gm_image_modes_create(const gm_image_classifier *c,
                                       const gm_dataset *d, gm_error *err);
 
 /* The number of modes (classes of the dataset) it counts. */
 int gm_image_modes_count(const gm_image_modes *m);
 
+/* The parts of an image the classifier labels apart (C / c). */
+int gm_image_modes_parts(const gm_image_modes *m);
+
+/* The features of one image: parts classified apart times the width of
+ * the input of the classifier's last linear layer. */
+int gm_image_modes_feature_dim(const gm_image_modes *m);
+
 /* Classifies n images [n, C*H*W] and writes out[0] the modes covered,
  * out[1] the KL in nats, out[2] the mean confidence, and, if counts is not
  * NULL, the images labelled as each mode into counts
- * [gm_image_modes_count(m)]. Never allocates. */
+ * [gm_image_modes_count(m)]; if features is not NULL, the features of the
+ * first n_features images into features [n_features,
+ * gm_image_modes_feature_dim(m)]. Never allocates. */
 void gm_image_modes_measure(gm_image_modes *m, const float *images, int n,
-                            double out[3], int *counts);
+                            double out[3], int *counts, float *features,
+                            int n_features);
+
+/* The features of n images into features [n, gm_image_modes_feature_dim(m)]
+ * (nothing counted). Never allocates. */
+void gm_image_modes_features(gm_image_modes *m, const float *images, int n,
+                             float *features);
 
 void gm_image_modes_free(gm_image_modes *m);
 

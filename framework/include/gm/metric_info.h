@@ -36,7 +36,7 @@ const gm_metric_info *gm_metric_info_of(const gm_objective_schema *schema,
 const char *gm_better_name(gm_better better);
 
 /* The most a model's headline holds: its objective's and gm's own. */
-#define GM_MAX_HEADLINE 16
+#define GM_MAX_HEADLINE 24
 
 /* A model's headline metrics: its objective's (schema->headline, in its
  * order; none if schema is NULL) then gm's sample-based ones

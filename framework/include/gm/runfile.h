@@ -6,6 +6,9 @@
  *                             config_yaml, blas_core
  *   /dataset                  attrs name and its parameters; for mixtures a
  *                             float64 dataset centers [K,d] and attr std
+ *   /dataset/floor            the real-data floor: gm's sample metrics of
+ *                             real rows, float64 scalar <metric> each
+ *                             (attrs unit, better); attr rows
  *   /models/<name>            attrs objective and each hyperparameter;
  *                             for a sweep point, sweep_keys and
  *                             sweep.<key> for each swept key; config
@@ -28,7 +31,9 @@
  *     checkpoint/<record>     the run's state (gm/state.h), one dataset per
  *                             record: params/<group>/<view>, optim/...
  *   /summary                  one row per model: mean and standard error
- *                             over seeds of each metric's final value
+ *                             over seeds of each metric's final value;
+ *                             then, with a floor, a row "data" (objective
+ *                             "real data") of its headline metrics
  *
  * `status` is "running" until the caller sets "complete", "interrupted"
  * or "failed: <why>", so an unfinished file never looks finished.
@@ -60,6 +65,7 @@
 
 #include "gm/api.h"
 #include "gm/hparams.h"
+#include "gm/metric_info.h"
 #include "gm/state.h"
 #include "gm/status.h"
 #include "gm/sweep.h"
@@ -94,6 +100,14 @@ gm_runfile *gm_runfile_resume(const char *path, gm_error *err);
  * checkpoint) is published as one version. */
 void gm_runfile_defer(gm_runfile *f);
 gm_status gm_runfile_flush(gm_runfile *f, gm_error *err);
+
+/* Writes /dataset/floor (after /dataset): the real-data floor, n of gm's
+ * own metrics (infos: name, unit, direction) of real rows in place of a
+ * model's samples, and `rows`, which rows against which reference.
+ * Replaces any earlier floor. */
+gm_status gm_runfile_set_floor(gm_runfile *f, const char *rows,
+                               const gm_metric_info *const *infos,
+                               const double *values, int n, gm_error *err);
 
 /* The path the file is for, and where it is published while written (the
  * same, or path.new while replacing an existing file). */

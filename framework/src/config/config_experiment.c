@@ -7,8 +7,9 @@
 static const char *const top_keys[] = {
     "experiment", "seeds", "out",        "blas_threads", "dataset",
     "train",      "eval",  "checkpoint", "models",       "sweep"};
-static const char *const eval_keys[] = {"every", "samples", "held_out",
-                                        "classifier", "classifier_model"};
+static const char *const eval_keys[] = {
+    "every", "samples",    "held_out", "classifier", "classifier_model",
+    "knn_k", "knn_samples"};
 static const char *const checkpoint_keys[] = {"every"};
 
 static gm_status seeds(const gm_cfg *c, const gm_ynode *root,
@@ -46,7 +47,7 @@ static gm_status eval(const gm_cfg *c, const gm_ynode *root, gm_experiment *e) {
     char path[GM_CFG_PATH_MAX];
     const gm_ynode *m = gm_cfg_get(root, "", "eval", path, sizeof path);
     gm_status st = gm_cfg_map(c, m, path, &m);
-    if (st == GM_OK) st = gm_cfg_check_keys(c, m, path, eval_keys, 5);
+    if (st == GM_OK) st = gm_cfg_check_keys(c, m, path, eval_keys, 7);
     char key[GM_CFG_PATH_MAX];
     e->eval_samples = 1000;
     if (st == GM_OK)
@@ -71,6 +72,15 @@ static gm_status eval(const gm_cfg *c, const gm_ynode *root, gm_experiment *e) {
                          "%d rows, more than the %ld of dataset %s "
                          "(dataset.size), which has no test split",
                          e->eval_held_out, rows, e->dataset.name);
+    e->eval_knn_k = 3; /* Kynkaanniemi et al.'s */
+    if (st == GM_OK)
+        st = gm_cfg_get_int(c, m, path, "knn_k",
+                            ((gm_cfg_range){1, 64, false, false}),
+                            &e->eval_knn_k);
+    e->eval_knn_samples = 5000;
+    if (st == GM_OK)
+        st = gm_cfg_get_int(c, m, path, "knn_samples", GM_CFG_AT_LEAST(2),
+                            &e->eval_knn_samples);
     if (st == GM_OK)
         st = gm_cfg_get_string(c, m, path, "classifier", e->eval_classifier,
                                sizeof e->eval_classifier);

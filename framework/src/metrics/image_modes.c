@@ -1,5 +1,6 @@
 /* Image modes: generated images labelled by a trained classifier, their
- * class histogram against the data's (gm/image_modes.h). */
+ * class histogram against the data's, and the classifier's penultimate
+ * features of each image (gm/image_modes.h). */
 #include "gm/image_modes.h"
 
 #include <math.h>
@@ -16,8 +17,9 @@ struct gm_image_modes {
     gm_params *params, *stats;
     gm_net net;
     gm_graph *graph;
-    gm_node *x, *logits;
+    gm_node *x, *features, *logits; /* features: the last linear's input */
     int classes, parts, part_dim; /* parts: classified slices per image */
+    int feature_dim;              /* per part */
     int modes;
     long *data_counts, *gen_counts; /* [modes] */
     int *labels;                    /* [CHUNK] */
@@ -82,6 +84,35 @@ static gm_status check_fit(const gm_image_classifier *c, const gm_dataset *d,
     return GM_OK;
 }
 
+/* The network split at the input of its last linear layer: trunk gives
+ * the penultimate features, head the logits from them (the same ops in
+ * the same order as the whole network). False if the last linear layer
+ * is the first layer: there are no penultimate features. */
+static bool split_at_last_linear(const gm_net *net, gm_net *trunk,
+                                 gm_net *head) {
+    *trunk = *net;
+    *head = *net;
+    if (net->n_net == 0) { /* an MLP: Linear layers */
+        if (net->n_layers < 2) return false;
+        trunk->n_layers = net->n_layers - 1;
+        trunk->out = net->layers[net->n_layers - 2].out;
+        trunk->out_activation = net->activation;
+        head->layers[0] = net->layers[net->n_layers - 1];
+        head->n_layers = 1;
+        head->in = trunk->out;
+        return true;
+    }
+    int last = net->n_net - 1;
+    while (last >= 0 && net->net[last].spec.kind != GM_LAYER_LINEAR) last--;
+    if (last < 1) return false;
+    trunk->n_net = last;
+    trunk->out = net->net[last].in_shape[0];
+    head->n_net = net->n_net - last;
+    memmove(head->net, net->net + last, (size_t)head->n_net * sizeof *net->net);
+    head->in = trunk->out;
+    return true;
+}
+
 /* The classifier's network with its checkpoint's parameters, in a graph
  * that evaluates (batch norm with its running statistics). */
 static gm_status build_network(gm_image_modes *m, const gm_image_classifier *c,
@@ -108,8 +139,17 @@ static gm_status build_network(gm_image_modes *m, const gm_image_classifier *c,
     m->graph = gm_graph_create("image_classifier");
     if (!m->graph) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     gm_graph_set_training(m->graph, false);
+    gm_net trunk, head;
+    if (!split_at_last_linear(&m->net, &trunk, &head))
+        return gm_error_set(err, GM_ERR_INVALID,
+                            "model '%s': its network's last linear layer is "
+                            "its first, so it has no penultimate features "
+                            "for the k-NN metrics and the Frechet distance",
+                            c->model);
+    m->feature_dim = trunk.out;
     m->x = gm_input(m->graph, "x", (int[]){CHUNK, m->part_dim}, 2);
-    m->logits = gm_net_forward(m->graph, &m->net, m->x);
+    m->features = gm_net_forward(m->graph, &trunk, m->x);
+    m->logits = gm_net_forward(m->graph, &head, m->features);
     return gm_graph_compile(m->graph, err);
 }
 
@@ -146,10 +186,15 @@ gm_image_modes *gm_image_modes_create(const gm_image_classifier *c,
 }
 
 /* Labels rows images [rows, parts * part_dim] part by part into
- * m->labels; returns the sum of the confidences. */
-static double classify(gm_image_modes *m, const float *images, int rows) {
+ * m->labels and, unless features is NULL, writes the first n_features
+ * rows' features [n_features, parts * feature_dim] (part by part); returns
+ * the sum of the confidences. */
+static double classify(gm_image_modes *m, const float *images, int rows,
+                       float *features, int n_features) {
     float *x = gm_node_data(m->x);
     const float *logits = gm_node_data(m->logits);
+    const float *feature = gm_node_data(m->features);
+    size_t feature_row = (size_t)m->parts * m->feature_dim;
     size_t dim = (size_t)m->parts * m->part_dim;
     double confidence = 0.0;
     memset(m->labels, 0, CHUNK * sizeof *m->labels);
@@ -159,6 +204,10 @@ static double classify(gm_image_modes *m, const float *images, int rows) {
                    images + i * dim + (size_t)p * m->part_dim,
                    (size_t)m->part_dim * sizeof *x);
         gm_graph_forward(m->graph);
+        for (int i = 0; features && i < n_features && i < rows; i++)
+            memcpy(features + i * feature_row + (size_t)p * m->feature_dim,
+                   feature + (size_t)i * m->feature_dim,
+                   (size_t)m->feature_dim * sizeof *features);
         for (int i = 0; i < rows; i++) {
             const float *z = logits + (size_t)i * m->classes;
             int best = 0;
@@ -176,14 +225,25 @@ static double classify(gm_image_modes *m, const float *images, int rows) {
 
 int gm_image_modes_count(const gm_image_modes *m) { return m->modes; }
 
+int gm_image_modes_parts(const gm_image_modes *m) { return m->parts; }
+
+int gm_image_modes_feature_dim(const gm_image_modes *m) {
+    return m->parts * m->feature_dim;
+}
+
 void gm_image_modes_measure(gm_image_modes *m, const float *images, int n,
-                            double out[3], int *counts) {
+                            double out[3], int *counts, float *features,
+                            int n_features) {
     memset(m->gen_counts, 0, (size_t)m->modes * sizeof *m->gen_counts);
     size_t dim = (size_t)m->parts * m->part_dim;
+    size_t feature_row = (size_t)gm_image_modes_feature_dim(m);
     double confidence = 0.0;
     for (int at = 0; at < n; at += CHUNK) {
         int rows = n - at < CHUNK ? n - at : CHUNK;
-        confidence += classify(m, images + (size_t)at * dim, rows);
+        bool keep = features && at < n_features;
+        confidence += classify(m, images + (size_t)at * dim, rows,
+                               keep ? features + at * feature_row : NULL,
+                               n_features - at);
         for (int i = 0; i < rows; i++)
             m->gen_counts[m->labels[i]]++;
     }
@@ -194,4 +254,15 @@ void gm_image_modes_measure(gm_image_modes *m, const float *images, int n,
     out[2] = confidence / ((double)n * m->parts);
     for (int i = 0; counts && i < m->modes; i++)
         counts[i] = (int)m->gen_counts[i];
+}
+
+void gm_image_modes_features(gm_image_modes *m, const float *images, int n,
+                             float *features) {
+    size_t dim = (size_t)m->parts * m->part_dim;
+    size_t feature_row = (size_t)gm_image_modes_feature_dim(m);
+    for (int at = 0; at < n; at += CHUNK) {
+        int rows = n - at < CHUNK ? n - at : CHUNK;
+        classify(m, images + (size_t)at * dim, rows,
+                 features + at * feature_row, rows);
+    }
 }

@@ -50,6 +50,10 @@ void gm_runfile_seed_path(char *buf, const char *model, uint64_t seed);
 gm_status gm_runfile_open_seed(hid_t file, const char *path, const char *model,
                                uint64_t seed, hid_t *group, gm_error *err);
 
+/* The metrics of /dataset/floor (floor.c): their names and values, how
+ * many (0: none; -1: unreadable). */
+int gm_runfile_read_floor(hid_t file, char ***names, double **values);
+
 /* Computes the summary of an open file from its series (summary.c). */
 gm_status gm_runfile_compute_summary(hid_t file, const char *path,
                                      gm_summary *out, gm_error *err);

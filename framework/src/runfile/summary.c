@@ -2,6 +2,8 @@
  * metric's final value, as one compound table with a row per model:
  *
  *   model (str), objective (str), n_seeds (int32), n_failed (int32),
+ *   (with a real-data floor, /dataset/floor, a last row "data", objective
+ *   "real data", of its headline metrics)
  *   sweep.<key> (str) for each key a model sweeps,
  *   <metric>_mean (float64), <metric>_se (float64) for each metric
  *
@@ -246,6 +248,44 @@ static gm_status collect_model(collect *c, hid_t models, int model,
     return st;
 }
 
+/* The real-data floor's headline metrics (/dataset/floor) as one more
+ * row, model "data", objective "real data", one "seed". The caller left
+ * room for the row in objectives, n_seeds and n_failed. */
+static gm_status collect_floor(collect *c, hid_t file, gm_error *err) {
+    gm_summary *s = c->out;
+    char **names;
+    double *values;
+    int n = gm_runfile_read_floor(file, &names, &values);
+    if (n < 0)
+        return gm_h5_fail(err, GM_ERR_IO, c->path, "/dataset/floor",
+                          "cannot read");
+    bool any = false;
+    for (int i = 0; i < n; i++)
+        any |= gm_metric_is_sample_headline(names[i]);
+    gm_status st = GM_OK;
+    int row = s->n_models;
+    char **models =
+        any ? realloc(s->models, (size_t)(row + 1) * sizeof *models) : NULL;
+    if (any && models) {
+        s->models = models;
+        s->models[row] = strdup("data");
+        s->objectives[row] = strdup("real data");
+        s->n_seeds[row] = 1;
+        s->n_models++;
+        if (!s->models[row] || !s->objectives[row]) st = nomem(c, err);
+    } else if (any) {
+        st = nomem(c, err);
+    }
+    for (int i = 0; st == GM_OK && any && i < n; i++) {
+        if (!gm_metric_is_sample_headline(names[i])) continue;
+        int k = metric_index(c, names[i]);
+        if (k < 0 || !add_final(c, row, k, values[i])) st = nomem(c, err);
+    }
+    gm_h5_names_free(names, n);
+    free(values);
+    return st;
+}
+
 /* Mean and standard error (sample std / sqrt(n); NaN for n = 1, where
  * it is undefined). */
 static void reduce(collect *c) {
@@ -291,6 +331,7 @@ static gm_status compute(collect *c, hid_t file, gm_error *err) {
     for (int i = 0; st == GM_OK && i < s->n_models; i++)
         st = collect_model(c, models, i, err);
     H5Gclose(models);
+    if (st == GM_OK) st = collect_floor(c, file, err);
     if (st == GM_OK) st = sweep_table(c, err);
     if (st != GM_OK) return st;
     size_t cells = (size_t)s->n_models * (size_t)s->n_metrics + 1;

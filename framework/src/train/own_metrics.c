@@ -7,9 +7,13 @@
 #include "own_metrics.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "gm/frechet.h"
 #include "gm/kde.h"
+#include "gm/manifold.h"
 #include "gm/metric_info.h"
 #include "gm/metrics.h"
 
@@ -19,12 +23,16 @@ typedef struct source {
     bool (*applies)(const gm_run *r);
     gm_status (*prepare)(gm_run *r, gm_error *err); /* NULL: nothing */
     /* Writes one value per metric of the source (the table's rows that
-     * name it, in the table's order) into out. */
-    void (*compute)(gm_run *r, const double *row, double *out,
-                    int *mode_counts);
+     * name it, in the table's order) into out, from n rows x [n, dim]
+     * (the model's samples, or the real rows of the data's floor). */
+    void (*compute)(gm_run *r, const float *x, int n, const double *row,
+                    double *out, int *mode_counts);
+    /* its metrics come from the rows alone (not the objective's row),
+     * so they have a real-data floor */
+    bool of_samples;
 } source;
 
-#define MAX_SOURCE_METRICS 4 /* the most rows one source computes */
+#define MAX_SOURCE_METRICS 5 /* the most rows one source computes */
 
 /* ---- the sources -------------------------------------------------------- */
 
@@ -39,15 +47,14 @@ static gm_status mixture_prepare(gm_run *r, gm_error *err) {
     r->k_modes = gm_dataset_modes(r->data);
     return GM_OK;
 }
-static void mixture_compute(gm_run *r, const double *row, double *out,
-                            int *mode_counts) {
-    gm_mode_stats ms = gm_mode_stats_compute(r->data, r->samples,
-                                             r->e->eval_samples, mode_counts);
+static void mixture_compute(gm_run *r, const float *x, int n, const double *row,
+                            double *out, int *mode_counts) {
+    gm_mode_stats ms = gm_mode_stats_compute(r->data, x, n, mode_counts);
     out[0] = ms.modes_covered;
     out[1] = ms.hq_fraction;
 }
 static const source mixture_modes = {mixture_applies, mixture_prepare,
-                                     mixture_compute};
+                                     mixture_compute, true};
 
 /* Both KL directions by the same KDE estimator for every model, against
  * as many data rows as there are samples. */
@@ -57,18 +64,17 @@ static bool density_applies(const gm_run *r) {
 static double log_p_data(const float *x, const void *data) {
     return gm_dataset_log_density(data, x);
 }
-static void kde_compute(gm_run *r, const double *row, double *out,
-                        int *mode_counts) {
+static void kde_compute(gm_run *r, const float *x, int n, const double *row,
+                        double *out, int *mode_counts) {
     int n_data =
         (int)fmin((double)gm_dataset_rows(r->data), r->e->eval_samples);
-    gm_kl_estimate kl = gm_kl_estimate_kde(r->samples, r->e->eval_samples,
-                                           gm_dataset_data(r->data), n_data,
-                                           r->dim, log_p_data, r->data);
+    gm_kl_estimate kl = gm_kl_estimate_kde(x, n, gm_dataset_data(r->data),
+                                           n_data, r->dim, log_p_data, r->data);
     out[0] = kl.forward;
     out[1] = kl.reverse;
     out[2] = kl.bandwidth;
 }
-static const source kde_kl = {density_applies, NULL, kde_compute};
+static const source kde_kl = {density_applies, NULL, kde_compute, true};
 
 /* The forward KL with the objective's own density estimate
  * (gm_objective_schema.log_px) on the held-out rows. */
@@ -93,12 +99,12 @@ static gm_status log_px_prepare(gm_run *r, gm_error *err) {
     r->log_px_index = log_px_index(r);
     return GM_OK;
 }
-static void log_px_compute(gm_run *r, const double *row, double *out,
-                           int *mode_counts) {
+static void log_px_compute(gm_run *r, const float *x, int n, const double *row,
+                           double *out, int *mode_counts) {
     out[0] = r->eval_log_p_data - row[r->log_px_index];
 }
-static const source log_px_kl = {log_px_applies, log_px_prepare,
-                                 log_px_compute};
+static const source log_px_kl = {log_px_applies, log_px_prepare, log_px_compute,
+                                 false};
 
 /* Images labelled by eval.classifier (Stacked MNIST's protocol). */
 static bool image_applies(const gm_run *r) {
@@ -111,18 +117,97 @@ static gm_status image_prepare(gm_run *r, gm_error *err) {
     return gm_model_set_attr(r->model, "classifier_accuracy",
                              r->classifier->accuracy, err);
 }
-static void image_compute(gm_run *r, const double *row, double *out,
-                          int *mode_counts) {
-    gm_image_modes_measure(r->image_modes, r->samples, r->e->eval_samples,
-                           out, mode_counts);
+/* Also keeps the features of the first r->n_knn images for image_knn. */
+static void image_compute(gm_run *r, const float *x, int n, const double *row,
+                          double *out, int *mode_counts) {
+    gm_image_modes_measure(r->image_modes, x, n, out, mode_counts,
+                           r->knn_features, r->n_knn);
     out[3] = r->classifier->accuracy;
 }
-static const source image_modes = {image_applies, image_prepare,
-                                   image_compute};
+static const source image_modes = {image_applies, image_prepare, image_compute,
+                                   true};
+
+/* The k-NN metrics and the Frechet distance use the first n_knn samples,
+ * against as many reference rows: eval.knn_samples, at most eval.samples
+ * and the rows of the training split and (for the floor's real rows to
+ * be distinct) of the test split. */
+static int knn_rows(const gm_run *r) {
+    double n = fmin(r->e->eval_samples, r->e->eval_knn_samples);
+    n = fmin(n, (double)gm_dataset_rows(r->data));
+    if (gm_dataset_test_rows(r->data) > 0)
+        n = fmin(n, (double)gm_dataset_test_rows(r->data));
+    return (int)n;
+}
+
+/* The k-NN balls need more than k rows on each side. */
+static bool knn_fits(const gm_run *r) { return knn_rows(r) > r->e->eval_knn_k; }
+
+/* Precision, recall, density and coverage of a mixture's samples, in data
+ * coordinates, against its first training rows. */
+static bool mixture_knn_applies(const gm_run *r) {
+    return mixture_applies(r) && knn_fits(r);
+}
+static gm_status mixture_knn_prepare(gm_run *r, gm_error *err) {
+    r->n_knn = knn_rows(r);
+    r->knn = gm_manifold_create(gm_dataset_data(r->data), r->n_knn, r->dim,
+                                r->e->eval_knn_k, r->n_knn, err);
+    return r->knn ? GM_OK : err->status;
+}
+static void knn_stats(gm_manifold *knn, const float *x, int n, double *out) {
+    gm_manifold_stats s = gm_manifold_measure(knn, x, n);
+    out[0] = s.precision;
+    out[1] = s.recall;
+    out[2] = s.density;
+    out[3] = s.coverage;
+}
+static void mixture_knn_compute(gm_run *r, const float *x, int n,
+                                const double *row, double *out,
+                                int *mode_counts) {
+    knn_stats(r->knn, x, r->n_knn, out);
+}
+static const source mixture_knn = {mixture_knn_applies, mixture_knn_prepare,
+                                   mixture_knn_compute, true};
+
+/* The same for images in the classifier's penultimate features, and the
+ * Frechet distance of their Gaussian fits: the reference is the features
+ * of the first training images. After image_modes, whose compute leaves
+ * the samples' features in r->knn_features. */
+static bool image_knn_applies(const gm_run *r) {
+    return image_applies(r) && knn_fits(r);
+}
+static gm_status image_knn_prepare(gm_run *r, gm_error *err) {
+    r->n_knn = knn_rows(r);
+    int d = gm_image_modes_feature_dim(r->image_modes);
+    size_t size = (size_t)r->n_knn * d * sizeof(float);
+    float *reference = malloc(size);
+    r->knn_features = malloc(size);
+    if (!reference || !r->knn_features) {
+        free(reference);
+        return gm_error_set(err, GM_ERR_NOMEM,
+                            "out of memory for the features of %d images",
+                            r->n_knn);
+    }
+    gm_image_modes_features(r->image_modes, gm_dataset_data(r->data), r->n_knn,
+                            reference);
+    r->knn = gm_manifold_create(reference, r->n_knn, d, r->e->eval_knn_k,
+                                r->n_knn, err);
+    if (r->knn) r->frechet = gm_frechet_create(reference, r->n_knn, d, err);
+    free(reference);
+    return r->knn && r->frechet ? GM_OK : err->status;
+}
+static void image_knn_compute(gm_run *r, const float *x, int n,
+                              const double *row, double *out,
+                              int *mode_counts) {
+    knn_stats(r->knn, r->knn_features, r->n_knn, out);
+    out[4] = gm_frechet_measure(r->frechet, r->knn_features, r->n_knn);
+}
+static const source image_knn = {image_knn_applies, image_knn_prepare,
+                                 image_knn_compute, true};
 
 /* Every source, in the order they prepare and compute. */
-static const source *const sources[] = {&mixture_modes, &kde_kl, &log_px_kl,
-                                        &image_modes};
+static const source *const sources[] = {&mixture_modes, &kde_kl,
+                                        &log_px_kl,     &image_modes,
+                                        &mixture_knn,   &image_knn};
 enum { N_SOURCES = sizeof sources / sizeof sources[0] };
 
 /* ---- the table ---------------------------------------------------------- */
@@ -157,6 +242,23 @@ static const own_metric table[] = {
     {{"classifier_accuracy", "fraction of rows", GM_BETTER_NEITHER},
      false,
      {&image_modes}},
+    {{"precision", FRACTION, GM_BETTER_HIGHER},
+     true,
+     {&mixture_knn, &image_knn}},
+    {{"recall", "fraction of reference rows", GM_BETTER_HIGHER},
+     true,
+     {&mixture_knn, &image_knn}},
+    {{"density", "k-NN balls per sample / k", GM_BETTER_HIGHER},
+     true,
+     {&mixture_knn, &image_knn}},
+    {{"coverage", "fraction of reference rows", GM_BETTER_HIGHER},
+     true,
+     {&mixture_knn, &image_knn}},
+    {{"fd_classifier",
+      "squared classifier features (not comparable with published FIDs)",
+      GM_BETTER_LOWER},
+     true,
+     {&image_knn}},
 };
 
 enum { TABLE_SIZE = sizeof table / sizeof table[0] };
@@ -178,7 +280,8 @@ gm_status gm_own_metrics_setup(gm_run *r, gm_error *err) {
     for (int s = 0; s < N_SOURCES; s++) {
         if (!sources[s]->applies(r)) continue;
         r->own_sources |= 1u << s;
-        gm_status st = sources[s]->prepare ? sources[s]->prepare(r, err) : GM_OK;
+        gm_status st =
+            sources[s]->prepare ? sources[s]->prepare(r, err) : GM_OK;
         if (st != GM_OK) return st;
     }
     for (int i = 0; i < TABLE_SIZE; i++) {
@@ -190,20 +293,102 @@ gm_status gm_own_metrics_setup(gm_run *r, gm_error *err) {
     return GM_OK;
 }
 
-int gm_own_metrics_compute(gm_run *r, double *row, int at, int *mode_counts) {
+/* The metrics of the sources in `which` (a bit per source) on rows x
+ * [n, dim], into out in the table's order, their names into names (if not
+ * NULL); returns how many. */
+static int compute_sources(gm_run *r, unsigned which, const float *x, int n,
+                           const double *row, double *out, int *mode_counts,
+                           const gm_metric_info **infos) {
     double values[N_SOURCES][MAX_SOURCE_METRICS];
     for (int s = 0; s < N_SOURCES; s++)
-        if (r->own_sources >> s & 1u)
-            sources[s]->compute(r, row, values[s], mode_counts);
+        if (which >> s & 1u)
+            sources[s]->compute(r, x, n, row, values[s], mode_counts);
     /* each row's value, the next of its source's, in the table's order */
-    int taken[N_SOURCES] = {0};
+    int taken[N_SOURCES] = {0}, at = 0;
     for (int i = 0; i < TABLE_SIZE; i++) {
         int s = source_of(r, &table[i]);
-        if (s < 0) continue;
+        if (s < 0 || !(which >> s & 1u)) continue;
         GM_ASSERT(taken[s] < MAX_SOURCE_METRICS);
-        row[at++] = values[s][taken[s]++];
+        if (infos) infos[at] = &table[i].info;
+        out[at++] = values[s][taken[s]++];
     }
     return at;
+}
+
+int gm_own_metrics_compute(gm_run *r, double *row, int at, int *mode_counts) {
+    return at + compute_sources(r, r->own_sources, r->samples,
+                                r->e->eval_samples, row, row + at, mode_counts,
+                                NULL);
+}
+
+/* ---- the real-data floor ------------------------------------------------ */
+
+/* eval.samples real images for the floor into x (the samples' buffer):
+ * the test split's rows, then (if eval.samples is larger) images put
+ * together as the split's are, each part (a channel classified apart) a
+ * random part of a random test row. */
+static void floor_images(const gm_run *r, gm_rng *rng, float *x) {
+    const gm_dataset *d = r->data;
+    size_t n = (size_t)r->e->eval_samples, test = gm_dataset_test_rows(d);
+    size_t dim = (size_t)r->dim;
+    int parts = gm_image_modes_parts(r->image_modes);
+    size_t part = dim / (size_t)parts;
+    const float *split = gm_dataset_test_data(d);
+    size_t first = n < test ? n : test;
+    memcpy(x, split, first * dim * sizeof *x);
+    for (size_t i = first; i < n; i++)
+        for (int p = 0; p < parts; p++) {
+            size_t row = gm_rng_below(rng, test);
+            size_t from = gm_rng_below(rng, (uint64_t)parts);
+            memcpy(x + i * dim + p * part, split + row * dim + from * part,
+                   part * sizeof *x);
+        }
+}
+
+gm_status gm_own_metrics_floor(gm_run *r, gm_error *err) {
+    unsigned which = 0;
+    for (int s = 0; s < N_SOURCES; s++)
+        if ((r->own_sources >> s & 1u) && sources[s]->of_samples)
+            which |= 1u << s;
+    r->n_floor = 0;
+    if (!which) return GM_OK;
+    gm_rng rng = gm_rng_stream(r->seed, "floor");
+    gm_dataset *fresh = NULL;
+    const float *x;
+    if (r->image_modes) {
+        if (gm_dataset_test_rows(r->data) == 0) return GM_OK; /* no floor */
+        floor_images(r, &rng, r->samples);
+        x = r->samples;
+        snprintf(r->floor_rows, sizeof r->floor_rows,
+                 "%d images of the test split (beyond its %zu rows, "
+                 "restacked from its images), against the first %d "
+                 "training images",
+                 r->e->eval_samples, gm_dataset_test_rows(r->data), r->n_knn);
+    } else {
+        /* a fresh sample of the mixture, as large as the training set */
+        fresh = gm_dataset_create(&r->e->dataset, &rng, err);
+        if (!fresh) return err->status;
+        if (gm_dataset_rows(fresh) < (size_t)r->e->eval_samples) {
+            gm_dataset_free(fresh);
+            return GM_OK; /* too few rows to stand for the samples */
+        }
+        x = gm_dataset_data(fresh);
+        snprintf(r->floor_rows, sizeof r->floor_rows,
+                 "%d rows of a fresh sample of the mixture, against the "
+                 "first %d training rows",
+                 r->e->eval_samples, r->n_knn);
+    }
+    int *counts =
+        r->k_modes ? calloc((size_t)r->k_modes, sizeof *counts) : NULL;
+    gm_status st = GM_OK;
+    if (r->k_modes && !counts)
+        st = gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+    if (st == GM_OK)
+        r->n_floor = compute_sources(r, which, x, r->e->eval_samples, NULL,
+                                     r->floor_values, counts, r->floor_infos);
+    free(counts);
+    gm_dataset_free(fresh);
+    return st;
 }
 
 /* ---- lookups ------------------------------------------------------------ */

@@ -18,4 +18,16 @@ gm_status gm_own_metrics_setup(gm_run *r, gm_error *err);
  * eval.samples fresh samples. Returns the slot after the last. */
 int gm_own_metrics_compute(gm_run *r, double *row, int at, int *mode_counts);
 
+/* The real-data floor, for the first run of an experiment (at the end of
+ * its setup; images are put in r->samples, which the first evaluation
+ * overwrites):
+ * the metrics of gm's own sample-based sources (not those that read the
+ * objective's row) on eval.samples real rows in place of samples: the
+ * test split's images (restacked beyond its rows) with eval.classifier,
+ * a fresh sample of a mixture. Into r->floor_values and r->floor_infos
+ * (r->n_floor of them, 0 when the run has none: no sample metrics, an
+ * image dataset without a test split, a mixture of fewer rows than
+ * eval.samples) and what the rows were into r->floor_rows. */
+gm_status gm_own_metrics_floor(gm_run *r, gm_error *err);
+
 #endif

@@ -149,7 +149,9 @@ gm_status gm_run_setup(gm_run *r, gm_error *err) {
                   : r->dim <= 16 || r->e->eval_samples < IMAGE_SNAPSHOT
                       ? r->e->eval_samples
                       : IMAGE_SNAPSHOT;
-    return alloc_rows(r, err);
+    gm_status rows = alloc_rows(r, err);
+    /* the floor's real rows go where samples will be drawn */
+    return rows == GM_OK && r->index == 0 ? gm_own_metrics_floor(r, err) : rows;
 }
 
 /* Fills the next row: training averages, the objective's evaluation,
@@ -282,6 +284,12 @@ gm_status gm_run_train(gm_run *r, const gm_run_callbacks *cb, gm_error *err) {
 void gm_run_free(gm_run *r) {
     gm_image_modes_free(r->image_modes);
     r->image_modes = NULL;
+    gm_manifold_free(r->knn);
+    gm_frechet_free(r->frechet);
+    free(r->knn_features);
+    r->knn = NULL;
+    r->frechet = NULL;
+    r->knn_features = NULL;
     gm_model_free(r->model);
     gm_batcher_free(r->batcher);
     gm_dataset_free(r->data);

@@ -6,7 +6,9 @@
 #define GM_TRAIN_RUN_H
 
 #include "gm/data.h"
+#include "gm/frechet.h"
 #include "gm/image_modes.h"
+#include "gm/manifold.h"
 #include "gm/train.h"
 #include "built_model.h"
 
@@ -50,6 +52,20 @@ struct gm_run {
     int log_px_index; /* where the objective's log_px sits in a row
                          (gm_objective_schema.log_px), or -1 */
     gm_image_modes *image_modes; /* the classifier's counts, or NULL */
+    /* The k-NN metrics' reference and the Frechet distance's (images)
+     * Gaussian fit, or NULL; they use the first n_knn samples, whose
+     * classifier features (images) image_modes leaves in knn_features
+     * [n_knn, feature dim]. */
+    gm_manifold *knn;
+    gm_frechet *frechet;
+    float *knn_features;
+    int n_knn;
+    /* The real-data floor (gm_own_metrics_floor; the experiment's first
+     * run only): n_floor metrics of real rows and what those rows were. */
+    int n_floor;
+    double floor_values[GM_RUN_MAX_LOGGED];
+    const gm_metric_info *floor_infos[GM_RUN_MAX_LOGGED];
+    char floor_rows[256];
     double eval_log_p_data; /* mean log p_data(x) on the evaluation rows */
     float *samples; /* [eval_samples, dim] drawn at each evaluation, or NULL
                        for a model without a sampler */

@@ -260,13 +260,16 @@ static gm_status describe_series(gm_run_log *log, const gm_run *r,
     return gm_run_log_describe(log, units, better, err);
 }
 
-/* A run just set up: /dataset (from run 0), the objective's attributes
- * (from a model's first seed) and the run's log. */
+/* A run just set up: /dataset and the real-data floor (from run 0), the
+ * objective's attributes (from a model's first seed) and the run's log. */
 static gm_status open_log(trainer *t, job *j, gm_error *err) {
     gm_run *r = &j->run;
     gm_model *m = r->model;
     gm_status s = GM_OK;
     if (r->index == 0) s = write_dataset(t->file, t->e, r->data, err);
+    if (s == GM_OK && r->index == 0 && r->n_floor > 0)
+        s = gm_runfile_set_floor(t->file, r->floor_rows, r->floor_infos,
+                                 r->floor_values, r->n_floor, err);
     for (int a = 0; r->seed == t->e->seeds[0] && a < m->n_attrs; a++)
         if (s == GM_OK)
             s = gm_runfile_set_model_attr(t->file, r->spec->name,
