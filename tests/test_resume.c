@@ -578,6 +578,44 @@ Test(resume, only_rmsprop_runs_record_alpha, .init = make_dir,
     gm_runfile_texts_free(configs, n);
 }
 
+/* The k-NN metrics' settings are part of what --resume compares once off
+ * their defaults (a series must not mix two estimators); at their
+ * defaults the settings read as before they existed. */
+Test(resume, knn_settings_are_compared_off_their_defaults, .init = make_dir,
+     .fini = remove_dir) {
+    static const char text[] =
+        "experiment: knn\n"
+        "dataset: {name: ring, modes: 4, size: 256}\n"
+        "train: {steps: 4, batch_size: 16}\n"
+        "eval: {every: 2, samples: 64%s}\n"
+        "checkpoint: {every: 1}\n"
+        "models:\n"
+        "  gan: {objective: gan}\n";
+    char path[128], edited[512], plain[512];
+    gm_error err = {0};
+    snprintf(path, sizeof path, "%s/knn.h5", dir);
+    snprintf(plain, sizeof plain, text, "");
+    snprintf(edited, sizeof edited, text, ", knn_k: 5");
+    cr_assert_eq(train_text(plain, "knn.yaml", path,
+                            (train_how){.jobs = 1, .stop_at = 3}, &err),
+                 GM_INTERRUPTED, "%s", err.message);
+    static const char *const attrs[] = {"config"};
+    char **configs = NULL;
+    int n = 0;
+    cr_assert_eq(gm_runfile_read_models_text(path, attrs, 1, &configs, &n,
+                                             &err),
+                 GM_OK, "%s", err.message);
+    cr_assert_null(strstr(configs[0], "knn"), "%s", configs[0]);
+    gm_runfile_texts_free(configs, n);
+    cr_assert_eq(train_text(edited, "knn.yaml", path,
+                            (train_how){.jobs = 1, .resume = true}, &err),
+                 GM_ERR_INVALID);
+    cr_assert(strstr(err.message, "eval.knn_k=5"), "%s", err.message);
+    cr_assert_eq(train_text(plain, "knn.yaml", path,
+                            (train_how){.jobs = 1, .resume = true}, &err),
+                 GM_OK, "%s", err.message);
+}
+
 /* ... but not when the experiment sets it to another value than its
  * default: the vae's sigma is 0.1, its default 1. */
 Test(resume, a_setting_the_checkpoints_lack_is_refused_off_its_default,

@@ -144,6 +144,11 @@ char *gm_run_config_text(const gm_experiment *e, const gm_model_spec *m) {
         e->eval_every, e->eval_samples, e->eval_held_out);
     add(&t, "eval.classifier=%s\neval.classifier_model=%s\nblas_threads=%d\n",
         e->eval_classifier, e->eval_classifier_model, e->blas_threads);
+    /* the k-NN metrics' settings off their defaults only, so that runs
+     * from before them keep their digests */
+    if (e->eval_knn_k != 3 || e->eval_knn_samples != 5000)
+        add(&t, "eval.knn_k=%d\neval.knn_samples=%d\n", e->eval_knn_k,
+            e->eval_knn_samples);
     return text_of(&t);
 }
 
