@@ -17,7 +17,7 @@
  *   recon_mse     mean ||x - dec(mu(x))||^2 (the decoder's mean, sigmoid of
  *                 its logits for bernoulli), as aae and ali report it
  *   kl_agg_qz_pz  the Gaussian-moment bound on KL(q(z) || p(z)), as aae
- *                 and ali report it (latent_eval.h)
+ *                 and ali report it (gm_gaussian_moment_kl)
  *   kl_per_dim    the vector of each latent dimension's mean KL.
  * A deterministic encoder has no density, so only distortion and
  * active_units. Two graphs: the posterior pass encodes every row once and
