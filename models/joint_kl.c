@@ -19,18 +19,6 @@ static const gm_hparam_spec joint_hparams[] = {
     GM_VAE_EVAL_HPARAMS,
 };
 
-static void eval_free(void *p) {
-    gm_vae_eval_clear(p);
-    free(p);
-}
-
-static gm_status joint_evaluate(void *state, const float *data,
-                                const int *labels, int n, double *out,
-                                gm_error *err) {
-    (void)labels;
-    return gm_vae_evaluate(state, data, n, out, err);
-}
-
 /* log p_data(x) per row [rows, 1], from the dataset's exact density. It
  * is a constant of the parameters: no backward. */
 static gm_status log_density_shape(const gm_node *n, gm_shape *out,
@@ -58,16 +46,6 @@ static const gm_op_def log_density_op = {
     .flags = GM_OP_STOP_GRAD,
 };
 
-static gm_status joint_save(const void *state, gm_state *out,
-                            const char *prefix, gm_error *err) {
-    return gm_vae_eval_save(state, out, prefix, err);
-}
-
-static gm_status joint_load(void *state, const gm_state *in,
-                            const char *prefix, gm_error *err) {
-    return gm_vae_eval_load(state, in, prefix, err);
-}
-
 static gm_node *metric(gm_node *n, const char *name) {
     return gm_node_set_role(gm_node_set_name(n, name), GM_ROLE_METRIC);
 }
@@ -78,19 +56,13 @@ static gm_status joint_build(gm_model *m, const gm_build_ctx *ctx,
     gm_status s = gm_vae_build_parts(m, ctx, &p, err);
     if (s != GM_OK) return s;
     gm_graph *g = p.graph;
-    gm_vae_eval *eval = calloc(1, sizeof *eval);
-    s = eval ? gm_vae_eval_build(eval, &p, ctx, err)
-             : gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+    gm_vae_eval *eval;
+    gm_vae_eval_spec spec = gm_vae_parts_eval_spec(&p, ctx);
+    s = gm_vae_eval_create(&eval, &spec, ctx, err);
     if (s == GM_OK) {
-        gm_hooks hooks = {.state = eval,
-                          .free_state = eval_free,
-                          .evaluate = joint_evaluate,
-                          .save_state = joint_save,
-                          .load_state = joint_load};
+        gm_hooks hooks = {0};
         gm_vae_eval_hooks(eval, &hooks);
         s = gm_model_set_hooks(m, &hooks, err);
-    } else if (eval) {
-        eval_free(eval);
     }
     if (s != GM_OK) {
         gm_graph_free(g);
@@ -133,7 +105,7 @@ static const gm_metric_info joint_metrics[] = {
     GM_VAE_PARTS_METRICS,
     {"joint_kl", GM_NATS_PER_EXAMPLE, GM_BETTER_LOWER},
     {"data_entropy", GM_NATS_PER_EXAMPLE, GM_BETTER_NEITHER},
-    GM_VAE_EVAL_METRICS};
+    GM_VAE_EVAL_METRIC_ROWS};
 
 const gm_objective gm_objective_joint_kl = {
     .abi = GM_OBJECTIVE_ABI,

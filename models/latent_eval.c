@@ -26,17 +26,6 @@ gm_gaussian_code gm_gaussian_encode(gm_graph *g, const gm_net *encoder,
     return q;
 }
 
-double gm_gaussian_moment_kl(const double *mu_sum, const double *mu_sq,
-                             const double *var_sum, int latent, int n) {
-    double kl = 0.0;
-    for (int u = 0; u < latent; u++) {
-        double m = mu_sum[u] / n;
-        double v = var_sum[u] / n + fmax(mu_sq[u] / n - m * m, 0.0);
-        kl += 0.5 * (v + m * m - 1.0 - log(v));
-    }
-    return kl;
-}
-
 gm_status gm_latent_eval_build(gm_latent_eval *e, const gm_net *encoder,
                                gm_params *encoder_group, const gm_net *decoder,
                                gm_params *decoder_group, bool decoder_logits,

@@ -13,6 +13,7 @@
 #define GM_MODELS_LATENT_EVAL_H
 
 #include "gm/objective.h"
+#include "gm/vae_eval.h" /* gm_gaussian_moment_kl */
 
 #define GM_LATENT_EVAL_METRICS 2
 extern const char *const gm_latent_eval_metrics[GM_LATENT_EVAL_METRICS];
@@ -46,12 +47,6 @@ gm_status gm_latent_eval_build(gm_latent_eval *e, const gm_net *encoder,
                                gm_params *decoder_group, bool decoder_logits,
                                int data_dim, int latent, gm_error *err);
 void gm_latent_eval_free(void *e);
-
-/* KL(N(m, diag v) || N(0, I)) for the moments of a mixture of n diagonal
- * Gaussians given by sums over its components of mu, mu^2 and exp(logvar)
- * (each [latent]): m = E[mu], v = E[exp(logvar)] + Var(mu). */
-double gm_gaussian_moment_kl(const double *mu_sum, const double *mu_sq,
-                             const double *var_sum, int latent, int n);
 
 /* A gm_evaluate_fn: rows data [n, dim] into out[0..GM_LATENT_EVAL_METRICS). */
 gm_status gm_latent_evaluate(void *e, const float *data, const int *labels,

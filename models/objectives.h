@@ -4,7 +4,7 @@
 #define GM_MODELS_OBJECTIVES_H
 
 #include "gm/objective.h"
-#include "latent_eval.h"
+#include "gm/vae_eval.h"
 
 extern const gm_objective gm_objective_vae_elbo;
 extern const gm_objective gm_objective_joint_kl;
@@ -84,86 +84,19 @@ extern const char *const gm_vae_likelihoods[];
         .doc = "samples add the gaussian observation noise to the mean"        \
     }
 
-/* Held-out evaluation of a VAE (models/vae_eval.c): distortion, rate,
- * elbo_eval, iwae_logpx, posterior_gap, active_units, mutual_info,
- * marginal_kl, recon_mse, kl_agg_qz_pz and the vector kl_per_dim
- * [latent_dim]; for a deterministic encoder distortion and active_units
- * only. */
-
 #define GM_NATS_PER_EXAMPLE "nats per example"
 
 /* Rows of a schema's metrics (gm_objective_schema.metrics): the ELBO's
  * terms on the training batches, which gm_vae_build_parts logs (vae_elbo,
- * joint_kl, aae), and the held-out evaluation's of both VAE objectives,
- * whose log_px is iwae_logpx. */
+ * joint_kl, aae). Both VAE objectives add the held-out evaluation's
+ * (GM_VAE_EVAL_METRIC_ROWS), whose log_px is iwae_logpx. */
 #define GM_VAE_PARTS_METRICS                                                   \
     {"elbo", GM_NATS_PER_EXAMPLE, GM_BETTER_HIGHER},                           \
         {"recon_nll", GM_NATS_PER_EXAMPLE, GM_BETTER_LOWER},                   \
         {"kl_qz_pz", GM_NATS_PER_EXAMPLE, GM_BETTER_NEITHER}
-#define GM_VAE_EVAL_METRICS                                                    \
-    {"distortion", GM_NATS_PER_EXAMPLE, GM_BETTER_LOWER},                      \
-        {"rate", GM_NATS_PER_EXAMPLE, GM_BETTER_NEITHER},                      \
-        {"elbo_eval", GM_NATS_PER_EXAMPLE, GM_BETTER_HIGHER},                  \
-        {"iwae_logpx", GM_NATS_PER_EXAMPLE, GM_BETTER_HIGHER},                 \
-        {"posterior_gap", GM_NATS_PER_EXAMPLE, GM_BETTER_LOWER},               \
-        {"active_units", "latent dimensions", GM_BETTER_HIGHER},               \
-        {"mutual_info", GM_NATS_PER_EXAMPLE, GM_BETTER_NEITHER},               \
-        {"marginal_kl", GM_NATS_PER_EXAMPLE, GM_BETTER_LOWER},                 \
-        {"kl_per_dim", GM_NATS_PER_EXAMPLE, GM_BETTER_NEITHER},                \
-        GM_LATENT_EVAL_METRIC_ROWS
 
-/* The hyperparameters both VAE objectives take for it. */
-#define GM_VAE_EVAL_HPARAMS                                                    \
-    {.name = "iwae_k",                                                         \
-     .type = GM_HP_INT,                                                        \
-     .def = 64,                                                                \
-     .min = 1,                                                                 \
-     .max = 4096,                                                              \
-     .doc = "importance samples per row for iwae_logpx"},                      \
-    {                                                                          \
-        .name = "iwae_rows", .type = GM_HP_INT, .def = 0, .min = 0,            \
-        .max = 1e9,                                                            \
-        .doc = "held-out rows for iwae_logpx and posterior_gap (0: all)"       \
-    }
-
-typedef struct gm_vae_eval {
-    bool deterministic;
-    int k, iwae_rows, dim, latent;
-    int rows; /* the held-out rows it was built for */
-    /* the posterior pass: x [post_chunk, dim] -> one draw per row */
-    gm_graph *post;
-    gm_node *post_x, *post_mu, *post_lv, *post_z;
-    gm_node *post_nll; /* [post_chunk]: -log p(x|z) */
-    gm_node *post_kl;  /* [post_chunk, latent], NULL if deterministic */
-    gm_node *post_sq;  /* [post_chunk]: ||x - dec(mu)||^2, NULL if so too */
-    int post_chunk;
-    /* the importance-weighted pass: [iw_chunk * k] draws */
-    gm_graph *iw;
-    gm_node *iw_x, *iw_mu, *iw_lv, *iwae, *iw_elbo;
-    int iw_chunk;
-    float *z_mu, *z_lv, *z;          /* [rows, latent] each, of the last pass */
-    double *kl_dim, *mu_sum, *mu_sq, *var_sum; /* [latent] each */
-    double *work;                    /* for gm_aggregate_kl */
-} gm_vae_eval;
-
-gm_status gm_vae_eval_build(gm_vae_eval *e, const gm_vae_parts *p,
-                            const gm_build_ctx *ctx, gm_error *err);
-void gm_vae_eval_clear(gm_vae_eval *e);
-
-/* Names the metrics and vectors gm_vae_evaluate writes in h (which then
- * points into e). */
-void gm_vae_eval_hooks(const gm_vae_eval *e, gm_hooks *h);
-
-/* The evaluation graphs' noise, for a run state (gm_save_state_fn). */
-gm_status gm_vae_eval_save(const gm_vae_eval *e, gm_state *out,
-                           const char *prefix, gm_error *err);
-gm_status gm_vae_eval_load(gm_vae_eval *e, const gm_state *in,
-                           const char *prefix, gm_error *err);
-
-/* Evaluates rows data [n, dim] (n at most ctx->eval_rows of the build)
- * into out: the metrics, then kl_per_dim, as gm_vae_eval_hooks names
- * them. */
-gm_status gm_vae_evaluate(gm_vae_eval *e, const float *data, int n, double *out,
-                          gm_error *err);
+/* The held-out evaluation (gm/vae_eval.h) of the parts' networks. */
+gm_vae_eval_spec gm_vae_parts_eval_spec(const gm_vae_parts *p,
+                                        const gm_build_ctx *ctx);
 
 #endif

@@ -49,19 +49,19 @@ typedef struct vae_state {
     gm_node *beta; /* the loss's beta, changed by the warm-up schedule */
     double beta_max;
     long warmup;
-    gm_vae_eval eval;
+    gm_vae_eval *eval;
 } vae_state;
 
 static void vae_state_free(void *p) {
     vae_state *s = p;
-    gm_vae_eval_clear(&s->eval);
+    gm_vae_eval_free(s->eval);
     free(s);
 }
 
 static gm_status vae_evaluate(void *state, const float *data, const int *labels,
                               int n, double *out, gm_error *err) {
-    (void)labels;
-    return gm_vae_evaluate(&((vae_state *)state)->eval, data, n, out, err);
+    return gm_vae_evaluate(((vae_state *)state)->eval, data, labels, n, out,
+                           err);
 }
 
 static gm_status vae_after_step(void *state, long step, gm_error *err) {
@@ -79,7 +79,7 @@ static gm_status vae_save(const void *state, gm_state *out, const char *prefix,
     char name[512];
     snprintf(name, sizeof name, "%s/beta", prefix);
     gm_status st = gm_state_put_f32(out, name, gm_node_data(s->beta), 1, err);
-    return st == GM_OK ? gm_vae_eval_save(&s->eval, out, prefix, err) : st;
+    return st == GM_OK ? gm_vae_eval_save(s->eval, out, prefix, err) : st;
 }
 
 static gm_status vae_load(void *state, const gm_state *in, const char *prefix,
@@ -89,7 +89,7 @@ static gm_status vae_load(void *state, const gm_state *in, const char *prefix,
     snprintf(name, sizeof name, "%s/beta", prefix);
     gm_status st =
         gm_state_get(in, name, GM_STATE_F32, 1, gm_node_data(s->beta), err);
-    return st == GM_OK ? gm_vae_eval_load(&s->eval, in, prefix, err) : st;
+    return st == GM_OK ? gm_vae_eval_load(s->eval, in, prefix, err) : st;
 }
 
 /* The loss: reconstruction plus beta times the KL term, whose per-dimension
@@ -121,7 +121,8 @@ static vae_state *vae_state_create(const gm_vae_parts *p,
     st->beta_max = gm_hparams_number(h, "beta");
     st->warmup = (long)gm_hparams_number(h, "warmup_steps");
     st->beta = gm_input(p->graph, "beta", (int[]){1}, 1);
-    if (gm_vae_eval_build(&st->eval, p, ctx, err) != GM_OK) {
+    gm_vae_eval_spec spec = gm_vae_parts_eval_spec(p, ctx);
+    if (gm_vae_eval_create(&st->eval, &spec, ctx, err) != GM_OK) {
         vae_state_free(st);
         return NULL;
     }
@@ -155,7 +156,7 @@ static gm_status vae_build(gm_model *m, const gm_build_ctx *ctx,
                       .evaluate = vae_evaluate,
                       .save_state = vae_save,
                       .load_state = vae_load};
-    gm_vae_eval_hooks(&st->eval, &hooks);
+    gm_vae_eval_name_outputs(st->eval, &hooks);
     s = gm_model_set_hooks(m, &hooks, err);
     if (s != GM_OK) {
         gm_graph_free(g);
@@ -173,7 +174,7 @@ static const char *const vae_headline[] = {
     "elbo_eval", "iwae_logpx", "distortion", "rate", "active_units"};
 
 static const gm_metric_info vae_metrics[] = {GM_VAE_PARTS_METRICS,
-                                              GM_VAE_EVAL_METRICS};
+                                              GM_VAE_EVAL_METRIC_ROWS};
 
 const gm_objective gm_objective_vae_elbo = {
     .abi = GM_OBJECTIVE_ABI,

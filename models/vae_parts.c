@@ -112,6 +112,22 @@ gm_status gm_vae_build_parts(gm_model *m, const gm_build_ctx *ctx,
     return graph_status(p, err);
 }
 
+gm_vae_eval_spec gm_vae_parts_eval_spec(const gm_vae_parts *p,
+                                        const gm_build_ctx *ctx) {
+    const gm_hparams *h = &ctx->spec->params;
+    return (gm_vae_eval_spec){
+        .encoder = &p->encoder,
+        .decoder = &p->decoder,
+        .latent = ctx->spec->latent_dim,
+        .likelihood =
+            p->bernoulli ? GM_LIKELIHOOD_BERNOULLI : GM_LIKELIHOOD_GAUSSIAN,
+        .sigma = gm_hparams_number(h, "sigma"),
+        .learned_logvar = p->decoder_logvar >= 0 ? "logvar" : NULL,
+        .deterministic = p->deterministic,
+        .iwae_k = (int)gm_hparams_number(h, "iwae_k"),
+        .iwae_rows = (int)gm_hparams_number(h, "iwae_rows")};
+}
+
 gm_status gm_vae_set_sampler(gm_model *m, const gm_build_ctx *ctx,
                              const gm_vae_parts *p, gm_error *err) {
     int n = ctx->sample_count, latent = ctx->spec->latent_dim;

@@ -9,6 +9,7 @@
 
 #include "gm/objective.h"
 #include "gm/op.h"
+#include "gm/vae_eval.h"
 
 #define RECORDED_ABI 8
 
@@ -109,6 +110,11 @@ static const layout layouts[] = {
     SIZE(gm_rng, 48),
     OFFSET(gm_rng, has_spare, 40),
     SIZE(gm_error, 516),
+    SIZE(gm_vae_eval_spec, 56),
+    OFFSET(gm_vae_eval_spec, latent, 16),
+    OFFSET(gm_vae_eval_spec, sigma, 24),
+    OFFSET(gm_vae_eval_spec, learned_logvar, 32),
+    OFFSET(gm_vae_eval_spec, iwae_rows, 48),
     SIZE(gm_op_def, 64),
     OFFSET(gm_op_def, flags, 48),
     OFFSET(gm_op_def, grad, 56),
@@ -119,6 +125,7 @@ static const layout layouts[] = {
     VALUE(GM_OPTIM_KIND_COUNT, 4),
     VALUE(GM_BETTER_LOWER, 2),
     VALUE(GM_HP_CHOICE, 3),
+    VALUE(GM_LIKELIHOOD_BERNOULLI, 1),
 };
 
 Test(abi, the_structs_a_plugin_sees_are_as_recorded_with_the_abi) {

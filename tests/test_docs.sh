@@ -72,4 +72,14 @@ marked=$(awk '/docs\/plugins.md: end/ { inside = 0 } inside;
 [ -n "$marked" ] && [ "$quoted" = "$marked" ] ||
     fail "docs/plugins.md's gm_grad example differs from tests/plugins/penalty_plugin.c"
 
+# Its gm/vae_eval.h example is tests/plugins/vae_plugin.c's, likewise.
+quoted=$(awk '/^## The VAE.s held-out metrics/ { sec = 1 }
+    sec && /^```c$/ { inside = 1; next } inside && /^```$/ { exit }
+    inside' "$src/docs/plugins.md")
+marked=$(awk '/docs\/plugins.md: end/ { inside = 0 } inside;
+    /docs\/plugins.md: begin/ { inside = 1 }' \
+    "$src/tests/plugins/vae_plugin.c")
+[ -n "$marked" ] && [ "$quoted" = "$marked" ] ||
+    fail "docs/plugins.md's gm/vae_eval.h example differs from tests/plugins/vae_plugin.c"
+
 echo "docs: README commands call build/gm and read files they write, its make targets exist, no DESIGN.md"

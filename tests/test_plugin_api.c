@@ -27,6 +27,7 @@
 #include "gm/runfile.h"
 #include "gm/state.h"
 #include "gm/train.h"
+#include "gm/vae_eval.h"
 #include "train/built_model.h"
 
 static const char *const roles[] = {"generator"};
@@ -749,6 +750,128 @@ Test(plugin_api, a_plugin_writes_the_builtin_gradient_penalty) {
     gm_model_free(models[0]);
     gm_model_free(models[1]);
     gm_registry_free(r);
+}
+
+/* ---- the held-out VAE metrics in a plugin (issue 27) -------------------- */
+
+#define VAE_ROWS 40
+
+/* Model "vae" of `objective` on 2-D data with 2 x 8 tanh networks, sigma
+ * 0.1, iwae_k 4 and VAE_ROWS held-out rows, from the same seed: the same
+ * parameters and draws whichever objective builds them. */
+static gm_model *vae_model(gm_registry *r, const char *objective,
+                           gm_error *err) {
+    const gm_objective *o = gm_registry_find(r, objective, NULL, err);
+    cr_assert_not_null(o, "%s", err->message);
+    gm_model_spec spec;
+    memset(&spec, 0, sizeof spec);
+    snprintf(spec.name, sizeof spec.name, "vae");
+    snprintf(spec.objective, sizeof spec.objective, "%s", objective);
+    spec.latent_dim = 2;
+    spec.n_networks = 2;
+    for (int i = 0; i < 2; i++) {
+        snprintf(spec.networks[i].role, GM_NAME_MAX, "%s", o->schema.roles[i]);
+        spec.networks[i].net = (gm_net_spec){
+            .hidden = {8, 8}, .n_hidden = 2, .activation = GM_ACT_TANH};
+    }
+    gm_hparams_defaults(&spec.params, o->schema.hparams, o->schema.n_hparams);
+    for (int i = 0; i < spec.params.n; i++) {
+        if (strcmp(spec.params.item[i].name, "sigma") == 0)
+            spec.params.item[i].number = 0.1;
+        if (strcmp(spec.params.item[i].name, "iwae_k") == 0)
+            spec.params.item[i].number = 4;
+    }
+    spec.train.steps = 1;
+    spec.train.batch_size = 4;
+    spec.train.optimizer = gm_optim_defaults(GM_OPTIM_ADAM);
+    gm_rng init = gm_rng_stream(1, "init"), noise = gm_rng_stream(1, "noise");
+    gm_build_ctx ctx = {.spec = &spec,
+                        .data_dim = 2,
+                        .batch_size = 4,
+                        .sample_count = 4,
+                        .eval_rows = VAE_ROWS,
+                        .seed = 1,
+                        .init = &init,
+                        .noise = &noise};
+    gm_model *m = gm_model_create(o, &ctx, err);
+    cr_assert_not_null(m, "%s", err->message);
+    return m;
+}
+
+/* tests/plugins/vae_plugin.c (docs/plugins.md quotes it) installs
+ * gm/vae_eval.h's evaluation through the public API alone: its names and
+ * values, at two evaluations in a row (the second draws new noise), are
+ * vae_elbo's on the same networks and rows, bit for bit. */
+Test(plugin_api, a_plugin_gets_the_builtin_vae_evaluation) {
+    gm_registry *r = gm_builtin_registry();
+    gm_error err = {0};
+    cr_assert_not_null(gm_registry_load(r, GM_VAE_PLUGIN, &err), "%s",
+                       err.message);
+    gm_model *models[2] = {vae_model(r, "vae_elbo", &err),
+                           vae_model(r, "plugin_vae", &err)};
+    float rows[VAE_ROWS * 2];
+    gm_rng data = gm_rng_stream(3, "data");
+    for (int i = 0; i < VAE_ROWS * 2; i++)
+        rows[i] = (float)gm_rng_normal(&data);
+    const gm_model *a = models[0], *b = models[1];
+    cr_assert_eq(b->n_eval_metrics, 10);
+    cr_assert_eq(b->n_eval_metrics, a->n_eval_metrics);
+    for (int i = 0; i < a->n_eval_metrics; i++)
+        cr_assert_str_eq(b->eval_names[i], a->eval_names[i]);
+    cr_assert_eq(b->n_eval_vectors, 1);
+    cr_assert_str_eq(b->eval_vector_names[0], "kl_per_dim");
+    cr_assert_eq(b->eval_vector_lens[0], 2);
+    for (int pass = 0; pass < 2; pass++) {
+        double out[2][12];
+        for (int k = 0; k < 2; k++)
+            cr_assert_eq(gm_model_evaluate(models[k], rows, NULL, VAE_ROWS,
+                                           out[k], &err),
+                         GM_OK, "%s", err.message);
+        cr_assert(isfinite(out[0][3]) && out[0][1] > 0.0,
+                  "iwae_logpx %g, rate %g", out[0][3], out[0][1]);
+        for (int i = 0; i < 12; i++)
+            cr_assert_eq(memcmp(&out[1][i], &out[0][i], sizeof(double)), 0,
+                         "pass %d, %s: %.17g, vae_elbo %.17g", pass,
+                         i < 10 ? a->eval_names[i] : "kl_per_dim", out[1][i],
+                         out[0][i]);
+    }
+    gm_model_free(models[0]);
+    gm_model_free(models[1]);
+    gm_registry_free(r);
+}
+
+/* The spec's networks must fit the data and the latent size. */
+Test(plugin_api, a_vae_evaluation_of_misfit_networks_is_refused) {
+    gm_model_spec spec;
+    memset(&spec, 0, sizeof spec);
+    snprintf(spec.name, sizeof spec.name, "vae");
+    gm_rng init = gm_rng_stream(1, "init"), noise = gm_rng_stream(1, "noise");
+    gm_build_ctx ctx = {.spec = &spec, .data_dim = 2, .eval_rows = 10,
+                        .init = &init, .noise = &noise};
+    gm_net_spec mlp = {.hidden = {4}, .n_hidden = 1};
+    gm_net enc, dec;
+    gm_params *ge = gm_params_create("encoder"), *gd = gm_params_create("decoder");
+    gm_error err = {0};
+    mlp.out = 3; /* not 2 x latent */
+    cr_assert_eq(gm_net_init(&enc, ge, NULL, "encoder", 2, &mlp, &init, &err),
+                 GM_OK, "%s", err.message);
+    mlp.out = 2;
+    cr_assert_eq(gm_net_init(&dec, gd, NULL, "decoder", 2, &mlp, &init, &err),
+                 GM_OK, "%s", err.message);
+    gm_vae_eval_spec v = {.encoder = &enc, .decoder = &dec, .latent = 2,
+                          .sigma = 1.0};
+    gm_vae_eval *eval;
+    cr_assert_eq(gm_vae_eval_create(&eval, &v, &ctx, &err), GM_ERR_INVALID);
+    cr_assert(strstr(err.message, "model 'vae': VAE evaluation: the encoder "
+                                  "must give 2 x latent columns"),
+              "%s", err.message);
+    v.encoder = &dec; /* 2 -> 2: latent 1 */
+    v.latent = 1;
+    cr_assert_eq(gm_vae_eval_create(&eval, &v, &ctx, &err), GM_ERR_INVALID);
+    cr_assert(strstr(err.message, "the decoder must map latent columns"),
+              "%s", err.message);
+    gm_params_free(ge);
+    gm_params_free(gd);
 }
 
 /* ---- randomness a plugin can reach (issue 27) -------------------------- */

@@ -43,9 +43,10 @@ GM_API_BEGIN
 
 /* Bumped whenever a struct a plugin sees (gm_objective and its schema,
  * gm_build_ctx, gm_model_spec, gm_hooks, gm_net, gm_net_spec,
- * gm_hparam_spec, gm_metric_info, ...) or the gm_model_* functions change
- * shape; tests/test_abi.c records their sizes and offsets with the
- * number and fails, asking for the bump, when one changes without it
+ * gm_hparam_spec, gm_metric_info, gm_vae_eval_spec, ...) or the gm_model_*
+ * functions change shape; tests/test_abi.c records their sizes and
+ * offsets with the number and fails, asking for the bump, when one
+ * changes without it
  * (2: the schema's network shapes, the state
  * hooks, one optimizer per group; 3: gm_model_spec's longer name and
  * sweep keys, vector evaluation metrics, the held-out row count in the
