@@ -64,6 +64,7 @@ static gm_graph *frozen_graph(const char *name, const gm_vae_parts *p) {
     gm_graph_freeze(g, p->groups[0]);
     gm_graph_freeze(g, p->groups[1]);
     gm_graph_set_training(g, false); /* batch norm: running statistics */
+    gm_graph_set_forward_only(g);
     return g;
 }
 
@@ -74,16 +75,18 @@ static gm_status build_posterior(gm_vae_eval *e, const gm_vae_parts *p,
     if (!g) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     e->post_x = gm_input(g, "x", (int[]){e->post_chunk, e->dim}, 2);
     gm_vae_posterior q = gm_vae_encode(g, p, e->post_x, ctx->noise);
-    e->post_mu = q.mu;
-    e->post_lv = q.logvar;
-    e->post_z = q.z;
+    e->post_mu = gm_node_keep(q.mu);
+    e->post_lv = gm_node_keep(q.logvar);
+    e->post_z = gm_node_keep(q.z);
     gm_node *decoded = gm_net_forward(g, &p->decoder, q.z);
-    e->post_nll = per_row(g, gm_vae_recon_elements(g, p, e->post_x, decoded));
+    e->post_nll = gm_node_keep(
+        per_row(g, gm_vae_recon_elements(g, p, e->post_x, decoded)));
     if (!e->deterministic) {
-        e->post_kl = gm_kl_normal_std(g, q.mu, q.logvar);
+        e->post_kl = gm_node_keep(gm_kl_normal_std(g, q.mu, q.logvar));
         gm_node *mean = gm_net_forward(g, &p->decoder, q.mu);
         if (p->bernoulli) mean = gm_sigmoid(g, mean);
-        e->post_sq = per_row(g, gm_square(g, gm_sub(g, e->post_x, mean)));
+        e->post_sq = gm_node_keep(
+            per_row(g, gm_square(g, gm_sub(g, e->post_x, mean))));
     }
     return graph_done(g, err);
 }
@@ -111,10 +114,10 @@ static gm_status build_iwae(gm_vae_eval *e, const gm_vae_parts *p,
     gm_node *log_w = gm_sub(g, nll_q, gm_add(g, nll_x, nll_p));
     gm_node *lse = gm_logsumexp_rows(
         g, gm_reshape(g, log_w, (int[]){e->iw_chunk, e->k}, 2));
-    e->iwae = gm_add_scalar(g, lse, -logf((float)e->k));
-    e->iw_elbo =
+    e->iwae = gm_node_keep(gm_add_scalar(g, lse, -logf((float)e->k)));
+    e->iw_elbo = gm_node_keep(
         gm_neg(g, gm_add(g, nll_x,
-                         per_row(g, gm_kl_normal_std(g, e->iw_mu, e->iw_lv))));
+                         per_row(g, gm_kl_normal_std(g, e->iw_mu, e->iw_lv)))));
     return graph_done(g, err);
 }
 

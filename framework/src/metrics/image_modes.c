@@ -108,8 +108,9 @@ static gm_status build_network(gm_image_modes *m, const gm_image_classifier *c,
     m->graph = gm_graph_create("image_classifier");
     if (!m->graph) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     gm_graph_set_training(m->graph, false);
+    gm_graph_set_forward_only(m->graph);
     m->x = gm_input(m->graph, "x", (int[]){CHUNK, m->part_dim}, 2);
-    m->logits = gm_net_forward(m->graph, &m->net, m->x);
+    m->logits = gm_node_keep(gm_net_forward(m->graph, &m->net, m->x));
     return gm_graph_compile(m->graph, err);
 }
 

@@ -238,6 +238,8 @@ gm_status gm_model_set_sampler(gm_model *m, gm_graph *g, gm_node *samples,
     gm_graph_free(m->sampler);
     m->sampler = g;
     gm_graph_set_training(g, false); /* batch norm: running statistics */
+    gm_graph_set_forward_only(g);      /* gm reads only the samples */
+    gm_node_keep(samples);
     gm_status s = gm_graph_compile(g, err);
     if (s != GM_OK) return s;
     const gm_shape *shape = samples ? gm_node_shape(samples) : NULL;
