@@ -78,9 +78,19 @@ int gm_image_modes_count(const gm_image_modes *m);
 /* Classifies n images [n, C*H*W] and writes out[0] the modes covered,
  * out[1] the KL in nats, out[2] the mean confidence, and, if counts is not
  * NULL, the images labelled as each mode into counts
- * [gm_image_modes_count(m)]. Never allocates. */
+ * [gm_image_modes_count(m)]. Never allocates. The same as begin, one add
+ * of the n images and end. */
 void gm_image_modes_measure(gm_image_modes *m, const float *images, int n,
                             double out[3], int *counts);
+
+/* A measurement of images that come a chunk at a time (a sampler's
+ * draws), so that no one holds them all: begin, add each chunk of
+ * images [n, C*H*W], then end writes what gm_image_modes_measure writes
+ * for all of them. Chunks of a multiple of 250 images (the classifier's
+ * own batch) give the same bits as one add of all. Never allocates. */
+void gm_image_modes_begin(gm_image_modes *m);
+void gm_image_modes_add(gm_image_modes *m, const float *images, int n);
+void gm_image_modes_end(gm_image_modes *m, double out[3], int *counts);
 
 void gm_image_modes_free(gm_image_modes *m);
 

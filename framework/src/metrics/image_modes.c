@@ -21,6 +21,8 @@ struct gm_image_modes {
     int modes;
     long *data_counts, *gen_counts; /* [modes] */
     int *labels;                    /* [CHUNK] */
+    double confidence; /* the measurement's sum so far */
+    long n;            /* and its images */
 };
 
 gm_class_stats gm_class_stats_compute(const long *gen, const long *data,
@@ -177,22 +179,36 @@ static double classify(gm_image_modes *m, const float *images, int rows) {
 
 int gm_image_modes_count(const gm_image_modes *m) { return m->modes; }
 
-void gm_image_modes_measure(gm_image_modes *m, const float *images, int n,
-                            double out[3], int *counts) {
+void gm_image_modes_begin(gm_image_modes *m) {
     memset(m->gen_counts, 0, (size_t)m->modes * sizeof *m->gen_counts);
+    m->confidence = 0.0;
+    m->n = 0;
+}
+
+void gm_image_modes_add(gm_image_modes *m, const float *images, int n) {
     size_t dim = (size_t)m->parts * m->part_dim;
-    double confidence = 0.0;
     for (int at = 0; at < n; at += CHUNK) {
         int rows = n - at < CHUNK ? n - at : CHUNK;
-        confidence += classify(m, images + (size_t)at * dim, rows);
+        m->confidence += classify(m, images + (size_t)at * dim, rows);
         for (int i = 0; i < rows; i++)
             m->gen_counts[m->labels[i]]++;
     }
+    m->n += n;
+}
+
+void gm_image_modes_end(gm_image_modes *m, double out[3], int *counts) {
     gm_class_stats s =
         gm_class_stats_compute(m->gen_counts, m->data_counts, m->modes);
     out[0] = s.modes_covered;
     out[1] = s.kl;
-    out[2] = confidence / ((double)n * m->parts);
+    out[2] = m->confidence / ((double)m->n * m->parts);
     for (int i = 0; counts && i < m->modes; i++)
         counts[i] = (int)m->gen_counts[i];
+}
+
+void gm_image_modes_measure(gm_image_modes *m, const float *images, int n,
+                            double out[3], int *counts) {
+    gm_image_modes_begin(m);
+    gm_image_modes_add(m, images, n);
+    gm_image_modes_end(m, out, counts);
 }

@@ -494,9 +494,13 @@ bool gm_model_uses_labels(const gm_model *m) {
     return false;
 }
 
-void gm_model_sample(gm_model *m, float *out) {
+const float *gm_model_draw(gm_model *m) {
     GM_ASSERT(m->samples);
     gm_graph_forward(m->sampler);
-    memcpy(out, gm_node_data(m->samples),
+    return gm_node_data(m->samples);
+}
+
+void gm_model_sample(gm_model *m, float *out) {
+    memcpy(out, gm_model_draw(m),
            (size_t)m->sample_count * m->data_dim * sizeof(float));
 }

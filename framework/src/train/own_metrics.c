@@ -18,6 +18,11 @@
 typedef struct source {
     bool (*applies)(const gm_run *r);
     gm_status (*prepare)(gm_run *r, gm_error *err); /* NULL: nothing */
+    /* A source that takes the evaluation's samples a draw at a time:
+     * begin, then add for each draw (n rows); NULL: compute reads all of
+     * them in r->samples, which the run then keeps. */
+    void (*begin)(gm_run *r);
+    void (*add)(gm_run *r, const float *samples, int n);
     /* Writes one value per metric of the source (the table's rows that
      * name it, in the table's order) into out. */
     void (*compute)(gm_run *r, const double *row, double *out,
@@ -46,8 +51,8 @@ static void mixture_compute(gm_run *r, const double *row, double *out,
     out[0] = ms.modes_covered;
     out[1] = ms.hq_fraction;
 }
-static const source mixture_modes = {mixture_applies, mixture_prepare,
-                                     mixture_compute};
+static const source mixture_modes = {mixture_applies, mixture_prepare, NULL,
+                                     NULL, mixture_compute};
 
 /* Both KL directions by the same KDE estimator for every model, against
  * as many data rows as there are samples. */
@@ -68,7 +73,8 @@ static void kde_compute(gm_run *r, const double *row, double *out,
     out[1] = kl.reverse;
     out[2] = kl.bandwidth;
 }
-static const source kde_kl = {density_applies, NULL, kde_compute};
+static const source kde_kl = {density_applies, NULL, NULL, NULL,
+                              kde_compute};
 
 /* The forward KL with the objective's own density estimate
  * (gm_objective_schema.log_px) on the held-out rows. */
@@ -97,8 +103,8 @@ static void log_px_compute(gm_run *r, const double *row, double *out,
                            int *mode_counts) {
     out[0] = r->eval_log_p_data - row[r->log_px_index];
 }
-static const source log_px_kl = {log_px_applies, log_px_prepare,
-                                 log_px_compute};
+static const source log_px_kl = {log_px_applies, log_px_prepare, NULL,
+                                 NULL, log_px_compute};
 
 /* Images labelled by eval.classifier (Stacked MNIST's protocol). */
 static bool image_applies(const gm_run *r) {
@@ -111,14 +117,17 @@ static gm_status image_prepare(gm_run *r, gm_error *err) {
     return gm_model_set_attr(r->model, "classifier_accuracy",
                              r->classifier->accuracy, err);
 }
+static void image_begin(gm_run *r) { gm_image_modes_begin(r->image_modes); }
+static void image_add(gm_run *r, const float *samples, int n) {
+    gm_image_modes_add(r->image_modes, samples, n);
+}
 static void image_compute(gm_run *r, const double *row, double *out,
                           int *mode_counts) {
-    gm_image_modes_measure(r->image_modes, r->samples, r->e->eval_samples,
-                           out, mode_counts);
+    gm_image_modes_end(r->image_modes, out, mode_counts);
     out[3] = r->classifier->accuracy;
 }
-static const source image_modes = {image_applies, image_prepare,
-                                   image_compute};
+static const source image_modes = {image_applies, image_prepare, image_begin,
+                                   image_add, image_compute};
 
 /* Every source, in the order they prepare and compute. */
 static const source *const sources[] = {&mixture_modes, &kde_kl, &log_px_kl,
@@ -188,6 +197,24 @@ gm_status gm_own_metrics_setup(gm_run *r, gm_error *err) {
         r->names[r->n_logged++] = table[i].info.name;
     }
     return GM_OK;
+}
+
+bool gm_own_metrics_need_all_samples(const gm_run *r) {
+    for (int s = 0; s < N_SOURCES; s++)
+        if ((r->own_sources >> s & 1u) && !sources[s]->add) return true;
+    return false;
+}
+
+void gm_own_metrics_begin(gm_run *r) {
+    for (int s = 0; s < N_SOURCES; s++)
+        if ((r->own_sources >> s & 1u) && sources[s]->begin)
+            sources[s]->begin(r);
+}
+
+void gm_own_metrics_add(gm_run *r, const float *samples, int n) {
+    for (int s = 0; s < N_SOURCES; s++)
+        if ((r->own_sources >> s & 1u) && sources[s]->add)
+            sources[s]->add(r, samples, n);
 }
 
 int gm_own_metrics_compute(gm_run *r, double *row, int at, int *mode_counts) {

@@ -711,13 +711,18 @@ gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
     gm_cluster *cluster = opts ? opts->cluster : NULL;
     if (cluster && gm_cluster_rank(cluster) > 0)
         return gm_cluster_serve(cluster, e, reg, opts, err);
-    gm_status checked = gm_check_models(e, reg, err);
-    if (checked != GM_OK) return checked;
+    gm_dataset_cache *datasets = gm_dataset_cache_create(&e->dataset);
+    if (!datasets) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     gm_image_classifier *classifier = NULL;
-    if (e->eval_classifier[0] &&
+    gm_status checked = gm_check_models_on(e, reg, datasets, err);
+    if (checked == GM_OK && e->eval_classifier[0] &&
         !(classifier = gm_image_classifier_load(
               e->eval_classifier, e->eval_classifier_model, reg, err)))
-        return err->status;
+        checked = err->status;
+    if (checked != GM_OK) {
+        gm_dataset_cache_free(datasets);
+        return checked;
+    }
     trainer t = {.e = e,
                  .opts = opts,
                  .cluster = cluster,
@@ -737,7 +742,8 @@ gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
                           .objective = o,
                           .seed = e->seeds[k],
                           .index = m * e->n_seeds + k,
-                          .classifier = classifier};
+                          .classifier = classifier,
+                          .datasets = datasets};
         }
     }
     bool resume = opts && opts->resume;
@@ -781,5 +787,6 @@ gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
     }
     free(t.jobs);
     gm_image_classifier_free(classifier);
+    gm_dataset_cache_free(datasets);
     return s;
 }
