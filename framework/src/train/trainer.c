@@ -191,7 +191,11 @@ static void *worker(void *arg) {
         j->status = s;
         j->finished = true;
         pthread_cond_broadcast(&t->changed);
+        /* The run's memory (hundreds of MB for an image model) goes before
+         * the next run's is taken: once the writer has it all. */
+        while (!j->done) pthread_cond_wait(&t->changed, &t->lock);
         pthread_mutex_unlock(&t->lock);
+        gm_run_free(&j->run);
     }
 }
 
@@ -324,6 +328,7 @@ static gm_status write_news(trainer *t, job *j, gm_error *err) {
     }
     if (s == GM_OK && finished && !j->ready && j->written == j->published) {
         j->done = true;
+        pthread_cond_broadcast(&t->changed); /* its worker frees it */
         if (j->status == GM_INTERRUPTED) t->interrupted = true;
         /* A run that failed on its own (a NaN, ...) is recorded as failed
          * and the others go on; one that never set up stops them all. */
@@ -380,12 +385,7 @@ static gm_status train_all(trainer *t, int n_local, gm_error *err) {
         job *j = &t->jobs[i];
         gm_error job_err = {0};
         gm_status js = write_news(t, j, &job_err);
-        if (j->done) {
-            left--;
-            pthread_mutex_unlock(&t->lock);
-            gm_run_free(&j->run); /* finished and written */
-            pthread_mutex_lock(&t->lock);
-        }
+        if (j->done) left--; /* finished and written: its worker frees it */
         if (js != GM_OK && s == GM_OK) {
             s = js;
             *err = job_err;
@@ -397,6 +397,7 @@ static gm_status train_all(trainer *t, int n_local, gm_error *err) {
             t->cancel = true;
             while (!j->finished) pthread_cond_wait(&t->changed, &t->lock);
             j->done = true;
+            pthread_cond_broadcast(&t->changed);
             left--;
         }
     }
