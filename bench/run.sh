@@ -8,6 +8,7 @@
 #   BUILD=build          build directory holding gm and bench/bench_*
 #   BENCH_ROUNDS=1       repeat every measurement; the table shows medians
 #   BENCH_FLAGSHIP=1     0 skips the flagship's wall time (--jobs 1 and 2)
+#   BENCH_MEMORY=1       0 skips the peak RSS of the image experiment files
 #   BENCH_PYTHON=/usr/bin/python3   the Python with PyTorch (Debian's)
 #   BENCH_CORES=gm       the OpenBLAS kernels of the table's rows: "gm" is
 #                        the kernel gm runs on by itself, any other word a
@@ -25,6 +26,15 @@ unset OPENBLAS_CORETYPE OPENBLAS_L2_SIZE
 BUILD=${BUILD:-build}
 ROUNDS=${BENCH_ROUNDS:-1}
 FLAGSHIP=${BENCH_FLAGSHIP:-1}
+MEMORY=${BENCH_MEMORY:-1}
+# The image experiment files whose peak resident memory the bench reports,
+# each run with --jobs 2 and shortened (MEMORY_SET): one seed, 2 steps and
+# one evaluation of 2500 samples. Their memory does not depend on those:
+# datasets load once per process, graphs are planned at setup, and an
+# evaluation takes the sampler's 2500-row draws as they come. The files
+# that count modes get a classifier of fashion_classifier.yaml, 20 steps.
+MEMORY_FILES="stacked_fashion stacked_fashion_quarter_d stacked_fashion_ali fashion_gan fashion_dcgan fashion_vae"
+MEMORY_SET="--set seeds=[1] --set train.steps=2 --set eval.every=2 --set eval.samples=2500"
 PY=${BENCH_PYTHON:-/usr/bin/python3}
 TUNABLES=glibc.malloc.mmap_threshold=1073741824:glibc.malloc.trim_threshold=1073741824
 MODELS="gan vae"
@@ -206,6 +216,42 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 OPENBLAS_CORETYPE=$GM_CORE "$BUILD/bench/bench_threads" >"$out/bits" \
     2>>"$out/log" || failed "bench_threads" fatal
+
+# peak_rss NAME: peak RSS in kB of gm run experiments/NAME.yaml --jobs 2,
+# shortened (MEMORY_SET), with the bench's classifier; n/a if it failed.
+peak_rss() {
+    local classifier=()
+    if grep -q '^  classifier:' "experiments/$1.yaml"; then
+        classifier=(--set "eval.classifier=$out/classifier.h5")
+    fi
+    # shellcheck disable=SC2086
+    if "$PY" -c 'import resource, subprocess, sys
+r = subprocess.run(sys.argv[1:]).returncode
+print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(r)' "$BUILD/gm" run "experiments/$1.yaml" --jobs 2 --quiet \
+        --out "$out/mem_$1.h5" $MEMORY_SET "${classifier[@]}" \
+        >"$out/rss_$1" 2>>"$out/log"; then
+        cat "$out/rss_$1"
+    else
+        failed "gm run experiments/$1.yaml (peak RSS)" fatal
+        echo n/a
+    fi
+}
+
+declare -A rss
+if [ "$MEMORY" != 0 ]; then
+    say "memory: a classifier for the image files (fashion_classifier.yaml, 20 steps)"
+    if "$BUILD/gm" run experiments/fashion_classifier.yaml --quiet \
+        --out "$out/classifier.h5" --set train.steps=20 --set eval.every=20 \
+        2>>"$out/log"; then
+        for f in $MEMORY_FILES; do
+            say "memory: peak RSS of experiments/$f.yaml, --jobs 2, shortened"
+            rss[$f]=$(peak_rss "$f")
+        done
+    else
+        failed "the classifier for the memory rows" fatal
+    fi
+fi
 
 t_jobs1=n/a t_jobs2=n/a
 if [ "$FLAGSHIP" != 0 ]; then
@@ -404,6 +450,16 @@ else
     echo "flagship: skipped (BENCH_FLAGSHIP=0)"
 fi
 echo "  PyTorch equivalent: not implemented, not measured"
+echo
+if [ "$MEMORY" != 0 ]; then
+    echo "peak resident memory of the image experiment files (gm run --jobs 2; shortened:"
+    echo "  $MEMORY_SET; memory does not depend on these; target <= 2048 MB):"
+    for f in $MEMORY_FILES; do
+        printf "  %-28s %8s\n" "$f.yaml" "$(mb "${rss[$f]:-n/a}")"
+    done
+else
+    echo "image experiment files' peak RSS: skipped (BENCH_MEMORY=0)"
+fi
 echo
 echo "raw measurements (medians above are over these):"
 cat "$out"/*.both "$out"/*.mem "$out"/*.torch "$out"/*ops "$out"/*.precision \

@@ -102,8 +102,9 @@ static gm_status eval_build(gm_model *m, const gm_build_ctx *ctx,
     }
     if (s == GM_OK && e->graph) {
         gm_graph_set_training(e->graph, false);
+        gm_graph_set_forward_only(e->graph);
         e->x = gm_input(e->graph, "x", (int[]){e->chunk, e->dim}, 2);
-        e->logits = gm_net_forward(e->graph, net, e->x);
+        e->logits = gm_node_keep(gm_net_forward(e->graph, net, e->x));
         s = gm_graph_compile(e->graph, err);
     }
     if (s != GM_OK) {

@@ -322,3 +322,111 @@ Test(graph, the_op_hook_surrounds_each_op_of_both_walks) {
     gm_graph_free(g);
     gm_params_free(p);
 }
+
+/* ---- forward-only graphs (gm_graph_set_forward_only) ---- */
+
+enum { FO_ROWS = 64, FO_COLS = 256 };
+
+/* x [64, 256] -> three affine_relu layers on w -> a reshaped view ->
+ * tanh -> scale: the nodes a sampler has. `mid` is the second layer. */
+static gm_node *fo_chain(gm_graph *g, gm_params *p, gm_node **x,
+                         gm_node **mid) {
+    *x = gm_input(g, "x", (int[]){FO_ROWS, FO_COLS}, 2);
+    gm_node *w = gm_param(g, p, 0), *b = gm_param(g, p, 1);
+    gm_node *h = gm_affine_relu(g, *x, w, b);
+    *mid = gm_affine_relu(g, h, w, b);
+    h = gm_affine_relu(g, *mid, w, b);
+    h = gm_reshape(g, h, (int[]){FO_ROWS * 2, FO_COLS / 2}, 2);
+    return gm_scale(g, gm_tanh(g, h), 0.5f);
+}
+
+static gm_params *fo_params(void) {
+    gm_params *p = gm_params_create("net");
+    gm_params_add(p, "w", (int[]){FO_COLS, FO_COLS}, 2, NULL);
+    gm_params_add(p, "b", (int[]){FO_COLS}, 1, NULL);
+    float *w = gm_params_view_data(p, 0);
+    for (int i = 0; i < FO_COLS * FO_COLS; i++)
+        w[i] = (float)((i * 7919) % 201 - 100) / 1600.0f;
+    for (int i = 0; i < FO_COLS; i++) gm_params_view_data(p, 1)[i] = 0.01f;
+    return p;
+}
+
+static void fo_fill(gm_node *x, float phase) {
+    for (int i = 0; i < FO_ROWS * FO_COLS; i++)
+        gm_node_data(x)[i] = sinf(0.37f * (float)i + phase);
+}
+
+/* The same values as the ordinary graph, kept nodes included, in an arena
+ * that holds neither gradients nor every node's values. */
+Test(graph, forward_only_reuses_buffers_and_keeps_the_values) {
+    gm_params *p = fo_params();
+    gm_graph *plain = gm_graph_create("plain"), *fo = gm_graph_create("fo");
+    gm_node *x1, *x2, *mid1, *mid2;
+    gm_node *y1 = fo_chain(plain, p, &x1, &mid1);
+    gm_graph_set_forward_only(fo);
+    gm_node *y2 = fo_chain(fo, p, &x2, &mid2);
+    gm_node_keep(mid2);
+    cr_assert_eq(gm_graph_compile(plain, NULL), GM_OK);
+    cr_assert_eq(gm_graph_compile(fo, NULL), GM_OK);
+    size_t buffer = (size_t)FO_ROWS * FO_COLS * sizeof(float);
+    /* plain: 6 buffers of values (the reshape is a view) and 5 of
+     * gradients; forward-only: x, the kept mid, y, and two alive at once
+     * in between */
+    cr_assert_geq(gm_graph_arena_bytes(plain), 11 * buffer);
+    cr_assert_leq(gm_graph_arena_bytes(fo), 5 * buffer + 4096,
+                  "forward-only arena %zu bytes", gm_graph_arena_bytes(fo));
+    for (int round = 0; round < 2; round++) {
+        fo_fill(x1, (float)round);
+        fo_fill(x2, (float)round);
+        gm_graph_forward(plain);
+        gm_graph_forward(fo);
+        cr_assert_eq(memcmp(gm_node_data(y1), gm_node_data(y2), buffer), 0);
+        cr_assert_eq(memcmp(gm_node_data(mid1), gm_node_data(mid2), buffer),
+                     0, "a kept node survives the forward");
+        cr_assert_eq(memcmp(gm_node_data(x1), gm_node_data(x2), buffer), 0,
+                     "inputs are never overwritten");
+    }
+    gm_graph_free(plain);
+    gm_graph_free(fo);
+    gm_params_free(p);
+}
+
+Test(graph, forward_only_keeps_held_noise) {
+    gm_rng parent = gm_rng_stream(1, "noise");
+    gm_graph *g = gm_graph_create("g");
+    gm_graph_set_forward_only(g);
+    gm_node *eps = gm_randn(g, "eps", (int[]){4, 3}, 2, &parent);
+    gm_node *y = gm_tanh(g, gm_scale(g, eps, 2.0f));
+    gm_tanh(g, gm_scale(g, y, 3.0f)); /* could take eps's buffer if free */
+    cr_assert_eq(gm_graph_compile(g, NULL), GM_OK);
+    gm_graph_hold_noise(g, true);
+    gm_graph_forward(g);
+    float first[12];
+    memcpy(first, gm_node_data(eps), sizeof first);
+    gm_graph_forward(g);
+    cr_assert_eq(memcmp(first, gm_node_data(eps), sizeof first), 0);
+    gm_graph_free(g);
+}
+
+Test(graph, forward_only_refuses_backward_and_a_late_call) {
+    gm_params *p = group_with("net", 3, 2.0f);
+    gm_graph *g = gm_graph_create("fo");
+    gm_graph_set_forward_only(g);
+    gm_node *loss = gm_sum(g, gm_square(g, gm_param(g, p, 0)), GM_AXIS_ALL);
+    gm_node_set_role(loss, GM_ROLE_LOSS);
+    cr_assert_eq(gm_graph_compile(g, NULL), GM_OK);
+    gm_graph_forward(g);
+    cr_assert_float_eq(gm_node_scalar(loss), 12.0f, 1e-6, "losses are kept");
+    gm_error err = {0};
+    cr_assert_eq(gm_graph_backward(g, loss, &err), GM_ERR_STATE);
+    cr_assert(strstr(err.message, "forward-only"), "%s", err.message);
+    gm_graph *late = gm_graph_create("late");
+    gm_scale(late, gm_input(late, "x", (int[]){2}, 1), 2.0f);
+    cr_assert_eq(gm_graph_compile(late, NULL), GM_OK);
+    gm_graph_set_forward_only(late);
+    cr_assert_not_null(gm_graph_error(late));
+    cr_assert(strstr(gm_graph_error(late)->message, "before compiling"));
+    gm_graph_free(g);
+    gm_graph_free(late);
+    gm_params_free(p);
+}

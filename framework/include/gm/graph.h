@@ -71,6 +71,19 @@ gm_node *gm_node_set_role(gm_node *n, gm_role role);
 /* The node called `name`; NULL with err set if there is none. */
 gm_node *gm_graph_find(const gm_graph *g, const char *name, gm_error *err);
 
+/* The graph only ever runs forward (a sampler, an evaluation): compiling
+ * plans no gradients, and a node's values share memory with later nodes'
+ * once the last op that reads them has run. Readable after
+ * gm_graph_forward are only inputs, losses, metrics, random nodes (a held
+ * draw survives), nodes no op reads, and nodes marked with gm_node_keep;
+ * any other node's values are another node's by then. gm_graph_backward
+ * is an error. Call it before compiling. */
+void gm_graph_set_forward_only(gm_graph *g);
+
+/* Marks n as read after forward in a forward-only graph (an output that
+ * later ops also read); returns n. */
+gm_node *gm_node_keep(gm_node *n);
+
 /* Plans the arena. Returns the first build error if there was one. */
 gm_status gm_graph_compile(gm_graph *g, gm_error *err);
 

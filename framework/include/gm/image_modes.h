@@ -91,7 +91,8 @@ int gm_image_modes_feature_dim(const gm_image_modes *m);
  * NULL, the images labelled as each mode into counts
  * [gm_image_modes_count(m)]; if features is not NULL, the features of the
  * first n_features images into features [n_features,
- * gm_image_modes_feature_dim(m)]. Never allocates. */
+ * gm_image_modes_feature_dim(m)]. Never allocates. The same as begin, one
+ * add of the n images and end. */
 void gm_image_modes_measure(gm_image_modes *m, const float *images, int n,
                             double out[3], int *counts, float *features,
                             int n_features);
@@ -100,6 +101,20 @@ void gm_image_modes_measure(gm_image_modes *m, const float *images, int n,
  * (nothing counted). Never allocates. */
 void gm_image_modes_features(gm_image_modes *m, const float *images, int n,
                              float *features);
+
+/* A measurement of images that come a chunk at a time (a sampler's
+ * draws), so that no one holds them all: begin, add each chunk of
+ * images [n, C*H*W], then end writes what gm_image_modes_measure writes
+ * for all of them. Each add is given the same features buffer
+ * [n_features, gm_image_modes_feature_dim(m)] (or NULL) and writes the
+ * features of those of its images that are among the first n_features
+ * added since begin. Chunks of a multiple of 250 images (the
+ * classifier's own batch) give the same bits as one add of all. Never
+ * allocates. */
+void gm_image_modes_begin(gm_image_modes *m);
+void gm_image_modes_add(gm_image_modes *m, const float *images, int n,
+                        float *features, int n_features);
+void gm_image_modes_end(gm_image_modes *m, double out[3], int *counts);
 
 void gm_image_modes_free(gm_image_modes *m);
 

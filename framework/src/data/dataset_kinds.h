@@ -51,6 +51,9 @@ typedef struct gm_dataset_kind_row {
     int (*classes)(const gm_dataset_spec *spec); /* labels are 0..K-1 */
     long (*rows)(const gm_dataset_spec *spec);   /* of the train split */
     bool has_test_split; /* false: held-out rows are training rows */
+    /* Its rows are drawn from the run's data stream (gm_dataset_create's
+     * data_stream): each seed has a dataset of its own. */
+    bool per_seed;
     gm_dataset_load_fn load;
 } gm_dataset_kind_row;
 

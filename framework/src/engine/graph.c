@@ -338,6 +338,39 @@ static gm_status mark_fresh_gradients(gm_graph *g) {
     return GM_OK;
 }
 
+/* Decides which nodes need a gradient (none in a forward-only graph). */
+static void mark_needs_grad(gm_graph *g) {
+    for (int i = 0; i < g->n_nodes; i++) {
+        gm_node *n = g->nodes[i];
+        if (n->role == GM_ROLE_PARAM) {
+            n->needs_grad = !g->forward_only && !is_frozen(g, n->group);
+            gm_params_lock(n->group);
+        } else if (n->def && !(n->def->flags & GM_OP_STOP_GRAD)) {
+            for (int k = 0; k < n->n_in; k++)
+                n->needs_grad = n->needs_grad || n->in[k]->needs_grad;
+        }
+    }
+}
+
+/* Where each node's values go: one after the other, or, in a forward-only
+ * graph, in buffers given back after their last reader (value_plan.c).
+ * offset [n_nodes]; returns the floats of the values part, or
+ * GM_ERR_NOMEM in *st. */
+static size_t plan_values(gm_graph *g, size_t *offset, gm_status *st) {
+    size_t values = 0;
+    *st = GM_OK;
+    if (g->forward_only) {
+        *st = gm_value_plan(g, offset, &values, round_up);
+        return values;
+    }
+    for (int i = 0; i < g->n_nodes; i++)
+        if (gm_node_owns_values(g->nodes[i])) {
+            offset[i] = values;
+            values += round_up(g->nodes[i]->numel);
+        }
+    return values;
+}
+
 /* Decides which nodes need a gradient, then lays out one arena:
  * [values | scratch | gradients to zero | fresh gradients], the gradients
  * to zero contiguous so that one memset clears them before each backward. */
@@ -347,24 +380,17 @@ gm_status gm_graph_compile(gm_graph *g, gm_error *err) {
         return g->error.status;
     }
     if (g->compiled) return GM_OK;
-    size_t values = 0, scratch = 0, grads = 0;
+    mark_needs_grad(g);
+    size_t scratch = 0, grads = 0, fresh = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         gm_node *n = g->nodes[i];
-        if (n->role == GM_ROLE_PARAM) {
-            n->needs_grad = !is_frozen(g, n->group);
-            gm_params_lock(n->group);
-        } else if (n->def && !(n->def->flags & GM_OP_STOP_GRAD)) {
-            for (int k = 0; k < n->n_in; k++)
-                n->needs_grad = n->needs_grad || n->in[k]->needs_grad;
-        }
-        bool own_data =
-            n->role != GM_ROLE_PARAM && n->role != GM_ROLE_CONST && !is_view(n);
-        if (own_data) values += round_up(n->numel);
         n->n_scratch = n->def && n->def->scratch ? n->def->scratch(n) : 0;
         scratch += round_up(n->n_scratch);
     }
-    size_t fresh = 0;
-    gm_status st = mark_fresh_gradients(g);
+    size_t *offset = malloc((g->n_nodes > 0 ? (size_t)g->n_nodes : 1) *
+                            sizeof *offset);
+    gm_status st = offset ? mark_fresh_gradients(g) : GM_ERR_NOMEM;
+    size_t values = st == GM_OK ? plan_values(g, offset, &st) : 0;
     for (int i = 0; st == GM_OK && i < g->n_nodes; i++) {
         gm_node *n = g->nodes[i];
         if (n->needs_grad && n->role != GM_ROLE_PARAM && !is_view(n))
@@ -377,6 +403,7 @@ gm_status gm_graph_compile(gm_graph *g, gm_error *err) {
             : NULL;
     g->mark = calloc((size_t)g->n_nodes + 1, 1);
     if (!g->arena || !g->mark) {
+        free(offset);
         gm_graph_fail(g, GM_ERR_NOMEM, "out of memory planning %zu floats",
                       total);
         if (err) *err = g->error;
@@ -386,7 +413,7 @@ gm_status gm_graph_compile(gm_graph *g, gm_error *err) {
     g->arena_floats = total;
     g->grad_base = g->arena + values + scratch;
     g->grad_floats = grads;
-    float *v = g->arena, *s = g->arena + values, *gr = g->grad_base;
+    float *s = g->arena + values, *gr = g->grad_base;
     float *gf = g->grad_base + grads;
     for (int i = 0; i < g->n_nodes; i++) {
         gm_node *n = g->nodes[i];
@@ -401,8 +428,7 @@ gm_status gm_graph_compile(gm_graph *g, gm_error *err) {
             n->data = n->in[0]->data;
             n->grad = n->needs_grad ? n->in[0]->grad : NULL;
         } else {
-            n->data = v;
-            v += round_up(n->numel);
+            n->data = g->arena + offset[i];
             if (n->needs_grad) {
                 float **next = n->grad_fresh ? &gf : &gr;
                 n->grad = *next;
@@ -414,6 +440,7 @@ gm_status gm_graph_compile(gm_graph *g, gm_error *err) {
             s += round_up(n->n_scratch);
         }
     }
+    free(offset);
     if (gm_graph_plan_products(g, &g->error) != GM_OK) {
         if (err) *err = g->error;
         return g->error.status;
@@ -435,6 +462,19 @@ void gm_graph_set_precision(gm_graph *g, gm_precision p) {
 }
 
 gm_precision gm_graph_precision(const gm_graph *g) { return g->precision; }
+
+void gm_graph_set_forward_only(gm_graph *g) {
+    if (g->compiled)
+        gm_graph_fail(g, GM_ERR_STATE,
+                      "set forward-only before compiling, not after");
+    else
+        g->forward_only = true;
+}
+
+gm_node *gm_node_keep(gm_node *n) {
+    if (n) n->keep = true;
+    return n;
+}
 
 void gm_graph_set_op_hook(gm_graph *g, gm_op_hook_fn hook, void *ctx) {
     g->op_hook = hook;
@@ -472,6 +512,10 @@ gm_status gm_graph_backward_notify(gm_graph *g, gm_node *loss,
         return gm_error_set(err, GM_ERR_INVALID,
                             "graph '%s': backward needs a [1] node of this "
                             "graph as its loss",
+                            g->name);
+    if (g->forward_only)
+        return gm_error_set(err, GM_ERR_STATE,
+                            "graph '%s' is forward-only: it has no gradients",
                             g->name);
     char label[GM_NAME_MAX + 32];
     if (!loss->needs_grad)

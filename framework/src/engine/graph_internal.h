@@ -30,6 +30,7 @@ struct gm_node {
     void *user;   /* custom ops: their context */
     gm_rng rng;   /* random nodes: their own stream */
     bool drawn;   /* random nodes: a draw exists to hold */
+    bool keep;    /* gm_node_keep: read after a forward-only graph's forward */
     /* gm_grad's builders: what gm_grad_once built for this node and the
      * adjoint once_for (ops/grad_build.h) */
     gm_node *once, *once_for;
@@ -46,6 +47,7 @@ struct gm_graph {
     bool compiled;
     bool hold_noise;
     bool evaluating; /* gm_graph_set_training(g, false) */
+    bool forward_only; /* gm_graph_set_forward_only */
     const gm_params *frozen[8];
     int n_frozen;
 
@@ -59,6 +61,20 @@ struct gm_graph {
     gm_op_hook_fn op_hook; /* gm_graph_set_op_hook, or NULL */
     void *op_hook_ctx;
 };
+
+/* The node has a value buffer of its own in the arena (parameters live
+ * in their group, constants in the node, views in their input's). */
+static inline bool gm_node_owns_values(const gm_node *n) {
+    return n->role != GM_ROLE_PARAM && n->role != GM_ROLE_CONST &&
+           !(n->def && (n->def->flags & GM_OP_VIEW));
+}
+
+/* A forward-only graph's value buffers (engine/value_plan.c): offset[i]
+ * floats into the values part of the arena for each node i that owns
+ * values, buffers of `rounded(numel)` floats, `*total` floats in all.
+ * GM_ERR_NOMEM if its working memory cannot be had. */
+gm_status gm_value_plan(const gm_graph *g, size_t *offset, size_t *total,
+                        size_t (*rounded)(size_t));
 
 /* Adds a node for a built-in or custom op: checks arity, runs the shape
  * rule, records errors in g. */

@@ -23,6 +23,8 @@ struct gm_image_modes {
     int modes;
     long *data_counts, *gen_counts; /* [modes] */
     int *labels;                    /* [CHUNK] */
+    double confidence; /* the measurement's sum so far */
+    long n;            /* and its images */
 };
 
 gm_class_stats gm_class_stats_compute(const long *gen, const long *data,
@@ -139,6 +141,7 @@ static gm_status build_network(gm_image_modes *m, const gm_image_classifier *c,
     m->graph = gm_graph_create("image_classifier");
     if (!m->graph) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     gm_graph_set_training(m->graph, false);
+    gm_graph_set_forward_only(m->graph);
     gm_net trunk, head;
     if (!split_at_last_linear(&m->net, &trunk, &head))
         return gm_error_set(err, GM_ERR_INVALID,
@@ -148,8 +151,9 @@ static gm_status build_network(gm_image_modes *m, const gm_image_classifier *c,
                             c->model);
     m->feature_dim = trunk.out;
     m->x = gm_input(m->graph, "x", (int[]){CHUNK, m->part_dim}, 2);
-    m->features = gm_net_forward(m->graph, &trunk, m->x);
-    m->logits = gm_net_forward(m->graph, &head, m->features);
+    /* both read after the forward-only graph has run */
+    m->features = gm_node_keep(gm_net_forward(m->graph, &trunk, m->x));
+    m->logits = gm_node_keep(gm_net_forward(m->graph, &head, m->features));
     return gm_graph_compile(m->graph, err);
 }
 
@@ -231,27 +235,36 @@ int gm_image_modes_feature_dim(const gm_image_modes *m) {
     return m->parts * m->feature_dim;
 }
 
-void gm_image_modes_measure(gm_image_modes *m, const float *images, int n,
-                            double out[3], int *counts, float *features,
-                            int n_features) {
+void gm_image_modes_begin(gm_image_modes *m) {
     memset(m->gen_counts, 0, (size_t)m->modes * sizeof *m->gen_counts);
+    m->confidence = 0.0;
+    m->n = 0;
+}
+
+void gm_image_modes_add(gm_image_modes *m, const float *images, int n,
+                        float *features, int n_features) {
     size_t dim = (size_t)m->parts * m->part_dim;
     size_t feature_row = (size_t)gm_image_modes_feature_dim(m);
-    double confidence = 0.0;
     for (int at = 0; at < n; at += CHUNK) {
         int rows = n - at < CHUNK ? n - at : CHUNK;
-        bool keep = features && at < n_features;
-        confidence += classify(m, images + (size_t)at * dim, rows,
-                               keep ? features + at * feature_row : NULL,
-                               n_features - at);
+        /* the features of rows [m->n + at, n_features) of those added */
+        int first = m->n + at;
+        bool keep = features && first < n_features;
+        m->confidence += classify(m, images + (size_t)at * dim, rows,
+                                  keep ? features + first * feature_row : NULL,
+                                  n_features - first);
         for (int i = 0; i < rows; i++)
             m->gen_counts[m->labels[i]]++;
     }
+    m->n += n;
+}
+
+void gm_image_modes_end(gm_image_modes *m, double out[3], int *counts) {
     gm_class_stats s =
         gm_class_stats_compute(m->gen_counts, m->data_counts, m->modes);
     out[0] = s.modes_covered;
     out[1] = s.kl;
-    out[2] = confidence / ((double)n * m->parts);
+    out[2] = m->confidence / ((double)m->n * m->parts);
     for (int i = 0; counts && i < m->modes; i++)
         counts[i] = (int)m->gen_counts[i];
 }
@@ -265,4 +278,12 @@ void gm_image_modes_features(gm_image_modes *m, const float *images, int n,
         classify(m, images + (size_t)at * dim, rows,
                  features + at * feature_row, rows);
     }
+}
+
+void gm_image_modes_measure(gm_image_modes *m, const float *images, int n,
+                            double out[3], int *counts, float *features,
+                            int n_features) {
+    gm_image_modes_begin(m);
+    gm_image_modes_add(m, images, n, features, n_features);
+    gm_image_modes_end(m, out, counts);
 }

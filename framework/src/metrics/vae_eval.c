@@ -88,6 +88,7 @@ static gm_graph *frozen_graph(const char *name, const gm_vae_eval_spec *p) {
     gm_graph_freeze(g, p->encoder->params);
     gm_graph_freeze(g, p->decoder->params);
     gm_graph_set_training(g, false); /* batch norm: running statistics */
+    gm_graph_set_forward_only(g);
     return g;
 }
 
@@ -108,14 +109,15 @@ static gm_node *recon_elements(gm_graph *g, const gm_vae_eval *e, gm_node *x,
 static void encode(gm_vae_eval *e, gm_graph *g, gm_rng *noise) {
     int latent = e->latent;
     gm_node *h = gm_net_forward(g, e->spec.encoder, e->post_x);
-    e->post_mu = gm_slice_cols(g, h, 0, latent);
-    e->post_lv = gm_slice_cols(g, h, latent, latent);
+    /* kept: read after the forward-only graph has run */
+    e->post_mu = gm_node_keep(gm_slice_cols(g, h, 0, latent));
+    e->post_lv = gm_node_keep(gm_slice_cols(g, h, latent, latent));
     e->post_z = e->post_mu;
     if (e->spec.deterministic) return;
     gm_node *eps =
         gm_randn(g, "eps", (int[]){e->post_chunk, latent}, 2, noise);
     gm_node *sigma = gm_exp(g, gm_scale(g, e->post_lv, 0.5f));
-    e->post_z = gm_add(g, e->post_mu, gm_mul(g, sigma, eps));
+    e->post_z = gm_node_keep(gm_add(g, e->post_mu, gm_mul(g, sigma, eps)));
 }
 
 /* x [chunk, dim] -> mu, logvar, z, -log p(x|z) per row, KL per element. */
@@ -127,13 +129,15 @@ static gm_status build_posterior(gm_vae_eval *e, const gm_build_ctx *ctx,
     e->post_x = gm_input(g, "x", (int[]){e->post_chunk, e->dim}, 2);
     encode(e, g, ctx->noise);
     gm_node *decoded = gm_net_forward(g, p->decoder, e->post_z);
-    e->post_nll = per_row(g, recon_elements(g, e, e->post_x, decoded));
+    e->post_nll =
+        gm_node_keep(per_row(g, recon_elements(g, e, e->post_x, decoded)));
     if (!p->deterministic) {
-        e->post_kl = gm_kl_normal_std(g, e->post_mu, e->post_lv);
+        e->post_kl = gm_node_keep(gm_kl_normal_std(g, e->post_mu, e->post_lv));
         gm_node *mean = gm_net_forward(g, p->decoder, e->post_mu);
         if (p->likelihood == GM_LIKELIHOOD_BERNOULLI)
             mean = gm_sigmoid(g, mean);
-        e->post_sq = per_row(g, gm_square(g, gm_sub(g, e->post_x, mean)));
+        e->post_sq = gm_node_keep(
+            per_row(g, gm_square(g, gm_sub(g, e->post_x, mean))));
     }
     return graph_done(g, err);
 }
@@ -161,10 +165,10 @@ static gm_status build_iwae(gm_vae_eval *e, const gm_build_ctx *ctx,
     gm_node *log_w = gm_sub(g, nll_q, gm_add(g, nll_x, nll_p));
     gm_node *lse = gm_logsumexp_rows(
         g, gm_reshape(g, log_w, (int[]){e->iw_chunk, e->k}, 2));
-    e->iwae = gm_add_scalar(g, lse, -logf((float)e->k));
-    e->iw_elbo =
+    e->iwae = gm_node_keep(gm_add_scalar(g, lse, -logf((float)e->k)));
+    e->iw_elbo = gm_node_keep(
         gm_neg(g, gm_add(g, nll_x,
-                         per_row(g, gm_kl_normal_std(g, e->iw_mu, e->iw_lv))));
+                         per_row(g, gm_kl_normal_std(g, e->iw_mu, e->iw_lv)))));
     return graph_done(g, err);
 }
 

@@ -116,6 +116,8 @@ bool gm_model_uses_labels(const gm_model *m);
 /* Draws sample_count samples [sample_count, data_dim] into out; only for
  * a model with a sampler (m->samples not NULL). */
 void gm_model_sample(gm_model *m, float *out);
+/* The same draw, left in the sampler's graph: valid until the next. */
+const float *gm_model_draw(gm_model *m);
 
 /* The model's part of a run state (model_state.c): params/<group>/<view>,
  * optim/<group>/..., rng/<graph>/<node>, metrics/sum and metrics/count,

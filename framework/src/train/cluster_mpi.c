@@ -325,6 +325,7 @@ typedef struct server {
     const gm_experiment *e;
     const gm_objective **objectives; /* [n_models] */
     const gm_image_classifier *classifier; /* eval.classifier, or NULL */
+    gm_dataset_cache *datasets; /* shared by this rank's threads */
     const gm_train_options *opts;
     /* a dataset may read an HDF5 file, and HDF5 is not thread-safe */
     pthread_mutex_t setup;
@@ -410,7 +411,8 @@ static gm_status set_up(serving *w, int index, const gm_state *state,
                       .objective = w->sv->objectives[m],
                       .seed = e->seeds[index % e->n_seeds],
                       .index = index,
-                      .classifier = w->sv->classifier};
+                      .classifier = w->sv->classifier,
+                      .datasets = w->sv->datasets};
     pthread_mutex_lock(&w->sv->setup);
     gm_status s = gm_run_setup(&w->run, err);
     pthread_mutex_unlock(&w->sv->setup);
@@ -481,6 +483,8 @@ gm_status gm_cluster_serve(gm_cluster *c, const gm_experiment *e,
               e->eval_classifier, e->eval_classifier_model, reg, err)))
         s = err->status;
     sv.classifier = classifier;
+    if (s == GM_OK && !(sv.datasets = gm_dataset_cache_create(&e->dataset)))
+        s = gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     if (s != GM_OK) { /* rank 0 waits for these threads' runs: abort */
         free(threads);
         free(ids);
@@ -505,5 +509,6 @@ gm_status gm_cluster_serve(gm_cluster *c, const gm_experiment *e,
     free(ids);
     free(sv.objectives);
     gm_image_classifier_free(classifier);
+    gm_dataset_cache_free(sv.datasets);
     return GM_OK;
 }

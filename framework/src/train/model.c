@@ -241,6 +241,8 @@ gm_status gm_model_set_sampler(gm_model *m, gm_graph *g, gm_node *samples,
     gm_graph_free(m->sampler);
     m->sampler = g;
     gm_graph_set_training(g, false); /* batch norm: running statistics */
+    gm_graph_set_forward_only(g);      /* gm reads only the samples */
+    gm_node_keep(samples);
     gm_status s = gm_graph_compile(g, err);
     if (s != GM_OK) return s;
     const gm_shape *shape = samples ? gm_node_shape(samples) : NULL;
@@ -495,9 +497,13 @@ bool gm_model_uses_labels(const gm_model *m) {
     return false;
 }
 
-void gm_model_sample(gm_model *m, float *out) {
+const float *gm_model_draw(gm_model *m) {
     GM_ASSERT(m->samples);
     gm_graph_forward(m->sampler);
-    memcpy(out, gm_node_data(m->samples),
+    return gm_node_data(m->samples);
+}
+
+void gm_model_sample(gm_model *m, float *out) {
+    memcpy(out, gm_model_draw(m),
            (size_t)m->sample_count * m->data_dim * sizeof(float));
 }

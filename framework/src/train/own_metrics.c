@@ -22,6 +22,11 @@
 typedef struct source {
     bool (*applies)(const gm_run *r);
     gm_status (*prepare)(gm_run *r, gm_error *err); /* NULL: nothing */
+    /* A source that takes the evaluation's samples a draw at a time:
+     * begin, then add for each draw (n rows); NULL: compute reads all of
+     * them in r->samples, which the run then keeps. */
+    void (*begin)(gm_run *r);
+    void (*add)(gm_run *r, const float *samples, int n);
     /* Writes one value per metric of the source (the table's rows that
      * name it, in the table's order) into out, from n rows x [n, dim]
      * (the model's samples, or the real rows of the data's floor). */
@@ -53,8 +58,8 @@ static void mixture_compute(gm_run *r, const float *x, int n, const double *row,
     out[0] = ms.modes_covered;
     out[1] = ms.hq_fraction;
 }
-static const source mixture_modes = {mixture_applies, mixture_prepare,
-                                     mixture_compute, true};
+static const source mixture_modes = {mixture_applies, mixture_prepare, NULL,
+                                     NULL, mixture_compute, true};
 
 /* Both KL directions by the same KDE estimator for every model, against
  * as many data rows as there are samples. */
@@ -74,7 +79,8 @@ static void kde_compute(gm_run *r, const float *x, int n, const double *row,
     out[1] = kl.reverse;
     out[2] = kl.bandwidth;
 }
-static const source kde_kl = {density_applies, NULL, kde_compute, true};
+static const source kde_kl = {density_applies, NULL, NULL, NULL,
+                              kde_compute, true};
 
 /* The forward KL with the objective's own density estimate
  * (gm_objective_schema.log_px) on the held-out rows. */
@@ -103,8 +109,8 @@ static void log_px_compute(gm_run *r, const float *x, int n, const double *row,
                            double *out, int *mode_counts) {
     out[0] = r->eval_log_p_data - row[r->log_px_index];
 }
-static const source log_px_kl = {log_px_applies, log_px_prepare, log_px_compute,
-                                 false};
+static const source log_px_kl = {log_px_applies, log_px_prepare, NULL,
+                                 NULL, log_px_compute, false};
 
 /* Images labelled by eval.classifier (Stacked MNIST's protocol). */
 static bool image_applies(const gm_run *r) {
@@ -117,15 +123,19 @@ static gm_status image_prepare(gm_run *r, gm_error *err) {
     return gm_model_set_attr(r->model, "classifier_accuracy",
                              r->classifier->accuracy, err);
 }
-/* Also keeps the features of the first r->n_knn images for image_knn. */
+/* The images come a draw at a time; the features of the first r->n_knn
+ * go to r->knn_features for image_knn. */
+static void image_begin(gm_run *r) { gm_image_modes_begin(r->image_modes); }
+static void image_add(gm_run *r, const float *samples, int n) {
+    gm_image_modes_add(r->image_modes, samples, n, r->knn_features, r->n_knn);
+}
 static void image_compute(gm_run *r, const float *x, int n, const double *row,
                           double *out, int *mode_counts) {
-    gm_image_modes_measure(r->image_modes, x, n, out, mode_counts,
-                           r->knn_features, r->n_knn);
+    gm_image_modes_end(r->image_modes, out, mode_counts);
     out[3] = r->classifier->accuracy;
 }
-static const source image_modes = {image_applies, image_prepare, image_compute,
-                                   true};
+static const source image_modes = {image_applies, image_prepare, image_begin,
+                                   image_add,     image_compute, true};
 
 /* The k-NN metrics and the Frechet distance use the first n_knn samples,
  * against as many reference rows: eval.knn_samples, at most eval.samples
@@ -166,7 +176,7 @@ static void mixture_knn_compute(gm_run *r, const float *x, int n,
     knn_stats(r->knn, x, r->n_knn, out);
 }
 static const source mixture_knn = {mixture_knn_applies, mixture_knn_prepare,
-                                   mixture_knn_compute, true};
+                                   NULL, NULL, mixture_knn_compute, true};
 
 /* The same for images in the classifier's penultimate features, and the
  * Frechet distance of their Gaussian fits: the reference is the features
@@ -201,7 +211,13 @@ static void image_knn_compute(gm_run *r, const float *x, int n,
     knn_stats(r->knn, r->knn_features, r->n_knn, out);
     out[4] = gm_frechet_measure(r->frechet, r->knn_features, r->n_knn);
 }
+/* Takes its rows as they come too: image_modes' add gives it their
+ * features. */
+static void image_knn_add(gm_run *r, const float *samples, int n) {
+    (void)r, (void)samples, (void)n;
+}
 static const source image_knn = {image_knn_applies, image_knn_prepare,
+                                 NULL,              image_knn_add,
                                  image_knn_compute, true};
 
 /* Every source, in the order they prepare and compute. */
@@ -293,6 +309,24 @@ gm_status gm_own_metrics_setup(gm_run *r, gm_error *err) {
     return GM_OK;
 }
 
+bool gm_own_metrics_need_all_samples(const gm_run *r) {
+    for (int s = 0; s < N_SOURCES; s++)
+        if ((r->own_sources >> s & 1u) && !sources[s]->add) return true;
+    return false;
+}
+
+void gm_own_metrics_begin(gm_run *r) {
+    for (int s = 0; s < N_SOURCES; s++)
+        if ((r->own_sources >> s & 1u) && sources[s]->begin)
+            sources[s]->begin(r);
+}
+
+void gm_own_metrics_add(gm_run *r, const float *samples, int n) {
+    for (int s = 0; s < N_SOURCES; s++)
+        if ((r->own_sources >> s & 1u) && sources[s]->add)
+            sources[s]->add(r, samples, n);
+}
+
 /* The metrics of the sources in `which` (a bit per source) on rows x
  * [n, dim], into out in the table's order, their names into names (if not
  * NULL); returns how many. */
@@ -323,27 +357,48 @@ int gm_own_metrics_compute(gm_run *r, double *row, int at, int *mode_counts) {
 
 /* ---- the real-data floor ------------------------------------------------ */
 
-/* eval.samples real images for the floor into x (the samples' buffer):
- * the test split's rows, then (if eval.samples is larger) images put
- * together as the split's are, each part (a channel classified apart) a
- * random part of a random test row. */
-static void floor_images(const gm_run *r, gm_rng *rng, float *x) {
+/* Real images for the floor, rows [from, from + count) of eval.samples
+ * into x [count, dim]: the test split's rows, then (past the split's
+ * rows) images put together as the split's are, each part (a channel
+ * classified apart) a random part of a random test row, drawn from rng in
+ * row order. */
+static void floor_images(const gm_run *r, gm_rng *rng, size_t from,
+                         size_t count, float *x) {
     const gm_dataset *d = r->data;
-    size_t n = (size_t)r->e->eval_samples, test = gm_dataset_test_rows(d);
-    size_t dim = (size_t)r->dim;
+    size_t test = gm_dataset_test_rows(d), dim = (size_t)r->dim;
     int parts = gm_image_modes_parts(r->image_modes);
     size_t part = dim / (size_t)parts;
     const float *split = gm_dataset_test_data(d);
-    size_t first = n < test ? n : test;
-    memcpy(x, split, first * dim * sizeof *x);
-    for (size_t i = first; i < n; i++)
+    for (size_t i = from; i < from + count; i++) {
+        float *row = x + (i - from) * dim;
+        if (i < test) {
+            memcpy(row, split + i * dim, dim * sizeof *x);
+            continue;
+        }
         for (int p = 0; p < parts; p++) {
-            size_t row = gm_rng_below(rng, test);
-            size_t from = gm_rng_below(rng, (uint64_t)parts);
-            memcpy(x + i * dim + p * part, split + row * dim + from * part,
+            size_t pick = gm_rng_below(rng, test);
+            size_t at = gm_rng_below(rng, (uint64_t)parts);
+            memcpy(row + p * part, split + pick * dim + at * part,
                    part * sizeof *x);
         }
+    }
 }
+
+/* Begins the sources of `which` that take rows as they come. */
+static void begin_sources(gm_run *r, unsigned which) {
+    for (int s = 0; s < N_SOURCES; s++)
+        if ((which >> s & 1u) && sources[s]->begin) sources[s]->begin(r);
+}
+
+/* Hands rows x [n, dim] to the sources of `which` that take them as they
+ * come. */
+static void add_to_sources(gm_run *r, unsigned which, const float *x, int n) {
+    for (int s = 0; s < N_SOURCES; s++)
+        if ((which >> s & 1u) && sources[s]->add) sources[s]->add(r, x, n);
+}
+
+/* Images of the floor a chunk at a time, as a sampler's draws come. */
+enum { FLOOR_CHUNK = 2500 };
 
 gm_status gm_own_metrics_floor(gm_run *r, gm_error *err) {
     unsigned which = 0;
@@ -354,38 +409,52 @@ gm_status gm_own_metrics_floor(gm_run *r, gm_error *err) {
     if (!which) return GM_OK;
     gm_rng rng = gm_rng_stream(r->seed, "floor");
     gm_dataset *fresh = NULL;
-    const float *x;
+    float *chunk = NULL;
+    const float *x = NULL; /* all rows at once (mixtures) */
+    int n = r->e->eval_samples;
+    int *counts =
+        r->k_modes ? calloc((size_t)r->k_modes, sizeof *counts) : NULL;
+    if (r->k_modes && !counts)
+        return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+    gm_status st = GM_OK;
+    begin_sources(r, which);
     if (r->image_modes) {
-        if (gm_dataset_test_rows(r->data) == 0) return GM_OK; /* no floor */
-        floor_images(r, &rng, r->samples);
-        x = r->samples;
+        if (gm_dataset_test_rows(r->data) == 0) { /* no floor */
+            free(counts);
+            return GM_OK;
+        }
+        chunk = malloc((size_t)FLOOR_CHUNK * r->dim * sizeof *chunk);
+        if (!chunk)
+            st = gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+        for (int at = 0; st == GM_OK && at < n; at += FLOOR_CHUNK) {
+            int rows = n - at < FLOOR_CHUNK ? n - at : FLOOR_CHUNK;
+            floor_images(r, &rng, (size_t)at, (size_t)rows, chunk);
+            add_to_sources(r, which, chunk, rows);
+        }
         snprintf(r->floor_rows, sizeof r->floor_rows,
                  "%d images of the test split (beyond its %zu rows, "
                  "restacked from its images), against the first %d "
                  "training images",
-                 r->e->eval_samples, gm_dataset_test_rows(r->data), r->n_knn);
+                 n, gm_dataset_test_rows(r->data), r->n_knn);
     } else {
         /* a fresh sample of the mixture, as large as the training set */
         fresh = gm_dataset_create(&r->e->dataset, &rng, err);
-        if (!fresh) return err->status;
-        if (gm_dataset_rows(fresh) < (size_t)r->e->eval_samples) {
-            gm_dataset_free(fresh);
-            return GM_OK; /* too few rows to stand for the samples */
+        if (!fresh) st = err->status;
+        else if (gm_dataset_rows(fresh) < (size_t)n)
+            which = 0; /* too few rows to stand for the samples */
+        if (st == GM_OK && which) {
+            x = gm_dataset_data(fresh);
+            add_to_sources(r, which, x, n);
+            snprintf(r->floor_rows, sizeof r->floor_rows,
+                     "%d rows of a fresh sample of the mixture, against the "
+                     "first %d training rows",
+                     n, r->n_knn);
         }
-        x = gm_dataset_data(fresh);
-        snprintf(r->floor_rows, sizeof r->floor_rows,
-                 "%d rows of a fresh sample of the mixture, against the "
-                 "first %d training rows",
-                 r->e->eval_samples, r->n_knn);
     }
-    int *counts =
-        r->k_modes ? calloc((size_t)r->k_modes, sizeof *counts) : NULL;
-    gm_status st = GM_OK;
-    if (r->k_modes && !counts)
-        st = gm_error_set(err, GM_ERR_NOMEM, "out of memory");
-    if (st == GM_OK)
-        r->n_floor = compute_sources(r, which, x, r->e->eval_samples, NULL,
-                                     r->floor_values, counts, r->floor_infos);
+    if (st == GM_OK && which)
+        r->n_floor = compute_sources(r, which, x, n, NULL, r->floor_values,
+                                     counts, r->floor_infos);
+    free(chunk);
     free(counts);
     gm_dataset_free(fresh);
     return st;

@@ -12,10 +12,22 @@
  * r->infos, in the table's order. After the objective's metrics. */
 gm_status gm_own_metrics_setup(gm_run *r, gm_error *err);
 
+/* At each evaluation: begin, add each draw of the sampler (n rows of
+ * samples; the last draw's n stops at eval.samples), then compute. */
+
+/* True if a source of the run reads every sample at once in compute
+ * (r->samples [eval.samples, dim]): the mixtures' modes and KDE; the
+ * others take the draws as they come. */
+bool gm_own_metrics_need_all_samples(const gm_run *r);
+
+void gm_own_metrics_begin(gm_run *r);
+void gm_own_metrics_add(gm_run *r, const float *samples, int n);
+
 /* Writes the run's own metrics into row[at...], in the order setup named
  * them, and the mode counts into mode_counts [r->k_modes] (NULL when
- * k_modes is 0); row[0..at) holds the objective's values and r->samples
- * eval.samples fresh samples. Returns the slot after the last. */
+ * k_modes is 0); row[0..at) holds the objective's values and, if
+ * gm_own_metrics_need_all_samples, r->samples eval.samples fresh samples.
+ * Returns the slot after the last. */
 int gm_own_metrics_compute(gm_run *r, double *row, int at, int *mode_counts);
 
 /* The real-data floor, for the first run of an experiment (at the end of

@@ -21,11 +21,10 @@ static gm_status check_classifier(const gm_experiment *e, const gm_dataset *d,
     return s;
 }
 
-gm_status gm_check_models(const gm_experiment *e, gm_registry *reg,
-                          gm_error *err) {
+gm_status gm_check_models_on(const gm_experiment *e, gm_registry *reg,
+                             gm_dataset_cache *datasets, gm_error *err) {
     uint64_t seed = e->n_seeds > 0 ? e->seeds[0] : 0;
-    gm_rng data = gm_rng_stream(seed, "data");
-    gm_dataset *d = gm_dataset_create(&e->dataset, &data, err);
+    const gm_dataset *d = gm_dataset_cache_get(datasets, seed, err);
     if (!d) return err->status;
     gm_status s = GM_OK;
     for (int i = 0; s == GM_OK && i < e->n_models; i++) {
@@ -54,6 +53,14 @@ gm_status gm_check_models(const gm_experiment *e, gm_registry *reg,
     }
     if (s == GM_OK && e->eval_classifier[0])
         s = check_classifier(e, d, reg, err);
-    gm_dataset_free(d);
+    return s;
+}
+
+gm_status gm_check_models(const gm_experiment *e, gm_registry *reg,
+                          gm_error *err) {
+    gm_dataset_cache *datasets = gm_dataset_cache_create(&e->dataset);
+    if (!datasets) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
+    gm_status s = gm_check_models_on(e, reg, datasets, err);
+    gm_dataset_cache_free(datasets);
     return s;
 }

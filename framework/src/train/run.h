@@ -11,6 +11,7 @@
 #include "gm/manifold.h"
 #include "gm/train.h"
 #include "built_model.h"
+#include "data/dataset_cache.h"
 
 #define GM_RUN_MAX_LOGGED (GM_MAX_METRICS + GM_MAX_EVAL_METRICS + 8)
 
@@ -36,8 +37,9 @@ struct gm_run {
     uint64_t seed;
     int index; /* in the experiment's (model, seed) order */
     const gm_image_classifier *classifier; /* eval.classifier, or NULL */
+    gm_dataset_cache *datasets; /* the experiment's, shared by every run */
 
-    gm_dataset *data;
+    const gm_dataset *data; /* the cache's: shared, read-only */
     gm_batcher *batcher;
     gm_model *model;
     /* What a row holds: the objective's metrics, then gm's own
@@ -91,7 +93,8 @@ struct gm_run {
     long checkpoint_step; /* its step, -1 before the first */
 };
 
-/* Builds the run's dataset, batcher, model and row buffers. */
+/* Builds the run's batcher, model and row buffers, on its dataset from
+ * r->datasets. */
 gm_status gm_run_setup(gm_run *r, gm_error *err);
 /* The dataset holds a batch of the model and the held-out rows the
  * evaluations ask for (eval.held_out): checked by gm_check_models before
@@ -100,6 +103,11 @@ gm_status gm_run_setup(gm_run *r, gm_error *err);
 gm_status gm_run_check_dataset_fits(const gm_experiment *e,
                                     const gm_model_spec *spec,
                                     const gm_dataset *d, gm_error *err);
+
+/* gm_check_models (gm/train.h) on the datasets of `datasets`, which the
+ * experiment's runs then share. */
+gm_status gm_check_models_on(const gm_experiment *e, gm_registry *reg,
+                             gm_dataset_cache *datasets, gm_error *err);
 
 /* Puts the run where a state saved by its checkpoint left it (after
  * gm_run_setup): the next step is the one after run/step. */

@@ -198,7 +198,11 @@ static void *worker(void *arg) {
         j->status = s;
         j->finished = true;
         pthread_cond_broadcast(&t->changed);
+        /* The run's memory (hundreds of MB for an image model) goes before
+         * the next run's is taken: once the writer has it all. */
+        while (!j->done) pthread_cond_wait(&t->changed, &t->lock);
         pthread_mutex_unlock(&t->lock);
+        gm_run_free(&j->run);
     }
 }
 
@@ -346,6 +350,7 @@ static gm_status write_news(trainer *t, job *j, gm_error *err) {
     }
     if (s == GM_OK && finished && !j->ready && j->written == j->published) {
         j->done = true;
+        pthread_cond_broadcast(&t->changed); /* its worker frees it */
         if (j->status == GM_INTERRUPTED) t->interrupted = true;
         /* A run that failed on its own (a NaN, ...) is recorded as failed
          * and the others go on; one that never set up stops them all. */
@@ -402,12 +407,7 @@ static gm_status train_all(trainer *t, int n_local, gm_error *err) {
         job *j = &t->jobs[i];
         gm_error job_err = {0};
         gm_status js = write_news(t, j, &job_err);
-        if (j->done) {
-            left--;
-            pthread_mutex_unlock(&t->lock);
-            gm_run_free(&j->run); /* finished and written */
-            pthread_mutex_lock(&t->lock);
-        }
+        if (j->done) left--; /* finished and written: its worker frees it */
         if (js != GM_OK && s == GM_OK) {
             s = js;
             *err = job_err;
@@ -419,6 +419,7 @@ static gm_status train_all(trainer *t, int n_local, gm_error *err) {
             t->cancel = true;
             while (!j->finished) pthread_cond_wait(&t->changed, &t->lock);
             j->done = true;
+            pthread_cond_broadcast(&t->changed);
             left--;
         }
     }
@@ -737,13 +738,18 @@ gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
     gm_cluster *cluster = opts ? opts->cluster : NULL;
     if (cluster && gm_cluster_rank(cluster) > 0)
         return gm_cluster_serve(cluster, e, reg, opts, err);
-    gm_status checked = gm_check_models(e, reg, err);
-    if (checked != GM_OK) return checked;
+    gm_dataset_cache *datasets = gm_dataset_cache_create(&e->dataset);
+    if (!datasets) return gm_error_set(err, GM_ERR_NOMEM, "out of memory");
     gm_image_classifier *classifier = NULL;
-    if (e->eval_classifier[0] &&
+    gm_status checked = gm_check_models_on(e, reg, datasets, err);
+    if (checked == GM_OK && e->eval_classifier[0] &&
         !(classifier = gm_image_classifier_load(
               e->eval_classifier, e->eval_classifier_model, reg, err)))
-        return err->status;
+        checked = err->status;
+    if (checked != GM_OK) {
+        gm_dataset_cache_free(datasets);
+        return checked;
+    }
     trainer t = {.e = e,
                  .opts = opts,
                  .cluster = cluster,
@@ -763,7 +769,8 @@ gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
                           .objective = o,
                           .seed = e->seeds[k],
                           .index = m * e->n_seeds + k,
-                          .classifier = classifier};
+                          .classifier = classifier,
+                          .datasets = datasets};
         }
     }
     bool resume = opts && opts->resume;
@@ -807,5 +814,6 @@ gm_status gm_train_experiment(const gm_experiment *e, gm_registry *reg,
     }
     free(t.jobs);
     gm_image_classifier_free(classifier);
+    gm_dataset_cache_free(datasets);
     return s;
 }
