@@ -1244,10 +1244,23 @@ Test(e2e, image_modes_measured_in_chunks_equal_one_measurement,
                                N - at < chunks[k] ? N - at : chunks[k],
                                part_features, FEATURES);
         gm_image_modes_end(m, part, part_counts);
-        cr_assert_eq(memcmp(part_features, whole_features,
-                            feature_floats * sizeof(float)),
-                     0, "chunks of %d: the first %d images' features",
-                     chunks[k], FEATURES);
+        /* bit for bit in whole batches of the classifier (250 rows);
+         * other chunks change the products' blocking in the last bits */
+        double worst = 0.0, scale = 0.0;
+        for (size_t i = 0; i < feature_floats; i++) {
+            worst = fmax(worst, fabs((double)part_features[i] -
+                                     (double)whole_features[i]));
+            scale = fmax(scale, fabs((double)whole_features[i]));
+        }
+        if (k == 0)
+            cr_assert_eq(worst, 0.0, "chunks of 500: the first %d images' "
+                                     "features differ by %g",
+                         FEATURES, worst);
+        else
+            cr_assert_leq(worst, 1e-5 * scale,
+                          "chunks of 300: the first %d images' features "
+                          "differ by %g (largest %g)",
+                          FEATURES, worst, scale);
         cr_assert_eq(part[0], whole[0], "chunks of %d: modes", chunks[k]);
         cr_assert_eq(part[1], whole[1], "chunks of %d: KL", chunks[k]);
         cr_assert_eq(memcmp(part_counts, whole_counts, sizeof part_counts), 0);
