@@ -198,15 +198,18 @@ static herr_t collect(hid_t g, const char *name, const H5L_info_t *info,
     return 0;
 }
 
-/* Every series and every checkpoint record but the timing are equal. */
-static void same_runs(const char *want, const char *got) {
+/* Every series and every checkpoint record but the timing of the models
+ * model_names[0..n) are equal. */
+static void same_runs_of(const char *want, const char *got,
+                         const char *const *model_names, int n) {
     hid_t a = H5Fopen(want, H5F_ACC_RDONLY, H5P_DEFAULT);
     hid_t b = H5Fopen(got, H5F_ACC_RDONLY, H5P_DEFAULT);
     cr_assert(a >= 0 && b >= 0);
-    for (int m = 0; m < N_MODELS; m++)
+    for (int m = 0; m < n; m++)
         for (int seed = 1; seed <= SEEDS; seed++) {
             char group[128], path[256];
-            snprintf(group, sizeof group, "/models/%s/seed_%d", models[m], seed);
+            snprintf(group, sizeof group, "/models/%s/seed_%d",
+                     model_names[m], seed);
             snprintf(path, sizeof path, "%s/metrics", group);
             char names[64][64] = {{0}};
             hid_t g = H5Gopen2(a, path, H5P_DEFAULT);
@@ -218,12 +221,12 @@ static void same_runs(const char *want, const char *got) {
                          names[i]);
                 same_dataset(a, b, path);
             }
-            if (strcmp(models[m], "vae") == 0 ||
-                strcmp(models[m], "joint") == 0) {
+            if (strcmp(model_names[m], "vae") == 0 ||
+                strcmp(model_names[m], "joint") == 0) {
                 snprintf(path, sizeof path, "%s/vectors/kl_per_dim", group);
                 same_dataset(a, b, path);
             }
-            bool generates = strcmp(models[m], "cls") != 0;
+            bool generates = strcmp(model_names[m], "cls") != 0;
             const char *const sampled[] = {"samples", "mode_counts"};
             for (int k = 0; k < 2; k++) {
                 snprintf(path, sizeof path, "%s/%s", group, sampled[k]);
@@ -237,9 +240,13 @@ static void same_runs(const char *want, const char *got) {
         }
     H5Fclose(a);
     H5Fclose(b);
-    for (int m = 0; m < N_MODELS; m++)
+    for (int m = 0; m < n; m++)
         for (int seed = 1; seed <= SEEDS; seed++)
-            same_checkpoint(want, got, models[m], seed);
+            same_checkpoint(want, got, model_names[m], seed);
+}
+
+static void same_runs(const char *want, const char *got) {
+    same_runs_of(want, got, models, N_MODELS);
 }
 
 /* Stops the experiment when `model` reaches step `stop` (the runs before
@@ -925,34 +932,6 @@ Test(resume, a_bf16_run_resumes_bit_for_bit, .init = make_dir,
     cr_assert_eq(train_bf16(got, "bf16", true, 18, &err), GM_INTERRUPTED);
     cr_assert_eq(train_bf16(got, "bf16", true, 0, &err), GM_OK, "%s",
                  err.message);
-    hid_t a = H5Fopen(want, H5F_ACC_RDONLY, H5P_DEFAULT);
-    hid_t b = H5Fopen(got, H5F_ACC_RDONLY, H5P_DEFAULT);
-    cr_assert(a >= 0 && b >= 0);
     const char *const bf16_models[] = {"vae", "conv"};
-    for (int m = 0; m < 2; m++)
-        for (int seed = 1; seed <= SEEDS; seed++) {
-            char group[128], path[256];
-            snprintf(group, sizeof group, "/models/%s/seed_%d", bf16_models[m],
-                     seed);
-            const char *const series[] = {"metrics/step", "samples"};
-            for (int k = 0; k < 2; k++) {
-                snprintf(path, sizeof path, "%s/%s", group, series[k]);
-                same_dataset(a, b, path);
-            }
-            snprintf(path, sizeof path, "%s/metrics", group);
-            char names[64][64] = {{0}};
-            hid_t g = H5Gopen2(a, path, H5P_DEFAULT);
-            H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, collect, names);
-            H5Gclose(g);
-            for (int i = 0; names[i][0]; i++) {
-                snprintf(path, sizeof path, "%s/metrics/%.60s", group,
-                         names[i]);
-                same_dataset(a, b, path);
-            }
-        }
-    H5Fclose(a);
-    H5Fclose(b);
-    for (int m = 0; m < 2; m++)
-        for (int seed = 1; seed <= SEEDS; seed++)
-            same_checkpoint(want, got, bf16_models[m], seed);
+    same_runs_of(want, got, bf16_models, 2);
 }
