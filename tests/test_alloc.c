@@ -165,7 +165,11 @@ Test(alloc, conv_training_steps_allocate_nothing) {
 /* The same steps with bfloat16 products: oneDNN's primitives, their
  * bfloat16 copies and scratchpads are made at compile, and a step only
  * runs them; oneDNN itself allocates each call's argument map (about 6
- * allocations a primitive run), which the counter reports as its own. */
+ * allocations a primitive run), which the counter reports as its own.
+ * With one thread, as ctest runs the suite (OPENBLAS_NUM_THREADS=1, which
+ * oneDNN's thread count follows): the counter knows only the calling
+ * thread to be inside oneDNN, so another OpenMP thread's allocations
+ * there would count as gm's. */
 Test(alloc, vae_steps_in_bf16_allocate_only_inside_onednn) {
     if (gm_bf16_isa()) vae_steps(GM_PRECISION_BF16);
     else cr_assert_fail("this CPU has no bfloat16 products to check");

@@ -106,17 +106,23 @@ static dnnl_status_t make_primitive(dnnl_primitive_desc_t pd,
     return s;
 }
 
+/* Attributes with the scratchpad in the caller's hands and, for a
+ * product that accumulates, a sum post-op (C += the product); NULL if
+ * any of it fails, rather than a product that would overwrite. */
 static dnnl_primitive_attr_t user_scratchpad(bool accumulate) {
     dnnl_primitive_attr_t attr = NULL;
-    if (dnnl_primitive_attr_create(&attr) != dnnl_success) return NULL;
-    dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
-    if (accumulate) {
-        dnnl_post_ops_t ops;
-        if (dnnl_post_ops_create(&ops) == dnnl_success) {
-            dnnl_post_ops_append_sum(ops, 1.0f);
-            dnnl_primitive_attr_set_post_ops(attr, ops);
-            dnnl_post_ops_destroy(ops);
-        }
+    dnnl_post_ops_t ops = NULL;
+    bool ok = dnnl_primitive_attr_create(&attr) == dnnl_success &&
+              dnnl_primitive_attr_set_scratchpad_mode(
+                  attr, dnnl_scratchpad_mode_user) == dnnl_success;
+    if (ok && accumulate)
+        ok = dnnl_post_ops_create(&ops) == dnnl_success &&
+             dnnl_post_ops_append_sum(ops, 1.0f) == dnnl_success &&
+             dnnl_primitive_attr_set_post_ops(attr, ops) == dnnl_success;
+    if (ops) dnnl_post_ops_destroy(ops);
+    if (!ok && attr) {
+        dnnl_primitive_attr_destroy(attr);
+        attr = NULL;
     }
     return attr;
 }
